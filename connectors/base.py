@@ -1,0 +1,201 @@
+"""The connector interface: what the sync engine needs from any remote system, and nothing more."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from connectors.errors import ConnectorError
+
+#: Opaque to the engine: a modstamp+id, an OData delta link, a sequence number. Always a string
+#: so it can be stored as-is in ``sync_state``.
+Cursor = str
+
+
+class Op(StrEnum):
+    """What happened to (or should happen to) a remote record."""
+
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One remote record as read: its key, its fields (remote names, verbatim), or a delete."""
+
+    key: str
+    op: Op
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    modified_at: datetime | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of changes; ``cursor`` is safe to store once every change in it is applied."""
+
+    changes: Sequence[Change]
+    cursor: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRecord:
+    """One record to write. ``key`` None means create, made idempotent by ``external_id``.
+
+    ``external_id`` is ``(remote field, value)``: the connector upserts on it, so a create
+    repeated after a crash updates the record it already made instead of duplicating it.
+    """
+
+    ref: str
+    key: str | None
+    fields: Mapping[str, Any]
+    op: Op = Op.UPSERT
+    if_match: str | None = None
+    external_id: tuple[str, str] | None = None
+
+
+class WriteStatus(StrEnum):
+    """Outcome of one outbound record."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """Exactly one per outbound record, in input order, with its ``ref`` echoed."""
+
+    ref: str
+    status: WriteStatus
+    key: str | None = None
+    version: str | None = None
+    error: ConnectorError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True unless the record failed."""
+        return self.status is not WriteStatus.FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One remote field as ``describe`` reports it; enough to check a mapping before writing."""
+
+    name: str
+    type: str = "string"  # string|text|email|phone|url|picklist|multipicklist|boolean|integer|
+    #                       number|date|datetime|id|reference
+    label: str = ""
+    length: int | None = None
+    required: bool = False  # must be given on create (not nillable, no default)
+    nillable: bool = True
+    createable: bool = True
+    updateable: bool = True
+    picklist_values: tuple[str, ...] = ()
+    restricted_picklist: bool = False
+    external_id: bool = False
+    unique: bool = False
+    reference_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One remote object: its key field, its change-cursor field and its fields by name."""
+
+    name: str
+    key_field: str
+    cursor_field: str
+    fields: Mapping[str, FieldInfo]
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a connector can do; the engine and the conformance suite adapt to these flags."""
+
+    deletes_in_feed: bool = True   # deletes arrive as Op.DELETE changes in read_changes
+    sorted_changes: bool = True    # cursors ascend within and across pages
+    write: bool = True
+    delete: bool = True
+    external_id_upsert: bool = True
+    max_batch_size: int = 200      # records per write call (the connector chunks for us)
+    lookup_batch_size: int = 200   # values per lookup call
+
+
+class Connector(ABC):
+    """Base class for every remote system Syncline talks to.
+
+    Contract (the conformance suite in tests/conformance checks every point):
+    - ``read_changes`` is inclusive (cursor >= since) and may repeat records; the engine dedupes.
+    - ``write`` returns exactly one result per input, in order; per-record failures are
+      results, only batch-level failures (auth, config, transport after retries) raise.
+    - every failure is a :class:`ConnectorError` in the shared vocabulary, secrets redacted.
+    - ``api_calls`` counts the remote calls made, so runs can report their cost.
+    """
+
+    #: Registry key used in the connections file (``type: memory``).
+    type_name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: Config keys whose values are secrets: never logged, stored or rendered.
+    secret_keys: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, name: str, config: Mapping[str, Any]) -> None:
+        self.name = name
+        self.config = dict(config)
+        self.api_calls = 0
+
+    @abstractmethod
+    def check(self) -> None:
+        """Make one cheap authenticated call; raise ConnectorError (AUTH, CONFIG, TRANSIENT)."""
+
+    @abstractmethod
+    def describe(self, objects: Sequence[str] | None = None) -> dict[str, ObjectInfo]:
+        """Describe the given objects (all known ones when None); unknown object → CONFIG."""
+
+    @abstractmethod
+    def read_changes(
+        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+    ) -> Iterator[Page]:
+        """Yield pages of upserts and deletes with cursor >= since (None = everything)."""
+
+    @abstractmethod
+    def lookup(
+        self,
+        object_name: str,
+        field_name: str,
+        values: Sequence[str],
+        *,
+        fields: Sequence[str] | None = None,
+    ) -> list[Change]:
+        """Return live records whose ``field_name`` equals one of ``values``.
+
+        String comparison is case-insensitive, as in SOQL and OData. Used to match records
+        before creating them and to re-read records whose sync is retried (by key field).
+        """
+
+    @abstractmethod
+    def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
+        """Create, update, upsert or delete records; one result per input, in order."""
+
+    def ui_url(self, object_name: str, key: str) -> str | None:
+        """Link to the record in the remote system's own UI, where the connection knows it."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
+        """Release sessions; safe to call twice."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        # Never the config: it holds secrets.
+        return f"<{type(self).__name__} {self.name!r}>"

@@ -1,0 +1,1 @@
+"""Automation core: the hub tables, database, change sequence and hub schema."""

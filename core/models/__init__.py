@@ -1,0 +1,42 @@
+"""All Syncline tables, importable from one place so SQLModel.metadata knows every one."""
+
+from core.models.hub import (
+    Account,
+    Campaign,
+    CampaignMember,
+    HubRecord,
+    Opportunity,
+    Person,
+    Touch,
+    new_id,
+)
+from core.models.sync import Audit, HubSequence, Link, SyncError, SyncLease, SyncRun, SyncState
+
+#: Hub object name (as written in mapping files) → table model.
+HUB_MODELS: dict[str, type[HubRecord]] = {
+    "person": Person,
+    "account": Account,
+    "campaign": Campaign,
+    "campaign_member": CampaignMember,
+    "touch": Touch,
+    "opportunity": Opportunity,
+}
+
+__all__ = [
+    "HUB_MODELS",
+    "Account",
+    "Audit",
+    "Campaign",
+    "CampaignMember",
+    "HubRecord",
+    "HubSequence",
+    "Link",
+    "Opportunity",
+    "Person",
+    "SyncError",
+    "SyncLease",
+    "SyncRun",
+    "SyncState",
+    "Touch",
+    "new_id",
+]

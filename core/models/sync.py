@@ -1,0 +1,137 @@
+"""Sync bookkeeping tables: identity links with snapshots, cursors, runs, errors, audit, leases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Link(SQLModel, table=True):
+    """A hub record ↔ a remote record on one connection, with the values both last agreed on.
+
+    ``snapshot`` holds the mapped remote fields as the remote held them after the last sync
+    (remote names and representation): the base of the three-way merge and the echo filter.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("connection", "remote_object", "remote_id", name="uq_link_remote"),
+        UniqueConstraint("hub_object", "hub_id", "connection", "remote_object", name="uq_link_hub"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    hub_object: str = Field(max_length=40)
+    hub_id: str = Field(max_length=32, index=True)
+    connection: str = Field(max_length=80)
+    remote_object: str = Field(max_length=80)
+    remote_id: str = Field(max_length=255)
+    mapping: str = Field(max_length=120, index=True)
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    remote_version: str | None = Field(default=None, max_length=255)
+    synced_at: datetime | None = None
+
+
+class SyncState(SQLModel, table=True):
+    """The cursor of one mapping in one direction (``to_hub`` remote cursor, ``to_remote`` seq)."""
+
+    __tablename__ = "sync_state"
+
+    mapping: str = Field(primary_key=True, max_length=120)
+    direction: str = Field(primary_key=True, max_length=16)
+    cursor: str | None = Field(default=None, sa_type=Text)
+    updated_at: datetime | None = None
+
+
+class SyncRun(SQLModel, table=True):
+    """One sync cycle of one mapping: what it moved, what it cost, how it ended."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_mapping_started", "mapping", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mapping: str = Field(max_length=120)
+    trigger: str = Field(default="manual", max_length=20)  # manual | schedule | retry | demo
+    status: str = Field(default="running", max_length=20)  # running|success|partial|failed|braked
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    read: int = 0
+    created_hub: int = 0
+    updated_hub: int = 0
+    created_remote: int = 0
+    updated_remote: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    failed: int = 0
+    api_calls: int = 0
+    backlog: int = 0  # hub changes still waiting to be pushed when the run ended
+    message: str | None = Field(default=None, sa_type=Text)
+
+
+class SyncError(SQLModel, table=True):
+    """A record-level or job-level failure; one row per record + cause, updated on recurrence."""
+
+    __tablename__ = "sync_error"
+    __table_args__ = (
+        Index("ix_sync_error_status_mapping", "status", "mapping"),
+        Index("ix_sync_error_last_seen", "last_seen"),
+        Index("ix_sync_error_retry", "mapping", "status", "next_retry_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=64, unique=True)  # mapping+direction+record+kind+code+field
+    mapping: str = Field(max_length=120)
+    direction: str = Field(max_length=16)  # to_hub | to_remote
+    level: str = Field(default="record", max_length=8)  # record | job
+    hub_object: str | None = Field(default=None, max_length=40)
+    hub_id: str | None = Field(default=None, max_length=32, index=True)
+    remote_object: str | None = Field(default=None, max_length=80)
+    remote_id: str | None = Field(default=None, max_length=255, index=True)
+    email: str | None = Field(default=None, max_length=255, index=True)
+    kind: str = Field(max_length=20)
+    code: str | None = Field(default=None, max_length=80)
+    field: str | None = Field(default=None, max_length=120)
+    message: str = Field(sa_type=Text)  # the remote system's words, verbatim (redacted)
+    hint: str | None = Field(default=None, sa_type=Text)
+    payload: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    attempts: int = 1
+    history: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default="open", max_length=12)  # open | retrying | resolved | ignored
+    first_seen: datetime
+    last_seen: datetime
+    next_retry_at: datetime | None = None
+    resolved_at: datetime | None = None
+    run_id: int | None = Field(default=None, foreign_key="sync_run.id")
+
+
+class Audit(SQLModel, table=True):
+    """Who changed what: a mapping edit, a retry, an ignore, a brake override."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=60)
+    target: str | None = Field(default=None, max_length=255)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class SyncLease(SQLModel, table=True):
+    """Who is running a mapping's cycle right now, until when (one holder across all processes)."""
+
+    __tablename__ = "sync_lease"
+
+    mapping: str = Field(primary_key=True, max_length=120)
+    holder: str = Field(max_length=120)
+    acquired_at: datetime
+    expires_at: datetime
+
+
+class HubSequence(SQLModel, table=True):
+    """The single counter behind ``change_seq``; its row lock orders hub commits (see core.sequence)."""
+
+    __tablename__ = "hub_sequence"
+
+    name: str = Field(primary_key=True, max_length=20)
+    value: int = Field(default=0, sa_type=BigInteger)

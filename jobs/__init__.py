@@ -1,0 +1,1 @@
+"""The sync engine, the scheduler and the periodic jobs around it."""

@@ -1,0 +1,1 @@
+"""Mapping files (YAML) and the Python that loads, validates and applies them."""

@@ -1,0 +1,54 @@
+"""Field rules: which way each mapped field flows, and who wins when both sides changed it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FieldRule(StrEnum):
+    """Per-field sync rule, as admins know them from HubSpot and Marketo."""
+
+    TWO_WAY = "two_way"                                        # both ways; conflicts → mapping.conflicts
+    HUB_WINS = "hub_wins"                                      # both ways; hub wins conflicts, remote edits are reverted
+    REMOTE_WINS = "remote_wins"                                # remote authoritative; hub edits never pushed (except on create)
+    PREFER_REMOTE_UNLESS_BLANK = "prefer_remote_unless_blank"  # remote value unless it is blank
+    PREFER_HUB_UNLESS_BLANK = "prefer_hub_unless_blank"        # hub value unless it is blank
+    TO_REMOTE = "to_remote"                                    # hub → remote only (remote edits reverted)
+    TO_HUB = "to_hub"                                          # remote → hub only
+    FILL_BLANK = "fill_blank"                                  # write only where the target is empty
+    NONE = "none"                                              # documented, never synced
+
+
+#: Rules under which a hub value may be written to the remote.
+PUSH_RULES = frozenset(set(FieldRule) - {FieldRule.TO_HUB, FieldRule.NONE})
+#: Rules under which a remote value may be written to the hub.
+PULL_RULES = frozenset(set(FieldRule) - {FieldRule.TO_REMOTE, FieldRule.NONE})
+#: Rules that are one-way by definition (computed fields must use one of these).
+ONE_WAY_RULES = frozenset({FieldRule.TO_REMOTE, FieldRule.TO_HUB})
+
+
+class Conflicts(StrEnum):
+    """How a two_way field changed on both sides since the last sync is resolved."""
+
+    NEWEST_WINS = "newest_wins"  # the side whose record changed last (remote modstamp vs hub updated_at)
+    HUB_WINS = "hub_wins"
+    REMOTE_WINS = "remote_wins"
+    MANUAL = "manual"            # keep both, record a conflict sync_error for an admin
+
+
+class Direction(StrEnum):
+    """Which phases a mapping runs."""
+
+    TO_REMOTE = "to_remote"
+    TO_HUB = "to_hub"
+    BOTH = "both"
+
+    @property
+    def pulls(self) -> bool:
+        """True when the to_hub phase runs."""
+        return self is not Direction.TO_REMOTE
+
+    @property
+    def pushes(self) -> bool:
+        """True when the to_remote phase runs."""
+        return self is not Direction.TO_HUB

@@ -1,0 +1,150 @@
+"""Mapping files as typed objects: what a mapping says, and the compiled pieces the engine calls.
+
+The YAML is parsed and validated by :mod:`mappings.loader`; this module only declares the shape
+(pydantic, ``extra="forbid"`` so a misspelt key is an error) and the runtime behaviour of one
+field row: its flow under the rule, and its value pipeline in each direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from mappings.rules import PULL_RULES, PUSH_RULES, Conflicts, Direction, FieldRule
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldMap(_Strict):
+    """One field row: a hub field (or a computed ``expr``) ↔ one remote field."""
+
+    hub: str | None = None
+    remote: str
+    rule: FieldRule = FieldRule.TWO_WAY
+    transform: list[str | dict[str, Any]] = Field(default_factory=list)
+    value_map: dict[str, Any] | None = None
+    default: Any = None
+    expr: str | None = None
+    #: Name of another mapping whose links translate this id field (hub id ↔ remote id).
+    ref: str | None = None
+
+    # Compiled by the loader: a callable pipeline for each direction and the expression.
+    _to_remote: Any = PrivateAttr(default=None)
+    _to_hub: Any = PrivateAttr(default=None)
+    _expr: Any = PrivateAttr(default=None)
+
+    @property
+    def label(self) -> str:
+        """How errors and previews name this row (``country→CountryCode``)."""
+        source = self.hub or (f"expr({self.expr})" if self.expr else "?")
+        return f"{source}→{self.remote}"
+
+    def pushes(self, direction: Direction) -> bool:
+        """May this row write hub values to the remote under this mapping direction?"""
+        return direction.pushes and self.rule in PUSH_RULES and (self.hub is not None or self.expr is not None)
+
+    def pulls(self, direction: Direction) -> bool:
+        """May this row write remote values to the hub under this mapping direction?"""
+        return direction.pulls and self.rule in PULL_RULES and self.hub is not None
+
+    def to_remote(self, hub_values: MappingABC[str, Any]) -> Any:
+        """The remote value for a hub record (expr or hub field → transforms → value_map → default).
+
+        Raises ``mappings.transforms.TransformError`` naming the transform and value.
+        """
+        return self._to_remote(hub_values)
+
+    def to_hub(self, remote_value: Any) -> Any:
+        """The hub value for a remote value (default → blank, inverse value_map, inverse transforms)."""
+        return self._to_hub(remote_value)
+
+
+class Identity(_Strict):
+    """How a hub record and a remote record are known to be the same one."""
+
+    #: Remote field holding the hub id: makes creates idempotent (upsert on it).
+    external_id: str | None = None
+    #: Hub fields matched against their mapped remote fields before creating anything.
+    match: list[str] = Field(default_factory=lambda: ["email"])
+
+
+class CreatePolicy(_Strict):
+    """Whether unmatched records are created on each side."""
+
+    remote: bool = True
+    hub: bool = True
+
+
+class DeletePolicy(_Strict):
+    """What a delete on one side does to the other, and the mass-change brake."""
+
+    from_remote: Literal["ignore", "unlink", "delete_hub"] = "unlink"
+    from_hub: Literal["ignore", "unlink", "delete_remote"] = "ignore"
+    #: A cycle that would delete or blank more than this share of linked records stops instead.
+    max_fraction: float = Field(default=0.05, gt=0, le=1)
+    #: Up to this many destructive changes per cycle never trip the brake (small datasets).
+    brake_floor: int = Field(default=10, ge=0)
+
+
+class Mapping(_Strict):
+    """One hub object ↔ one remote object on one connection, with its rules and field rows."""
+
+    name: str
+    connection: str
+    hub_object: str
+    remote_object: str
+    direction: Direction = Direction.BOTH
+    schedule: str = "5m"
+    enabled: bool = True
+    description: str | None = None
+    identity: Identity = Field(default_factory=Identity)
+    #: Hub records that may go out (an expression over hub fields).
+    sync_rule: str | None = None
+    #: Remote records that may come in (an expression over remote fields).
+    pull_rule: str | None = None
+    create: CreatePolicy = Field(default_factory=CreatePolicy)
+    deletes: DeletePolicy = Field(default_factory=DeletePolicy)
+    conflicts: Conflicts = Conflicts.NEWEST_WINS
+    #: Hub records per push page (the connector still chunks to its own batch size).
+    page_size: int = Field(default=500, ge=1, le=10000)
+    fields: list[FieldMap] = Field(min_length=1)
+
+    # Set by the loader.
+    _source: str = PrivateAttr(default="<memory>")
+    _sync_rule: Any = PrivateAttr(default=None)
+    _pull_rule: Any = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str:
+        """The file this mapping was loaded from."""
+        return self._source
+
+    def allows_push(self, hub_values: MappingABC[str, Any]) -> bool:
+        """Does ``sync_rule`` let this hub record go out? (no rule: yes)."""
+        return self._sync_rule is None or bool(self._sync_rule(hub_values))
+
+    def allows_pull(self, remote_fields: MappingABC[str, Any]) -> bool:
+        """Does ``pull_rule`` let this remote record come in? (no rule: yes)."""
+        return self._pull_rule is None or bool(self._pull_rule(remote_fields))
+
+    def remote_read_fields(self) -> list[str]:
+        """Remote fields to read: every mapped field, the pull_rule's names, the external id."""
+        names: list[str] = [row.remote for row in self.fields]
+        if self._pull_rule is not None:
+            names.extend(sorted(self._pull_rule.names))
+        if self.identity.external_id:
+            names.append(self.identity.external_id)
+        return list(dict.fromkeys(names))
+
+    def match_fields(self) -> list[tuple[str, FieldMap]]:
+        """(hub field, row) for each identity.match field: the row says which remote field to use."""
+        out: list[tuple[str, FieldMap]] = []
+        for hub_field in self.identity.match:
+            row = next((r for r in self.fields if r.hub == hub_field and r.expr is None), None)
+            if row is not None:
+                out.append((hub_field, row))
+        return out
