@@ -33,8 +33,6 @@ def _construct(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], source
             out[key] = _construct(value_node, path + (key,), lines, source)
             # A key's own line is where an admin looks, not the line its value starts on.
             lines[path + (key,)] = key_node.start_mark.line + 1
-            # A key's own line is where the admin looks, not where its value starts.
-            lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, path + (i,), lines, source) for i, item in enumerate(node.value)]
