@@ -1,0 +1,1 @@
+"""The web dashboard: a Flask blueprint with server-rendered pages over runs and errors."""
