@@ -1,0 +1,137 @@
+"""Database: the engine from DATABASE_URL, the schema by Alembic migrations, short transactions."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+# Importing core.sequence installs the change_seq listener on every sqlmodel Session; it refers
+# back to this module only at flush time (utcnow), so the mutual import is safe.
+from core import sequence
+from core.errors import InputError
+
+DEFAULT_URL = "sqlite:///instance/syncline.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (the only kind the hub stores)."""
+    return datetime.now(timezone.utc)
+
+
+def database_url(url: str | None = None) -> str:
+    """The database to use: ``url``, else $DATABASE_URL, else SQLite in ./instance."""
+    url = url or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    if url == DEFAULT_URL:
+        Path("instance").mkdir(exist_ok=True)
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the dashboard read while a sync writes; the busy timeout makes a second writer
+    # wait for the lock instead of failing; SQLite only enforces foreign keys when asked.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``database_url(url)``, tuned for SQLite or PostgreSQL."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if make_url(url).database in (None, "", ":memory:"):
+            # An in-memory database lives in one connection: share it across sessions.
+            options["poolclass"] = StaticPool
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # pool_pre_ping replaces connections the server or a proxy closed while idle.
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _masked(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise InputError naming the (password-masked) URL when the database cannot be reached."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(cause).__name__
+        raise InputError("DATABASE_URL", f"cannot connect to {_masked(engine)}: {reason}") from None
+
+
+def _alembic_config(connection: Any = None) -> Config:
+    # Built in code: no alembic.ini to ship, find or keep in step with the package.
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _head() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def init_db(engine: Engine) -> None:
+    """Create or upgrade the schema to the latest migration and seed the change counter."""
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+    with session(engine) as db:
+        sequence.ensure_row(db)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None when it was never initialised)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise InputError unless the database is initialised and at the latest migration."""
+    revision = schema_revision(engine)
+    if revision is None:
+        raise InputError("database", "not initialised — run `syncline init`")
+    if revision != _head():
+        raise InputError(
+            "database", f"schema at {revision}, this version needs {_head()} — run `syncline init`"
+        )
+
+
+@contextmanager
+def session(engine: Engine) -> Iterator[Session]:
+    """One transaction: commit when the block succeeds, roll back when it raises."""
+    # expire_on_commit=False: objects stay readable after commit (templates, reports, logs).
+    with Session(engine, expire_on_commit=False) as db:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
