@@ -6,7 +6,7 @@ import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,12 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def utcnow() -> datetime:
-    """The current time as an aware UTC datetime (the only kind the hub stores)."""
-    return datetime.now(timezone.utc)
+    """Return the current time as an aware UTC datetime (the only kind the hub stores)."""
+    return datetime.now(UTC)
 
 
 def database_url(url: str | None = None) -> str:
-    """The database to use: ``url``, else $DATABASE_URL, else SQLite in ./instance."""
+    """Pick the database: ``url``, else $DATABASE_URL, else SQLite in ./instance."""
     url = url or os.environ.get("DATABASE_URL") or DEFAULT_URL
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
     for prefix in ("postgres://", "postgresql://"):
@@ -56,7 +56,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``database_url(url)``, tuned for SQLite or PostgreSQL."""
+    """Create an engine for ``database_url(url)``, tuned for SQLite or PostgreSQL."""
     url = database_url(url)
     if url.startswith("sqlite"):
         options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
@@ -108,7 +108,7 @@ def init_db(engine: Engine) -> None:
 
 
 def schema_revision(engine: Engine) -> str | None:
-    """The migration the database is at (None when it was never initialised)."""
+    """Return the migration the database is at (None when it was never initialised)."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

@@ -25,9 +25,7 @@ from core.models import HubRecord, HubSequence
 
 SEQUENCE_NAME = "hub"
 _TOUCHED = "syncline.touched"  # session.info key: records to re-sequence without a data change
-_BUMP = text(
-    "UPDATE hub_sequence SET value = value + :n WHERE name = :name RETURNING value"
-)
+_BUMP = text("UPDATE hub_sequence SET value = value + :n WHERE name = :name RETURNING value")
 
 R = TypeVar("R", bound=HubRecord)
 
@@ -94,10 +92,8 @@ def ensure_row(session: Session) -> None:
 
 
 def current_seq(session: Session) -> int:
-    """The last change_seq handed out (0 before the first hub write)."""
-    value = session.exec(
-        select(HubSequence.value).where(HubSequence.name == SEQUENCE_NAME)
-    ).first()
+    """Return the last change_seq handed out (0 before the first hub write)."""
+    value = session.exec(select(HubSequence.value).where(HubSequence.name == SEQUENCE_NAME)).first()
     return int(value or 0)
 
 
