@@ -1,0 +1,75 @@
+"""Dashboard fixtures: an app on the shared ``engine`` (SQLite, PostgreSQL), client, rows."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from app import create_app
+from core.db import session
+from core.models import SyncError, SyncRun
+
+BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(engine: Engine) -> Iterator[Flask]:
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    )
+    # Share the fixture's engine (and so its schema and cleanup) rather than a second pool.
+    app.extensions["syncline.engine"].dispose()
+    app.extensions["syncline.engine"] = engine
+    yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def add_run(engine: Engine) -> Callable[..., SyncRun]:
+    counter = itertools.count()
+
+    def add(mapping: str = "crm-person", minutes: int | None = None, **fields: Any) -> SyncRun:
+        started = BASE + timedelta(minutes=next(counter) if minutes is None else minutes)
+        fields.setdefault("status", "success")
+        run = SyncRun(mapping=mapping, started_at=started, **fields)
+        with session(engine) as db:
+            db.add(run)
+        return run
+
+    return add
+
+
+@pytest.fixture
+def add_error(engine: Engine) -> Callable[..., SyncError]:
+    counter = itertools.count()
+
+    def add(mapping: str = "crm-person", minutes: int | None = None, **fields: Any) -> SyncError:
+        n = next(counter)
+        seen = BASE + timedelta(minutes=n if minutes is None else minutes)
+        values: dict[str, Any] = {
+            "fingerprint": f"fp-{mapping}-{n}",
+            "mapping": mapping,
+            "direction": "to_remote",
+            "kind": "validation",
+            "message": f"problem number {n}",
+            "first_seen": seen,
+            "last_seen": seen,
+        }
+        values.update(fields)
+        error = SyncError(**values)
+        with session(engine) as db:
+            db.add(error)
+        return error
+
+    return add
