@@ -1,0 +1,368 @@
+"""Bulk import and export of people as CSV or JSON Lines, keyed by normalised email.
+
+An import is checked in full before anything is written: every problem of every row is
+reported at once, with its file, line and column, and a file with any problem writes nothing.
+The writes then happen in one transaction, so an interrupted import leaves no half of itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from core.db import session
+from core.errors import InputError, InputErrors
+from core.hubschema import HubField, HubSchema, normalize_email
+from core.models import Account, Person
+
+BATCH_SIZE = 500
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+#: Friendly column names (normalised by _key) → hub person field. Field names match as is.
+ALIASES = {
+    "e_mail": "email",
+    "email_address": "email",
+    "e_mail_address": "email",
+    "firstname": "first_name",
+    "given_name": "first_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "company_name": "company",
+    "organization": "company",
+    "organisation": "company",
+    "job_title": "title",
+    "phone_number": "phone",
+    "telephone": "phone",
+    "state_province": "state",
+    "province": "state",
+    "country_region": "country",
+    "source": "lead_source",
+    "stage": "lifecycle_stage",
+    "lead_score": "score",
+    "unsubscribe": "unsubscribed",
+    "opted_out": "unsubscribed",
+    "email_opt_out": "unsubscribed",
+}
+
+# A pragmatic check, not RFC 5322: something@domain.tld without spaces catches typos and
+# shifted columns, which is what an admin needs to hear about before the import runs.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: people created, updated and left unchanged, and data rows read."""
+
+    created: int
+    updated: int
+    unchanged: int
+    rows: int
+
+
+def _key(name: str) -> str:
+    # "E-mail Address " → "e_mail_address": case, spaces and punctuation do not matter.
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def _resolve(column: str, fields: dict[str, HubField]) -> str | None:
+    key = _key(column)
+    if key in fields:
+        return key
+    alias = ALIASES.get(key)
+    return alias if alias in fields else None
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _read_csv(handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        return
+    yield 1, {"__header__": header}
+    for values in reader:
+        if not any(value.strip() for value in values):
+            continue
+        # line_num is the physical line where the record ended (quoted fields may span lines).
+        if any(value.strip() for value in values[len(header) :]):
+            message = f"{len(values)} values but the header has {len(header)} columns"
+            yield reader.line_num, {"__error__": message}
+            continue
+        yield reader.line_num, dict(zip(header, values, strict=False))
+
+
+def _read_jsonl(handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, {"__error__": f"not valid JSON: {exc.msg} (column {exc.colno})"}
+            continue
+        if not isinstance(value, dict):
+            yield number, {"__error__": 'expected a JSON object {"email": ...} on each line'}
+            continue
+        yield number, value
+
+
+def _is_jsonl(path: Path) -> bool:
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        return True
+    if path.suffix.lower() == ".csv":
+        return False
+    with path.open(encoding="utf-8-sig") as handle:
+        head = handle.read(4096).lstrip()
+    return head.startswith("{")
+
+
+class _Validator:
+    """Collects the checked, merged rows of one file and every problem found on the way."""
+
+    def __init__(self, path: Path, schema: HubSchema) -> None:
+        self.file = str(path)
+        self.fields = schema.fields("person")
+        self.errors: list[InputError] = []
+        self.people: dict[str, dict[str, Any]] = {}  # email → merged values, in file order
+        self.account_refs: dict[str, tuple[int, str]] = {}  # account id → first (line, column)
+        self.rows = 0
+        self._columns: dict[str, str | None] = {}  # column as written → field (None: unknown)
+
+    def column(self, name: str, line: int) -> str | None:
+        """Map a column to its field, reporting an unknown column once, where first seen."""
+        if name not in self._columns:
+            field = _resolve(name, self.fields)
+            self._columns[name] = field
+            if field is None:
+                known = ", ".join(self.fields)
+                self.error(
+                    f"{self.file}:{line}", f"unknown column {name!r} (hub person fields: {known})"
+                )
+        return self._columns[name]
+
+    def header(self, names: list[str]) -> None:
+        """Check a CSV header: every column known, no field given by two columns."""
+        seen: dict[str, str] = {}
+        for name in names:
+            # Spreadsheets often leave empty trailing columns: a blank header is no column.
+            if not name.strip():
+                continue
+            field = self.column(name, 1)
+            if field is None:
+                continue
+            if field in seen:
+                self.error(
+                    f"{self.file}:1", f"columns {seen[field]!r} and {name!r} both mean {field}"
+                )
+            seen[field] = name
+
+    def row(self, line: int, record: dict[str, Any]) -> None:
+        """Check one row and merge it into the person with the same email."""
+        self.rows += 1
+        values: dict[str, Any] = {}
+        failed: set[str] = set()
+        for name, raw in record.items():
+            if not str(name).strip():
+                continue
+            field = self.column(str(name), line)
+            if field is None or _is_blank(raw):
+                continue
+            try:
+                values[field] = self._coerce(self.fields[field], raw)
+            except ValueError as exc:
+                self.error(f"{self.file}:{line} {name}", str(exc))
+                failed.add(field)
+                continue
+            if field == "account_id":
+                self.account_refs.setdefault(values[field], (line, str(name)))
+        email = normalize_email(values.get("email"))
+        if email is None:
+            if "email" not in failed:
+                self.error(f"{self.file}:{line} email", "missing: every row needs an email")
+        elif not _EMAIL.match(email):
+            self.error(f"{self.file}:{line} email", f"{email!r} is not an email address")
+        elif not failed:
+            values["email"] = email
+            # The same email twice in one file is one person: later values win, blanks never do.
+            self.people.setdefault(email, {}).update(values)
+
+    @staticmethod
+    def _coerce(field: HubField, raw: Any) -> Any:
+        if isinstance(raw, str):
+            raw = raw.strip()
+            if field.type == "json":
+                # A CSV cell holds JSON as text (that is how export_people writes it).
+                try:
+                    return json.loads(raw)
+                except json.JSONDecodeError:
+                    raise ValueError(f"{field.name}: {raw!r} is not valid JSON") from None
+        return field.coerce(raw)
+
+    def error(self, where: str, message: str) -> None:
+        """Record one problem; the import raises them all together at the end."""
+        self.errors.append(InputError(where, message))
+
+
+def _validate(path: Path, schema: HubSchema) -> _Validator:
+    checked = _Validator(path, schema)
+    reader = _read_jsonl if _is_jsonl(path) else _read_csv
+    # utf-8-sig: Excel writes a byte-order mark at the start of "CSV UTF-8" files.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for line, record in reader(handle):
+            if "__header__" in record:
+                checked.header(record["__header__"])
+            elif "__error__" in record:
+                checked.error(f"{checked.file}:{line}", record["__error__"])
+            else:
+                checked.row(line, record)
+    return checked
+
+
+def _check_accounts(db: Session, checked: _Validator) -> None:
+    wanted = list(checked.account_refs)
+    for start in range(0, len(wanted), BATCH_SIZE):
+        batch = wanted[start : start + BATCH_SIZE]
+        found = set(db.exec(select(Account.id).where(col(Account.id).in_(batch))).all())
+        for missing in (account for account in batch if account not in found):
+            line, column = checked.account_refs[missing]
+            checked.error(f"{checked.file}:{line} {column}", f"no account with id {missing!r}")
+
+
+def _live_people(db: Session, emails: list[str]) -> dict[str, Person]:
+    query = (
+        select(Person)
+        .where(col(Person.email).in_(emails), col(Person.deleted_at).is_(None))
+        .order_by(col(Person.created_at), col(Person.id))
+    )
+    found: dict[str, Person] = {}
+    for person in db.exec(query):
+        # Should the hub hold two live people with one email, update the oldest, every time.
+        found.setdefault(person.email or "", person)
+    return found
+
+
+def import_people(
+    engine: Engine,
+    path: str | Path,
+    *,
+    schema: HubSchema,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Create or update people from a CSV or JSONL file, all or nothing.
+
+    Every row is checked first; any problem raises InputErrors listing them all and writes
+    nothing. ``progress`` receives the number of people written so far after each batch.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such file")
+    checked = _validate(path, schema)
+    created = updated = unchanged = 0
+    with session(engine) as db:
+        if checked.account_refs:
+            _check_accounts(db, checked)
+        if checked.errors:
+            raise InputErrors(checked.errors)
+        emails = list(checked.people)
+        for start in range(0, len(emails), BATCH_SIZE):
+            batch = emails[start : start + BATCH_SIZE]
+            existing = _live_people(db, batch)
+            for email in batch:
+                person = existing.get(email)
+                if person is None:
+                    person = Person()
+                    db.add(person)
+                values = checked.people[email].items()
+                # A list, not any(generator): set every field, not only those up to a change.
+                changed = [schema.set(person, name, value) for name, value in values]
+                if email not in existing:
+                    created += 1
+                elif any(changed):
+                    updated += 1
+                else:
+                    unchanged += 1
+            # One flush per batch: one change_seq allocation and bounded memory per 500 people.
+            db.flush()
+            db.expunge_all()
+            if progress is not None:
+                progress(start + len(batch))
+    return ImportReport(created=created, updated=updated, unchanged=unchanged, rows=checked.rows)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(_plain(value))
+
+
+def _live_people_by_email(db: Session) -> Iterable[Person]:
+    query = (
+        select(Person)
+        .where(col(Person.deleted_at).is_(None))
+        .order_by(col(Person.email).nulls_last(), col(Person.id))
+        # Stream in chunks (a server-side cursor on PostgreSQL) instead of loading every row.
+        .execution_options(yield_per=BATCH_SIZE)
+    )
+    return db.exec(query)
+
+
+def export_people(
+    engine: Engine,
+    out: TextIO,
+    *,
+    schema: HubSchema,
+    fmt: Literal["csv", "jsonl", "json"] = "csv",
+) -> int:
+    """Write every live person to ``out``, ordered by email; return how many were written.
+
+    Custom fields are columns (keys) of their own, after the standard ones, in schema order.
+    """
+    if fmt not in ("csv", "jsonl", "json"):
+        raise InputError("format", f"unknown export format {fmt!r} (csv, jsonl or json)")
+    names = list(schema.fields("person"))
+    count = 0
+    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(names)
+    elif fmt == "json":
+        out.write("[")
+    with session(engine) as db:
+        for person in _live_people_by_email(db):
+            values = [schema.get(person, name) for name in names]
+            if writer is not None:
+                writer.writerow([_cell(value) for value in values])
+            else:
+                record = {name: _plain(value) for name, value in zip(names, values, strict=True)}
+                text = json.dumps(record, ensure_ascii=False)
+                if fmt == "jsonl":
+                    out.write(text + "\n")
+                else:
+                    out.write(("," if count else "") + "\n  " + text)
+            count += 1
+            if count % BATCH_SIZE == 0:
+                db.expunge_all()  # streamed rows are not needed again: free them
+    if fmt == "json":
+        out.write("\n]\n" if count else "]\n")
+    return count
