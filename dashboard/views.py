@@ -17,6 +17,7 @@ from core.logs import event, get_logger
 from core.models import SyncError, SyncRun
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 #: Errors someone still has to look at; the errors page shows these unless asked otherwise.
 OPEN_STATUSES = ("open", "retrying")
 ERROR_STATUSES = ("open", "retrying", "resolved", "ignored")
@@ -113,7 +114,8 @@ def paginate(statement: Any, url: Callable[[int], str]) -> Page:
 
     No COUNT(*): over a million error rows that alone would cost more than the page itself.
     """
-    number = max(request.args.get("page", 1, type=int) or 1, 1)
+    # Clamped: an absurd ?page= must give an empty page, not an integer overflow in the driver.
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     rows = list(db().exec(statement.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     has_next = len(rows) > PAGE_SIZE
     return Page(
@@ -158,7 +160,7 @@ def overview() -> str:
     for run in last_runs:
         runs.setdefault(run.mapping, run)  # two runs with the same start: keep the later id
     open_errors: dict[str, int] = dict(
-        db().exec(  # type: ignore[arg-type]
+        db().exec(
             select(SyncError.mapping, func.count())
             .where(col(SyncError.status).in_(OPEN_STATUSES))
             .group_by(SyncError.mapping)

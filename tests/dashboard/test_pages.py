@@ -110,6 +110,8 @@ def test_runs_pagination(client: FlaskClient, add_run: AddRun) -> None:
     assert "Older" not in page3 and "mapping=crm-person&amp;page=2" in page3  # filter kept
     assert run_ids(get(client, "/runs?page=4")) == []
     assert run_ids(get(client, "/runs?page=bogus")) == newest_first[:50]
+    assert run_ids(get(client, "/runs?page=-3")) == newest_first[:50]
+    assert run_ids(get(client, f"/runs?page={10**30}")) == []
 
 
 def test_run_detail_shows_message_and_its_errors(
