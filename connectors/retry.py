@@ -1,0 +1,108 @@
+"""One retry policy for every connector: retry TRANSIENT and RATE_LIMITED, honour Retry-After."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self, TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from connectors.errors import ConnectorError, ErrorKind
+from core.logs import event, get_logger
+
+T = TypeVar("T")
+
+_log = get_logger("retry")
+
+
+def _sleep(seconds: float) -> None:
+    # Looked up at call time so tests can monkeypatch ``time.sleep`` as well as pass ``sleep=``.
+    time.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to retry a remote call (Airbyte's Salesforce values by default)."""
+
+    max_tries: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 120.0
+    sleep: Callable[[float], None] = field(default=_sleep, compare=False)
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any] | None) -> Self:
+        """Build from a connection's ``retry:`` block; a bad value raises CONFIG."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ConnectorError(ErrorKind.CONFIG, "retry must be a mapping")
+        unknown = sorted(set(data) - {"max_tries", "initial_wait", "max_wait"})
+        if unknown:
+            raise ConnectorError(
+                ErrorKind.CONFIG,
+                f"unknown retry setting {unknown[0]!r} (known: initial_wait, max_tries, max_wait)",
+            )
+        policy = cls(
+            max_tries=_number(data, "max_tries", cls.max_tries, int),
+            initial_wait=_number(data, "initial_wait", cls.initial_wait, float),
+            max_wait=_number(data, "max_wait", cls.max_wait, float),
+        )
+        if policy.max_tries < 1:
+            raise ConnectorError(ErrorKind.CONFIG, "retry.max_tries must be at least 1")
+        return policy
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based) when no Retry-After came.
+
+        Exponential with "equal jitter": half the step is fixed, half random, so clients that
+        failed together do not retry together, yet the wait never collapses to zero.
+        """
+        step = min(self.max_wait, self.initial_wait * 2 ** (attempt - 1))
+        return step / 2 + random.uniform(0, step / 2)
+
+
+def _number(data: Mapping[str, Any], key: str, default: Any, kind: type) -> Any:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConnectorError(ErrorKind.CONFIG, f"retry.{key} must be a non-negative number")
+    return kind(value)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectorError) and exc.retryable
+
+
+def call_with_retry(fn: Callable[[], T], policy: RetryPolicy) -> T:
+    """Call ``fn``; retry retryable ConnectorErrors, then re-raise the last one unchanged."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            # The server said how long; capping keeps a confused header from parking a job.
+            return min(max(float(retry_after), 0.0), policy.max_wait)
+        return policy.backoff(state.attempt_number)
+
+    def log(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        event(
+            _log,
+            "retry",
+            attempt=state.attempt_number,
+            kind=getattr(exc, "kind", None),
+            code=getattr(exc, "code", None),
+            wait=round(state.upcoming_sleep, 3),
+        )
+
+    retrying = Retrying(
+        retry=retry_if_exception(_retryable),
+        stop=stop_after_attempt(policy.max_tries),
+        wait=wait,
+        sleep=policy.sleep,
+        before_sleep=log,
+        reraise=True,
+    )
+    return retrying(fn)
