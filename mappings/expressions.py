@@ -37,8 +37,11 @@ ALLOWED_FILTERS = frozenset({
 _WIDE_FORMAT = re.compile(r"%[-#0 +]*(\*|\d{5,})")
 
 
-class ExpressionError(Exception):
-    """An expression that does not parse, tries something unsafe, or fails on a value."""
+class ExpressionError(ValueError):
+    """An expression that does not parse, tries something unsafe, or fails on a value.
+
+    A ValueError, so callers that already treat bad values as record-level failures catch it.
+    """
 
     def __init__(self, source: str, reason: str) -> None:
         super().__init__(f"{reason} in {source!r}")

@@ -117,6 +117,8 @@ class Mapping(_Strict):
     _source: str = PrivateAttr(default="<memory>")
     _sync_rule: Any = PrivateAttr(default=None)
     _pull_rule: Any = PrivateAttr(default=None)
+    #: Line of each key path in the source file, so later checks can name ``file:line``.
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
     @property
     def source(self) -> str:

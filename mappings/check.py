@@ -1,0 +1,267 @@
+"""Check a loaded mapping against the remote's ``describe()`` before anything is written.
+
+The loader knows the hub side; only the remote knows whether ``Lead.Country`` exists, is
+writable, holds 80 characters or is a restricted picklist. Each finding is a :class:`Problem`
+naming ``file:line keypath`` like the loader's errors, with a message that says what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Literal
+
+from connectors.base import FieldInfo, ObjectInfo
+from core.hubschema import HubField, HubSchema
+from mappings.loader import locate
+from mappings.spec import FieldMap, Mapping
+from mappings.yamlsource import KeyPath
+
+#: How many allowed picklist values a message lists before "… and N more".
+_LIST_LIMIT = 15
+
+#: Remote types that hold text, and the hub types each remote type naturally carries.
+_TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url", "picklist", "multipicklist"})
+#: Longest output of transforms that bound their output, whatever goes in.
+_OUTPUT_LENGTH = {"country_code": 2, "sha256": 64, "phone_e164": 16}
+_COMPATIBLE = {
+    "string": _TEXT_TYPES | {"id", "reference"},
+    "text": _TEXT_TYPES,
+    "ref": frozenset({"id", "reference", "string"}),
+    "integer": frozenset({"integer", "number"}),
+    "number": frozenset({"number", "integer"}),
+    "boolean": frozenset({"boolean"}),
+    "date": frozenset({"date", "datetime"}),
+    "datetime": frozenset({"datetime", "date"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding: ``error`` stops a sync from working, ``warning`` may fail some records."""
+
+    level: Literal["error", "warning"]
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.level}: {self.message}"
+
+
+class _Checker:
+    """Collects problems for one mapping against one remote object."""
+
+    def __init__(self, mapping: Mapping, obj: ObjectInfo, hub_schema: HubSchema) -> None:
+        self.mapping = mapping
+        self.obj = obj
+        self.hub_fields: MappingABC[str, HubField] = hub_schema.objects.get(mapping.hub_object, {})
+        self.problems: list[Problem] = []
+
+    def add(self, level: Literal["error", "warning"], path: KeyPath, message: str) -> None:
+        self.problems.append(Problem(level, locate(self.mapping, path), message))
+
+    def unknown(self, name: str) -> str:
+        """Message for a remote field the object does not have, with close matches."""
+        fields = self.obj.fields
+        same_case = [f for f in fields if f.casefold() == name.casefold()]
+        if same_case:
+            return (
+                f"{self.obj.name} has no field {name!r}; did you mean {same_case[0]!r}? "
+                "(names are case-sensitive)"
+            )
+        close = get_close_matches(name, fields, n=3)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return f"{self.obj.name} has no field {name!r}{hint}"
+
+    def run(self) -> list[Problem]:
+        pushed: dict[str, FieldMap] = {}
+        for i, row in enumerate(self.mapping.fields):
+            info = self.obj.fields.get(row.remote)
+            if info is None:
+                self.add("error", ("fields", i, "remote"), self.unknown(row.remote))
+                continue
+            if row.pushes(self.mapping.direction):
+                pushed[row.remote] = row
+                self.check_writable(i, info)
+                self.check_length(i, row, info)
+                self.check_picklist(i, row, info)
+            self.check_types(i, row, info)
+        self.check_required(pushed)
+        self.check_external_id()
+        self.check_pull_rule()
+        return self.problems
+
+    def check_writable(self, i: int, info: FieldInfo) -> None:
+        at = ("fields", i, "remote")
+        name = f"{self.obj.name}.{info.name}"
+        if not info.createable and not info.updateable:
+            self.add("error", at, f"{name} is read-only; make the row rule: to_hub")
+        elif not info.updateable:
+            self.add("warning", at, f"{name} is set on create only; later changes won't reach it")
+        elif not info.createable:
+            self.add("warning", at, f"{name} cannot be set on create, only by later updates")
+
+    def check_length(self, i: int, row: FieldMap, info: FieldInfo) -> None:
+        if info.length is None or info.type not in _TEXT_TYPES:
+            return
+        hub_field = self.hub_fields.get(row.hub or "")
+        limit = hub_field.max_length if hub_field is not None else None
+        what = f"hub {row.hub} holds up to {limit} characters"
+        path: KeyPath = ("fields", i, "remote")
+        # Follow the pipeline: a transform may bound (or unbound) what reaches the remote.
+        for j, spec in enumerate(row.transform):
+            name, arg = (spec, None) if isinstance(spec, str) else next(iter(spec.items()))
+            if name == "truncate" and isinstance(arg, int):
+                limit, what = arg, f"truncates to {arg} characters"
+                path = ("fields", i, "transform", j)
+            elif name in _OUTPUT_LENGTH:
+                limit, what = _OUTPUT_LENGTH[name], f"{name} gives up to {_OUTPUT_LENGTH[name]}"
+            elif name in ("date", "datetime"):
+                limit = None  # as long as its format: not worth guessing
+        if limit is not None and limit > info.length:
+            self.add(
+                "warning",
+                path,
+                f"{what}, {info.name} only {info.length}: longer values will fail; "
+                f"add {{truncate: {info.length}}} as the last transform",
+            )
+        too_long = [str(v) for v in (row.value_map or {}).values() if len(str(v)) > info.length]
+        if too_long:
+            self.add(
+                "error",
+                ("fields", i, "value_map"),
+                f"{_listing(too_long)} {_are(too_long)} longer than {info.name} holds "
+                f"({info.length} characters)",
+            )
+
+    def check_picklist(self, i: int, row: FieldMap, info: FieldInfo) -> None:
+        if not info.restricted_picklist or not info.picklist_values:
+            return
+        allowed = set(info.picklist_values)
+        listed = _listing(info.picklist_values)
+        if row.value_map:
+            bad = [str(v) for v in row.value_map.values() if str(v) not in allowed]
+            if bad:
+                self.add(
+                    "error",
+                    ("fields", i, "value_map"),
+                    f"{_listing(bad)} {_are(bad)} not in the restricted picklist {info.name}; "
+                    f"allowed: {listed}",
+                )
+        hub_field = self.hub_fields.get(row.hub or "")
+        choices = hub_field.choices if hub_field is not None else ()
+        if choices:
+            mapped = row.value_map or {}
+            for choice in choices:
+                if str(mapped.get(choice, choice)) not in allowed:
+                    self.add(
+                        "error",
+                        ("fields", i, "value_map"),
+                        f"add a value_map entry for {choice!r} on {info.name}; allowed: {listed}",
+                    )
+        elif not row.value_map:
+            self.add(
+                "warning",
+                ("fields", i, "remote"),
+                f"{info.name} is a restricted picklist and this row has no value_map: hub values "
+                f"outside it will fail; allowed: {listed}",
+            )
+
+    def check_types(self, i: int, row: FieldMap, info: FieldInfo) -> None:
+        hub_field = self.hub_fields.get(row.hub or "")
+        if hub_field is None or row.expr is not None or row.value_map or row.transform:
+            return  # a value_map or transform is the admin saying how the types meet
+        fits = _COMPATIBLE.get(hub_field.type)
+        if fits is None or info.type in fits:
+            return
+        self.add(
+            "warning",
+            ("fields", i, "remote"),
+            f"hub {hub_field.name} is {hub_field.type} but {info.name} is {info.type}; "
+            "add a value_map or transform, or map a field of a matching type",
+        )
+
+    def check_required(self, pushed: MappingABC[str, FieldMap]) -> None:
+        m = self.mapping
+        if not (m.create.remote and m.direction.pushes):
+            return
+        # Point at create.remote when the file spells it out, else at the field list.
+        at: KeyPath = ("create", "remote") if ("create", "remote") in m._lines else ("fields",)
+        for info in self.obj.fields.values():
+            if not info.required or not info.createable or info.name == m.identity.external_id:
+                continue
+            row = pushed.get(info.name)
+            if row is None:
+                hint = get_close_matches(info.name.lower(), self.hub_fields, n=1)
+                example = f"{{hub: {hint[0]}, remote: {info.name}}}" if hint else "a row for it"
+                self.add(
+                    "error",
+                    at,
+                    f"{self.obj.name} requires {info.name} on create but no row writes it; "
+                    f"add {example} or set create: {{remote: false}}",
+                )
+            elif row.default is None and row.expr is None:
+                i = m.fields.index(row)
+                self.add(
+                    "warning",
+                    ("fields", i, "remote"),
+                    f"{info.name} is required on create: records with a blank "
+                    f"{row.hub} will fail; add default: (e.g. default: \"[not provided]\")",
+                )
+
+    def check_external_id(self) -> None:
+        name = self.mapping.identity.external_id
+        if name is None:
+            return
+        at = ("identity", "external_id")
+        info = self.obj.fields.get(name)
+        if info is None:
+            self.add("error", at, self.unknown(name))
+        elif not (info.external_id or info.unique):
+            self.add(
+                "warning",
+                at,
+                f"{self.obj.name}.{name} is neither an external id nor unique: a create repeated "
+                "after a crash could duplicate the record",
+            )
+
+    def check_pull_rule(self) -> None:
+        expr = self.mapping._pull_rule
+        if expr is None:
+            return
+        for name in sorted(expr.names):
+            if name not in self.obj.fields:
+                self.add("error", ("pull_rule",), self.unknown(name))
+
+
+def _are(values: list[str]) -> str:
+    return "is" if len(values) == 1 else "are"
+
+
+def _listing(values: Iterable[str]) -> str:
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:_LIST_LIMIT])
+    more = len(values) - _LIST_LIMIT
+    return f"{shown} … and {more} more" if more > 0 else shown
+
+
+def check_against_remote(
+    mapping: Mapping, objects: dict[str, ObjectInfo], hub_schema: HubSchema
+) -> list[Problem]:
+    """Every problem of a loaded mapping against the remote objects ``describe()`` returned."""
+    obj = objects.get(mapping.remote_object)
+    if obj is None:
+        close = get_close_matches(mapping.remote_object, objects, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        known = _listing(sorted(objects))
+        return [
+            Problem(
+                "error",
+                locate(mapping, ("remote_object",)),
+                f"connection {mapping.connection!r} has no object {mapping.remote_object!r} "
+                f"({hint}known: {known})",
+            )
+        ]
+    return _Checker(mapping, obj, hub_schema).run()
