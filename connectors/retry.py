@@ -45,10 +45,11 @@ class RetryPolicy:
                 ErrorKind.CONFIG,
                 f"unknown retry setting {unknown[0]!r} (known: initial_wait, max_tries, max_wait)",
             )
+        default = cls()
         policy = cls(
-            max_tries=_number(data, "max_tries", cls.max_tries, int),
-            initial_wait=_number(data, "initial_wait", cls.initial_wait, float),
-            max_wait=_number(data, "max_wait", cls.max_wait, float),
+            max_tries=_number(data, "max_tries", default.max_tries, int),
+            initial_wait=_number(data, "initial_wait", default.initial_wait, float),
+            max_wait=_number(data, "max_wait", default.max_wait, float),
         )
         if policy.max_tries < 1:
             raise ConnectorError(ErrorKind.CONFIG, "retry.max_tries must be at least 1")

@@ -1,0 +1,1 @@
+"""The connector conformance suite (a base class each connector's tests subclass)."""

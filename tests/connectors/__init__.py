@@ -1,0 +1,1 @@
+"""Tests of the connector layer: retry, HTTP client, connections file, memory connector."""
