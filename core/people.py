@@ -208,7 +208,13 @@ class _Validator:
                     return json.loads(raw)
                 except json.JSONDecodeError:
                     raise ValueError(f"{field.name}: {raw!r} is not valid JSON") from None
-        return field.coerce(raw)
+        try:
+            return field.coerce(raw)
+        except ValueError as exc:
+            # Keep every message in the "field: why" form, even one from deeper down.
+            if str(exc).startswith(f"{field.name}: "):
+                raise
+            raise ValueError(f"{field.name}: {raw!r} is not a valid {field.type}") from None
 
     def error(self, where: str, message: str) -> None:
         """Record one problem; the import raises them all together at the end."""

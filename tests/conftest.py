@@ -4,13 +4,13 @@
   ``engine`` run once per backend.
 - ``db_url``: the URL of an *empty* database (no tables): for init and migration tests.
 - ``engine``: an engine on a database at the latest migration, all tables empty and the change
-  counter at 0.
+  counter at 0. Tests may write anything but must not change its schema (use ``db_url``).
 - ``sqlite_engine`` / ``postgres_engine``: the same for one backend only (mark tests using
   ``postgres_engine`` with ``@pytest.mark.postgres``).
 
 SQLite databases are temp files copied from one template made by ``init_db``. PostgreSQL tests
 use two scratch databases created for the test session and dropped at its end; the schema is
-created once and the tables are truncated before each test. When the server cannot be reached
+created once and the tables are emptied before each test. When the server cannot be reached
 the PostgreSQL tests are skipped, except under CI=true where they fail instead.
 """
 
@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from core.db import init_db, make_engine
+from core.db import init_db, make_engine, schema_revision
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SYNCLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -57,18 +57,37 @@ class PostgresServer:
 
 @dataclass
 class PostgresDatabase:
-    """A scratch database at the latest migration and the list of its tables to truncate."""
+    """A scratch database at the latest migration, emptied before each test by ``reset``."""
 
     engine: Engine
-    tables: list[str]
+    reset_sql: str
+
+    @classmethod
+    def prepare(cls, engine: Engine) -> PostgresDatabase:
+        init_db(engine)
+        inspector = inspect(engine)
+        # Children before parents, so plain DELETEs never trip a foreign key. DELETE, not
+        # TRUNCATE: on a dozen near-empty tables it is about twenty times faster.
+        ordered = [name for name, _ in inspector.get_sorted_table_and_fkc_names() if name]
+        tables = [name for name in reversed(ordered) if name != "alembic_version"]
+        with engine.connect() as connection:
+            sequences = connection.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+            ).scalars()
+            statements = [
+                # A test that left a transaction open would make us wait forever: fail instead.
+                "SET LOCAL lock_timeout = '10s'",
+                *(f'DELETE FROM "{table}"' for table in tables),
+                *(f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences),
+                "INSERT INTO hub_sequence (name, value) VALUES ('hub', 0)",
+                # Undo a test that moved the recorded revision (require_schema tests do).
+                f"UPDATE alembic_version SET version_num = '{schema_revision(engine)}'",
+            ]
+        return cls(engine, ";\n".join(statements))
 
     def reset(self) -> None:
-        quoted = ", ".join(f'"{table}"' for table in self.tables)
         with self.engine.begin() as connection:
-            # A test that left a transaction open would make TRUNCATE wait forever: fail instead.
-            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-            connection.execute(text("INSERT INTO hub_sequence (name, value) VALUES ('hub', 0)"))
+            connection.execute(text(self.reset_sql))
 
 
 def _unreachable(reason: str) -> None:
@@ -100,11 +119,9 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def _postgres_ready(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
     url = postgres_server.create("ready")
-    engine = make_engine(url)
-    init_db(engine)
-    tables = [name for name in inspect(engine).get_table_names() if name != "alembic_version"]
-    yield PostgresDatabase(engine, tables)
-    engine.dispose()
+    database = PostgresDatabase.prepare(make_engine(url))
+    yield database
+    database.engine.dispose()
     postgres_server.drop(url)
 
 
