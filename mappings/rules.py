@@ -6,17 +6,30 @@ from enum import StrEnum
 
 
 class FieldRule(StrEnum):
-    """Per-field sync rule, as admins know them from HubSpot and Marketo."""
+    """Per-field sync rule, as admins know them from HubSpot and Marketo.
 
-    TWO_WAY = "two_way"                                        # both ways; conflicts → mapping.conflicts
-    HUB_WINS = "hub_wins"                                      # both ways; hub wins conflicts, remote edits are reverted
-    REMOTE_WINS = "remote_wins"                                # remote authoritative; hub edits never pushed (except on create)
-    PREFER_REMOTE_UNLESS_BLANK = "prefer_remote_unless_blank"  # remote value unless it is blank
-    PREFER_HUB_UNLESS_BLANK = "prefer_hub_unless_blank"        # hub value unless it is blank
-    TO_REMOTE = "to_remote"                                    # hub → remote only (remote edits reverted)
-    TO_HUB = "to_hub"                                          # remote → hub only
-    FILL_BLANK = "fill_blank"                                  # write only where the target is empty
-    NONE = "none"                                              # documented, never synced
+    | rule                        | hub → remote             | remote → hub            | both changed |
+    |-----------------------------|--------------------------|-------------------------|--------------|
+    | two_way                     | yes                      | yes                     | ``conflicts`` |
+    | hub_wins                    | yes                      | yes                     | hub          |
+    | remote_wins                 | yes                      | yes                     | remote       |
+    | prefer_remote_unless_blank  | only into a blank remote | unless remote is blank  | remote unless blank |
+    | prefer_hub_unless_blank     | unless hub is blank      | only into a blank hub   | hub unless blank |
+    | to_remote                   | yes (remote edits undone)| no                      | hub          |
+    | to_hub                      | no                       | yes                     | remote       |
+    | fill_blank                  | only into a blank remote | only into a blank hub   | neither      |
+    | none                        | no                       | no                      | n/a          |
+    """
+
+    TWO_WAY = "two_way"
+    HUB_WINS = "hub_wins"
+    REMOTE_WINS = "remote_wins"
+    PREFER_REMOTE_UNLESS_BLANK = "prefer_remote_unless_blank"
+    PREFER_HUB_UNLESS_BLANK = "prefer_hub_unless_blank"
+    TO_REMOTE = "to_remote"
+    TO_HUB = "to_hub"
+    FILL_BLANK = "fill_blank"
+    NONE = "none"
 
 
 #: Rules under which a hub value may be written to the remote.

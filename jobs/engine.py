@@ -1,0 +1,228 @@
+"""One sync cycle of a mapping (to_hub, then to_remote) under a lease, and runs of many mappings.
+
+The order matters: pulling first means the push phase compares hub values against snapshots
+that already include the remote's latest changes, so a conflict is resolved once, here, and
+the push only sends what the hub really has to say.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from connectors.base import Connector, Cursor, Op, OutboundRecord, Page, WriteResult, WriteStatus
+from connectors.errors import ConnectorError, ErrorKind
+from core.db import session as db_session
+from core.db import utcnow
+from core.errors import InputError
+from core.hubschema import HubSchema
+from core.logs import bound, event, get_logger
+from jobs import lease
+from jobs.cycle import Cycle, MassChangeBraked, Progress
+from jobs.failures import Failure, FailureLog
+from jobs.pull import PullPhase
+from jobs.push import PushPhase
+from jobs.report import RunReport
+from jobs.runs import close_run, open_run
+from mappings.spec import Mapping
+
+log = get_logger("engine")
+
+#: Job-level errors belong to the whole cycle, not to one of its phases.
+JOB_DIRECTION = "cycle"
+
+
+@dataclass
+class SyncContext:
+    """Everything a cycle needs from outside: database, mappings, hub schema, connections."""
+
+    engine: Engine
+    mappings: dict[str, Mapping]
+    schema: HubSchema
+    #: Builds a fresh connector for a connection name (one per cycle: no state shared
+    #: between threads, and each run's API calls are counted on its own instance).
+    connect: Callable[[str], Connector]
+    #: Set on shutdown: cycles stop at the next page boundary, where cursors are safe.
+    stopping: threading.Event | None = None
+
+
+def run_mapping(
+    ctx: SyncContext,
+    name: str,
+    *,
+    trigger: str = "manual",
+    dry_run: bool = False,
+    allow_mass_change: bool = False,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Run one cycle of one mapping and report it; remote failures never escape as exceptions."""
+    mapping = ctx.mappings[name]
+    report = RunReport(mapping=name, dry_run=dry_run)
+    if not mapping.enabled:
+        report.status, report.message = "disabled", "mapping is disabled (enabled: false)"
+        return report
+    started = time.monotonic()
+    holder = None if dry_run else lease.new_holder()
+    if holder is not None and not lease.acquire(ctx.engine, name, holder):
+        report.status = "locked"
+        report.message = "another process is running this mapping right now; skipped"
+        event(log, "run.locked", mapping=name)
+        return report
+    connector: Connector | None = None
+    cycle: Cycle | None = None
+    try:
+        report.run_id = None if dry_run else open_run(ctx.engine, name, trigger)
+        with bound(mapping=name, run=report.run_id):
+            event(log, "run.started", trigger=trigger, dry_run=dry_run)
+            try:
+                connector = ctx.connect(mapping.connection)
+                if dry_run:
+                    connector = DryRunConnector(connector)
+                cycle = Cycle(ctx.engine, mapping, ctx.mappings, connector, ctx.schema, report,
+                              now=utcnow(), run_id=report.run_id, holder=holder, dry_run=dry_run,
+                              allow_mass_change=allow_mass_change, progress=progress,
+                              stopping=ctx.stopping)
+                if mapping.direction.pulls:
+                    PullPhase(cycle).run()
+                if mapping.direction.pushes and not cycle.stop_requested():
+                    PushPhase(cycle).run()
+                report.status = "partial" if report.failed else "success"
+                if not dry_run:  # the cycle completed: whatever stopped earlier ones is over
+                    with db_session(ctx.engine) as session:
+                        FailureLog(session, name, JOB_DIRECTION, report.run_id,
+                                   utcnow()).resolve_job_errors()
+                if cycle.stop_requested():
+                    report.message = "stopped early for shutdown; the next cycle continues"
+            except MassChangeBraked as exc:
+                _job_failure(ctx, report, "braked", Failure(
+                    ErrorKind.CONFIG, str(exc), code=MassChangeBraked.code,
+                    hint=f"check what changed in {mapping.connection}; if the change is intended, "
+                         f"run `syncline sync {name} --allow-mass-change` once or raise "
+                         "deletes.max_fraction"), dry_run)
+            except ConnectorError as exc:
+                _job_failure(ctx, report, "failed", Failure.from_error(exc), dry_run)
+            except (InputError, lease.LeaseLost) as exc:
+                _job_failure(ctx, report, "failed", Failure(ErrorKind.CONFIG, str(exc)), dry_run)
+            except Exception as exc:  # a bug must not take the scheduler down with it
+                event(log, "run.crashed", error=repr(exc), trace=traceback.format_exc(limit=5))
+                _job_failure(ctx, report, "failed", Failure(
+                    ErrorKind.SYSTEM, f"{type(exc).__name__}: {exc}",
+                    hint="this is a bug in Syncline; the cycle will be retried on schedule"), dry_run)
+            report.api_calls = connector.api_calls if connector is not None else 0
+            if isinstance(connector, DryRunConnector):
+                report.planned_write_calls = connector.planned_write_calls
+            report.duration_ms = int((time.monotonic() - started) * 1000)
+            if not dry_run:
+                close_run(ctx.engine, report)
+            event(log, "run.finished", status=report.status, read=report.read,
+                  created_hub=report.created_hub, updated_hub=report.updated_hub,
+                  created_remote=report.created_remote, updated_remote=report.updated_remote,
+                  deleted=report.deleted, failed=report.failed, api_calls=report.api_calls,
+                  duration_ms=report.duration_ms)
+    finally:
+        if cycle is not None:
+            cycle.close()
+        if connector is not None:
+            connector.close()
+        if holder is not None:
+            lease.release(ctx.engine, name, holder)
+    return report
+
+
+def _job_failure(ctx: SyncContext, report: RunReport, status: str, failure: Failure,
+                 dry_run: bool) -> None:
+    """Record a job-level error (one row per mapping + cause) and mark the run."""
+    report.status = status
+    report.message = failure.message
+    event(log, "run." + status, kind=str(failure.kind), code=failure.code, error=failure.message)
+    if dry_run:
+        return
+    with db_session(ctx.engine) as session:
+        FailureLog(session, report.mapping, JOB_DIRECTION, report.run_id, utcnow()).record(
+            failure, level="job")
+
+
+def ordered(mappings: dict[str, Mapping], names: Iterable[str] | None = None) -> list[str]:
+    """Mapping names with every ``ref`` target before the mappings that point at it."""
+    wanted = list(names) if names is not None else sorted(mappings)
+    done: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in done or name in path:
+            return
+        for row in mappings[name].fields:
+            if row.ref and row.ref in mappings and row.ref in wanted:
+                visit(row.ref, (*path, name))
+        done.append(name)
+
+    for name in wanted:
+        visit(name, ())
+    return done
+
+
+def run_all(ctx: SyncContext, names: Sequence[str] | None = None, **options: Any) -> list[RunReport]:
+    """Run one cycle of each named (default: every enabled) mapping, dependencies first."""
+    for name in names or ():
+        if name not in ctx.mappings:
+            known = ", ".join(sorted(ctx.mappings)) or "none"
+            raise InputError("sync", f"no mapping named {name!r} (known: {known})")
+    chosen = list(names) if names else [n for n, m in ctx.mappings.items() if m.enabled]
+    return [run_mapping(ctx, name, **options) for name in ordered(ctx.mappings, chosen)]
+
+
+class DryRunConnector(Connector):
+    """Reads through to the real connector; writes are counted and answered, never sent."""
+
+    type_name = "dry-run"
+
+    def __init__(self, inner: Connector) -> None:
+        super().__init__(inner.name, {})
+        self.inner = inner
+        self.capabilities = inner.capabilities  # type: ignore[misc]
+        self.planned_write_calls = 0
+        self._new = 0
+
+    @property  # type: ignore[override]
+    def api_calls(self) -> int:
+        return self.inner.api_calls
+
+    @api_calls.setter
+    def api_calls(self, value: int) -> None:
+        pass  # the base class initialises it; reads go to the real connector's counter
+
+    def check(self) -> None:
+        self.inner.check()
+
+    def describe(self, objects: Sequence[str] | None = None) -> dict[str, Any]:
+        return self.inner.describe(objects)
+
+    def read_changes(self, object_name: str, since: Cursor | None, *,
+                     fields: Sequence[str] | None = None) -> Iterator[Page]:
+        return self.inner.read_changes(object_name, since, fields=fields)
+
+    def lookup(self, object_name: str, field_name: str, values: Sequence[str], *,
+               fields: Sequence[str] | None = None) -> list[Any]:
+        return self.inner.lookup(object_name, field_name, values, fields=fields)
+
+    def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
+        self.planned_write_calls += math.ceil(len(records) / self.capabilities.max_batch_size)
+        results = []
+        for record in records:
+            if record.op is Op.DELETE:
+                results.append(WriteResult(record.ref, WriteStatus.DELETED, key=record.key))
+            elif record.key is None:
+                self._new += 1
+                results.append(WriteResult(record.ref, WriteStatus.CREATED, key=f"(new {self._new})"))
+            else:
+                results.append(WriteResult(record.ref, WriteStatus.UPDATED, key=record.key))
+        return results
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,207 @@
+"""Sync errors: one row per record + cause, retried with backoff when the cause is passing.
+
+A record that fails the same way every cycle updates its row (attempts, last_seen, history)
+rather than adding one per cycle; a record that later succeeds resolves its open rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from connectors.errors import ConnectorError, ErrorKind, redact
+from core.models import SyncError
+
+#: Automatic retries stop after this many attempts; the row stays open for an admin.
+MAX_AUTO_ATTEMPTS = 10
+#: First automatic retry after this long, doubling each attempt, capped at MAX_BACKOFF.
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=6)
+#: Attempt history kept per row (the newest ones).
+HISTORY_LIMIT = 20
+
+OPEN_STATUSES = ("open", "retrying")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What went wrong with one record, in the shared vocabulary."""
+
+    kind: ErrorKind
+    message: str
+    code: str | None = None
+    field: str | None = None
+    hint: str | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def from_error(cls, error: ConnectorError) -> Failure:
+        """Keep the remote system's own words and our hint."""
+        return cls(
+            kind=error.kind,
+            message=error.message,
+            code=error.code,
+            field=error.field,
+            hint=error.hint,
+            retry_after=error.retry_after,
+        )
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Delay before automatic retry number ``attempts`` (1-based); honours Retry-After."""
+    delay = min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    if retry_after:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+def fingerprint(
+    mapping: str, direction: str, level: str, record: str | None, failure: Failure
+) -> str:
+    """Identity of "this record failing for this cause": mapping, direction, record, kind, code, field."""
+    parts = [mapping, direction, level, record or "", failure.kind, failure.code or "", failure.field or ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+class FailureLog:
+    """Records and resolves sync errors for one mapping and direction inside a transaction."""
+
+    def __init__(
+        self, session: Session, mapping: str, direction: str, run_id: int | None, now: datetime
+    ) -> None:
+        self.session = session
+        self.mapping = mapping
+        self.direction = direction
+        self.run_id = run_id
+        self.now = now
+        self.recorded = 0
+
+    def record(
+        self,
+        failure: Failure,
+        *,
+        hub_object: str | None = None,
+        hub_id: str | None = None,
+        remote_object: str | None = None,
+        remote_id: str | None = None,
+        email: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        level: str = "record",
+    ) -> SyncError:
+        """Insert or update the row for this record + cause; schedule a retry when it may pass."""
+        record_key = hub_id if self.direction == "to_remote" else remote_id
+        if level == "record" and record_key is None:
+            record_key = hub_id or remote_id
+        key = fingerprint(self.mapping, self.direction, level, record_key, failure)
+        row = self.session.exec(select(SyncError).where(SyncError.fingerprint == key)).first()
+        message = redact(failure.message)
+        entry = {"at": self.now.isoformat(), "run_id": self.run_id, "message": message[:500]}
+        if row is None:
+            row = SyncError(
+                fingerprint=key,
+                mapping=self.mapping,
+                direction=self.direction,
+                level=level,
+                kind=str(failure.kind),
+                code=failure.code,
+                field=failure.field,
+                message=message,
+                first_seen=self.now,
+                last_seen=self.now,
+                attempts=1,
+                history=[entry],
+            )
+        else:
+            row.attempts += 1
+            row.last_seen = self.now
+            row.message = message
+            row.history = [*row.history, entry][-HISTORY_LIMIT:]
+            row.resolved_at = None
+        row.hub_object, row.hub_id = hub_object or row.hub_object, hub_id or row.hub_id
+        row.remote_object = remote_object or row.remote_object
+        row.remote_id = remote_id or row.remote_id
+        row.email = email or row.email
+        row.hint = redact(failure.hint) if failure.hint else row.hint
+        row.payload = _redacted(payload) if payload is not None else row.payload
+        row.run_id = self.run_id
+        if row.status != "ignored":
+            if failure.kind.retryable and row.attempts <= MAX_AUTO_ATTEMPTS:
+                row.status = "retrying"
+                row.next_retry_at = self.now + backoff(row.attempts, failure.retry_after)
+            else:
+                row.status = "open"
+                row.next_retry_at = None
+        self.session.add(row)
+        self.recorded += 1
+        return row
+
+    def resolve(self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()) -> None:
+        """Mark open errors of these records (this mapping and direction) resolved."""
+        for column, ids in ((SyncError.hub_id, list(hub_ids)), (SyncError.remote_id, list(remote_ids))):
+            if not ids:
+                continue
+            self.session.exec(  # type: ignore[call-overload]
+                update(SyncError)
+                .where(
+                    col(SyncError.mapping) == self.mapping,
+                    col(SyncError.direction) == self.direction,
+                    col(SyncError.level) == "record",
+                    col(SyncError.status).in_(OPEN_STATUSES),
+                    col(column).in_(ids),
+                )
+                .values(status="resolved", resolved_at=self.now, next_retry_at=None)
+            )
+
+    def resolve_conflicts(self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()) -> None:
+        """Held field conflicts of these records were settled: resolve them, whichever phase saw them."""
+        for column, ids in ((SyncError.hub_id, list(hub_ids)), (SyncError.remote_id, list(remote_ids))):
+            if not ids:
+                continue
+            self.session.exec(  # type: ignore[call-overload]
+                update(SyncError)
+                .where(
+                    col(SyncError.mapping) == self.mapping,
+                    col(SyncError.code) == "FIELD_CONFLICT",
+                    col(SyncError.status).in_(OPEN_STATUSES),
+                    col(column).in_(ids),
+                )
+                .values(status="resolved", resolved_at=self.now, next_retry_at=None)
+            )
+
+    def resolve_job_errors(self) -> None:
+        """A phase that completed clears the job-level errors an earlier run left."""
+        self.session.exec(  # type: ignore[call-overload]
+            update(SyncError)
+            .where(
+                col(SyncError.mapping) == self.mapping,
+                col(SyncError.direction) == self.direction,
+                col(SyncError.level) == "job",
+                col(SyncError.status).in_(OPEN_STATUSES),
+            )
+            .values(status="resolved", resolved_at=self.now, next_retry_at=None)
+        )
+
+
+def due_retries(session: Session, mapping: str, direction: str, now: datetime) -> list[SyncError]:
+    """Record-level errors of this mapping and direction whose retry time has come."""
+    return list(
+        session.exec(
+            select(SyncError).where(
+                SyncError.mapping == mapping,
+                SyncError.direction == direction,
+                SyncError.level == "record",
+                SyncError.status == "retrying",
+                col(SyncError.next_retry_at) <= now,
+            )
+        )
+    )
+
+
+def _redacted(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: redact(v) if isinstance(v, str) else v for k, v in payload.items()}

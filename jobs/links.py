@@ -1,0 +1,72 @@
+"""Identity links of one mapping, loaded a page at a time, and id translation for ``ref`` fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core.models import Link
+from mappings.spec import Mapping
+
+
+class LinkIndex:
+    """The links between one hub object and one remote object on one connection."""
+
+    def __init__(self, session: Session, mapping: Mapping) -> None:
+        self.session = session
+        self.mapping = mapping
+
+    def _base(self):  # type: ignore[no-untyped-def]
+        return select(Link).where(
+            Link.hub_object == self.mapping.hub_object,
+            Link.connection == self.mapping.connection,
+            Link.remote_object == self.mapping.remote_object,
+        )
+
+    def by_remote(self, remote_ids: Iterable[str]) -> dict[str, Link]:
+        """Links keyed by remote id."""
+        ids = list(set(remote_ids))
+        if not ids:
+            return {}
+        rows = self.session.exec(self._base().where(col(Link.remote_id).in_(ids)))
+        return {link.remote_id: link for link in rows}
+
+    def by_hub(self, hub_ids: Iterable[str]) -> dict[str, Link]:
+        """Links keyed by hub id."""
+        ids = list(set(hub_ids))
+        if not ids:
+            return {}
+        rows = self.session.exec(self._base().where(col(Link.hub_id).in_(ids)))
+        return {link.hub_id: link for link in rows}
+
+    def count(self) -> int:
+        """How many records are linked (the mass-change brake's denominator)."""
+        return int(
+            self.session.exec(
+                select(func.count())
+                .select_from(Link)
+                .where(
+                    Link.hub_object == self.mapping.hub_object,
+                    Link.connection == self.mapping.connection,
+                    Link.remote_object == self.mapping.remote_object,
+                )
+            ).one()
+        )
+
+
+class RefResolver:
+    """Translates hub ids ↔ remote ids through another mapping's links (``ref:`` field rows)."""
+
+    def __init__(self, session: Session, mappings: dict[str, Mapping]) -> None:
+        self.session = session
+        self.mappings = mappings
+
+    def to_remote(self, ref: str, hub_ids: Iterable[str]) -> dict[str, str]:
+        """hub id → remote id for the hub records linked under mapping ``ref``."""
+        return {hub: link.remote_id for hub, link in LinkIndex(self.session, self.mappings[ref]).by_hub(hub_ids).items()}
+
+    def to_hub(self, ref: str, remote_ids: Iterable[str]) -> dict[str, str]:
+        """remote id → hub id for the remote records linked under mapping ``ref``."""
+        return {rid: link.hub_id for rid, link in LinkIndex(self.session, self.mappings[ref]).by_remote(remote_ids).items()}

@@ -1,0 +1,381 @@
+"""The to_hub phase: read remote changes since the cursor and merge them into the hub, page by page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from connectors.base import Change, Op
+from connectors.errors import ErrorKind
+from core.hubschema import HubField
+from core.models import HUB_MODELS, HubRecord, Link
+from core.sequence import touch
+from jobs.compare import MISSING, blank, canon
+from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
+from jobs.failures import Failure, due_retries
+from jobs.links import LinkIndex, RefResolver
+from jobs.matching import find_hub_matches, remote_match_keys
+from jobs.merge import FieldState, Winner, conflict_key, decide, settle_held_conflict
+from jobs.report import PlannedAction
+from mappings.transforms import TransformError
+
+DIRECTION = "to_hub"
+
+
+@dataclass
+class _Plan:
+    """What applying one remote change will do to the hub."""
+
+    change: Change
+    hub: HubRecord | None = None          # None with create=True: a new hub record
+    link: Link | None = None
+    create: bool = False
+    sets: dict[str, Any] = field(default_factory=dict)
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    push_needed: bool = False
+    destructive: bool = False
+    conflicts: list[Failure] = field(default_factory=list)
+    failure: Failure | None = None
+    delete: str | None = None             # "unlink" | "delete_hub"
+    skip: bool = False                    # counted as skipped (rule, policy)
+    noop: bool = False                    # nothing to do (an echo of our own write)
+    pending_conflict: bool = False        # a held conflict still waits for a decision
+    settled: bool = False                 # a held conflict was decided by this change
+
+
+class PullPhase:
+    """Applies remote changes to the hub; commits hub rows, links, errors and cursor per page."""
+
+    def __init__(self, cycle: Cycle) -> None:
+        self.cycle = cycle
+        self.mapping = cycle.mapping
+        self.model = HUB_MODELS[self.mapping.hub_object]
+        self.hub_fields: dict[str, HubField] = cycle.schema.fields(self.mapping.hub_object)
+        self.direction = self.mapping.direction
+        self.brake: Brake | None = None
+        self.handled = 0
+        # Per page, for ``ref`` rows: remote id → hub id and hub id → remote id.
+        self._refs_to_hub: dict[str, dict[str, str]] = {}
+        self._refs_to_remote: dict[str, dict[str, str]] = {}
+
+    def run(self) -> None:
+        """Retry due records, then stream every page since the cursor."""
+        cycle = self.cycle
+        with cycle.transaction() as session:
+            cursor = get_cursor(session, self.mapping.name, DIRECTION)
+            self.brake = Brake(self.mapping, LinkIndex(session, self.mapping).count(),
+                               allow=cycle.allow_mass_change)
+            retry_ids = [e.remote_id for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+                         if e.remote_id]
+        if retry_ids:
+            self._retry(retry_ids)
+        fields = self.mapping.remote_read_fields()
+        for page in cycle.connector.read_changes(self.mapping.remote_object, cursor, fields=fields):
+            cycle.report.read += len(page.changes)
+            with cycle.transaction() as session:
+                self.apply(session, page.changes)
+                if page.cursor is not None:
+                    set_cursor(session, self.mapping.name, DIRECTION, page.cursor, cycle.now)
+            self.handled += len(page.changes)
+            cycle.tick(DIRECTION, self.handled)
+            if cycle.stop_requested():
+                return
+
+    def _retry(self, remote_ids: list[str]) -> None:
+        """Re-read records whose earlier sync failed and apply them (the cursor stays put)."""
+        info = self.cycle.connector.describe([self.mapping.remote_object])[self.mapping.remote_object]
+        changes = self.cycle.connector.lookup(
+            self.mapping.remote_object, info.key_field, remote_ids,
+            fields=self.mapping.remote_read_fields(),
+        )
+        found = {c.key for c in changes}
+        # A record gone from the remote since it failed is a delete as far as we are concerned.
+        changes += [Change(key=k, op=Op.DELETE) for k in remote_ids if k not in found]
+        self.cycle.report.read += len(changes)
+        with self.cycle.transaction() as session:
+            self.apply(session, changes)
+
+    # -- one page ---------------------------------------------------------------------------
+
+    def apply(self, session: Session, changes: Sequence[Change]) -> None:
+        """Plan every change of a page, check the brake, then write the page."""
+        latest: dict[str, Change] = {}
+        for change in changes:  # a page may repeat a record (inclusive cursors): last one wins
+            latest.pop(change.key, None)
+            latest[change.key] = change
+        links = LinkIndex(session, self.mapping).by_remote(latest)
+        hubs = self._load_hubs(session, [link.hub_id for link in links.values()])
+        plans = self._plan_page(session, list(latest.values()), links, hubs)
+        assert self.brake is not None
+        self.brake.check(sum(p.destructive for p in plans), DIRECTION)
+        log = self.cycle.failures(session, DIRECTION)
+        ok_ids: list[str] = []
+        for plan in plans:
+            if plan.failure is not None:
+                self._fail(log, plan)
+                continue
+            if plan.skip or plan.noop:
+                self.cycle.report.skipped += plan.skip
+                continue
+            self._apply_plan(session, plan)
+            for conflict in plan.conflicts:
+                log.record(conflict, hub_object=self.mapping.hub_object,
+                           hub_id=plan.hub.id if plan.hub else None,
+                           remote_object=self.mapping.remote_object, remote_id=plan.change.key,
+                           email=_email(plan.hub), payload=dict(plan.change.fields))
+                self.cycle.plan(PlannedAction(DIRECTION, "conflict", plan.hub.id if plan.hub else None,
+                                              plan.change.key, _email(plan.hub), note=conflict.message))
+            if plan.conflicts:
+                self.cycle.report.failed += 1
+            elif not plan.pending_conflict:
+                ok_ids.append(plan.change.key)
+        log.resolve(remote_ids=ok_ids)
+        log.resolve_conflicts(remote_ids=[p.change.key for p in plans if p.settled and p.failure is None])
+
+    def _load_hubs(self, session: Session, ids: list[str]) -> dict[str, HubRecord]:
+        if not ids:
+            return {}
+        rows = session.exec(select(self.model).where(col(self.model.id).in_(ids)))
+        return {row.id: row for row in rows}
+
+    def _plan_page(
+        self,
+        session: Session,
+        changes: list[Change],
+        links: dict[str, Link],
+        hubs: dict[str, HubRecord],
+    ) -> list[_Plan]:
+        unlinked = [c for c in changes if c.op is Op.UPSERT and c.key not in links]
+        wanted = {c.key: remote_match_keys(self.mapping, c.fields) for c in unlinked}
+        matches = find_hub_matches(session, self.mapping, [k for keys in wanted.values() for k in keys])
+        self._resolve_refs(session, changes, [*hubs.values(), *matches.values()])
+        claimed: dict[str, str] = {}  # hub id (or new-record match key) → remote id that took it
+        plans: list[_Plan] = []
+        for change in changes:
+            plan = _Plan(change)
+            plans.append(plan)
+            link = links.get(change.key)
+            plan.link = link
+            if change.op is Op.DELETE:
+                self._plan_delete(plan, hubs)
+                continue
+            if not self.mapping.allows_pull(change.fields):
+                plan.skip = True
+                continue
+            if link is not None:
+                hub = hubs.get(link.hub_id)
+                if hub is None or hub.deleted_at is not None:
+                    plan.skip = True  # deleted in the hub: from_hub policy decides, not this change
+                    continue
+                if link.remote_version and change.version and link.remote_version == change.version:
+                    plan.noop = True  # our own write coming back, or nothing new
+                    continue
+                plan.hub = hub
+            else:
+                keys = wanted.get(change.key, [])
+                hub = next((matches[k] for k in keys if k in matches), None)
+                claim = hub.id if hub is not None else (f"{keys[0][0]}:{keys[0][1]}" if keys else None)
+                if claim is not None and claim in claimed:
+                    plan.failure = Failure(
+                        ErrorKind.DUPLICATE,
+                        f"{self.mapping.remote_object} {change.key} has the same "
+                        f"{keys[0][0]} as {claimed[claim]}, which is already synced to one hub record",
+                        code="DUPLICATE_REMOTE_RECORD",
+                        hint=f"merge the duplicate {self.mapping.remote_object} records in "
+                             f"{self.mapping.connection}, then retry",
+                    )
+                    continue
+                if claim is not None:
+                    claimed[claim] = change.key
+                if hub is None:
+                    if not self.mapping.create.hub:
+                        plan.skip = True
+                        continue
+                    plan.create = True
+                plan.hub = hub
+            self._plan_fields(plan)
+        return plans
+
+    def _plan_delete(self, plan: _Plan, hubs: dict[str, HubRecord]) -> None:
+        policy = self.mapping.deletes.from_remote
+        if plan.link is None or policy == "ignore":
+            plan.skip = plan.link is not None
+            return
+        plan.delete = policy
+        hub = hubs.get(plan.link.hub_id)
+        plan.hub = hub
+        plan.destructive = policy == "delete_hub" and hub is not None and hub.deleted_at is None
+
+    def _resolve_refs(
+        self, session: Session, changes: list[Change], hubs: Iterable[HubRecord]
+    ) -> None:
+        """Translate the ids of every ``ref`` row on this page, both ways, in one query each."""
+        resolver = RefResolver(session, self.cycle.mappings)
+        hubs = list(hubs)
+        for row in self.mapping.fields:
+            if not row.ref or row.hub is None:
+                continue
+            remote_ids = [str(c.fields[row.remote]) for c in changes if c.fields.get(row.remote)]
+            hub_ids = [str(getattr(h, row.hub)) for h in hubs if getattr(h, row.hub, None)]
+            self._refs_to_hub[row.remote] = resolver.to_hub(row.ref, remote_ids)
+            self._refs_to_remote[row.remote] = resolver.to_remote(row.ref, hub_ids)
+
+    def _plan_fields(self, plan: _Plan) -> None:
+        """The per-field three-way merge of one remote record against its hub record."""
+        change, hub = plan.change, plan.hub
+        hub_values = self.cycle.schema.values(hub) if hub is not None else {}
+        base = dict(plan.link.snapshot) if plan.link is not None else {}
+        plan.snapshot = dict(base)
+        remote_newer = _remote_is_newer(change, hub)
+        current = ""
+        try:
+            for row in self.mapping.fields:
+                current = row.remote
+                if row.remote not in change.fields:
+                    continue
+                remote_now = change.fields[row.remote]
+                ref_id: str | None = None
+                hub_side_remote: Any = None
+                if row.ref:
+                    # Ids only mean something once the referenced record is linked; until then
+                    # leave the field alone on both sides rather than blank it.
+                    ref_id = self._refs_to_hub[row.remote].get(str(remote_now)) if remote_now else None
+                    if remote_now and ref_id is None:
+                        continue
+                    hub_ref = hub_values.get(row.hub or "")
+                    hub_side_remote = self._refs_to_remote[row.remote].get(hub_ref) if hub_ref else None
+                    if hub_ref and hub_side_remote is None and hub is not None:
+                        continue
+                plan.snapshot[row.remote] = canon(remote_now)
+                if plan.create:
+                    if row.pulls(self.direction) and not blank(remote_now):
+                        plan.sets[row.hub or ""] = ref_id if row.ref else self._to_hub(row, remote_now)
+                    continue
+                hub_now = (hub_side_remote if row.ref else row.to_remote(hub_values))
+                state = FieldState(base.get(row.remote, MISSING), hub_now, remote_now)
+                marker = conflict_key(row.remote)
+                if marker in base:
+                    held = settle_held_conflict(base[marker], state)
+                    if held is None:
+                        plan.pending_conflict = True
+                        continue
+                    del plan.snapshot[marker]
+                    plan.settled = True
+                    winner = held
+                else:
+                    winner = decide(row.rule, state, conflicts=self.mapping.conflicts,
+                                    remote_is_newer=remote_newer)
+                if winner is Winner.REMOTE and row.pulls(self.direction):
+                    value = ref_id if row.ref else self._to_hub(row, remote_now)
+                    plan.sets[row.hub or ""] = value
+                    if blank(value) and not blank(hub_values.get(row.hub or "")):
+                        plan.destructive = True
+                elif winner is Winner.HUB and row.pushes(self.direction):
+                    plan.push_needed = True
+                elif winner is Winner.CONFLICT:
+                    # Hold it: remember the hub's value so both phases leave the field alone
+                    # until an edit on either side decides (see merge.settle_held_conflict).
+                    plan.snapshot[marker] = canon(hub_now)
+                    plan.conflicts.append(Failure(
+                        ErrorKind.CONFLICT,
+                        f"both sides changed {row.remote} since the last sync: hub "
+                        f"{canon(hub_now)!r}, {self.mapping.connection} {canon(remote_now)!r}",
+                        code="FIELD_CONFLICT", field=row.remote,
+                        hint="edit one side to the value you want (the next cycle syncs it), "
+                             "or give this field a rule such as hub_wins",
+                    ))
+        except (TransformError, ValueError) as exc:
+            plan.failure = _transform_failure(exc, current)
+
+    def _to_hub(self, row: Any, remote_value: Any) -> Any:
+        value = row.to_hub(remote_value)
+        return self.hub_fields[row.hub].coerce(value)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _apply_plan(self, session: Session, plan: _Plan) -> None:
+        cycle, change = self.cycle, plan.change
+        if plan.delete is not None:
+            assert plan.link is not None
+            if plan.delete == "delete_hub" and plan.hub is not None and plan.hub.deleted_at is None:
+                plan.hub.deleted_at = cycle.now
+                session.add(plan.hub)
+                cycle.report.deleted += 1
+            session.delete(plan.link)
+            cycle.plan(PlannedAction(DIRECTION, plan.delete, plan.link.hub_id, change.key))
+            return
+        hub = plan.hub
+        if plan.create:
+            hub = self.model()
+            for name, value in plan.sets.items():
+                self.cycle.schema.set(hub, name, value)
+            session.add(hub)
+            plan.hub = hub
+            cycle.report.created_hub += 1
+            cycle.plan(PlannedAction(DIRECTION, "create", hub.id, change.key, _email(hub),
+                                     {k: [None, canon(v)] for k, v in plan.sets.items()}))
+        else:
+            assert hub is not None
+            before = {name: self.cycle.schema.get(hub, name) for name in plan.sets}
+            changed = {name: [canon(before[name]), canon(value)] for name, value in plan.sets.items()
+                       if self.cycle.schema.set(hub, name, value)}
+            if changed:
+                session.add(hub)
+                cycle.report.updated_hub += 1
+                cycle.plan(PlannedAction(DIRECTION, "update", hub.id, change.key, _email(hub), changed))
+            elif plan.push_needed:
+                touch(session, hub)  # the remote must be corrected: make the push phase look
+            if plan.link is None:
+                cycle.plan(PlannedAction(DIRECTION, "link", hub.id, change.key, _email(hub)))
+        link = plan.link or Link(
+            hub_object=self.mapping.hub_object, hub_id=hub.id, connection=self.mapping.connection,
+            remote_object=self.mapping.remote_object, remote_id=change.key, mapping=self.mapping.name,
+        )
+        link.snapshot = plan.snapshot
+        link.remote_version = change.version
+        link.synced_at = cycle.now
+        link.mapping = self.mapping.name
+        session.add(link)
+
+    def _fail(self, log: Any, plan: _Plan) -> None:
+        assert plan.failure is not None
+        log.record(plan.failure, hub_object=self.mapping.hub_object,
+                   hub_id=plan.hub.id if plan.hub else None,
+                   remote_object=self.mapping.remote_object, remote_id=plan.change.key,
+                   email=_email(plan.hub) or _remote_email(self.mapping, plan.change),
+                   payload=dict(plan.change.fields))
+        self.cycle.plan(PlannedAction(DIRECTION, "fail", plan.hub.id if plan.hub else None,
+                                      plan.change.key, note=plan.failure.message))
+        self.cycle.report.failed += 1
+
+
+def _transform_failure(exc: Exception, remote_field: str) -> Failure:
+    return Failure(
+        ErrorKind.VALIDATION,
+        str(exc),
+        code="TRANSFORM_FAILED" if isinstance(exc, TransformError) else "HUB_REJECTED_VALUE",
+        field=remote_field,
+        hint="correct the value in the source record, or adjust this field's transform or "
+             "value_map in the mapping file, then retry",
+    )
+
+
+def _remote_is_newer(change: Change, hub: HubRecord | None) -> bool:
+    if hub is None or hub.updated_at is None or change.modified_at is None:
+        return True  # nothing to compare: the change we are looking at is the news
+    return change.modified_at >= hub.updated_at
+
+
+def _email(hub: HubRecord | None) -> str | None:
+    return getattr(hub, "email", None) if hub is not None else None
+
+
+def _remote_email(mapping: Any, change: Change) -> str | None:
+    for hub_field, row in mapping.match_fields():
+        if hub_field == "email":
+            value = change.fields.get(row.remote)
+            return str(value).strip().lower() if value else None
+    return None

@@ -1,0 +1,387 @@
+"""The to_remote phase: push hub changes since the cursor to the remote, in batches, page by page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from connectors.base import Change, Op, OutboundRecord, WriteResult, WriteStatus
+from connectors.errors import ConnectorError, ErrorKind
+from core.models import HUB_MODELS, HubRecord, Link
+from core.sequence import changes_since
+from jobs.compare import MISSING, blank, canon
+from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
+from jobs.failures import Failure, due_retries
+from jobs.links import LinkIndex, RefResolver
+from jobs.matching import find_remote_matches, match_key
+from jobs.merge import FieldState, Winner, conflict_key, decide, settle_held_conflict
+from jobs.report import PlannedAction
+from mappings.transforms import TransformError
+
+DIRECTION = "to_remote"
+
+
+@dataclass
+class _Plan:
+    """What pushing one hub record will do."""
+
+    hub: HubRecord
+    link: Link | None = None
+    matched: Change | None = None          # a remote record found by match keys (first link)
+    payload: dict[str, Any] = field(default_factory=dict)
+    sets: dict[str, Any] = field(default_factory=dict)   # hub fields to take from a matched record
+    op: Op = Op.UPSERT
+    create: bool = False
+    destructive: bool = False
+    unlink: bool = False
+    conflicts: list[Failure] = field(default_factory=list)
+    failure: Failure | None = None
+    skip: bool = False
+    noop: bool = False
+    pending_conflict: bool = False
+    settled: bool = False
+    settled_fields: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> bool:
+        return self.failure is None and not (self.skip or self.noop or self.unlink) and (
+            self.op is Op.DELETE or self.create or bool(self.payload)
+        )
+
+
+class PushPhase:
+    """Pushes hub changes; remote writes are batched, results committed with the cursor."""
+
+    def __init__(self, cycle: Cycle) -> None:
+        self.cycle = cycle
+        self.mapping = cycle.mapping
+        self.model = HUB_MODELS[self.mapping.hub_object]
+        self.direction = self.mapping.direction
+        self.rows = [r for r in self.mapping.fields if r.pushes(self.direction)]
+        self.brake: Brake | None = None
+        self.handled = 0
+        self._refs: dict[str, dict[str, str]] = {}
+
+    def run(self) -> None:
+        """Retry due records, then push every hub change since the cursor."""
+        cycle = self.cycle
+        with cycle.transaction() as session:
+            cursor = int(get_cursor(session, self.mapping.name, DIRECTION) or 0)
+            self.brake = Brake(self.mapping, LinkIndex(session, self.mapping).count(),
+                               allow=cycle.allow_mass_change)
+            retry_ids = [e.hub_id for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+                         if e.hub_id]
+            retry_rows = list(session.exec(select(self.model).where(col(self.model.id).in_(retry_ids))))
+        if retry_rows:
+            self._push(retry_rows, cursor=None)
+        while not cycle.stop_requested():
+            with cycle.transaction() as session:
+                rows = changes_since(session, self.model, cursor, self.mapping.page_size)
+            if not rows:
+                break
+            cursor = rows[-1].change_seq
+            self._push(rows, cursor=cursor)
+        with cycle.transaction() as session:
+            cycle.report.backlog = int(session.exec(
+                select(func.count()).select_from(self.model).where(col(self.model.change_seq) > cursor)
+            ).one())
+
+    # -- one page ---------------------------------------------------------------------------
+
+    def _push(self, hubs: Sequence[HubRecord], *, cursor: int | None) -> None:
+        cycle = self.cycle
+        with cycle.transaction() as session:
+            plans = self._plan_page(session, hubs)
+        assert self.brake is not None
+        self.brake.check(sum(p.destructive for p in plans), DIRECTION)
+        outgoing = [p for p in plans if p.writes]
+        results = self._write(outgoing)
+        with cycle.transaction() as session:
+            self._record(session, plans, results)
+            if cursor is not None:
+                set_cursor(session, self.mapping.name, DIRECTION, str(cursor), cycle.now)
+        self.handled += len(hubs)
+        cycle.tick(DIRECTION, self.handled)
+
+    def _write(self, plans: list[_Plan]) -> dict[str, WriteResult]:
+        if not plans:
+            return {}
+        ext = self.mapping.identity.external_id
+        records = [
+            OutboundRecord(
+                ref=p.hub.id,
+                key=p.link.remote_id if p.link else (p.matched.key if p.matched else None),
+                fields=p.payload,
+                op=p.op,
+                if_match=p.link.remote_version if p.link and p.op is Op.UPSERT else None,
+                external_id=(ext, p.hub.id) if ext and p.create else None,
+            )
+            for p in plans
+        ]
+        results = self.cycle.connector.write(self.mapping.remote_object, records)
+        if len(results) != len(records):  # the contract, checked: never mis-attribute a result
+            raise ConnectorError(ErrorKind.SYSTEM, f"connector returned {len(results)} results "
+                                                   f"for {len(records)} records")
+        return {r.ref: r for r in results}
+
+    def _plan_page(self, session: Session, hubs: Sequence[HubRecord]) -> list[_Plan]:
+        links = LinkIndex(session, self.mapping).by_hub(h.id for h in hubs)
+        self._resolve_refs(session, hubs)
+        plans = [_Plan(hub, links.get(hub.id)) for hub in hubs]
+        live = []
+        for plan in plans:
+            if plan.hub.deleted_at is not None:
+                self._plan_delete(plan)
+            elif not self.mapping.allows_push(self.cycle.schema.values(plan.hub)):
+                plan.skip = True
+            else:
+                live.append(plan)
+        self._match(session, [p for p in live if p.link is None])
+        for plan in live:
+            if plan.failure is None:
+                self._plan_fields(plan)
+        return plans
+
+    def _plan_delete(self, plan: _Plan) -> None:
+        policy = self.mapping.deletes.from_hub
+        if plan.link is None or policy == "ignore":
+            plan.noop = True
+        elif policy == "unlink":
+            plan.unlink = True
+        else:
+            plan.op = Op.DELETE
+            plan.destructive = True
+
+    def _match(self, session: Session, plans: list[_Plan]) -> None:
+        """Find remote records for unlinked hub records before creating any (one call per field)."""
+        wanted: list[tuple[str, str, Any]] = []
+        keys: dict[str, list[tuple[str, str]]] = {}
+        for plan in plans:
+            values = self.cycle.schema.values(plan.hub)
+            for hub_field, row in self.mapping.match_fields():
+                try:
+                    remote_value = row.to_remote(values)
+                except TransformError:
+                    continue
+                key = match_key(hub_field, values.get(hub_field))
+                if key and not blank(remote_value):
+                    wanted.append((hub_field, key, remote_value))
+                    keys.setdefault(plan.hub.id, []).append((hub_field, key))
+        found = find_remote_matches(self.cycle.connector, session, self.mapping, wanted) if wanted else {}
+        claimed: dict[str, str] = {}
+        for plan in plans:
+            candidates = next((found[k] for k in keys.get(plan.hub.id, []) if k in found), [])
+            if len(candidates) > 1:
+                ids = ", ".join(c.key for c in candidates)
+                plan.failure = Failure(
+                    ErrorKind.DUPLICATE,
+                    f"{len(candidates)} {self.mapping.remote_object} records match this "
+                    f"{self.mapping.hub_object}: {ids}",
+                    code="AMBIGUOUS_MATCH",
+                    hint=f"merge the duplicates in {self.mapping.connection}, then retry",
+                )
+            elif candidates:
+                match = candidates[0]
+                if match.key in claimed:
+                    plan.failure = Failure(
+                        ErrorKind.DUPLICATE,
+                        f"{self.mapping.remote_object} {match.key} also matches hub record "
+                        f"{claimed[match.key]}; two hub records share its match key",
+                        code="DUPLICATE_HUB_RECORD",
+                        hint="merge the duplicate hub records (same email), then retry",
+                    )
+                else:
+                    claimed[match.key] = plan.hub.id
+                    plan.matched = match
+            elif self.mapping.create.remote:
+                plan.create = True
+            else:
+                plan.skip = True
+
+    def _resolve_refs(self, session: Session, hubs: Sequence[HubRecord]) -> None:
+        resolver = RefResolver(session, self.cycle.mappings)
+        for row in self.rows:
+            if row.ref and row.hub:
+                ids = [str(getattr(h, row.hub)) for h in hubs if getattr(h, row.hub, None)]
+                self._refs[row.remote] = resolver.to_remote(row.ref, ids)
+
+    def _plan_fields(self, plan: _Plan) -> None:
+        hub = plan.hub
+        values = self.cycle.schema.values(hub)
+        base = dict(plan.link.snapshot) if plan.link else {}
+        matched = plan.matched.fields if plan.matched else None
+        remote_newer = bool(plan.matched and plan.matched.modified_at and hub.updated_at
+                            and plan.matched.modified_at >= hub.updated_at)
+        current = ""
+        try:
+            for row in self.rows:
+                current = row.remote
+                if row.ref and row.hub:
+                    hub_ref = values.get(row.hub)
+                    hub_now = self._refs[row.remote].get(str(hub_ref)) if hub_ref else None
+                    if hub_ref and hub_now is None:
+                        continue  # referenced record not linked yet: never blank the remote field
+                else:
+                    hub_now = row.to_remote(values)
+                if plan.create:
+                    if not blank(hub_now):
+                        plan.payload[row.remote] = canon(hub_now)
+                    continue
+                if matched is not None:
+                    state = FieldState(MISSING, hub_now, matched.get(row.remote))
+                else:
+                    prior = base.get(row.remote, MISSING)
+                    state = FieldState(prior, hub_now, None if prior is MISSING else prior)
+                marker = conflict_key(row.remote)
+                if marker in base:
+                    held = settle_held_conflict(base[marker], state)
+                    if held is None:
+                        plan.pending_conflict = True
+                        continue
+                    winner = Winner.HUB if held is Winner.HUB else Winner.AGREE
+                    plan.settled = True
+                    plan.settled_fields.append(row.remote)
+                else:
+                    winner = decide(row.rule, state, conflicts=self.mapping.conflicts,
+                                    remote_is_newer=remote_newer)
+                if winner is Winner.HUB:
+                    plan.payload[row.remote] = canon(hub_now)
+                    if blank(hub_now) and not blank(state.remote):
+                        plan.destructive = True
+                elif winner is Winner.REMOTE and matched is not None and row.pulls(self.direction):
+                    plan.sets[row.hub or ""] = row.to_hub(matched.get(row.remote))
+                elif winner is Winner.CONFLICT:
+                    plan.conflicts.append(Failure(
+                        ErrorKind.CONFLICT,
+                        f"both sides hold different values for {row.remote}: hub {canon(hub_now)!r}, "
+                        f"{self.mapping.connection} {canon(state.remote)!r}",
+                        code="FIELD_CONFLICT", field=row.remote,
+                        hint="edit one side to the value you want, or give this field a rule",
+                    ))
+        except (TransformError, ValueError) as exc:
+            plan.failure = Failure(
+                ErrorKind.VALIDATION, str(exc), code="TRANSFORM_FAILED", field=current,
+                hint="correct the value in the hub record, or adjust this field's transform or "
+                     "value_map in the mapping file, then retry",
+            )
+            return
+        if plan.create and self.mapping.identity.external_id:
+            plan.payload[self.mapping.identity.external_id] = hub.id
+        if not plan.create and not plan.payload and plan.matched is None and not plan.conflicts:
+            plan.noop = True  # nothing differs from what the remote already holds: no call
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _record(self, session: Session, plans: list[_Plan], results: dict[str, WriteResult]) -> None:
+        cycle, report = self.cycle, self.cycle.report
+        log = cycle.failures(session, DIRECTION)
+        links = LinkIndex(session, self.mapping).by_hub(p.hub.id for p in plans)
+        ok: list[str] = []
+        for plan in plans:
+            hub, link = plan.hub, links.get(plan.hub.id)
+            email = getattr(hub, "email", None)
+            if plan.failure is not None:
+                self._fail(log, plan, plan.failure, email)
+                continue
+            if plan.skip:
+                report.skipped += 1
+                continue
+            if plan.unlink and link is not None:
+                session.delete(link)
+                cycle.plan(PlannedAction(DIRECTION, "unlink", hub.id, link.remote_id, email))
+                continue
+            result = results.get(hub.id)
+            if result is not None and not result.ok:
+                # A stale version (the remote changed while we wrote) is recorded like any other
+                # failure: the next pull merges the remote change and the record is pushed again,
+                # which resolves the row. Silently skipping it could hide a connector bug forever.
+                assert result.error is not None
+                self._fail(log, plan, Failure.from_error(result.error), email, remote_id=result.key)
+                continue
+            if result is not None:
+                link = self._apply_result(session, plan, link, result)
+            elif plan.matched is not None:
+                link = self._new_link(session, hub.id, plan.matched.key)
+            if plan.matched is not None and link is not None:
+                link.snapshot = {**{k: canon(v) for k, v in plan.matched.fields.items()}, **link.snapshot}
+                link.remote_version = link.remote_version or plan.matched.version
+                self._take_remote_values(session, hub, plan.sets)
+                cycle.plan(PlannedAction(DIRECTION, "link", hub.id, plan.matched.key, email))
+            for conflict in plan.conflicts:
+                log.record(conflict, hub_object=self.mapping.hub_object, hub_id=hub.id,
+                           remote_object=self.mapping.remote_object,
+                           remote_id=link.remote_id if link else None, email=email,
+                           payload=plan.payload)
+            if plan.settled and link is not None:  # settled by agreement: no write carried it
+                link.snapshot = {k: v for k, v in link.snapshot.items()
+                                 if k not in {conflict_key(f) for f in plan.settled_fields}}
+                session.add(link)
+            if plan.conflicts:
+                report.failed += 1
+            elif not plan.pending_conflict and (not plan.noop or result is not None or plan.settled):
+                ok.append(hub.id)
+        log.resolve(hub_ids=ok)
+        log.resolve_conflicts(hub_ids=[p.hub.id for p in plans if p.settled and p.hub.id in ok])
+
+    def _apply_result(
+        self, session: Session, plan: _Plan, link: Link | None, result: WriteResult
+    ) -> Link | None:
+        cycle, report, hub = self.cycle, self.cycle.report, plan.hub
+        email = getattr(hub, "email", None)
+        if result.status is WriteStatus.DELETED or plan.op is Op.DELETE:
+            if link is not None:
+                session.delete(link)
+            report.deleted += result.status is WriteStatus.DELETED
+            cycle.plan(PlannedAction(DIRECTION, "delete", hub.id, result.key, email))
+            return None
+        if result.status is WriteStatus.CREATED:
+            report.created_remote += 1
+        elif result.status is WriteStatus.UPDATED:
+            report.updated_remote += 1
+        action = "create" if plan.create else "update"
+        if result.status is not WriteStatus.UNCHANGED:
+            before = link.snapshot if link else {}
+            cycle.plan(PlannedAction(DIRECTION, action, hub.id, result.key, email,
+                                     {k: [before.get(k), v] for k, v in plan.payload.items()}))
+        if link is None:
+            link = self._new_link(session, hub.id, result.key or "")
+        snapshot = {**link.snapshot, **plan.payload}
+        for name in plan.payload:  # a value we pushed settles any conflict held on that field
+            snapshot.pop(conflict_key(name), None)
+        link.snapshot = snapshot
+        link.remote_version = result.version
+        link.synced_at = cycle.now
+        session.add(link)
+        return link
+
+    def _new_link(self, session: Session, hub_id: str, remote_id: str) -> Link:
+        link = Link(hub_object=self.mapping.hub_object, hub_id=hub_id, connection=self.mapping.connection,
+                    remote_object=self.mapping.remote_object, remote_id=remote_id,
+                    mapping=self.mapping.name, synced_at=self.cycle.now)
+        session.add(link)
+        return link
+
+    def _take_remote_values(self, session: Session, hub: HubRecord, sets: dict[str, Any]) -> None:
+        if not sets:
+            return
+        row = session.get(self.model, hub.id)
+        if row is None:
+            return
+        changed = [name for name, value in sets.items() if self.cycle.schema.set(row, name, value)]
+        if changed:
+            session.add(row)
+            self.cycle.report.updated_hub += 1
+
+    def _fail(self, log: Any, plan: _Plan, failure: Failure, email: str | None,
+              remote_id: str | None = None) -> None:
+        log.record(failure, hub_object=self.mapping.hub_object, hub_id=plan.hub.id,
+                   remote_object=self.mapping.remote_object,
+                   remote_id=remote_id or (plan.link.remote_id if plan.link else None),
+                   email=email, payload=plan.payload or None)
+        self.cycle.report.failed += 1
+        self.cycle.plan(PlannedAction(DIRECTION, "fail", plan.hub.id, remote_id, email,
+                                      note=failure.message))

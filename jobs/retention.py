@@ -1,0 +1,48 @@
+"""Keeping history bounded: resolved/ignored errors and old runs are purged after N days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from core.db import session, utcnow
+from core.models import SyncError, SyncRun
+
+#: Marketo keeps five days of sync errors; admins asked for months.
+DEFAULT_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    """How many rows a purge removed."""
+
+    errors: int
+    runs: int
+
+
+def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
+    """Delete resolved and ignored errors, and runs, last seen more than ``days`` ago.
+
+    Open errors are never purged: they still need someone's attention, however old.
+    """
+    cutoff = utcnow() - timedelta(days=days)
+    with session(engine) as db:
+        errors = db.exec(  # type: ignore[call-overload]
+            delete(SyncError).where(
+                col(SyncError.status).in_(("resolved", "ignored")),
+                col(SyncError.last_seen) < cutoff,
+            )
+        ).rowcount
+        old_runs = select(SyncRun.id).where(col(SyncRun.started_at) < cutoff)
+        # Open errors outlive their run: keep them, without the dangling reference.
+        db.exec(  # type: ignore[call-overload]
+            update(SyncError).where(col(SyncError.run_id).in_(old_runs)).values(run_id=None)
+        )
+        runs = db.exec(  # type: ignore[call-overload]
+            delete(SyncRun).where(col(SyncRun.id).in_(old_runs))
+        ).rowcount
+    return Purged(errors=int(errors or 0), runs=int(runs or 0))

@@ -1,0 +1,37 @@
+"""``sync_run`` rows: opened when a cycle starts, closed with its counts, cost and outcome."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.db import utcnow
+from core.models import SyncRun
+from jobs.report import RunReport
+
+
+def open_run(engine: Engine, mapping: str, trigger: str) -> int:
+    """Insert a running ``sync_run`` row now, so a crashed cycle is still visible afterwards."""
+    with Session(engine) as session:
+        run = SyncRun(mapping=mapping, trigger=trigger, status="running", started_at=utcnow())
+        session.add(run)
+        session.commit()
+        assert run.id is not None
+        return run.id
+
+
+def close_run(engine: Engine, report: RunReport) -> None:
+    """Write the report's counts, cost, duration and outcome onto its row."""
+    if report.run_id is None:
+        return
+    with Session(engine) as session:
+        run = session.get(SyncRun, report.run_id)
+        if run is None:
+            return
+        for name in ("status", "read", "created_hub", "updated_hub", "created_remote",
+                     "updated_remote", "deleted", "skipped", "failed", "api_calls", "backlog",
+                     "duration_ms", "message"):
+            setattr(run, name, getattr(report, name))
+        run.finished_at = utcnow()
+        session.add(run)
+        session.commit()

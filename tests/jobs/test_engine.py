@@ -1,0 +1,398 @@
+"""Table-driven engine tests: two-way sync between the hub and an in-memory CRM, on both databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from jobs import lease
+from tests.jobs.harness import Harness, mapping
+
+
+@pytest.fixture
+def h(engine: Engine, tmp_path: Path) -> Harness:
+    return Harness(engine, tmp_path)
+
+
+def test_create_both_ways_then_a_second_cycle_writes_nothing(h: Harness) -> None:
+    ann = h.add_person(email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme",
+                       score=70)
+    rep_key = h.crm.create("Lead", {"Email": "Bo@Beta.io", "FirstName": "Bo", "LastName": "Ng",
+                                    "Company": "Beta"})
+
+    first = h.run()
+
+    assert (first.status, first.created_remote, first.created_hub) == ("success", 1, 1)
+    lead = h.lead_by_email("ann@acme.com")
+    assert (lead["FirstName"], lead["LastName"], lead["Company"], lead["Score__c"]) == (
+        "Ann", "Lee", "Acme", 70)
+    assert lead["Syncline_Id__c"] == ann, "creates carry the hub id for idempotent upserts"
+    bo = h.person_by_email("bo@beta.io")  # normalised on the way in
+    assert (bo.first_name, bo.last_name, bo.company) == ("Bo", "Ng", "Beta")
+    assert h.link_of(bo.id).remote_id == rep_key
+
+    second = h.run()
+    assert second.writes == 0 and second.failed == 0
+    assert len(h.leads()) == 2 and len(h.people()) == 2
+
+
+def test_update_one_way_sends_only_the_changed_field(h: Harness) -> None:
+    ann = h.add_person(email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme")
+    h.run()
+    key = h.link_of(ann).remote_id
+
+    h.edit_person(ann, title="VP Marketing")
+    report = h.run()
+    assert (report.updated_remote, report.updated_hub) == (1, 0)
+    assert h.lead(key)["Title"] == "VP Marketing"
+    assert h.link_of(ann).snapshot["Title"] == "VP Marketing"
+
+    h.crm.update("Lead", key, {"Company": "Acme Corp"})
+    report = h.run()
+    assert (report.updated_hub, report.updated_remote) == (1, 0)
+    assert h.person(ann).company == "Acme Corp"
+
+
+def test_unlinked_records_are_matched_by_email_not_duplicated(h: Harness) -> None:
+    ann = h.add_person(email="ann@acme.com", first_name="Ann", last_name="Lee")
+    key = h.crm.create("Lead", {"Email": " ANN@Acme.com", "LastName": "Lee", "Company": "Acme"})
+
+    report = h.run()
+
+    assert report.created_hub == 0 and report.created_remote == 0
+    assert h.link_of(ann).remote_id == key
+    assert len(h.people()) == 1 and len(h.leads()) == 1
+    # First link: blanks never erase values, so each side fills the other's gaps.
+    assert h.person(ann).company == "Acme"
+    assert h.lead(key)["FirstName"] == "Ann"
+    assert h.run().writes == 0
+
+
+def test_match_before_create_on_push(h: Harness) -> None:
+    """A hub person whose Lead exists (but was never read, e.g. pull disabled) is linked."""
+    h.set_mappings(mapping(direction="to_remote"))
+    key = h.crm.create("Lead", {"Email": "ann@acme.com", "LastName": "Lee", "Company": "Acme"})
+    ann = h.add_person(email="ann@acme.com", first_name="Ann", last_name="Lee")
+
+    report = h.run()
+
+    assert report.created_remote == 0 and h.link_of(ann).remote_id == key
+    assert h.lead(key)["FirstName"] == "Ann"
+    assert len(h.leads()) == 1
+
+
+def test_echo_of_our_own_write_is_not_pulled_back(h: Harness) -> None:
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme")
+    h.run()
+    h.edit_person(ann, company="Acme Corp")
+    assert h.run().updated_remote == 1
+    seq_before = h.person(ann).change_seq
+
+    report = h.run()  # the feed now returns our own write
+
+    assert report.writes == 0
+    assert h.person(ann).change_seq == seq_before, "an echo must not touch the hub record"
+    assert report.api_calls == 1, "an idle cycle costs one read call"
+
+
+# rule / conflicts policy, hub edit, remote edit (made later), expected hub, expected remote
+BOTH_CHANGED = [
+    ("two_way", "newest_wins", "Hub", "Remote", "Remote", "Remote"),
+    ("two_way", "hub_wins", "Hub", "Remote", "Hub", "Hub"),
+    ("two_way", "remote_wins", "Hub", "Remote", "Remote", "Remote"),
+    ("two_way", "manual", "Hub", "Remote", "Hub", "Remote"),
+    ("hub_wins", "newest_wins", "Hub", "Remote", "Hub", "Hub"),
+    ("remote_wins", "newest_wins", "Hub", "Remote", "Remote", "Remote"),
+    ("prefer_remote_unless_blank", "newest_wins", "Hub", "Remote", "Remote", "Remote"),
+    ("prefer_remote_unless_blank", "newest_wins", "Hub", None, "Hub", "Hub"),
+    ("prefer_hub_unless_blank", "newest_wins", "Hub", "Remote", "Hub", "Hub"),
+    ("prefer_hub_unless_blank", "newest_wins", None, "Remote", "Remote", "Remote"),
+    ("to_remote", "newest_wins", "Hub", "Remote", "Hub", "Hub"),
+    ("to_hub", "newest_wins", "Hub", "Remote", "Remote", "Remote"),
+    ("fill_blank", "newest_wins", "Hub", "Remote", "Hub", "Remote"),
+    ("none", "newest_wins", "Hub", "Remote", "Hub", "Remote"),
+]
+
+
+@pytest.mark.parametrize(("rule", "policy", "hub_edit", "remote_edit", "hub_after", "remote_after"),
+                         BOTH_CHANGED)
+def test_both_sides_changed(h: Harness, rule: str, policy: str, hub_edit: str | None,
+                            remote_edit: str | None, hub_after: str, remote_after: str) -> None:
+    h.set_mappings(mapping(conflicts=policy, rules={"title": rule}))
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme", title="Base")
+    h.run()
+    key = h.link_of(ann).remote_id
+    if rule in ("to_hub", "none"):  # these never push: put the base on the remote by hand
+        h.crm.update("Lead", key, {"Title": "Base"})
+        h.run()
+    assert h.lead(key).get("Title") == "Base"
+
+    h.edit_person(ann, title=hub_edit)
+    h.crm.update("Lead", key, {"Title": remote_edit})
+    report = h.run()
+
+    assert h.person(ann).title == hub_after
+    assert h.lead(key).get("Title") == remote_after
+    if policy == "manual":
+        [error] = h.errors("open")
+        assert (error.kind, error.code, error.field) == ("conflict", "FIELD_CONFLICT", "Title")
+        assert "'Hub'" in error.message and "'Remote'" in error.message
+        assert report.failed == 1
+    else:
+        assert h.errors() == []
+        assert h.run().writes == 0, "a resolved conflict must not ping-pong"
+
+
+def test_newest_wins_takes_the_hub_when_the_hub_changed_last(h: Harness) -> None:
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", title="Base")
+    h.run()
+    key = h.link_of(ann).remote_id
+    h.crm.update("Lead", key, {"Title": "Remote"})
+    h.edit_person(ann, title="Hub")  # later than the remote edit
+
+    h.run()
+
+    assert h.person(ann).title == "Hub" and h.lead(key)["Title"] == "Hub"
+
+
+@pytest.mark.parametrize(("policy", "people_after", "linked"), [
+    ("ignore", 1, True), ("unlink", 1, False), ("delete_hub", 0, False),
+])
+def test_delete_in_the_crm(h: Harness, policy: str, people_after: int, linked: bool) -> None:
+    h.set_mappings(mapping(deletes={"from_remote": policy, "brake_floor": 10}))
+    ann = h.add_person(email="ann@acme.com", last_name="Lee")
+    h.run()
+    h.crm.delete("Lead", h.link_of(ann).remote_id)
+
+    report = h.run()
+
+    assert len(h.people()) == people_after
+    assert (h.link_of(ann) is not None) is linked
+    assert report.deleted == (1 if policy == "delete_hub" else 0)
+    assert h.run().writes == 0
+
+
+@pytest.mark.parametrize(("policy", "leads_after", "linked"), [
+    ("ignore", 1, True), ("unlink", 1, False), ("delete_remote", 0, False),
+])
+def test_delete_in_the_hub(h: Harness, policy: str, leads_after: int, linked: bool) -> None:
+    h.set_mappings(mapping(deletes={"from_hub": policy, "brake_floor": 10}))
+    ann = h.add_person(email="ann@acme.com", last_name="Lee")
+    h.run()
+    from core.db import utcnow
+
+    h.edit_person(ann, deleted_at=utcnow())
+    report = h.run()
+
+    assert len(h.leads()) == leads_after
+    assert (h.link_of(ann) is not None) is linked
+    assert report.deleted == (1 if policy == "delete_remote" else 0)
+
+
+def test_mass_delete_trips_the_brake_and_applies_nothing(h: Harness) -> None:
+    h.set_mappings(mapping(deletes={"from_remote": "delete_hub", "max_fraction": 0.1,
+                                    "brake_floor": 0}))
+    for i in range(20):
+        h.add_person(email=f"p{i}@acme.com", last_name=f"P{i}")
+    h.run()
+    for link in h.links()[:10]:
+        h.crm.delete("Lead", link.remote_id)
+
+    report = h.run()
+
+    assert report.status == "braked"
+    assert "10 of 20" in (report.message or "")
+    assert len(h.people()) == 20, "nothing past the brake is applied"
+    [error] = h.errors("open")
+    assert (error.level, error.code) == ("job", "MASS_CHANGE_BRAKE")
+    assert "--allow-mass-change" in (error.hint or "")
+    assert h.run().status == "braked", "it stays stopped until someone decides"
+
+    released = h.run(allow_mass_change=True)
+    assert (released.status, released.deleted) == ("success", 10)
+    assert len(h.people()) == 10
+    assert h.errors("open") == [], "a completed cycle resolves the job-level error"
+
+
+def test_blanking_many_fields_also_trips_the_brake(h: Harness) -> None:
+    h.set_mappings(mapping(deletes={"max_fraction": 0.1, "brake_floor": 0}))
+    ids = [h.add_person(email=f"p{i}@acme.com", last_name="P", title="CMO") for i in range(10)]
+    h.run()
+    for person_id in ids[:5]:
+        h.crm.update("Lead", h.link_of(person_id).remote_id, {"Title": None})
+
+    assert h.run().status == "braked"
+    assert all(h.person(i).title == "CMO" for i in ids)
+
+
+def test_a_failing_transform_fails_only_its_record(h: Harness) -> None:
+    data = mapping()
+    data["fields"].append({"hub": "phone", "remote": "Phone", "transform": ["phone_e164"]})
+    h.set_mappings(data)
+    good = [h.add_person(email=f"p{i}@acme.com", last_name="P", phone="+1 415 555 0100")
+            for i in range(2)]
+    bad = h.add_person(email="bad@acme.com", last_name="Bad", phone="call me maybe")
+
+    report = h.run()
+
+    assert (report.status, report.created_remote, report.failed) == ("partial", 2, 1)
+    assert all(h.lead(h.link_of(i).remote_id)["Phone"] == "+14155550100" for i in good)
+    [error] = h.errors()
+    assert (error.hub_id, error.kind, error.code, error.field) == (
+        bad, "validation", "TRANSFORM_FAILED", "Phone")
+    assert "call me maybe" in error.message and error.email == "bad@acme.com"
+
+
+def test_an_error_recurs_on_one_row_and_resolves_when_fixed(h: Harness) -> None:
+    data = mapping()
+    data["fields"].append({"hub": "lead_source", "remote": "LeadSource"})
+    h.set_mappings(data)
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", lead_source="UK Roadshow")
+    h.run()
+    h.edit_person(ann, title="CMO")
+    h.run()
+
+    [error] = h.errors()
+    assert (error.code, error.attempts, error.status) == (
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", 2, "open")
+    assert "UK Roadshow" in error.message
+    assert "value_map" in (error.hint or "") and "Trade Show" in (error.hint or "")
+    assert len(error.history) == 2
+
+    h.edit_person(ann, lead_source="Trade Show")
+    report = h.run()
+    assert report.created_remote == 1
+    assert h.errors()[0].status == "resolved"
+
+
+def test_an_unreachable_crm_fails_the_run_and_loses_nothing(h: Harness) -> None:
+    h.connector_config["crm"] = {"retry": {"max_tries": 1}}
+    ann = h.add_person(email="ann@acme.com", last_name="Lee")
+    h.crm.inject("transient", times=5)
+
+    report = h.run()
+
+    assert report.status == "failed"
+    [error] = h.errors()
+    assert (error.level, error.kind) == ("job", "transient")
+    h.crm.inject("transient", times=0)
+    while h.crm.next_fault():  # the outage ends
+        pass
+    report = h.run()
+    assert report.status == "success" and report.created_remote == 1
+    assert h.link_of(ann) is not None
+    assert h.errors()[0].status == "resolved"
+
+
+def test_a_crash_after_the_crm_accepted_a_create_leaves_no_duplicate(h: Harness) -> None:
+    from connectors.memory.store import SimulatedCrash
+
+    ann = h.add_person(email="ann@acme.com", last_name="Lee")
+    h.crm.crash_after_write = 1
+    with pytest.raises(SimulatedCrash):
+        h.run()
+    assert len(h.leads()) == 1 and h.link_of(ann) is None  # written there, not recorded here
+
+    h.crm.crash_after_write = None
+    report = h.run()
+
+    assert report.created_remote == 0
+    assert len(h.leads()) == 1, "the retried create upserted on the external id"
+    assert h.link_of(ann).remote_id == h.leads()[0]["Id"]
+
+
+def test_a_held_lease_skips_the_cycle(h: Harness, engine: Engine) -> None:
+    h.add_person(email="ann@acme.com", last_name="Lee")
+    assert lease.acquire(engine, "crm-person", "another-process")
+
+    report = h.run()
+
+    assert report.status == "locked" and h.leads() == [] and h.runs() == []
+    lease.release(engine, "crm-person", "another-process")
+    assert h.run().created_remote == 1
+
+
+def test_dry_run_plans_and_writes_nothing(h: Harness) -> None:
+    h.add_person(email="ann@acme.com", last_name="Lee", company="Acme")
+    h.crm.create("Lead", {"Email": "bo@beta.io", "LastName": "Ng", "Company": "Beta"})
+
+    report = h.run(dry_run=True)
+
+    assert (report.created_hub, report.created_remote, report.planned_write_calls) == (1, 1, 1)
+    actions = {(p.direction, p.action, p.email) for p in report.planned}
+    assert ("to_hub", "create", "bo@beta.io") in actions
+    assert ("to_remote", "create", "ann@acme.com") in actions
+    assert len(h.people()) == 1 and len(h.leads()) == 1
+    assert h.links() == [] and h.runs() == [] and h.errors() == []
+    real = h.run()
+    assert (real.created_hub, real.created_remote) == (1, 1)
+
+
+def test_sync_rule_and_pull_rule_filter_records(h: Harness) -> None:
+    h.set_mappings(mapping(sync_rule="score >= 50", pull_rule="Company != 'Competitor'"))
+    hot = h.add_person(email="hot@acme.com", last_name="Hot", score=80)
+    cold = h.add_person(email="cold@acme.com", last_name="Cold", score=10)
+    h.crm.create("Lead", {"Email": "spy@rival.com", "LastName": "Spy", "Company": "Competitor"})
+
+    report = h.run()
+
+    assert h.link_of(hot) is not None and h.link_of(cold) is None
+    assert [p.email for p in h.people()] == ["cold@acme.com", "hot@acme.com"]
+    assert report.skipped == 2
+    h.edit_person(cold, score=60)  # now eligible
+    assert h.run().created_remote == 1
+
+
+def test_run_rows_record_counts_and_cost(h: Harness) -> None:
+    for i in range(3):
+        h.add_person(email=f"p{i}@acme.com", last_name="P")
+    report = h.run()
+
+    [run] = h.runs()
+    assert (run.status, run.created_remote, run.api_calls) == ("success", 3, report.api_calls)
+    assert run.finished_at is not None and run.duration_ms is not None
+    assert report.api_calls == 3  # read, match lookup, one batched write
+
+
+def test_writes_are_batched(h: Harness) -> None:
+    h.connector_config["crm"] = {"max_batch_size": 50}
+    for i in range(120):
+        h.add_person(email=f"p{i}@acme.com", last_name="P")
+
+    report = h.run()
+
+    assert report.created_remote == 120
+    # 1 read + lookups (200 per call) + ceil(120/50) writes, per 500-record push page.
+    assert report.api_calls == 1 + 1 + 3
+
+
+@pytest.mark.parametrize(("side", "value", "hub_after", "remote_after"), [
+    ("hub", "Decided", "Decided", "Decided"),
+    ("remote", "Decided", "Decided", "Decided"),
+    ("hub", "Remote", "Remote", "Remote"),
+])
+def test_a_held_conflict_is_settled_by_the_next_edit(h: Harness, side: str, value: str,
+                                                     hub_after: str, remote_after: str) -> None:
+    h.set_mappings(mapping(conflicts="manual"))
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", title="Base")
+    h.run()
+    key = h.link_of(ann).remote_id
+    h.edit_person(ann, title="Hub")
+    h.crm.update("Lead", key, {"Title": "Remote"})
+    h.run()
+    h.edit_person(ann, company="Acme")  # unrelated edits leave the held conflict alone
+    h.run()
+    assert (h.person(ann).title, h.lead(key)["Title"]) == ("Hub", "Remote")
+    assert h.errors()[0].status == "open"
+
+    if side == "hub":
+        h.edit_person(ann, title=value)
+    else:
+        h.crm.update("Lead", key, {"Title": value})
+    h.run()
+
+    assert (h.person(ann).title, h.lead(key)["Title"]) == (hub_after, remote_after)
+    assert h.errors()[0].status == "resolved"
+    assert h.run().writes == 0
