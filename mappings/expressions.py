@@ -139,8 +139,14 @@ _ENV = _Environment()
 
 def _reject_private(node: nodes.Node, source: str) -> None:
     """Refuse ``x._y`` and ``x['_y']`` up front: no mapping needs private attributes."""
-    for found in node.find_all((nodes.Getattr, nodes.Getitem)):
-        name = found.attr if isinstance(found, nodes.Getattr) else getattr(found.arg, "value", None)
+    # Innermost first (a.__class__.__mro__ reports __class__); the root node is included.
+    for found in reversed([node, *node.find_all((nodes.Getattr, nodes.Getitem))]):
+        if isinstance(found, nodes.Getattr):
+            name = found.attr
+        elif isinstance(found, nodes.Getitem):
+            name = getattr(found.arg, "value", None)
+        else:
+            continue
         if isinstance(name, str) and name.startswith("_"):
             raise ExpressionError(source, f"access to {name!r} is not allowed")
 

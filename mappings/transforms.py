@@ -10,6 +10,7 @@ that both pushes and pulls.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -48,12 +49,13 @@ class Transform:
     def forward(self, value: Any) -> Any:
         """Hub value → remote value (None and blank strings become None)."""
         value = _blank_to_none(value)
-        return None if value is None else self._forward(value)
+        # Blank out as well as in: truncating '  x' to 1 leaves nothing worth sending.
+        return None if value is None else _blank_to_none(self._forward(value))
 
     def backward(self, value: Any) -> Any:
         """Remote value → hub value (None and blank strings become None)."""
         value = _blank_to_none(value)
-        return None if value is None else self._backward(value)
+        return None if value is None else _blank_to_none(self._backward(value))
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -72,6 +74,16 @@ def _identity(value: Any) -> Any:
 def _string_op(op: Callable[[str], str]) -> Step:
     # Non-strings (numbers, booleans) are not text to normalise: leave them alone.
     return lambda value: op(value) if isinstance(value, str) else value
+
+
+def _title(text: str) -> str:
+    # str.title is not idempotent for a few Greek letters with ypogegrammeni ("ᾷ"): repeat
+    # until it settles (twice is enough in practice) so the round trip is stable.
+    for _ in range(3):
+        text, before = text.title(), text
+        if text == before:
+            break
+    return text
 
 
 def _normaliser(name: str, op: Callable[[str], str]) -> Callable[[Any], Transform]:
@@ -193,7 +205,7 @@ def _check_format(name: str, fmt: Any, *, whole_date: bool) -> str:
         raise ValueError(f"{name}: {fmt!r} is not a strftime format (e.g. '%d/%m/%Y')")
     try:
         parsed = datetime.strptime(_SAMPLE.strftime(fmt), fmt)
-    except ValueError:
+    except (ValueError, re.error):  # re.error: a directive repeated ("%H %H")
         raise ValueError(f"{name}: format {fmt!r} cannot be read back") from None
     if whole_date and parsed.date() != _SAMPLE.date():
         raise ValueError(f"{name}: format {fmt!r} must include the year, month and day")
@@ -286,7 +298,7 @@ TRANSFORMS: dict[str, Callable[[Any], Transform]] = {
     "strip": _normaliser("strip", str.strip),
     "lower": _normaliser("lower", str.lower),
     "upper": _normaliser("upper", str.upper),
-    "title": _normaliser("title", str.title),
+    "title": _normaliser("title", _title),
     "phone_e164": _phone_e164,
     "country_name": _country_name,
     "country_code": _country_code,
