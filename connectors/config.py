@@ -110,7 +110,7 @@ def load_connections(
     path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
 ) -> Connections:
     """Read and check a connections file; every problem is an InputError naming file:line."""
-    data, lines = load_yaml_file(path)
+    data, lines = load_yaml_file(Path(path))
     return _parse(data, display_path(Path(path)), lines, os.environ if env is None else env)
 
 

@@ -61,7 +61,7 @@ class RetryPolicy:
         Exponential with "equal jitter": half the step is fixed, half random, so clients that
         failed together do not retry together, yet the wait never collapses to zero.
         """
-        step = min(self.max_wait, self.initial_wait * 2 ** (attempt - 1))
+        step = min(self.max_wait, self.initial_wait * 2.0 ** (attempt - 1))
         return step / 2 + random.uniform(0, step / 2)
 
 

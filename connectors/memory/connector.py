@@ -143,7 +143,10 @@ class MemoryConnector(Connector):
         self.retry = RetryPolicy.from_config(config.get("retry"))
         self.faults = Faults.from_config(config.get("faults"))
         #: Test hook, like ``MemoryStore.crash_after_write`` but for this connection only.
-        self.crash_after_write: int | None = config.get("crash_after_write")
+        crash = config.get("crash_after_write")
+        if crash is not None and (isinstance(crash, bool) or not isinstance(crash, int)):
+            raise ConnectorError(ErrorKind.CONFIG, "crash_after_write must be a number of writes")
+        self.crash_after_write: int | None = crash
         api_key = config.get("api_key")
         if api_key is not None and not isinstance(api_key, str):
             raise ConnectorError(ErrorKind.CONFIG, "api_key must be a string")

@@ -295,9 +295,9 @@ def _check_value(
     elif type_ == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
     elif type_ == "date":
-        value, ok = _iso(value, date, datetime)
+        value, ok = _iso(value, date)
     elif type_ == "datetime":
-        value, ok = _iso(value, datetime, None)
+        value, ok = _iso(value, datetime)
     if not ok:
         return value, ConnectorError(
             ErrorKind.VALIDATION,
@@ -335,17 +335,17 @@ def _check_value(
     return value, None
 
 
-def _iso(value: Any, kind: type, narrow: type | None) -> tuple[Any, bool]:
-    # date is a superclass of datetime: a datetime written to a date field keeps its date.
+def _iso(value: Any, kind: type[date]) -> tuple[Any, bool]:
     if isinstance(value, str):
+        parse = date.fromisoformat if kind is date else datetime.fromisoformat
         try:
-            (date.fromisoformat if kind is date else datetime.fromisoformat)(value)
+            parse(value)
         except ValueError:
             return value, False
         return value, True
+    # datetime is a subclass of date: a datetime written to a date field keeps its date.
+    if kind is date and isinstance(value, datetime):
+        return value.date().isoformat(), True
     if isinstance(value, kind):
-        if narrow is not None and isinstance(value, narrow):
-            return value.date().isoformat(), True
         return value.isoformat(), True
     return value, False
-
