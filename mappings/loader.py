@@ -219,7 +219,10 @@ def _structure_message(error: Any, path: KeyPath) -> str:
         "less_than_equal": "must be at most {le}",
     }
     if kind in bounds:
-        return bounds[kind].format(**ctx)
+        # ``le=1`` on a float field reports 1.0; admins wrote 1.
+        plain = {k: int(v) if isinstance(v, float) and v.is_integer() else v
+                 for k, v in ctx.items()}
+        return bounds[kind].format(**plain)
     message = str(error["msg"])
     return message[:1].lower() + message[1:]
 
@@ -327,7 +330,7 @@ def _check_row(
         expr = _compile_expression(f, at + ("expr",), row.expr)
         if expr is not None and hub_fields is not None:
             _check_names(f, at + ("expr",), expr, m, hub_fields)
-    elif row.rule is not FieldRule.NONE and not (pushes or pulls):
+    elif row.hub is not None and row.rule is not FieldRule.NONE and not (pushes or pulls):
         f.error(
             at + ("rule",),
             f"rule {row.rule.value} never runs in a direction: {m.direction.value} mapping",
