@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -86,46 +86,14 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_csv(handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
-        return
-    yield 1, {"__header__": header}
-    for values in reader:
-        if not any(value.strip() for value in values):
-            continue
-        # line_num is the physical line where the record ended (quoted fields may span lines).
-        if any(value.strip() for value in values[len(header) :]):
-            message = f"{len(values)} values but the header has {len(header)} columns"
-            yield reader.line_num, {"__error__": message}
-            continue
-        yield reader.line_num, dict(zip(header, values, strict=False))
-
-
-def _read_jsonl(handle: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, {"__error__": f"not valid JSON: {exc.msg} (column {exc.colno})"}
-            continue
-        if not isinstance(value, dict):
-            yield number, {"__error__": 'expected a JSON object {"email": ...} on each line'}
-            continue
-        yield number, value
-
-
 def _is_jsonl(path: Path) -> bool:
     if path.suffix.lower() in JSONL_SUFFIXES:
         return True
     if path.suffix.lower() == ".csv":
         return False
-    with path.open(encoding="utf-8-sig") as handle:
-        head = handle.read(4096).lstrip()
-    return head.startswith("{")
+    with path.open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")
 
 
 class _Validator:
@@ -221,18 +189,52 @@ class _Validator:
         self.errors.append(InputError(where, message))
 
 
+def _read_csv(handle: TextIO, checked: _Validator) -> None:
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        return
+    checked.header(header)
+    for values in reader:
+        if not any(value.strip() for value in values):
+            continue
+        # line_num is the physical line where the record ended (quoted fields may span lines).
+        if any(value.strip() for value in values[len(header) :]):
+            message = f"{len(values)} values but the header has {len(header)} columns"
+            checked.error(f"{checked.file}:{reader.line_num}", message)
+            continue
+        checked.row(reader.line_num, dict(zip(header, values, strict=False)))
+
+
+def _read_jsonl(handle: TextIO, checked: _Validator) -> None:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+            checked.error(f"{checked.file}:{number}", message)
+            continue
+        if not isinstance(value, dict):
+            message = 'expected a JSON object {"email": ...} on each line'
+            checked.error(f"{checked.file}:{number}", message)
+            continue
+        checked.row(number, value)
+
+
 def _validate(path: Path, schema: HubSchema) -> _Validator:
     checked = _Validator(path, schema)
     reader = _read_jsonl if _is_jsonl(path) else _read_csv
     # utf-8-sig: Excel writes a byte-order mark at the start of "CSV UTF-8" files.
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        for line, record in reader(handle):
-            if "__header__" in record:
-                checked.header(record["__header__"])
-            elif "__error__" in record:
-                checked.error(f"{checked.file}:{line}", record["__error__"])
-            else:
-                checked.row(line, record)
+        try:
+            reader(handle, checked)
+        except UnicodeDecodeError as exc:
+            message = f"not UTF-8 text ({exc.reason}); save it as 'CSV UTF-8' and retry"
+            checked.error(checked.file, message)
+        except csv.Error as exc:
+            checked.error(checked.file, f"not readable as CSV: {exc}")
     return checked
 
 

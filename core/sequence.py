@@ -9,6 +9,9 @@ transaction ends, so a second writer waits for the first to commit before it get
 numbers: change_seq order *is* commit order, and once a reader sees seq N every smaller seq
 is already committed. SQLite gets the same guarantee from its single write lock. The price
 is that hub writes are serialised, which the short batch transactions of the engine afford.
+
+Numbers are assigned in ``before_flush`` to ORM writes: a bulk ``update()`` statement bypasses
+it and must not be used on hub tables. ``RETURNING`` needs SQLite 3.35 or later.
 """
 
 from __future__ import annotations

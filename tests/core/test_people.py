@@ -366,3 +366,16 @@ def test_export_then_import_is_a_no_op(
         export_people(engine, out, schema=schema, fmt=fmt)  # type: ignore[arg-type]
     report = import_people(engine, path, schema=schema)
     assert report == ImportReport(created=0, updated=0, unchanged=2, rows=2)
+
+
+def test_a_file_that_is_not_utf8_is_one_clear_error(
+    sqlite_engine: Engine, schema: HubSchema, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("email,first_name\nzoe@example.com,Zoë\n".encode("latin-1"))
+    with pytest.raises(InputErrors) as caught:
+        import_people(sqlite_engine, path, schema=schema)
+    [(where, message)] = errors_of(caught)
+    assert where == str(path)
+    assert message.startswith("not UTF-8 text")
+    assert people(sqlite_engine) == {}
