@@ -17,7 +17,7 @@ from connectors.base import FieldInfo, ObjectInfo
 from core.hubschema import HubField, HubSchema
 from mappings.loader import locate
 from mappings.spec import FieldMap, Mapping
-from mappings.yamlsource import KeyPath
+from mappings.yamlsource import KeyPath, line_of
 
 #: How many allowed picklist values a message lists before "… and N more".
 _LIST_LIMIT = 15
@@ -57,10 +57,11 @@ class _Checker:
         self.mapping = mapping
         self.obj = obj
         self.hub_fields: MappingABC[str, HubField] = hub_schema.objects.get(mapping.hub_object, {})
-        self.problems: list[Problem] = []
+        self.found: list[tuple[int, Problem]] = []
 
     def add(self, level: Literal["error", "warning"], path: KeyPath, message: str) -> None:
-        self.problems.append(Problem(level, locate(self.mapping, path), message))
+        line = line_of(self.mapping._lines, path) or 0
+        self.found.append((line, Problem(level, locate(self.mapping, path), message)))
 
     def unknown(self, name: str) -> str:
         """Message for a remote field the object does not have, with close matches."""
@@ -91,7 +92,8 @@ class _Checker:
         self.check_required(pushed)
         self.check_external_id()
         self.check_pull_rule()
-        return self.problems
+        # In file order, as an admin reads them; stable, so one line's problems keep their order.
+        return [problem for _, problem in sorted(self.found, key=lambda found: found[0])]
 
     def check_writable(self, i: int, info: FieldInfo) -> None:
         at = ("fields", i, "remote")
