@@ -77,14 +77,14 @@ class _Checker:
         return f"{self.obj.name} has no field {name!r}{hint}"
 
     def run(self) -> list[Problem]:
-        pushed: dict[str, FieldMap] = {}
+        pushed: dict[str, int] = {}  # remote field → index of the row writing it
         for i, row in enumerate(self.mapping.fields):
             info = self.obj.fields.get(row.remote)
             if info is None:
                 self.add("error", ("fields", i, "remote"), self.unknown(row.remote))
                 continue
             if row.pushes(self.mapping.direction):
-                pushed[row.remote] = row
+                pushed[row.remote] = i
                 self.check_writable(i, info)
                 self.check_length(i, row, info)
                 self.check_picklist(i, row, info)
@@ -185,7 +185,7 @@ class _Checker:
             "add a value_map or transform, or map a field of a matching type",
         )
 
-    def check_required(self, pushed: MappingABC[str, FieldMap]) -> None:
+    def check_required(self, pushed: MappingABC[str, int]) -> None:
         m = self.mapping
         if not (m.create.remote and m.direction.pushes):
             return
@@ -194,8 +194,7 @@ class _Checker:
         for info in self.obj.fields.values():
             if not info.required or not info.createable or info.name == m.identity.external_id:
                 continue
-            row = pushed.get(info.name)
-            if row is None:
+            if info.name not in pushed:
                 hint = get_close_matches(info.name.lower(), self.hub_fields, n=1)
                 example = f"{{hub: {hint[0]}, remote: {info.name}}}" if hint else "a row for it"
                 self.add(
@@ -204,11 +203,12 @@ class _Checker:
                     f"{self.obj.name} requires {info.name} on create but no row writes it; "
                     f"add {example} or set create: {{remote: false}}",
                 )
-            elif row.default is None and row.expr is None:
-                i = m.fields.index(row)
+                continue
+            row = m.fields[pushed[info.name]]
+            if row.default is None and row.expr is None:
                 self.add(
                     "warning",
-                    ("fields", i, "remote"),
+                    ("fields", pushed[info.name], "remote"),
                     f"{info.name} is required on create: records with a blank "
                     f"{row.hub} will fail; add default: (e.g. default: \"[not provided]\")",
                 )

@@ -67,6 +67,12 @@ class NoneLike(Undefined):
     __call__ = __getitem__ = _self
     __lt__ = __le__ = __gt__ = __ge__ = _false
 
+    def __int__(self) -> int:
+        # As int(None) does: filters such as ``| int`` then fall back to their default.
+        raise TypeError("no value")
+
+    __float__ = __complex__ = __int__
+
     def __getattr__(self, name: str) -> Any:
         if name[:2] == "__" and name[-2:] == "__":
             raise AttributeError(name)

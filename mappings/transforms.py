@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 import pycountry
 
+from mappings.expressions import Expression
+
 if TYPE_CHECKING:
     from mappings.spec import FieldMap
 
@@ -348,8 +350,6 @@ def compile_row(row: FieldMap) -> None:
     Raises ValueError (bad transform spec) or ExpressionError (bad ``expr``); the loader
     validates both first so admins get file:line errors instead.
     """
-    from mappings.expressions import Expression  # expressions is the heavier import
-
     steps = [make_transform(spec) for spec in row.transform]
     value_map = dict(row.value_map or {})
     inverse: dict[Any, Any] = {}
@@ -361,10 +361,10 @@ def compile_row(row: FieldMap) -> None:
     inverse_by_text = {_lookup_key(mapped): key for mapped, key in inverse.items()}
     default = row.default
     expr = Expression(row.expr) if row.expr else None
-    hub_name = row.hub
+    hub_name = row.hub or ""
 
     def to_remote(hub_values: Mapping[str, Any]) -> Any:
-        value = expr(hub_values) if expr is not None else hub_values.get(hub_name)  # type: ignore[arg-type]
+        value = expr(hub_values) if expr is not None else hub_values.get(hub_name)
         for step in steps:
             value = step.forward(value)
         if value_map and value is not None:
