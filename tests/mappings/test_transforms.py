@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 import pycountry
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mappings.spec import FieldMap
@@ -166,6 +166,7 @@ _FORMATS = [phonenumbers.PhoneNumberFormat.E164, phonenumbers.PhoneNumberFormat.
             phonenumbers.PhoneNumberFormat.RFC3966]
 
 
+@settings(deadline=None)  # first use loads the library's data files
 @given(st.sampled_from(_REGIONS), st.sampled_from(_FORMATS), st.sampled_from(["US", "GB", "DE"]))
 def test_phone_round_trip(region: str, fmt: int, default: str) -> None:
     number = phonenumbers.example_number(region)
@@ -176,6 +177,7 @@ def test_phone_round_trip(region: str, fmt: int, default: str) -> None:
     )
 
 
+@settings(deadline=None)  # first use loads the library's data files
 @given(st.sampled_from(["US", "GB", "DE", "FR", "IN", "JP"]))
 def test_phone_national_format_uses_default_region(region: str) -> None:
     number = phonenumbers.example_number(region)
@@ -186,6 +188,7 @@ def test_phone_national_format_uses_default_region(region: str) -> None:
 _COUNTRIES = list(pycountry.countries)
 
 
+@settings(deadline=None)  # first use loads the library's data files
 @given(
     st.sampled_from(["country_name", "country_code"]),
     st.sampled_from(_COUNTRIES),
