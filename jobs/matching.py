@@ -39,6 +39,29 @@ def remote_match_keys(mapping: Mapping, fields: MappingABC[str, Any]) -> list[tu
     return keys
 
 
+def find_own_records(
+    session: Session, mapping: Mapping, changes: Iterable[Change]
+) -> dict[str, HubRecord]:
+    """remote key → the live, unlinked hub record whose id the remote record carries.
+
+    A remote record holding a hub id in ``identity.external_id`` was created by us (typically
+    just before a crash kept us from linking it). That is the strongest identity there is, and
+    it also tells the merge that the remote values are our own earlier write, not new data.
+    """
+    field = mapping.identity.external_id
+    if not field:
+        return {}
+    wanted = {str(c.fields[field]): c.key for c in changes if c.fields.get(field)}
+    if not wanted:
+        return {}
+    model = HUB_MODELS[mapping.hub_object]
+    rows = session.exec(
+        select(model).where(col(model.id).in_(list(wanted)), col(model.deleted_at).is_(None))
+    ).all()
+    linked = LinkIndex(session, mapping).by_hub(r.id for r in rows)
+    return {wanted[row.id]: row for row in rows if row.id not in linked}
+
+
 def find_hub_matches(
     session: Session, mapping: Mapping, wanted: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], HubRecord]:

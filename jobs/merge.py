@@ -39,6 +39,24 @@ class FieldState:
 CONFLICT_PREFIX = "$conflict:"
 
 
+#: Snapshot key holding the values of a write in flight, committed *before* the remote call.
+#: If the process dies after the remote applied the write but before the snapshot was updated,
+#: the next read sees those values again; matching them against this intent tells the merge
+#: they are our own write (an echo) rather than an edit made in the remote system.
+PENDING_KEY = "$pending"
+
+
+def reconcile_pending(snapshot: dict[str, Any], remote_fields: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with a write in flight folded in where the remote shows it landed."""
+    pending = snapshot.get(PENDING_KEY)
+    base = {k: v for k, v in snapshot.items() if k != PENDING_KEY}
+    if isinstance(pending, dict):
+        for name, value in pending.items():
+            if name in remote_fields and same(remote_fields[name], value):
+                base[name] = value
+    return base
+
+
 def conflict_key(remote_field: str) -> str:
     """The snapshot key marking a held conflict on ``remote_field``."""
     return CONFLICT_PREFIX + remote_field

@@ -17,8 +17,15 @@ from jobs.compare import MISSING, blank, canon
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import Failure, due_retries
 from jobs.links import LinkIndex, RefResolver
-from jobs.matching import find_hub_matches, remote_match_keys
-from jobs.merge import FieldState, Winner, conflict_key, decide, settle_held_conflict
+from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
+from jobs.merge import (
+    FieldState,
+    Winner,
+    conflict_key,
+    decide,
+    reconcile_pending,
+    settle_held_conflict,
+)
 from jobs.report import PlannedAction
 from mappings.transforms import TransformError
 
@@ -44,6 +51,7 @@ class _Plan:
     noop: bool = False                    # nothing to do (an echo of our own write)
     pending_conflict: bool = False        # a held conflict still waits for a decision
     settled: bool = False                 # a held conflict was decided by this change
+    adopted: bool = False                 # an unlinked record we created ourselves (see matching)
 
 
 class PullPhase:
@@ -151,7 +159,8 @@ class PullPhase:
         unlinked = [c for c in changes if c.op is Op.UPSERT and c.key not in links]
         wanted = {c.key: remote_match_keys(self.mapping, c.fields) for c in unlinked}
         matches = find_hub_matches(session, self.mapping, [k for keys in wanted.values() for k in keys])
-        self._resolve_refs(session, changes, [*hubs.values(), *matches.values()])
+        own = find_own_records(session, self.mapping, unlinked)
+        self._resolve_refs(session, changes, [*hubs.values(), *matches.values(), *own.values()])
         claimed: dict[str, str] = {}  # hub id (or new-record match key) → remote id that took it
         plans: list[_Plan] = []
         for change in changes:
@@ -176,7 +185,10 @@ class PullPhase:
                 plan.hub = hub
             else:
                 keys = wanted.get(change.key, [])
-                hub = next((matches[k] for k in keys if k in matches), None)
+                hub = own.get(change.key)
+                plan.adopted = hub is not None
+                if hub is None:
+                    hub = next((matches[k] for k in keys if k in matches), None)
                 claim = hub.id if hub is not None else (f"{keys[0][0]}:{keys[0][1]}" if keys else None)
                 if claim is not None and claim in claimed:
                     plan.failure = Failure(
@@ -227,7 +239,9 @@ class PullPhase:
         """The per-field three-way merge of one remote record against its hub record."""
         change, hub = plan.change, plan.hub
         hub_values = self.cycle.schema.values(hub) if hub is not None else {}
-        base = dict(plan.link.snapshot) if plan.link is not None else {}
+        base = reconcile_pending(plan.link.snapshot, dict(change.fields)) if plan.link else {}
+        if plan.adopted:  # its values are our own earlier write: the base, not news
+            base = {name: canon(value) for name, value in change.fields.items()}
         plan.snapshot = dict(base)
         remote_newer = _remote_is_newer(change, hub)
         current = ""

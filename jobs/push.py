@@ -18,7 +18,14 @@ from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import Failure, due_retries
 from jobs.links import LinkIndex, RefResolver
 from jobs.matching import find_remote_matches, match_key
-from jobs.merge import FieldState, Winner, conflict_key, decide, settle_held_conflict
+from jobs.merge import (
+    PENDING_KEY,
+    FieldState,
+    Winner,
+    conflict_key,
+    decide,
+    settle_held_conflict,
+)
 from jobs.report import PlannedAction
 from mappings.transforms import TransformError
 
@@ -99,6 +106,7 @@ class PushPhase:
         assert self.brake is not None
         self.brake.check(sum(p.destructive for p in plans), DIRECTION)
         outgoing = [p for p in plans if p.writes]
+        self._declare_intent(outgoing)
         results = self._write(outgoing)
         with cycle.transaction() as session:
             self._record(session, plans, results)
@@ -106,6 +114,19 @@ class PushPhase:
                 set_cursor(session, self.mapping.name, DIRECTION, str(cursor), cycle.now)
         self.handled += len(hubs)
         cycle.tick(DIRECTION, self.handled)
+
+    def _declare_intent(self, plans: list[_Plan]) -> None:
+        """Commit what we are about to write onto each link before writing it (see PENDING_KEY)."""
+        updates = [p for p in plans if p.link is not None and p.payload and p.op is Op.UPSERT]
+        if not updates:
+            return
+        with self.cycle.transaction() as session:
+            links = LinkIndex(session, self.mapping).by_hub(p.hub.id for p in updates)
+            for plan in updates:
+                link = links.get(plan.hub.id)
+                if link is not None:
+                    link.snapshot = {**link.snapshot, PENDING_KEY: dict(plan.payload)}
+                    session.add(link)
 
     def _write(self, plans: list[_Plan]) -> dict[str, WriteResult]:
         if not plans:
@@ -212,7 +233,8 @@ class PushPhase:
     def _plan_fields(self, plan: _Plan) -> None:
         hub = plan.hub
         values = self.cycle.schema.values(hub)
-        base = dict(plan.link.snapshot) if plan.link else {}
+        # An intent left by a crashed write is unknown territory: compare with what we know.
+        base = {k: v for k, v in plan.link.snapshot.items() if k != PENDING_KEY} if plan.link else {}
         matched = plan.matched.fields if plan.matched else None
         remote_newer = bool(plan.matched and plan.matched.modified_at and hub.updated_at
                             and plan.matched.modified_at >= hub.updated_at)
@@ -232,7 +254,12 @@ class PushPhase:
                         plan.payload[row.remote] = canon(hub_now)
                     continue
                 if matched is not None:
-                    state = FieldState(MISSING, hub_now, matched.get(row.remote))
+                    # A remote record carrying this hub id is our own earlier write (a crash
+                    # kept us from linking it): its values are the base, not competing news.
+                    ext = self.mapping.identity.external_id
+                    ours = bool(ext) and str(matched.get(ext or "")) == hub.id
+                    theirs = matched.get(row.remote)
+                    state = FieldState(theirs if ours else MISSING, hub_now, theirs)
                 else:
                     prior = base.get(row.remote, MISSING)
                     state = FieldState(prior, hub_now, None if prior is MISSING else prior)
@@ -284,6 +311,9 @@ class PushPhase:
         for plan in plans:
             hub, link = plan.hub, links.get(plan.hub.id)
             email = getattr(hub, "email", None)
+            if link is not None and PENDING_KEY in link.snapshot:  # the write has an outcome now
+                link.snapshot = {k: v for k, v in link.snapshot.items() if k != PENDING_KEY}
+                session.add(link)
             if plan.failure is not None:
                 self._fail(log, plan, plan.failure, email)
                 continue

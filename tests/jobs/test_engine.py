@@ -396,3 +396,44 @@ def test_a_held_conflict_is_settled_by_the_next_edit(h: Harness, side: str, valu
     assert (h.person(ann).title, h.lead(key)["Title"]) == (hub_after, remote_after)
     assert h.errors()[0].status == "resolved"
     assert h.run().writes == 0
+
+
+def test_a_crash_after_an_update_does_not_pull_our_own_write_back(h: Harness) -> None:
+    """Found by the state machine: a write that landed just before a crash is not news."""
+    from connectors.memory.store import SimulatedCrash
+
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", title="Base")
+    h.run()
+    key = h.link_of(ann).remote_id
+    h.edit_person(ann, title="Pushed")
+    h.crm.crash_after_write = 1
+    with pytest.raises(SimulatedCrash):
+        h.run()
+    h.crm.crash_after_write = None
+    assert h.lead(key)["Title"] == "Pushed"  # it landed; our snapshot still says "Base"
+    # Meanwhile the hub goes back to the old value (another CRM, through the hub): the base
+    # must now be what we wrote, or the stale echo would look like an edit in this CRM.
+    h.edit_person(ann, title="Base")
+
+    h.run()
+
+    assert (h.person(ann).title, h.lead(key)["Title"]) == ("Base", "Base")
+    assert "$pending" not in h.link_of(ann).snapshot
+
+
+def test_a_record_we_created_before_a_crash_is_adopted_not_merged_as_news(h: Harness) -> None:
+    """Its values are our own earlier write: a blank set in the hub since must go out."""
+    from connectors.memory.store import SimulatedCrash
+
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", title="CMO")
+    h.crm.crash_after_write = 1
+    with pytest.raises(SimulatedCrash):
+        h.run()
+    h.crm.crash_after_write = None
+    h.edit_person(ann, title=None)
+
+    h.run()
+
+    [lead] = h.leads()
+    assert h.person(ann).title is None and lead.get("Title") is None
+    assert h.link_of(ann).remote_id == lead["Id"]
