@@ -11,16 +11,16 @@ from enum import StrEnum
 class ErrorKind(StrEnum):
     """What kind of failure this is, which decides who acts on it (engine, admin, nobody)."""
 
-    AUTH = "auth"                  # credentials rejected or expired beyond refresh
-    CONFIG = "config"              # bad settings, unknown object/field, brake tripped: an admin decides
+    AUTH = "auth"  # credentials rejected or expired beyond refresh
+    CONFIG = "config"  # bad settings, unknown object/field, brake tripped: an admin decides
     RATE_LIMITED = "rate_limited"  # 429 / daily limit: wait (Retry-After) and retry automatically
-    TRANSIENT = "transient"        # network, 5xx, row locks: retry automatically with backoff
-    VALIDATION = "validation"      # the remote refused the values: fix data or mapping, then retry
-    DUPLICATE = "duplicate"        # duplicate rule / unique key on the remote
-    CONFLICT = "conflict"          # stale version, or a conflict the mapping says to hold for review
-    NOT_FOUND = "not_found"        # the remote record is gone
-    PERMISSION = "permission"      # the integration user may not do this
-    SYSTEM = "system"              # unexpected: a bug here or there
+    TRANSIENT = "transient"  # network, 5xx, row locks: retry automatically with backoff
+    VALIDATION = "validation"  # the remote refused the values: fix data or mapping, then retry
+    DUPLICATE = "duplicate"  # duplicate rule / unique key on the remote
+    CONFLICT = "conflict"  # stale version, or a conflict the mapping says to hold for review
+    NOT_FOUND = "not_found"  # the remote record is gone
+    PERMISSION = "permission"  # the integration user may not do this
+    SYSTEM = "system"  # unexpected: a bug here or there
 
     @property
     def retryable(self) -> bool:

@@ -18,7 +18,7 @@ class InputError(Exception):
         self.message = message
 
 
-class InputErrors(InputError):
+class InputErrors(InputError):  # noqa: N818 - a batch of InputError, named for what it holds
     """Several input errors found in one pass (e.g. every problem in every mapping file)."""
 
     def __init__(self, errors: list[InputError]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ from core.errors import InputError
 from core.models import HUB_MODELS, HubRecord
 
 #: Columns the sync engine manages itself: never mapped, never written by a sync.
-SYSTEM_FIELDS = frozenset({"id", "change_seq", "created_at", "updated_at", "deleted_at", "attributes"})
+SYSTEM_FIELDS = frozenset(
+    {"id", "change_seq", "created_at", "updated_at", "deleted_at", "attributes"}
+)
 
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "json", "ref")
 
@@ -60,13 +62,18 @@ class HubField:
                     return int(value)
                 if isinstance(value, int):
                     return value
+                text = str(value).strip()
                 try:
-                    return int(str(value).strip())
+                    return int(text)
                 except ValueError:
-                    number = float(str(value).strip())
-                    if number.is_integer():
-                        return int(number)
-                    raise ValueError(f"{self.name}: {value!r} is not a whole number") from None
+                    pass
+                try:
+                    number = float(text)  # "42.0" from a CRM that sends every number as a float
+                except ValueError:
+                    number = float("nan")
+                if number.is_integer():
+                    return int(number)
+                raise ValueError(f"{self.name}: {value!r} is not a whole number")
             case "number":
                 if isinstance(value, bool):
                     raise ValueError(f"{self.name}: {value!r} is not a number")
@@ -103,8 +110,8 @@ class HubField:
                 # Hub datetimes are always aware UTC (SQLModel's column type insists on it);
                 # a naive incoming value is taken to be UTC already.
                 if parsed.tzinfo is None:
-                    return parsed.replace(tzinfo=timezone.utc)
-                return parsed.astimezone(timezone.utc)
+                    return parsed.replace(tzinfo=UTC)
+                return parsed.astimezone(UTC)
             case _:
                 return value
 

@@ -1,6 +1,6 @@
 """Structured logs: one logfmt line per event, carrying the mapping and run id, secrets redacted.
 
-    ts=2026-11-22T19:40:01Z level=info event=page.applied mapping=crm-person run=42 read=200
+ts=2026-11-22T19:40:01Z level=info event=page.applied mapping=crm-person run=42 read=200
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from connectors.errors import redact
@@ -39,7 +39,7 @@ class LogfmtFormatter(logging.Formatter):
     """Formats records as ``key=value`` pairs; every value passes through the secret redactor."""
 
     def format(self, record: logging.LogRecord) -> str:
-        ts = datetime.fromtimestamp(record.created, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ts = datetime.fromtimestamp(record.created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         pairs: dict[str, Any] = {"ts": ts, "level": record.levelname.lower()}
         pairs["event"] = getattr(record, "event", None) or record.getMessage()
         pairs.update(getattr(record, "context", {}))
@@ -52,7 +52,9 @@ class LogfmtFormatter(logging.Formatter):
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log one structured event with the bound context (mapping, run) and extra fields."""
     if logger.isEnabledFor(level):
-        logger.log(level, name, extra={"event": name, "fields": fields, "context": _context.get({})})
+        logger.log(
+            level, name, extra={"event": name, "fields": fields, "context": _context.get({})}
+        )
 
 
 def configure(level: str | int = "INFO", stream: TextIO | None = None) -> None:

@@ -24,7 +24,7 @@ from mappings.spec import Mapping
 Progress = Callable[[str, int], None]
 
 
-class MassChangeBraked(Exception):
+class MassChangeBraked(Exception):  # noqa: N818 - the brake doing its job, not an error
     """A cycle would delete or blank more than the mapping allows; nothing past it was applied."""
 
     kind = ErrorKind.CONFIG
@@ -32,7 +32,7 @@ class MassChangeBraked(Exception):
 
 
 class Brake:
-    """Counts destructive changes (deletes, blanked values) in a phase against the mapping's limit."""
+    """Counts destructive changes (deletes, blanked values) against the mapping's limit."""
 
     def __init__(self, mapping: Mapping, linked: int, *, allow: bool) -> None:
         self.mapping = mapping
@@ -51,7 +51,8 @@ class Brake:
             raise MassChangeBraked(
                 f"{direction}: this cycle would delete or blank {self.count + destructive} of "
                 f"{self.linked} linked records, above the limit of {self.limit} "
-                f"(deletes.max_fraction {share:.0%}, brake_floor {self.mapping.deletes.brake_floor}); "
+                f"(deletes.max_fraction {share:.0%}, "
+                f"brake_floor {self.mapping.deletes.brake_floor}); "
                 f"stopped before applying them"
             )
         self.count += destructive

@@ -85,10 +85,21 @@ def run_mapping(
                 connector = ctx.connect(mapping.connection)
                 if dry_run:
                     connector = DryRunConnector(connector)
-                cycle = Cycle(ctx.engine, mapping, ctx.mappings, connector, ctx.schema, report,
-                              now=utcnow(), run_id=report.run_id, holder=holder, dry_run=dry_run,
-                              allow_mass_change=allow_mass_change, progress=progress,
-                              stopping=ctx.stopping)
+                cycle = Cycle(
+                    ctx.engine,
+                    mapping,
+                    ctx.mappings,
+                    connector,
+                    ctx.schema,
+                    report,
+                    now=utcnow(),
+                    run_id=report.run_id,
+                    holder=holder,
+                    dry_run=dry_run,
+                    allow_mass_change=allow_mass_change,
+                    progress=progress,
+                    stopping=ctx.stopping,
+                )
                 if mapping.direction.pulls:
                     PullPhase(cycle).run()
                 if mapping.direction.pushes and not cycle.stop_requested():
@@ -96,36 +107,63 @@ def run_mapping(
                 report.status = "partial" if report.failed else "success"
                 if not dry_run:  # the cycle completed: whatever stopped earlier ones is over
                     with db_session(ctx.engine) as session:
-                        FailureLog(session, name, JOB_DIRECTION, report.run_id,
-                                   utcnow()).resolve_job_errors()
+                        FailureLog(
+                            session, name, JOB_DIRECTION, report.run_id, utcnow()
+                        ).resolve_job_errors()
                 if cycle.stop_requested():
                     report.message = "stopped early for shutdown; the next cycle continues"
             except MassChangeBraked as exc:
-                _job_failure(ctx, report, "braked", Failure(
-                    ErrorKind.CONFIG, str(exc), code=MassChangeBraked.code,
-                    hint=f"check what changed in {mapping.connection}; if the change is intended, "
-                         f"run `syncline sync {name} --allow-mass-change` once or raise "
-                         "deletes.max_fraction"), dry_run)
+                _job_failure(
+                    ctx,
+                    report,
+                    "braked",
+                    Failure(
+                        ErrorKind.CONFIG,
+                        str(exc),
+                        code=MassChangeBraked.code,
+                        hint=f"check what changed in {mapping.connection}; if it is intended, "
+                        f"run `syncline sync {name} --allow-mass-change` once or raise "
+                        "deletes.max_fraction",
+                    ),
+                    dry_run,
+                )
             except ConnectorError as exc:
                 _job_failure(ctx, report, "failed", Failure.from_error(exc), dry_run)
             except (InputError, lease.LeaseLost) as exc:
                 _job_failure(ctx, report, "failed", Failure(ErrorKind.CONFIG, str(exc)), dry_run)
             except Exception as exc:  # a bug must not take the scheduler down with it
                 event(log, "run.crashed", error=repr(exc), trace=traceback.format_exc(limit=5))
-                _job_failure(ctx, report, "failed", Failure(
-                    ErrorKind.SYSTEM, f"{type(exc).__name__}: {exc}",
-                    hint="this is a bug in Syncline; the cycle will be retried on schedule"), dry_run)
+                _job_failure(
+                    ctx,
+                    report,
+                    "failed",
+                    Failure(
+                        ErrorKind.SYSTEM,
+                        f"{type(exc).__name__}: {exc}",
+                        hint="this is a bug in Syncline; the cycle will be retried on schedule",
+                    ),
+                    dry_run,
+                )
             report.api_calls = connector.api_calls if connector is not None else 0
             if isinstance(connector, DryRunConnector):
                 report.planned_write_calls = connector.planned_write_calls
             report.duration_ms = int((time.monotonic() - started) * 1000)
             if not dry_run:
                 close_run(ctx.engine, report)
-            event(log, "run.finished", status=report.status, read=report.read,
-                  created_hub=report.created_hub, updated_hub=report.updated_hub,
-                  created_remote=report.created_remote, updated_remote=report.updated_remote,
-                  deleted=report.deleted, failed=report.failed, api_calls=report.api_calls,
-                  duration_ms=report.duration_ms)
+            event(
+                log,
+                "run.finished",
+                status=report.status,
+                read=report.read,
+                created_hub=report.created_hub,
+                updated_hub=report.updated_hub,
+                created_remote=report.created_remote,
+                updated_remote=report.updated_remote,
+                deleted=report.deleted,
+                failed=report.failed,
+                api_calls=report.api_calls,
+                duration_ms=report.duration_ms,
+            )
     finally:
         if cycle is not None:
             cycle.close()
@@ -136,8 +174,9 @@ def run_mapping(
     return report
 
 
-def _job_failure(ctx: SyncContext, report: RunReport, status: str, failure: Failure,
-                 dry_run: bool) -> None:
+def _job_failure(
+    ctx: SyncContext, report: RunReport, status: str, failure: Failure, dry_run: bool
+) -> None:
     """Record a job-level error (one row per mapping + cause) and mark the run."""
     report.status = status
     report.message = failure.message
@@ -146,7 +185,8 @@ def _job_failure(ctx: SyncContext, report: RunReport, status: str, failure: Fail
         return
     with db_session(ctx.engine) as session:
         FailureLog(session, report.mapping, JOB_DIRECTION, report.run_id, utcnow()).record(
-            failure, level="job")
+            failure, level="job"
+        )
 
 
 def ordered(mappings: dict[str, Mapping], names: Iterable[str] | None = None) -> list[str]:
@@ -167,7 +207,9 @@ def ordered(mappings: dict[str, Mapping], names: Iterable[str] | None = None) ->
     return done
 
 
-def run_all(ctx: SyncContext, names: Sequence[str] | None = None, **options: Any) -> list[RunReport]:
+def run_all(
+    ctx: SyncContext, names: Sequence[str] | None = None, **options: Any
+) -> list[RunReport]:
     """Run one cycle of each named (default: every enabled) mapping, dependencies first."""
     for name in names or ():
         if name not in ctx.mappings:
@@ -203,12 +245,19 @@ class DryRunConnector(Connector):
     def describe(self, objects: Sequence[str] | None = None) -> dict[str, Any]:
         return self.inner.describe(objects)
 
-    def read_changes(self, object_name: str, since: Cursor | None, *,
-                     fields: Sequence[str] | None = None) -> Iterator[Page]:
+    def read_changes(
+        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+    ) -> Iterator[Page]:
         return self.inner.read_changes(object_name, since, fields=fields)
 
-    def lookup(self, object_name: str, field_name: str, values: Sequence[str], *,
-               fields: Sequence[str] | None = None) -> list[Any]:
+    def lookup(
+        self,
+        object_name: str,
+        field_name: str,
+        values: Sequence[str],
+        *,
+        fields: Sequence[str] | None = None,
+    ) -> list[Any]:
         return self.inner.lookup(object_name, field_name, values, fields=fields)
 
     def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
@@ -219,7 +268,9 @@ class DryRunConnector(Connector):
                 results.append(WriteResult(record.ref, WriteStatus.DELETED, key=record.key))
             elif record.key is None:
                 self._new += 1
-                results.append(WriteResult(record.ref, WriteStatus.CREATED, key=f"(new {self._new})"))
+                results.append(
+                    WriteResult(record.ref, WriteStatus.CREATED, key=f"(new {self._new})")
+                )
             else:
                 results.append(WriteResult(record.ref, WriteStatus.UPDATED, key=record.key))
         return results

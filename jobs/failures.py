@@ -64,8 +64,16 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 def fingerprint(
     mapping: str, direction: str, level: str, record: str | None, failure: Failure
 ) -> str:
-    """Identity of "this record failing for this cause": mapping, direction, record, kind, code, field."""
-    parts = [mapping, direction, level, record or "", failure.kind, failure.code or "", failure.field or ""]
+    """Identity of "this record failing for this cause" (mapping, direction, record, kind...)."""
+    parts = [
+        mapping,
+        direction,
+        level,
+        record or "",
+        failure.kind,
+        failure.code or "",
+        failure.field or "",
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -143,7 +151,10 @@ class FailureLog:
 
     def resolve(self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()) -> None:
         """Mark open errors of these records (this mapping and direction) resolved."""
-        for column, ids in ((SyncError.hub_id, list(hub_ids)), (SyncError.remote_id, list(remote_ids))):
+        for column, ids in (
+            (SyncError.hub_id, list(hub_ids)),
+            (SyncError.remote_id, list(remote_ids)),
+        ):
             if not ids:
                 continue
             self.session.exec(  # type: ignore[call-overload]
@@ -158,9 +169,14 @@ class FailureLog:
                 .values(status="resolved", resolved_at=self.now, next_retry_at=None)
             )
 
-    def resolve_conflicts(self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()) -> None:
-        """Held field conflicts of these records were settled: resolve them, whichever phase saw them."""
-        for column, ids in ((SyncError.hub_id, list(hub_ids)), (SyncError.remote_id, list(remote_ids))):
+    def resolve_conflicts(
+        self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()
+    ) -> None:
+        """Resolve the settled field conflicts of these records, whichever phase recorded them."""
+        for column, ids in (
+            (SyncError.hub_id, list(hub_ids)),
+            (SyncError.remote_id, list(remote_ids)),
+        ):
             if not ids:
                 continue
             self.session.exec(  # type: ignore[call-overload]

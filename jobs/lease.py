@@ -13,8 +13,8 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from core.db import utcnow
@@ -28,7 +28,7 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class LeaseLost(RuntimeError):
+class LeaseLost(RuntimeError):  # noqa: N818 - an event, not a malfunction
     """Another process took the mapping over (our lease expired mid-cycle)."""
 
 
@@ -36,7 +36,9 @@ def acquire(engine: Engine, mapping: str, holder: str, ttl: timedelta = DEFAULT_
     """Take the lease if nobody holds it (or their lease expired); True when we hold it."""
     now = utcnow()
     with Session(engine) as session:
-        session.add(SyncLease(mapping=mapping, holder=holder, acquired_at=now, expires_at=now + ttl))
+        session.add(
+            SyncLease(mapping=mapping, holder=holder, acquired_at=now, expires_at=now + ttl)
+        )
         try:
             session.commit()
             return True
@@ -73,6 +75,8 @@ def release(engine: Engine, mapping: str, holder: str) -> None:
     """Give the lease back (only if it is still ours)."""
     with Session(engine) as session:
         session.exec(  # type: ignore[call-overload]
-            delete(SyncLease).where(col(SyncLease.mapping) == mapping, col(SyncLease.holder) == holder)
+            delete(SyncLease).where(
+                col(SyncLease.mapping) == mapping, col(SyncLease.holder) == holder
+            )
         )
         session.commit()

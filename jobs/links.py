@@ -64,9 +64,17 @@ class RefResolver:
         self.mappings = mappings
 
     def to_remote(self, ref: str, hub_ids: Iterable[str]) -> dict[str, str]:
-        """hub id → remote id for the hub records linked under mapping ``ref``."""
-        return {hub: link.remote_id for hub, link in LinkIndex(self.session, self.mappings[ref]).by_hub(hub_ids).items()}
+        """Hub id → remote id for the hub records linked under mapping ``ref``."""
+        return {
+            hub: link.remote_id
+            for hub, link in LinkIndex(self.session, self.mappings[ref]).by_hub(hub_ids).items()
+        }
 
     def to_hub(self, ref: str, remote_ids: Iterable[str]) -> dict[str, str]:
-        """remote id → hub id for the remote records linked under mapping ``ref``."""
-        return {rid: link.hub_id for rid, link in LinkIndex(self.session, self.mappings[ref]).by_remote(remote_ids).items()}
+        """Remote id → hub id for the remote records linked under mapping ``ref``."""
+        return {
+            rid: link.hub_id
+            for rid, link in LinkIndex(self.session, self.mappings[ref])
+            .by_remote(remote_ids)
+            .items()
+        }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping as MappingABC, Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Mapping as MappingABC
 from typing import Any
 
 from sqlalchemy import func
@@ -42,7 +43,7 @@ def remote_match_keys(mapping: Mapping, fields: MappingABC[str, Any]) -> list[tu
 def find_own_records(
     session: Session, mapping: Mapping, changes: Iterable[Change]
 ) -> dict[str, HubRecord]:
-    """remote key → the live, unlinked hub record whose id the remote record carries.
+    """Remote key → the live, unlinked hub record whose id the remote record carries.
 
     A remote record holding a hub id in ``identity.external_id`` was created by us (typically
     just before a crash kept us from linking it). That is the strongest identity there is, and

@@ -17,20 +17,20 @@ from mappings.rules import Conflicts, FieldRule
 class Winner(StrEnum):
     """Outcome for one field."""
 
-    AGREE = "agree"          # both sides already hold the same value
-    REMOTE = "remote"        # the remote value should be written to the hub
-    HUB = "hub"              # the hub value should be written to the remote
-    NONE = "none"            # values differ but the rule moves nothing (fill_blank, one-way)
-    CONFLICT = "conflict"    # both changed and the mapping says an admin decides
+    AGREE = "agree"  # both sides already hold the same value
+    REMOTE = "remote"  # the remote value should be written to the hub
+    HUB = "hub"  # the hub value should be written to the remote
+    NONE = "none"  # values differ but the rule moves nothing (fill_blank, one-way)
+    CONFLICT = "conflict"  # both changed and the mapping says an admin decides
 
 
 @dataclass(frozen=True, slots=True)
 class FieldState:
     """One field's three values, in the remote's representation."""
 
-    base: Any       # snapshot value (MISSING when never synced)
-    hub: Any        # the hub value mapped to the remote representation
-    remote: Any     # the remote value
+    base: Any  # snapshot value (MISSING when never synced)
+    hub: Any  # the hub value mapped to the remote representation
+    remote: Any  # the remote value
 
 
 #: Snapshot key holding the hub value at the moment a ``manual`` conflict was recorded on a

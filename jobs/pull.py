@@ -1,4 +1,4 @@
-"""The to_hub phase: read remote changes since the cursor and merge them into the hub, page by page."""
+"""The to_hub phase: read remote changes since the cursor and merge them into the hub."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class _Plan:
     """What applying one remote change will do to the hub."""
 
     change: Change
-    hub: HubRecord | None = None          # None with create=True: a new hub record
+    hub: HubRecord | None = None  # None with create=True: a new hub record
     link: Link | None = None
     create: bool = False
     sets: dict[str, Any] = field(default_factory=dict)
@@ -46,12 +46,12 @@ class _Plan:
     destructive: bool = False
     conflicts: list[Failure] = field(default_factory=list)
     failure: Failure | None = None
-    delete: str | None = None             # "unlink" | "delete_hub"
-    skip: bool = False                    # counted as skipped (rule, policy)
-    noop: bool = False                    # nothing to do (an echo of our own write)
-    pending_conflict: bool = False        # a held conflict still waits for a decision
-    settled: bool = False                 # a held conflict was decided by this change
-    adopted: bool = False                 # an unlinked record we created ourselves (see matching)
+    delete: str | None = None  # "unlink" | "delete_hub"
+    skip: bool = False  # counted as skipped (rule, policy)
+    noop: bool = False  # nothing to do (an echo of our own write)
+    pending_conflict: bool = False  # a held conflict still waits for a decision
+    settled: bool = False  # a held conflict was decided by this change
+    adopted: bool = False  # an unlinked record we created ourselves (see matching)
 
 
 class PullPhase:
@@ -74,10 +74,16 @@ class PullPhase:
         cycle = self.cycle
         with cycle.transaction() as session:
             cursor = get_cursor(session, self.mapping.name, DIRECTION)
-            self.brake = Brake(self.mapping, LinkIndex(session, self.mapping).count(),
-                               allow=cycle.allow_mass_change)
-            retry_ids = [e.remote_id for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
-                         if e.remote_id]
+            self.brake = Brake(
+                self.mapping,
+                LinkIndex(session, self.mapping).count(),
+                allow=cycle.allow_mass_change,
+            )
+            retry_ids = [
+                e.remote_id
+                for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+                if e.remote_id
+            ]
         if retry_ids:
             self._retry(retry_ids)
         fields = self.mapping.remote_read_fields()
@@ -94,9 +100,13 @@ class PullPhase:
 
     def _retry(self, remote_ids: list[str]) -> None:
         """Re-read records whose earlier sync failed and apply them (the cursor stays put)."""
-        info = self.cycle.connector.describe([self.mapping.remote_object])[self.mapping.remote_object]
+        info = self.cycle.connector.describe([self.mapping.remote_object])[
+            self.mapping.remote_object
+        ]
         changes = self.cycle.connector.lookup(
-            self.mapping.remote_object, info.key_field, remote_ids,
+            self.mapping.remote_object,
+            info.key_field,
+            remote_ids,
             fields=self.mapping.remote_read_fields(),
         )
         found = {c.key for c in changes}
@@ -130,18 +140,33 @@ class PullPhase:
                 continue
             self._apply_plan(session, plan)
             for conflict in plan.conflicts:
-                log.record(conflict, hub_object=self.mapping.hub_object,
-                           hub_id=plan.hub.id if plan.hub else None,
-                           remote_object=self.mapping.remote_object, remote_id=plan.change.key,
-                           email=_email(plan.hub), payload=dict(plan.change.fields))
-                self.cycle.plan(PlannedAction(DIRECTION, "conflict", plan.hub.id if plan.hub else None,
-                                              plan.change.key, _email(plan.hub), note=conflict.message))
+                log.record(
+                    conflict,
+                    hub_object=self.mapping.hub_object,
+                    hub_id=plan.hub.id if plan.hub else None,
+                    remote_object=self.mapping.remote_object,
+                    remote_id=plan.change.key,
+                    email=_email(plan.hub),
+                    payload=dict(plan.change.fields),
+                )
+                self.cycle.plan(
+                    PlannedAction(
+                        DIRECTION,
+                        "conflict",
+                        plan.hub.id if plan.hub else None,
+                        plan.change.key,
+                        _email(plan.hub),
+                        note=conflict.message,
+                    )
+                )
             if plan.conflicts:
                 self.cycle.report.failed += 1
             elif not plan.pending_conflict:
                 ok_ids.append(plan.change.key)
         log.resolve(remote_ids=ok_ids)
-        log.resolve_conflicts(remote_ids=[p.change.key for p in plans if p.settled and p.failure is None])
+        log.resolve_conflicts(
+            remote_ids=[p.change.key for p in plans if p.settled and p.failure is None]
+        )
 
     def _load_hubs(self, session: Session, ids: list[str]) -> dict[str, HubRecord]:
         if not ids:
@@ -158,7 +183,9 @@ class PullPhase:
     ) -> list[_Plan]:
         unlinked = [c for c in changes if c.op is Op.UPSERT and c.key not in links]
         wanted = {c.key: remote_match_keys(self.mapping, c.fields) for c in unlinked}
-        matches = find_hub_matches(session, self.mapping, [k for keys in wanted.values() for k in keys])
+        matches = find_hub_matches(
+            session, self.mapping, [k for keys in wanted.values() for k in keys]
+        )
         own = find_own_records(session, self.mapping, unlinked)
         self._resolve_refs(session, changes, [*hubs.values(), *matches.values(), *own.values()])
         claimed: dict[str, str] = {}  # hub id (or new-record match key) → remote id that took it
@@ -189,15 +216,17 @@ class PullPhase:
                 plan.adopted = hub is not None
                 if hub is None:
                     hub = next((matches[k] for k in keys if k in matches), None)
-                claim = hub.id if hub is not None else (f"{keys[0][0]}:{keys[0][1]}" if keys else None)
+                claim = (
+                    hub.id if hub is not None else (f"{keys[0][0]}:{keys[0][1]}" if keys else None)
+                )
                 if claim is not None and claim in claimed:
                     plan.failure = Failure(
                         ErrorKind.DUPLICATE,
                         f"{self.mapping.remote_object} {change.key} has the same "
-                        f"{keys[0][0]} as {claimed[claim]}, which is already synced to one hub record",
+                        f"{keys[0][0]} as {claimed[claim]}, already synced to that hub record",
                         code="DUPLICATE_REMOTE_RECORD",
                         hint=f"merge the duplicate {self.mapping.remote_object} records in "
-                             f"{self.mapping.connection}, then retry",
+                        f"{self.mapping.connection}, then retry",
                     )
                     continue
                 if claim is not None:
@@ -256,19 +285,25 @@ class PullPhase:
                 if row.ref:
                     # Ids only mean something once the referenced record is linked; until then
                     # leave the field alone on both sides rather than blank it.
-                    ref_id = self._refs_to_hub[row.remote].get(str(remote_now)) if remote_now else None
+                    ref_id = (
+                        self._refs_to_hub[row.remote].get(str(remote_now)) if remote_now else None
+                    )
                     if remote_now and ref_id is None:
                         continue
                     hub_ref = hub_values.get(row.hub or "")
-                    hub_side_remote = self._refs_to_remote[row.remote].get(hub_ref) if hub_ref else None
+                    hub_side_remote = (
+                        self._refs_to_remote[row.remote].get(hub_ref) if hub_ref else None
+                    )
                     if hub_ref and hub_side_remote is None and hub is not None:
                         continue
                 plan.snapshot[row.remote] = canon(remote_now)
                 if plan.create:
                     if row.pulls(self.direction) and not blank(remote_now):
-                        plan.sets[row.hub or ""] = ref_id if row.ref else self._to_hub(row, remote_now)
+                        plan.sets[row.hub or ""] = (
+                            ref_id if row.ref else self._to_hub(row, remote_now)
+                        )
                     continue
-                hub_now = (hub_side_remote if row.ref else row.to_remote(hub_values))
+                hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
                 state = FieldState(base.get(row.remote, MISSING), hub_now, remote_now)
                 marker = conflict_key(row.remote)
                 if marker in base:
@@ -280,8 +315,12 @@ class PullPhase:
                     plan.settled = True
                     winner = held
                 else:
-                    winner = decide(row.rule, state, conflicts=self.mapping.conflicts,
-                                    remote_is_newer=remote_newer)
+                    winner = decide(
+                        row.rule,
+                        state,
+                        conflicts=self.mapping.conflicts,
+                        remote_is_newer=remote_newer,
+                    )
                 if winner is Winner.REMOTE and row.pulls(self.direction):
                     value = ref_id if row.ref else self._to_hub(row, remote_now)
                     plan.sets[row.hub or ""] = value
@@ -293,14 +332,17 @@ class PullPhase:
                     # Hold it: remember the hub's value so both phases leave the field alone
                     # until an edit on either side decides (see merge.settle_held_conflict).
                     plan.snapshot[marker] = canon(hub_now)
-                    plan.conflicts.append(Failure(
-                        ErrorKind.CONFLICT,
-                        f"both sides changed {row.remote} since the last sync: hub "
-                        f"{canon(hub_now)!r}, {self.mapping.connection} {canon(remote_now)!r}",
-                        code="FIELD_CONFLICT", field=row.remote,
-                        hint="edit one side to the value you want (the next cycle syncs it), "
-                             "or give this field a rule such as hub_wins",
-                    ))
+                    plan.conflicts.append(
+                        Failure(
+                            ErrorKind.CONFLICT,
+                            f"both sides changed {row.remote} since the last sync: hub "
+                            f"{canon(hub_now)!r}, {self.mapping.connection} {canon(remote_now)!r}",
+                            code="FIELD_CONFLICT",
+                            field=row.remote,
+                            hint="edit one side to the value you want (the next cycle syncs it), "
+                            "or give this field a rule such as hub_wins",
+                        )
+                    )
         except (TransformError, ValueError) as exc:
             plan.failure = _transform_failure(exc, current)
 
@@ -329,24 +371,41 @@ class PullPhase:
             session.add(hub)
             plan.hub = hub
             cycle.report.created_hub += 1
-            cycle.plan(PlannedAction(DIRECTION, "create", hub.id, change.key, _email(hub),
-                                     {k: [None, canon(v)] for k, v in plan.sets.items()}))
+            cycle.plan(
+                PlannedAction(
+                    DIRECTION,
+                    "create",
+                    hub.id,
+                    change.key,
+                    _email(hub),
+                    {k: [None, canon(v)] for k, v in plan.sets.items()},
+                )
+            )
         else:
             assert hub is not None
             before = {name: self.cycle.schema.get(hub, name) for name in plan.sets}
-            changed = {name: [canon(before[name]), canon(value)] for name, value in plan.sets.items()
-                       if self.cycle.schema.set(hub, name, value)}
+            changed = {
+                name: [canon(before[name]), canon(value)]
+                for name, value in plan.sets.items()
+                if self.cycle.schema.set(hub, name, value)
+            }
             if changed:
                 session.add(hub)
                 cycle.report.updated_hub += 1
-                cycle.plan(PlannedAction(DIRECTION, "update", hub.id, change.key, _email(hub), changed))
+                cycle.plan(
+                    PlannedAction(DIRECTION, "update", hub.id, change.key, _email(hub), changed)
+                )
             elif plan.push_needed:
                 touch(session, hub)  # the remote must be corrected: make the push phase look
             if plan.link is None:
                 cycle.plan(PlannedAction(DIRECTION, "link", hub.id, change.key, _email(hub)))
         link = plan.link or Link(
-            hub_object=self.mapping.hub_object, hub_id=hub.id, connection=self.mapping.connection,
-            remote_object=self.mapping.remote_object, remote_id=change.key, mapping=self.mapping.name,
+            hub_object=self.mapping.hub_object,
+            hub_id=hub.id,
+            connection=self.mapping.connection,
+            remote_object=self.mapping.remote_object,
+            remote_id=change.key,
+            mapping=self.mapping.name,
         )
         link.snapshot = plan.snapshot
         link.remote_version = change.version
@@ -356,13 +415,24 @@ class PullPhase:
 
     def _fail(self, log: Any, plan: _Plan) -> None:
         assert plan.failure is not None
-        log.record(plan.failure, hub_object=self.mapping.hub_object,
-                   hub_id=plan.hub.id if plan.hub else None,
-                   remote_object=self.mapping.remote_object, remote_id=plan.change.key,
-                   email=_email(plan.hub) or _remote_email(self.mapping, plan.change),
-                   payload=dict(plan.change.fields))
-        self.cycle.plan(PlannedAction(DIRECTION, "fail", plan.hub.id if plan.hub else None,
-                                      plan.change.key, note=plan.failure.message))
+        log.record(
+            plan.failure,
+            hub_object=self.mapping.hub_object,
+            hub_id=plan.hub.id if plan.hub else None,
+            remote_object=self.mapping.remote_object,
+            remote_id=plan.change.key,
+            email=_email(plan.hub) or _remote_email(self.mapping, plan.change),
+            payload=dict(plan.change.fields),
+        )
+        self.cycle.plan(
+            PlannedAction(
+                DIRECTION,
+                "fail",
+                plan.hub.id if plan.hub else None,
+                plan.change.key,
+                note=plan.failure.message,
+            )
+        )
         self.cycle.report.failed += 1
 
 
@@ -373,7 +443,7 @@ def _transform_failure(exc: Exception, remote_field: str) -> Failure:
         code="TRANSFORM_FAILED" if isinstance(exc, TransformError) else "HUB_REJECTED_VALUE",
         field=remote_field,
         hint="correct the value in the source record, or adjust this field's transform or "
-             "value_map in the mapping file, then retry",
+        "value_map in the mapping file, then retry",
     )
 
 

@@ -1,4 +1,4 @@
-"""The to_remote phase: push hub changes since the cursor to the remote, in batches, page by page."""
+"""The to_remote phase: push hub changes since the cursor to the remote, in batches."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ class _Plan:
 
     hub: HubRecord
     link: Link | None = None
-    matched: Change | None = None          # a remote record found by match keys (first link)
+    matched: Change | None = None  # a remote record found by match keys (first link)
     payload: dict[str, Any] = field(default_factory=dict)
-    sets: dict[str, Any] = field(default_factory=dict)   # hub fields to take from a matched record
+    sets: dict[str, Any] = field(default_factory=dict)  # hub fields to take from a matched record
     op: Op = Op.UPSERT
     create: bool = False
     destructive: bool = False
@@ -55,8 +55,10 @@ class _Plan:
 
     @property
     def writes(self) -> bool:
-        return self.failure is None and not (self.skip or self.noop or self.unlink) and (
-            self.op is Op.DELETE or self.create or bool(self.payload)
+        return (
+            self.failure is None
+            and not (self.skip or self.noop or self.unlink)
+            and (self.op is Op.DELETE or self.create or bool(self.payload))
         )
 
 
@@ -78,11 +80,19 @@ class PushPhase:
         cycle = self.cycle
         with cycle.transaction() as session:
             cursor = int(get_cursor(session, self.mapping.name, DIRECTION) or 0)
-            self.brake = Brake(self.mapping, LinkIndex(session, self.mapping).count(),
-                               allow=cycle.allow_mass_change)
-            retry_ids = [e.hub_id for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
-                         if e.hub_id]
-            retry_rows = list(session.exec(select(self.model).where(col(self.model.id).in_(retry_ids))))
+            self.brake = Brake(
+                self.mapping,
+                LinkIndex(session, self.mapping).count(),
+                allow=cycle.allow_mass_change,
+            )
+            retry_ids = [
+                e.hub_id
+                for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+                if e.hub_id
+            ]
+            retry_rows = list(
+                session.exec(select(self.model).where(col(self.model.id).in_(retry_ids)))
+            )
         if retry_rows:
             self._push(retry_rows, cursor=None)
         while not cycle.stop_requested():
@@ -93,9 +103,13 @@ class PushPhase:
             cursor = rows[-1].change_seq
             self._push(rows, cursor=cursor)
         with cycle.transaction() as session:
-            cycle.report.backlog = int(session.exec(
-                select(func.count()).select_from(self.model).where(col(self.model.change_seq) > cursor)
-            ).one())
+            cycle.report.backlog = int(
+                session.exec(
+                    select(func.count())
+                    .select_from(self.model)
+                    .where(col(self.model.change_seq) > cursor)
+                ).one()
+            )
 
     # -- one page ---------------------------------------------------------------------------
 
@@ -145,8 +159,10 @@ class PushPhase:
         ]
         results = self.cycle.connector.write(self.mapping.remote_object, records)
         if len(results) != len(records):  # the contract, checked: never mis-attribute a result
-            raise ConnectorError(ErrorKind.SYSTEM, f"connector returned {len(results)} results "
-                                                   f"for {len(records)} records")
+            raise ConnectorError(
+                ErrorKind.SYSTEM,
+                f"connector returned {len(results)} results for {len(records)} records",
+            )
         return {r.ref: r for r in results}
 
     def _plan_page(self, session: Session, hubs: Sequence[HubRecord]) -> list[_Plan]:
@@ -192,7 +208,11 @@ class PushPhase:
                 if key and not blank(remote_value):
                     wanted.append((hub_field, key, remote_value))
                     keys.setdefault(plan.hub.id, []).append((hub_field, key))
-        found = find_remote_matches(self.cycle.connector, session, self.mapping, wanted) if wanted else {}
+        found = (
+            find_remote_matches(self.cycle.connector, session, self.mapping, wanted)
+            if wanted
+            else {}
+        )
         claimed: dict[str, str] = {}
         for plan in plans:
             candidates = next((found[k] for k in keys.get(plan.hub.id, []) if k in found), [])
@@ -234,10 +254,16 @@ class PushPhase:
         hub = plan.hub
         values = self.cycle.schema.values(hub)
         # An intent left by a crashed write is unknown territory: compare with what we know.
-        base = {k: v for k, v in plan.link.snapshot.items() if k != PENDING_KEY} if plan.link else {}
+        base = (
+            {k: v for k, v in plan.link.snapshot.items() if k != PENDING_KEY} if plan.link else {}
+        )
         matched = plan.matched.fields if plan.matched else None
-        remote_newer = bool(plan.matched and plan.matched.modified_at and hub.updated_at
-                            and plan.matched.modified_at >= hub.updated_at)
+        remote_newer = bool(
+            plan.matched
+            and plan.matched.modified_at
+            and hub.updated_at
+            and plan.matched.modified_at >= hub.updated_at
+        )
         current = ""
         try:
             for row in self.rows:
@@ -273,8 +299,12 @@ class PushPhase:
                     plan.settled = True
                     plan.settled_fields.append(row.remote)
                 else:
-                    winner = decide(row.rule, state, conflicts=self.mapping.conflicts,
-                                    remote_is_newer=remote_newer)
+                    winner = decide(
+                        row.rule,
+                        state,
+                        conflicts=self.mapping.conflicts,
+                        remote_is_newer=remote_newer,
+                    )
                 if winner is Winner.HUB:
                     plan.payload[row.remote] = canon(hub_now)
                     if blank(hub_now) and not blank(state.remote):
@@ -282,18 +312,25 @@ class PushPhase:
                 elif winner is Winner.REMOTE and matched is not None and row.pulls(self.direction):
                     plan.sets[row.hub or ""] = row.to_hub(matched.get(row.remote))
                 elif winner is Winner.CONFLICT:
-                    plan.conflicts.append(Failure(
-                        ErrorKind.CONFLICT,
-                        f"both sides hold different values for {row.remote}: hub {canon(hub_now)!r}, "
-                        f"{self.mapping.connection} {canon(state.remote)!r}",
-                        code="FIELD_CONFLICT", field=row.remote,
-                        hint="edit one side to the value you want, or give this field a rule",
-                    ))
+                    plan.conflicts.append(
+                        Failure(
+                            ErrorKind.CONFLICT,
+                            f"both sides hold different values for {row.remote}: "
+                            f"hub {canon(hub_now)!r}, "
+                            f"{self.mapping.connection} {canon(state.remote)!r}",
+                            code="FIELD_CONFLICT",
+                            field=row.remote,
+                            hint="edit one side to the value you want, or give this field a rule",
+                        )
+                    )
         except (TransformError, ValueError) as exc:
             plan.failure = Failure(
-                ErrorKind.VALIDATION, str(exc), code="TRANSFORM_FAILED", field=current,
+                ErrorKind.VALIDATION,
+                str(exc),
+                code="TRANSFORM_FAILED",
+                field=current,
                 hint="correct the value in the hub record, or adjust this field's transform or "
-                     "value_map in the mapping file, then retry",
+                "value_map in the mapping file, then retry",
             )
             return
         if plan.create and self.mapping.identity.external_id:
@@ -303,7 +340,9 @@ class PushPhase:
 
     # -- results ----------------------------------------------------------------------------
 
-    def _record(self, session: Session, plans: list[_Plan], results: dict[str, WriteResult]) -> None:
+    def _record(
+        self, session: Session, plans: list[_Plan], results: dict[str, WriteResult]
+    ) -> None:
         cycle, report = self.cycle, self.cycle.report
         log = cycle.failures(session, DIRECTION)
         links = LinkIndex(session, self.mapping).by_hub(p.hub.id for p in plans)
@@ -337,22 +376,35 @@ class PushPhase:
             elif plan.matched is not None:
                 link = self._new_link(session, hub.id, plan.matched.key)
             if plan.matched is not None and link is not None:
-                link.snapshot = {**{k: canon(v) for k, v in plan.matched.fields.items()}, **link.snapshot}
+                link.snapshot = {
+                    **{k: canon(v) for k, v in plan.matched.fields.items()},
+                    **link.snapshot,
+                }
                 link.remote_version = link.remote_version or plan.matched.version
                 self._take_remote_values(session, hub, plan.sets)
                 cycle.plan(PlannedAction(DIRECTION, "link", hub.id, plan.matched.key, email))
             for conflict in plan.conflicts:
-                log.record(conflict, hub_object=self.mapping.hub_object, hub_id=hub.id,
-                           remote_object=self.mapping.remote_object,
-                           remote_id=link.remote_id if link else None, email=email,
-                           payload=plan.payload)
+                log.record(
+                    conflict,
+                    hub_object=self.mapping.hub_object,
+                    hub_id=hub.id,
+                    remote_object=self.mapping.remote_object,
+                    remote_id=link.remote_id if link else None,
+                    email=email,
+                    payload=plan.payload,
+                )
             if plan.settled and link is not None:  # settled by agreement: no write carried it
-                link.snapshot = {k: v for k, v in link.snapshot.items()
-                                 if k not in {conflict_key(f) for f in plan.settled_fields}}
+                link.snapshot = {
+                    k: v
+                    for k, v in link.snapshot.items()
+                    if k not in {conflict_key(f) for f in plan.settled_fields}
+                }
                 session.add(link)
             if plan.conflicts:
                 report.failed += 1
-            elif not plan.pending_conflict and (not plan.noop or result is not None or plan.settled):
+            elif not plan.pending_conflict and (
+                not plan.noop or result is not None or plan.settled
+            ):
                 ok.append(hub.id)
         log.resolve(hub_ids=ok)
         log.resolve_conflicts(hub_ids=[p.hub.id for p in plans if p.settled and p.hub.id in ok])
@@ -375,8 +427,16 @@ class PushPhase:
         action = "create" if plan.create else "update"
         if result.status is not WriteStatus.UNCHANGED:
             before = link.snapshot if link else {}
-            cycle.plan(PlannedAction(DIRECTION, action, hub.id, result.key, email,
-                                     {k: [before.get(k), v] for k, v in plan.payload.items()}))
+            cycle.plan(
+                PlannedAction(
+                    DIRECTION,
+                    action,
+                    hub.id,
+                    result.key,
+                    email,
+                    {k: [before.get(k), v] for k, v in plan.payload.items()},
+                )
+            )
         if link is None:
             link = self._new_link(session, hub.id, result.key or "")
         snapshot = {**link.snapshot, **plan.payload}
@@ -389,9 +449,15 @@ class PushPhase:
         return link
 
     def _new_link(self, session: Session, hub_id: str, remote_id: str) -> Link:
-        link = Link(hub_object=self.mapping.hub_object, hub_id=hub_id, connection=self.mapping.connection,
-                    remote_object=self.mapping.remote_object, remote_id=remote_id,
-                    mapping=self.mapping.name, synced_at=self.cycle.now)
+        link = Link(
+            hub_object=self.mapping.hub_object,
+            hub_id=hub_id,
+            connection=self.mapping.connection,
+            remote_object=self.mapping.remote_object,
+            remote_id=remote_id,
+            mapping=self.mapping.name,
+            synced_at=self.cycle.now,
+        )
         session.add(link)
         return link
 
@@ -406,12 +472,24 @@ class PushPhase:
             session.add(row)
             self.cycle.report.updated_hub += 1
 
-    def _fail(self, log: Any, plan: _Plan, failure: Failure, email: str | None,
-              remote_id: str | None = None) -> None:
-        log.record(failure, hub_object=self.mapping.hub_object, hub_id=plan.hub.id,
-                   remote_object=self.mapping.remote_object,
-                   remote_id=remote_id or (plan.link.remote_id if plan.link else None),
-                   email=email, payload=plan.payload or None)
+    def _fail(
+        self,
+        log: Any,
+        plan: _Plan,
+        failure: Failure,
+        email: str | None,
+        remote_id: str | None = None,
+    ) -> None:
+        log.record(
+            failure,
+            hub_object=self.mapping.hub_object,
+            hub_id=plan.hub.id,
+            remote_object=self.mapping.remote_object,
+            remote_id=remote_id or (plan.link.remote_id if plan.link else None),
+            email=email,
+            payload=plan.payload or None,
+        )
         self.cycle.report.failed += 1
-        self.cycle.plan(PlannedAction(DIRECTION, "fail", plan.hub.id, remote_id, email,
-                                      note=failure.message))
+        self.cycle.plan(
+            PlannedAction(DIRECTION, "fail", plan.hub.id, remote_id, email, note=failure.message)
+        )

@@ -25,8 +25,8 @@ JSON_KEYS = (
 class PlannedAction:
     """One record-level action, as planned (dry run) or done (logged)."""
 
-    direction: str           # to_hub | to_remote
-    action: str              # create | update | link | delete | unlink | conflict | fail | skip
+    direction: str  # to_hub | to_remote
+    action: str  # create | update | link | delete | unlink | conflict | fail | skip
     hub_id: str | None = None
     remote_id: str | None = None
     email: str | None = None
@@ -39,7 +39,7 @@ class RunReport:
     """Counts and outcome of one mapping's cycle."""
 
     mapping: str
-    status: str = "success"   # success | partial | failed | braked | locked | disabled
+    status: str = "success"  # success | partial | failed | braked | locked | disabled
     read: int = 0
     created_hub: int = 0
     updated_hub: int = 0
@@ -59,7 +59,7 @@ class RunReport:
 
     @property
     def writes(self) -> int:
-        """Records created or updated on either side (what "the second run writes nothing" counts)."""
+        """Records created or updated on either side ("a second run writes nothing" counts it)."""
         return self.created_hub + self.updated_hub + self.created_remote + self.updated_remote
 
     def as_json(self) -> dict[str, Any]:

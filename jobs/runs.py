@@ -28,9 +28,21 @@ def close_run(engine: Engine, report: RunReport) -> None:
         run = session.get(SyncRun, report.run_id)
         if run is None:
             return
-        for name in ("status", "read", "created_hub", "updated_hub", "created_remote",
-                     "updated_remote", "deleted", "skipped", "failed", "api_calls", "backlog",
-                     "duration_ms", "message"):
+        for name in (
+            "status",
+            "read",
+            "created_hub",
+            "updated_hub",
+            "created_remote",
+            "updated_remote",
+            "deleted",
+            "skipped",
+            "failed",
+            "api_calls",
+            "backlog",
+            "duration_ms",
+            "message",
+        ):
             setattr(run, name, getattr(report, name))
         run.finished_at = utcnow()
         session.add(run)

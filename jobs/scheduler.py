@@ -77,15 +77,38 @@ def build_scheduler(
         schedule = parse_schedule(mapping.schedule)
         grace = max(10, (schedule.seconds or 60) // 2)
         scheduler.add_job(
-            sync_job, args=(ctx, name), id=f"sync:{name}", name=f"sync {name} ({schedule})",
-            max_instances=1, coalesce=True, misfire_grace_time=grace, replace_existing=True,
-            next_run_time=now + timedelta(seconds=1), **schedule.trigger_kwargs(),
+            sync_job,
+            args=(ctx, name),
+            id=f"sync:{name}",
+            name=f"sync {name} ({schedule})",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace,
+            replace_existing=True,
+            next_run_time=now + timedelta(seconds=1),
+            **schedule.trigger_kwargs(),
         )
-    scheduler.add_job(sweep_retries, "interval", seconds=RETRY_SWEEP_SECONDS, args=(ctx,),
-                      id="retry-sweeper", max_instances=1, coalesce=True, replace_existing=True)
-    scheduler.add_job(purge_job, "interval", hours=24, args=(ctx, retention_days),
-                      id="retention-purge", max_instances=1, coalesce=True, replace_existing=True,
-                      next_run_time=now + timedelta(minutes=1))
+    scheduler.add_job(
+        sweep_retries,
+        "interval",
+        seconds=RETRY_SWEEP_SECONDS,
+        args=(ctx,),
+        id="retry-sweeper",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        purge_job,
+        "interval",
+        hours=24,
+        args=(ctx, retention_days),
+        id="retention-purge",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+        next_run_time=now + timedelta(minutes=1),
+    )
     for fn, options in extra_jobs:
         scheduler.add_job(fn, **{"max_instances": 1, "coalesce": True, **options})
     return scheduler
@@ -99,8 +122,9 @@ def serve(scheduler: BaseScheduler, stopping: threading.Event | None = None) -> 
         if stopping is not None:
             stopping.set()  # cycles stop at their next page boundary; cursors are safe there
         # From a signal handler, shutdown must not block on the very thread it interrupted.
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
-                         name="syncline-shutdown").start()
+        threading.Thread(
+            target=scheduler.shutdown, kwargs={"wait": True}, name="syncline-shutdown"
+        ).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -8,17 +8,19 @@ from enum import StrEnum
 class FieldRule(StrEnum):
     """Per-field sync rule, as admins know them from HubSpot and Marketo.
 
-    | rule                        | hub → remote             | remote → hub            | both changed |
-    |-----------------------------|--------------------------|-------------------------|--------------|
-    | two_way                     | yes                      | yes                     | ``conflicts`` |
-    | hub_wins                    | yes                      | yes                     | hub          |
-    | remote_wins                 | yes                      | yes                     | remote       |
-    | prefer_remote_unless_blank  | only into a blank remote | unless remote is blank  | remote unless blank |
-    | prefer_hub_unless_blank     | unless hub is blank      | only into a blank hub   | hub unless blank |
-    | to_remote                   | yes (remote edits undone)| no                      | hub          |
-    | to_hub                      | no                       | yes                     | remote       |
-    | fill_blank                  | only into a blank remote | only into a blank hub   | neither      |
-    | none                        | no                       | no                      | n/a          |
+    ============================ ================ ================ ==================
+    rule                         hub → remote     remote → hub     both changed
+    ============================ ================ ================ ==================
+    two_way                      yes              yes              ``conflicts``
+    hub_wins                     yes              yes              hub
+    remote_wins                  yes              yes              remote
+    prefer_remote_unless_blank   into blank only  unless blank     remote unless blank
+    prefer_hub_unless_blank      unless blank     into blank only  hub unless blank
+    to_remote                    yes (enforced)   no               hub
+    to_hub                       no               yes              remote
+    fill_blank                   into blank only  into blank only  neither
+    none                         no               no               n/a
+    ============================ ================ ================ ==================
     """
 
     TWO_WAY = "two_way"
@@ -43,10 +45,12 @@ ONE_WAY_RULES = frozenset({FieldRule.TO_REMOTE, FieldRule.TO_HUB})
 class Conflicts(StrEnum):
     """How a two_way field changed on both sides since the last sync is resolved."""
 
-    NEWEST_WINS = "newest_wins"  # the side whose record changed last (remote modstamp vs hub updated_at)
+    NEWEST_WINS = (
+        "newest_wins"  # the side whose record changed last (remote modstamp vs hub updated_at)
+    )
     HUB_WINS = "hub_wins"
     REMOTE_WINS = "remote_wins"
-    MANUAL = "manual"            # keep both, record a conflict sync_error for an admin
+    MANUAL = "manual"  # keep both, record a conflict sync_error for an admin
 
 
 class Direction(StrEnum):

@@ -45,7 +45,11 @@ class FieldMap(_Strict):
 
     def pushes(self, direction: Direction) -> bool:
         """May this row write hub values to the remote under this mapping direction?"""
-        return direction.pushes and self.rule in PUSH_RULES and (self.hub is not None or self.expr is not None)
+        return (
+            direction.pushes
+            and self.rule in PUSH_RULES
+            and (self.hub is not None or self.expr is not None)
+        )
 
     def pulls(self, direction: Direction) -> bool:
         """May this row write remote values to the hub under this mapping direction?"""
@@ -59,7 +63,7 @@ class FieldMap(_Strict):
         return self._to_remote(hub_values)
 
     def to_hub(self, remote_value: Any) -> Any:
-        """The hub value for a remote value (default → blank, inverse value_map, inverse transforms)."""
+        """The hub value for a remote value (default → blank, inverse value_map and transforms)."""
         return self._to_hub(remote_value)
 
 
@@ -143,7 +147,7 @@ class Mapping(_Strict):
         return list(dict.fromkeys(names))
 
     def match_fields(self) -> list[tuple[str, FieldMap]]:
-        """(hub field, row) for each identity.match field: the row says which remote field to use."""
+        """(hub field, row) per identity.match field; the row names the remote field to use."""
         out: list[tuple[str, FieldMap]] = []
         for hub_field in self.identity.match:
             row = next((r for r in self.fields if r.hub == hub_field and r.expr is None), None)

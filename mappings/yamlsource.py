@@ -1,4 +1,4 @@
-"""YAML with line numbers: every key path remembers its line, so errors can name ``file:line path``."""
+"""YAML with line numbers: each key path keeps its line, so errors can say ``file:line path``."""
 
 from __future__ import annotations
 

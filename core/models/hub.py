@@ -1,4 +1,4 @@
-"""Hub tables: the marketing database itself (people, accounts, campaigns, membership, touches, deals)."""
+"""Hub tables: the marketing database (people, accounts, campaigns, members, touches, deals)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 
 def new_id() -> str:
-    """Hub ids are random UUIDs (hex): safe to hand to a CRM as an external id in any environment."""
+    """Return a random UUID (hex): safe to hand to any CRM as an external id."""
     return uuid.uuid4().hex
 
 
@@ -45,9 +45,11 @@ class Account(HubRecord, table=True):
 
 
 class Person(HubRecord, table=True):
-    """A person (lead or contact in CRM terms); custom fields declared in hub.yaml live in attributes."""
+    """A person (lead or contact in CRM terms); custom fields from hub.yaml live in attributes."""
 
-    email: str | None = Field(default=None, max_length=255, index=True)  # normalised: stripped, lower
+    email: str | None = Field(
+        default=None, max_length=255, index=True
+    )  # normalised: stripped, lower
     first_name: str | None = Field(default=None, max_length=80)
     last_name: str | None = Field(default=None, max_length=80)
     title: str | None = Field(default=None, max_length=128)

@@ -129,7 +129,7 @@ class SyncLease(SQLModel, table=True):
 
 
 class HubSequence(SQLModel, table=True):
-    """The single counter behind ``change_seq``; its row lock orders hub commits (see core.sequence)."""
+    """The counter behind ``change_seq``; its row lock orders hub commits (core.sequence)."""
 
     __tablename__ = "hub_sequence"
 

@@ -140,11 +140,6 @@ def test_coerce_errors_name_the_field(field: HubField, given: object, message: s
     assert str(caught.value) == message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/hubschema.py: the integer branch lets float()'s own ValueError escape, "
-    "so the message lacks the field name ('could not convert string to float')",
-)
 def test_coerce_non_numeric_integer_names_the_field() -> None:
     with pytest.raises(ValueError, match=r"^f: 'three' is not a whole number$"):
         HubField("f", "integer").coerce("three")

@@ -50,8 +50,13 @@ def mapping(**overrides: Any) -> dict[str, Any]:
 class Harness:
     """Runs real cycles: mapping files loaded by the real loader, a real database, memory CRMs."""
 
-    def __init__(self, engine: Engine, folder: Path, *mappings: dict[str, Any],
-                 stores: dict[str, MemoryStore] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        folder: Path,
+        *mappings: dict[str, Any],
+        stores: dict[str, MemoryStore] | None = None,
+    ) -> None:
         self.engine = engine
         self.folder = folder
         self.stores = stores or {"crm": MemoryStore()}

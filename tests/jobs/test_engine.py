@@ -1,4 +1,4 @@
-"""Table-driven engine tests: two-way sync between the hub and an in-memory CRM, on both databases."""
+"""Table-driven engine tests: two-way sync between the hub and an in-memory CRM, both databases."""
 
 from __future__ import annotations
 
@@ -17,17 +17,23 @@ def h(engine: Engine, tmp_path: Path) -> Harness:
 
 
 def test_create_both_ways_then_a_second_cycle_writes_nothing(h: Harness) -> None:
-    ann = h.add_person(email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme",
-                       score=70)
-    rep_key = h.crm.create("Lead", {"Email": "Bo@Beta.io", "FirstName": "Bo", "LastName": "Ng",
-                                    "Company": "Beta"})
+    ann = h.add_person(
+        email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme", score=70
+    )
+    rep_key = h.crm.create(
+        "Lead", {"Email": "Bo@Beta.io", "FirstName": "Bo", "LastName": "Ng", "Company": "Beta"}
+    )
 
     first = h.run()
 
     assert (first.status, first.created_remote, first.created_hub) == ("success", 1, 1)
     lead = h.lead_by_email("ann@acme.com")
     assert (lead["FirstName"], lead["LastName"], lead["Company"], lead["Score__c"]) == (
-        "Ann", "Lee", "Acme", 70)
+        "Ann",
+        "Lee",
+        "Acme",
+        70,
+    )
     assert lead["Syncline_Id__c"] == ann, "creates carry the hub id for idempotent upserts"
     bo = h.person_by_email("bo@beta.io")  # normalised on the way in
     assert (bo.first_name, bo.last_name, bo.company) == ("Bo", "Ng", "Beta")
@@ -116,10 +122,18 @@ BOTH_CHANGED = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "policy", "hub_edit", "remote_edit", "hub_after", "remote_after"),
-                         BOTH_CHANGED)
-def test_both_sides_changed(h: Harness, rule: str, policy: str, hub_edit: str | None,
-                            remote_edit: str | None, hub_after: str, remote_after: str) -> None:
+@pytest.mark.parametrize(
+    ("rule", "policy", "hub_edit", "remote_edit", "hub_after", "remote_after"), BOTH_CHANGED
+)
+def test_both_sides_changed(
+    h: Harness,
+    rule: str,
+    policy: str,
+    hub_edit: str | None,
+    remote_edit: str | None,
+    hub_after: str,
+    remote_after: str,
+) -> None:
     h.set_mappings(mapping(conflicts=policy, rules={"title": rule}))
     ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme", title="Base")
     h.run()
@@ -157,9 +171,14 @@ def test_newest_wins_takes_the_hub_when_the_hub_changed_last(h: Harness) -> None
     assert h.person(ann).title == "Hub" and h.lead(key)["Title"] == "Hub"
 
 
-@pytest.mark.parametrize(("policy", "people_after", "linked"), [
-    ("ignore", 1, True), ("unlink", 1, False), ("delete_hub", 0, False),
-])
+@pytest.mark.parametrize(
+    ("policy", "people_after", "linked"),
+    [
+        ("ignore", 1, True),
+        ("unlink", 1, False),
+        ("delete_hub", 0, False),
+    ],
+)
 def test_delete_in_the_crm(h: Harness, policy: str, people_after: int, linked: bool) -> None:
     h.set_mappings(mapping(deletes={"from_remote": policy, "brake_floor": 10}))
     ann = h.add_person(email="ann@acme.com", last_name="Lee")
@@ -174,9 +193,14 @@ def test_delete_in_the_crm(h: Harness, policy: str, people_after: int, linked: b
     assert h.run().writes == 0
 
 
-@pytest.mark.parametrize(("policy", "leads_after", "linked"), [
-    ("ignore", 1, True), ("unlink", 1, False), ("delete_remote", 0, False),
-])
+@pytest.mark.parametrize(
+    ("policy", "leads_after", "linked"),
+    [
+        ("ignore", 1, True),
+        ("unlink", 1, False),
+        ("delete_remote", 0, False),
+    ],
+)
 def test_delete_in_the_hub(h: Harness, policy: str, leads_after: int, linked: bool) -> None:
     h.set_mappings(mapping(deletes={"from_hub": policy, "brake_floor": 10}))
     ann = h.add_person(email="ann@acme.com", last_name="Lee")
@@ -192,8 +216,9 @@ def test_delete_in_the_hub(h: Harness, policy: str, leads_after: int, linked: bo
 
 
 def test_mass_delete_trips_the_brake_and_applies_nothing(h: Harness) -> None:
-    h.set_mappings(mapping(deletes={"from_remote": "delete_hub", "max_fraction": 0.1,
-                                    "brake_floor": 0}))
+    h.set_mappings(
+        mapping(deletes={"from_remote": "delete_hub", "max_fraction": 0.1, "brake_floor": 0})
+    )
     for i in range(20):
         h.add_person(email=f"p{i}@acme.com", last_name=f"P{i}")
     h.run()
@@ -231,8 +256,10 @@ def test_a_failing_transform_fails_only_its_record(h: Harness) -> None:
     data = mapping()
     data["fields"].append({"hub": "phone", "remote": "Phone", "transform": ["phone_e164"]})
     h.set_mappings(data)
-    good = [h.add_person(email=f"p{i}@acme.com", last_name="P", phone="+1 415 555 0100")
-            for i in range(2)]
+    good = [
+        h.add_person(email=f"p{i}@acme.com", last_name="P", phone="+1 415 555 0100")
+        for i in range(2)
+    ]
     bad = h.add_person(email="bad@acme.com", last_name="Bad", phone="call me maybe")
 
     report = h.run()
@@ -241,7 +268,11 @@ def test_a_failing_transform_fails_only_its_record(h: Harness) -> None:
     assert all(h.lead(h.link_of(i).remote_id)["Phone"] == "+14155550100" for i in good)
     [error] = h.errors()
     assert (error.hub_id, error.kind, error.code, error.field) == (
-        bad, "validation", "TRANSFORM_FAILED", "Phone")
+        bad,
+        "validation",
+        "TRANSFORM_FAILED",
+        "Phone",
+    )
     assert "call me maybe" in error.message and error.email == "bad@acme.com"
 
 
@@ -256,7 +287,10 @@ def test_an_error_recurs_on_one_row_and_resolves_when_fixed(h: Harness) -> None:
 
     [error] = h.errors()
     assert (error.code, error.attempts, error.status) == (
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", 2, "open")
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        2,
+        "open",
+    )
     assert "UK Roadshow" in error.message
     assert "value_map" in (error.hint or "") and "Trade Show" in (error.hint or "")
     assert len(error.history) == 2
@@ -368,13 +402,17 @@ def test_writes_are_batched(h: Harness) -> None:
     assert report.api_calls == 1 + 1 + 3
 
 
-@pytest.mark.parametrize(("side", "value", "hub_after", "remote_after"), [
-    ("hub", "Decided", "Decided", "Decided"),
-    ("remote", "Decided", "Decided", "Decided"),
-    ("hub", "Remote", "Remote", "Remote"),
-])
-def test_a_held_conflict_is_settled_by_the_next_edit(h: Harness, side: str, value: str,
-                                                     hub_after: str, remote_after: str) -> None:
+@pytest.mark.parametrize(
+    ("side", "value", "hub_after", "remote_after"),
+    [
+        ("hub", "Decided", "Decided", "Decided"),
+        ("remote", "Decided", "Decided", "Decided"),
+        ("hub", "Remote", "Remote", "Remote"),
+    ],
+)
+def test_a_held_conflict_is_settled_by_the_next_edit(
+    h: Harness, side: str, value: str, hub_after: str, remote_after: str
+) -> None:
     h.set_mappings(mapping(conflicts="manual"))
     ann = h.add_person(email="ann@acme.com", last_name="Lee", title="Base")
     h.run()

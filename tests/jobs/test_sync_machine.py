@@ -7,6 +7,7 @@ never lost, and one more cycle writes nothing (no ping-pong).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,16 +36,23 @@ from tests.jobs.harness import Harness
 EMAILS = [f"user{i}@example.com" for i in range(6)]
 VALUES = ["Alpha", "Bravo", "Charlie", None]
 #: hub field → (Lead field, Contact field); None where a system does not carry it.
-FIELDS = {"first_name": ("FirstName", "FirstName"), "title": ("Title", "Title"),
-          "company": ("Company", None)}
+FIELDS = {
+    "first_name": ("FirstName", "FirstName"),
+    "title": ("Title", "Title"),
+    "company": ("Company", None),
+}
 SIDES = ("hub", "crm", "erp")
 DEFAULTS = {"Company": "[none]", "LastName": "[unknown]"}
 
 
 def _lead_mapping() -> dict[str, Any]:
     return {
-        "name": "crm-person", "connection": "crm", "hub_object": "person", "remote_object": "Lead",
-        "schedule": "1m", "page_size": 2,
+        "name": "crm-person",
+        "connection": "crm",
+        "hub_object": "person",
+        "remote_object": "Lead",
+        "schedule": "1m",
+        "page_size": 2,
         "identity": {"external_id": "Syncline_Id__c", "match": ["email"]},
         "fields": [
             {"hub": "email", "remote": "Email", "transform": ["strip", "lower"]},
@@ -58,8 +66,12 @@ def _lead_mapping() -> dict[str, Any]:
 
 def _contact_mapping() -> dict[str, Any]:
     return {
-        "name": "erp-person", "connection": "erp", "hub_object": "person",
-        "remote_object": "Contact", "schedule": "1m", "page_size": 2,
+        "name": "erp-person",
+        "connection": "erp",
+        "hub_object": "person",
+        "remote_object": "Contact",
+        "schedule": "1m",
+        "page_size": 2,
         "identity": {"external_id": "Syncline_Id__c", "match": ["email"]},
         "fields": [
             {"hub": "email", "remote": "Email", "transform": ["strip", "lower"]},
@@ -75,8 +87,9 @@ class CrashingConnector(MemoryConnector):
 
     crash_after_pages: int | None = None
 
-    def read_changes(self, object_name: str, since: Cursor | None, *,
-                     fields: Sequence[str] | None = None) -> Iterator[Page]:
+    def read_changes(
+        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+    ) -> Iterator[Page]:
         for n, page in enumerate(super().read_changes(object_name, since, fields=fields)):
             if self.crash_after_pages is not None and n >= self.crash_after_pages:
                 # The engine committed the pages before this one; it never sees this one.
@@ -92,8 +105,13 @@ class SyncMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.h = Harness(self.make_engine(), self.folder, _lead_mapping(), _contact_mapping(),
-                         stores={"crm": MemoryStore(), "erp": MemoryStore()})
+        self.h = Harness(
+            self.make_engine(),
+            self.folder,
+            _lead_mapping(),
+            _contact_mapping(),
+            stores={"crm": MemoryStore(), "erp": MemoryStore()},
+        )
         self.h.connector_config["crm"] = {"page_size": 2}
         self.h.connector_config["erp"] = {"page_size": 2}
         self.crash_pages: dict[str, int | None] = {"crm": None, "erp": None}
@@ -112,7 +130,9 @@ class SyncMachine(RuleBasedStateMachine):
     # -- helpers ----------------------------------------------------------------------------
 
     def _remote(self, side: str) -> tuple[MemoryStore, str]:
-        return (self.h.stores["crm"], "Lead") if side == "crm" else (self.h.stores["erp"], "Contact")
+        return (
+            (self.h.stores["crm"], "Lead") if side == "crm" else (self.h.stores["erp"], "Contact")
+        )
 
     def _find(self, side: str, email: str) -> dict[str, Any] | str | None:
         if side == "hub":
@@ -124,16 +144,24 @@ class SyncMachine(RuleBasedStateMachine):
 
     # -- rules ------------------------------------------------------------------------------
 
-    @initialize(records=st.lists(
-        st.tuples(st.sampled_from(SIDES), st.sampled_from(EMAILS), st.sampled_from(VALUES)),
-        min_size=2, max_size=10))
+    @initialize(
+        records=st.lists(
+            st.tuples(st.sampled_from(SIDES), st.sampled_from(EMAILS), st.sampled_from(VALUES)),
+            min_size=2,
+            max_size=10,
+        )
+    )
     def populate(self, records: list[tuple[str, str, str | None]]) -> None:
         """Start from people scattered over the three systems, some in several at once."""
         for side, email, value in records:
             self.create(side, email, value, value)
 
-    @rule(side=st.sampled_from(SIDES), email=st.sampled_from(EMAILS),
-          first=st.sampled_from(VALUES), title=st.sampled_from(VALUES))
+    @rule(
+        side=st.sampled_from(SIDES),
+        email=st.sampled_from(EMAILS),
+        first=st.sampled_from(VALUES),
+        title=st.sampled_from(VALUES),
+    )
     def create(self, side: str, email: str, first: str | None, title: str | None) -> None:
         if self._find(side, email) is not None:
             return  # each system keeps one record per email; creating again would be rejected
@@ -141,16 +169,24 @@ class SyncMachine(RuleBasedStateMachine):
             self.h.add_person(email=email, first_name=first, title=title, last_name="Smith")
         else:
             store, obj = self._remote(side)
-            fields: dict[str, Any] = {"Email": email.upper(), "FirstName": first, "Title": title,
-                                      "LastName": "Smith"}
+            fields: dict[str, Any] = {
+                "Email": email.upper(),
+                "FirstName": first,
+                "Title": title,
+                "LastName": "Smith",
+            }
             if obj == "Lead":
                 fields["Company"] = "[none]"
             store.create(obj, {k: v for k, v in fields.items() if v is not None})
         self.edits.setdefault((email, "first_name"), {})[side] = first
         self.edits.setdefault((email, "title"), {})[side] = title
 
-    @rule(side=st.sampled_from(SIDES), email=st.sampled_from(EMAILS),
-          field=st.sampled_from(sorted(FIELDS)), value=st.sampled_from(VALUES))
+    @rule(
+        side=st.sampled_from(SIDES),
+        email=st.sampled_from(EMAILS),
+        field=st.sampled_from(sorted(FIELDS)),
+        value=st.sampled_from(VALUES),
+    )
     def edit(self, side: str, email: str, field: str, value: str | None) -> None:
         found = self._find(side, email)
         if found is None:
@@ -177,20 +213,16 @@ class SyncMachine(RuleBasedStateMachine):
     def crash_between_pages(self, name: str, pages: int) -> None:
         connection = self.h.mappings[name].connection
         self.crash_pages[connection] = pages
-        try:
+        with contextlib.suppress(SimulatedCrash):
             self.h.run(name)
-        except SimulatedCrash:
-            pass
         self._restart(name)
 
     @rule(name=st.sampled_from(["crm-person", "erp-person"]))
     def crash_after_remote_write(self, name: str) -> None:
         store = self.h.stores[self.h.mappings[name].connection]
         store.crash_after_write = 1
-        try:
+        with contextlib.suppress(SimulatedCrash):
             self.h.run(name)
-        except SimulatedCrash:
-            pass
         store.crash_after_write = None
         self._restart(name)
 
@@ -208,7 +240,8 @@ class SyncMachine(RuleBasedStateMachine):
         for _ in range(6):
             reports = self.h.run_all()
             assert all(r.status in ("success", "partial") for r in reports), [
-                (r.mapping, r.status, r.message) for r in reports]
+                (r.mapping, r.status, r.message) for r in reports
+            ]
             if sum(r.writes for r in reports) == 0:
                 break
         else:
@@ -260,9 +293,15 @@ class SyncMachine(RuleBasedStateMachine):
 def _run(make: Callable[[], Engine], folder: Path, examples: int) -> None:
     SyncMachine.make_engine = staticmethod(make)  # type: ignore[assignment]
     SyncMachine.folder = folder
-    run_state_machine_as_test(SyncMachine, settings=settings(
-        max_examples=examples, stateful_step_count=30, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        SyncMachine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
 
 
 @pytest.mark.slow
