@@ -65,13 +65,19 @@ def find_own_records(
 
 def find_hub_matches(
     session: Session, mapping: Mapping, wanted: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], HubRecord]:
-    """Live, not-yet-linked hub records for (hub field, key) pairs; the oldest wins a tie."""
+) -> tuple[dict[tuple[str, str], HubRecord], dict[tuple[str, str], str]]:
+    """Hub records for (hub field, key) pairs: the unlinked ones, and the linked ones' remote ids.
+
+    The second dict matters as much as the first: a remote record whose email belongs to a
+    hub record already linked to *another* remote record is a duplicate in the remote system,
+    and must be reported as one, never created as a second hub record.
+    """
     model = HUB_MODELS[mapping.hub_object]
     by_field: dict[str, set[str]] = {}
     for hub_field, key in wanted:
         by_field.setdefault(hub_field, set()).add(key)
     found: dict[tuple[str, str], HubRecord] = {}
+    taken: dict[tuple[str, str], str] = {}
     for hub_field, keys in by_field.items():
         column = getattr(model, hub_field, None)
         if column is None:  # custom attributes are not matchable (no index to use)
@@ -83,10 +89,12 @@ def find_hub_matches(
         ).all()
         linked = LinkIndex(session, mapping).by_hub(r.id for r in rows)
         for row in rows:
+            key = (hub_field, match_key(hub_field, getattr(row, hub_field)) or "")
             if row.id in linked:
-                continue
-            found.setdefault((hub_field, match_key(hub_field, getattr(row, hub_field)) or ""), row)
-    return found
+                taken.setdefault(key, linked[row.id].remote_id)
+            else:
+                found.setdefault(key, row)
+    return found, taken
 
 
 def find_remote_matches(

@@ -183,7 +183,7 @@ class PullPhase:
     ) -> list[_Plan]:
         unlinked = [c for c in changes if c.op is Op.UPSERT and c.key not in links]
         wanted = {c.key: remote_match_keys(self.mapping, c.fields) for c in unlinked}
-        matches = find_hub_matches(
+        matches, taken = find_hub_matches(
             session, self.mapping, [k for keys in wanted.values() for k in keys]
         )
         own = find_own_records(session, self.mapping, unlinked)
@@ -216,14 +216,20 @@ class PullPhase:
                 plan.adopted = hub is not None
                 if hub is None:
                     hub = next((matches[k] for k in keys if k in matches), None)
+                # Whoever first claims a hub record (or, for a new one, a match key) gets it;
+                # a later remote record with the same key is a duplicate over there.
                 claim = (
                     hub.id if hub is not None else (f"{keys[0][0]}:{keys[0][1]}" if keys else None)
                 )
-                if claim is not None and claim in claimed:
+                other = claimed.get(claim) if claim else None
+                if hub is None and other is None:
+                    other = next((taken[k] for k in keys if k in taken), None)
+                if other is not None and other != change.key:
                     plan.failure = Failure(
                         ErrorKind.DUPLICATE,
                         f"{self.mapping.remote_object} {change.key} has the same "
-                        f"{keys[0][0]} as {claimed[claim]}, already synced to that hub record",
+                        f"{keys[0][0] if keys else 'identity'} as {other}, which is already "
+                        "synced to that hub record",
                         code="DUPLICATE_REMOTE_RECORD",
                         hint=f"merge the duplicate {self.mapping.remote_object} records in "
                         f"{self.mapping.connection}, then retry",

@@ -475,3 +475,22 @@ def test_a_record_we_created_before_a_crash_is_adopted_not_merged_as_news(h: Har
     [lead] = h.leads()
     assert h.person(ann).title is None and lead.get("Title") is None
     assert h.link_of(ann).remote_id == lead["Id"]
+
+
+def test_a_duplicate_in_the_crm_is_reported_never_created_twice(h: Harness) -> None:
+    first = h.crm.create("Lead", {"Email": "dana@northwind.example", "LastName": "W",
+                                  "Company": "Northwind"})
+    h.run()
+    second = h.crm.create("Lead", {"Email": "DANA@northwind.example", "LastName": "W",
+                                   "Company": "Northwind"}, validate=False)
+
+    for _ in range(2):  # also when the duplicate is read again at the cursor boundary
+        report = h.run()
+        assert report.created_hub == 0
+
+    [dana] = h.people()
+    assert h.link_of(dana.id).remote_id == first
+    [error] = h.errors("open")
+    assert (error.kind, error.code, error.remote_id) == ("duplicate", "DUPLICATE_REMOTE_RECORD",
+                                                          second)
+    assert first in error.message and "merge" in (error.hint or "")

@@ -1,0 +1,111 @@
+"""What every command needs, loaded lazily and checked once: database, hub schema, connections, mappings."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import Engine
+
+import mappings as mappings_package
+from connectors.base import Connector
+from connectors.config import Connections, load_connections
+from core.db import check_connection, database_url, make_engine, require_schema
+from core.errors import InputError
+from core.hubschema import HubSchema
+from jobs.engine import SyncContext
+from mappings.loader import load_mappings
+from mappings.spec import Mapping
+
+#: Where the connections file is looked for when --config and SYNCLINE_CONFIG are not given.
+CONFIG_CANDIDATES = ("connections.yaml", "instance/connections.yaml")
+
+
+def default_mappings_dir() -> Path:
+    """``./mappings`` when run from a checkout, else the mapping files shipped with the package."""
+    local = Path("mappings")
+    if local.is_dir() and any(local.glob("*.yaml")):
+        return local
+    return Path(mappings_package.__file__).parent
+
+
+@dataclass
+class App:
+    """The command line's view of one Syncline installation."""
+
+    config_path: str | None = None
+    mappings_dir: Path = field(default_factory=default_mappings_dir)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def interactive(self) -> bool:
+        """True when a person is watching (progress bars, colour, tables)."""
+        return sys.stderr.isatty() and not os.environ.get("CI")
+
+    def resolve_config(self) -> Path:
+        """The connections file in use, or an InputError saying how to make one."""
+        if self.config_path:
+            return Path(self.config_path)
+        for candidate in CONFIG_CANDIDATES:
+            if Path(candidate).exists():
+                return Path(candidate)
+        raise InputError(
+            "connections.yaml",
+            "file not found: copy connections.example.yaml to connections.yaml (or pass "
+            "--config FILE), or run `syncline demo` to create a demo setup",
+        )
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The hub database, reachable and at the current schema version."""
+        engine = make_engine(database_url())
+        check_connection(engine)
+        require_schema(engine)
+        return engine
+
+    def raw_engine(self) -> Engine:
+        """The hub database, reachable, schema not required (for ``init``)."""
+        engine = make_engine(database_url())
+        check_connection(engine)
+        return engine
+
+    @cached_property
+    def schema(self) -> HubSchema:
+        """Standard hub fields plus the custom ones in ``<mappings>/hub.yaml``."""
+        return HubSchema.load(self.mappings_dir / "hub.yaml")
+
+    @cached_property
+    def connections(self) -> Connections:
+        """The parsed connections file (``${VAR}`` substituted, secrets registered for redaction)."""
+        return load_connections(self.resolve_config())
+
+    @cached_property
+    def mappings(self) -> dict[str, Mapping]:
+        """Every mapping file, validated against the hub schema and the connection names."""
+        if not self.mappings_dir.is_dir():
+            raise InputError(str(self.mappings_dir), "mappings directory not found")
+        names = {name: self.connections.get(name) for name in self.connections.names}
+        return load_mappings(self.mappings_dir, hub_schema=self.schema, connections=names)
+
+    def connect(self, name: str) -> Connector:
+        """A fresh connector for a connection name."""
+        return self.connections.build(name)
+
+    def sync_context(self) -> SyncContext:
+        """Everything the engine needs, all checked up front (so bad input fails before any write).
+
+        Each connection a mapping uses is built once here (no remote call is made): a bad
+        setting is an input error now, not a failed run later.
+        """
+        loaded = self.mappings
+        for name in sorted({m.connection for m in loaded.values()}):
+            self.connect(name).close()
+        return SyncContext(self.engine, loaded, self.schema, self.connect, self.stopping)
+
+
+pass_app = click.make_pass_decorator(App)

@@ -1,0 +1,94 @@
+"""``syncline demo``: seed the demo systems, sync them, and serve the dashboard."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from cli.context import App, pass_app
+from cli.output import print_json_lines, print_summary, progress
+from connectors.memory.store import MemoryStore
+from core.db import database_url, init_db, make_engine
+from jobs import demo
+from jobs.engine import run_all
+
+
+@click.command("demo")
+@click.option("--once", is_flag=True, help="Run one cycle of every mapping, print a summary, exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: one JSON object per mapping.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Dashboard port.")
+@pass_app
+def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
+    """Try Syncline on two local demo systems (a CRM and a webinar platform).
+
+    Creates the database and instance/connections.yaml if needed, seeds realistic people once,
+    runs a sync cycle of every mapping, then (without --once) keeps syncing every 30 seconds
+    and serves the dashboard at http://127.0.0.1:PORT.
+    """
+    if not app.config_path:
+        if demo.write_connections():
+            click.echo(
+                f"wrote {demo.CONNECTIONS_FILE} (demo systems under {demo.DEMO_DIR}/)", err=True
+            )
+        app.config_path = str(demo.CONNECTIONS_FILE)
+    engine = make_engine(database_url())
+    init_db(engine)
+    if not demo.is_seeded(engine):
+        crm = MemoryStore.at(app.connections.get("crm")["path"])
+        webinar = MemoryStore.at(app.connections.get("webinar")["path"])
+        counts = demo.seed(engine, crm, webinar)
+        click.echo(
+            "seeded " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()), err=True
+        )
+    ctx = app.sync_context()
+    with progress(app.interactive and not as_json, "demo") as tick:
+        reports = run_all(ctx, trigger="demo", progress=tick)
+    if as_json:
+        print_json_lines(reports)
+    else:
+        print_summary(reports, rich_table=app.interactive)
+    if once:
+        sys.exit(1 if any(r.status in ("failed", "braked") for r in reports) else 0)
+    _serve(app, port)
+
+
+def _serve(app: App, port: int) -> None:
+    """Scheduler in a child process (never inside the web process), dashboard in this one."""
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "--config",
+        str(app.config_path),
+        "--mappings",
+        str(app.mappings_dir),
+        "scheduler",
+        "--demo-activity",
+    ]
+    scheduler = subprocess.Popen(command, env=os.environ.copy())
+    click.echo(
+        f"scheduler running (pid {scheduler.pid}); dashboard at http://127.0.0.1:{port} "
+        "— Ctrl+C stops both",
+        err=True,
+    )
+    try:
+        from app import create_app
+
+        create_app(
+            {"MAPPINGS_DIR": str(Path(app.mappings_dir)), "CONNECTIONS": str(app.config_path)}
+        ).run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    finally:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+
+
+def register(group: click.Group) -> None:
+    """Add this command to the main group."""
+    group.add_command(demo_command)

@@ -1,0 +1,104 @@
+"""``syncline import people FILE`` and ``syncline export people``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from cli.context import App, pass_app
+from core.errors import InputError
+from core.people import export_people, import_people
+
+
+@click.group("import")
+def import_group() -> None:
+    """Load records into the hub."""
+
+
+@import_group.command("people")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_app
+def import_people_command(app: App, file: Path) -> None:
+    """Upsert people from a CSV or JSONL FILE by normalised email (all rows or none)."""
+    if not file.exists():
+        raise InputError(str(file), "file not found")
+    engine = app.engine
+    if app.interactive:
+        total = _count_rows(file)
+        columns = (
+            TextColumn("importing"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+        )
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("import", total=total)
+            report = import_people(
+                engine,
+                file,
+                schema=app.schema,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+    else:
+        report = import_people(engine, file, schema=app.schema)
+    counts = {
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+    }
+    if app.interactive:
+        table = Table(title=f"Imported {file.name}", title_justify="left")
+        for key in counts:
+            table.add_column(key, justify="right")
+        table.add_row(*(f"{v:,}" for v in counts.values()))
+        Console().print(table)
+    else:
+        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+def _count_rows(file: Path) -> int:
+    with file.open("rb") as handle:
+        lines = sum(1 for line in handle if line.strip())
+    return max(lines - (1 if file.suffix.lower() == ".csv" else 0), 0)
+
+
+@click.group("export")
+def export_group() -> None:
+    """Write hub records out."""
+
+
+@export_group.command("people")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines instead of CSV.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "json"]),
+    help="Output format (default csv; --json means jsonl).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="File to write (default: stdout).",
+)
+@pass_app
+def export_people_command(app: App, as_json: bool, fmt: str | None, output: str | None) -> None:
+    """Export every live person (custom fields as their own columns)."""
+    fmt = fmt or ("jsonl" if as_json else "csv")
+    if output:
+        with open(output, "w", newline="", encoding="utf-8") as out:
+            count = export_people(app.engine, out, schema=app.schema, fmt=fmt)  # type: ignore[arg-type]
+        click.echo(f"{count} people written to {output}", err=True)
+    else:
+        export_people(app.engine, sys.stdout, schema=app.schema, fmt=fmt)  # type: ignore[arg-type]
+
+
+def register(group: click.Group) -> None:
+    """Add these commands to the main group."""
+    group.add_command(import_group)
+    group.add_command(export_group)

@@ -1,0 +1,180 @@
+"""``syncline errors list|retry|ignore|reopen|export``: troubleshooting from the command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime, timedelta
+
+import click
+
+from cli.context import App, pass_app
+from core.db import utcnow
+from core.errors import InputError
+from jobs import triage
+from jobs.triage import ErrorFilter
+
+STATUSES = ("open", "retrying", "resolved", "ignored")
+
+
+def _filter_options(fn):  # type: ignore[no-untyped-def]
+    options = [
+        click.option("--mapping", help="Only this mapping."),
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            type=click.Choice([*STATUSES, "all"]),
+            help="Status to include (repeatable; default: open and retrying).",
+        ),
+        click.option("--kind", help="validation, duplicate, transient, conflict, ..."),
+        click.option("--code", help="The remote error code, e.g. STRING_TOO_LONG."),
+        click.option("--search", help="An email, hub id or remote id."),
+        click.option("--days", type=int, help="Only errors seen in the last N days."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _make_filter(
+    ids: tuple[int, ...],
+    mapping: str | None,
+    statuses: tuple[str, ...],
+    kind: str | None,
+    code: str | None,
+    search: str | None,
+    days: int | None,
+) -> ErrorFilter:
+    status = STATUSES if "all" in statuses else (statuses or ("open", "retrying"))
+    since = utcnow() - timedelta(days=days) if days else None
+    return ErrorFilter(ids, mapping, tuple(status), kind, code, search, since)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@click.group("errors")
+def errors_group() -> None:
+    """List, retry, ignore and export sync errors."""
+
+
+@errors_group.command("list")
+@_filter_options
+@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per error.")
+@pass_app
+def list_errors(
+    app: App,
+    mapping: str | None,
+    statuses: tuple[str, ...],
+    kind: str | None,
+    code: str | None,
+    search: str | None,
+    days: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Show the most recent errors, with the remote system's own message."""
+    rows = triage.find(
+        app.engine, _make_filter((), mapping, statuses, kind, code, search, days), limit=limit
+    )
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps({c: getattr(row, c) for c in triage.EXPORT_COLUMNS}, default=str))
+            continue
+        record = row.email or row.hub_id or row.remote_id or "(job)"
+        click.echo(
+            f"#{row.id:<6} {_when(row.last_seen)}  {row.mapping:<20} {row.status:<9} "
+            f"{row.kind}/{row.code or '-'}  {record}  x{row.attempts}"
+        )
+        click.echo(f"        {row.message}")
+        if row.hint:
+            click.echo(f"        fix: {row.hint}")
+    if not rows and not as_json:
+        click.echo("no matching errors")
+
+
+def _act(action: str):  # type: ignore[no-untyped-def]
+    @errors_group.command(action)
+    @click.argument("ids", nargs=-1, type=int)
+    @_filter_options
+    @pass_app
+    def command(
+        app: App,
+        ids: tuple[int, ...],
+        mapping: str | None,
+        statuses: tuple[str, ...],
+        kind: str | None,
+        code: str | None,
+        search: str | None,
+        days: int | None,
+    ) -> None:
+        if not (ids or mapping or kind or code or search):
+            raise InputError(
+                f"errors {action}",
+                "name error ids or a filter (--mapping, --kind, "
+                "--code, --search); nothing was changed",
+            )
+        where = _make_filter(ids, mapping, statuses or ("all",), kind, code, search, days)
+        count = getattr(triage, action)(app.engine, where, _actor())
+        done = {
+            "retry": "queued for retry at the next cycle",
+            "ignore": "ignored",
+            "reopen": "reopened",
+        }[action]
+        click.echo(f"{count} error(s) {done}")
+
+    command.__doc__ = {
+        "retry": "Retry errors (by id or filter) at the next cycle of their mapping.",
+        "ignore": "Stop retrying errors you decided to live with (by id or filter).",
+        "reopen": "Bring ignored or resolved errors back (by id or filter).",
+    }[action]
+    return command
+
+
+for _action in ("retry", "ignore", "reopen"):
+    _act(_action)
+
+
+@errors_group.command("export")
+@_filter_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="CSV file to write (default: stdout).",
+)
+@pass_app
+def export_errors(
+    app: App,
+    mapping: str | None,
+    statuses: tuple[str, ...],
+    kind: str | None,
+    code: str | None,
+    search: str | None,
+    days: int | None,
+    output: str | None,
+) -> None:
+    """Export matching errors as CSV."""
+    where = _make_filter((), mapping, statuses, kind, code, search, days)
+    if output:
+        with open(output, "w", newline="", encoding="utf-8") as out:
+            count = triage.export_csv(app.engine, where, out)
+        click.echo(f"{count} error(s) written to {output}", err=True)
+    else:
+        triage.export_csv(app.engine, where, sys.stdout)
+
+
+def register(group: click.Group) -> None:
+    """Add these commands to the main group."""
+    group.add_command(errors_group)
