@@ -1,4 +1,4 @@
-"""What every command needs, loaded lazily and checked once: database, hub schema, connections, mappings."""
+"""What every command needs, loaded lazily and checked once: database, schema, connections."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ class App:
 
     @cached_property
     def connections(self) -> Connections:
-        """The parsed connections file (``${VAR}`` substituted, secrets registered for redaction)."""
+        """The parsed connections file (``${VAR}`` substituted, secrets registered to redact)."""
         return load_connections(self.resolve_config())
 
     @cached_property
