@@ -53,6 +53,30 @@ class Failure:
         )
 
 
+def value_failure(exc: Exception, field: str, source: str) -> Failure:
+    """A value a transform or the hub field type rejected: this record fails, not the batch."""
+    transform = type(exc).__name__ == "TransformError"
+    return Failure(
+        ErrorKind.VALIDATION,
+        str(exc),
+        code="TRANSFORM_FAILED" if transform else "HUB_REJECTED_VALUE",
+        field=field,
+        hint=f"correct the value in {source}, or adjust this field's transform or value_map "
+        "in the mapping file, then retry",
+    )
+
+
+def rule_failure(rule: str, exc: Exception) -> Failure:
+    """A sync or pull rule that cannot be evaluated for one record fails that record only."""
+    return Failure(
+        ErrorKind.VALIDATION,
+        str(exc),
+        code="RULE_FAILED",
+        hint=f"the mapping's {rule} cannot be evaluated for this record's values; make the "
+        "expression handle them (e.g. with `| default(...)`), then retry",
+    )
+
+
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     """Delay before automatic retry number ``attempts`` (1-based); honours Retry-After."""
     delay = min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)

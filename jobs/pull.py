@@ -15,7 +15,7 @@ from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import touch
 from jobs.compare import MISSING, blank, canon
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
-from jobs.failures import Failure, due_retries
+from jobs.failures import Failure, due_retries, rule_failure, value_failure
 from jobs.links import LinkIndex, RefResolver
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.merge import (
@@ -27,6 +27,7 @@ from jobs.merge import (
     settle_held_conflict,
 )
 from jobs.report import PlannedAction
+from mappings.expressions import ExpressionError
 from mappings.transforms import TransformError
 
 DIRECTION = "to_hub"
@@ -198,7 +199,12 @@ class PullPhase:
             if change.op is Op.DELETE:
                 self._plan_delete(plan, hubs)
                 continue
-            if not self.mapping.allows_pull(change.fields):
+            try:
+                allowed = self.mapping.allows_pull(change.fields)
+            except ExpressionError as exc:
+                plan.failure = rule_failure("pull_rule", exc)
+                continue
+            if not allowed:
                 plan.skip = True
                 continue
             if link is not None:
@@ -350,7 +356,7 @@ class PullPhase:
                         )
                     )
         except (TransformError, ValueError) as exc:
-            plan.failure = _transform_failure(exc, current)
+            plan.failure = value_failure(exc, current, self.mapping.connection)
 
     def _to_hub(self, row: Any, remote_value: Any) -> Any:
         value = row.to_hub(remote_value)
@@ -440,17 +446,6 @@ class PullPhase:
             )
         )
         self.cycle.report.failed += 1
-
-
-def _transform_failure(exc: Exception, remote_field: str) -> Failure:
-    return Failure(
-        ErrorKind.VALIDATION,
-        str(exc),
-        code="TRANSFORM_FAILED" if isinstance(exc, TransformError) else "HUB_REJECTED_VALUE",
-        field=remote_field,
-        hint="correct the value in the source record, or adjust this field's transform or "
-        "value_map in the mapping file, then retry",
-    )
 
 
 def _remote_is_newer(change: Change, hub: HubRecord | None) -> bool:

@@ -15,7 +15,7 @@ from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import changes_since
 from jobs.compare import MISSING, blank, canon
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
-from jobs.failures import Failure, due_retries
+from jobs.failures import Failure, due_retries, rule_failure, value_failure
 from jobs.links import LinkIndex, RefResolver
 from jobs.matching import find_remote_matches, match_key
 from jobs.merge import (
@@ -27,6 +27,7 @@ from jobs.merge import (
     settle_held_conflict,
 )
 from jobs.report import PlannedAction
+from mappings.expressions import ExpressionError
 from mappings.transforms import TransformError
 
 DIRECTION = "to_remote"
@@ -173,10 +174,16 @@ class PushPhase:
         for plan in plans:
             if plan.hub.deleted_at is not None:
                 self._plan_delete(plan)
-            elif not self.mapping.allows_push(self.cycle.schema.values(plan.hub)):
-                plan.skip = True
-            else:
+                continue
+            try:
+                allowed = self.mapping.allows_push(self.cycle.schema.values(plan.hub))
+            except ExpressionError as exc:
+                plan.failure = rule_failure("sync_rule", exc)
+                continue
+            if allowed:
                 live.append(plan)
+            else:
+                plan.skip = True
         self._match(session, [p for p in live if p.link is None])
         for plan in live:
             if plan.failure is None:
@@ -324,14 +331,7 @@ class PushPhase:
                         )
                     )
         except (TransformError, ValueError) as exc:
-            plan.failure = Failure(
-                ErrorKind.VALIDATION,
-                str(exc),
-                code="TRANSFORM_FAILED",
-                field=current,
-                hint="correct the value in the hub record, or adjust this field's transform or "
-                "value_map in the mapping file, then retry",
-            )
+            plan.failure = value_failure(exc, current, "the hub")
             return
         if plan.create and self.mapping.identity.external_id:
             plan.payload[self.mapping.identity.external_id] = hub.id

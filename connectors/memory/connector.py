@@ -297,6 +297,9 @@ class MemoryConnector(Connector):
         store = self.store
         try:
             key, fields = record.key, dict(record.fields)
+            locked = store.row_fault(obj.name, fields, store.get(obj.name, key) if key else None)
+            if locked is not None:
+                raise locked
             if key is None and record.external_id is not None:
                 ext_field, ext_value = record.external_id
                 info = obj.fields.get(ext_field)

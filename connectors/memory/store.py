@@ -93,6 +93,7 @@ class MemoryStore:
         #: on are stale and skipped, and compacted away once they are the majority.
         self._log: dict[str, list[tuple[int, str]]] = {}
         self._faults: deque[ConnectorError] = deque()
+        self._row_locks: list[list[Any]] = []
         self._lock = threading.RLock()
         self._depth = 0
         self._dirty = False
@@ -275,6 +276,33 @@ class MemoryStore:
         """Pop the next injected fault, if any."""
         with self._lock:
             return self._faults.popleft() if self._faults else None
+
+    def lock_row(self, object_name: str, field: str, value: Any, times: int = 1) -> None:
+        """Make the next ``times`` writes of the record with ``field == value`` fail on their own.
+
+        Like Salesforce's UNABLE_TO_LOCK_ROW: the call succeeds, that one record does not, and
+        the failure is transient (a retry later goes through).
+        """
+        with self._lock:
+            self._row_locks.append([object_name, field, _norm(value), times])
+
+    def row_fault(
+        self, object_name: str, fields: Mapping[str, Any], current: Mapping[str, Any] | None
+    ) -> ConnectorError | None:
+        """The per-record fault for a write of ``fields`` (over ``current``), if one is due."""
+        with self._lock:
+            for lock in self._row_locks:
+                name, field, value, left = lock
+                seen = fields.get(field, (current or {}).get(field))
+                if name == object_name and left > 0 and _norm(seen) == value:
+                    lock[3] = left - 1
+                    return ConnectorError(
+                        ErrorKind.TRANSIENT,
+                        "unable to obtain exclusive access to this record",
+                        code="UNABLE_TO_LOCK_ROW",
+                        hint="another process was updating the record; it is retried on its own",
+                    )
+        return None
 
     # -- reading ----------------------------------------------------------------------------
 

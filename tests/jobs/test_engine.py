@@ -494,3 +494,50 @@ def test_a_duplicate_in_the_crm_is_reported_never_created_twice(h: Harness) -> N
     assert (error.kind, error.code, error.remote_id) == ("duplicate", "DUPLICATE_REMOTE_RECORD",
                                                           second)
     assert first in error.message and "merge" in (error.hint or "")
+
+
+def test_a_locked_row_is_retried_automatically_with_backoff(h: Harness, engine: Engine) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from core.db import utcnow
+    from core.models import SyncError
+
+    ann = h.add_person(email="ann@acme.com", last_name="Lee")
+    bo = h.add_person(email="bo@beta.io", last_name="Ng")
+    h.crm.lock_row("Lead", "Email", "ann@acme.com", times=1)
+
+    report = h.run()
+
+    assert (report.status, report.created_remote, report.failed) == ("partial", 1, 1)
+    assert h.link_of(bo) is not None and h.link_of(ann) is None
+    [error] = h.errors()
+    assert (error.kind, error.code, error.status) == ("transient", "UNABLE_TO_LOCK_ROW", "retrying")
+    assert error.next_retry_at is not None and error.next_retry_at > utcnow()
+
+    assert h.run().created_remote == 0, "not due yet: the backoff is respected"
+
+    with Session(engine) as session:  # time passes
+        row = session.get(SyncError, error.id)
+        row.next_retry_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+        session.commit()
+    retried = h.run()
+
+    assert retried.created_remote == 1 and h.link_of(ann) is not None
+    assert h.errors()[0].status == "resolved"
+    assert len(h.leads()) == 2
+
+
+def test_a_rule_that_cannot_be_evaluated_fails_only_its_record(h: Harness) -> None:
+    h.set_mappings(mapping(sync_rule="(title - 1 < 100) if title else true"))
+    h.add_person(email="ann@acme.com", last_name="Lee", title="CMO")  # 'CMO' - 1 fails
+    bo = h.add_person(email="bo@beta.io", last_name="Ng")
+
+    report = h.run()
+
+    assert (report.created_remote, report.failed) == (1, 1)
+    assert h.link_of(bo) is not None
+    [error] = h.errors()
+    assert error.code == "RULE_FAILED" and "title - 1" in error.message
