@@ -541,3 +541,52 @@ def test_a_rule_that_cannot_be_evaluated_fails_only_its_record(h: Harness) -> No
     assert h.link_of(bo) is not None
     [error] = h.errors()
     assert error.code == "RULE_FAILED" and "title - 1" in error.message
+
+
+ACCOUNT_MAPPING = {
+    "name": "crm-account", "connection": "crm", "hub_object": "account",
+    "remote_object": "Account",
+    "identity": {"external_id": "Syncline_Id__c", "match": ["name"]},
+    "fields": [{"hub": "name", "remote": "Name"}, {"hub": "country", "remote": "Country"}],
+}
+CONTACT_MAPPING = {
+    "name": "crm-contact", "connection": "crm", "hub_object": "person",
+    "remote_object": "Contact",
+    "identity": {"external_id": "Syncline_Id__c", "match": ["email"]},
+    "fields": [
+        {"hub": "email", "remote": "Email"},
+        {"hub": "last_name", "remote": "LastName", "default": "[unknown]"},
+        {"hub": "account_id", "remote": "AccountId", "ref": "crm-account"},
+    ],
+}
+
+
+def test_ref_fields_translate_ids_through_the_other_mappings_links(h: Harness) -> None:
+    from sqlmodel import Session
+
+    from core.models import Account
+
+    h.set_mappings(CONTACT_MAPPING, ACCOUNT_MAPPING)
+    with Session(h.engine, expire_on_commit=False) as session:
+        acme = Account(name="Acme")
+        session.add(acme)
+        session.commit()
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", account_id=acme.id)
+    beta_key = h.crm.create("Account", {"Name": "Beta"})
+    bo_key = h.crm.create("Contact", {"Email": "bo@beta.io", "LastName": "Ng",
+                                      "AccountId": beta_key})
+
+    reports = h.run_all()  # accounts first: the contact mapping refers to them
+
+    assert [r.mapping for r in reports] == ["crm-account", "crm-contact"]
+    acme_key = h.link_of(acme.id).remote_id
+    ann_contact = h.crm.get("Contact", h.link_of(ann).remote_id)
+    assert ann_contact["AccountId"] == acme_key
+    bo = h.person_by_email("bo@beta.io")
+    beta = next(link for link in h.links() if link.remote_id == beta_key)
+    assert bo.account_id == beta.hub_id and h.link_of(bo.id).remote_id == bo_key
+
+    h.edit_person(ann, account_id=beta.hub_id)  # moves company in the hub
+    h.run_all()
+    assert h.crm.get("Contact", h.link_of(ann).remote_id)["AccountId"] == beta_key
+    assert sum(r.writes for r in h.run_all()) == 0
