@@ -175,57 +175,52 @@ class FailureLog:
 
     def resolve(self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()) -> None:
         """Mark open errors of these records (this mapping and direction) resolved."""
-        for column, ids in (
-            (SyncError.hub_id, list(hub_ids)),
-            (SyncError.remote_id, list(remote_ids)),
-        ):
-            if not ids:
-                continue
-            self.session.exec(  # type: ignore[call-overload]
-                update(SyncError)
-                .where(
-                    col(SyncError.mapping) == self.mapping,
-                    col(SyncError.direction) == self.direction,
-                    col(SyncError.level) == "record",
-                    col(SyncError.status).in_(OPEN_STATUSES),
-                    col(column).in_(ids),
-                )
-                .values(status="resolved", resolved_at=self.now, next_retry_at=None)
-            )
+        self._resolve(
+            hub_ids,
+            remote_ids,
+            col(SyncError.direction) == self.direction,
+            col(SyncError.level) == "record",
+        )
 
     def resolve_conflicts(
         self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()
     ) -> None:
         """Resolve the settled field conflicts of these records, whichever phase recorded them."""
-        for column, ids in (
-            (SyncError.hub_id, list(hub_ids)),
-            (SyncError.remote_id, list(remote_ids)),
-        ):
-            if not ids:
-                continue
-            self.session.exec(  # type: ignore[call-overload]
-                update(SyncError)
-                .where(
-                    col(SyncError.mapping) == self.mapping,
-                    col(SyncError.code) == "FIELD_CONFLICT",
-                    col(SyncError.status).in_(OPEN_STATUSES),
-                    col(column).in_(ids),
-                )
-                .values(status="resolved", resolved_at=self.now, next_retry_at=None)
-            )
+        self._resolve(hub_ids, remote_ids, col(SyncError.code) == "FIELD_CONFLICT")
 
     def resolve_job_errors(self) -> None:
-        """A phase that completed clears the job-level errors an earlier run left."""
-        self.session.exec(  # type: ignore[call-overload]
-            update(SyncError)
-            .where(
-                col(SyncError.mapping) == self.mapping,
-                col(SyncError.direction) == self.direction,
-                col(SyncError.level) == "job",
-                col(SyncError.status).in_(OPEN_STATUSES),
-            )
-            .values(status="resolved", resolved_at=self.now, next_retry_at=None)
+        """A cycle that completed clears the job-level errors an earlier run left."""
+        self._resolve(
+            (),
+            (),
+            col(SyncError.direction) == self.direction,
+            col(SyncError.level) == "job",
+            everyone=True,
         )
+
+    def _resolve(
+        self,
+        hub_ids: Iterable[str],
+        remote_ids: Iterable[str],
+        *conditions: Any,
+        everyone: bool = False,
+    ) -> None:
+        """One UPDATE per id column: open errors of this mapping matching ``conditions``."""
+        targets = [(SyncError.hub_id, list(hub_ids)), (SyncError.remote_id, list(remote_ids))]
+        scopes = [None] if everyone else [(column, ids) for column, ids in targets if ids]
+        for scope in scopes:
+            where = [
+                col(SyncError.mapping) == self.mapping,
+                col(SyncError.status).in_(OPEN_STATUSES),
+                *conditions,
+            ]
+            if scope is not None:
+                where.append(col(scope[0]).in_(scope[1]))
+            self.session.exec(  # type: ignore[call-overload]
+                update(SyncError)
+                .where(*where)
+                .values(status="resolved", resolved_at=self.now, next_retry_at=None)
+            )
 
 
 def due_retries(session: Session, mapping: str, direction: str, now: datetime) -> list[SyncError]:
