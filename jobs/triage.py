@@ -98,7 +98,11 @@ def _transition(
     values: dict[str, Any],
     from_status: Sequence[str],
 ) -> int:
-    narrowed = replace(where, status=tuple(from_status))
+    # The filter's own statuses still apply: only those an action can move errors out of.
+    statuses = tuple(s for s in from_status if not where.status or s in where.status)
+    if not statuses:
+        return 0
+    narrowed = replace(where, status=statuses)
     with session(engine) as db:
         ids = [row.id for row in db.exec(narrowed.apply(select(SyncError)))]
         if ids:

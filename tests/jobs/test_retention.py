@@ -1,0 +1,115 @@
+"""Retention: old resolved/ignored errors and old runs go; open errors stay, however old."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from core.db import utcnow
+from core.models import SyncError, SyncRun
+from jobs import retention
+
+
+def _run(engine: Engine, started: datetime, mapping: str = "crm-person") -> int:
+    with Session(engine) as session:
+        run = SyncRun(mapping=mapping, status="success", started_at=started, finished_at=started)
+        session.add(run)
+        session.commit()
+        assert run.id is not None
+        return run.id
+
+
+def _error(
+    engine: Engine, name: str, status: str, last_seen: datetime, run_id: int | None = None
+) -> None:
+    with Session(engine) as session:
+        session.add(
+            SyncError(
+                fingerprint=name,
+                mapping="crm-person",
+                direction="to_remote",
+                kind="validation",
+                message=f"{name} failed",
+                remote_id=name,
+                status=status,
+                first_seen=last_seen,
+                last_seen=last_seen,
+                run_id=run_id,
+            )
+        )
+        session.commit()
+
+
+def _errors(engine: Engine) -> dict[str, SyncError]:
+    with Session(engine, expire_on_commit=False) as session:
+        return {e.remote_id or "": e for e in session.exec(select(SyncError))}
+
+
+def _run_ids(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        return sorted(r.id for r in session.exec(select(SyncRun)) if r.id is not None)
+
+
+def test_old_resolved_and_ignored_errors_go_open_ones_stay(engine: Engine) -> None:
+    now = utcnow()
+    ancient, old, recent = (
+        now - timedelta(days=400),
+        now - timedelta(days=31),
+        now - timedelta(days=29),
+    )
+    for status in ("resolved", "ignored", "open", "retrying"):
+        _error(engine, f"{status}-old", status, old)
+        _error(engine, f"{status}-recent", status, recent)
+    _error(engine, "open-ancient", "open", ancient)
+
+    purged = retention.purge(engine, days=30)
+
+    assert purged.errors == 2
+    assert sorted(_errors(engine)) == [
+        "ignored-recent",
+        "open-ancient",
+        "open-old",
+        "open-recent",
+        "resolved-recent",
+        "retrying-old",
+        "retrying-recent",
+    ]
+    assert retention.purge(engine, days=30).errors == 0, "nothing more to purge"
+
+
+def test_old_runs_go_and_their_errors_keep_existing_without_the_reference(
+    engine: Engine,
+) -> None:
+    now = utcnow()
+    old_run = _run(engine, now - timedelta(days=40))
+    new_run = _run(engine, now - timedelta(days=1))
+    _error(engine, "open-of-old-run", "open", now - timedelta(days=2), run_id=old_run)
+    _error(engine, "retrying-of-old-run", "retrying", now - timedelta(days=35), run_id=old_run)
+    _error(engine, "open-of-new-run", "open", now, run_id=new_run)
+
+    purged = retention.purge(engine, days=30)
+
+    assert purged.runs == 1
+    assert _run_ids(engine) == [new_run]
+    errors = _errors(engine)
+    assert errors["open-of-old-run"].run_id is None
+    assert errors["retrying-of-old-run"].run_id is None
+    assert errors["open-of-new-run"].run_id == new_run
+    assert errors["open-of-old-run"].message == "open-of-old-run failed"
+
+
+def test_the_default_keeps_ninety_days(engine: Engine) -> None:
+    now = utcnow()
+    kept_run = _run(engine, now - timedelta(days=89))
+    _run(engine, now - timedelta(days=91))
+    _error(engine, "resolved-89", "resolved", now - timedelta(days=89))
+    _error(engine, "resolved-91", "resolved", now - timedelta(days=91))
+
+    assert retention.DEFAULT_RETENTION_DAYS == 90
+    purged = retention.purge(engine)
+
+    assert (purged.errors, purged.runs) == (1, 1)
+    assert list(_errors(engine)) == ["resolved-89"]
+    assert _run_ids(engine) == [kept_run]
