@@ -28,10 +28,14 @@ def bound(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+#: Characters that would break a logfmt line (or forge a new one): escaped, never written raw.
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def _quote(value: Any) -> str:
     text = redact(str(value))
-    if text == "" or any(c in text for c in ' ="\n\t'):
-        text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if text == "" or any(c in text for c in ' ="\n\r\t'):
+        text = '"' + text.translate(_ESCAPES) + '"'
     return text
 
 

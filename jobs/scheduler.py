@@ -117,10 +117,13 @@ def build_scheduler(
 def serve(scheduler: BaseScheduler, stopping: threading.Event | None = None) -> None:
     """Run until SIGTERM or SIGINT, then let running cycles finish their page and stop."""
 
+    stopping = stopping or threading.Event()
+
     def stop(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return  # already shutting down; a second Ctrl+C must not start another shutdown
         event(log, "scheduler.stopping", signal=signal.Signals(signum).name)
-        if stopping is not None:
-            stopping.set()  # cycles stop at their next page boundary; cursors are safe there
+        stopping.set()  # cycles stop at their next page boundary; cursors are safe there
         # From a signal handler, shutdown must not block on the very thread it interrupted.
         threading.Thread(
             target=scheduler.shutdown, kwargs={"wait": True}, name="syncline-shutdown"

@@ -140,3 +140,10 @@ def test_a_failing_sync_logs_its_mapping_and_run_but_never_the_key(
     assert "kind=auth" in failed and "Invalid API key: ***" in failed
     [error] = h.errors()
     assert key not in error.message and error.message == "Invalid API key: ***"
+
+
+def test_carriage_returns_cannot_forge_a_log_line() -> None:
+    from core.logs import _quote
+
+    assert _quote("ok\r\nts=forged level=info event=fake") == (
+        '"ok\\r\\nts=forged level=info event=fake"')
