@@ -116,7 +116,6 @@ def build_scheduler(
 
 def serve(scheduler: BaseScheduler, stopping: threading.Event | None = None) -> None:
     """Run until SIGTERM or SIGINT, then let running cycles finish their page and stop."""
-
     stopping = stopping or threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
