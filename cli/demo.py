@@ -12,7 +12,7 @@ import click
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_summary, progress
 from connectors.memory.store import MemoryStore
-from core.db import database_url, init_db, make_engine
+from core.db import init_db
 from jobs import demo
 from jobs.engine import run_all
 
@@ -29,13 +29,13 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
     runs a sync cycle of every mapping, then (without --once) keeps syncing every 30 seconds
     and serves the dashboard at http://127.0.0.1:PORT.
     """
+    engine = app.raw_engine()  # an unreachable database is bad input: one line, exit 2
     if not app.config_path:
         if demo.write_connections():
             click.echo(
                 f"wrote {demo.CONNECTIONS_FILE} (demo systems under {demo.DEMO_DIR}/)", err=True
             )
         app.config_path = str(demo.CONNECTIONS_FILE)
-    engine = make_engine(database_url())
     init_db(engine)
     if not demo.is_seeded(engine):
         crm = MemoryStore.at(app.connections.get("crm")["path"])

@@ -1,0 +1,110 @@
+"""``syncline mappings check``: the files, then each mapping against its remote's describe()."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.cli.conftest import Invoke
+from tests.cli.helpers import CONNECTIONS, SHIPPED_MAPPINGS, error_lines, write
+
+#: Fields that fit the memory CRM's Lead exactly: no warnings.
+CLEAN_MAPPING = """\
+name: lead
+connection: crm
+hub_object: person
+remote_object: Lead
+identity: {external_id: Syncline_Id__c, match: [email]}
+fields:
+  - {hub: email, remote: Email, transform: [strip, lower, {truncate: 80}]}
+  - {hub: last_name, remote: LastName, default: "[unknown]"}
+  - {hub: company, remote: Company, default: "[not provided]"}
+  - hub: lead_source
+    remote: LeadSource
+    value_map: {Organic Search: Web, Event: Trade Show, Podcast: Radio}
+"""
+
+
+def test_check_ok_offline_and_against_describe(syncline: Invoke, project: Path) -> None:
+    offline = syncline("mappings", "check", "--offline")
+    assert offline.exit_code == 0, offline.output
+    assert offline.stdout == (
+        "ok       mappings/lead.yaml (lead)\n1 mapping(s) checked, 0 warning(s)\n"
+    )
+
+    online = syncline("mappings", "check")
+    assert online.exit_code == 0, online.output
+    # lead.yaml maps LeadSource without a value_map and FirstName without truncating.
+    assert "warning: mappings/lead.yaml:12 fields.lead_source.remote: " in online.stdout
+    assert "restricted picklist" in online.stdout
+    assert online.stdout.endswith("1 mapping(s) checked, 3 warning(s)\n")
+    assert online.stderr == ""
+
+
+def test_check_of_a_clean_mapping_says_ok(syncline: Invoke, project: Path) -> None:
+    write(
+        project / "mappings" / "lead.yaml",
+        CLEAN_MAPPING.replace(", Podcast: Radio", "").replace("[unknown]", "[none]"),
+    )
+    result = syncline("mappings", "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "ok       mappings/lead.yaml (lead ↔ crm.Lead)\n1 mapping(s) checked, 0 warning(s)\n"
+    )
+
+
+def test_value_map_outside_a_restricted_picklist_is_an_error(
+    syncline: Invoke, project: Path
+) -> None:
+    write(project / "mappings" / "lead.yaml", CLEAN_MAPPING)
+    result = syncline("mappings", "check")
+    assert result.exit_code == 2
+    lines = error_lines(result)
+    assert lines[0] == (
+        "error: mappings/lead.yaml:12 fields.lead_source.value_map: 'Radio' is not in the "
+        "restricted picklist LeadSource; allowed: 'Web', 'Webinar', 'Trade Show', "
+        "'Partner Referral', 'Advertisement', 'Other'"
+    )
+    assert lines[-1] == "error: mappings check: 1 error(s), 0 warning(s)"
+    assert "ok " not in result.stdout
+
+    # --offline never asks the remote, so the picklist is not known and the files are fine.
+    offline = syncline("mappings", "check", "--offline")
+    assert offline.exit_code == 0, offline.output
+    assert "ok       mappings/lead.yaml (lead)" in offline.stdout
+
+
+def test_offline_never_touches_the_remote(syncline: Invoke, project: Path) -> None:
+    write(project / "connections.yaml", CONNECTIONS + "  api_key: right\n")
+    write(project / "crm.json", '{"format": 1, "seq": 0, "api_key": "other", "objects": {}}')
+    assert syncline("mappings", "check", "--offline").exit_code == 0
+
+    online = syncline("mappings", "check")
+    assert online.exit_code == 2
+    assert "cannot describe Lead on 'crm'" in online.stderr
+    assert "INVALID_API_KEY" in online.stderr
+    assert "right" not in online.output and "other" not in online.output
+
+
+def test_check_reports_file_problems_with_exit_2(syncline: Invoke, project: Path) -> None:
+    lead = project / "mappings" / "lead.yaml"
+    lead.write_text(lead.read_text().replace("{hub: email,", "{hb: email,"))
+    result = syncline("mappings", "check", "--offline")
+    assert result.exit_code == 2
+    [line] = error_lines(result)
+    assert line.startswith("error: mappings/lead.yaml:8 fields.Email.hb: unknown key 'hb'")
+
+
+def test_check_of_the_shipped_mappings_on_the_demo_connections(
+    syncline: Invoke, project: Path
+) -> None:
+    shutil.rmtree(project / "mappings")
+    shutil.copytree(SHIPPED_MAPPINGS, project / "mappings", ignore=shutil.ignore_patterns("*.py"))
+    write(
+        project / "connections.yaml",
+        CONNECTIONS + "webinar:\n  type: memory\n  path: webinar.json\n",
+    )
+    result = syncline("mappings", "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("3 mapping(s) checked, " + result.stdout.split(", ")[-1])
+    assert "error" not in result.output
