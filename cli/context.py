@@ -90,7 +90,10 @@ class App:
         if not self.mappings_dir.is_dir():
             raise InputError(str(self.mappings_dir), "mappings directory not found")
         names = {name: self.connections.get(name) for name in self.connections.names}
-        return load_mappings(self.mappings_dir, hub_schema=self.schema, connections=names)
+        loaded = load_mappings(self.mappings_dir, hub_schema=self.schema, connections=names)
+        if not loaded:  # almost always a wrong --mappings folder: say so rather than do nothing
+            raise InputError(str(self.mappings_dir), "no mapping files (*.yaml besides hub.yaml)")
+        return loaded
 
     def connect(self, name: str) -> Connector:
         """A fresh connector for a connection name."""

@@ -23,7 +23,7 @@ from connectors import REGISTRY, build_connector, connector_class
 from connectors.base import Connector
 from connectors.errors import ConnectorError, ErrorKind, redact
 from core.errors import InputError
-from mappings.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
+from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 
 #: Keys holding secrets whatever the connector says; "token_url" and the like are addresses.
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api_key|apikey|private_key", re.IGNORECASE)

@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import JSON
 
 from core.errors import InputError
 from core.models import HUB_MODELS, HubRecord
+from core.yamlsource import display_path, line_of, load_yaml_file
 
 #: Columns the sync engine manages itself: never mapped, never written by a sync.
 SYSTEM_FIELDS = frozenset(
@@ -176,37 +176,43 @@ class HubSchema:
         schema = cls.standard()
         if path is None or not Path(path).exists():
             return schema
-        schema.source = str(path)
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
-            raise InputError(where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        source = display_path(path)
+        schema.source = source
+        data, lines = load_yaml_file(path)
+        data = data or {}
+
+        def where(*keys: str) -> str:
+            line = line_of(lines, keys)
+            return f"{source}:{line} {'.'.join(keys)}" if line else f"{source} {'.'.join(keys)}"
+
         if not isinstance(data, Mapping):
-            raise InputError(str(path), "expected a mapping of hub object → custom fields")
+            raise InputError(source, "expected a mapping of hub object → custom fields")
         for obj, fields in data.items():
             if obj not in schema.objects:
                 known = ", ".join(sorted(schema.objects))
-                raise InputError(f"{path} {obj}", f"unknown hub object (known: {known})")
+                raise InputError(where(obj), f"unknown hub object (known: {known})")
             if not isinstance(fields, Mapping):
-                raise InputError(f"{path} {obj}", "expected a mapping of field name → {type: ...}")
+                raise InputError(where(obj), "expected a mapping of field name → {type: ...}")
             for name, spec in fields.items():
-                where = f"{path} {obj}.{name}"
                 if name in schema.objects[obj]:
-                    raise InputError(where, "is a standard field; custom fields need another name")
+                    raise InputError(where(obj, name),
+                                     "is a standard field; custom fields need another name")
                 if not str(name).isidentifier():
-                    raise InputError(where, "field names must be letters, digits and underscores")
+                    raise InputError(where(obj, name),
+                                     "field names must be letters, digits and underscores")
                 spec = spec or {}
                 if not isinstance(spec, Mapping):
-                    raise InputError(where, "expected {type: ..., max_length: ..., choices: [...]}")
+                    raise InputError(where(obj, name),
+                                     "expected {type: ..., max_length: ..., choices: [...]}")
                 unknown = set(spec) - {"type", "max_length", "choices", "label"}
                 if unknown:
-                    raise InputError(where, f"unknown key(s): {', '.join(sorted(unknown))}")
+                    raise InputError(where(obj, name, sorted(unknown)[0]),
+                                     f"unknown key(s): {', '.join(sorted(unknown))}")
                 kind = spec.get("type", "string")
                 if kind not in FIELD_TYPES or kind == "ref":
                     allowed = ", ".join(t for t in FIELD_TYPES if t != "ref")
-                    raise InputError(f"{where}.type", f"unknown type {kind!r} (allowed: {allowed})")
+                    raise InputError(where(obj, name, "type"),
+                                     f"unknown type {kind!r} (allowed: {allowed})")
                 schema.objects[obj][name] = HubField(
                     name=name,
                     type=kind,

@@ -15,9 +15,9 @@ from typing import Literal
 
 from connectors.base import FieldInfo, ObjectInfo
 from core.hubschema import HubField, HubSchema
+from core.yamlsource import KeyPath, line_of
 from mappings.loader import locate
 from mappings.spec import FieldMap, Mapping
-from mappings.yamlsource import KeyPath, line_of
 
 #: How many allowed picklist values a message lists before "… and N more".
 _LIST_LIMIT = 15

@@ -22,12 +22,12 @@ from pydantic import BaseModel, ValidationError
 
 from core.errors import InputError, InputErrors
 from core.hubschema import SYSTEM_FIELDS, HubField, HubSchema
+from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 from mappings.expressions import Expression, ExpressionError
 from mappings.rules import FieldRule
 from mappings.schedule import parse_schedule
 from mappings.spec import FieldMap, Mapping
 from mappings.transforms import compile_row, make_transform
-from mappings.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 
 _KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
@@ -430,7 +430,10 @@ def _check_file(
     for i, row in enumerate(m.fields):
         _check_row(f, i, row, m, hub_fields)
     _check_sources(f, m)
-    _check_identity(f, m, hub_fields)
+    # A misspelt field row (``hub: emial``) would also leave identity.match without its row;
+    # report the cause once, not its echo.
+    if not f.errors:
+        _check_identity(f, m, hub_fields)
     if f.errors:
         return None
     for row in m.fields:

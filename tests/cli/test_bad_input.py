@@ -224,3 +224,21 @@ def test_good_project_still_syncs_after_the_fixes(
     assert MAPPING.read_text(encoding="utf-8") == LEAD_MAPPING
     assert syncline("sync").exit_code == 0
     assert count(ready, "sync_run") == 1
+
+
+def test_a_mappings_folder_without_mapping_files_is_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "connections.yaml").write_text("crm: {type: memory}\n")
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    result = runner.invoke(main, ["--mappings", "empty", "sync"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: empty: no mapping files (*.yaml besides hub.yaml)"

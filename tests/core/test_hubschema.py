@@ -65,14 +65,14 @@ def test_custom_fields_follow_the_standard_ones(tmp_path: Path) -> None:
     [
         ("person: [\n", ":2", "not valid YAML"),
         ("- person\n", "", "expected a mapping of hub object"),
-        ("lead:\n  x: {}\n", " lead", "unknown hub object (known: account, campaign"),
-        ("person: [a]\n", " person", "expected a mapping of field name"),
-        ("person:\n  email: {type: string}\n", " person.email", "is a standard field"),
-        ("person:\n  2nd: {}\n", " person.2nd", "letters, digits and underscores"),
-        ("person:\n  x: [string]\n", " person.x", "expected {type: ..."),
-        ("person:\n  x: {kind: string}\n", " person.x", "unknown key(s): kind"),
-        ("person:\n  x: {type: money}\n", " person.x.type", "unknown type 'money'"),
-        ("person:\n  x: {type: ref}\n", " person.x.type", "unknown type 'ref'"),
+        ("lead:\n  x: {}\n", ":1 lead", "unknown hub object (known: account, campaign"),
+        ("person: [a]\n", ":1 person", "expected a mapping of field name"),
+        ("person:\n  email: {type: string}\n", ":2 person.email", "is a standard field"),
+        ("person:\n  2nd: {}\n", ":2 person.2nd", "letters, digits and underscores"),
+        ("person:\n  x: [string]\n", ":2 person.x", "expected {type: ..."),
+        ("person:\n  x: {kind: string}\n", ":2 person.x.kind", "unknown key(s): kind"),
+        ("\nperson:\n  x: {type: money}\n", ":3 person.x.type", "unknown type 'money'"),
+        ("person:\n  x: {type: ref}\n", ":2 person.x.type", "unknown type 'ref'"),
     ],
 )
 def test_load_errors_name_the_place(tmp_path: Path, text: str, where: str, message: str) -> None:
