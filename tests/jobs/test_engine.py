@@ -590,3 +590,24 @@ def test_ref_fields_translate_ids_through_the_other_mappings_links(h: Harness) -
     h.run_all()
     assert h.crm.get("Contact", h.link_of(ann).remote_id)["AccountId"] == beta_key
     assert sum(r.writes for r in h.run_all()) == 0
+
+
+def test_a_computed_field_is_pushed_and_never_pulled_back(h: Harness) -> None:
+    data = mapping()
+    data["fields"] = [r for r in data["fields"] if r.get("hub") != "title"]
+    data["fields"].append({"remote": "Title", "expr": "(company or 'n/a') ~ ' / ' ~ last_name",
+                           "rule": "to_remote"})
+    h.set_mappings(data)
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme")
+    h.run()
+    key = h.link_of(ann).remote_id
+    assert h.lead(key)["Title"] == "Acme / Lee"
+
+    h.edit_person(ann, company="Acme Corp")
+    assert h.run().updated_remote == 1
+    assert h.lead(key)["Title"] == "Acme Corp / Lee"
+    h.crm.update("Lead", key, {"Title": "edited by a rep"})
+    h.run()
+    assert h.lead(key)["Title"] == "Acme Corp / Lee", "the hub owns computed fields"
+    assert h.person(ann).title is None
+    assert h.run().writes == 0
