@@ -91,8 +91,11 @@ class PushPhase:
                 for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
                 if e.hub_id
             ]
-            retry_rows = list(
-                session.exec(select(self.model).where(col(self.model.id).in_(retry_ids)))
+            # Most cycles have nothing due: no query for them on this hot path.
+            retry_rows = (
+                list(session.exec(select(self.model).where(col(self.model.id).in_(retry_ids))))
+                if retry_ids
+                else []
             )
         if retry_rows:
             self._push(retry_rows, cursor=None)

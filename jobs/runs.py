@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from core.db import utcnow
 from core.models import SyncRun
-from jobs.report import RunReport
+from jobs.report import JSON_KEYS, RunReport
 
 
 def open_run(engine: Engine, mapping: str, trigger: str) -> int:
@@ -28,21 +28,8 @@ def close_run(engine: Engine, report: RunReport) -> None:
         run = session.get(SyncRun, report.run_id)
         if run is None:
             return
-        for name in (
-            "status",
-            "read",
-            "created_hub",
-            "updated_hub",
-            "created_remote",
-            "updated_remote",
-            "deleted",
-            "skipped",
-            "failed",
-            "api_calls",
-            "backlog",
-            "duration_ms",
-            "message",
-        ):
+        # The documented counts (JSON_KEYS, minus the mapping itself) plus the run's outcome.
+        for name in (*JSON_KEYS[1:], "backlog", "duration_ms", "message"):
             setattr(run, name, getattr(report, name))
         run.finished_at = utcnow()
         session.add(run)
