@@ -6,6 +6,7 @@ import getpass
 import json
 import sys
 from datetime import datetime, timedelta
+from typing import Any
 
 import click
 
@@ -40,16 +41,24 @@ def _filter_options(fn):  # type: ignore[no-untyped-def]
 
 def _make_filter(
     ids: tuple[int, ...],
-    mapping: str | None,
-    statuses: tuple[str, ...],
-    kind: str | None,
-    code: str | None,
-    search: str | None,
-    days: int | None,
+    filters: dict[str, Any],
+    *,
+    default_status: tuple[str, ...] = ("open", "retrying"),
 ) -> ErrorFilter:
-    status = STATUSES if "all" in statuses else (statuses or ("open", "retrying"))
+    """The ErrorFilter for the options added by :func:`_filter_options`."""
+    statuses = filters["statuses"] or default_status
+    status = STATUSES if "all" in statuses else statuses
+    days = filters["days"]
     since = utcnow() - timedelta(days=days) if days else None
-    return ErrorFilter(ids, mapping, tuple(status), kind, code, search, since)
+    return ErrorFilter(
+        ids,
+        filters["mapping"],
+        tuple(status),
+        filters["kind"],
+        filters["code"],
+        filters["search"],
+        since,
+    )
 
 
 def _actor() -> str:
@@ -83,21 +92,9 @@ def errors_group() -> None:
 @click.option("--limit", default=50, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per error.")
 @pass_app
-def list_errors(
-    app: App,
-    mapping: str | None,
-    statuses: tuple[str, ...],
-    kind: str | None,
-    code: str | None,
-    search: str | None,
-    days: int | None,
-    limit: int,
-    as_json: bool,
-) -> None:
+def list_errors(app: App, limit: int, as_json: bool, **filters: Any) -> None:
     """Show the most recent errors, with the remote system's own message."""
-    rows = triage.find(
-        app.engine, _make_filter((), mapping, statuses, kind, code, search, days), limit=limit
-    )
+    rows = triage.find(app.engine, _make_filter((), filters), limit=limit)
     for row in rows:
         if as_json:
             click.echo(json.dumps({c: getattr(row, c) for c in triage.EXPORT_COLUMNS}, default=str))
@@ -119,23 +116,15 @@ def _act(action: str):  # type: ignore[no-untyped-def]
     @click.argument("ids", nargs=-1, type=int)
     @_filter_options
     @pass_app
-    def command(
-        app: App,
-        ids: tuple[int, ...],
-        mapping: str | None,
-        statuses: tuple[str, ...],
-        kind: str | None,
-        code: str | None,
-        search: str | None,
-        days: int | None,
-    ) -> None:
-        if not (ids or mapping or kind or code or search):
+    def command(app: App, ids: tuple[int, ...], **filters: Any) -> None:
+        if not (ids or any(filters[k] for k in ("mapping", "kind", "code", "search"))):
             raise InputError(
                 f"errors {action}",
                 "name error ids or a filter (--mapping, --kind, "
                 "--code, --search); nothing was changed",
             )
-        where = _make_filter(ids, mapping, statuses or ("all",), kind, code, search, days)
+        # Each action narrows to the statuses it can move from; by default consider them all.
+        where = _make_filter(ids, filters, default_status=("all",))
         count = getattr(triage, action)(app.engine, where, _actor())
         done = {
             "retry": "queued for retry at the next cycle",
@@ -165,18 +154,9 @@ for _action in ("retry", "ignore", "reopen"):
     help="CSV file to write (default: stdout).",
 )
 @pass_app
-def export_errors(
-    app: App,
-    mapping: str | None,
-    statuses: tuple[str, ...],
-    kind: str | None,
-    code: str | None,
-    search: str | None,
-    days: int | None,
-    output: str | None,
-) -> None:
+def export_errors(app: App, output: str | None, **filters: Any) -> None:
     """Export matching errors as CSV."""
-    where = _make_filter((), mapping, statuses, kind, code, search, days)
+    where = _make_filter((), filters)
     if output:
         with open(output, "w", newline="", encoding="utf-8") as out:
             count = triage.export_csv(app.engine, where, out)
