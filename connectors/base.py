@@ -32,6 +32,9 @@ class Change:
     fields: Mapping[str, Any] = field(default_factory=dict)
     modified_at: datetime | None = None
     version: str | None = None
+    #: ``(object, key)`` this record now lives on as: a converted Lead's Contact, a merged
+    #: record's master. The engine moves the hub record's link there instead of unlinking it.
+    successor: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,19 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiUsage:
+    """API calls used against the remote's allowance (Salesforce: rolling 24 hours)."""
+
+    used: int
+    limit: int
+
+    @property
+    def share(self) -> float:
+        """Fraction of the allowance used (0 when the limit is unknown)."""
+        return self.used / self.limit if self.limit > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a connector can do; the engine and the conformance suite adapt to these flags."""
 
@@ -182,6 +198,10 @@ class Connector(ABC):
     @abstractmethod
     def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
         """Create, update, upsert or delete records; one result per input, in order."""
+
+    def usage(self) -> ApiUsage | None:
+        """The API allowance as last reported by the remote (no extra call); None if unknown."""
+        return None
 
     def ui_url(self, object_name: str, key: str) -> str | None:
         """Link to the record in the remote system's own UI, where the connection knows it."""
