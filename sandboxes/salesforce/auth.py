@@ -1,0 +1,201 @@
+"""OAuth 2.0 token endpoint logic (password and client-credentials grants) and the token store."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    """A connected app's OAuth consumer credentials."""
+
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    """A user who may log in with the password grant (password + security token)."""
+
+    username: str
+    password: str
+    security_token: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """An issued access token and whom it acts for."""
+
+    access_token: str
+    user_id: str
+    client_id: str
+    issued_at: float
+    expires_at: float | None
+
+
+class OAuthError(Exception):
+    """A token-endpoint refusal, rendered as ``{"error", "error_description"}`` with HTTP 400."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def body(self) -> dict:
+        return {"error": self.error, "error_description": self.description}
+
+
+class Auth:
+    """Checks token requests against the configured apps and users; keeps issued tokens.
+
+    ``token_lifetime_s`` of ``None`` (or 0) means tokens never expire on their own; tests
+    expire them with :meth:`expire_all`. ``clock`` returns epoch seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        apps: Iterable[ConnectedApp],
+        users: Iterable[ApiUser],
+        org_id: str,
+        token_lifetime_s: float | None = 7200,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.apps = {app.client_id: app for app in apps}
+        self.users = list(users)
+        if not self.users:
+            raise ValueError("the sandbox needs at least one API user")
+        self.org_id = org_id
+        self.token_lifetime_s = token_lifetime_s or None
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    # -- token endpoint ---------------------------------------------------------------
+
+    def token_response(
+        self, form: Mapping[str, str], authorization: str | None, instance_url: str
+    ) -> dict:
+        """The success body for a token request, or :class:`OAuthError`."""
+        grant_type = form.get("grant_type", "")
+        if grant_type == "password":
+            app = self._check_client(form.get("client_id"), form.get("client_secret"))
+            user = self._check_user(form.get("username", ""), form.get("password", ""))
+        elif grant_type == "client_credentials":
+            client_id, client_secret = form.get("client_id"), form.get("client_secret")
+            if not client_id and authorization:
+                client_id, client_secret = _basic_credentials(authorization)
+            app = self._check_client(client_id, client_secret)
+            # The flow runs as the app's "run as" user: here the first configured user.
+            user = self.users[0]
+        else:
+            raise OAuthError("unsupported_grant_type", "grant type not supported")
+        session = self.issue(user.user_id, app.client_id)
+        return self._success_body(session, app, instance_url)
+
+    def _check_client(self, client_id: str | None, client_secret: str | None) -> ConnectedApp:
+        app = self.apps.get(client_id or "")
+        if app is None:
+            raise OAuthError("invalid_client_id", "client identifier invalid")
+        if not hmac.compare_digest(app.client_secret, client_secret or ""):
+            raise OAuthError("invalid_client", "invalid client credentials")
+        return app
+
+    def _check_user(self, username: str, password: str) -> ApiUser:
+        for user in self.users:
+            if user.username.lower() != username.lower():
+                continue
+            accepted = {user.password + user.security_token}
+            if not user.security_token:
+                accepted.add(user.password)
+            if any(hmac.compare_digest(password, candidate) for candidate in accepted):
+                return user
+        raise OAuthError("invalid_grant", "authentication failure")
+
+    def _success_body(self, session: Session, app: ConnectedApp, instance_url: str) -> dict:
+        identity = f"{instance_url}/id/{self.org_id}/{session.user_id}"
+        issued_at = str(int(session.issued_at * 1000))
+        # Salesforce signs id + issued_at with the consumer secret (HMAC-SHA256, base64).
+        digest = hmac.new(
+            app.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256
+        ).digest()
+        return {
+            "access_token": session.access_token,
+            "instance_url": instance_url,
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": base64.b64encode(digest).decode(),
+            "scope": "api",
+        }
+
+    # -- token store ------------------------------------------------------------------
+
+    def issue(self, user_id: str, client_id: str = "") -> Session:
+        """Mint a token for ``user_id`` (also used by tests that skip the HTTP flow)."""
+        now = self._clock()
+        token = f"{self.org_id[:15]}!{secrets.token_urlsafe(48)}"
+        expires_at = now + self.token_lifetime_s if self.token_lifetime_s else None
+        session = Session(token, user_id, client_id, now, expires_at)
+        with self._lock:
+            self._sessions[token] = session
+        return session
+
+    def session_for(self, access_token: str | None) -> Session | None:
+        """The live session of a token; ``None`` when unknown or expired."""
+        if not access_token:
+            return None
+        with self._lock:
+            session = self._sessions.get(access_token)
+            if session is None:
+                return None
+            if session.expires_at is not None and self._clock() >= session.expires_at:
+                del self._sessions[access_token]
+                return None
+            return session
+
+    def expire_all(self) -> None:
+        """Invalidate every issued token (clients must log in again)."""
+        with self._lock:
+            self._sessions.clear()
+
+    @property
+    def live_sessions(self) -> int:
+        """How many tokens are currently valid."""
+        with self._lock:
+            now = self._clock()
+            return sum(
+                1 for s in self._sessions.values() if s.expires_at is None or now < s.expires_at
+            )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` (or ``OAuth <token>``) header."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and token.strip():
+        return token.strip()
+    return None
+
+
+def _basic_credentials(authorization: str) -> tuple[str | None, str | None]:
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    client_id, _, client_secret = decoded.partition(":")
+    return client_id, client_secret
