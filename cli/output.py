@@ -32,6 +32,7 @@ STATUS_STYLE = {
     "partial": "yellow",
     "failed": "red",
     "braked": "red",
+    "paused": "yellow",
     "locked": "blue",
     "disabled": "dim",
 }

@@ -160,6 +160,8 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: Config keys whose values are secrets: never logged, stored or rendered.
     secret_keys: ClassVar[frozenset[str]] = frozenset()
+    #: Share of the remote's API allowance above which no cycle starts (None: no budget).
+    api_budget: float | None = None
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
         self.name = name

@@ -17,7 +17,16 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from connectors.base import Connector, Cursor, Op, OutboundRecord, Page, WriteResult, WriteStatus
+from connectors.base import (
+    ApiUsage,
+    Connector,
+    Cursor,
+    Op,
+    OutboundRecord,
+    Page,
+    WriteResult,
+    WriteStatus,
+)
 from connectors.errors import ConnectorError, ErrorKind
 from core.db import session as db_session
 from core.db import utcnow
@@ -25,6 +34,7 @@ from core.errors import InputError
 from core.hubschema import HubSchema
 from core.logs import bound, event, get_logger
 from jobs import lease
+from jobs.budget import over_budget, record_usage
 from jobs.cycle import Cycle, MassChangeBraked, Progress
 from jobs.failures import Failure, FailureLog
 from jobs.pull import PullPhase
@@ -83,6 +93,9 @@ def run_mapping(
             event(log, "run.started", trigger=trigger, dry_run=dry_run)
             try:
                 connector = ctx.connect(mapping.connection)
+                paused = over_budget(ctx.engine, mapping.connection, connector, utcnow())
+                if paused is not None:
+                    raise _PausedError(paused)
                 if dry_run:
                     connector = DryRunConnector(connector)
                 cycle = Cycle(
@@ -127,6 +140,8 @@ def run_mapping(
                     ),
                     dry_run,
                 )
+            except _PausedError as exc:
+                _job_failure(ctx, report, "paused", exc.failure, dry_run)
             except ConnectorError as exc:
                 _job_failure(ctx, report, "failed", Failure.from_error(exc), dry_run)
             except (InputError, lease.LeaseLost) as exc:
@@ -145,6 +160,8 @@ def run_mapping(
                     dry_run,
                 )
             report.api_calls = connector.api_calls if connector is not None else 0
+            if connector is not None and not dry_run:
+                record_usage(ctx.engine, mapping.connection, connector.usage(), utcnow())
             if isinstance(connector, DryRunConnector):
                 report.planned_write_calls = connector.planned_write_calls
             report.duration_ms = int((time.monotonic() - started) * 1000)
@@ -172,6 +189,14 @@ def run_mapping(
         if holder is not None:
             lease.release(ctx.engine, name, holder)
     return report
+
+
+class _PausedError(Exception):
+    """The connection is over its API budget: this cycle does not start."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 def _job_failure(
@@ -241,6 +266,9 @@ class DryRunConnector(Connector):
 
     def check(self) -> None:
         self.inner.check()
+
+    def usage(self) -> ApiUsage | None:
+        return self.inner.usage()
 
     def describe(self, objects: Sequence[str] | None = None) -> dict[str, Any]:
         return self.inner.describe(objects)

@@ -77,6 +77,19 @@ def rule_failure(rule: str, exc: Exception) -> Failure:
     )
 
 
+def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
+    """A record that names another record not linked yet: retried until that one syncs."""
+    refs = {row.remote: row.ref for row in mapping.fields if row.ref}
+    return Failure(
+        ErrorKind.TRANSIENT,
+        f"{field}: {why}",
+        code="UNRESOLVED_REFERENCE",
+        field=field,
+        hint=f"retried automatically once the referenced record syncs through mapping "
+        f"{refs.get(field, '?')!r}; if it never does, check that mapping's rules",
+    )
+
+
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     """Delay before automatic retry number ``attempts`` (1-based); honours Retry-After."""
     delay = min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)

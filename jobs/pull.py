@@ -15,7 +15,13 @@ from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import touch
 from jobs.compare import MISSING, blank, canon
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
-from jobs.failures import Failure, due_retries, rule_failure, value_failure
+from jobs.failures import (
+    Failure,
+    due_retries,
+    rule_failure,
+    unresolved_reference,
+    value_failure,
+)
 from jobs.links import LinkIndex, RefResolver
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.merge import (
@@ -27,6 +33,7 @@ from jobs.merge import (
     settle_held_conflict,
 )
 from jobs.report import PlannedAction
+from jobs.successors import follow_successors
 from mappings.expressions import ExpressionError
 from mappings.transforms import TransformError
 
@@ -126,8 +133,9 @@ class PullPhase:
             latest.pop(change.key, None)
             latest[change.key] = change
         links = LinkIndex(session, self.mapping).by_remote(latest)
+        changes = follow_successors(session, self.cycle, list(latest.values()), links)
         hubs = self._load_hubs(session, [link.hub_id for link in links.values()])
-        plans = self._plan_page(session, list(latest.values()), links, hubs)
+        plans = self._plan_page(session, changes, links, hubs)
         assert self.brake is not None
         self.brake.check(sum(p.destructive for p in plans), DIRECTION)
         log = self.cycle.failures(session, DIRECTION)
@@ -286,6 +294,7 @@ class PullPhase:
         plan.snapshot = dict(base)
         remote_newer = _remote_is_newer(change, hub)
         current = ""
+        waiting: dict[str, str] = {}  # hub ref field → a remote field naming an unlinked record
         try:
             for row in self.mapping.fields:
                 current = row.remote
@@ -301,6 +310,7 @@ class PullPhase:
                         self._refs_to_hub[row.remote].get(str(remote_now)) if remote_now else None
                     )
                     if remote_now and ref_id is None:
+                        waiting.setdefault(row.hub or "", row.remote)
                         continue
                     hub_ref = hub_values.get(row.hub or "")
                     hub_side_remote = (
@@ -357,6 +367,15 @@ class PullPhase:
                     )
         except (TransformError, ValueError) as exc:
             plan.failure = value_failure(exc, current, self.mapping.connection)
+            return
+        columns = self.model.__table__.columns  # type: ignore[attr-defined]
+        for hub_field, remote in waiting.items():
+            required = hub_field in columns and not columns[hub_field].nullable
+            if plan.create and hub_field not in plan.sets and required:
+                plan.failure = unresolved_reference(
+                    self.mapping, remote, f"{change.fields[remote]} is not synced to the hub yet"
+                )
+                return
 
     def _to_hub(self, row: Any, remote_value: Any) -> Any:
         value = row.to_hub(remote_value)

@@ -15,7 +15,13 @@ from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import changes_since
 from jobs.compare import MISSING, blank, canon
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
-from jobs.failures import Failure, due_retries, rule_failure, value_failure
+from jobs.failures import (
+    Failure,
+    due_retries,
+    rule_failure,
+    unresolved_reference,
+    value_failure,
+)
 from jobs.links import LinkIndex, RefResolver
 from jobs.matching import find_remote_matches, match_key
 from jobs.merge import (
@@ -187,11 +193,31 @@ class PushPhase:
                 live.append(plan)
             else:
                 plan.skip = True
-        self._match(session, [p for p in live if p.link is None])
+        unlinked = self._taken_over(session, [p for p in live if p.link is None])
+        self._match(session, unlinked)
         for plan in live:
             if plan.failure is None:
                 self._plan_fields(plan)
         return plans
+
+    def _taken_over(self, session: Session, plans: list[_Plan]) -> list[_Plan]:
+        """Skip hub records linked to an object named in ``create.unless_linked_to``."""
+        objects = self.mapping.create.unless_linked_to
+        if not objects or not plans:
+            return plans
+        taken = set(
+            session.exec(
+                select(Link.hub_id).where(
+                    Link.hub_object == self.mapping.hub_object,
+                    Link.connection == self.mapping.connection,
+                    col(Link.remote_object).in_(objects),
+                    col(Link.hub_id).in_([p.hub.id for p in plans]),
+                )
+            )
+        )
+        for plan in plans:
+            plan.skip = plan.hub.id in taken
+        return [p for p in plans if not p.skip]
 
     def _plan_delete(self, plan: _Plan) -> None:
         policy = self.mapping.deletes.from_hub
@@ -275,6 +301,8 @@ class PushPhase:
             and plan.matched.modified_at >= hub.updated_at
         )
         current = ""
+        waiting: dict[str, str] = {}  # hub ref field → a remote field it could not fill yet
+        filled: set[str] = set()
         try:
             for row in self.rows:
                 current = row.remote
@@ -282,7 +310,10 @@ class PushPhase:
                     hub_ref = values.get(row.hub)
                     hub_now = self._refs[row.remote].get(str(hub_ref)) if hub_ref else None
                     if hub_ref and hub_now is None:
+                        waiting.setdefault(row.hub, row.remote)
                         continue  # referenced record not linked yet: never blank the remote field
+                    if hub_now:
+                        filled.add(row.hub)
                 else:
                     hub_now = row.to_remote(values)
                 if plan.create:
@@ -335,6 +366,12 @@ class PushPhase:
                     )
         except (TransformError, ValueError) as exc:
             plan.failure = value_failure(exc, current, "the hub")
+            return
+        unresolved = [remote for hub_field, remote in waiting.items() if hub_field not in filled]
+        if plan.create and unresolved:
+            plan.failure = unresolved_reference(
+                self.mapping, unresolved[0], "the record it refers to is not synced there yet"
+            )
             return
         if plan.create and self.mapping.identity.external_id:
             plan.payload[self.mapping.identity.external_id] = hub.id

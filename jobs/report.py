@@ -39,7 +39,7 @@ class RunReport:
     """Counts and outcome of one mapping's cycle."""
 
     mapping: str
-    status: str = "success"  # success | partial | failed | braked | locked | disabled
+    status: str = "success"  # success | partial | failed | braked | paused | locked | disabled
     read: int = 0
     created_hub: int = 0
     updated_hub: int = 0

@@ -390,7 +390,9 @@ def _check_sources(f: _File, m: Mapping) -> None:
                 )
         if row.pulls(m.direction) and row.hub is not None:
             first = pullers.setdefault(row.hub, i)
-            if first != i:
+            # Several ref rows may fill one hub field: a CampaignMember names its person by
+            # LeadId or by ContactId, and only the one that resolves to a linked record counts.
+            if first != i and not (row.ref and m.fields[first].ref):
                 f.error(
                     ("fields", i, "hub"),
                     f"{row.hub} is already pulled by {f.label(('fields', first))} "

@@ -81,6 +81,9 @@ class CreatePolicy(_Strict):
 
     remote: bool = True
     hub: bool = True
+    #: Remote objects on the same connection that take a hub record over: one linked there is
+    #: neither matched nor created here (a person who became a Contact gets no new Lead).
+    unless_linked_to: list[str] = Field(default_factory=list)
 
 
 class DeletePolicy(_Strict):

@@ -10,7 +10,16 @@ from core.models.hub import (
     Touch,
     new_id,
 )
-from core.models.sync import Audit, HubSequence, Link, SyncError, SyncLease, SyncRun, SyncState
+from core.models.sync import (
+    Audit,
+    ConnectionStatus,
+    HubSequence,
+    Link,
+    SyncError,
+    SyncLease,
+    SyncRun,
+    SyncState,
+)
 
 #: Hub object name (as written in mapping files) → table model.
 HUB_MODELS: dict[str, type[HubRecord]] = {
@@ -28,6 +37,7 @@ __all__ = [
     "Audit",
     "Campaign",
     "CampaignMember",
+    "ConnectionStatus",
     "HubRecord",
     "HubSequence",
     "Link",

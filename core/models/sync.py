@@ -135,3 +135,21 @@ class HubSequence(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=20)
     value: int = Field(default=0, sa_type=BigInteger)
+
+
+class ConnectionStatus(SQLModel, table=True):
+    """What we last learnt about a connection: its API allowance and its last health check.
+
+    Connectors are built fresh for every cycle, so what one cycle saw (Salesforce's
+    ``Sforce-Limit-Info``) is kept here for the next cycle's budget check and the dashboard.
+    """
+
+    __tablename__ = "connection_status"
+
+    connection: str = Field(primary_key=True, max_length=80)
+    api_used: int | None = None
+    api_limit: int | None = None
+    usage_at: datetime | None = None
+    checked_at: datetime | None = None
+    check_ok: bool | None = None
+    check_message: str | None = Field(default=None, sa_type=Text)

@@ -1,0 +1,96 @@
+"""Records that live on as another record: converted Leads and merged duplicates.
+
+Salesforce converts a Lead into a Contact (``ConvertedContactId``) and merges duplicates into a
+master (``MasterRecordId``, the losers deleted). Connectors report both as a change with a
+``successor``. Unlinking the hub record there would orphan it and let the next cycle create a
+new Lead for the same person; instead the link moves to the successor, so the mapping of the
+successor's object takes over the person with its history intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, select
+
+from connectors.base import Change
+from core.models import Audit, Link
+from jobs.cycle import Cycle
+from jobs.report import PlannedAction
+
+DIRECTION = "to_hub"
+
+
+def follow_successors(
+    session: Session, cycle: Cycle, changes: Sequence[Change], links: dict[str, Link]
+) -> list[Change]:
+    """Move links of changes that name a successor; return the changes still to apply."""
+    rest: list[Change] = []
+    for change in changes:
+        if change.successor is None:
+            rest.append(change)
+            continue
+        link = links.pop(change.key, None)
+        if link is None:
+            # Never synced from here: the successor's own mapping brings it in, if it should.
+            cycle.report.skipped += 1
+            continue
+        _move(session, cycle, change, link)
+    return rest
+
+
+def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> None:
+    assert change.successor is not None
+    target_object, target_id = change.successor
+    mapping = cycle.mapping
+    taken = session.exec(
+        select(Link).where(
+            Link.connection == mapping.connection,
+            Link.remote_object == target_object,
+            Link.remote_id == target_id,
+        )
+    ).first()
+    how = "converted" if target_object != mapping.remote_object else "merged"
+    detail = {
+        "connection": mapping.connection,
+        "from": f"{mapping.remote_object} {change.key}",
+        "to": f"{target_object} {target_id}",
+        "hub_id": link.hub_id,
+    }
+    if taken is None:
+        link.remote_object = target_object
+        link.remote_id = target_id
+        # The old snapshot describes another record: the successor's first pull merges afresh.
+        link.snapshot = {}
+        link.remote_version = None
+        link.synced_at = cycle.now
+        link.mapping = _mapping_for(cycle, target_object) or link.mapping
+        session.add(link)
+        action = f"link.{how}"
+    else:
+        # The successor already belongs to a hub record (itself or another): drop our link and
+        # leave both hub records as they are; the audit row says what happened.
+        session.delete(link)
+        if taken.hub_id != link.hub_id:
+            detail["successor_hub_id"] = taken.hub_id
+        action = f"link.{how}.dropped"
+    session.add(Audit(at=cycle.now, actor="sync", action=action, target=link.hub_id, detail=detail))
+    cycle.failures(session, DIRECTION).resolve(remote_ids=[change.key])
+    cycle.plan(
+        PlannedAction(
+            DIRECTION, "relink", link.hub_id, change.key, note=f"{how} into {target_object} "
+            f"{target_id}"
+        )
+    )
+
+
+def _mapping_for(cycle: Cycle, remote_object: str) -> str | None:
+    """The mapping that syncs ``remote_object`` for this hub object on this connection."""
+    for mapping in cycle.mappings.values():
+        if (
+            mapping.connection == cycle.mapping.connection
+            and mapping.remote_object == remote_object
+            and mapping.hub_object == cycle.mapping.hub_object
+        ):
+            return mapping.name
+    return None
