@@ -35,11 +35,15 @@ def follow_successors(
             # Never synced from here: the successor's own mapping brings it in, if it should.
             cycle.report.skipped += 1
             continue
-        _move(session, cycle, change, link)
+        moved = _move(session, cycle, change, link)
+        if moved and change.successor[0] == cycle.mapping.remote_object:
+            # The successor may be on this very page: plan it against the moved link.
+            links[change.successor[1]] = link
     return rest
 
 
-def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> None:
+def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> bool:
+    """Move ``link`` to the change's successor (True), or drop it when that is taken."""
     assert change.successor is not None
     target_object, target_id = change.successor
     mapping = cycle.mapping
@@ -82,6 +86,7 @@ def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> None:
             f"{target_id}"
         )
     )
+    return taken is None
 
 
 def _mapping_for(cycle: Cycle, remote_object: str) -> str | None:
