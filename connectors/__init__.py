@@ -13,6 +13,7 @@ from connectors.errors import ConnectorError, ErrorKind
 #: only uses one CRM never imports the others' dependencies.
 REGISTRY: dict[str, str] = {
     "memory": "connectors.memory:MemoryConnector",
+    "salesforce": "connectors.salesforce:SalesforceConnector",
 }
 
 

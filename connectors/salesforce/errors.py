@@ -1,0 +1,231 @@
+"""Salesforce's error codes in Syncline's vocabulary, and per-record errors with a fix hint."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connectors.base import FieldInfo, ObjectInfo
+from connectors.errors import ConnectorError, ErrorKind, ErrorRule, classify, redact
+
+_V = ErrorKind.VALIDATION
+
+#: errorCode (top-level REST errors) / statusCode (per-record results) → kind and fix hint.
+#: Hints here are generic; :func:`record_error` sharpens them with describe information.
+ERROR_TABLE: dict[str, ErrorRule] = {
+    # -- sessions, limits, availability
+    "INVALID_SESSION_ID": ErrorRule(
+        ErrorKind.AUTH, "the session expired and a new token was refused; check the credentials"),
+    "INVALID_AUTH_HEADER": ErrorRule(ErrorKind.AUTH, "check the connection's credentials"),
+    "INVALID_OPERATION_WITH_EXPIRED_PASSWORD": ErrorRule(
+        ErrorKind.AUTH, "the integration user's password expired; reset it in Salesforce"),
+    "invalid_grant": ErrorRule(
+        ErrorKind.AUTH, "check username, password and security token (or the connected app)"),
+    "invalid_client_id": ErrorRule(ErrorKind.AUTH, "check client_id (the consumer key)"),
+    "invalid_client": ErrorRule(ErrorKind.AUTH, "check client_id and client_secret"),
+    "unsupported_grant_type": ErrorRule(
+        ErrorKind.CONFIG, "enable this OAuth flow on the connected app, or change auth"),
+    "REQUEST_LIMIT_EXCEEDED": ErrorRule(
+        ErrorKind.RATE_LIMITED,
+        "the org's API limit is spent; syncs resume as the rolling 24-hour window frees calls"),
+    "SERVER_UNAVAILABLE": ErrorRule(ErrorKind.TRANSIENT, "Salesforce is unavailable; retried"),
+    "UNABLE_TO_LOCK_ROW": ErrorRule(
+        ErrorKind.TRANSIENT, "another process held the record; retried automatically"),
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK": ErrorRule(
+        ErrorKind.TRANSIENT, "rolled back because another record failed; resent"),
+    "QUERY_TIMEOUT": ErrorRule(ErrorKind.TRANSIENT, "the query took too long; retried"),
+    "REQUEST_RUNNING_TOO_LONG": ErrorRule(ErrorKind.TRANSIENT, "the call took too long; retried"),
+    "INVALID_QUERY_LOCATOR": ErrorRule(
+        ErrorKind.TRANSIENT, "a query page expired before it was read; the read restarts"),
+    "API_DISABLED_FOR_ORG": ErrorRule(
+        ErrorKind.PERMISSION, "this Salesforce edition or org has API access turned off"),
+    "API_CURRENTLY_DISABLED": ErrorRule(
+        ErrorKind.PERMISSION, "give the integration user the 'API Enabled' permission"),
+    "STORAGE_LIMIT_EXCEEDED": ErrorRule(
+        ErrorKind.CONFIG, "the org's data storage is full; free space or buy more"),
+    # -- permissions
+    "INSUFFICIENT_ACCESS": ErrorRule(
+        ErrorKind.PERMISSION, "grant the integration user access to this object"),
+    "INSUFFICIENT_ACCESS_OR_READONLY": ErrorRule(
+        ErrorKind.PERMISSION, "grant the integration user edit access to this record"),
+    "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": ErrorRule(
+        ErrorKind.PERMISSION, "grant the integration user access to the referenced record"),
+    # -- configuration: the mapping names something Salesforce does not have or allow
+    "INVALID_FIELD": ErrorRule(
+        ErrorKind.CONFIG, "fix the field name in the mapping (see describe)"),
+    "INVALID_FIELD_FOR_INSERT_UPDATE": ErrorRule(
+        ErrorKind.CONFIG, "this field is read-only; remove it from the push mapping"),
+    "INVALID_TYPE": ErrorRule(ErrorKind.CONFIG, "fix the object name in the mapping"),
+    "NOT_FOUND": ErrorRule(ErrorKind.NOT_FOUND, "the record was deleted in Salesforce"),
+    # -- data the record carries
+    "REQUIRED_FIELD_MISSING": ErrorRule(_V, "map a value or a default for the required field"),
+    "STRING_TOO_LONG": ErrorRule(_V, "add a truncate transform or shorten the value"),
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": ErrorRule(
+        _V, "add a value_map entry to an allowed picklist value"),
+    "INVALID_EMAIL_ADDRESS": ErrorRule(_V, "fix the address in the hub or filter it out"),
+    "INVALID_TYPE_ON_FIELD_IN_RECORD": ErrorRule(
+        _V, "convert the value to the field's type in the mapping"),
+    "JSON_PARSER_ERROR": ErrorRule(_V, "convert the value to the field's type in the mapping"),
+    "NUMBER_OUTSIDE_VALID_RANGE": ErrorRule(_V, "the number is too large for the field"),
+    "INVALID_CROSS_REFERENCE_KEY": ErrorRule(
+        _V, "the referenced record does not exist (or is of another type)"),
+    "MALFORMED_ID": ErrorRule(_V, "the value is not a Salesforce record id"),
+    "INVALID_ID_FIELD": ErrorRule(_V, "the value is not a Salesforce record id"),
+    "FIELD_INTEGRITY_EXCEPTION": ErrorRule(_V, "the value breaks a field dependency"),
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": ErrorRule(
+        _V, "a Salesforce validation rule refused the record; fix the data or the rule"),
+    "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY": ErrorRule(
+        _V, "a trigger or flow in Salesforce refused the record; its message says why"),
+    "DELETE_FAILED": ErrorRule(_V, "Salesforce refused the delete; its message says why"),
+    # -- duplicates, state conflicts
+    "DUPLICATE_VALUE": ErrorRule(
+        ErrorKind.DUPLICATE, "another record holds this unique value; link to it or change it"),
+    "DUPLICATES_DETECTED": ErrorRule(
+        ErrorKind.DUPLICATE, "a Salesforce duplicate rule blocked it; merge or link the records"),
+    "DUPLICATE_EXTERNAL_ID": ErrorRule(
+        ErrorKind.DUPLICATE, "several records share this external id; de-duplicate them"),
+    "MULTIPLE_RECORDS": ErrorRule(
+        ErrorKind.DUPLICATE, "several records share this external id; de-duplicate them"),
+    "ENTITY_IS_DELETED": ErrorRule(ErrorKind.NOT_FOUND, "the record was deleted in Salesforce"),
+    "ENTITY_IS_LOCKED": ErrorRule(
+        ErrorKind.CONFLICT, "the record is locked (an approval process); unlock it to sync"),
+    "CANNOT_UPDATE_CONVERTED_LEAD": ErrorRule(
+        ErrorKind.CONFLICT,
+        "the lead was converted and is read-only; the next read moves the link to its contact"),
+    # -- our own bugs
+    "MALFORMED_QUERY": ErrorRule(ErrorKind.SYSTEM, "a query Syncline built was refused (a bug)"),
+    "INVALID_QUERY_FILTER_OPERATOR": ErrorRule(
+        ErrorKind.SYSTEM, "a query Syncline built was refused (a bug)"),
+    "EXCEEDED_ID_LIMIT": ErrorRule(ErrorKind.SYSTEM, "a batch was too large (a bug)"),
+}
+
+#: HTTP status → kind for REST errors whose code the table does not know.
+_STATUS_KINDS: dict[int, ErrorKind] = {
+    300: ErrorKind.DUPLICATE, 400: _V, 401: ErrorKind.AUTH, 403: ErrorKind.PERMISSION,
+    404: ErrorKind.NOT_FOUND, 409: ErrorKind.CONFLICT, 412: ErrorKind.CONFLICT,
+    429: ErrorKind.RATE_LIMITED,
+}
+_MAX_ALLOWED_SHOWN = 12
+_MAX_VALUE_SHOWN = 60
+
+
+def rule_for(code: str | None, status: int | None = None) -> ErrorRule:
+    """The table's rule for a code; unknown codes fall back on the HTTP status."""
+    if status is not None and status >= 500 and (code is None or code not in ERROR_TABLE):
+        return ErrorRule(ErrorKind.TRANSIENT, "Salesforce had a server error; retried")
+    default = _STATUS_KINDS.get(status or 0, ErrorKind.SYSTEM)
+    return classify(ERROR_TABLE, code, default)
+
+
+def rest_error(status: int | None, content: Any) -> ConnectorError:
+    """A top-level REST error body (``[{"message","errorCode"}]`` or text) as a ConnectorError."""
+    entries = content if isinstance(content, list) else [content]
+    first = entries[0] if entries and isinstance(entries[0], Mapping) else None
+    if first is None:
+        text = str(content).strip() if content else ""
+        message = f"HTTP {status}: {text[:300]}" if text else f"HTTP {status}"
+        code = None
+        fields: Sequence[str] = ()
+    else:
+        message = "; ".join(
+            str(e.get("message", "")) for e in entries if isinstance(e, Mapping)
+        ) or f"HTTP {status}"
+        code = first.get("errorCode") or first.get("statusCode")
+        fields = first.get("fields") or ()
+    rule = rule_for(code, status)
+    return ConnectorError(
+        rule.kind,
+        redact(message),
+        code=code,
+        status=status,
+        field=fields[0] if fields else None,
+        hint=rule.hint or None,
+    )
+
+
+def record_error(
+    error: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    info: ObjectInfo | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> ConnectorError:
+    """One failed record's errors (``[{"statusCode","message","fields"}]``) as a ConnectorError.
+
+    The first error decides kind, code and field; every message is kept. ``info`` (describe)
+    and ``values`` (what was sent) turn the generic hint into the precise fix.
+    """
+    errors = [error] if isinstance(error, Mapping) else list(error)
+    if not errors:
+        return ConnectorError(ErrorKind.SYSTEM, "Salesforce reported a failure without errors")
+    first = errors[0]
+    code = first.get("statusCode") or first.get("errorCode")
+    fields = list(first.get("fields") or ())
+    field = fields[0] if fields else None
+    message = "; ".join(str(e.get("message", "")) for e in errors)
+    rule = rule_for(code)
+    hint = _hint(code, field, first, info, values or {}) or rule.hint or None
+    return ConnectorError(
+        rule.kind,
+        redact(message),
+        code=code,
+        field=field,
+        hint=redact(hint) if hint else None,
+    )
+
+
+def _hint(
+    code: str | None,
+    field: str | None,
+    error: Mapping[str, Any],
+    info: ObjectInfo | None,
+    values: Mapping[str, Any],
+) -> str | None:
+    described = info.fields.get(field) if info is not None and field else None
+    if code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" and field:
+        return _picklist_hint(field, values.get(field, _value_from(error)), described)
+    if code == "STRING_TOO_LONG" and field:
+        limit = described.length if described is not None else None
+        limit_text = f" (max length {limit})" if limit else ""
+        return f"add a truncate transform on {field}{limit_text} or shorten the value in the hub"
+    if code == "REQUIRED_FIELD_MISSING" and fields_of(error):
+        names = ", ".join(fields_of(error))
+        return f"map a value or a default for {names}"
+    if code == "FIELD_CUSTOM_VALIDATION_EXCEPTION":
+        return ("a Salesforce validation rule refused the record (its message above); "
+                "fix the data in the hub or the rule in Salesforce")
+    if code == "INVALID_FIELD_FOR_INSERT_UPDATE" and field:
+        return f"{field} is read-only in Salesforce; remove it from the push mapping"
+    if code in ("INVALID_TYPE_ON_FIELD_IN_RECORD", "JSON_PARSER_ERROR") and described:
+        return f"{field} is a {described.type} field; convert the value in the mapping"
+    if code == "INVALID_EMAIL_ADDRESS" and field:
+        shown = _shown(values.get(field))
+        return f"fix the address {shown} in the hub, or filter such records out of the mapping"
+    return None
+
+
+def fields_of(error: Mapping[str, Any]) -> list[str]:
+    """The ``fields`` list of one error entry (empty when absent)."""
+    return [str(f) for f in error.get("fields") or ()]
+
+
+def _picklist_hint(field: str, value: Any, described: FieldInfo | None) -> str:
+    hint = f"add a value_map entry for {_shown(value)} on {field}"
+    allowed = list(described.picklist_values) if described is not None else []
+    if allowed:
+        shown = ", ".join(allowed[:_MAX_ALLOWED_SHOWN])
+        more = len(allowed) - _MAX_ALLOWED_SHOWN
+        if more > 0:
+            shown += f", … ({more} more)"
+        hint += f"; allowed: {shown}"
+    return hint
+
+
+def _value_from(error: Mapping[str, Any]) -> str | None:
+    # "Lead Source: bad value for restricted picklist field: Foo" → "Foo"
+    message = str(error.get("message", ""))
+    marker = "picklist field: "
+    return message.split(marker, 1)[1] if marker in message else None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 1] + "…"
