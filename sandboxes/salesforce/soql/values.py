@@ -127,7 +127,8 @@ def literal_key(
     if kind != "datetime":
         raise _type_error(query, literal, field_name, expected, quoted=False)
     try:
-        return canonical_instant(literal.value)
+        # The grammar accepts `t`/`z` in any case; fromisoformat wants them upper-case.
+        return canonical_instant(literal.value.upper())
     except ValueError:
         raise query.error_at(
             "MALFORMED_QUERY", literal.position, f"Invalid datetime: {literal.raw}"

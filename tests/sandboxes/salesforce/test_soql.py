@@ -372,6 +372,30 @@ def test_datetime_comparisons_are_instant_comparisons(where: str, expected: list
     assert last_names(f"SELECT LastName FROM Lead WHERE {where}") == expected
 
 
+def test_datetime_literals_accept_lowercase_and_long_fractions() -> None:
+    assert last_names(
+        "SELECT LastName FROM Lead WHERE SystemModstamp = 2024-05-01t10:22:31.500z"
+    ) == ["Brown"]
+    assert last_names(
+        "SELECT LastName FROM Lead WHERE SystemModstamp = 2024-05-01T10:22:31.5000000Z"
+    ) == ["Brown"]
+
+
+def test_stored_datetimes_in_other_offsets_compare_as_instants() -> None:
+    source = DictSource()
+    pacific = _lead("Adams", SystemModstamp="2024-05-01T03:22:31.000-0700")  # 10:22:31Z
+    source.tables = {**source.tables, "Lead": [pacific, LEADS[1]]}
+    query = parse(
+        "SELECT LastName, SystemModstamp FROM Lead "
+        "WHERE SystemModstamp >= 2024-05-01T10:22:31Z ORDER BY SystemModstamp DESC"
+    )
+    records = execute(query, source).records
+    assert [(r["LastName"], r["SystemModstamp"]) for r in records] == [
+        ("Brown", "2024-05-01T10:22:31.500+0000"),
+        ("Adams", "2024-05-01T03:22:31.000-0700"),  # returned as stored, compared as an instant
+    ]
+
+
 def test_keyset_paging_pattern() -> None:
     # The sync engine's pattern: strictly after (modstamp, id) of the last row seen.
     text = (
@@ -580,6 +604,10 @@ def test_unknown_object_is_invalid_type() -> None:
         ("SELECT Id FROM Lead WHERE SystemModstamp = SOMEDAY", "unexpected token: 'SOMEDAY'"),
         ("SELECT FIELDS(ALL) FROM Lead", "must have a LIMIT of at most 200"),
         ("", "SOQL statements cannot be empty or null"),
+        ("SELECT Id FROM Lead WHERE ConvertedDate = 2024-02-30", "Invalid date: 2024-02-30"),
+        ("SELECT Id FROM Lead WHERE SystemModstamp > 2024-13-01T00:00:00Z", "Invalid datetime"),
+        ("SELECT COUNT(Id) FROM Lead", "aggregate functions other than COUNT()"),
+        ("SELECT Id FROM Lead WHERE SystemModstamp > LAST_N_DAYS", "unexpected token"),
     ],
 )
 def test_malformed_queries(text: str, message_end: str) -> None:
