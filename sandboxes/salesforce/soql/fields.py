@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any, Protocol
 
 from sandboxes.salesforce.errors import SalesforceError
@@ -152,8 +153,9 @@ class Schema:
 
     def _getter(self, hops: tuple[Hop, ...], name: str) -> Callable[[dict], Any]:
         if not hops:
-            # The hot path over 100k rows: one dict lookup, no Python-level loop.
-            return lambda row: row.get(name)
+            # The hot path over 100k rows: methodcaller runs `row.get(name)` without a Python
+            # frame.
+            return methodcaller("get", name)
         reference_fields = [hop.reference_field for hop in hops]
         lookup = self.lookup
 
