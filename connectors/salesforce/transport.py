@@ -94,7 +94,7 @@ class Transport:
         return self.token.instance_url
 
     def client(self) -> Salesforce:
-        """The simple-salesforce client, logging in on first use (one counted call)."""
+        """The simple-salesforce client, logging in on first use."""
         if self._sf is None:
             self.login()
         assert self._sf is not None
@@ -114,7 +114,8 @@ class Transport:
         )
 
     def _fetch_token(self) -> Token:
-        self._on_call()
+        # Not counted in api_calls: token requests do not use the org's API allowance, and
+        # api_calls reports what a run cost against it.
         return fetch_token(self.credentials, self.session)
 
     def _mount_for(self, instance_url: str) -> None:
