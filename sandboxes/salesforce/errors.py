@@ -70,5 +70,8 @@ class SalesforceError(Exception):
 class SoqlError(SalesforceError):
     """A query error (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, ...); always HTTP 400."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message, (), status=400)
+    def __init__(
+        self, code: str, message: str, fields: Iterable[str] = (), status: int = 400
+    ) -> None:
+        # Same signature as the base class so `combine()` and copies work on query errors too.
+        super().__init__(code, message, fields, status=status)

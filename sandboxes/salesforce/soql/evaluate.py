@@ -18,10 +18,15 @@ FIELDS_FUNCTION_MAX_LIMIT = 200
 
 @dataclass
 class QueryResult:
-    """The rows of a query as the REST API returns them, and the total count."""
+    """The rows of a query as the REST API returns them, and the total count.
+
+    `columns` lists the selected fields as canonical dotted paths (`Owner.Email`), FIELDS()
+    expanded, in SELECT order: the header of a Bulk API query CSV.
+    """
 
     records: list[dict] = field(default_factory=list)
     total_size: int = 0
+    columns: list[str] = field(default_factory=list)
 
 
 def execute(
@@ -56,7 +61,8 @@ def execute(
     if query.count_only:
         return QueryResult([], len(page))
     project = _projector(selected, schema, version)
-    return QueryResult([project(row, sobject) for row in page], len(page))
+    columns = [".".join(resolved.output_path) for resolved in selected]
+    return QueryResult([project(row, sobject) for row in page], len(page), columns)
 
 
 def _select_fields(query: Query, schema: Schema) -> list[ResolvedField]:

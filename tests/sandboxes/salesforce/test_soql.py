@@ -502,6 +502,11 @@ def test_relationship_fields_come_back_nested_or_null() -> None:
     assert records[1]["ConvertedContact"] is None
 
 
+def test_columns_are_canonical_dotted_paths_in_select_order() -> None:
+    result = run("SELECT lastname, owner.EMAIL, Id, LastName FROM Lead LIMIT 1")
+    assert result.columns == ["LastName", "Owner.Email", "Id"]
+
+
 def test_two_hop_relationship_select_and_filter() -> None:
     records = run(
         "SELECT LastName, owner.manager.email FROM Lead "
@@ -544,6 +549,7 @@ def test_unknown_field_is_invalid_field_with_salesforce_caret_message() -> None:
         "describe call for the appropriate names."
     )
     assert error.rest_body() == [{"message": error.message, "errorCode": "INVALID_FIELD"}]
+    assert isinstance(error, SalesforceError)
 
 
 @pytest.mark.parametrize(
@@ -644,3 +650,28 @@ def test_offset_over_2000_is_number_outside_valid_range() -> None:
         "Maximum SOQL offset allowed is 2000",
     )
     assert run("SELECT Id FROM Lead OFFSET 2000").records == []
+
+
+def test_salesforce_error_shapes() -> None:
+    error = SalesforceError(
+        "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", ["LastName"]
+    ).add("STRING_TOO_LONG", "Company: data value too large")
+    assert error.status == 400
+    assert error.rest_body() == [
+        {
+            "message": "Required fields are missing: [LastName]",
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "fields": ["LastName"],
+        },
+        {"message": "Company: data value too large", "errorCode": "STRING_TOO_LONG"},
+    ]
+    assert error.record_errors() == [
+        {
+            "statusCode": "REQUIRED_FIELD_MISSING",
+            "message": "Required fields are missing: [LastName]",
+            "fields": ["LastName"],
+        },
+        {"statusCode": "STRING_TOO_LONG", "message": "Company: data value too large", "fields": []},
+    ]
+    combined = SoqlError.combine([SoqlError("INVALID_FIELD", "a"), SoqlError("INVALID_TYPE", "b")])
+    assert [item["errorCode"] for item in combined.rest_body()] == ["INVALID_FIELD", "INVALID_TYPE"]
