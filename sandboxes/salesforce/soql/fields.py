@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import methodcaller
 from typing import Any, Protocol
@@ -34,7 +34,7 @@ class QuerySource(Protocol):
         """Describe JSON of `sobject`; SalesforceError NOT_FOUND when it doesn't exist."""
         ...
 
-    def rows(self, sobject: str, include_deleted: bool) -> Any:
+    def rows(self, sobject: str, include_deleted: bool) -> Iterable[dict]:
         """The stored rows (API JSON values) of `sobject`, deleted ones only when asked."""
         ...
 
@@ -103,10 +103,6 @@ class Schema:
                 if field.get("relationshipName") and field.get("referenceTo")
             }
         return self._describes[key]
-
-    def field_names(self, sobject: str) -> list[dict]:
-        """The describe field entries of `sobject`, in describe order."""
-        return list(self.describe(sobject)["fields"])
 
     def lookup(self, record_id: str) -> tuple[str, dict] | None:
         if record_id not in self._records:

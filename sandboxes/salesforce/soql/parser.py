@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -119,6 +120,13 @@ def _syntax_error(text: str, error: UnexpectedInput) -> SoqlError:
     return located_error("MALFORMED_QUERY", text, position, f"unexpected token: '{token}'")
 
 
+@dataclass(frozen=True)
+class _CountCall:
+    """`COUNT()` in the select list (only meaningful alone)."""
+
+    position: Position
+
+
 class _QueryBuilder(Transformer):
     """Turns the parse tree into the frozen dataclasses of query.py."""
 
@@ -134,12 +142,12 @@ class _QueryBuilder(Transformer):
         parts: dict = {}
         for name, value in clauses:
             parts[name] = value
-        count_only = any(item == "COUNT" for item in select)
-        if count_only and len(select) > 1:
+        counts = [item for item in select if isinstance(item, _CountCall)]
+        if counts and len(select) > 1:
             raise self._malformed(
-                _position(sobject), "COUNT() cannot be combined with other fields"
+                counts[0].position, "COUNT() cannot be combined with other fields"
             )
-        fields = tuple(item for item in select if item != "COUNT")
+        fields = tuple(item for item in select if not isinstance(item, _CountCall))
         offset = parts.get("offset")
         if offset is not None and offset > MAX_OFFSET:
             raise SoqlError(
@@ -150,7 +158,7 @@ class _QueryBuilder(Transformer):
             sobject=str(sobject),
             sobject_position=_position(sobject),
             fields=fields,
-            count_only=count_only,
+            count_only=bool(counts),
             where=parts.get("where"),
             order_by=parts.get("order_by", ()),
             limit=parts.get("limit"),
@@ -163,11 +171,11 @@ class _QueryBuilder(Transformer):
     def field_path(self, parts: list[Token]) -> FieldRef:
         return FieldRef(tuple(str(part) for part in parts), _position(parts[0]))
 
-    def function_call(self, children: list[Token]) -> FieldsFunction | str:
+    def function_call(self, children: list[Token]) -> FieldsFunction | _CountCall:
         name, *argument = children
         function = str(name).upper()
         if function == "COUNT" and not argument:
-            return "COUNT"
+            return _CountCall(_position(name))
         if function == "FIELDS" and argument and str(argument[0]).upper() in FIELDS_KINDS:
             return FieldsFunction(str(argument[0]).upper(), _position(name))
         if function == "COUNT":

@@ -605,7 +605,7 @@ def test_unknown_object_is_invalid_type() -> None:
         ('SELECT Id FROM Lead WHERE LastName = "x"', "unexpected token: '\"x\"'"),
         ("SELECT Id FROM Lead LIMIT 5 WHERE LastName = 'x'", "unexpected token: 'WHERE'"),
         ("SELECT Id FROM Lead WHERE SystemModstamp > 2024-05-01T10:22:31", "unexpected token:"),
-        ("SELECT Id, COUNT() FROM Lead", "COUNT() cannot be combined with other fields"),
+        ("SELECT Id, COUNT() FROM Lead", "Column:12\nCOUNT() cannot be combined with other fields"),
         ("SELECT Id FROM Lead WHERE LastName = 'a\\qb'", "Illegal character sequence '\\q'"),
         ("SELECT Id FROM Lead WHERE SystemModstamp = SOMEDAY", "unexpected token: 'SOMEDAY'"),
         ("SELECT FIELDS(ALL) FROM Lead", "must have a LIMIT of at most 200"),
