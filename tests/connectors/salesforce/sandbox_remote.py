@@ -1,0 +1,74 @@
+"""A SalesforceSandbox shared by a test module, reset per test, and a RemoteControl over it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.schema import parse_datetime as parse_stamp
+from sandboxes.salesforce import routes_data
+from sandboxes.salesforce.sandbox import SalesforceSandbox
+
+
+def sandbox_settings(sandbox: SalesforceSandbox, **extra: Any) -> dict[str, Any]:
+    return {"type": "salesforce", "login_url": sandbox.url, "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret, "username": sandbox.username,
+            "password": sandbox.password, "security_token": sandbox.security_token,
+            "bulk_poll_seconds": 0.02, **extra}
+
+
+def rep_id(sandbox: SalesforceSandbox) -> str:
+    """The sales rep (not the integration user) whose edits the tests simulate."""
+    return sandbox.org.users[1].user_id
+
+
+class SandboxRemote:
+    """RemoteControl over a SalesforceSandbox: a sales rep's edits and injected faults."""
+
+    def __init__(self, sandbox: SalesforceSandbox, connector: SalesforceConnector,
+                 object_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sandbox, self.connector, self.object_name = sandbox, connector, object_name
+        self.monkeypatch = monkeypatch
+
+    def seed(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
+        keys = []
+        with self.sandbox.state.org_lock:
+            for record in records:
+                keys.append(self.sandbox.org.insert(self.object_name, dict(record),
+                                                    user_id=rep_id(self.sandbox)))
+                self._next_millisecond()
+        return keys
+
+    def _next_millisecond(self) -> None:
+        # Seeded records get distinct SystemModstamps, as records made one by one by people
+        # do; ties (one transaction, many records) have their own tests.
+        org = self.sandbox.org
+        last = max(parse_stamp(r["SystemModstamp"]) for r in org.rows(self.object_name, True))
+        while org.now().replace(microsecond=org.now().microsecond // 1000 * 1000) <= last:
+            pass
+
+    def edit(self, key: str, fields: Mapping[str, Any]) -> None:
+        with self.sandbox.state.org_lock:
+            self.sandbox.org.update(self.object_name, key, dict(fields),
+                                    user_id=rep_id(self.sandbox))
+
+    def delete(self, key: str) -> None:
+        with self.sandbox.state.org_lock:
+            self.sandbox.org.delete(self.object_name, key, user_id=rep_id(self.sandbox))
+
+    def set_page_size(self, n: int) -> None:
+        # Salesforce (and the sandbox) never page below 200 rows; the suite wants tiny pages.
+        self.monkeypatch.setattr(routes_data, "MIN_BATCH_SIZE", n)
+        self.connector.page_size = n
+
+    def inject(self, kind: str, times: int = 1, retry_after: float | None = None) -> None:
+        self.sandbox.faults.inject(kind, times, retry_after)
+
+    def patch_sleep(self) -> list[float]:
+        slept: list[float] = []
+        self.connector.retry = replace(self.connector.retry, sleep=slept.append)
+        return slept
