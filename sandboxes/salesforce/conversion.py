@@ -133,7 +133,7 @@ def convert_lead(
     # The lead's campaign memberships now name the contact too (a sync sees them change).
     member_meta = schema.objects["CampaignMember"]
     for member in _children(org, lead["Id"], "CampaignMember"):
-        if (member["CampaignId"], contact["Id"]) not in org._members:
+        if (member["CampaignId"], contact["Id"]) not in org.store.members:
             org._change(member_meta, member, {"ContactId": contact["Id"]}, user_id, system=True)
     return {"accountId": account["Id"], "contactId": contact["Id"], "opportunityId": opportunity_id}
 
@@ -166,17 +166,22 @@ def merge(org: Org, sobject: str, master_id: str, loser_ids: list[str], user_id:
 
 
 def _reparent_children(org: Org, loser_id: str, master_id: str, user_id: str) -> None:
-    for child_sobject, child_id in sorted(org._children.get(loser_id, ())):
+    for child_sobject, child_id in sorted(org.store.children.get(loser_id, ())):
         child = org._tables[child_sobject][child_id]
         if child["IsDeleted"]:
             continue
         child_meta = org.schema.objects[child_sobject]
-        if child_sobject == "CampaignMember" and (child["CampaignId"], master_id) in org._members:
+        if (
+            child_sobject == "CampaignMember"
+            and (child["CampaignId"], master_id) in org.store.members
+        ):
             # The master is already in that campaign: the loser's membership goes away.
             org._soft_delete(child_meta, child, user_id)
             continue
         moved = {
-            name: master_id for name in org._cascading[child_sobject] if child[name] == loser_id
+            name: master_id
+            for name in org.store.cascading[child_sobject]
+            if child[name] == loser_id
         }
         org._change(child_meta, child, moved, user_id, system=True)
 
@@ -185,7 +190,7 @@ def _children(org: Org, parent_id: str, sobject: str) -> list[dict]:
     table = org._tables[sobject]
     return [
         table[child_id]
-        for child_sobject, child_id in sorted(org._children.get(parent_id, ()))
+        for child_sobject, child_id in sorted(org.store.children.get(parent_id, ()))
         if child_sobject == sobject and not table[child_id]["IsDeleted"]
     ]
 

@@ -18,10 +18,9 @@ from sandboxes.salesforce.standard_objects import (
     DEFAULT_CAMPAIGN_MEMBER_STATUSES,
     STAGE_BY_NAME,
 )
+from sandboxes.salesforce.store import RecordStore
 from sandboxes.salesforce.validation import (
-    FieldTypeError,
     check_fields,
-    coerce,
     format_datetime,
     raise_problems,
     rule_problems,
@@ -55,25 +54,12 @@ class Org:
         # One re-entrant lock: savepoints and conversions call the public methods again.
         self.lock = threading.RLock()
         self._minter = IdMinter()
-        self._tables: dict[str, dict[str, dict]] = {name: {} for name in self.schema.objects}
-        # Indexes over live rows only (deleted rows keep their values for queryAll).
-        self._external: dict[tuple[str, str], dict[Any, set[str]]] = {}
-        self._duplicates: dict[tuple[str, str], dict[tuple, set[str]]] = {}
-        self._children: dict[str, set[tuple[str, str]]] = {}
-        self._members: dict[tuple[str, str], str] = {}
-        self._journals: list[dict[tuple[str, str], dict | None]] = []
+        self.store = RecordStore(self.schema, list(self.config.duplicate_rules))
+        self._tables = self.store.tables
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
         self._rules = {
             name: [rule for rule in self.config.validation_rules if rule.object == name]
             for name in self.schema.objects
-        }
-        self._duplicate_rules = {
-            name: [rule for rule in self.config.duplicate_rules if rule.object == name]
-            for name in self.schema.objects
-        }
-        self._cascading = {
-            name: [field.name for field in meta.fields.values() if field.cascade_delete]
-            for name, meta in self.schema.objects.items()
         }
         self.organization_id = self._minter.mint(KEY_PREFIXES["Organization"])
         self.users: list[OrgUser] = [self._add_user(user) for user in self.config.users]
@@ -147,8 +133,8 @@ class Org:
         if field_meta is None or not field_meta.external_id:
             return []
         with self.lock:
-            key = self._ext_key(field_meta, value)
-            return sorted(self._external.get((meta.name, field_meta.name), {}).get(key, ()))
+            key = self.store.ext_key(field_meta, value)
+            return sorted(self.store.external.get((meta.name, field_meta.name), {}).get(key, ()))
 
     # ------------------------------------------------------------------ writes
 
@@ -202,7 +188,9 @@ class Org:
                 )
             if name.lower() == field_meta.name.lower():
                 # Collections upserts carry the key in the record; it must agree with `value`.
-                if self._ext_key(field_meta, fields[name]) != self._ext_key(field_meta, value):
+                if self.store.ext_key(field_meta, fields[name]) != self.store.ext_key(
+                    field_meta, value
+                ):
                     raise SalesforceError(
                         "INVALID_FIELD",
                         f"The value of {field_meta.name} in the sobject data does not match the "
@@ -247,17 +235,13 @@ class Org:
     def savepoint(self) -> Iterator[None]:
         """All-or-nothing: an exception inside undoes every change made inside (nestable)."""
         with self.lock:
-            self._journals.append({})
+            self.store.begin()
             try:
                 yield
             except BaseException:
-                self._rollback(self._journals.pop())
+                self.store.abort()
                 raise
-            journal = self._journals.pop()
-            if self._journals:
-                outer = self._journals[-1]
-                for key, original in journal.items():
-                    outer.setdefault(key, original)
+            self.store.commit()
 
     def convert_lead(
         self,
@@ -364,7 +348,7 @@ class Org:
         )
         self._derive(meta, row, None, values)
         self._check_rules(meta, row, None, creating=True)
-        self._write(meta.name, record_id, row)
+        self.store.write(meta.name, record_id, row)
         self._after_write(meta, None, row)
         return record_id
 
@@ -389,7 +373,7 @@ class Org:
         self._derive(meta, row, old, values)
         if not system:  # conversion and merge bypass rules, as the platform's own writes do
             self._check_rules(meta, row, old, creating=False)
-        self._write(meta.name, row["Id"], row)
+        self.store.write(meta.name, row["Id"], row)
         self._after_write(meta, old, row)
         return row
 
@@ -399,7 +383,7 @@ class Org:
 
     def _soft_delete(self, meta: ObjectMeta, row: dict, user_id: str) -> None:
         # Children first: deleting an Account takes its Contacts and Opportunities along.
-        for child_sobject, child_id in sorted(self._children.get(row["Id"], ())):
+        for child_sobject, child_id in sorted(self.store.children.get(row["Id"], ())):
             child = self._tables[child_sobject].get(child_id)
             if child is not None and not child["IsDeleted"]:
                 self._soft_delete(self.schema.objects[child_sobject], child, user_id)
@@ -411,7 +395,7 @@ class Org:
             "LastModifiedById": user_id,
             "SystemModstamp": stamp,
         }
-        self._write(meta.name, row["Id"], deleted)
+        self.store.write(meta.name, row["Id"], deleted)
         self._after_write(meta, row, deleted)
 
     def _derive(self, meta: ObjectMeta, row: dict, old: dict | None, values: dict) -> None:
@@ -451,14 +435,14 @@ class Org:
         row["LeadOrContactId"] = row["ContactId"] or row["LeadId"]
         if old is None:
             for person in (row["LeadId"], row["ContactId"]):
-                if person is not None and (row["CampaignId"], person) in self._members:
+                if person is not None and (row["CampaignId"], person) in self.store.members:
                     raise SalesforceError("DUPLICATE_VALUE", "Already a campaign member.")
 
     def _campaign_statuses(self, campaign_id: str) -> list[dict]:
         table = self._tables["CampaignMemberStatus"]
         rows = [
             table[child_id]
-            for sobject, child_id in self._children.get(campaign_id, ())
+            for sobject, child_id in self.store.children.get(campaign_id, ())
             if sobject == "CampaignMemberStatus"
         ]
         return sorted(
@@ -467,19 +451,19 @@ class Org:
 
     def _check_rules(self, meta: ObjectMeta, row: dict, old: dict | None, creating: bool) -> None:
         raise_problems(rule_problems(self._rules[meta.name], row, meta))
-        for rule in self._duplicate_rules[meta.name]:
+        for rule in self.store.duplicate_rules[meta.name]:
             if rule.action != "block" or not (rule.on_insert if creating else rule.on_update):
                 continue
-            key = self._duplicate_key(meta, rule, row)
-            if key is not None and self._duplicates.get((meta.name, rule.name), {}).get(
+            key = self.store.duplicate_key(meta, rule, row)
+            if key is not None and self.store.duplicates.get((meta.name, rule.name), {}).get(
                 key, set()
             ) - {row["Id"]}:
                 raise SalesforceError("DUPLICATES_DETECTED", "Use one of these records?")
         for name in meta.unique_fields:
             if row[name] is None:
                 continue
-            key = self._ext_key(meta.fields[name], row[name])
-            others = self._external.get((meta.name, name), {}).get(key, set()) - {row["Id"]}
+            key = self.store.ext_key(meta.fields[name], row[name])
+            others = self.store.external.get((meta.name, name), {}).get(key, set()) - {row["Id"]}
             if others:
                 raise SalesforceError(
                     "DUPLICATE_VALUE",
@@ -517,7 +501,7 @@ class Org:
             return
         # Roll-ups change without a new SystemModstamp, like formula/summary fields.
         updated = {key: (campaign[key] or 0) + delta.get(key, 0) for key in delta}
-        self._write("Campaign", campaign["Id"], {**campaign, **updated})
+        self.store.write("Campaign", campaign["Id"], {**campaign, **updated})
 
     def _add_user(self, user: Any) -> OrgUser:
         user_id = self._minter.mint(KEY_PREFIXES["User"])
@@ -539,7 +523,7 @@ class Org:
             LastModifiedById=user_id,
             SystemModstamp=stamp,
         )
-        self._write("User", user_id, row)
+        self.store.write("User", user_id, row)
         return OrgUser(
             user_id=user_id,
             username=user.username,
@@ -549,95 +533,6 @@ class Org:
             password=user.password,
             security_token=user.security_token,
         )
-
-    # ---------------------------------------------------------- storage and indexes
-
-    def _write(self, sobject: str, record_id: str, row: dict | None) -> None:
-        """Store a new version of a row (never mutating the old dict), journaling the old one."""
-        table = self._tables[sobject]
-        old = table.get(record_id)
-        if self._journals:
-            self._journals[-1].setdefault((sobject, record_id), old)
-        if old is not None and not old["IsDeleted"]:
-            self._unindex(sobject, old)
-        if row is None:
-            table.pop(record_id, None)
-            return
-        table[record_id] = row
-        if not row["IsDeleted"]:
-            self._index(sobject, row)
-
-    def _rollback(self, journal: dict[tuple[str, str], dict | None]) -> None:
-        for (sobject, record_id), original in journal.items():
-            current = self._tables[sobject].get(record_id)
-            if current is not None and not current["IsDeleted"]:
-                self._unindex(sobject, current)
-            if original is None:
-                self._tables[sobject].pop(record_id, None)
-            else:
-                self._tables[sobject][record_id] = original
-                if not original["IsDeleted"]:
-                    self._index(sobject, original)
-        # An outer savepoint must still see these rows as touched (their originals).
-        if self._journals:
-            for key, original in journal.items():
-                self._journals[-1].setdefault(key, original)
-
-    def _index(self, sobject: str, row: dict) -> None:
-        self._each_index_entry(sobject, row, add=True)
-
-    def _unindex(self, sobject: str, row: dict) -> None:
-        self._each_index_entry(sobject, row, add=False)
-
-    def _each_index_entry(self, sobject: str, row: dict, *, add: bool) -> None:
-        meta = self.schema.objects[sobject]
-        record_id = row["Id"]
-        entries: list[tuple[dict, Any]] = []
-        for name in meta.external_id_fields:
-            if row[name] is not None:
-                index = self._external.setdefault((sobject, name), {})
-                entries.append((index, self._ext_key(meta.fields[name], row[name])))
-        for rule in self._duplicate_rules[sobject]:
-            key = self._duplicate_key(meta, rule, row)
-            if key is not None:
-                entries.append((self._duplicates.setdefault((sobject, rule.name), {}), key))
-        for name in self._cascading[sobject]:
-            if row[name] is not None:
-                entries.append((self._children, row[name]))
-        for index, key in entries:
-            value = (sobject, record_id) if index is self._children else record_id
-            if add:
-                index.setdefault(key, set()).add(value)
-            else:
-                bucket = index.get(key)
-                if bucket is not None:
-                    bucket.discard(value)
-                    if not bucket:
-                        del index[key]
-        if sobject == "CampaignMember":
-            for person in {row["LeadId"], row["ContactId"]} - {None}:
-                if add:
-                    self._members[(row["CampaignId"], person)] = record_id
-                elif self._members.get((row["CampaignId"], person)) == record_id:
-                    del self._members[(row["CampaignId"], person)]
-
-    @staticmethod
-    def _ext_key(field_meta: Any, value: Any) -> Any:
-        """The index key of an external-id value (text ids are case-insensitive by default)."""
-        try:
-            value = coerce(field_meta, value)
-        except FieldTypeError:
-            return ("unmatchable", str(value))
-        if isinstance(value, str) and not field_meta.case_sensitive:
-            return value.lower()
-        return value
-
-    @staticmethod
-    def _duplicate_key(meta: ObjectMeta, rule: Any, row: dict) -> tuple | None:
-        values = [row.get(meta.field(name).name) for name in rule.fields]
-        if all(value is None or value == "" for value in values):
-            return None  # blank fields never match anything
-        return tuple(value.strip().lower() if isinstance(value, str) else value for value in values)
 
 
 def _read_only_object(meta: ObjectMeta) -> SalesforceError:
