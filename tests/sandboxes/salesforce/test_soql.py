@@ -271,21 +271,43 @@ def test_string_equality_is_case_insensitive() -> None:
 @pytest.mark.parametrize(
     ("where", "expected"),
     [
-        # AND binds tighter than OR: Adams OR (Brown AND Status = 'Open') → only Adams.
-        ("LastName = 'Adams' OR LastName = 'Brown' AND Status = 'Open'", ["Adams"]),
+        # Parentheses decide the grouping (Salesforce requires them when AND and OR mix).
+        ("LastName = 'Adams' OR (LastName = 'Brown' AND Status = 'Open')", ["Adams"]),
         ("(LastName = 'Adams' OR LastName = 'Brown') AND Status = 'Open'", ["Adams"]),
         ("(LastName = 'Adams' OR LastName = 'Brown') AND Status = 'Working'", ["Brown"]),
-        ("LastName = 'Brown' AND Status = 'Working' OR LastName = 'Cole'", ["Brown", "Cole"]),
-        ("Status = 'Working' OR Status = 'Open' AND NumberOfEmployees > 100", ["Brown"]),
+        ("(LastName = 'Brown' AND Status = 'Working') OR LastName = 'Cole'", ["Brown", "Cole"]),
+        ("Status = 'Working' OR (Status = 'Open' AND NumberOfEmployees > 100)", ["Brown"]),
         ("(Status = 'Working' OR Status = 'Open') AND NumberOfEmployees > 10", ["Adams"]),
+        ("IsConverted = false AND Email != null AND NumberOfEmployees > 100", ["Evans"]),
+        (
+            "LastName = 'Evans' OR LastName = 'Adams' OR Status = 'Working'",
+            ["Adams", "Brown", "Evans"],
+        ),
+        ("((LastName = 'Cole'))", ["Cole"]),
         ("NOT Status = 'Open'", ["Brown", "Cole", "Evans"]),
         ("NOT (Status = 'Open' OR Status = 'Working')", ["Cole", "Evans"]),
-        ("NOT NOT Status = 'Open'", ["Adams"]),
-        ("IsConverted = false AND NOT Email = null", ["Adams", "Evans"]),
+        ("IsConverted = false AND (NOT Email = null)", ["Adams", "Evans"]),
+        ("(NOT IsConverted = true) AND (NOT (Email = null OR Status = 'Open'))", ["Evans"]),
     ],
 )
-def test_and_or_not_precedence(where: str, expected: list[str]) -> None:
+def test_and_or_not_grouping(where: str, expected: list[str]) -> None:
     assert last_names(f"SELECT LastName FROM Lead WHERE {where}") == expected
+
+
+@pytest.mark.parametrize(
+    ("where", "token"),
+    [
+        ("LastName = 'Adams' OR LastName = 'Brown' AND Status = 'Open'", "AND"),
+        ("LastName = 'Adams' AND LastName = 'Brown' OR Status = 'Open'", "OR"),
+        ("IsConverted = false AND NOT Email = null", "NOT"),
+        ("NOT Status = 'Open' AND IsConverted = false", "AND"),
+        ("NOT NOT Status = 'Open'", "NOT"),
+    ],
+)
+def test_mixing_and_or_not_without_parentheses_is_malformed(where: str, token: str) -> None:
+    error = soql_error(f"SELECT LastName FROM Lead WHERE {where}")
+    assert error.code == "MALFORMED_QUERY"
+    assert error.message.endswith(f"unexpected token: '{token}'")
 
 
 @pytest.mark.parametrize(
@@ -601,7 +623,7 @@ def test_unknown_object_is_invalid_type() -> None:
         ("SELECT Id FROM Lead WHERE", "unexpected token: '<EOF>'"),
         ("SELECT Id FROM", "unexpected token: '<EOF>'"),
         ("SELECT Id Lead", "unexpected token: 'Lead'"),
-        ("SELECT FROM Lead", "unexpected token: 'Lead'"),
+        ("SELECT FROM Lead", "Column:8\nunexpected token: 'FROM'"),
         ('SELECT Id FROM Lead WHERE LastName = "x"', "unexpected token: '\"x\"'"),
         ("SELECT Id FROM Lead LIMIT 5 WHERE LastName = 'x'", "unexpected token: 'WHERE'"),
         ("SELECT Id FROM Lead WHERE SystemModstamp > 2024-05-01T10:22:31", "unexpected token:"),
