@@ -1,0 +1,103 @@
+"""``syncline sandbox``: run a local CRM emulator (the Salesforce sandbox) in the foreground."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from core.errors import InputError
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """Local emulators of the CRMs Syncline talks to (for demos, tests and benchmarks)."""
+
+
+@sandbox_group.command("salesforce")
+@click.option("--port", default=8701, show_default=True, type=int, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help="Sandbox config YAML (default: the shipped one).",
+)
+@click.option("--seed/--no-seed", default=True, show_default=True, help="Load the demo data.")
+@click.option("--latency-ms", default=0.0, type=float, help="Added latency per API call.")
+@click.option(
+    "--latency-per-record-ms",
+    default=0.0,
+    type=float,
+    help="Added latency per record sent or read.",
+)
+@click.option("--fail-rate-503", default=0.0, type=float, help="Share of calls answered 503.")
+@click.option("--lock-rate", default=0.0, type=float, help="Share of written records locked.")
+@click.option("--rate-429", default=0.0, type=float, help="Share of calls answered 429.")
+@click.option("--daily-limit", type=int, help="Daily API request allocation (default: config).")
+@click.option("--token-lifetime", type=int, help="Access token lifetime in seconds.")
+def salesforce_command(
+    port: int,
+    host: str,
+    config_file: str | None,
+    seed: bool,
+    latency_ms: float,
+    latency_per_record_ms: float,
+    fail_rate_503: float,
+    lock_rate: float,
+    rate_429: float,
+    daily_limit: int | None,
+    token_lifetime: int | None,
+) -> None:
+    """Serve the Salesforce REST API emulator at http://HOST:PORT until Ctrl-C.
+
+    Log in with the password or client-credentials grant at /services/oauth2/token using the
+    credentials printed on start; control faults at POST /__sandbox__/faults.
+    """
+    from sandboxes.salesforce.config import ConfigError, SandboxConfig
+    from sandboxes.salesforce.faults import Faults
+    from sandboxes.salesforce.sandbox import SalesforceSandbox
+
+    try:
+        config = SandboxConfig.load(config_file)
+    except ConfigError as error:
+        raise InputError("", str(error)) from error
+    overrides: dict[str, int] = {}
+    if daily_limit is not None:
+        overrides["daily_api_limit"] = daily_limit
+    if token_lifetime is not None:
+        overrides["token_lifetime_seconds"] = token_lifetime
+    config = dataclasses.replace(config, **overrides)
+    try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            latency_per_record_ms=latency_per_record_ms,
+            rate_503=fail_rate_503,
+            lock_rate=lock_rate,
+            rate_429=rate_429,
+        )
+    except ValueError as error:
+        raise InputError("options", str(error)) from error
+    sandbox = SalesforceSandbox(config, host=host, port=port, faults=faults)
+    if seed:
+        from sandboxes.salesforce.seed import seed_org
+
+        counts = seed_org(sandbox.org)
+        click.echo("seeded " + ", ".join(f"{n} {name}" for name, n in counts.items()), err=True)
+    try:
+        sandbox.start()
+    except OSError as error:
+        raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
+    click.echo(f"Salesforce sandbox at {sandbox.url} (API v{sandbox.api_version})", err=True)
+    click.echo(f"  client_id:      {sandbox.client_id}", err=True)
+    click.echo(f"  username:       {sandbox.username}", err=True)
+    click.echo("  (secrets are in the sandbox config file)", err=True)
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+def register(group: click.Group) -> None:
+    """Add this command group to the main group."""
+    group.add_command(sandbox_group)

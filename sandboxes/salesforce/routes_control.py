@@ -1,0 +1,166 @@
+"""Sandbox-only control routes under ``/__sandbox__/``: faults, limits, a sales rep's edits, state.
+
+They need no token, are not counted against the daily limit and suffer no faults. Edits go
+through the Org, so validation applies exactly as it would to a user in the Salesforce UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from sandboxes.salesforce.app import json_response, no_content, request_json, state
+from sandboxes.salesforce.errors import SalesforceError
+
+#: Objects whose live-record counts ``GET /__sandbox__/state`` reports.
+COUNTED_OBJECTS = ("Lead", "Contact", "Account", "Campaign", "CampaignMember", "Opportunity")
+
+
+def control_blueprint() -> Blueprint:
+    """The ``/__sandbox__`` routes."""
+    blueprint = Blueprint("control", __name__)
+    blueprint.add_url_rule("/faults", view_func=_faults, methods=["POST"])
+    blueprint.add_url_rule("/limits", view_func=_limits, methods=["POST"])
+    blueprint.add_url_rule("/convert", view_func=_convert, methods=["POST"])
+    blueprint.add_url_rule("/merge", view_func=_merge, methods=["POST"])
+    blueprint.add_url_rule("/records/<sobject>", view_func=_create, methods=["POST"])
+    blueprint.add_url_rule(
+        "/records/<sobject>/<record_id>", view_func=_edit, methods=["PATCH", "DELETE"]
+    )
+    blueprint.add_url_rule("/expire-tokens", view_func=_expire_tokens, methods=["POST"])
+    blueprint.add_url_rule("/reset", view_func=_reset, methods=["POST"])
+    blueprint.add_url_rule("/state", view_func=_state, methods=["GET"])
+    return blueprint
+
+
+def _bad_request(message: str) -> SalesforceError:
+    return SalesforceError("INVALID_SANDBOX_REQUEST", message)
+
+
+def _faults() -> Response:
+    """Set faults.
+
+    Body: any of the Faults settings, plus ``inject`` (one or a list of
+    ``{"kind", "times", "retry_after"}``) and ``clear: true`` (drop everything first).
+    """
+    body = request_json()
+    faults = state().faults
+    settings = {key: value for key, value in body.items() if key not in ("inject", "clear")}
+    injections = body.get("inject") or []
+    if isinstance(injections, dict):
+        injections = [injections]
+    try:
+        if body.get("clear"):
+            faults.clear()
+        faults.configure(**settings)
+        for injection in injections:
+            faults.inject(
+                str(injection.get("kind")),
+                int(injection.get("times", 1)),
+                injection.get("retry_after"),
+            )
+    except (ValueError, TypeError, AttributeError) as error:
+        raise _bad_request(str(error)) from error
+    return json_response(faults.as_dict())
+
+
+def _limits() -> Response:
+    """Body: ``{"daily_max": N}`` and/or ``{"reset": true}`` (forget counted calls)."""
+    body = request_json()
+    limits = state().limits
+    daily_max = body.get("daily_max")
+    if daily_max is not None:
+        if isinstance(daily_max, bool) or not isinstance(daily_max, int) or daily_max < 0:
+            raise _bad_request(f"daily_max must be a whole number, got {daily_max!r}")
+        limits.daily_max = daily_max
+    if body.get("reset"):
+        limits.reset()
+    return json_response(limits.as_dict())
+
+
+def _required(body: dict, name: str) -> Any:
+    if not body.get(name):
+        raise _bad_request(f"{name} is required")
+    return body[name]
+
+
+def _convert() -> Response:
+    """Convert a lead as a sales rep would.
+
+    Body: ``{"lead_id", "account_id"?, "contact_id"?, "do_not_create_opportunity"?,
+    "converted_status"?}``; answers the Org's ``{"accountId", "contactId", "opportunityId"}``.
+    """
+    body = request_json()
+    sandbox = state()
+    with sandbox.org_lock:
+        result = sandbox.org.convert_lead(
+            _required(body, "lead_id"),
+            account_id=body.get("account_id"),
+            contact_id=body.get("contact_id"),
+            do_not_create_opportunity=bool(body.get("do_not_create_opportunity", False)),
+            converted_status=body.get("converted_status"),
+        )
+    return json_response(result)
+
+
+def _merge() -> Response:
+    """Body: ``{"sobject", "master_id", "loser_ids": [...]}`` (at most two losers)."""
+    body = request_json()
+    loser_ids = _required(body, "loser_ids")
+    if not isinstance(loser_ids, list):
+        raise _bad_request("loser_ids must be a list of ids")
+    sandbox = state()
+    with sandbox.org_lock:
+        sandbox.org.merge(_required(body, "sobject"), _required(body, "master_id"), loser_ids)
+    return no_content()
+
+
+def _create(sobject: str) -> Response:
+    sandbox = state()
+    fields = request_json()
+    with sandbox.org_lock:
+        record_id = sandbox.org.insert(sobject, fields)
+    return json_response({"id": record_id, "success": True, "errors": []}, 201)
+
+
+def _edit(sobject: str, record_id: str) -> Response:
+    sandbox = state()
+    if request.method == "DELETE":
+        with sandbox.org_lock:
+            sandbox.org.delete(sobject, record_id)
+        return no_content()
+    fields = request_json()
+    with sandbox.org_lock:
+        sandbox.org.update(sobject, record_id, fields)
+    return no_content()
+
+
+def _expire_tokens() -> Response:
+    state().auth.expire_all()
+    return no_content()
+
+
+def _reset() -> Response:
+    """A fresh org (from the same config), no faults, a fresh day; issued tokens stay valid."""
+    state().reset()
+    return no_content()
+
+
+def _state() -> Response:
+    sandbox = state()
+    with sandbox.org_lock:
+        counts = {
+            sobject: sum(1 for row in sandbox.org.rows(sobject, False) if not row.get("IsDeleted"))
+            for sobject in COUNTED_OBJECTS
+        }
+    return json_response(
+        {
+            "faults": sandbox.faults.as_dict(),
+            "limits": sandbox.limits.as_dict(),
+            "live_tokens": sandbox.auth.live_sessions,
+            "records": counts,
+            "bulk_jobs": sandbox.bulk.count() if sandbox.bulk is not None else 0,
+            "api_versions": list(sandbox.api_versions),
+        }
+    )
