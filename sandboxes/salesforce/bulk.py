@@ -162,8 +162,8 @@ class BulkJobs:
             raise job_error(f"Invalid line ending: {line_ending}")
         return delimiter, line_ending
 
-    def create_ingest(self, body: dict, version: str, user_id: str) -> Job:
-        """A new Open ingest job, or 400 INVALIDJOB describing the bad property."""
+    def create_ingest(self, body: dict, version: str, user_id: str) -> dict:
+        """The info of a new Open ingest job, or 400 INVALIDJOB naming the bad property."""
         operation = body.get("operation")
         if operation not in INGEST_OPERATIONS:
             raise job_error(f"InvalidJob : Invalid operation: {operation}")
@@ -201,10 +201,10 @@ class BulkJobs:
         )
         with self._lock:
             self._jobs[job.id] = job
-        return job
+        return job.info()
 
-    def create_query(self, body: dict, version: str, user_id: str) -> Job:
-        """A new query job (state UploadComplete) whose rows are gathered in a worker thread."""
+    def create_query(self, body: dict, version: str, user_id: str) -> dict:
+        """The info of a new query job (UploadComplete); a worker thread gathers its rows."""
         from sandboxes.salesforce.soql import parse
 
         operation = body.get("operation", "query")
@@ -234,8 +234,9 @@ class BulkJobs:
         )
         with self._lock:
             self._jobs[job.id] = job
+        info = job.info()  # as created: the worker may finish before the response is sent
         self._start(self._run_query, job)
-        return job
+        return info
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -256,14 +257,17 @@ class BulkJobs:
             raise job_error("InvalidBatch : the CSV data is empty")
         job.uploaded.append(text)
 
-    def change_state(self, job_id: str, kind: str, new_state: str) -> Job:
+    def change_state(self, job_id: str, kind: str, new_state: str) -> dict:
         """``UploadComplete`` (ingest, from Open) starts processing; ``Aborted`` stops a job."""
         job = self.get(job_id, kind)
         if new_state == "Aborted":
             if job.state in TERMINAL_STATES:
                 raise job_error(f"Job {job_id} is already {job.state}", 409, "INVALIDJOBSTATE")
+            if job.state in ("Open", "UploadComplete"):
+                # Nothing was processed yet: every uploaded row stays unprocessed.
+                job.unprocessed = self._uploaded_rows(job)
             job.set_state("Aborted")
-            return job
+            return job.info()
         if new_state == "UploadComplete" and kind == "ingest":
             if job.state != "Open":
                 raise job_error(
@@ -272,9 +276,21 @@ class BulkJobs:
                     "INVALIDJOBSTATE",
                 )
             job.set_state("UploadComplete")
+            info = job.info()
             self._start(self._run_ingest, job)
-            return job
+            return info
         raise job_error(f"Invalid state transition to {new_state}", 400, "INVALIDJOBSTATE")
+
+    def _uploaded_rows(self, job: Job) -> list[list[str]]:
+        delimiter = DELIMITERS[job.column_delimiter]
+        rows: list[list[str]] = []
+        for part in job.uploaded:
+            header, *data = [
+                row for row in csv.reader(io.StringIO(part), delimiter=delimiter) if row
+            ]
+            job.columns = job.columns or header
+            rows.extend(data)
+        return rows
 
     def _start(self, target: Any, job: Job) -> None:
         thread = threading.Thread(target=target, args=(job,), name=f"bulk-{job.id}", daemon=True)
@@ -399,9 +415,7 @@ class BulkJobs:
         """``successfulResults``, ``failedResults`` or ``unprocessedrecords`` as CSV."""
         job = self.get(job_id, "ingest")
         if which == "unprocessedrecords":
-            rows = job.unprocessed if job.state in TERMINAL_STATES else []
-            if job.state == "Open":
-                rows = [row for part in job.uploaded for row in _data_rows(part, job)]
+            rows = self._uploaded_rows(job) if job.state == "Open" else job.unprocessed
             return _write_csv(job, job.columns, rows)
         if job.state not in TERMINAL_STATES:
             raise job_error(
@@ -434,7 +448,7 @@ class BulkJobs:
             job.set_state("Failed")
             return
         records = list(result.records)
-        job.columns = _query_columns(job.query, records)
+        job.columns = list(result.columns)
         job.query_rows = [
             [_csv_value(_lookup(record, column)) for column in job.columns] for record in records
         ]
@@ -483,17 +497,6 @@ def _error_text(error: SalesforceError) -> str:
     )
 
 
-def _data_rows(part: str, job: Job) -> list[list[str]]:
-    rows = [
-        row
-        for row in csv.reader(
-            io.StringIO(part, newline=""), delimiter=DELIMITERS[job.column_delimiter]
-        )
-        if row
-    ]
-    return rows[1:]
-
-
 def _write_csv(job: Job, header: list[str], rows: list[list[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(
@@ -506,18 +509,6 @@ def _write_csv(job: Job, header: list[str], rows: list[list[str]]) -> str:
         writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def _query_columns(query: Query, records: list[dict]) -> list[str]:
-    from sandboxes.salesforce.soql.query import FieldRef
-
-    columns: list[str] = []
-    for item in query.fields:
-        if isinstance(item, FieldRef):
-            columns.append(item.text)
-        elif records:
-            columns.extend(key for key in records[0] if key != "attributes" and key not in columns)
-    return columns
 
 
 def _lookup(record: dict, column: str) -> Any:

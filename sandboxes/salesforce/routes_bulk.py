@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from sandboxes.salesforce.app import json_response, no_content, request_json, state
-from sandboxes.salesforce.bulk import BulkJobs, Job
+from sandboxes.salesforce.bulk import BulkJobs
 
 RESULT_KINDS = {
     "successfulresults": "successfulResults",
@@ -49,8 +49,7 @@ def _jobs(kind: str) -> Response:
         return json_response({"done": True, "records": records, "nextRecordsUrl": None})
     body = request_json()
     creator = _bulk().create_ingest if kind == "ingest" else _bulk().create_query
-    job: Job = creator(body, g.api_version, g.session.user_id)
-    return json_response(job.info(), 200)
+    return json_response(creator(body, g.api_version, g.session.user_id), 200)
 
 
 def _job(kind: str, job_id: str) -> Response:
@@ -60,7 +59,7 @@ def _job(kind: str, job_id: str) -> Response:
         _bulk().delete(job_id, kind)
         return no_content()
     body = request_json()
-    return json_response(_bulk().change_state(job_id, kind, str(body.get("state"))).info())
+    return json_response(_bulk().change_state(job_id, kind, str(body.get("state"))))
 
 
 def _upload(job_id: str) -> Response:

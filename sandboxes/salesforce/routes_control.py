@@ -34,6 +34,13 @@ def control_blueprint() -> Blueprint:
     return blueprint
 
 
+def _rep_id() -> str:
+    """The user a control edit acts as: the first user who cannot log in (a sales rep)."""
+    org = state().org
+    reps = [user.user_id for user in org.users if not user.password]
+    return reps[0] if reps else org.default_owner_id
+
+
 def _bad_request(message: str) -> SalesforceError:
     return SalesforceError("INVALID_SANDBOX_REQUEST", message)
 
@@ -100,6 +107,7 @@ def _convert() -> Response:
             contact_id=body.get("contact_id"),
             do_not_create_opportunity=bool(body.get("do_not_create_opportunity", False)),
             converted_status=body.get("converted_status"),
+            user_id=_rep_id(),
         )
     return json_response(result)
 
@@ -112,7 +120,9 @@ def _merge() -> Response:
         raise _bad_request("loser_ids must be a list of ids")
     sandbox = state()
     with sandbox.org_lock:
-        sandbox.org.merge(_required(body, "sobject"), _required(body, "master_id"), loser_ids)
+        sandbox.org.merge(
+            _required(body, "sobject"), _required(body, "master_id"), loser_ids, user_id=_rep_id()
+        )
     return no_content()
 
 
@@ -120,7 +130,7 @@ def _create(sobject: str) -> Response:
     sandbox = state()
     fields = request_json()
     with sandbox.org_lock:
-        record_id = sandbox.org.insert(sobject, fields)
+        record_id = sandbox.org.insert(sobject, fields, user_id=_rep_id())
     return json_response({"id": record_id, "success": True, "errors": []}, 201)
 
 
@@ -128,11 +138,11 @@ def _edit(sobject: str, record_id: str) -> Response:
     sandbox = state()
     if request.method == "DELETE":
         with sandbox.org_lock:
-            sandbox.org.delete(sobject, record_id)
+            sandbox.org.delete(sobject, record_id, user_id=_rep_id())
         return no_content()
     fields = request_json()
     with sandbox.org_lock:
-        sandbox.org.update(sobject, record_id, fields)
+        sandbox.org.update(sobject, record_id, fields, user_id=_rep_id())
     return no_content()
 
 
