@@ -58,9 +58,9 @@ def main(ctx: click.Context, config: str | None, mappings_dir: str | None, log_l
 
 
 def _register() -> None:
-    from cli import admin, demo, people, sync, troubleshoot
+    from cli import admin, demo, people, sandbox, sync, troubleshoot
 
-    for module in (admin, sync, troubleshoot, people, demo):
+    for module in (admin, sync, troubleshoot, people, demo, sandbox):
         module.register(main)
 
 

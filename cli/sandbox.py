@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import click
 
 from core.errors import InputError
+
+if TYPE_CHECKING:
+    from sandboxes.salesforce.sandbox import SalesforceSandbox
 
 
 @click.group("sandbox")
@@ -80,10 +84,7 @@ def salesforce_command(
         raise InputError("options", str(error)) from error
     sandbox = SalesforceSandbox(config, host=host, port=port, faults=faults)
     if seed:
-        from sandboxes.salesforce.seed import seed_org
-
-        counts = seed_org(sandbox.org)
-        click.echo("seeded " + ", ".join(f"{n} {name}" for name, n in counts.items()), err=True)
+        _seed(sandbox)
     try:
         sandbox.start()
     except OSError as error:
@@ -96,6 +97,20 @@ def salesforce_command(
         sandbox.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
+
+
+def _seed(sandbox: SalesforceSandbox) -> None:
+    """Load the demo data through ``sandboxes.salesforce.seed.seed_org(org)`` when it exists."""
+    try:
+        from sandboxes.salesforce import seed as demo_data
+    except ImportError:
+        click.echo(
+            "no demo data available (sandboxes/salesforce/seed.py); starting empty", err=True
+        )
+        return
+    counts = demo_data.seed_org(sandbox.org)
+    if counts:
+        click.echo("seeded " + ", ".join(f"{n} {name}" for name, n in counts.items()), err=True)
 
 
 def register(group: click.Group) -> None:
