@@ -49,6 +49,8 @@ class Org:
         self, config: SandboxConfig | None = None, clock: Callable[[], datetime] | None = None
     ) -> None:
         self.config = config if config is not None else SandboxConfig.load()
+        if not self.config.users:
+            raise self.config.error("users", "at least one user (the integration user) is required")
         self.schema = Schema(self.config)
         self._clock = clock or (lambda: datetime.now(UTC))
         # One re-entrant lock: savepoints and conversions call the public methods again.
