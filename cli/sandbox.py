@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -11,6 +13,7 @@ from core.errors import InputError
 
 if TYPE_CHECKING:
     from sandboxes.salesforce.sandbox import SalesforceSandbox
+    from sandboxes.salesforce.state import StateError
 
 
 @click.group("sandbox")
@@ -40,6 +43,12 @@ def sandbox_group() -> None:
 @click.option("--rate-429", default=0.0, type=float, help="Share of calls answered 429.")
 @click.option("--daily-limit", type=int, help="Daily API request allocation (default: config).")
 @click.option("--token-lifetime", type=int, help="Access token lifetime in seconds.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    help="Keep the org in this JSON file across restarts (loaded on start, saved every 5 s).",
+)
 def salesforce_command(
     port: int,
     host: str,
@@ -52,6 +61,7 @@ def salesforce_command(
     rate_429: float,
     daily_limit: int | None,
     token_lifetime: int | None,
+    state_file: str | None,
 ) -> None:
     """Serve the Salesforce REST API emulator at http://HOST:PORT until Ctrl-C.
 
@@ -82,17 +92,24 @@ def salesforce_command(
         )
     except ValueError as error:
         raise InputError("options", str(error)) from error
-    sandbox = SalesforceSandbox(config, host=host, port=port, faults=faults)
-    if seed:
-        _seed(sandbox)
+    sandbox = SalesforceSandbox(
+        config, host=host, port=port, faults=faults,
+        state_path=Path(state_file) if state_file else None,
+    )
     try:
         sandbox.start()
     except OSError as error:
         raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
+    except StateError as error:
+        raise InputError("--state", str(error)) from error
+    if seed and not sandbox.restored:
+        _seed(sandbox)
     click.echo(f"Salesforce sandbox at {sandbox.url} (API v{sandbox.api_version})", err=True)
     click.echo(f"  client_id:      {sandbox.client_id}", err=True)
     click.echo(f"  username:       {sandbox.username}", err=True)
     click.echo("  (secrets are in the sandbox config file)", err=True)
+    # SIGTERM (a supervisor, the demo) stops it like Ctrl-C does, so the state is saved.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         sandbox.serve_forever()
     except KeyboardInterrupt:

@@ -107,10 +107,13 @@ class IdMinter:
     def __init__(self, start: int = 1) -> None:
         self._counter = itertools.count(start)
         self._lock = threading.Lock()
+        #: The last number minted (saved with a sandbox's state so ids never repeat).
+        self.last = start - 1
 
     def mint(self, prefix: str) -> str:
         """A new id with the key prefix `prefix` (one counter shared by all prefixes)."""
         with self._lock:
             number = next(self._counter)
+            self.last = number
         id15 = f"{prefix}{POD}0{_base62(number)}"
         return id15 + _checksum(id15)

@@ -55,7 +55,7 @@ class Org:
         self._clock = clock or (lambda: datetime.now(UTC))
         # One re-entrant lock: savepoints and conversions call the public methods again.
         self.lock = threading.RLock()
-        self._minter = IdMinter()
+        self.minter = IdMinter()
         self.store = RecordStore(self.schema, list(self.config.duplicate_rules))
         self._tables = self.store.tables
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
@@ -63,9 +63,11 @@ class Org:
             name: [rule for rule in self.config.validation_rules if rule.object == name]
             for name in self.schema.objects
         }
-        self.organization_id = self._minter.mint(KEY_PREFIXES["Organization"])
+        self.organization_id = self.minter.mint(KEY_PREFIXES["Organization"])
         self.users: list[OrgUser] = [self._add_user(user) for user in self.config.users]
         self.default_owner_id = self.users[0].user_id
+        #: Off only while loading data that predates the duplicate rules (demo seeds, imports).
+        self.duplicate_rules_on = True
 
     # ------------------------------------------------------------------ metadata
 
@@ -290,6 +292,10 @@ class Org:
         """Today's date on the org clock (UTC)."""
         return self.now().date()
 
+    def bump_clock(self, moment: datetime) -> None:
+        """Never stamp earlier than ``moment`` (records loaded from a saved state)."""
+        self._last_stamp = max(self._last_stamp, moment)
+
     # ------------------------------------------------------------------ internals
 
     def _stamp(self) -> str:
@@ -337,7 +343,7 @@ class Org:
         )
         raise_problems(problems)
         row = {**blank, **values}
-        record_id = self._minter.mint(meta.key_prefix)
+        record_id = self.minter.mint(meta.key_prefix)
         stamp = self._stamp()
         row.update(
             Id=record_id,
@@ -453,7 +459,7 @@ class Org:
 
     def _check_rules(self, meta: ObjectMeta, row: dict, old: dict | None, creating: bool) -> None:
         raise_problems(rule_problems(self._rules[meta.name], row, meta))
-        for rule in self.store.duplicate_rules[meta.name]:
+        for rule in self.store.duplicate_rules[meta.name] if self.duplicate_rules_on else ():
             if rule.action != "block" or not (rule.on_insert if creating else rule.on_update):
                 continue
             key = self.store.duplicate_key(meta, rule, row)
@@ -506,7 +512,7 @@ class Org:
         self.store.write("Campaign", campaign["Id"], {**campaign, **updated})
 
     def _add_user(self, user: Any) -> OrgUser:
-        user_id = self._minter.mint(KEY_PREFIXES["User"])
+        user_id = self.minter.mint(KEY_PREFIXES["User"])
         stamp = self._stamp()
         meta = self.schema.objects["User"]
         row = self._blank_row(meta, user_id)

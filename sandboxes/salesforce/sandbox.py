@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import requests
 from requests.adapters import HTTPAdapter
 
+from sandboxes.salesforce import state
 from sandboxes.salesforce.app import SandboxState, create_app
 from sandboxes.salesforce.auth import ApiUser, Auth, ConnectedApp, Session
 from sandboxes.salesforce.config import SandboxConfig
 from sandboxes.salesforce.faults import Faults
 from sandboxes.salesforce.limits import ApiLimits
 from sandboxes.salesforce.org import Org
+from sandboxes.salesforce.state import AutoSaver
 from sandboxes.server import ServedApp
 
 _DEFAULT_CONFIG: SandboxConfig | None = None
@@ -60,8 +64,13 @@ class SalesforceSandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: Faults | None = None,
+        state_path: Path | None = None,
     ) -> None:
         self.config = config or default_config()
+        #: Where the org is kept across restarts (loaded on start, saved every few seconds).
+        self.state_path = state_path
+        self._saver: AutoSaver | None = None
+        self._restored: bool | None = None  # None until start() has looked at state_path
         self.faults = faults or Faults()
         self.limits = ApiLimits(self.config.daily_api_limit)
         org = Org(self.config)
@@ -110,16 +119,43 @@ class SalesforceSandbox:
         """The default API version of the config (what clients should ask for)."""
         return self.config.default_api_version
 
+    @property
+    def restored(self) -> bool:
+        """True when the org came from ``state_path`` (so it needs no seeding)."""
+        return bool(self._restored)
+
+    def _restore(self) -> None:
+        if self._restored is not None:
+            return
+        self._restored = False
+        if self.state_path is None:
+            return
+        if self.state_path.exists():
+            state.load(self.org, self.state_path)
+            self._restored = True
+        self._saver = AutoSaver(lambda: self.org, self.state_path)
+        self._saver.start()
+
     def start(self) -> SalesforceSandbox:
+        self._restore()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        if self._saver is not None:
+            self._saver.stop()
+            self._saver = None
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (``syncline sandbox salesforce``)."""
-        self._server.serve_forever()
+        self._restore()
+        try:
+            self._server.serve_forever()
+        finally:
+            if self._saver is not None:
+                self._saver.stop()
+                self._saver = None
 
     def __enter__(self) -> SalesforceSandbox:
         return self.start()

@@ -270,7 +270,7 @@ def test_validation_rules_from_config(org):
     error = failure(org.insert, "Lead", lead(Status="Working - Contacted"))
     assert (error.code, error.message, error.fields) == (
         "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-        "A lead being worked needs a phone number or an email address.",
+        "A lead being worked needs a phone number so sales can call it.",
         ["Phone"],
     )
     assert org.insert("Lead", lead(Status="Working - Contacted", Phone="+1 555 0100"))

@@ -1,0 +1,95 @@
+"""Keeping a sandbox org across restarts: its records saved to and loaded from one JSON file.
+
+The demo and ``syncline sandbox salesforce --state FILE`` use it, so ids the hub has linked
+stay valid when the sandbox restarts. Only data is saved; metadata comes from the config,
+which must be the same on load (a missing object or field in it is reported, not ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandboxes.salesforce.ids import IdMinter
+from sandboxes.salesforce.org import Org
+
+FORMAT = 1
+
+
+class StateError(ValueError):
+    """A state file that cannot be loaded into this org (names the file and the problem)."""
+
+
+def save(org: Org, path: Path) -> None:
+    """Write every record (deleted ones too, for queryAll) atomically; a crash keeps the old."""
+    with org.lock:
+        data = {
+            "format": FORMAT,
+            "organization_id": org.organization_id,
+            "last_id": org.minter.last,
+            "tables": {name: list(table.values()) for name, table in org.store.tables.items()},
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def load(org: Org, path: Path) -> int:
+    """Replace ``org``'s records with the file's; returns how many were loaded."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: cannot read sandbox state ({exc})") from exc
+    if data.get("format") != FORMAT:
+        raise StateError(f"{path}: unknown state format {data.get('format')!r}")
+    if data.get("organization_id") != org.organization_id:
+        raise StateError(f"{path}: saved from another org configuration")
+    tables = data.get("tables") or {}
+    unknown = sorted(set(tables) - set(org.store.tables))
+    if unknown:
+        raise StateError(f"{path}: objects not in this sandbox's config: {', '.join(unknown)}")
+    count = 0
+    with org.lock:
+        for name, table in org.store.tables.items():
+            for record_id in list(table):
+                org.store.write(name, record_id, None)
+        latest = ""
+        for name, rows in tables.items():
+            for row in rows:
+                org.store.write(name, row["Id"], row)
+                latest = max(latest, row.get("SystemModstamp") or "")
+                count += 1
+        org.minter = IdMinter(start=int(data["last_id"]) + 1)
+        if latest:  # modstamps never go backwards, even across a restart
+            org.bump_clock(datetime.strptime(latest, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC))
+    return count
+
+
+class AutoSaver:
+    """Saves the org every ``interval`` seconds while it runs, and once more on stop."""
+
+    def __init__(self, org_of: Any, path: Path, interval: float = 5.0) -> None:
+        self._org_of = org_of  # a callable: the sandbox's org can be replaced by a reset
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sandbox-state", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            save(self._org_of(), self.path)
+
+    def stop(self) -> None:
+        """Stop the timer and save a last time."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 5)
+        save(self._org_of(), self.path)
