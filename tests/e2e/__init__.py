@@ -1,0 +1,1 @@
+"""End-to-end tests: the sync engine, the shipped mappings and the real connectors on sandboxes."""

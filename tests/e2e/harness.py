@@ -1,0 +1,197 @@
+"""A hub database, the shipped mapping files and the real Salesforce connector on a sandbox."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from connectors import build_connector
+from connectors.base import Connector
+from connectors.salesforce import SalesforceConnector
+from core.db import utcnow
+from core.hubschema import HubSchema
+from core.models import Campaign, CampaignMember, Link, Person, SyncError
+from jobs.engine import SyncContext, run_all, run_mapping
+from jobs.report import RunReport
+from mappings.loader import load_mappings
+from sandboxes.salesforce.sandbox import SalesforceSandbox
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_MAPPINGS = REPO / "mappings"
+CONNECTION = "salesforce"
+#: The shipped mappings a person-and-campaign sync needs, in the order a user would run them.
+PEOPLE = ("salesforce-lead", "salesforce-contact")
+
+
+class SalesforceHub:
+    """Real cycles: shipped mapping files copied to a folder, a real hub, a sandbox org.
+
+    Every connector a cycle builds is a real ``type: salesforce`` connector pointed at the
+    sandbox, with retry waits recorded in ``slept`` instead of slept.
+    """
+
+    def __init__(self, engine: Engine, folder: Path, sandbox: SalesforceSandbox) -> None:
+        self.engine = engine
+        self.sandbox = sandbox
+        self.folder = folder / "mappings"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for path in SHIPPED_MAPPINGS.glob("*.yaml"):
+            shutil.copyfile(path, self.folder / path.name)
+        self.connectors: list[SalesforceConnector] = []
+        self.slept: list[float] = []
+        #: Called on each new connector before the cycle uses it (tests wrap its methods).
+        self.on_connect: Callable[[SalesforceConnector], None] | None = None
+        self.reload()
+
+    # -- mappings and cycles ----------------------------------------------------------------
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        """The connection entry a user would write for this sandbox."""
+        sandbox = self.sandbox
+        return {"type": "salesforce", "login_url": sandbox.url, "client_id": sandbox.client_id,
+                "client_secret": sandbox.client_secret, "username": sandbox.username,
+                "password": sandbox.password, "security_token": sandbox.security_token,
+                "bulk_poll_seconds": 0.01, **extra}
+
+    def reload(self) -> None:
+        """Load the (possibly edited) mapping folder with the real loader."""
+        schema = HubSchema.load(self.folder / "hub.yaml")
+        self.mappings = load_mappings(self.folder, hub_schema=schema)
+        self.ctx = SyncContext(self.engine, self.mappings, schema, self._connect)
+
+    def edit_mapping(self, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+        """Change the copied mapping file ``name`` as an admin would, then reload."""
+        path = self.folder / f"{name}.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        self.reload()
+
+    @staticmethod
+    def field_row(data: dict[str, Any], hub: str) -> dict[str, Any]:
+        """The ``fields`` row of a mapping file's data for a hub field."""
+        return next(row for row in data["fields"] if row["hub"] == hub)
+
+    def _connect(self, name: str) -> Connector:
+        assert name == CONNECTION, f"the shipped mappings use connection {CONNECTION!r}"
+        connector = build_connector(name, self.settings())
+        assert isinstance(connector, SalesforceConnector)
+        connector.retry = replace(connector.retry, sleep=self.slept.append)
+        self.connectors.append(connector)
+        if self.on_connect is not None:
+            self.on_connect(connector)
+        return connector
+
+    def run(self, name: str = "salesforce-lead", **options: Any) -> RunReport:
+        """One cycle of one mapping."""
+        return run_mapping(self.ctx, name, **options)
+
+    def run_all(self, names: tuple[str, ...] | None = None, **options: Any) -> list[RunReport]:
+        return run_all(self.ctx, list(names) if names else None, **options)
+
+    # -- the hub side -----------------------------------------------------------------------
+
+    def add(self, record: Person | Campaign | CampaignMember) -> str:
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.add(record)
+            session.commit()
+            return record.id
+
+    def add_person(self, **values: Any) -> str:
+        return self.add(Person(**values))
+
+    def edit_person(self, person_id: str, **values: Any) -> None:
+        with Session(self.engine) as session:
+            person = session.get(Person, person_id)
+            assert person is not None
+            for key, value in values.items():
+                setattr(person, key, value)
+            session.add(person)
+            session.commit()
+
+    def person(self, person_id: str) -> Person:
+        with Session(self.engine, expire_on_commit=False) as session:
+            person = session.get(Person, person_id)
+            assert person is not None
+            return person
+
+    def people(self) -> list[Person]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = list(session.exec(select(Person).order_by(Person.email)))
+        return [p for p in rows if p.deleted_at is None]
+
+    def person_by_email(self, email: str) -> Person:
+        matches = [p for p in self.people() if p.email == email]
+        assert len(matches) == 1, f"{len(matches)} hub people with {email}"
+        return matches[0]
+
+    def members(self) -> list[CampaignMember]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = list(session.exec(select(CampaignMember)))
+        return [m for m in rows if m.deleted_at is None]
+
+    def links(self, hub_id: str | None = None) -> list[Link]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = list(session.exec(select(Link)))
+        return [link for link in rows if hub_id is None or link.hub_id == hub_id]
+
+    def remote_ids(self, hub_id: str) -> dict[str, str]:
+        """``{remote object: remote id}`` of a hub record's links."""
+        return {link.remote_object: link.remote_id for link in self.links(hub_id)}
+
+    def errors(self, *statuses: str) -> list[SyncError]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = list(session.exec(select(SyncError).order_by(SyncError.id)))
+        return [e for e in rows if not statuses or e.status in statuses]
+
+    def make_retries_due(self) -> None:
+        """Pretend the push backoff of every retrying error has passed."""
+        with Session(self.engine) as session:
+            for row in session.exec(select(SyncError).where(SyncError.status == "retrying")):
+                row.next_retry_at = utcnow() - timedelta(seconds=1)
+                session.add(row)
+            session.commit()
+
+    # -- the Salesforce side: a sales rep's hands on the org --------------------------------
+
+    @property
+    def rep(self) -> str:
+        """The sales rep (not the integration user) whose edits the tests simulate."""
+        return self.sandbox.org.users[1].user_id
+
+    def insert(self, sobject: str, fields: dict[str, Any]) -> str:
+        with self.sandbox.state.org_lock:
+            return self.sandbox.org.insert(sobject, fields, user_id=self.rep)
+
+    def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        with self.sandbox.state.org_lock:
+            self.sandbox.org.update(sobject, record_id, fields, user_id=self.rep)
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        with self.sandbox.state.org_lock:
+            self.sandbox.org.delete(sobject, record_id, user_id=self.rep)
+
+    def get(self, sobject: str, record_id: str) -> dict[str, Any]:
+        with self.sandbox.state.org_lock:
+            return self.sandbox.org.get(sobject, record_id)
+
+    def rows(self, sobject: str) -> list[dict[str, Any]]:
+        """Live records of ``sobject`` (deleted ones left out), as the org stores them."""
+        with self.sandbox.state.org_lock:
+            return [dict(r) for r in self.sandbox.org.rows(sobject) if not r.get("IsDeleted")]
+
+    def leads(self, *, converted: bool = False) -> list[dict[str, Any]]:
+        return [r for r in self.rows("Lead") if converted or not r.get("IsConverted")]
+
+    def lead_by_email(self, email: str) -> dict[str, Any]:
+        matches = [r for r in self.rows("Lead") if str(r.get("Email") or "").lower() == email]
+        assert len(matches) == 1, f"{len(matches)} Leads with {email}"
+        return matches[0]
