@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobs import triage
 from tests.e2e.harness import SalesforceHub
 
 
@@ -48,3 +49,109 @@ def test_a_hub_person_becomes_a_lead_edits_flow_both_ways_then_nothing_moves(
     assert (idle.status, idle.writes, idle.failed) == ("success", 0, 0), "no ping-pong"
     assert idle.api_calls <= 2, "an idle cycle costs a read, not writes"
     assert len(sf.leads()) == 1 and len(sf.people()) == 1
+
+
+def test_field_rules_of_the_shipped_lead_mapping(sf: SalesforceHub) -> None:
+    person_id = ann(sf, lifecycle_stage="Lead")
+    sf.run()
+    lead_id = sf.remote_ids(person_id)["Lead"]
+    assert sf.get("Lead", lead_id)["Status"] == "Open - Not Contacted", "value_map: Lead"
+
+    # Sales works the lead: a new status, a tidier company, and fiddles with two fields that
+    # marketing owns (to_remote): the score and the lead source.
+    sf.update("Lead", lead_id, {"Status": "Working - Contacted", "Company": "Acme Inc.",
+                                "Score__c": 5, "LeadSource": "Other"})
+    sf.run()
+
+    person = sf.person(person_id)
+    assert person.lifecycle_stage == "MQL", "remote_wins: Status comes back through the value_map"
+    assert person.company == "Acme Inc.", "prefer_remote_unless_blank: sales' company wins"
+    assert (person.score, person.lead_source) == (70, "Webinar"), "to_remote never comes in"
+    lead = sf.get("Lead", lead_id)
+    assert (lead["Score__c"], lead["LeadSource"]) == (70, "Web"), "to_remote is enforced"
+    assert (lead["Status"], lead["Company"]) == ("Working - Contacted", "Acme Inc.")
+
+    # Marketing renames the company in the hub: Salesforce's non-blank value stays, and the
+    # hub's own value is not pushed over it.
+    sf.edit_person(person_id, company="ACME Corporation", score=90)
+    sf.run()
+    lead = sf.get("Lead", lead_id)
+    assert lead["Company"] == "Acme Inc.", "prefer_remote_unless_blank: into blank only"
+    assert lead["Score__c"] == 90
+    assert sf.run().writes == 0
+
+
+def test_both_sides_change_the_same_field_and_the_newest_change_wins(sf: SalesforceHub) -> None:
+    first_id = ann(sf, title="Manager")
+    second_id = ann(sf, email="bo@beta.io", first_name="Bo", title="Manager")
+    sf.run()
+    first_lead, second_lead = sf.remote_ids(first_id)["Lead"], sf.remote_ids(second_id)["Lead"]
+
+    # Ann: the hub changes first, then sales; Bo: sales first, then the hub.
+    sf.edit_person(first_id, title="Director (hub)")
+    sf.update("Lead", first_lead, {"Title": "Director (sales)"})
+    sf.update("Lead", second_lead, {"Title": "VP (sales)"})
+    sf.edit_person(second_id, title="VP (hub)")
+
+    report = sf.run()
+
+    assert report.failed == 0 and sf.errors() == []
+    assert sf.person(first_id).title == "Director (sales)"
+    assert sf.get("Lead", first_lead)["Title"] == "Director (sales)"
+    assert sf.person(second_id).title == "VP (hub)"
+    assert sf.get("Lead", second_lead)["Title"] == "VP (hub)"
+    assert sf.run().writes == 0, "a resolved conflict must not ping-pong"
+
+
+def test_an_unmapped_restricted_picklist_value_is_an_error_with_the_fix_until_mapped(
+    sf: SalesforceHub,
+) -> None:
+    person_id = ann(sf, lead_source="Podcast")
+
+    report = sf.run()
+
+    assert (report.status, report.failed, report.created_remote) == ("partial", 1, 0)
+    assert sf.leads() == []
+    [error] = sf.errors("open", "retrying")
+    assert (error.hub_id, error.code, error.field) == (
+        person_id, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "LeadSource")
+    assert error.message == "Lead Source: bad value for restricted picklist field: Podcast"
+    assert error.hint is not None
+    assert "value_map" in error.hint and "Podcast" in error.hint and "LeadSource" in error.hint
+    described = sf.sandbox.org.describe("Lead")
+    [lead_source] = [f for f in described["fields"] if f["name"] == "LeadSource"]
+    allowed = [v["value"] for v in lead_source["picklistValues"] if v["active"]]
+    assert "Other" in allowed and all(value in error.hint for value in allowed[:3])
+
+    # The admin follows the hint, then presses "retry".
+    sf.edit_mapping("salesforce-lead",
+                    lambda data: sf.field_row(data, "lead_source")["value_map"].update(
+                        {"Podcast": "Other"}))
+    assert triage.retry(sf.engine, triage.ErrorFilter(mapping="salesforce-lead"), "admin") == 1
+    retried = sf.run()
+
+    assert (retried.status, retried.created_remote, retried.failed) == ("success", 1, 0)
+    lead = sf.lead_by_email("ann@acme.com")
+    assert (lead["LeadSource"], lead["Syncline_Id__c"]) == ("Other", person_id)
+    assert [e.status for e in sf.errors()] == ["resolved"]
+
+
+def test_a_salesforce_validation_rule_refusal_names_the_rule_message(sf: SalesforceHub) -> None:
+    # MQL goes out as "Working - Contacted", and the org's rule wants a phone for that.
+    person_id = ann(sf, phone=None, lifecycle_stage="MQL")
+
+    report = sf.run()
+
+    assert (report.status, report.failed) == ("partial", 1)
+    [error] = sf.errors("open", "retrying")
+    assert (error.hub_id, error.code) == (person_id, "FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    assert error.message == "A lead being worked needs a phone number so sales can call it."
+    assert error.field == "Phone"
+    assert error.hint is not None and "validation rule" in error.hint
+    assert sf.leads() == []
+
+    sf.edit_person(person_id, phone="415 555 0100")
+    sf.make_retries_due()
+    assert sf.run().created_remote == 1
+    assert sf.lead_by_email("ann@acme.com")["Status"] == "Working - Contacted"
+    assert [e.status for e in sf.errors()] == ["resolved"]
