@@ -1,0 +1,624 @@
+"""Benchmark: push N hub people to the Salesforce sandbox (create, update, idle) vs a naive client.
+
+``python -m bench.salesforce_push --people 100000`` seeds N people in a hub database, runs
+real ``run_mapping`` cycles of the shipped Lead mapping against a SalesforceSandbox with
+realistic latency until the backlog is empty, updates every person and drains again, then
+runs one idle cycle. A naive baseline (simple-salesforce, one upsert call per record) runs
+on a smaller N in a child process. It prints calls per 1,000 records, records/hour and peak
+RSS per phase, the ratios against the baseline, and whether each target of the issue is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
+from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy.engine import Engine
+
+from connectors.salesforce import SalesforceConnector
+from core import db, sequence
+from core.hubschema import HubSchema
+from core.models import Person
+from jobs.engine import SyncContext, run_mapping
+from jobs.report import RunReport
+from mappings.loader import load_mappings
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_MAPPING = REPO / "mappings" / "salesforce-lead.yaml"
+HUB_SCHEMA_FILE = REPO / "mappings" / "hub.yaml"
+MAPPING_NAME = "salesforce-lead"
+CONNECTION = "salesforce"
+
+#: The issue's targets.
+COLLECTION_SIZE = 200
+TARGET_RECORDS_PER_HOUR = 500_000
+TARGET_IDLE_CALLS_PER_OBJECT = 1
+
+SANDBOX_MODES = {"subprocess": "subprocess: a child process (its CPU never holds our GIL)",
+                 "inprocess": "inprocess: a thread of this process (sharing its GIL)"}
+INSERT_CHUNK = 5_000
+#: A drain that needs more cycles than this is stuck (failures re-queued forever, say).
+MAX_CYCLES = 200
+
+
+# -- counting HTTP requests by endpoint ----------------------------------------------------------
+
+#: A path segment holding an id (Salesforce 15/18-char ids, bulk job ids, hub uuids): at least
+#: 15 letters and digits with a digit among them. Field names (``Syncline_Id__c``) have "_".
+_ID_SEGMENT = re.compile(r"/(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{15,}(?=/|$)")
+_VERSION = re.compile(r"/services/data/v\d+\.\d+")
+
+
+def endpoint_of(method: str, url: str) -> str:
+    """``PATCH /composite/sobjects/Lead/Syncline_Id__c``: method and path with ids folded."""
+    path = _VERSION.sub("", urlsplit(url).path)
+    return f"{method} {_ID_SEGMENT.sub('/{id}', path)}"
+
+
+def kind_of(endpoint: str) -> str:
+    """``auth``, ``read`` (GET: queries, describes, bulk polls and results) or ``write``."""
+    method, path = endpoint.split(" ", 1)
+    if "/oauth2/" in path:
+        return "auth"
+    return "read" if method in ("GET", "HEAD") else "write"
+
+
+class CallLog:
+    """Every HTTP request this process sends, by endpoint (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_endpoint: Counter[str] = Counter()
+
+    def record(self, method: str, url: str) -> None:
+        with self._lock:
+            self.by_endpoint[endpoint_of(method, url)] += 1
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self.by_endpoint)
+
+
+@contextmanager
+def counting_requests(log: CallLog) -> Iterator[CallLog]:
+    """Count every request sent through any requests adapter (the connector's and the baseline's).
+
+    Counting on the client side works the same whether the sandbox runs in this process or
+    in a child, and sees exactly what Salesforce would bill.
+    """
+    original = HTTPAdapter.send
+
+    def send(adapter: HTTPAdapter, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        log.record(str(request.method), str(request.url))
+        return original(adapter, request, *args, **kwargs)
+
+    HTTPAdapter.send = send  # type: ignore[method-assign]
+    try:
+        yield log
+    finally:
+        HTTPAdapter.send = original  # type: ignore[method-assign]
+
+
+# -- measurements -------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set of this process so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_peak_rss_mb(pid: int) -> float | None:
+    """A live child's peak resident set (VmHWM), None where /proc is not available."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Phase:
+    """What one phase cost: records, calls by kind and endpoint, time, peak memory."""
+
+    name: str
+    records: int = 0
+    failed: int = 0
+    cycles: int = 0
+    write_calls: int = 0
+    other_calls: int = 0
+    auth_calls: int = 0
+    connector_calls: int = 0
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    endpoints: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> int:
+        return self.write_calls + self.other_calls
+
+    @property
+    def calls_per_1000(self) -> float | None:
+        return 1000 * self.calls / self.records if self.records else None
+
+    @property
+    def records_per_hour(self) -> float | None:
+        return 3600 * self.records / self.seconds if self.records and self.seconds else None
+
+    def count(self, before: Counter[str], after: Counter[str]) -> None:
+        """Attribute the requests sent between two snapshots to this phase."""
+        delta = after - before
+        self.endpoints = dict(sorted(delta.items()))
+        for endpoint, calls in delta.items():
+            kind = kind_of(endpoint)
+            if kind == "write":
+                self.write_calls += calls
+            elif kind == "read":
+                self.other_calls += calls
+            else:
+                self.auth_calls += calls
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "calls": self.calls, "calls_per_1000": self.calls_per_1000,
+                "records_per_hour": self.records_per_hour}
+
+
+# -- the sandbox ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SandboxHandle:
+    """Where the sandbox listens, the default app and user, and how it was run."""
+
+    url: str
+    credentials: dict[str, str]
+    mode: str
+    stop: Callable[[], None]
+    pid: int | None = None
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        """A ``type: salesforce`` connection pointing at this sandbox."""
+        return {"type": "salesforce", "login_url": self.url, **self.credentials, **extra}
+
+    def peak_rss_mb(self) -> float | None:
+        """The sandbox's own peak RSS when it runs in a child (else it is part of ours)."""
+        return child_peak_rss_mb(self.pid) if self.pid is not None else None
+
+
+def _credentials(sandbox: Any) -> dict[str, str]:
+    return {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret,
+            "username": sandbox.username, "password": sandbox.password,
+            "security_token": sandbox.security_token}
+
+
+def _new_sandbox(latency_ms: float, per_record_ms: float) -> Any:
+    from sandboxes.salesforce.faults import Faults
+    from sandboxes.salesforce.sandbox import SalesforceSandbox
+
+    faults = Faults(latency_ms=latency_ms, latency_per_record_ms=per_record_ms)
+    return SalesforceSandbox(faults=faults).start()
+
+
+def start_sandbox(mode: str, latency_ms: float, per_record_ms: float) -> SandboxHandle:
+    """The sandbox in this process, or in a child so its CPU work never holds our GIL."""
+    if mode == "inprocess":
+        sandbox = _new_sandbox(latency_ms, per_record_ms)
+        return SandboxHandle(sandbox.url, _credentials(sandbox), mode, sandbox.stop)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.salesforce_push", "--serve-sandbox",
+         "--latency-ms", str(latency_ms), "--per-record-ms", str(per_record_ms)],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdin is not None
+    line = child.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the sandbox child exited ({child.wait()}) before it listened")
+    hello = json.loads(line)
+
+    def stop() -> None:
+        assert child.stdin is not None
+        child.stdin.close()  # the child serves until its stdin closes
+        child.wait(timeout=30)
+
+    return SandboxHandle(hello["url"], hello["credentials"], mode, stop, child.pid)
+
+
+def serve_sandbox(latency_ms: float, per_record_ms: float) -> None:
+    """Child side of ``--sandbox subprocess``: announce url and credentials, serve until EOF."""
+    sandbox = _new_sandbox(latency_ms, per_record_ms)
+    print(json.dumps({"url": sandbox.url, "credentials": _credentials(sandbox)}), flush=True)
+    sys.stdin.read()
+    sandbox.stop()
+
+
+# -- the hub side ---------------------------------------------------------------------------------
+
+_BUMP = text(f"UPDATE hub_sequence SET value = value + :n WHERE name = "
+             f"'{sequence.SEQUENCE_NAME}' RETURNING value")
+
+
+def reserve_seqs(connection: Connection, count: int) -> int:
+    """Reserve ``count`` change_seq numbers the way core.sequence does; returns the first."""
+    last = int(connection.execute(_BUMP, {"n": count}).scalar_one())
+    return last - count + 1
+
+
+def person_row(index: int, seq: int, now: Any) -> dict[str, Any]:
+    """A reachable MQL with a phone (the sandbox's Working-lead rule asks for one)."""
+    return {
+        "id": f"{index:032x}", "change_seq": seq, "created_at": now, "updated_at": now,
+        "deleted_at": None, "email": f"person{index}@bench.example.com",
+        "first_name": f"First{index}", "last_name": f"Last{index}", "title": "Engineer",
+        "company": f"Company {index % 997}", "account_id": None,
+        "phone": f"+1415555{index % 10_000:04d}", "city": "San Francisco", "state": "CA",
+        "country": "United States", "lead_source": "Webinar", "lifecycle_stage": "MQL",
+        "score": 50 + index % 50, "unsubscribed": False, "attributes": {},
+    }
+
+
+def seed_people(engine: Engine, count: int) -> float:
+    """Insert ``count`` people in one transaction with consecutive change_seqs; seconds taken."""
+    started = time.perf_counter()
+    now = db.utcnow()
+    table = Person.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        first = reserve_seqs(connection, count)
+        for start in range(0, count, INSERT_CHUNK):
+            stop = min(count, start + INSERT_CHUNK)
+            rows = [person_row(i, first + i, now) for i in range(start, stop)]
+            connection.execute(insert(table), rows)
+    return time.perf_counter() - started
+
+
+def retitle_people(engine: Engine) -> int:
+    """Change every person's title (a pushed field) with fresh change_seqs; returns how many.
+
+    A bulk UPDATE bypasses the ORM's sequencing hook, so it reserves numbers itself, in the
+    same transaction, exactly as the hook would.
+    """
+    table = Person.__table__  # type: ignore[attr-defined]
+    now = db.utcnow()
+    with engine.begin() as connection:
+        ids = list(connection.execute(select(table.c.id).order_by(table.c.change_seq)).scalars())
+        first = reserve_seqs(connection, len(ids))
+        statement = (update(table).where(table.c.id == bindparam("person_id"))
+                     .values(title=bindparam("new_title"), change_seq=bindparam("new_seq"),
+                             updated_at=bindparam("stamp")))
+        for start in range(0, len(ids), INSERT_CHUNK):
+            connection.execute(statement, [
+                {"person_id": pid, "new_title": f"Senior Engineer {n % 7}", "new_seq": first + n,
+                 "stamp": now}
+                for n, pid in enumerate(ids[start:start + INSERT_CHUNK], start=start)])
+    return len(ids)
+
+
+def write_mapping(folder: Path, direction: str, page_size: int) -> None:
+    """The shipped Lead mapping with the bench's direction and push page size."""
+    data = yaml.safe_load(SHIPPED_MAPPING.read_text())
+    data["direction"] = direction
+    data["page_size"] = page_size
+    (folder / SHIPPED_MAPPING.name).write_text(yaml.safe_dump(data, sort_keys=False))
+    shutil.copy(HUB_SCHEMA_FILE, folder / "hub.yaml")
+
+
+# -- the Syncline run -----------------------------------------------------------------------------
+
+
+class SynclineRun:
+    """A hub database, the bench mapping and the sandbox connection: drains and idles."""
+
+    def __init__(self, engine: Engine, folder: Path, sandbox: SandboxHandle,
+                 log: CallLog, connection_extra: dict[str, Any]) -> None:
+        self.log = log
+        schema = HubSchema.load(folder / "hub.yaml")
+        mappings = load_mappings(folder, hub_schema=schema)
+        settings = sandbox.settings(**connection_extra)
+        self.ctx = SyncContext(engine, mappings, schema,
+                               lambda name: SalesforceConnector(name, settings))
+
+    def cycles(self, name: str, *, until_drained: bool, progress: bool) -> Phase:
+        """Run cycles until the backlog is empty (or just one) and measure them."""
+        phase = Phase(name)
+        before = self.log.snapshot()
+        started = time.perf_counter()
+        while True:
+            report: RunReport = run_mapping(self.ctx, MAPPING_NAME, trigger="manual")
+            phase.cycles += 1
+            phase.records += report.created_remote + report.updated_remote
+            phase.failed += report.failed
+            phase.connector_calls += report.api_calls
+            if progress:
+                print(f"  [{name}] cycle {phase.cycles}: {report.status}, "
+                      f"+{report.created_remote} created, +{report.updated_remote} updated, "
+                      f"{report.failed} failed, {report.api_calls} calls, "
+                      f"backlog {report.backlog}, "
+                      f"{report.duration_ms / 1000:.1f} s", file=sys.stderr, flush=True)
+            if report.status not in ("success", "partial"):
+                raise RuntimeError(f"{name}: cycle {report.status}: {report.message}")
+            if not until_drained or report.backlog == 0 or phase.cycles >= MAX_CYCLES:
+                break
+        phase.seconds = time.perf_counter() - started
+        phase.count(before, self.log.snapshot())
+        phase.peak_rss_mb = peak_rss_mb()
+        return phase
+
+
+# -- the naive baseline ---------------------------------------------------------------------------
+
+
+def run_baseline(count: int, latency_ms: float, per_record_ms: float) -> Phase:
+    """simple-salesforce, one ``Lead.upsert`` per record: what a hand-written script does."""
+    from simple_salesforce import Salesforce
+
+    sandbox = _new_sandbox(latency_ms, per_record_ms)
+    log = CallLog()
+    phase = Phase("baseline")
+    try:
+        with counting_requests(log):
+            sf = Salesforce(instance_url=sandbox.url, session_id=sandbox.issue_token(),
+                            session=sandbox.session(), version=sandbox.api_version)
+            now = db.utcnow()
+            started = time.perf_counter()
+            for index in range(count):
+                row = person_row(index, index + 1, now)
+                data = {"Email": row["email"], "FirstName": row["first_name"],
+                        "LastName": row["last_name"], "Company": row["company"],
+                        "Title": row["title"], "Phone": row["phone"], "City": row["city"],
+                        "State": row["state"], "Country": row["country"], "LeadSource": "Web",
+                        "Status": "Working - Contacted", "Score__c": row["score"]}
+                sf.Lead.upsert(f"Syncline_Id__c/{row['id']}", data)
+                phase.records += 1
+            phase.seconds = time.perf_counter() - started
+        phase.count(Counter(), log.snapshot())
+    finally:
+        sandbox.stop()
+    phase.cycles = 1
+    phase.peak_rss_mb = peak_rss_mb()
+    return phase
+
+
+class BaselineChild:
+    """The baseline in a child process: its own GIL and its own peak RSS."""
+
+    def __init__(self, count: int, latency_ms: float, per_record_ms: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.salesforce_push", "--baseline-only",
+             "--baseline", str(count), "--latency-ms", str(latency_ms),
+             "--per-record-ms", str(per_record_ms)],
+            cwd=REPO, stdout=subprocess.PIPE, text=True)
+
+    def result(self) -> Phase:
+        out, _ = self.process.communicate()
+        if self.process.returncode != 0:
+            raise RuntimeError(f"the baseline child failed ({self.process.returncode})")
+        data = json.loads(out.strip().splitlines()[-1])
+        for derived in ("calls", "calls_per_1000", "records_per_hour"):
+            data.pop(derived)
+        return Phase(**data)
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """One target of the issue and whether this run met it."""
+
+    name: str
+    wanted: str
+    got: str
+    met: bool
+
+
+def targets(people: int, create: Phase, updates: Phase, idle: Phase) -> list[Target]:
+    """The issue's targets: write calls, throughput, and the idle cycle (one object here)."""
+    limit = math.ceil(people / COLLECTION_SIZE)
+    found = [
+        Target(f"{p.name}: write calls", f"<= {limit:,}", f"{p.write_calls:,}",
+               p.write_calls <= limit)
+        for p in (create, updates)
+    ]
+    found += [
+        Target(f"{p.name}: records/hour", f">= {TARGET_RECORDS_PER_HOUR:,}",
+               f"{p.records_per_hour or 0:,.0f}",
+               (p.records_per_hour or 0) >= TARGET_RECORDS_PER_HOUR)
+        for p in (create, updates)
+    ]
+    # OAuth token requests are not API calls in Salesforce's daily count: left out here.
+    found.append(Target("idle cycle: API calls (1 object)", f"<= {TARGET_IDLE_CALLS_PER_OBJECT}",
+                        str(idle.calls), idle.calls <= TARGET_IDLE_CALLS_PER_OBJECT))
+    failed = create.failed + updates.failed
+    found.append(Target("every record written", f"{people:,} created, {people:,} updated",
+                        f"{create.records:,} / {updates.records:,} ({failed} failed)",
+                        create.records == people and updates.records == people))
+    return found
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    return f"{ours / theirs:,.1f}x" if ours and theirs else "-"
+
+
+def render(result: dict[str, Any], phases: list[Phase], baseline: Phase | None,
+           checks: list[Target]) -> str:
+    """The human-readable report: settings, the table, ratios, targets, endpoints."""
+    lines = [f"Salesforce push benchmark — {result['people']:,} people, "
+             f"{result['latency_ms']:g} ms per call + {result['per_record_ms']:g} ms per record",
+             f"sandbox: {result['sandbox_mode']}"
+             + (f" (its own peak RSS {result['sandbox_peak_rss_mb']:,.0f} MB)"
+                if result.get("sandbox_peak_rss_mb") else ""),
+             f"mapping: shipped salesforce-lead, direction {result['direction']}, page_size "
+             f"{result['page_size']:,}; connector bulk_threshold {result['bulk_threshold']:,}",
+             f"baseline: {result['baseline_note']}",
+             f"hub: {result['database']} (seeded in {result['seed_seconds']:.1f} s, "
+             f"retitled in {result['retitle_seconds']:.1f} s)", ""]
+    header = ("phase", "records", "cycles", "write calls", "other calls", "auth",
+              "calls/1000", "seconds", "records/hour", "peak RSS MB")
+    rows = [header]
+    for phase in [*phases, *([baseline] if baseline else [])]:
+        rows.append((phase.name, f"{phase.records:,}", str(phase.cycles),
+                     f"{phase.write_calls:,}", f"{phase.other_calls:,}", str(phase.auth_calls),
+                     _num(phase.calls_per_1000, 2), _num(phase.seconds, 1),
+                     _num(phase.records_per_hour), _num(phase.peak_rss_mb)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for number, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if baseline is not None:
+        lines += ["", "vs baseline (calls: baseline ÷ ours, speed and RSS: ours ÷ baseline):"]
+        for phase in phases:
+            if not phase.records:
+                continue
+            fewer = _ratio(baseline.calls_per_1000, phase.calls_per_1000)
+            lines.append(f"  {phase.name:<13} {fewer} fewer calls per record, "
+                         f"{_ratio(phase.records_per_hour, baseline.records_per_hour)} the "
+                         f"records/hour, {_ratio(phase.peak_rss_mb, baseline.peak_rss_mb)} the "
+                         "peak RSS")
+    lines += ["", "targets:"]
+    for check in checks:
+        lines.append(f"  [{'met' if check.met else 'MISSED'}] {check.name}: wanted "
+                     f"{check.wanted}, got {check.got}")
+    lines += ["", "requests by endpoint:"]
+    for phase in [*phases, *([baseline] if baseline else [])]:
+        lines.append(f"  {phase.name}:")
+        lines += [f"    {calls:>7,}  {endpoint}" for endpoint, calls in phase.endpoints.items()]
+    return "\n".join(lines)
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.salesforce_push", description=__doc__)
+    parser.add_argument("--people", type=int, default=100_000, help="hub people to push")
+    parser.add_argument("--latency-ms", type=float, default=300.0, help="sandbox latency per call")
+    parser.add_argument("--per-record-ms", type=float, default=2.0,
+                        help="sandbox latency per record sent or returned")
+    parser.add_argument("--baseline", type=int, default=2_000,
+                        help="records for the naive baseline (0: skip it)")
+    parser.add_argument("--baseline-sequential", action="store_true",
+                        help="run the baseline after the main run instead of alongside it")
+    parser.add_argument("--database", help="hub database URL (default: a temporary SQLite file)")
+    parser.add_argument("--page-size", type=int, default=10_000,
+                        help="mapping page_size: hub records per push page (Bulk from 2,000)")
+    parser.add_argument("--direction", default="to_remote", choices=("to_remote", "both"),
+                        help="mapping direction (both: the pull phase reads every echo back)")
+    parser.add_argument("--sandbox", default="subprocess", choices=("subprocess", "inprocess"),
+                        help="where the sandbox runs (a child keeps its CPU off our GIL)")
+    parser.add_argument("--bulk-poll-seconds", type=float,
+                        help="connector bulk_poll_seconds (default: the connector's)")
+    parser.add_argument("--quiet", action="store_true", help="no per-cycle progress on stderr")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument("--serve-sandbox", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-only", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve_sandbox:
+        serve_sandbox(args.latency_ms, args.per_record_ms)
+        return 0
+    if args.baseline_only:
+        print(json.dumps(run_baseline(args.baseline, args.latency_ms,
+                                      args.per_record_ms).as_json()))
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="bench-sf-"))
+    url = args.database or f"sqlite:///{workdir / 'hub.db'}"
+    progress = not args.quiet
+
+    def say(message: str) -> None:
+        if progress:
+            print(message, file=sys.stderr, flush=True)
+
+    baseline_child = None
+    if args.baseline and not args.baseline_sequential:
+        baseline_child = BaselineChild(args.baseline, args.latency_ms, args.per_record_ms)
+    engine = db.make_engine(url)
+    db.init_db(engine)
+    say(f"seeding {args.people:,} people in {url}")
+    seed_seconds = seed_people(engine, args.people)
+    write_mapping(workdir, args.direction, args.page_size)
+    extra: dict[str, Any] = {}
+    if args.bulk_poll_seconds is not None:
+        extra["bulk_poll_seconds"] = args.bulk_poll_seconds
+    sandbox = start_sandbox(args.sandbox, args.latency_ms, args.per_record_ms)
+    log = CallLog()
+    try:
+        with counting_requests(log):
+            run = SynclineRun(engine, workdir, sandbox, log, extra)
+            say("creating")
+            create = run.cycles("create", until_drained=True, progress=progress)
+            retitle_started = time.perf_counter()
+            retitle_people(engine)
+            retitle_seconds = time.perf_counter() - retitle_started
+            say("updating")
+            updates = run.cycles("update", until_drained=True, progress=progress)
+            idle = run.cycles("idle", until_drained=False, progress=progress)
+        sandbox_rss = sandbox.peak_rss_mb()
+    finally:
+        sandbox.stop()
+    baseline = None
+    if args.baseline:
+        say(f"baseline ({args.baseline:,} records)")
+        baseline = (baseline_child.result() if baseline_child is not None else
+                    BaselineChild(args.baseline, args.latency_ms, args.per_record_ms).result())
+    total = Phase("create+update", records=create.records + updates.records,
+                  failed=create.failed + updates.failed, cycles=create.cycles + updates.cycles,
+                  write_calls=create.write_calls + updates.write_calls,
+                  other_calls=create.other_calls + updates.other_calls,
+                  auth_calls=create.auth_calls + updates.auth_calls,
+                  connector_calls=create.connector_calls + updates.connector_calls,
+                  seconds=create.seconds + updates.seconds, peak_rss_mb=updates.peak_rss_mb,
+                  endpoints=dict(Counter(create.endpoints) + Counter(updates.endpoints)))
+    phases = [create, updates, total, idle]
+    checks = targets(args.people, create, updates, idle)
+    result = {
+        "people": args.people, "latency_ms": args.latency_ms, "per_record_ms": args.per_record_ms,
+        "sandbox_mode": SANDBOX_MODES[args.sandbox],
+        "sandbox_peak_rss_mb": sandbox_rss, "direction": args.direction,
+        "page_size": args.page_size, "bulk_threshold": 2000,
+        "baseline_note": (f"{args.baseline:,} records, simple-salesforce Lead.upsert one call each,"
+                          f" own sandbox in a child process, "
+                          f"{'after' if args.baseline_sequential else 'alongside'} the main run"
+                          if args.baseline else "skipped"),
+        "database": url.split("///")[0] + "///…" if args.database else "temporary SQLite file",
+        "seed_seconds": seed_seconds, "retitle_seconds": retitle_seconds,
+        "phases": [p.as_json() for p in phases],
+        "baseline": baseline.as_json() if baseline else None,
+        "targets": [asdict(c) for c in checks],
+    }
+    print(json.dumps(result, indent=2) if args.json else render(result, phases, baseline, checks))
+    engine.dispose()
+    if not args.database:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
