@@ -67,10 +67,21 @@ class SalesforceHub:
         self.mappings = load_mappings(self.folder, hub_schema=schema)
         self.ctx = SyncContext(self.engine, self.mappings, schema, self._connect)
 
+    def mapping_data(self, name: str) -> dict[str, Any]:
+        """The copied mapping file ``name`` as YAML data."""
+        data: dict[str, Any] = yaml.safe_load(
+            (self.folder / f"{name}.yaml").read_text(encoding="utf-8"))
+        return data
+
+    def mapped(self, name: str, hub_field: str, value: str) -> str:
+        """What ``value`` of ``hub_field`` becomes in Salesforce under mapping ``name``."""
+        row = self.field_row(self.mapping_data(name), hub_field)
+        return str((row.get("value_map") or {}).get(value, value))
+
     def edit_mapping(self, name: str, change: Callable[[dict[str, Any]], None]) -> None:
         """Change the copied mapping file ``name`` as an admin would, then reload."""
         path = self.folder / f"{name}.yaml"
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = self.mapping_data(name)
         change(data)
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         self.reload()
