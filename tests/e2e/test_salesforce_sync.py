@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from core.models import Campaign, CampaignMember
 from jobs import triage
 from tests.e2e.harness import SalesforceHub
 
@@ -261,3 +262,55 @@ def test_the_cycle_after_a_salesforce_delete_still_succeeds(sf: SalesforceHub) -
 
     assert (after.status, after.writes) == ("success", 0), after.message
     assert sf.errors("open", "retrying") == []
+
+
+CAMPAIGN_SYNC = ("salesforce-account", "salesforce-lead", "salesforce-contact",
+                 "salesforce-campaign", "salesforce-campaign-member")
+
+
+def test_campaign_members_go_out_with_their_status_labels_and_come_back_by_lead_or_contact(
+    sf: SalesforceHub,
+) -> None:
+    ann_id, bo_id = ann(sf), ann(sf, email="bo@acme.com", first_name="Bo")
+    campaign_id = sf.add(Campaign(name="Spring Webinar", type="Webinar", status="Active"))
+    sf.add(CampaignMember(person_id=ann_id, campaign_id=campaign_id, status="registered"))
+    sf.add(CampaignMember(person_id=bo_id, campaign_id=campaign_id, status="attended"))
+
+    reports = sf.run_all(CAMPAIGN_SYNC)
+
+    assert [r.status for r in reports] == ["success"] * len(CAMPAIGN_SYNC), [
+        (r.mapping, r.message) for r in reports]
+    [campaign] = sf.rows("Campaign")
+    assert (campaign["Name"], campaign["Syncline_Id__c"]) == ("Spring Webinar", campaign_id)
+    assert campaign["Status"] == sf.mapped("salesforce-campaign", "status", "Active")
+    members = {(m["LeadId"], m["Status"]) for m in sf.rows("CampaignMember")}
+    assert members == {
+        (sf.remote_ids(ann_id)["Lead"],
+         sf.mapped("salesforce-campaign-member", "status", "registered")),
+        (sf.remote_ids(bo_id)["Lead"],
+         sf.mapped("salesforce-campaign-member", "status", "attended")),
+    }
+    labels = {s["Label"] for s in sf.rows("CampaignMemberStatus")
+              if s["CampaignId"] == campaign["Id"]}
+    assert {"Registered", "Attended"} <= labels, "missing statuses are created on demand"
+
+    # Sales adds a Contact of theirs and a Lead of theirs to the campaign.
+    contact = sf.insert("Contact", {"LastName": "Ng", "FirstName": "Cy", "Email": "cy@corp.com"})
+    lead = sf.insert("Lead", {"LastName": "Diaz", "FirstName": "Di", "Company": "Dex",
+                              "Email": "di@dex.io"})
+    sf.insert("CampaignMember", {"CampaignId": campaign["Id"], "ContactId": contact,
+                                 "Status": "Responded"})
+    sf.insert("CampaignMember", {"CampaignId": campaign["Id"], "LeadId": lead,
+                                 "Status": "Attended"})
+
+    reports = sf.run_all(CAMPAIGN_SYNC)
+
+    assert all(r.status == "success" for r in reports), [(r.mapping, r.message) for r in reports]
+    cy, di = sf.person_by_email("cy@corp.com"), sf.person_by_email("di@dex.io")
+    assert sf.remote_ids(cy.id) == {"Contact": contact}
+    by_person = {m.person_id: m for m in sf.members()}
+    assert set(by_person) == {ann_id, bo_id, cy.id, di.id}
+    assert (by_person[cy.id].campaign_id, by_person[cy.id].status) == (campaign_id, "responded")
+    assert (by_person[di.id].campaign_id, by_person[di.id].status) == (campaign_id, "attended")
+    assert by_person[cy.id].responded is True
+    assert sum(r.writes for r in sf.run_all(CAMPAIGN_SYNC)) == 0
