@@ -13,8 +13,10 @@ from cli.context import App, pass_app
 from cli.output import print_json_lines, print_summary, progress
 from connectors.memory.store import MemoryStore
 from core.db import init_db
+from core.errors import InputError
 from jobs import demo
 from jobs.engine import run_all
+from sandboxes.salesforce.state import StateError
 
 
 @click.command("demo")
@@ -23,11 +25,12 @@ from jobs.engine import run_all
 @click.option("--port", default=5000, show_default=True, type=int, help="Dashboard port.")
 @pass_app
 def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
-    """Try Syncline on two local demo systems (a CRM and a webinar platform).
+    """Try Syncline on the Salesforce sandbox and a local webinar platform.
 
-    Creates the database and instance/connections.yaml if needed, seeds realistic people once,
-    runs a sync cycle of every mapping, then (without --once) keeps syncing every 30 seconds
-    and serves the dashboard at http://127.0.0.1:PORT.
+    Creates the database and instance/connections.yaml if needed, starts the Salesforce
+    sandbox (http://127.0.0.1:8701, its org kept in instance/demo/salesforce.json), seeds
+    realistic people once, runs a sync cycle of every mapping, then (without --once) keeps
+    syncing every 30 seconds and serves the dashboard at http://127.0.0.1:PORT.
     """
     engine = app.raw_engine()  # an unreachable database is bad input: one line, exit 2
     if not app.config_path:
@@ -37,23 +40,38 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
             )
         app.config_path = str(demo.CONNECTIONS_FILE)
     init_db(engine)
-    if not demo.is_seeded(engine):
-        crm = MemoryStore.at(app.connections.get("crm")["path"])
-        webinar = MemoryStore.at(app.connections.get("webinar")["path"])
-        counts = demo.seed(engine, crm, webinar)
-        click.echo(
-            "seeded " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()), err=True
-        )
-    ctx = app.sync_context()
-    with progress(app.interactive and not as_json, "demo") as tick:
-        reports = run_all(ctx, trigger="demo", progress=tick)
-    if as_json:
-        print_json_lines(reports)
-    else:
-        print_summary(reports, rich_table=app.interactive)
-    if once:
-        sys.exit(1 if any(r.status in ("failed", "braked") for r in reports) else 0)
-    _serve(app, port)
+    try:
+        sandbox = demo.start_salesforce(app)
+    except OSError as exc:
+        host, port_ = demo.salesforce_address(app)
+        message = f"cannot start the sandbox on {host}:{port_}: {exc}"
+        raise InputError("salesforce", message) from exc
+    except StateError as exc:
+        raise InputError("salesforce", str(exc)) from exc
+    try:
+        if sandbox is not None:
+            click.echo(f"Salesforce sandbox at {sandbox.url}", err=True)
+        if not demo.is_seeded(engine):
+            webinar = MemoryStore.at(app.connections.get("webinar")["path"])
+            org = sandbox.org if sandbox is not None and not sandbox.restored else None
+            counts = demo.seed(engine, org, webinar)
+            click.echo(
+                "seeded " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()),
+                err=True,
+            )
+        ctx = app.sync_context()
+        with progress(app.interactive and not as_json, "demo") as tick:
+            reports = run_all(ctx, trigger="demo", progress=tick)
+        if as_json:
+            print_json_lines(reports)
+        else:
+            print_summary(reports, rich_table=app.interactive)
+        if once:
+            sys.exit(1 if any(r.status in ("failed", "braked") for r in reports) else 0)
+        _serve(app, port)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()  # saves the org for the next run
 
 
 def _serve(app: App, port: int) -> None:

@@ -1,18 +1,22 @@
-"""The demo: a local CRM and webinar platform, realistic people, and records that fail on purpose.
+"""The demo: the Salesforce sandbox, a webinar platform, people, records that fail on purpose.
 
-The failing records give the errors page something true to say.
+The failing records give the errors page something true to say, in Salesforce's own words.
 
 Everything is seeded once, deterministically (Faker with a fixed seed), and marked with an audit
 row, so ``syncline demo --once`` can run again and again: the second run finds nothing to do.
+The sandbox keeps its org in ``instance/demo/salesforce.json`` so its ids outlive a restart.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import requests
 from faker import Faker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -20,37 +24,42 @@ from sqlmodel import Session, select
 from connectors.memory.store import MemoryStore
 from core.db import session, utcnow
 from core.logs import event, get_logger
-from core.models import Account, Audit, Person
+from core.models import Account, Audit, Campaign, CampaignMember, Person
+from sandboxes.salesforce.seed import ascii_slug, domain_for, seed_org
 
 if TYPE_CHECKING:
     from cli.context import App
+    from sandboxes.salesforce.org import Org
+    from sandboxes.salesforce.sandbox import SalesforceSandbox
 
 log = get_logger("demo")
 
 SEED = 2026
 DEMO_DIR = Path("instance/demo")
 CONNECTIONS_FILE = Path("instance/connections.yaml")
+SALESFORCE_STATE = DEMO_DIR / "salesforce.json"
 CONNECTIONS_YAML = """\
-# Written by `syncline demo`: two local demo systems, stored as JSON files under instance/demo.
+# Written by `syncline demo`: the Salesforce sandbox (the demo starts it on port 8701 and keeps
+# its org in instance/demo/salesforce.json) and a webinar platform stored as a JSON file.
 # Point real systems here later (see connections.example.yaml); keep secrets in ${ENV_VARS}.
-crm:
-  type: memory
-  path: instance/demo/crm.json
-  api_key: ${DEMO_CRM_API_KEY:-demo-crm-key-2026}
-  schema:
-    # Like many real orgs, this CRM keeps Company short: long names fail with STRING_TOO_LONG.
-    Lead: {fields: {Company: {type: string, length: 80, required: true}}}
+salesforce:
+  type: salesforce
+  login_url: ${DEMO_SALESFORCE_URL:-http://127.0.0.1:8701}
+  auth: password
+  client_id: 3MVG9sandbox.syncline.demo.client.id
+  client_secret: ${DEMO_SALESFORCE_CLIENT_SECRET:-sandbox-demo-client-secret}
+  username: integration@syncline-sandbox.example
+  password: ${DEMO_SALESFORCE_PASSWORD:-sandbox-demo-password}
+  security_token: ${DEMO_SALESFORCE_TOKEN:-SandboxDemoToken}
 webinar:
   type: memory
   path: instance/demo/webinar.json
 """
-DEMO_API_KEY = "demo-crm-key-2026"
 
 INDUSTRIES = ["Software", "Banking", "Pharma", "Retail", "Manufacturing"]
 COUNTRIES = ["US", "United Kingdom", "Germany", "France", "Canada", "Australia"]
 SOURCES = ["Organic Search", "Paid Social", "Event", "Webinar"]
 STAGES = ["Lead", "Lead", "MQL", "MQL", "SQL"]
-CRM_SOURCES = ["Web", "Webinar", "Trade Show", "Advertisement", "Other"]
 WEBINARS = ["Pipeline Math 101", "Attribution Without Tears", "The Clean CRM Playbook"]
 
 
@@ -69,17 +78,16 @@ def is_seeded(engine: Engine) -> bool:
         return db.exec(select(Audit).where(Audit.action == "demo.seeded")).first() is not None
 
 
-def seed(engine: Engine, crm: MemoryStore, webinar: MemoryStore) -> dict[str, int]:
-    """Fill the hub, the CRM and the webinar platform with overlapping, realistic records."""
+def seed(engine: Engine, org: Org | None, webinar: MemoryStore) -> dict[str, int]:
+    """Fill the hub, the Salesforce org (when we run it) and the webinar platform."""
     fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR"])
     Faker.seed(SEED)
     rnd = random.Random(SEED)
-    crm.api_key = DEMO_API_KEY
     companies = sorted({fake.unique.company() for _ in range(18)})
     people: list[dict[str, Any]] = []
     with session(engine) as db:
         for name in companies[:14]:
-            domain = _domain(name)
+            domain = domain_for(name)
             db.add(
                 Account(
                     name=name,
@@ -94,7 +102,7 @@ def seed(engine: Engine, crm: MemoryStore, webinar: MemoryStore) -> dict[str, in
             first, last = fake.first_name(), fake.last_name()
             company = rnd.choice(companies)
             person = {
-                "email": f"{_ascii(first)}.{_ascii(last)}@{_domain(company)}".lower(),
+                "email": f"{ascii_slug(first)}.{ascii_slug(last)}@{domain_for(company)}".lower(),
                 "first_name": first,
                 "last_name": last,
                 "company": company,
@@ -113,19 +121,19 @@ def seed(engine: Engine, crm: MemoryStore, webinar: MemoryStore) -> dict[str, in
                 "first_name": "Priya",
                 "last_name": "Raman",
                 "company": "Podcast Nation",
+                "phone": "+1 415 555 0199",
                 "lead_source": "Podcast",
                 "score": 92,
                 "lifecycle_stage": "MQL",
-            },  # no value_map entry: restricted picklist refuses it
+            },  # no value_map entry: Salesforce's restricted Lead Source picklist refuses it
             {
                 "email": "hans.mueller@example.de",
                 "first_name": "Hans",
                 "last_name": "Müller",
-                "company": "Internationale Gesellschaft für Maschinenbau, Anlagenbau und "
-                "Industrieautomatisierung mbH & Co. KG",
+                "company": "Maschinenbau Müller",
                 "score": 88,
-                "lifecycle_stage": "SQL",
-            },  # longer than the CRM's 80 characters
+                "lifecycle_stage": "MQL",
+            },  # worked (MQL) but no phone: the org's validation rule refuses the Lead
             {
                 "email": "sam.okafor@brightpath.co",
                 "first_name": "Sam",
@@ -149,69 +157,20 @@ def seed(engine: Engine, crm: MemoryStore, webinar: MemoryStore) -> dict[str, in
                     },
                 )
             )
+        db.flush()
+        # Members are people the lead mapping sends to Salesforce (its sync_rule), so their
+        # memberships can follow them there.
+        synced = [
+            p["email"] for p in people[:150]
+            if p["score"] >= 40 or p["lifecycle_stage"] in ("MQL", "SQL")
+        ]
+        members = _seed_campaigns(db, rnd, synced)
         db.add(Audit(at=utcnow(), actor="demo", action="demo.seeded", detail={"seed": SEED}))
-    counts = {"hub_people": len(seen), "hub_accounts": 14}
-
-    with crm.transaction():
-        for name in companies[8:]:
-            crm.create(
-                "Account",
-                {
-                    "Name": name,
-                    "Website": f"https://www.{_domain(name)}",
-                    "Industry": rnd.choice(["Technology", "Finance", "Retail"]),
-                },
-            )
-        shared = rnd.sample(people[:150], 12)
-        for person in shared:  # the same people, as sales typed them: other case, stray spaces
-            crm.create(
-                "Lead",
-                {
-                    "Email": f" {person['email'].upper()}",
-                    "FirstName": person["first_name"],
-                    "LastName": person["last_name"],
-                    "Company": person["company"][:80],
-                    "LeadSource": rnd.choice(CRM_SOURCES),
-                    "Status": "Working",
-                },
-            )
-        for _ in range(45):
-            first, last, company = fake.first_name(), fake.last_name(), fake.company()
-            crm.create(
-                "Lead",
-                {
-                    "Email": f"{_ascii(first)}.{_ascii(last)}@{_domain(company)}".lower(),
-                    "FirstName": first,
-                    "LastName": last,
-                    "Company": company[:80],
-                    "Title": fake.job()[:100],
-                    "LeadSource": rnd.choice(CRM_SOURCES),
-                    "Status": rnd.choice(["Open", "Working", "Qualified"]),
-                },
-            )
-        for _ in range(3):  # partner referrals: pull_rule keeps them out of the hub
-            crm.create(
-                "Lead",
-                {
-                    "Email": fake.unique.email(),
-                    "LastName": fake.last_name(),
-                    "Company": fake.company()[:80],
-                    "LeadSource": "Partner Referral",
-                },
-            )
-        # Two Leads for one person: the duplicate is reported, never merged silently.
-        for first in ("Dana", "Dana M."):
-            crm.create(
-                "Lead",
-                {
-                    "Email": "dana.whitfield@northwind.example",
-                    "FirstName": first,
-                    "LastName": "Whitfield",
-                    "Company": "Northwind",
-                },
-                validate=False,
-            )
-    counts["crm_leads"] = crm.count("Lead")
+    counts = {"hub_people": len(seen), "hub_accounts": 14, "hub_campaign_members": members}
+    if org is not None:
+        shared = [p for p in rnd.sample(people[:150], 12) if p.get("phone")]
+        for name, count in seed_org(org, shared, seed=SEED).items():
+            counts[f"salesforce_{name.replace(' ', '_')}"] = count
 
     with webinar.transaction():
         attendees = rnd.sample(people[:150], 15)
@@ -233,7 +192,7 @@ def seed(engine: Engine, crm: MemoryStore, webinar: MemoryStore) -> dict[str, in
             webinar.create(
                 "Registrant",
                 {
-                    "Email": f"{_ascii(first)}.{_ascii(last)}@{fake.free_email_domain()}".lower(),
+                    "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
                     "FirstName": first,
                     "LastName": last,
                     "Webinar": rnd.choice(WEBINARS),
@@ -241,34 +200,106 @@ def seed(engine: Engine, crm: MemoryStore, webinar: MemoryStore) -> dict[str, in
                     "RegisteredAt": utcnow().isoformat(),
                 },
             )
+        # Someone pasted a whole address into the company box: longer than the hub's 255.
+        webinar.create(
+            "Registrant",
+            {
+                "Email": "li.wei@example.cn",
+                "FirstName": "Li",
+                "LastName": "Wei",
+                "Company": "Shenzhen Advanced Manufacturing and Industrial Automation Technology "
+                "Co., Ltd., Building 7, Phase 2, Nanshan Science and Technology Park, Nanshan "
+                "District, Shenzhen, Guangdong Province, People's Republic of China, Attn: "
+                "Procurement and Strategic Sourcing Department",
+                "Webinar": WEBINARS[0],
+                "Attended": True,
+                "RegisteredAt": utcnow().isoformat(),
+            },
+            validate=False,  # the webinar platform's form has no limit
+        )
     counts["registrants"] = webinar.count("Registrant")
     event(log, "demo.seeded", **counts)
     return counts
 
 
+def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
+    """Marketing's webinars as hub campaigns, with registrants who attended or did not."""
+    people = {p.email: p.id for p in db.exec(select(Person))}
+    count = 0
+    for index, name in enumerate(WEBINARS):
+        campaign = Campaign(
+            name=f"Webinar: {name}", type="Webinar", channel="Webinar", status="Completed",
+            start_date=date(2026, 9 + index, 10), end_date=date(2026, 9 + index, 10),
+            cost=float(rnd.choice([1500, 2500, 4000])),
+        )
+        db.add(campaign)
+        db.flush()
+        for email in rnd.sample(emails, 8):
+            status = rnd.choice(["registered", "attended", "attended", "no_show"])
+            db.add(CampaignMember(person_id=people[email], campaign_id=campaign.id,
+                                  status=status))
+            count += 1
+    return count
+
+
+def salesforce_address(app: App) -> tuple[str, int]:
+    """Host and port of the demo's Salesforce sandbox, from the connections file."""
+    url = urlsplit(str(app.connections.get("salesforce")["login_url"]))
+    return url.hostname or "127.0.0.1", url.port or 8701
+
+
+def start_salesforce(app: App) -> SalesforceSandbox | None:
+    """Start the demo's Salesforce sandbox (org kept on disk); None if one already answers."""
+    from sandboxes.salesforce.sandbox import SalesforceSandbox
+
+    host, port = salesforce_address(app)
+    try:
+        requests.get(f"http://{host}:{port}/services/data/", timeout=1)
+        return None  # someone runs it already (`syncline sandbox salesforce`): use theirs
+    except requests.ConnectionError:
+        pass
+    return SalesforceSandbox(host=host, port=port, state_path=SALESFORCE_STATE).start()
+
+
 def activity_job(app: App) -> Callable[[], None]:
-    """A job for the demo scheduler: a sales rep and a marketer making small edits."""
+    """A job for the demo scheduler: a sales rep and a marketer making small edits.
+
+    The rep works through the sandbox's control endpoints (as a person in Salesforce would);
+    every fifth run they convert a lead, so the hub shows people following it to a Contact.
+    """
     rnd = random.Random()
     fake = Faker()
+    runs = 0
 
     def act() -> None:
-        crm = MemoryStore.at(app.connections.get("crm")["path"])
-        webinar = MemoryStore.at(app.connections.get("webinar")["path"])
-        leads = crm.all("Lead")
-        if leads:
-            lead = rnd.choice(leads)
-            crm.update("Lead", lead["Id"], {"Title": fake.job()[:100]}, validate=False)
+        nonlocal runs
+        runs += 1
+        host, port = salesforce_address(app)
+        control = f"http://{host}:{port}/__sandbox__"
+        try:
+            leads = requests.get(f"{control}/records/Lead", timeout=5).json()
+            if leads:
+                lead = rnd.choice(leads)
+                requests.patch(
+                    f"{control}/records/Lead/{lead['Id']}", json={"Title": fake.job()[:100]},
+                    timeout=5,
+                )
+                if runs % 5 == 0:
+                    requests.post(f"{control}/convert", json={"lead_id": lead["Id"]}, timeout=5)
+        except (requests.RequestException, ValueError) as exc:
+            event(log, "demo.activity_failed", error=str(exc))
         with session(app.engine) as db:
             people = db.exec(select(Person).where(Person.deleted_at == None).limit(200)).all()  # noqa: E711
             if people:
                 person = rnd.choice(people)
                 person.score = min(100, (person.score or 0) + rnd.randint(5, 20))
                 db.add(person)
+        webinar = MemoryStore.at(app.connections.get("webinar")["path"])
         first, last = fake.first_name(), fake.last_name()
         webinar.create(
             "Registrant",
             {
-                "Email": f"{_ascii(first)}.{_ascii(last)}@{fake.free_email_domain()}".lower(),
+                "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
                 "FirstName": first,
                 "LastName": last,
                 "Webinar": rnd.choice(WEBINARS),
@@ -279,26 +310,3 @@ def activity_job(app: App) -> Callable[[], None]:
         event(log, "demo.activity")
 
     return act
-
-
-def _ascii(text: str) -> str:
-    table = str.maketrans(
-        {
-            "ä": "ae",
-            "ö": "oe",
-            "ü": "ue",
-            "ß": "ss",
-            "é": "e",
-            "è": "e",
-            "ç": "c",
-            "à": "a",
-            "ô": "o",
-            "ë": "e",
-            "ï": "i",
-        }
-    )
-    return "".join(ch for ch in text.lower().translate(table) if ch.isalnum()) or "someone"
-
-
-def _domain(company: str) -> str:
-    return (_ascii(company.split(",")[0].split(" ")[0]) or "example") + ".example"

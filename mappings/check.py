@@ -100,7 +100,9 @@ class _Checker:
         name = f"{self.obj.name}.{info.name}"
         if not info.createable and not info.updateable:
             self.add("error", at, f"{name} is read-only; make the row rule: to_hub")
-        elif not info.updateable:
+        elif not info.updateable and not self.mapping.fields[i].ref:
+            # A ref on a create-only field is a join record's parent (CampaignMember.LeadId):
+            # it never changes in the hub either, so there is nothing to warn about.
             self.add("warning", at, f"{name} is set on create only; later changes won't reach it")
         elif not info.createable:
             self.add("warning", at, f"{name} cannot be set on create, only by later updates")
@@ -205,7 +207,8 @@ class _Checker:
                 )
                 continue
             row = m.fields[pushed[info.name]]
-            if row.default is None and row.expr is None:
+            # A blank ref waits for its record (UNRESOLVED_REFERENCE); a default id means nothing.
+            if row.default is None and row.expr is None and not row.ref:
                 self.add(
                     "warning",
                     ("fields", pushed[info.name], "remote"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -37,6 +38,17 @@ from connectors.salesforce.transport import Transport
 from connectors.salesforce.writes import Writer
 
 #: Values per lookup query, and a SOQL length kept far below Salesforce's 100,000 characters.
+#: Connectors live for one cycle, but an org's schema rarely changes: sharing describe results
+#: in the process keeps an idle cycle at one API call per object (the read), not two.
+DESCRIBE_TTL = 600.0
+_DESCRIBE_CACHE: dict[tuple[str, str | None, str, str], tuple[float, dict[str, Any]]] = {}
+
+
+def forget_describes() -> None:
+    """Drop the shared describe results (after a schema change; tests start from scratch)."""
+    _DESCRIBE_CACHE.clear()
+
+
 LOOKUP_CHUNK = 200
 LOOKUP_MAX_CHARS = 20_000
 #: Compound and binary fields: not useful to sync and awkward in SOQL (nested or huge).
@@ -113,9 +125,17 @@ class SalesforceConnector(Connector):
                 if o.get("queryable") and o.get("createable")]
 
     def object_info(self, object_name: str) -> ObjectInfo:
-        """One object's description, fetched once per connector."""
+        """One object's description: fetched once per process and org, for DESCRIBE_TTL."""
         if object_name not in self._described:
-            raw = self._fetch_describe(object_name)
+            credentials = self.settings.credentials
+            key = (credentials.login_url, credentials.username or credentials.client_id,
+                   self.settings.api_version, object_name)
+            cached = _DESCRIBE_CACHE.get(key)
+            if cached is not None and time.monotonic() - cached[0] < DESCRIBE_TTL:
+                raw = cached[1]
+            else:
+                raw = self._fetch_describe(object_name)
+                _DESCRIBE_CACHE[key] = (time.monotonic(), raw)
             self._raw_describe[object_name] = raw
             self._described[object_name] = object_info(raw)
         return self._described[object_name]

@@ -25,6 +25,7 @@ def control_blueprint() -> Blueprint:
     blueprint.add_url_rule("/convert", view_func=_convert, methods=["POST"])
     blueprint.add_url_rule("/merge", view_func=_merge, methods=["POST"])
     blueprint.add_url_rule("/records/<sobject>", view_func=_create, methods=["POST"])
+    blueprint.add_url_rule("/records/<sobject>", view_func=_list, methods=["GET"])
     blueprint.add_url_rule(
         "/records/<sobject>/<record_id>", view_func=_edit, methods=["PATCH", "DELETE"]
     )
@@ -132,6 +133,15 @@ def _create(sobject: str) -> Response:
     with sandbox.org_lock:
         record_id = sandbox.org.insert(sobject, fields, user_id=_rep_id())
     return json_response({"id": record_id, "success": True, "errors": []}, 201)
+
+
+def _list(sobject: str) -> Response:
+    """Live records a sales rep could open (converted leads are read-only, so left out)."""
+    sandbox = state()
+    limit = int(request.args.get("limit", 200))
+    with sandbox.org_lock:
+        rows = [row for row in sandbox.org.rows(sobject) if not row.get("IsConverted")]
+    return json_response(rows[:limit])
 
 
 def _edit(sobject: str, record_id: str) -> Response:

@@ -9,6 +9,7 @@ the way sales types them (in capitals).
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -36,7 +37,7 @@ def seed_org(
     contacts: list[str] = []
     for _ in range(8):
         name = fake.unique.company()
-        domain = _domain(name)
+        domain = domain_for(name)
         account = org.insert("Account", {
             "Name": name,
             "Website": f"https://www.{domain}",
@@ -51,9 +52,9 @@ def seed_org(
                 "AccountId": account,
                 "FirstName": first,
                 "LastName": last,
-                "Email": f"{_ascii(first)}.{_ascii(last)}@{domain}",
+                "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{domain}",
                 "Title": fake.job()[:128],
-                "Phone": fake.phone_number()[:40],
+                "Phone": _phone(rnd),
                 "LeadSource": rnd.choice(SOURCES),
             }))
         counts["accounts"] += 1
@@ -83,12 +84,12 @@ def seed_org(
     for _ in range(40):
         first, last, company = fake.first_name(), fake.last_name(), fake.company()
         leads.append(org.insert("Lead", {
-            "Email": f"{_ascii(first)}.{_ascii(last)}@{_domain(company)}",
+            "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{domain_for(company)}",
             "FirstName": first,
             "LastName": last,
             "Company": company,
             "Title": fake.job()[:128],
-            "Phone": fake.phone_number()[:40],
+            "Phone": _phone(rnd),
             "LeadSource": rnd.choice(SOURCES),
             "Status": rnd.choice(STATUSES),
             "Industry": rnd.choice(INDUSTRIES),
@@ -141,10 +142,17 @@ def seed_org(
     return counts
 
 
-def _ascii(text: str) -> str:
-    table = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e"})
-    return "".join(ch for ch in text.lower().translate(table) if ch.isalnum()) or "someone"
+def ascii_slug(text: str) -> str:
+    """Lower-case ASCII letters and digits only (ü → ue, ê → e): safe in an email address."""
+    text = text.lower().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain if ch.isalnum()) or "someone"
 
 
-def _domain(company: str) -> str:
-    return (_ascii(company.split(",")[0].split(" ")[0]) or "example") + ".example"
+def domain_for(company: str) -> str:
+    """A made-up domain for a company name (``.example`` is reserved for such use)."""
+    return (ascii_slug(company.split(",")[0].split(" ")[0]) or "example") + ".example"
+
+
+def _phone(rnd: random.Random) -> str:
+    return f"+1 {rnd.randint(201, 989)} 555 {rnd.randint(1000, 9999)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,21 @@ from sqlalchemy import Engine
 from tests.cli.conftest import Invoke
 from tests.cli.helpers import SHIPPED_MAPPINGS, count, json_lines, rows
 
-MAPPINGS = ["crm-account", "crm-lead", "webinar-registrant"]
+MAPPINGS = [
+    "salesforce-account", "salesforce-campaign", "salesforce-campaign-member",
+    "salesforce-contact", "salesforce-lead", "salesforce-opportunity", "webinar-registrant",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's Salesforce sandbox on a free port (8701 may be taken by a running demo)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DEMO_SALESFORCE_URL", f"http://127.0.0.1:{port}")
+    for name in ("DEMO_SALESFORCE_PASSWORD", "DEMO_SALESFORCE_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
 WRITES = ("created_hub", "updated_hub", "created_remote", "updated_remote")
 
 
@@ -22,7 +37,6 @@ def test_demo_once_twice_then_errors_list(
     db_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("DEMO_CRM_API_KEY", raising=False)
     shutil.copytree(SHIPPED_MAPPINGS, tmp_path / "mappings", ignore=shutil.ignore_patterns("*.py"))
 
     first = syncline("demo", "--once", "--json")
@@ -30,12 +44,14 @@ def test_demo_once_twice_then_errors_list(
     assert "wrote instance/connections.yaml" in first.stderr
     assert "seeded " in first.stderr
     assert (tmp_path / "instance" / "connections.yaml").is_file()
-    assert (tmp_path / "instance" / "demo" / "crm.json").is_file()
+    assert (tmp_path / "instance" / "demo" / "salesforce.json").is_file(), "the org is kept"
     reports = {r["mapping"]: r for r in json_lines(first.stdout)}
     assert sorted(reports) == MAPPINGS
     assert all(r["status"] in ("success", "partial") for r in reports.values())
-    assert reports["crm-lead"]["created_remote"] > 0
-    assert reports["crm-lead"]["failed"] >= 4
+    assert reports["salesforce-lead"]["created_remote"] > 0
+    assert reports["salesforce-lead"]["failed"] >= 4
+    assert reports["salesforce-campaign-member"]["created_remote"] > 0
+    assert reports["salesforce-opportunity"]["created_hub"] > 0
     assert reports["webinar-registrant"]["created_hub"] > 0
     people = count(hub, "person")
 
@@ -47,24 +63,25 @@ def test_demo_once_twice_then_errors_list(
     for name, report in again.items():
         assert {k: report[k] for k in WRITES} == dict.fromkeys(WRITES, 0), name
     assert count(hub, "person") == people
-    assert len(rows(hub, "sync_run")) == 6
+    assert len(rows(hub, "sync_run")) == 2 * len(MAPPINGS)
 
     listed = syncline("errors", "list")
     assert listed.exit_code == 0, listed.output
     out = listed.stdout
     assert "bad value for restricted picklist field: Podcast" in out
+    assert "add a value_map entry for 'Podcast' on LeadSource; allowed: Web," in out
     assert "priya.raman@podcastnation.io" in out
-    assert "STRING_TOO_LONG" in out and "hans.mueller@example.de" in out
+    assert "A lead being worked needs a phone number so sales can call it." in out
+    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in out and "hans.mueller@example.de" in out
+    assert "company: 265 characters, the hub allows 255" in out and "li.wei@example.cn" in out
     assert "phone_e164" in out and "sam.okafor@brightpath.co" in out
     assert "DUPLICATE_REMOTE_RECORD" in out and "dana.whitfield@northwind.example" in out
-    assert out.count("        fix: ") == 4
-    assert "demo-crm-key-2026" not in first.output + second.output + out
+    assert "sandbox-demo-password" not in first.output + second.output + out
 
 
 def test_demo_without_mapping_files_uses_the_shipped_ones(
-    syncline: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    syncline: Invoke, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("DEMO_CRM_API_KEY", raising=False)
     result = syncline("demo", "--once", "--json")
     assert result.exit_code == 0, result.output
     assert sorted(r["mapping"] for r in json_lines(result.stdout)) == MAPPINGS
