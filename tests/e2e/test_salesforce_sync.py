@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from connectors.base import OutboundRecord, WriteResult
+from connectors.salesforce import SalesforceConnector
 from core.models import Campaign, CampaignMember
 from jobs import triage
 from tests.e2e.harness import SalesforceHub
@@ -314,3 +317,59 @@ def test_campaign_members_go_out_with_their_status_labels_and_come_back_by_lead_
     assert (by_person[di.id].campaign_id, by_person[di.id].status) == (campaign_id, "attended")
     assert by_person[cy.id].responded is True
     assert sum(r.writes for r in sf.run_all(CAMPAIGN_SYNC)) == 0
+
+
+class Killed(BaseException):  # noqa: N818 - not an error: a stand-in for kill -9
+    """The process dies: nothing after the remote call runs, the local transaction is lost."""
+
+
+def test_a_crash_after_salesforce_saved_the_leads_makes_no_duplicates(sf: SalesforceHub) -> None:
+    people = [ann(sf, email=f"p{i}@acme.com", first_name=f"P{i}") for i in range(5)]
+
+    def crash_after_write(connector: SalesforceConnector) -> None:
+        real_write = connector.write
+
+        def write(object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
+            real_write(object_name, records)
+            raise Killed("killed after Salesforce answered, before the hub committed")
+
+        connector.write = write  # type: ignore[method-assign]
+
+    sf.on_connect = crash_after_write
+    with pytest.raises(Killed):
+        sf.run()
+    assert len(sf.leads()) == 5, "Salesforce saved them before the crash"
+    assert sf.links() == [], "the hub never committed the links"
+
+    sf.on_connect = None
+    report = sf.run()
+
+    assert report.status == "success" and report.created_remote == 0, report.as_json()
+    leads = sf.leads()
+    assert sorted(r["Syncline_Id__c"] for r in leads) == sorted(people), "one Lead per person"
+    for person_id in people:
+        lead_id = sf.remote_ids(person_id)["Lead"]
+        assert sf.get("Lead", lead_id)["Syncline_Id__c"] == person_id
+    assert len(sf.people()) == 5, "no hub person made from our own Leads"
+    assert sf.run().writes == 0
+
+
+def test_api_budget_pauses_the_next_cycle_with_the_usage(sf: SalesforceHub) -> None:
+    ann(sf)
+    sf.sandbox.limits.daily_max = 100
+    for _ in range(85):  # other integrations and people used most of today's allowance
+        sf.sandbox.limits.count_call()
+
+    first = sf.run()
+    assert first.status == "success" and len(sf.leads()) == 1
+    used = sf.sandbox.limits.used
+    assert used > 85
+
+    paused = sf.run()
+
+    assert (paused.status, paused.api_calls) == ("paused", 0)
+    assert sf.sandbox.limits.used == used, "a paused cycle calls nothing"
+    [error] = sf.errors("open", "retrying")
+    assert (error.code, error.level) == ("API_BUDGET_REACHED", "job")
+    assert f"salesforce has used {used} of its 100 daily API calls ({used}%)" in error.message
+    assert error.hint is not None and "api_budget" in error.hint
