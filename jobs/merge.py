@@ -31,6 +31,13 @@ class FieldState:
     base: Any  # snapshot value (MISSING when never synced)
     hub: Any  # the hub value mapped to the remote representation
     remote: Any  # the remote value
+    #: The row's ``default``: a remote holding it means "nothing here" (it reads as blank in
+    #: the hub), so it must never win over a real value as if someone had typed it.
+    placeholder: Any = None
+
+    def empty(self, value: Any) -> bool:
+        """Blank, or the placeholder a default filled in."""
+        return blank(value) or (self.placeholder is not None and same(value, self.placeholder))
 
 
 #: Snapshot key holding the hub value at the moment a ``manual`` conflict was recorded on a
@@ -93,9 +100,9 @@ def decide(
     if first_link:
         # Two records just matched (e.g. by email): a blank never erases a value, whatever
         # the rule, so linking an existing CRM record cannot wipe data on either side.
-        if blank(state.hub):
+        if state.empty(state.hub):
             return Winner.REMOTE if rule is not FieldRule.TO_REMOTE else Winner.NONE
-        if blank(state.remote):
+        if state.empty(state.remote):
             return Winner.HUB if rule is not FieldRule.TO_HUB else Winner.NONE
     remote_changed = first_link or not same(state.remote, state.base)
     hub_changed = first_link or not same(state.hub, state.base)
@@ -106,13 +113,13 @@ def decide(
         case FieldRule.TO_HUB:
             return Winner.REMOTE
         case FieldRule.PREFER_REMOTE_UNLESS_BLANK:
-            return Winner.HUB if blank(state.remote) else Winner.REMOTE
+            return Winner.HUB if state.empty(state.remote) else Winner.REMOTE
         case FieldRule.PREFER_HUB_UNLESS_BLANK:
-            return Winner.REMOTE if blank(state.hub) else Winner.HUB
+            return Winner.REMOTE if state.empty(state.hub) else Winner.HUB
         case FieldRule.FILL_BLANK:
-            if blank(state.hub):
+            if state.empty(state.hub):
                 return Winner.REMOTE
-            if blank(state.remote):
+            if state.empty(state.remote):
                 return Winner.HUB
             return Winner.NONE
     # two_way, hub_wins, remote_wins: a change on one side flows to the other.

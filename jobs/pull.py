@@ -262,8 +262,11 @@ class PullPhase:
 
     def _plan_delete(self, plan: _Plan, hubs: dict[str, HubRecord]) -> None:
         policy = self.mapping.deletes.from_remote
-        if plan.link is None or policy == "ignore":
-            plan.skip = plan.link is not None
+        if plan.link is None:
+            plan.noop = True  # never linked, or unlinked already (an inclusive cursor re-reads)
+            return
+        if policy == "ignore":
+            plan.skip = True
             return
         plan.delete = policy
         hub = hubs.get(plan.link.hub_id)
@@ -326,7 +329,9 @@ class PullPhase:
                         )
                     continue
                 hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
-                state = FieldState(base.get(row.remote, MISSING), hub_now, remote_now)
+                state = FieldState(
+                    base.get(row.remote, MISSING), hub_now, remote_now, placeholder=row.default
+                )
                 marker = conflict_key(row.remote)
                 if marker in base:
                     held = settle_held_conflict(base[marker], state)

@@ -326,10 +326,15 @@ class PushPhase:
                     ext = self.mapping.identity.external_id
                     ours = bool(ext) and str(matched.get(ext or "")) == hub.id
                     theirs = matched.get(row.remote)
-                    state = FieldState(theirs if ours else MISSING, hub_now, theirs)
+                    state = FieldState(
+                        theirs if ours else MISSING, hub_now, theirs, placeholder=row.default
+                    )
                 else:
                     prior = base.get(row.remote, MISSING)
-                    state = FieldState(prior, hub_now, None if prior is MISSING else prior)
+                    state = FieldState(
+                        prior, hub_now, None if prior is MISSING else prior,
+                        placeholder=row.default,
+                    )
                 marker = conflict_key(row.remote)
                 if marker in base:
                     held = settle_held_conflict(base[marker], state)

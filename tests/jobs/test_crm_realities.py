@@ -218,3 +218,30 @@ def test_a_member_whose_campaign_is_not_synced_waits_and_retries(h: Harness) -> 
         [(people[lead], "Sent"), (people[contact], "Responded")]
     ), "LeadId or ContactId: whichever is linked names the person"
     assert h.errors("retrying") == [] and h.errors("open") == []
+
+
+def test_a_remote_placeholder_never_erases_a_hub_value_when_records_first_link(
+    h: Harness,
+) -> None:
+    """Found by the state machine: the mapping's default ("[not provided]") is not data."""
+    h.set_mappings(mapping())
+    ann = h.add_person(email="ann@acme.com", first_name="Ann", last_name="Lee")
+    h.edit_person(ann, company="Acme")
+    # Sales creates the same person later, their form filling Company with our placeholder.
+    h.crm.create("Lead", {"Email": "ANN@acme.com", "LastName": "Lee",
+                          "Company": "[not provided]"})
+    h.run("crm-person")
+    assert h.person(ann).company == "Acme"
+    assert h.lead_by_email("ann@acme.com")["Company"] == "Acme"
+
+
+def test_a_delete_read_again_after_unlinking_is_a_no_op(h: Harness) -> None:
+    h.set_mappings(mapping())
+    key = h.crm.create("Lead", {"Email": "bo@beta.io", "LastName": "Ng", "Company": "Beta"})
+    h.run("crm-person")
+    h.crm.delete("Lead", key)
+    assert h.run("crm-person").status == "success"
+    # the inclusive cursor hands the delete over again: nothing to do, and no crash
+    again = h.run("crm-person")
+    assert again.status == "success" and again.failed == 0
+    assert [p.email for p in h.people()] == ["bo@beta.io"], "unlink keeps the person"
