@@ -105,6 +105,8 @@ class FieldInfo:
     external_id: bool = False
     unique: bool = False
     reference_to: tuple[str, ...] = ()
+    #: What the remote fills in on create when no value is given (a picklist's default).
+    default: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from connectors.errors import ErrorKind
 from core.hubschema import HubField
 from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import touch
-from jobs.compare import MISSING, blank, canon
+from jobs.compare import MISSING, blank, canon, same
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import (
     Failure,
@@ -76,6 +76,7 @@ class PullPhase:
         # Per page, for ``ref`` rows: remote id → hub id and hub id → remote id.
         self._refs_to_hub: dict[str, dict[str, str]] = {}
         self._refs_to_remote: dict[str, dict[str, str]] = {}
+        self._defaults: dict[str, Any] | None = None
 
     def run(self) -> None:
         """Retry due records, then stream every page since the cursor."""
@@ -292,8 +293,15 @@ class PullPhase:
         change, hub = plan.change, plan.hub
         hub_values = self.cycle.schema.values(hub) if hub is not None else {}
         base = reconcile_pending(plan.link.snapshot, dict(change.fields)) if plan.link else {}
-        if plan.adopted:  # its values are our own earlier write: the base, not news
-            base = {name: canon(value) for name, value in change.fields.items()}
+        if plan.adopted:  # its values are our own earlier write: the base, not news...
+            defaults = self._remote_defaults()
+            # ...except a value the remote fills in itself (Lead Status's default): merged as
+            # on a first link, never taken for "our value" that a blank hub must push back out.
+            base = {
+                name: canon(v)
+                for name, v in change.fields.items()
+                if defaults.get(name) is None or not same(v, defaults[name])
+            }
         plan.snapshot = dict(base)
         remote_newer = _remote_is_newer(change, hub)
         current = ""
@@ -381,6 +389,15 @@ class PullPhase:
                     self.mapping, remote, f"{change.fields[remote]} is not synced to the hub yet"
                 )
                 return
+
+    def _remote_defaults(self) -> dict[str, Any]:
+        """Values the remote fills in on create, by field (from describe; cached per cycle)."""
+        if self._defaults is None:
+            name = self.mapping.remote_object
+            info = self.cycle.connector.describe([name])[name]
+            self._defaults = {f.name: f.default for f in info.fields.values()
+                              if f.default is not None}
+        return self._defaults
 
     def _to_hub(self, row: Any, remote_value: Any) -> Any:
         value = row.to_hub(remote_value)

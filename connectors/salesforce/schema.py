@@ -59,6 +59,11 @@ def field_info(field: Mapping[str, Any]) -> FieldInfo:
         external_id=bool(field.get("externalId", False)),
         unique=bool(field.get("unique", False)),
         reference_to=tuple(field.get("referenceTo") or ()),
+        default=next(
+            (item.get("value") for item in field.get("picklistValues") or []
+             if item.get("defaultValue") and item.get("active", True)),
+            field.get("defaultValue"),
+        ),
     )
 
 

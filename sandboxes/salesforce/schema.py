@@ -64,6 +64,12 @@ class ObjectMeta:
             meta.name for meta in self.fields.values() if meta.unique and meta.external_id
         ]
         self.required_fields = [meta.name for meta in self.fields.values() if meta.required]
+        # An update may not blank a non-nillable field either, even one defaulted on create
+        # (Lead Status: REQUIRED_FIELD_MISSING when set to null).
+        self.never_null_fields = [
+            meta.name for meta in self.fields.values()
+            if not meta.nillable and meta.updateable and meta.type != "boolean"
+        ]
         self.has_owner = "OwnerId" in self.fields
 
     def field(self, name: str) -> FieldMeta | None:

@@ -213,7 +213,7 @@ def check_fields(
     names = (
         object_meta.required_fields
         if creating
-        else [n for n in values if n in object_meta.required_fields]
+        else [n for n in values if n in object_meta.never_null_fields]
     )
     missing = [name for name in names if merged.get(name) is None]
     if missing:

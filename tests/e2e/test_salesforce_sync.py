@@ -351,11 +351,6 @@ def test_a_crash_after_salesforce_saved_the_leads_makes_no_duplicates(sf: Salesf
     assert sf.run().writes == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "jobs/pull.py _plan_fields: a Lead adopted after a crash (find_own_records) takes every "
-    "remote value as the base, including Status that Salesforce defaulted and we never wrote; "
-    "the hub's blank lifecycle_stage then looks like a hub change and the push blanks the "
-    "remote_wins Status (with >10 such records the mass-change brake stops the cycle)"))
 def test_a_crash_does_not_make_the_next_cycle_blank_salesforce_defaults(
     sf: SalesforceHub,
 ) -> None:
