@@ -20,6 +20,7 @@ from sandboxes.salesforce.app import (
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.faults import lock_error
 from sandboxes.salesforce.ids import IdMinter, to18
+from sandboxes.salesforce.routes_replication import add_replication_routes
 from sandboxes.salesforce.soql import execute, parse
 
 DEFAULT_BATCH_SIZE = 2000
@@ -88,6 +89,7 @@ def data_blueprint() -> Blueprint:
     blueprint.add_url_rule("/sobjects/", view_func=_describe_global, methods=["GET"])
     blueprint.add_url_rule("/sobjects/<sobject>/", view_func=_sobject_root, methods=["GET", "POST"])
     blueprint.add_url_rule("/sobjects/<sobject>/describe/", view_func=_describe, methods=["GET"])
+    add_replication_routes(blueprint)
     blueprint.add_url_rule(
         "/sobjects/<sobject>/<record_id>/",
         view_func=_record,
