@@ -27,10 +27,10 @@ from connectors.salesforce.schema import (
     CURSOR_FIELD,
     KEY_FIELD,
     cursor_of,
+    in_lists,
     object_info,
     parse_cursor,
     parse_datetime,
-    quote,
     soql_datetime,
 )
 from connectors.salesforce.settings import SECRET_KEYS, SalesforceSettings
@@ -49,8 +49,8 @@ def forget_describes() -> None:
     _DESCRIBE_CACHE.clear()
 
 
-LOOKUP_CHUNK = 200
-LOOKUP_MAX_CHARS = 20_000
+#: Values per lookup query at most; the URI limit (schema.IN_LIST_BYTES) usually binds first.
+LOOKUP_CHUNK = 1000
 #: Compound and binary fields: not useful to sync and awkward in SOQL (nested or huge).
 _UNSELECTED_TYPES = frozenset({"address", "location", "base64"})
 
@@ -211,7 +211,7 @@ class SalesforceConnector(Connector):
         # Matching must never link to a converted lead: it is read-only, its Contact lives on.
         converted = " AND IsConverted = false" if object_name == "Lead" else ""
         found: dict[str, Change] = {}
-        for chunk in _chunks([v for v in values if v is not None]):
+        for chunk in in_lists((v for v in values if v is not None), max_items=LOOKUP_CHUNK):
             soql = (f"SELECT {', '.join(selected)} FROM {object_name} "
                     f"WHERE {field_name} IN ({', '.join(chunk)}){converted}")
             for row in self.query_rows(soql):
@@ -274,21 +274,6 @@ class SalesforceConnector(Connector):
 
     def __repr__(self) -> str:
         return f"<SalesforceConnector {self.name!r}>"
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[list[str]]:
-    """Quoted values in chunks of at most LOOKUP_CHUNK and LOOKUP_MAX_CHARS characters."""
-    chunk: list[str] = []
-    size = 0
-    for value in dict.fromkeys(values):
-        literal = quote(value)
-        if chunk and (len(chunk) >= LOOKUP_CHUNK or size + len(literal) > LOOKUP_MAX_CHARS):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(literal)
-        size += len(literal) + 2
-    if chunk:
-        yield chunk
 
 
 def _unknown_object(object_name: str) -> ConnectorError:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 from connectors.base import FieldInfo, ObjectInfo
 from connectors.errors import ConnectorError, ErrorKind
@@ -86,6 +87,27 @@ def quote(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return "'" + "".join(_ESCAPES.get(c, c) for c in str(value)) + "'"
+
+
+#: Salesforce refuses a request whose URI and headers exceed 16,384 bytes (414/431), and a
+#: query travels in the URI. Leave room for the rest of the URI and the headers.
+IN_LIST_BYTES = 12_000
+
+
+def in_lists(values: Iterable[Any], *, max_items: int) -> Iterator[list[str]]:
+    """Quoted SOQL literals, distinct, in lists that keep the encoded query URI under the limit."""
+    chunk: list[str] = []
+    size = 0
+    for value in dict.fromkeys(values):
+        literal = quote(value)
+        cost = len(quote_plus(literal)) + len(quote_plus(", "))
+        if chunk and (len(chunk) >= max_items or size + cost > IN_LIST_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(literal)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def soql_datetime(moment: datetime) -> str:

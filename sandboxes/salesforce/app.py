@@ -166,10 +166,22 @@ def create_app(
     return app
 
 
+#: Salesforce refuses a request whose URI and headers together exceed this many bytes.
+MAX_URI_AND_HEADERS = 16_384
+
+
 def _api_call_checks() -> None:
-    """Session, daily limit, call-level faults and latency for every real API call."""
+    """Size limits, session, daily limit, call-level faults and latency for every API call."""
     if request.blueprint not in API_BLUEPRINTS:
         return
+    uri = len(request.full_path.encode()) if request.query_string else len(request.path.encode())
+    headers = sum(len(k) + len(v) + 4 for k, v in request.headers.items())
+    if uri > MAX_URI_AND_HEADERS:
+        raise SalesforceError("URI_TOO_LONG", "The request URI is too long", status=414)
+    if uri + headers > MAX_URI_AND_HEADERS:
+        raise SalesforceError(
+            "REQUEST_HEADER_FIELDS_TOO_LARGE", "Request header fields too large", status=431
+        )
     sandbox = state()
     session = sandbox.auth.session_for(bearer_token(request.headers.get("Authorization")))
     if session is None:
