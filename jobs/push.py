@@ -231,6 +231,13 @@ class PushPhase:
 
     def _match(self, session: Session, plans: list[_Plan]) -> None:
         """Find remote records for unlinked hub records before creating any (one call per field)."""
+        m = self.mapping
+        if not m.create.remote and m.create.hub and m.direction.pulls:
+            # Nothing will be created, and the pull phase already linked (or brought in) every
+            # remote record it may: a lookup could only find what the mapping leaves out.
+            for plan in plans:
+                plan.skip = True
+            return
         wanted: list[tuple[str, str, Any]] = []
         keys: dict[str, list[tuple[str, str]]] = {}
         for plan in plans:

@@ -62,6 +62,7 @@ def test_demo_once_twice_then_errors_list(
     assert sorted(again) == MAPPINGS
     for name, report in again.items():
         assert {k: report[k] for k in WRITES} == dict.fromkeys(WRITES, 0), name
+        assert report["api_calls"] <= 1, (name, "an idle cycle reads once, nothing more")
     assert count(hub, "person") == people
     assert len(rows(hub, "sync_run")) == 2 * len(MAPPINGS)
 
