@@ -7,6 +7,7 @@ even a stray second scheduler, or a manual ``syncline sync``, cannot run a mappi
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import BaseScheduler, SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlmodel import col, select
 
@@ -114,6 +115,12 @@ def build_scheduler(
     return scheduler
 
 
+def _shutdown(scheduler: BaseScheduler) -> None:
+    """Stop the scheduler, waiting for running cycles; stopping twice is not an error."""
+    with contextlib.suppress(SchedulerNotRunningError):
+        scheduler.shutdown(wait=True)
+
+
 def serve(scheduler: BaseScheduler, stopping: threading.Event | None = None) -> None:
     """Run until SIGTERM or SIGINT, then let running cycles finish their page and stop."""
     stopping = stopping or threading.Event()
@@ -121,12 +128,12 @@ def serve(scheduler: BaseScheduler, stopping: threading.Event | None = None) -> 
     def stop(signum: int, _frame: FrameType | None) -> None:
         if stopping.is_set():
             return  # already shutting down; a second Ctrl+C must not start another shutdown
-        event(log, "scheduler.stopping", signal=signal.Signals(signum).name)
+        # Set before anything else: a second signal (Ctrl+C reaches the whole process group
+        # while the parent sends SIGTERM) can interrupt this very handler.
         stopping.set()  # cycles stop at their next page boundary; cursors are safe there
+        event(log, "scheduler.stopping", signal=signal.Signals(signum).name)
         # From a signal handler, shutdown must not block on the very thread it interrupted.
-        threading.Thread(
-            target=scheduler.shutdown, kwargs={"wait": True}, name="syncline-shutdown"
-        ).start()
+        threading.Thread(target=_shutdown, args=(scheduler,), name="syncline-shutdown").start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
