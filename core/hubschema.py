@@ -256,8 +256,12 @@ class HubSchema:
 
     def values(self, record: HubRecord) -> dict[str, Any]:
         """All mappable fields of a row as a plain dict (what expressions and previews see)."""
-        obj = _object_name(record)
-        out = {name: self.get(record, name) for name in self.objects[obj]}
+        # Hot path (every record of every page): one lookup of the object, no get() per field.
+        attributes = getattr(record, "attributes", None) or {}
+        out = {
+            name: attributes.get(name) if hub_field.custom else getattr(record, name)
+            for name, hub_field in self.objects[_object_name(record)].items()
+        }
         out["id"] = record.id
         return out
 
