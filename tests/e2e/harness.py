@@ -5,24 +5,21 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from connectors import build_connector
 from connectors.base import Connector
 from connectors.salesforce import SalesforceConnector
-from core.db import utcnow
 from core.hubschema import HubSchema
-from core.models import Campaign, CampaignMember, Link, Person, SyncError
 from jobs.engine import SyncContext, run_all, run_mapping
 from jobs.report import RunReport
 from mappings.loader import load_mappings
 from sandboxes.salesforce.sandbox import SalesforceSandbox
+from tests.hubview import HubView
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MAPPINGS = REPO / "mappings"
@@ -31,7 +28,7 @@ CONNECTION = "salesforce"
 PEOPLE = ("salesforce-lead", "salesforce-contact")
 
 
-class SalesforceHub:
+class SalesforceHub(HubView):
     """Real cycles: shipped mapping files copied to a folder, a real hub, a sandbox org.
 
     Every connector a cycle builds is a real ``type: salesforce`` connector pointed at the
@@ -39,7 +36,7 @@ class SalesforceHub:
     """
 
     def __init__(self, engine: Engine, folder: Path, sandbox: SalesforceSandbox) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.sandbox = sandbox
         self.folder = folder / "mappings"
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -107,69 +104,6 @@ class SalesforceHub:
 
     def run_all(self, names: tuple[str, ...] | None = None, **options: Any) -> list[RunReport]:
         return run_all(self.ctx, list(names) if names else None, **options)
-
-    # -- the hub side -----------------------------------------------------------------------
-
-    def add(self, record: Person | Campaign | CampaignMember) -> str:
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add(record)
-            session.commit()
-            return record.id
-
-    def add_person(self, **values: Any) -> str:
-        return self.add(Person(**values))
-
-    def edit_person(self, person_id: str, **values: Any) -> None:
-        with Session(self.engine) as session:
-            person = session.get(Person, person_id)
-            assert person is not None
-            for key, value in values.items():
-                setattr(person, key, value)
-            session.add(person)
-            session.commit()
-
-    def person(self, person_id: str) -> Person:
-        with Session(self.engine, expire_on_commit=False) as session:
-            person = session.get(Person, person_id)
-            assert person is not None
-            return person
-
-    def people(self) -> list[Person]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = list(session.exec(select(Person).order_by(Person.email)))
-        return [p for p in rows if p.deleted_at is None]
-
-    def person_by_email(self, email: str) -> Person:
-        matches = [p for p in self.people() if p.email == email]
-        assert len(matches) == 1, f"{len(matches)} hub people with {email}"
-        return matches[0]
-
-    def members(self) -> list[CampaignMember]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = list(session.exec(select(CampaignMember)))
-        return [m for m in rows if m.deleted_at is None]
-
-    def links(self, hub_id: str | None = None) -> list[Link]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = list(session.exec(select(Link)))
-        return [link for link in rows if hub_id is None or link.hub_id == hub_id]
-
-    def remote_ids(self, hub_id: str) -> dict[str, str]:
-        """``{remote object: remote id}`` of a hub record's links."""
-        return {link.remote_object: link.remote_id for link in self.links(hub_id)}
-
-    def errors(self, *statuses: str) -> list[SyncError]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = list(session.exec(select(SyncError).order_by(SyncError.id)))
-        return [e for e in rows if not statuses or e.status in statuses]
-
-    def make_retries_due(self) -> None:
-        """Pretend the push backoff of every retrying error has passed."""
-        with Session(self.engine) as session:
-            for row in session.exec(select(SyncError).where(SyncError.status == "retrying")):
-                row.next_retry_at = utcnow() - timedelta(seconds=1)
-                session.add(row)
-            session.commit()
 
     # -- the Salesforce side: a sales rep's hands on the org --------------------------------
 

@@ -8,15 +8,14 @@ from typing import Any
 
 import yaml
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from connectors.memory.connector import MemoryConnector
 from connectors.memory.store import MemoryStore
 from core.hubschema import HubSchema
-from core.models import Link, Person, SyncError, SyncRun
 from jobs.engine import SyncContext, run_all, run_mapping
 from jobs.report import RunReport
 from mappings.loader import load_mappings
+from tests.hubview import HubView
 
 LEAD_MAPPING: dict[str, Any] = {
     "name": "crm-person",
@@ -47,7 +46,7 @@ def mapping(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-class Harness:
+class Harness(HubView):
     """Runs real cycles: mapping files loaded by the real loader, a real database, memory CRMs."""
 
     def __init__(
@@ -57,7 +56,7 @@ class Harness:
         *mappings: dict[str, Any],
         stores: dict[str, MemoryStore] | None = None,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.folder = folder
         self.stores = stores or {"crm": MemoryStore()}
         self.connector_config: dict[str, dict[str, Any]] = {name: {} for name in self.stores}
@@ -91,56 +90,6 @@ class Harness:
 
     def run_all(self, **options: Any) -> list[RunReport]:
         return run_all(self.ctx, **options)
-
-    # -- the hub side -----------------------------------------------------------------------
-
-    def add_person(self, **values: Any) -> str:
-        with Session(self.engine, expire_on_commit=False) as session:
-            person = Person(**values)
-            session.add(person)
-            session.commit()
-            return person.id
-
-    def edit_person(self, person_id: str, **values: Any) -> None:
-        with Session(self.engine) as session:
-            person = session.get(Person, person_id)
-            assert person is not None
-            for key, value in values.items():
-                setattr(person, key, value)
-            session.add(person)
-            session.commit()
-
-    def person(self, person_id: str) -> Person:
-        with Session(self.engine, expire_on_commit=False) as session:
-            person = session.get(Person, person_id)
-            assert person is not None
-            return person
-
-    def people(self, *, live: bool = True) -> list[Person]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = list(session.exec(select(Person).order_by(Person.email)))
-        return [p for p in rows if p.deleted_at is None] if live else rows
-
-    def person_by_email(self, email: str) -> Person:
-        matches = [p for p in self.people() if p.email == email]
-        assert len(matches) == 1, f"{len(matches)} hub people with {email}"
-        return matches[0]
-
-    def links(self) -> list[Link]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return list(session.exec(select(Link)))
-
-    def link_of(self, person_id: str) -> Link | None:
-        return next((link for link in self.links() if link.hub_id == person_id), None)
-
-    def errors(self, status: str | None = None) -> list[SyncError]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = list(session.exec(select(SyncError).order_by(SyncError.id)))
-        return [e for e in rows if status is None or e.status == status]
-
-    def runs(self) -> list[SyncRun]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return list(session.exec(select(SyncRun).order_by(SyncRun.id)))
 
     # -- the CRM side -----------------------------------------------------------------------
 
