@@ -14,6 +14,7 @@ from connectors.errors import ConnectorError, ErrorKind
 REGISTRY: dict[str, str] = {
     "memory": "connectors.memory:MemoryConnector",
     "salesforce": "connectors.salesforce:SalesforceConnector",
+    "dynamics": "connectors.dynamics:DynamicsConnector",
 }
 
 
