@@ -1,0 +1,634 @@
+"""Environment: the emulated Dataverse rows, versions, keys, change log and savepoints."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sandboxes.dynamics import qualification
+from sandboxes.dynamics.errors import (
+    CONCURRENCY_VERSION_MISMATCH,
+    DELTA_TOKEN_EXPIRED,
+    DUPLICATE_DETECTED,
+    DUPLICATE_RECORD,
+    INVALID_ARGUMENT,
+    REQUIRED_ATTRIBUTE_MISSING,
+    DataverseError,
+    not_found,
+)
+from sandboxes.dynamics.metadata import EntityMeta, Metadata
+from sandboxes.dynamics.validation import (
+    LOOKUP_NAME,
+    coerce_value,
+    format_datetime,
+    invalid_property,
+    missing_required,
+    normalize,
+    parse_guid,
+)
+
+#: The application user every row is owned by unless told otherwise.
+DEFAULT_USER_ID = "8a4f2c1e-0b3d-4e5f-9a6b-7c8d9e0f1a2b"
+_SYSTEM_REQUIRED = frozenset({"SystemRequired"})
+_ALL_REQUIRED = frozenset({"SystemRequired", "ApplicationRequired"})
+# Relationships whose child rows go when the parent is deleted (Parental / Cascade All);
+# every other lookup to a deleted row is cleared (RemoveLink), as in Dataverse.
+_CASCADE_DELETE = frozenset({
+    ("contact", "parentcustomerid"), ("listmember", "listid"), ("listmember", "entityid"),
+    ("campaignresponse", "regardingobjectid"),
+})  # fmt: skip
+
+
+class Environment:
+    """One Dataverse environment's data; every public method is atomic and thread-safe."""
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime] | None = None,
+        metadata: Metadata | None = None,
+        *,
+        enforce_application_required: bool = False,
+    ) -> None:
+        self.metadata = metadata if metadata is not None else Metadata()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        # Re-entrant: savepoints, qualification and cascades call public methods again.
+        self.lock = threading.RLock()
+        self.default_user_id = DEFAULT_USER_ID
+        #: Dataverse enforces only SystemRequired; forms enforce ApplicationRequired.
+        self.enforce_application_required = enforce_application_required
+        self._tables: dict[str, dict[str, dict]] = {name: {} for name in self.metadata.entities}
+        # entity → guid → versionnumber of its deletion (the change log's tombstones).
+        self._deleted: dict[str, dict[str, int]] = {name: {} for name in self.metadata.entities}
+        self._version = 0
+        #: Delta tokens below this version fail (set by `reset()`).
+        self.tracking_floor = 0
+        # (entity, key name) → key values → guid: O(1) upserts by alternate key.
+        self._keys: dict[tuple[str, str], dict[tuple, str]] = {}
+        # entity → duplicate-rule values → guids (duplicate detection on emailaddress1).
+        self._duplicates: dict[str, dict[tuple, set[str]]] = {}
+        # target guid → {(entity, guid, lookup attribute)} that point at it (delete cascades).
+        self._referrers: dict[str, set[tuple[str, str, str]]] = {}
+        # (list id, member id) → listmember id.
+        self._memberships: dict[tuple[str, str], str] = {}
+        self._list_sizes: dict[str, int] = {}
+        # One journal per open savepoint: (entity, guid) → (row, tombstone) before it.
+        self._journals: list[dict[tuple[str, str], tuple[dict | None, int | None]]] = []
+
+    # ------------------------------------------------------------------ reads
+
+    @property
+    def version(self) -> int:
+        """The current value of the environment-wide row version counter."""
+        return self._version
+
+    def get(self, entity: str, guid: str) -> dict:
+        """A copy of one live row (every attribute, null when unset); missing → 404."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            row = self._row(meta, guid)
+            return self._full(meta, row)
+
+    def find(self, entity: str, guid: str) -> dict | None:
+        """A copy of one live row, None when there is none (no error)."""
+        meta = self.metadata.entity(entity)
+        canonical = parse_guid(guid)
+        with self.lock:
+            row = self._tables[meta.logical_name].get(canonical) if canonical else None
+            return self._full(meta, row) if row is not None else None
+
+    def rows(self, entity: str, where: Callable[[dict], bool] | None = None) -> list[dict]:
+        """Copies of the live rows of `entity` (those `where` accepts), in creation order."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            stored = list(self._tables[meta.logical_name].values())
+        full = [self._full(meta, row) for row in stored]
+        return full if where is None else [row for row in full if where(row)]
+
+    def count(self, entity: str) -> int:
+        """How many live rows `entity` has."""
+        meta = self.metadata.entity(entity)
+        return len(self._tables[meta.logical_name])
+
+    def lookup_key(self, entity: str, key: Mapping[str, Any]) -> str | None:
+        """The guid of the row matching `key` (primary id or an alternate key), else None."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            return self._match_key(meta, key)
+
+    def changes_since(self, entity: str, version: int) -> tuple[list[dict], list[str], int]:
+        """(rows changed after `version` oldest first, ids deleted after it, current version).
+
+        A row created and deleted in between is reported as deleted, as Dataverse does.
+        """
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            if version < self.tracking_floor:
+                raise DataverseError(
+                    DELTA_TOKEN_EXPIRED,
+                    "The delta token is expired or invalid. Perform a full sync without a "
+                    "delta token to get a new one.",
+                )
+            changed = [
+                row for row in self._tables[meta.logical_name].values()
+                if row["versionnumber"] > version
+            ]  # fmt: skip
+            changed.sort(key=lambda row: row["versionnumber"])
+            deleted = sorted(
+                (
+                    (stamp, guid)
+                    for guid, stamp in self._deleted[meta.logical_name].items()
+                    if stamp > version
+                ),
+            )
+            return (
+                [self._full(meta, row) for row in changed],
+                [guid for _, guid in deleted],
+                self._version,
+            )
+
+    # ------------------------------------------------------------------ writes
+
+    def create(
+        self, entity: str, values: Mapping[str, Any], *, detect_duplicates: bool = False
+    ) -> str:
+        """Create a row and return its GUID (the payload may carry the primary id)."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            changes = normalize(meta, values, creating=True, resolve_bind=self._resolve_bind)
+            guid = changes.pop(meta.primary_id, None) or str(uuid.uuid4())
+            if guid in self._tables[meta.logical_name]:
+                raise DataverseError(
+                    DUPLICATE_RECORD, "A record with matching key values already exists.", 412
+                )
+            return self._insert(meta, guid, changes, detect_duplicates)
+
+    def update(
+        self,
+        entity: str,
+        guid: str,
+        values: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+        detect_duplicates: bool = False,
+    ) -> None:
+        """Update a live row; missing → 404, `If-Match` version differs → 412."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            row = self._row(meta, guid)
+            self._check_if_match(row, if_match)
+            changes = normalize(meta, values, creating=False, resolve_bind=self._resolve_bind)
+            self._check_primary_id(meta, row, changes)
+            self._apply(meta, row, changes, detect_duplicates)
+
+    def upsert(
+        self,
+        entity: str,
+        key: Mapping[str, Any],
+        values: Mapping[str, Any],
+        *,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+        detect_duplicates: bool = False,
+    ) -> tuple[str, bool]:
+        """Update the row `key` names or create it; returns (guid, created).
+
+        `key` is `{primary id: guid}` or the columns of an alternate key. `if_none_match`
+        (`If-None-Match: *`) makes it create-only: an existing row → 412.
+        """
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            key = self._normalize_key(meta, key)
+            for column in key:
+                if column in values and column != meta.primary_id:
+                    raise DataverseError(
+                        INVALID_ARGUMENT,
+                        f"The key attribute '{column}' is specified in the URL and must not "
+                        "be repeated in the request body.",
+                    )
+            existing = self._match_key(meta, key)
+            if existing is not None:
+                if if_none_match:
+                    raise DataverseError(
+                        DUPLICATE_RECORD, "A record with matching key values already exists.", 412
+                    )
+                self.update(
+                    entity, existing, values, if_match=if_match,
+                    detect_duplicates=detect_duplicates,
+                )  # fmt: skip
+                return existing, False
+            if if_match is not None:
+                # If-Match on a missing row: Dataverse answers 404 rather than creating.
+                raise not_found(meta.logical_name, str(next(iter(key.values()))))
+            payload = dict(values)
+            if meta.primary_id in key:
+                payload[meta.primary_id] = key[meta.primary_id]
+            else:
+                payload.update(key)
+            return self.create(entity, payload, detect_duplicates=detect_duplicates), True
+
+    def delete(self, entity: str, guid: str, *, if_match: str | None = None) -> None:
+        """Delete a live row (recorded for change tracking); cascades and clears lookups."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            row = self._row(meta, guid)
+            self._check_if_match(row, if_match)
+            self._delete(meta, row["_guid"])
+
+    def reset(self) -> None:
+        """Remove every row; delta tokens issued before now stop working."""
+        with self.lock:
+            for table in self._tables.values():
+                table.clear()
+            for tombstones in self._deleted.values():
+                tombstones.clear()
+            self._keys.clear()
+            self._duplicates.clear()
+            self._referrers.clear()
+            self._memberships.clear()
+            self._list_sizes.clear()
+            self._journals.clear()
+            self._version += 1
+            self.tracking_floor = self._version
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """All-or-nothing block: an exception undoes every write made inside it (nestable)."""
+        with self.lock:
+            self._journals.append({})
+            try:
+                yield
+            except BaseException:
+                self._rollback(self._journals.pop())
+                raise
+            journal = self._journals.pop()
+            if self._journals:
+                outer = self._journals[-1]
+                for entry, original in journal.items():
+                    outer.setdefault(entry, original)
+
+    # ------------------------------------------------------------------ business messages
+
+    def qualify_lead(
+        self,
+        guid: str,
+        *,
+        create_account: bool = True,
+        create_contact: bool = True,
+        create_opportunity: bool = True,
+    ) -> dict:
+        """QualifyLead: {"accountid", "contactid", "opportunityid"} (None when not created)."""
+        with self.lock, self.savepoint():
+            return qualification.qualify_lead(
+                self, guid, create_account=create_account, create_contact=create_contact,
+                create_opportunity=create_opportunity,
+            )  # fmt: skip
+
+    def add_list_member(self, list_id: str, entity_guid: str) -> str:
+        """AddMemberList: the listmember id (the existing one when already a member)."""
+        with self.lock, self.savepoint():
+            return qualification.add_list_member(self, list_id, entity_guid)
+
+    def remove_list_member(self, list_id: str, entity_guid: str) -> None:
+        """RemoveMemberList: delete the membership (404 when there is none)."""
+        with self.lock, self.savepoint():
+            qualification.remove_list_member(self, list_id, entity_guid)
+
+    def membership(self, list_id: str, entity_guid: str) -> str | None:
+        """The listmember id for (list, member), None when not a member."""
+        return self._memberships.get((parse_guid(list_id) or "", parse_guid(entity_guid) or ""))
+
+    def create_system(self, entity: str, stored: Mapping[str, Any]) -> str:
+        """Create a row from stored values, bypassing payload rules (platform messages)."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            return self._insert(meta, str(uuid.uuid4()), dict(stored), detect_duplicates=False)
+
+    def member_count(self, list_id: str) -> int:
+        """How many members a marketing list has."""
+        return self._list_sizes.get(parse_guid(list_id) or "", 0)
+
+    def set_system_values(self, entity: str, guid: str, values: Mapping[str, Any]) -> None:
+        """Write stored values directly (state changes by platform messages, lookups)."""
+        meta = self.metadata.entity(entity)
+        with self.lock:
+            row = self._row(meta, guid)
+            self._apply(meta, row, dict(values), detect_duplicates=False, check=False)
+
+    # ------------------------------------------------------------------ internals
+
+    def _row(self, meta: EntityMeta, guid: str) -> dict:
+        canonical = parse_guid(guid)
+        row = self._tables[meta.logical_name].get(canonical) if canonical else None
+        if row is None:
+            raise not_found(meta.logical_name, guid)
+        return row
+
+    def _full(self, meta: EntityMeta, row: dict) -> dict:
+        full = {attribute.value_name: None for attribute in meta.attributes.values()}
+        full.update(row)
+        full.pop("_guid", None)
+        return full
+
+    def _resolve_bind(self, set_name: str, guid: str, targets: tuple[str, ...]) -> str:
+        target = self.metadata.entity(set_name)
+        if target.logical_name not in targets and set_name not in targets:
+            raise DataverseError(
+                INVALID_ARGUMENT,
+                f"The entity set '{set_name}' does not match the type of the navigation "
+                f"property (expected {', '.join(targets)}).",
+            )
+        if guid not in self._tables[target.logical_name]:
+            raise not_found(target.logical_name, guid)
+        return target.logical_name
+
+    def _normalize_key(self, meta: EntityMeta, key: Mapping[str, Any]) -> dict[str, Any]:
+        if set(key) == {meta.primary_id}:
+            guid = parse_guid(key[meta.primary_id])
+            if guid is None:
+                raise DataverseError(
+                    INVALID_ARGUMENT, f"'{key[meta.primary_id]}' is not a valid GUID."
+                )
+            return {meta.primary_id: guid}
+        for columns in meta.alternate_keys.values():
+            if set(columns) == set(key):
+                return {
+                    column: coerce_value(meta, meta.attributes[column], key[column])
+                    for column in columns
+                }
+        for column in key:
+            if column not in meta.attributes:
+                raise invalid_property(meta, column)
+        raise DataverseError(
+            INVALID_ARGUMENT,
+            f"The specified key attributes are not a defined key for the "
+            f"{meta.logical_name} entity",
+        )
+
+    def _match_key(self, meta: EntityMeta, key: Mapping[str, Any]) -> str | None:
+        if set(key) == {meta.primary_id}:
+            guid = parse_guid(key[meta.primary_id])
+            return guid if guid in self._tables[meta.logical_name] else None
+        for name, columns in meta.alternate_keys.items():
+            if set(columns) == set(key):
+                index_key = _index_key(tuple(key[column] for column in columns))
+                if index_key is None:
+                    return None
+                return self._keys.get((meta.logical_name, name), {}).get(index_key)
+        return None
+
+    @staticmethod
+    def _check_if_match(row: dict, if_match: str | None) -> None:
+        if if_match is None or if_match.strip() == "*":
+            return
+        expected = if_match.strip().removeprefix("W/").strip('"')
+        if expected != str(row["versionnumber"]):
+            raise DataverseError(
+                CONCURRENCY_VERSION_MISMATCH,
+                "The version of the existing record doesn't match the RowVersion property "
+                "provided.",
+                412,
+            )
+
+    @staticmethod
+    def _check_primary_id(meta: EntityMeta, row: dict, changes: dict) -> None:
+        supplied = changes.pop(meta.primary_id, None)
+        if supplied is not None and supplied != row["_guid"]:
+            raise DataverseError(
+                INVALID_ARGUMENT,
+                f"The value of '{meta.primary_id}' in the body does not match the key in the URL.",
+            )
+
+    def _stamp(self) -> tuple[int, str]:
+        self._version += 1
+        return self._version, format_datetime(self._clock())
+
+    def _insert(
+        self, meta: EntityMeta, guid: str, changes: dict[str, Any], detect_duplicates: bool
+    ) -> str:
+        version, now = self._stamp()
+        row: dict[str, Any] = {"_guid": guid, meta.primary_id: guid}
+        row["_ownerid_value"] = self.default_user_id
+        row["_ownerid_value" + LOOKUP_NAME] = "systemuser"
+        state = meta.state_attribute
+        if state is not None:
+            row["statecode"] = 0
+            row["statuscode"] = meta.default_status(0)
+        row.update(changes)
+        if state is not None:
+            _settle_status(meta, row, changes)
+        # overriddencreatedon is how migrations keep a row's original creation date.
+        row["createdon"] = row.get("overriddencreatedon") or now
+        row["modifiedon"] = now
+        row["versionnumber"] = version
+        _compute(meta, row)
+        levels = _ALL_REQUIRED if self.enforce_application_required else _SYSTEM_REQUIRED
+        missing_required(meta, row, levels)
+        self._check_unique(meta, row, detect_duplicates)
+        self._put(meta.logical_name, guid, row)
+        return guid
+
+    def _apply(
+        self,
+        meta: EntityMeta,
+        old: dict,
+        changes: dict[str, Any],
+        detect_duplicates: bool,
+        *,
+        check: bool = True,
+    ) -> None:
+        row = dict(old)
+        row.update(changes)
+        if meta.state_attribute is not None and check:
+            _settle_status(meta, row, changes)
+        if check:
+            for attribute in meta.attributes.values():
+                name = attribute.value_name
+                # A SystemRequired column may be left alone, never cleared.
+                if attribute.required_level == "SystemRequired" and changes.get(name, 0) is None:
+                    raise DataverseError(
+                        REQUIRED_ATTRIBUTE_MISSING,
+                        f"A validation error occurred. The required attribute "
+                        f"'{attribute.logical_name}' of the '{meta.logical_name}' entity "
+                        "cannot be set to null.",
+                    )
+        _compute(meta, row)
+        self._check_unique(meta, row, detect_duplicates)
+        version, now = self._stamp()
+        row["versionnumber"] = version
+        row["modifiedon"] = now
+        self._put(meta.logical_name, row["_guid"], row)
+
+    def _delete(self, meta: EntityMeta, guid: str) -> None:
+        for child_entity, child_guid, attribute in sorted(self._referrers.get(guid, ())):
+            child_meta = self.metadata.entity(child_entity)
+            child = self._tables[child_entity].get(child_guid)
+            if child is None:
+                continue
+            if (child_entity, attribute) in _CASCADE_DELETE:
+                self._delete(child_meta, child_guid)
+            else:
+                value_name = f"_{attribute}_value"
+                self._apply(
+                    child_meta, child, {value_name: None, value_name + LOOKUP_NAME: None},
+                    detect_duplicates=False, check=False,
+                )  # fmt: skip
+        row = self._tables[meta.logical_name].get(guid)
+        if row is None:
+            return  # already removed by an earlier cascade in this delete
+        version, _ = self._stamp()
+        self._put(meta.logical_name, guid, None, tombstone=version)
+        if meta.logical_name == "listmember" and row.get("_listid_value") is not None:
+            qualification.recount_list(self, row["_listid_value"])
+
+    def _check_unique(self, meta: EntityMeta, row: dict, detect_duplicates: bool) -> None:
+        guid = row["_guid"]
+        for name, columns in meta.alternate_keys.items():
+            index_key = _index_key(tuple(row.get(column) for column in columns))
+            if index_key is None:
+                continue
+            holder = self._keys.get((meta.logical_name, name), {}).get(index_key)
+            if holder is not None and holder != guid:
+                shown = ", ".join(str(row.get(column)) for column in columns)
+                raise DataverseError(
+                    DUPLICATE_RECORD,
+                    f"A record that has the attribute values {shown} already exists. The "
+                    f"entity key {name} requires that this set of attributes contains unique "
+                    "values. Select unique values and try again.",
+                    412,
+                )
+        if detect_duplicates and meta.duplicate_rule:
+            rule_key = _index_key(tuple(row.get(column) for column in meta.duplicate_rule))
+            matches = self._duplicates.get(meta.logical_name, {}).get(rule_key, set())
+            if rule_key is not None and matches - {guid}:
+                # Documented: the Web API answers 500 with this code for a duplicate.
+                raise DataverseError(
+                    DUPLICATE_DETECTED,
+                    "A record was not created or updated because a duplicate of the current "
+                    "record already exists.",
+                    500,
+                )
+
+    def _put(
+        self, entity: str, guid: str, row: dict | None, *, tombstone: int | None = None
+    ) -> None:
+        """Store a row version (or delete with a tombstone), journaling and re-indexing."""
+        table = self._tables[entity]
+        old = table.get(guid)
+        if self._journals:
+            self._journals[-1].setdefault((entity, guid), (old, self._deleted[entity].get(guid)))
+        if old is not None:
+            self._index(entity, old, add=False)
+        if row is None:
+            table.pop(guid, None)
+            if tombstone is not None:
+                self._deleted[entity][guid] = tombstone
+            return
+        self._deleted[entity].pop(guid, None)
+        table[guid] = row
+        self._index(entity, row, add=True)
+
+    def _rollback(self, journal: dict[tuple[str, str], tuple[dict | None, int | None]]) -> None:
+        for (entity, guid), (original, tombstone) in journal.items():
+            current = self._tables[entity].get(guid)
+            if current is not None:
+                self._index(entity, current, add=False)
+            if original is None:
+                self._tables[entity].pop(guid, None)
+            else:
+                self._tables[entity][guid] = original
+                self._index(entity, original, add=True)
+            if tombstone is None:
+                self._deleted[entity].pop(guid, None)
+            else:
+                self._deleted[entity][guid] = tombstone
+        if self._journals:
+            outer = self._journals[-1]
+            for entry, original_state in journal.items():
+                outer.setdefault(entry, original_state)
+
+    def _index(self, entity: str, row: dict, *, add: bool) -> None:
+        meta = self.metadata.entities[entity]
+        guid = row["_guid"]
+        for name, columns in meta.alternate_keys.items():
+            index_key = _index_key(tuple(row.get(column) for column in columns))
+            if index_key is None:
+                continue
+            index = self._keys.setdefault((entity, name), {})
+            if add:
+                index[index_key] = guid
+            elif index.get(index_key) == guid:
+                del index[index_key]
+        if meta.duplicate_rule:
+            rule_key = _index_key(tuple(row.get(column) for column in meta.duplicate_rule))
+            if rule_key is not None:
+                bucket = self._duplicates.setdefault(entity, {}).setdefault(rule_key, set())
+                if add:
+                    bucket.add(guid)
+                else:
+                    bucket.discard(guid)
+        for attribute in meta.attributes.values():
+            if not attribute.is_lookup or attribute.logical_name == "ownerid":
+                continue
+            target = row.get(attribute.value_name)
+            if target is None:
+                continue
+            entry = (entity, guid, attribute.logical_name)
+            if add:
+                self._referrers.setdefault(target, set()).add(entry)
+            else:
+                self._referrers.get(target, set()).discard(entry)
+        if entity == "listmember":
+            membership = (row.get("_listid_value"), row.get("_entityid_value"))
+            if add:
+                self._memberships[membership] = guid
+                self._list_sizes[membership[0]] = self._list_sizes.get(membership[0], 0) + 1
+            elif self._memberships.get(membership) == guid:
+                del self._memberships[membership]
+                self._list_sizes[membership[0]] -= 1
+
+
+def _index_key(values: tuple) -> tuple | None:
+    """Key values as indexed: text case-insensitive and trimmed; None when any is blank."""
+    normalized = []
+    for value in values:
+        if value is None or value == "":
+            return None  # Dataverse key indexes skip rows with null key values
+        normalized.append(value.strip().lower() if isinstance(value, str) else value)
+    return tuple(normalized)
+
+
+def _settle_status(meta: EntityMeta, row: dict, changes: Mapping[str, Any]) -> None:
+    """Keep statecode and statuscode consistent, as SetState / Update do in Dataverse."""
+    status_meta = meta.attributes.get("statuscode")
+    if status_meta is None:
+        return
+    state_of = {option.value: option.state for option in status_meta.options}
+    if "statuscode" in changes and "statecode" not in changes:
+        if changes["statuscode"] is not None:
+            row["statecode"] = state_of[changes["statuscode"]]
+    elif "statecode" in changes and "statuscode" not in changes:
+        row["statuscode"] = meta.default_status(row["statecode"])
+    elif (
+        "statecode" in changes
+        and changes.get("statuscode") is not None
+        and state_of[row["statuscode"]] != row["statecode"]
+    ):
+        state_label = meta.attributes["statecode"].option_label(row["statecode"])
+        raise DataverseError(
+            INVALID_ARGUMENT,
+            f"{row['statuscode']} is not a valid status code for state code "
+            f"{meta.logical_name.capitalize()}State.{state_label} on {meta.logical_name} "
+            f"with Id {row['_guid']}.",
+        )
+
+
+def _compute(meta: EntityMeta, row: dict) -> None:
+    """Platform-computed columns: fullname from first and last name (lead, contact)."""
+    if "fullname" in meta.attributes and meta.attributes["fullname"].valid_for_create is False:
+        parts = [row.get("firstname"), row.get("lastname")]
+        fullname = " ".join(part for part in parts if part)
+        row["fullname"] = fullname or None
