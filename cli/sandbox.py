@@ -1,4 +1,4 @@
-"""``syncline sandbox``: run a local CRM emulator (the Salesforce sandbox) in the foreground."""
+"""``syncline sandbox``: run a local CRM emulator (Salesforce or Dataverse) in the foreground."""
 
 from __future__ import annotations
 
@@ -128,6 +128,89 @@ def _seed(sandbox: SalesforceSandbox) -> None:
     counts = demo_data.seed_org(sandbox.org)
     if counts:
         click.echo("seeded " + ", ".join(f"{n} {name}" for name, n in counts.items()), err=True)
+
+
+@sandbox_group.command("dynamics")
+@click.option("--port", default=8702, show_default=True, type=int, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--seed/--no-seed", default=True, show_default=True, help="Load the demo data.")
+@click.option("--latency-ms", default=0.0, type=float, help="Added latency per API call.")
+@click.option(
+    "--latency-per-record-ms",
+    default=0.0,
+    type=float,
+    help="Added latency per record sent or read.",
+)
+@click.option("--fail-rate-503", default=0.0, type=float, help="Share of calls answered 503.")
+@click.option("--rate-429", default=0.0, type=float, help="Share of calls answered 429.")
+@click.option(
+    "--requests-per-window",
+    type=int,
+    help="Service protection: requests per user per 5 minutes (default 6000).",
+)
+@click.option("--token-lifetime", type=int, help="Access token lifetime in seconds.")
+def dynamics_command(
+    port: int,
+    host: str,
+    seed: bool,
+    latency_ms: float,
+    latency_per_record_ms: float,
+    fail_rate_503: float,
+    rate_429: float,
+    requests_per_window: int | None,
+    token_lifetime: int | None,
+) -> None:
+    """Serve the Dataverse Web API emulator at http://HOST:PORT until Ctrl-C.
+
+    Get a token with the client-credentials grant at /{tenant}/oauth2/v2.0/token using the
+    credentials printed on start; the Web API is at /api/data/v9.2; control faults at
+    POST /__sandbox__/faults.
+    """
+    from sandboxes.dynamics.faults import Faults
+    from sandboxes.dynamics.sandbox import DynamicsSandbox, SandboxConfig
+
+    overrides: dict[str, int] = {}
+    if requests_per_window is not None:
+        if requests_per_window < 1:
+            raise InputError("--requests-per-window", "must be at least 1")
+        overrides["requests_per_window"] = requests_per_window
+    if token_lifetime is not None:
+        overrides["token_lifetime_s"] = token_lifetime
+    try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            latency_per_record_ms=latency_per_record_ms,
+            rate_503=fail_rate_503,
+            rate_429=rate_429,
+        )
+    except ValueError as error:
+        raise InputError("options", str(error)) from error
+    sandbox = DynamicsSandbox(
+        dataclasses.replace(SandboxConfig(), **overrides), host=host, port=port, faults=faults
+    )
+    try:
+        sandbox.start()
+    except OSError as error:
+        raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
+    if seed:
+        from sandboxes.dynamics.seed import seed_environment
+
+        counts = seed_environment(sandbox.env)
+        if counts:
+            click.echo(
+                "seeded " + ", ".join(f"{n} {name}" for name, n in counts.items()), err=True
+            )
+    click.echo(f"Dataverse sandbox at {sandbox.api_url}", err=True)
+    click.echo(f"  token URL:      {sandbox.token_url}", err=True)
+    click.echo(f"  tenant:         {sandbox.tenant}", err=True)
+    click.echo(f"  client_id:      {sandbox.client_id}", err=True)
+    click.echo(f"  client_secret:  {sandbox.client_secret}", err=True)
+    click.echo(f"  scope:          {sandbox.scope}", err=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
 
 
 def register(group: click.Group) -> None:

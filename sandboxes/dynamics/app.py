@@ -1,0 +1,215 @@
+"""The Dataverse sandbox's Flask app: request pipeline, headers, error bodies, the token route."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from sandboxes.dynamics.auth import AadError, Auth, bearer_token
+from sandboxes.dynamics.errors import RESOURCE_NOT_FOUND, DataverseError
+from sandboxes.dynamics.faults import Faults, token_error
+from sandboxes.dynamics.limits import ServiceProtection
+
+if TYPE_CHECKING:
+    from sandboxes.dynamics.store import Environment
+
+API_ROOT = "/api/data/v9.2"
+#: Blueprints/endpoints whose routes are the real API surface (token required, counted, faults).
+API_ENDPOINTS = frozenset({"api_root", "api_resource"})
+#: Set in the WSGI environ of requests a ``$batch`` dispatches: the batch itself was already
+#: authenticated, counted and exposed to faults once.
+BATCH_INNER = "sandbox.dynamics.batch_inner"
+JSON_MIMETYPE = "application/json; odata.metadata=minimal"
+
+
+@dataclass
+class SandboxState:
+    """Everything the routes share, kept on the Flask app (``app.extensions``)."""
+
+    env: Environment
+    faults: Faults
+    auth: Auth
+    limits: ServiceProtection
+    # The Environment is plain in-memory data while the werkzeug server is threaded: every
+    # request that touches it holds this lock (re-entrant, so $batch parts can nest).
+    env_lock: threading.RLock = field(default_factory=threading.RLock)
+    #: The time delta tokens are stamped and checked with (the Environment's clock).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def reset(self) -> None:
+        """Empty the environment (older delta tokens stop working), drop faults and counts.
+
+        Access tokens stay valid.
+        """
+        with self.env_lock:
+            self.env.reset()
+            self.faults.clear()
+            self.limits.reset()
+
+
+def state() -> SandboxState:
+    """The sandbox state of the app serving the current request."""
+    return current_app.extensions["dynamics_sandbox"]
+
+
+def base_url() -> str:
+    """The Web API base of the current request, e.g. ``http://127.0.0.1:8702/api/data/v9.2``."""
+    return request.host_url.rstrip("/") + API_ROOT
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response that keeps key order (``@odata.*`` annotations first, like Dataverse)."""
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=None)
+    response.headers["Content-Type"] = JSON_MIMETYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def no_content(headers: dict[str, str] | None = None) -> Response:
+    response = Response(status=204)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def error_response(error: DataverseError) -> Response:
+    """``{"error": {"code", "message"}}`` plus any headers the error carries (Retry-After)."""
+    return json_response(error.body(), error.status, getattr(error, "headers", None))
+
+
+def request_json() -> dict:
+    """The parsed JSON object body, or the 400 Dataverse answers for an unreadable payload."""
+    raw = request.get_data(cache=True, as_text=True)
+    if not raw.strip():
+        raise DataverseError("0x80040203", "Request body is empty: a JSON object is required.")
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise DataverseError(
+            "0x80048d19",
+            f"Error identified in Payload provided by the user for Entity :'', For more "
+            f"information on this error please follow this help link "
+            f"https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : "
+            f"Microsoft.OData.ODataException: Invalid JSON. {error.msg} at line "
+            f"{error.lineno}, position {error.colno}.",
+        ) from error
+    if not isinstance(body, dict):
+        raise DataverseError(
+            "0x80048d19",
+            "Error identified in Payload provided by the user: a JSON object was expected.",
+        )
+    return body
+
+
+def create_app(
+    env: Environment,
+    faults: Faults,
+    *,
+    auth: Auth,
+    limits: ServiceProtection,
+    clock: Callable[[], datetime] | None = None,
+) -> Flask:
+    """The sandbox's Flask app over ``env``; ``clock`` should be the Environment's."""
+    from sandboxes.dynamics.routes_control import control_blueprint
+    from sandboxes.dynamics.routes_data import api_resource, service_document
+
+    app = Flask(__name__)
+    app.url_map.strict_slashes = False
+    app.extensions["dynamics_sandbox"] = SandboxState(
+        env=env, faults=faults, auth=auth, limits=limits
+    )
+    if clock is not None:
+        app.extensions["dynamics_sandbox"].clock = clock
+    app.register_blueprint(control_blueprint(), url_prefix="/__sandbox__")
+    app.add_url_rule("/<tenant>/oauth2/v2.0/token", view_func=_token, methods=["POST"])
+    app.add_url_rule(f"{API_ROOT}/", endpoint="api_root", view_func=service_document)
+    app.add_url_rule(
+        f"{API_ROOT}/<path:resource>",
+        endpoint="api_resource",
+        view_func=api_resource,
+        methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+    )
+    app.before_request(_api_call_checks)
+    app.after_request(_common_headers)
+    app.register_error_handler(DataverseError, error_response)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _api_call_checks() -> None:
+    """Token, service protection, call-level faults and latency for every API call."""
+    g.user_id = None
+    if request.endpoint not in API_ENDPOINTS:
+        return
+    sandbox = state()
+    session = sandbox.auth.session_for(bearer_token(request.headers.get("Authorization")))
+    if session is None:
+        raise token_error(request.host_url.rstrip("/"), sandbox.auth.tenant)
+    g.user_id = session.user_id
+    if request.environ.get(BATCH_INNER):
+        return
+    sandbox.limits.count(session.user_id)
+    fault = sandbox.faults.call_fault()
+    sandbox.faults.sleep_for_call()
+    if fault is not None:
+        raise fault
+
+
+def _common_headers(response: Response) -> Response:
+    response.headers["OData-Version"] = "4.0"
+    if request.endpoint in API_ENDPOINTS:
+        for name, value in state().limits.headers(g.get("user_id")).items():
+            response.headers[name] = value
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    if isinstance(error, NotFound):
+        return error_response(
+            DataverseError(
+                RESOURCE_NOT_FOUND, f"Resource not found for the segment '{request.path}'.", 404
+            )
+        )
+    if isinstance(error, MethodNotAllowed):
+        return error_response(
+            DataverseError(
+                "0x80060888",
+                f"The HTTP verb '{request.method}' is not supported on this resource.",
+                405,
+            )
+        )
+    return error_response(
+        DataverseError("0x80040216", error.description or error.name, error.code or 500)
+    )
+
+
+def _unexpected_error(error: Exception) -> Response:
+    current_app.logger.exception("sandbox bug while serving %s %s", request.method, request.path)
+    return error_response(
+        DataverseError(
+            "0x80040216",
+            f"An unexpected error occurred: {type(error).__name__}: {error}",
+            500,
+        )
+    )
+
+
+def _token(tenant: str) -> Response:
+    try:
+        body = state().auth.token_response(tenant, request.form)
+    except AadError as refusal:
+        response = json_response(refusal.body(), refusal.status, {"Cache-Control": "no-store"})
+    else:
+        response = json_response(body, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+    # Entra ID is not an OData service.
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    return response
