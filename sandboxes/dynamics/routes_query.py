@@ -265,15 +265,14 @@ def _delta_page(entity: EntityMeta, select: list[str] | None, page_size: int) ->
     since = _parse_delta_token(request.args["$deltatoken"])
     changed, deleted, current = env.changes_since(entity.logical_name, since)
     upto = int(cookie.get("upto", current))
-    changed = sorted(changed, key=lambda row: row[entity.primary_id])
-    deleted = sorted(deleted)
-    # Each page continues after the last item of the previous one: changed rows by key,
-    # then deleted ids by id.
+    # Oldest change first. Each page continues after the last item of the previous one:
+    # changed rows by version (a row changed again meanwhile moves behind, not lost), then
+    # deletions by position (the tombstone list only grows at its end).
     if cookie.get("phase") == "deleted":
         changed = []
-        deleted = [guid for guid in deleted if guid > cookie["last"]]
+        deleted = deleted[int(cookie["last"]) :]
     elif "last" in cookie:
-        changed = [row for row in changed if row[entity.primary_id] > cookie["last"]]
+        changed = [row for row in changed if row["versionnumber"] > int(cookie["last"])]
     items: list[tuple[str, Any]] = [("changed", row) for row in changed] + [
         ("deleted", guid) for guid in deleted
     ]
@@ -293,7 +292,11 @@ def _delta_page(entity: EntityMeta, select: list[str] | None, page_size: int) ->
     page_number = int(cookie.get("page", 1))
     if len(items) > page_size:
         kind, item = page[-1]
-        last = item[entity.primary_id] if kind == "changed" else item
+        if kind == "changed":
+            last = item["versionnumber"]
+        else:
+            already = int(cookie["last"]) if cookie.get("phase") == "deleted" else 0
+            last = already + sum(1 for page_kind, _ in page if page_kind == "deleted")
         next_cookie = {"page": page_number + 1, "phase": kind, "last": last, "upto": upto}
         body["@odata.nextLink"] = _link(
             {"$skiptoken": _encode_cookie(next_cookie, page_number + 1, True),
