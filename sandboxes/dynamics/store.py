@@ -20,15 +20,18 @@ from sandboxes.dynamics.errors import (
     DataverseError,
     not_found,
 )
+from sandboxes.dynamics.indexes import RowIndexes
 from sandboxes.dynamics.metadata import EntityMeta, Metadata
 from sandboxes.dynamics.validation import (
     LOOKUP_NAME,
     coerce_value,
+    compute_columns,
     format_datetime,
     invalid_property,
     missing_required,
     normalize,
     parse_guid,
+    settle_status,
 )
 
 #: The application user every row is owned by unless told otherwise.
@@ -66,15 +69,7 @@ class Environment:
         self._version = 0
         #: Delta tokens below this version fail (set by `reset()`).
         self.tracking_floor = 0
-        # (entity, key name) → key values → guid: O(1) upserts by alternate key.
-        self._keys: dict[tuple[str, str], dict[tuple, str]] = {}
-        # entity → duplicate-rule values → guids (duplicate detection on emailaddress1).
-        self._duplicates: dict[str, dict[tuple, set[str]]] = {}
-        # target guid → {(entity, guid, lookup attribute)} that point at it (delete cascades).
-        self._referrers: dict[str, set[tuple[str, str, str]]] = {}
-        # (list id, member id) → listmember id.
-        self._memberships: dict[tuple[str, str], str] = {}
-        self._list_sizes: dict[str, int] = {}
+        self._indexes = RowIndexes()
         # One journal per open savepoint: (entity, guid) → (row, tombstone) before it.
         self._journals: list[dict[tuple[str, str], tuple[dict | None, int | None]]] = []
 
@@ -245,11 +240,7 @@ class Environment:
                 table.clear()
             for tombstones in self._deleted.values():
                 tombstones.clear()
-            self._keys.clear()
-            self._duplicates.clear()
-            self._referrers.clear()
-            self._memberships.clear()
-            self._list_sizes.clear()
+            self._indexes.clear()
             self._journals.clear()
             self._version += 1
             self.tracking_floor = self._version
@@ -299,7 +290,8 @@ class Environment:
 
     def membership(self, list_id: str, entity_guid: str) -> str | None:
         """The listmember id for (list, member), None when not a member."""
-        return self._memberships.get((parse_guid(list_id) or "", parse_guid(entity_guid) or ""))
+        key = (parse_guid(list_id) or "", parse_guid(entity_guid) or "")
+        return self._indexes.memberships.get(key)
 
     def create_system(self, entity: str, stored: Mapping[str, Any]) -> str:
         """Create a row from stored values, bypassing payload rules (platform messages)."""
@@ -309,7 +301,7 @@ class Environment:
 
     def member_count(self, list_id: str) -> int:
         """How many members a marketing list has."""
-        return self._list_sizes.get(parse_guid(list_id) or "", 0)
+        return self._indexes.list_sizes.get(parse_guid(list_id) or "", 0)
 
     def set_system_values(self, entity: str, guid: str, values: Mapping[str, Any]) -> None:
         """Write stored values directly (state changes by platform messages, lookups)."""
@@ -374,10 +366,8 @@ class Environment:
             return guid if guid in self._tables[meta.logical_name] else None
         for name, columns in meta.alternate_keys.items():
             if set(columns) == set(key):
-                index_key = _index_key(tuple(key[column] for column in columns))
-                if index_key is None:
-                    return None
-                return self._keys.get((meta.logical_name, name), {}).get(index_key)
+                values = tuple(key[column] for column in columns)
+                return self._indexes.key_holder(meta, name, values)
         return None
 
     @staticmethod
@@ -419,12 +409,12 @@ class Environment:
             row["statuscode"] = meta.default_status(0)
         row.update(changes)
         if state is not None:
-            _settle_status(meta, row, changes)
+            settle_status(meta, row, changes)
         # overriddencreatedon is how migrations keep a row's original creation date.
         row["createdon"] = row.get("overriddencreatedon") or now
         row["modifiedon"] = now
         row["versionnumber"] = version
-        _compute(meta, row)
+        compute_columns(meta, row)
         levels = _ALL_REQUIRED if self.enforce_application_required else _SYSTEM_REQUIRED
         missing_required(meta, row, levels)
         self._check_unique(meta, row, detect_duplicates)
@@ -443,7 +433,7 @@ class Environment:
         row = dict(old)
         row.update(changes)
         if meta.state_attribute is not None and check:
-            _settle_status(meta, row, changes)
+            settle_status(meta, row, changes)
         if check:
             for attribute in meta.attributes.values():
                 name = attribute.value_name
@@ -455,7 +445,7 @@ class Environment:
                         f"'{attribute.logical_name}' of the '{meta.logical_name}' entity "
                         "cannot be set to null.",
                     )
-        _compute(meta, row)
+        compute_columns(meta, row)
         self._check_unique(meta, row, detect_duplicates)
         version, now = self._stamp()
         row["versionnumber"] = version
@@ -463,7 +453,7 @@ class Environment:
         self._put(meta.logical_name, row["_guid"], row)
 
     def _delete(self, meta: EntityMeta, guid: str) -> None:
-        for child_entity, child_guid, attribute in sorted(self._referrers.get(guid, ())):
+        for child_entity, child_guid, attribute in sorted(self._indexes.referrers.get(guid, ())):
             child_meta = self.metadata.entity(child_entity)
             child = self._tables[child_entity].get(child_guid)
             if child is None:
@@ -487,10 +477,7 @@ class Environment:
     def _check_unique(self, meta: EntityMeta, row: dict, detect_duplicates: bool) -> None:
         guid = row["_guid"]
         for name, columns in meta.alternate_keys.items():
-            index_key = _index_key(tuple(row.get(column) for column in columns))
-            if index_key is None:
-                continue
-            holder = self._keys.get((meta.logical_name, name), {}).get(index_key)
+            holder = self._indexes.key_holder(meta, name, tuple(row.get(c) for c in columns))
             if holder is not None and holder != guid:
                 shown = ", ".join(str(row.get(column)) for column in columns)
                 raise DataverseError(
@@ -500,17 +487,14 @@ class Environment:
                     "values. Select unique values and try again.",
                     412,
                 )
-        if detect_duplicates and meta.duplicate_rule:
-            rule_key = _index_key(tuple(row.get(column) for column in meta.duplicate_rule))
-            matches = self._duplicates.get(meta.logical_name, {}).get(rule_key, set())
-            if rule_key is not None and matches - {guid}:
-                # Documented: the Web API answers 500 with this code for a duplicate.
-                raise DataverseError(
-                    DUPLICATE_DETECTED,
-                    "A record was not created or updated because a duplicate of the current "
-                    "record already exists.",
-                    500,
-                )
+        if detect_duplicates and self._indexes.duplicates_of(meta, row) - {guid}:
+            # Documented: the Web API answers 500 with this code for a duplicate.
+            raise DataverseError(
+                DUPLICATE_DETECTED,
+                "A record was not created or updated because a duplicate of the current "
+                "record already exists.",
+                500,
+            )
 
     def _put(
         self, entity: str, guid: str, row: dict | None, *, tombstone: int | None = None
@@ -521,7 +505,7 @@ class Environment:
         if self._journals:
             self._journals[-1].setdefault((entity, guid), (old, self._deleted[entity].get(guid)))
         if old is not None:
-            self._index(entity, old, add=False)
+            self._indexes.update(self.metadata.entities[entity], old, add=False)
         if row is None:
             table.pop(guid, None)
             if tombstone is not None:
@@ -529,18 +513,18 @@ class Environment:
             return
         self._deleted[entity].pop(guid, None)
         table[guid] = row
-        self._index(entity, row, add=True)
+        self._indexes.update(self.metadata.entities[entity], row, add=True)
 
     def _rollback(self, journal: dict[tuple[str, str], tuple[dict | None, int | None]]) -> None:
         for (entity, guid), (original, tombstone) in journal.items():
             current = self._tables[entity].get(guid)
             if current is not None:
-                self._index(entity, current, add=False)
+                self._indexes.update(self.metadata.entities[entity], current, add=False)
             if original is None:
                 self._tables[entity].pop(guid, None)
             else:
                 self._tables[entity][guid] = original
-                self._index(entity, original, add=True)
+                self._indexes.update(self.metadata.entities[entity], original, add=True)
             if tombstone is None:
                 self._deleted[entity].pop(guid, None)
             else:
@@ -549,86 +533,3 @@ class Environment:
             outer = self._journals[-1]
             for entry, original_state in journal.items():
                 outer.setdefault(entry, original_state)
-
-    def _index(self, entity: str, row: dict, *, add: bool) -> None:
-        meta = self.metadata.entities[entity]
-        guid = row["_guid"]
-        for name, columns in meta.alternate_keys.items():
-            index_key = _index_key(tuple(row.get(column) for column in columns))
-            if index_key is None:
-                continue
-            index = self._keys.setdefault((entity, name), {})
-            if add:
-                index[index_key] = guid
-            elif index.get(index_key) == guid:
-                del index[index_key]
-        if meta.duplicate_rule:
-            rule_key = _index_key(tuple(row.get(column) for column in meta.duplicate_rule))
-            if rule_key is not None:
-                bucket = self._duplicates.setdefault(entity, {}).setdefault(rule_key, set())
-                if add:
-                    bucket.add(guid)
-                else:
-                    bucket.discard(guid)
-        for attribute in meta.attributes.values():
-            if not attribute.is_lookup or attribute.logical_name == "ownerid":
-                continue
-            target = row.get(attribute.value_name)
-            if target is None:
-                continue
-            entry = (entity, guid, attribute.logical_name)
-            if add:
-                self._referrers.setdefault(target, set()).add(entry)
-            else:
-                self._referrers.get(target, set()).discard(entry)
-        if entity == "listmember":
-            membership = (row.get("_listid_value"), row.get("_entityid_value"))
-            if add:
-                self._memberships[membership] = guid
-                self._list_sizes[membership[0]] = self._list_sizes.get(membership[0], 0) + 1
-            elif self._memberships.get(membership) == guid:
-                del self._memberships[membership]
-                self._list_sizes[membership[0]] -= 1
-
-
-def _index_key(values: tuple) -> tuple | None:
-    """Key values as indexed: text case-insensitive and trimmed; None when any is blank."""
-    normalized = []
-    for value in values:
-        if value is None or value == "":
-            return None  # Dataverse key indexes skip rows with null key values
-        normalized.append(value.strip().lower() if isinstance(value, str) else value)
-    return tuple(normalized)
-
-
-def _settle_status(meta: EntityMeta, row: dict, changes: Mapping[str, Any]) -> None:
-    """Keep statecode and statuscode consistent, as SetState / Update do in Dataverse."""
-    status_meta = meta.attributes.get("statuscode")
-    if status_meta is None:
-        return
-    state_of = {option.value: option.state for option in status_meta.options}
-    if "statuscode" in changes and "statecode" not in changes:
-        if changes["statuscode"] is not None:
-            row["statecode"] = state_of[changes["statuscode"]]
-    elif "statecode" in changes and "statuscode" not in changes:
-        row["statuscode"] = meta.default_status(row["statecode"])
-    elif (
-        "statecode" in changes
-        and changes.get("statuscode") is not None
-        and state_of[row["statuscode"]] != row["statecode"]
-    ):
-        state_label = meta.attributes["statecode"].option_label(row["statecode"])
-        raise DataverseError(
-            INVALID_ARGUMENT,
-            f"{row['statuscode']} is not a valid status code for state code "
-            f"{meta.logical_name.capitalize()}State.{state_label} on {meta.logical_name} "
-            f"with Id {row['_guid']}.",
-        )
-
-
-def _compute(meta: EntityMeta, row: dict) -> None:
-    """Platform-computed columns: fullname from first and last name (lead, contact)."""
-    if "fullname" in meta.attributes and meta.attributes["fullname"].valid_for_create is False:
-        parts = [row.get("firstname"), row.get("lastname")]
-        fullname = " ".join(part for part in parts if part)
-        row["fullname"] = fullname or None

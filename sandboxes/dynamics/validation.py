@@ -220,3 +220,36 @@ def missing_required(entity: EntityMeta, row: Mapping[str, Any], levels: frozens
                 f"'{attribute.logical_name}' of the '{entity.logical_name}' entity was not "
                 "provided.",
             )
+
+
+def settle_status(meta: EntityMeta, row: dict, changes: Mapping[str, Any]) -> None:
+    """Keep statecode and statuscode consistent, as SetState / Update do in Dataverse."""
+    status_meta = meta.attributes.get("statuscode")
+    if status_meta is None:
+        return
+    state_of = {option.value: option.state for option in status_meta.options}
+    if "statuscode" in changes and "statecode" not in changes:
+        if changes["statuscode"] is not None:
+            row["statecode"] = state_of[changes["statuscode"]]
+    elif "statecode" in changes and "statuscode" not in changes:
+        row["statuscode"] = meta.default_status(row["statecode"])
+    elif (
+        "statecode" in changes
+        and changes.get("statuscode") is not None
+        and state_of[row["statuscode"]] != row["statecode"]
+    ):
+        state_label = meta.attributes["statecode"].option_label(row["statecode"])
+        raise DataverseError(
+            INVALID_ARGUMENT,
+            f"{row['statuscode']} is not a valid status code for state code "
+            f"{meta.logical_name.capitalize()}State.{state_label} on {meta.logical_name} "
+            f"with Id {row['_guid']}.",
+        )
+
+
+def compute_columns(meta: EntityMeta, row: dict) -> None:
+    """Platform-computed columns: fullname from first and last name (lead, contact)."""
+    if "fullname" in meta.attributes and meta.attributes["fullname"].valid_for_create is False:
+        parts = [row.get("firstname"), row.get("lastname")]
+        fullname = " ".join(part for part in parts if part)
+        row["fullname"] = fullname or None
