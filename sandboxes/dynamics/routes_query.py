@@ -19,6 +19,7 @@ from sandboxes.dynamics.errors import (
     DataverseError,
 )
 from sandboxes.dynamics.metadata import EntityMeta
+from sandboxes.dynamics.odata import parse_count, parse_filter, parse_orderby, parse_top
 from sandboxes.dynamics.resources import (
     context_suffix,
     include_annotations,
@@ -109,15 +110,11 @@ def _matching_rows(entity: EntityMeta) -> list[dict]:
     rows = state().env.rows(entity.logical_name)
     filter_text = request.args.get("$filter")
     if filter_text:
-        from sandboxes.dynamics.odata import parse_filter
-
         predicate = parse_filter(filter_text, entity)
         rows = [row for row in rows if predicate(row)]
     rows = sorted(rows, key=lambda row: row[entity.primary_id])
     orderby_text = request.args.get("$orderby")
     if orderby_text:
-        from sandboxes.dynamics.odata import parse_orderby
-
         rows = parse_orderby(orderby_text, entity)(rows)
     return rows
 
@@ -163,11 +160,7 @@ def _query_page(
     top_text = request.args.get("$top")
     if top_text is not None and not size_asked:
         # `$top` is ignored when a page size is asked for (Dataverse docs, page-results.md).
-        try:
-            top = int(top_text)
-        except ValueError as error:
-            raise DataverseError(QUERY_ERROR, f"Invalid value for $top: {top_text}") from error
-        rows = rows[: max(0, top)]
+        rows = rows[: parse_top(top_text)]
     cookie = _decode_cookie(request.args["$skiptoken"]) if "$skiptoken" in request.args else {}
     offset = int(cookie.get("offset", 0))
     page_number = int(cookie.get("page", 1))
@@ -180,7 +173,7 @@ def _query_page(
     body: dict[str, Any] = {
         "@odata.context": f"{base_url()}/$metadata#{context_suffix(entity, select)}"
     }
-    if request.args.get("$count") == "true":
+    if parse_count(request.args.get("$count", "false")):
         body["@odata.count"] = min(total, MAX_COUNT)
     body["value"] = _rendered(entity, page, select)
     if len(rows) > offset + page_size:

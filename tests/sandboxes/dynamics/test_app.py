@@ -225,6 +225,29 @@ def test_pages_follow_next_links_until_every_row_is_read(api: Api) -> None:
     assert sorted(seen) == sorted(created)
 
 
+def test_filter_and_orderby(api: Api) -> None:
+    for name in ("Cleo", "Abe", "Bea"):
+        api.create_lead(firstname=name, emailaddress1=f"{name.lower()}@example.com")
+    rows = api.get(
+        "leads?$select=firstname&$filter=startswith(firstname,'C') or firstname eq 'Abe'"
+        "&$orderby=firstname desc"
+    ).json()["value"]
+    assert [row["firstname"] for row in rows] == ["Cleo", "Abe"]
+    broken = api.get("leads?$filter=firstname eq")
+    assert broken.status_code == 400
+
+
+def test_orderby_pages_do_not_repeat_rows(api: Api) -> None:
+    for n in range(5):
+        api.create_lead(firstname=f"N{n}")
+    url, names = "leads?$select=firstname&$orderby=firstname desc", []
+    while url:
+        body = api.get(url, headers={"Prefer": "odata.maxpagesize=2"}).json()
+        names += [row["firstname"] for row in body["value"]]
+        url = body.get("@odata.nextLink")
+    assert names == [f"N{n}" for n in reversed(range(5))]
+
+
 def test_top_and_unsupported_skip(api: Api) -> None:
     for n in range(3):
         api.create_lead(firstname=f"T{n}")
