@@ -75,6 +75,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def no_content(headers: dict[str, str] | None = None) -> Response:
     response = Response(status=204)
+    # A 204 has no body, so no Content-Type (Flask would otherwise add text/html).
+    del response.headers["Content-Type"]
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
