@@ -300,6 +300,8 @@ def handle_batch() -> Response:
         else:
             if item.method not in ("GET", "POST", "PATCH", "PUT", "DELETE"):
                 response = _reference_failure(f"Unsupported method {item.method}", None)
+            elif _path_and_query(item.url)[0].rstrip("/").endswith("/$batch"):
+                response = _reference_failure("A batch cannot contain another batch.", None)
             elif _REFERENCE.match(item.url):
                 response = _reference_failure(
                     "Content-ID references are only allowed inside a change set.", None

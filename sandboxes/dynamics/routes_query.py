@@ -126,6 +126,9 @@ def collection(entity: EntityMeta) -> Response:
     tracking = "odata.track-changes" in prefs or "$deltatoken" in request.args
     if tracking:
         _check_tracking_options()
+    if "$expand" in request.args:
+        # Dataverse supports it; the sandbox does not, and says so rather than ignore it.
+        raise DataverseError(QUERY_ERROR, "The sandbox does not support $expand on entity sets.")
     select = parse_select(entity, request.args.get("$select"))
     page_size, size_asked = _page_size()
     sandbox = state()

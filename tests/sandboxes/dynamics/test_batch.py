@@ -236,3 +236,9 @@ def test_inner_requests_need_the_batch_token(sandbox: DynamicsSandbox) -> None:
         headers={"Content-Type": f"multipart/mixed; boundary={boundary}"},
     )
     assert response.status_code == 401
+
+
+def test_batches_do_not_nest(client: BatchClient) -> None:
+    response = client.send(http_part("POST", f"{API}/$batch", {}), prefer="odata.continue-on-error")
+    (part,) = read_batch_response(response)
+    assert part.status == 400
