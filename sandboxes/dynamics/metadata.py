@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
@@ -169,7 +169,7 @@ class Metadata:
     def __contains__(self, name: str) -> bool:
         return name in self.entities or name in self._by_set
 
-    def __iter__(self):  # noqa: ANN204 - plain iterator over EntityMeta
+    def __iter__(self) -> Iterator[EntityMeta]:
         return iter(self.entities.values())
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandboxes.dynamics.errors import INVALID_ARGUMENT, INVALID_STATE_CHANGE, DataverseError
+from sandboxes.dynamics.errors import (
+    INVALID_ARGUMENT,
+    INVALID_STATE_CHANGE,
+    DataverseError,
+    not_found,
+)
 
 if TYPE_CHECKING:
     from sandboxes.dynamics.store import Environment
@@ -124,8 +129,6 @@ def remove_list_member(env: Environment, list_id: str, entity_guid: str) -> None
     marketing_list = _static_list(env, list_id)
     existing = env.membership(marketing_list["listid"], entity_guid)
     if existing is None:
-        from sandboxes.dynamics.errors import not_found
-
         raise not_found("listmember", entity_guid)
     env.delete("listmember", existing)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sandboxes.dynamics.metadata import AttributeMeta, EntityMeta, OptionMeta
 
@@ -447,8 +448,6 @@ def list_member() -> EntityMeta:
 
 
 def _readonly(attribute: AttributeMeta) -> AttributeMeta:
-    from dataclasses import replace
-
     return replace(attribute, valid_for_create=False, valid_for_update=False)
 
 
