@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from connectors.base import Connector, OutboundRecord, WriteResult
 from sandboxes.dynamics.sandbox import DynamicsSandbox
-from tests.e2e.dynamics_harness import DynamicsHub
+from tests.e2e.dynamics_harness import DYNAMICS_PEOPLE, DynamicsHub
+
+
+class ShiftableClock:
+    """The environment's wall clock: real time plus an offset a test may move."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+    @contextmanager
+    def shifted(self, delta: timedelta) -> Iterator[None]:
+        """Stamp what happens inside with a time ``delta`` away from now."""
+        self.offset += delta
+        try:
+            yield
+        finally:
+            self.offset -= delta
 
 
 @pytest.fixture(scope="module")
-def shared_dataverse() -> Iterator[DynamicsSandbox]:
-    with DynamicsSandbox() as sandbox:
+def module_clock() -> ShiftableClock:
+    return ShiftableClock()
+
+
+@pytest.fixture(scope="module")
+def shared_dataverse(module_clock: ShiftableClock) -> Iterator[DynamicsSandbox]:
+    with DynamicsSandbox(clock=module_clock) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
-def dataverse(shared_dataverse: DynamicsSandbox) -> Iterator[DynamicsSandbox]:
+def clock(module_clock: ShiftableClock) -> Iterator[ShiftableClock]:
+    """The sandbox's clock, back at real time for each test."""
+    module_clock.offset = timedelta()
+    yield module_clock
+    module_clock.offset = timedelta()
+
+
+@pytest.fixture
+def dataverse(shared_dataverse: DynamicsSandbox, clock: ShiftableClock
+              ) -> Iterator[DynamicsSandbox]:
     """The module's sandbox with an empty environment, no faults and fresh request counts."""
     shared_dataverse.state.reset()
     yield shared_dataverse
@@ -76,3 +115,144 @@ def test_a_hub_person_becomes_a_lead_edits_flow_both_ways_then_nothing_moves(
     assert (idle.status, idle.writes, idle.failed) == ("success", 0, 0), "no ping-pong"
     assert idle.api_calls <= 1, "an idle cycle reads its delta link, nothing more"
     assert len(crm.rows("lead")) == 1 and len(crm.people()) == 1
+
+
+def test_both_sides_change_the_job_title_and_the_newest_change_wins(
+    crm: DynamicsHub, clock: ShiftableClock,
+) -> None:
+    first_id = ann(crm, title="Manager")
+    second_id = ann(crm, email="bo@beta.io", first_name="Bo", title="Manager")
+    crm.run()
+    first_lead, second_lead = crm.remote_ids(first_id)["lead"], crm.remote_ids(second_id)["lead"]
+
+    # Dataverse stamps modifiedon to the second: the rep's edits are made a minute after
+    # (Ann) or a minute before (Bo) the hub's, so "newest" is not a coin toss.
+    crm.edit_person(first_id, title="Director (hub)")
+    with clock.shifted(timedelta(minutes=1)):
+        crm.update("lead", first_lead, {"jobtitle": "Director (sales)"})
+    with clock.shifted(timedelta(minutes=-1)):
+        crm.update("lead", second_lead, {"jobtitle": "VP (sales)"})
+    crm.edit_person(second_id, title="VP (hub)")
+
+    report = crm.run()
+
+    assert report.failed == 0 and crm.errors() == []
+    assert crm.person(first_id).title == "Director (sales)"
+    assert crm.get("lead", first_lead)["jobtitle"] == "Director (sales)"
+    assert crm.person(second_id).title == "VP (hub)"
+    assert crm.get("lead", second_lead)["jobtitle"] == "VP (hub)"
+    assert crm.run().writes == 0, "a resolved conflict must not ping-pong"
+
+
+def test_a_qualified_lead_moves_the_person_to_its_contact_for_good(crm: DynamicsHub) -> None:
+    person_id = ann(crm)
+    crm.run()
+    lead_id = crm.remote_ids(person_id)["lead"]
+
+    qualified = crm.qualify(lead_id)
+    contact_id = qualified["contactid"]
+    reports = crm.run_all(DYNAMICS_PEOPLE)
+
+    assert [r.status for r in reports] == ["success"] * 3, [(r.mapping, r.message)
+                                                            for r in reports]
+    assert crm.remote_ids(person_id).get("contact") == contact_id
+    assert "lead" not in crm.remote_ids(person_id), "the person followed the lead to its contact"
+    assert [p.id for p in crm.people()] == [person_id], "the contact is not a new person"
+    assert crm.errors("open", "retrying") == []
+
+    crm.edit_person(person_id, title="CMO", city="Berlin")
+    lead_cycle = crm.run("dynamics-lead")
+    contact_cycle = crm.run("dynamics-contact")
+
+    assert lead_cycle.created_remote == 0 and lead_cycle.failed == 0
+    assert [r["leadid"] for r in crm.rows("lead")] == [lead_id], "never a second lead"
+    contact = crm.get("contact", contact_id)
+    assert (contact["jobtitle"], contact["address1_city"]) == ("CMO", "Berlin")
+    assert contact_cycle.updated_remote == 1
+    assert crm.get("lead", lead_id)["statecode"] == 1, "the lead stays qualified"
+    assert sum(r.writes for r in crm.run_all(DYNAMICS_PEOPLE)) == 0
+
+
+def test_a_lead_deleted_in_dynamics_unlinks_and_the_person_stays(crm: DynamicsHub) -> None:
+    person_id = ann(crm)
+    bo_id = ann(crm, email="bo@acme.com", first_name="Bo")
+    crm.run()
+    lead_id = crm.remote_ids(person_id)["lead"]
+
+    crm.delete("lead", lead_id)
+    report = crm.run()
+
+    assert report.status == "success" and report.deleted == 0, report.message
+    assert crm.person(person_id).deleted_at is None and len(crm.people()) == 2
+    assert crm.remote_ids(person_id) == {}, "deletes.from_remote: unlink"
+    assert "lead" in crm.remote_ids(bo_id), "the other person's link is untouched"
+    assert [r["leadid"] for r in crm.rows("lead")] == [crm.remote_ids(bo_id)["lead"]], (
+        "no lead re-created")
+    after = crm.run()
+    assert (after.status, after.writes) == ("success", 0), after.message
+    assert crm.errors("open", "retrying") == []
+
+
+def test_an_expired_delta_token_falls_back_to_a_full_read_without_duplicates(
+    crm: DynamicsHub, clock: ShiftableClock,
+) -> None:
+    people = [ann(crm, email=f"p{i}@acme.com", first_name=f"P{i}") for i in range(3)]
+    rep_lead = crm.create("lead", {"subject": "Call back", "lastname": "Diaz",
+                                   "firstname": "Di", "emailaddress1": "di@dex.io"})
+    crm.run()
+    assert len(crm.rows("lead")) == 4 and len(crm.people()) == 4
+
+    # The integration was off for eight days: the delta link (seven days) has expired.
+    clock.advance(timedelta(days=8))
+    crm.update("lead", rep_lead, {"jobtitle": "Buyer"})
+    cy_lead = crm.create("lead", {"subject": "Fair", "lastname": "Ng", "firstname": "Cy",
+                                  "emailaddress1": "cy@corp.com"})
+
+    report = crm.run()
+
+    assert report.status == "success" and report.failed == 0, report.message
+    assert report.created_remote == 0 and report.created_hub == 1, report.as_json()
+    assert crm.person_by_email("di@dex.io").title == "Buyer"
+    assert crm.remote_ids(crm.person_by_email("cy@corp.com").id) == {"lead": cy_lead}
+    assert len(crm.rows("lead")) == 5 and len(crm.people()) == 5, "no duplicates either side"
+    for person_id in people:
+        assert crm.get("lead", crm.remote_ids(person_id)["lead"])["syncline_hubid"] == person_id
+    idle = crm.run()
+    assert (idle.status, idle.writes) == ("success", 0), "the fresh delta link works again"
+    assert idle.api_calls <= 1
+
+
+class Killed(BaseException):  # noqa: N818 - not an error: a stand-in for kill -9
+    """The process dies: nothing after the remote call runs, the local transaction is lost."""
+
+
+def test_a_crash_after_dynamics_ran_the_batch_makes_no_duplicate_leads(
+    crm: DynamicsHub,
+) -> None:
+    people = [ann(crm, email=f"p{i}@acme.com", first_name=f"P{i}") for i in range(5)]
+
+    def crash_after_write(connector: Connector) -> None:
+        real_write = connector.write
+
+        def write(object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
+            real_write(object_name, records)  # the real $batch: Dataverse saves every lead
+            raise Killed("killed after Dynamics answered, before the hub committed")
+
+        connector.write = write  # type: ignore[method-assign]
+
+    crm.on_connect = crash_after_write
+    with pytest.raises(Killed):
+        crm.run()
+    assert len(crm.rows("lead")) == 5, "Dynamics saved them before the crash"
+    assert crm.links() == [], "the hub never committed the links"
+
+    crm.on_connect = None
+    report = crm.run()
+
+    assert report.status == "success" and report.created_remote == 0, report.as_json()
+    leads = crm.rows("lead")
+    assert sorted(r["syncline_hubid"] for r in leads) == sorted(people), "one lead per person"
+    for person_id in people:
+        assert crm.get("lead", crm.remote_ids(person_id)["lead"])["syncline_hubid"] == person_id
+    assert len(crm.people()) == 5, "no hub person made from our own leads"
+    assert crm.run().writes == 0
