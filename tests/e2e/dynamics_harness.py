@@ -68,6 +68,8 @@ class DynamicsHub(HubView):
         self.slept: list[float] = []
         #: Called on each new connector before the cycle uses it (tests wrap its methods).
         self.on_connect: Callable[[Connector], None] | None = None
+        #: Extra settings of the ``dynamics`` connection (page_size, max_batch_size, ...).
+        self.dynamics_extra: dict[str, Any] = {}
         # The describe cache is per process: a test must not see another sandbox's metadata.
         forget_describes()
         self.reload()
@@ -94,7 +96,8 @@ class DynamicsHub(HubView):
     def _connect(self, name: str) -> Connector:
         connector: Connector
         if name == "dynamics":
-            connector = build_connector(name, dynamics_settings(self.sandbox))
+            connector = build_connector(
+                name, dynamics_settings(self.sandbox, **self.dynamics_extra))
             assert isinstance(connector, DynamicsConnector)
         else:
             assert name == "salesforce" and self.salesforce is not None, name

@@ -256,3 +256,58 @@ def test_a_crash_after_dynamics_ran_the_batch_makes_no_duplicate_leads(
         assert crm.get("lead", crm.remote_ids(person_id)["lead"])["syncline_hubid"] == person_id
     assert len(crm.people()) == 5, "no hub person made from our own leads"
     assert crm.run().writes == 0
+
+
+HUB_PEOPLE = 40
+DYNAMICS_LEADS = 20
+MAX_CYCLES = 15
+#: What the sandbox's 429s tell the client to wait, in seconds.
+RETRY_AFTER_S = 7
+
+
+def test_a_storm_of_429s_still_converges_with_every_record_synced_once(
+    crm: DynamicsHub,
+) -> None:
+    hub_ids = {
+        crm.add_person(email=f"hub{i}@acme.com", first_name=f"Hub{i}", last_name="Person",
+                       company="Acme", score=50 + i % 40, title=f"Title {i}"): f"hub{i}@acme.com"
+        for i in range(HUB_PEOPLE)
+    }
+    lead_ids = {
+        crm.create("lead", {"emailaddress1": f"dyn{i}@corp.com", "firstname": f"Dyn{i}",
+                            "lastname": "Lead", "companyname": "Corp", "subject": "Inbound",
+                            "jobtitle": f"Rep title {i}"}): f"dyn{i}@corp.com"
+        for i in range(DYNAMICS_LEADS)
+    }
+    # Small pages and batches: dozens of calls, so the storm hits reads and writes alike.
+    crm.dynamics_extra = {"page_size": 10, "max_batch_size": 10}
+    crm.sandbox.faults.configure(rate_429=0.3, retry_after_s=RETRY_AFTER_S, seed=3)
+
+    reports = []
+    while not reports or not (reports[-1].status == "success" and reports[-1].writes == 0
+                              and not crm.errors("open", "retrying")):
+        assert len(reports) < MAX_CYCLES, [(r.status, r.writes, r.failed, r.message)
+                                           for r in reports]
+        crm.make_retries_due()
+        reports.append(crm.run())
+
+    assert crm.slept, "the storm did hit the cycles"
+    assert set(crm.slept) == {float(RETRY_AFTER_S)}, "every wait was the server's Retry-After"
+    crm.sandbox.faults.clear()
+    leads, people = crm.rows("lead"), crm.people()
+    assert len(leads) == HUB_PEOPLE + DYNAMICS_LEADS, "no duplicates in Dynamics"
+    assert len(people) == HUB_PEOPLE + DYNAMICS_LEADS, "no duplicates in the hub"
+    by_email = {str(r["emailaddress1"]): r for r in leads}
+    assert len(by_email) == len(leads)
+    for person in people:
+        link = crm.remote_ids(person.id)
+        assert list(link) == ["lead"], f"{person.email}: {link}"
+        lead = by_email[str(person.email)]
+        assert lead["leadid"] == link["lead"]
+        assert (lead["firstname"], lead["lastname"], lead["jobtitle"]) == (
+            person.first_name, person.last_name, person.title)
+    for person_id, email in hub_ids.items():
+        assert by_email[email]["syncline_hubid"] == person_id
+    for lead_id, email in lead_ids.items():
+        assert crm.remote_ids(crm.person_by_email(email).id) == {"lead": lead_id}
+    assert crm.errors("open", "retrying") == []
