@@ -1,0 +1,82 @@
+"""Salesforce, the hub and Dynamics together: a person travels across all three and settles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from sandboxes.dynamics.sandbox import DynamicsSandbox
+from sandboxes.salesforce.sandbox import SalesforceSandbox
+from tests.e2e.dynamics_harness import DynamicsHub
+
+#: The shipped files this sync loads, and the order a user would run them in.
+THREE_WAY = ("salesforce-lead", "dynamics-lead")
+
+
+@pytest.fixture(scope="module")
+def shared_dataverse() -> Iterator[DynamicsSandbox]:
+    with DynamicsSandbox() as dataverse:
+        yield dataverse
+
+
+@pytest.fixture
+def dataverse(shared_dataverse: DynamicsSandbox) -> Iterator[DynamicsSandbox]:
+    """The module's Dataverse sandbox with an empty environment and no faults."""
+    shared_dataverse.state.reset()
+    yield shared_dataverse
+    shared_dataverse.state.reset()
+
+
+@pytest.fixture
+def hub(engine: Engine, tmp_path: Path, sandbox: SalesforceSandbox,
+        dataverse: DynamicsSandbox) -> DynamicsHub:
+    """The hub (SQLite and PostgreSQL) between a Salesforce org and a Dynamics environment.
+
+    ``sandbox`` is the e2e package's Salesforce org, emptied for each test.
+    """
+    return DynamicsHub(engine, tmp_path, dataverse, THREE_WAY, salesforce=sandbox)
+
+
+def test_a_salesforce_lead_reaches_dynamics_and_a_dynamics_edit_reaches_salesforce(
+    hub: DynamicsHub,
+) -> None:
+    # Sales in Salesforce works a lead: its status makes the person marketing-qualified, which
+    # is what the shipped dynamics-lead sync_rule lets out.
+    sf_lead = hub.sf_insert("Lead", {
+        "FirstName": "Ann", "LastName": "Lee", "Company": "Acme", "Email": "ann@acme.com",
+        "Phone": "+14155550100", "Title": "Manager",
+        "Status": hub.mapped("salesforce-lead", "lifecycle_stage", "MQL")})
+
+    cycles = [hub.run_all(THREE_WAY)]
+    if not hub.rows("lead"):
+        cycles.append(hub.run_all(THREE_WAY))
+
+    assert all(r.status == "success" for c in cycles for r in c), [
+        (r.mapping, r.status, r.message) for c in cycles for r in c]
+    person = hub.person_by_email("ann@acme.com")
+    assert person.lifecycle_stage == "MQL"
+    dyn_lead = hub.lead_by_email("ann@acme.com")
+    assert dyn_lead["syncline_hubid"] == person.id
+    assert (dyn_lead["firstname"], dyn_lead["lastname"], dyn_lead["jobtitle"]) == (
+        "Ann", "Lee", "Manager")
+    assert hub.remote_ids(person.id) == {"Lead": sf_lead, "lead": dyn_lead["leadid"]}
+
+    # A Dynamics rep changes the job title: it reaches the hub, then Salesforce's Title.
+    hub.update("lead", dyn_lead["leadid"], {"jobtitle": "VP Marketing"})
+    for _ in range(2):
+        hub.run_all(THREE_WAY)
+
+    assert hub.person(person.id).title == "VP Marketing"
+    assert hub.sf_get("Lead", sf_lead)["Title"] == "VP Marketing"
+
+    settled = [r for _ in range(2) for r in hub.run_all(THREE_WAY)]
+
+    assert sum(r.writes for r in settled) == 0, [(r.mapping, r.writes) for r in settled]
+    assert all(r.status == "success" and r.failed == 0 for r in settled)
+    assert [r["Id"] for r in hub.sf_rows("Lead")] == [sf_lead], "one record in Salesforce"
+    assert [r["leadid"] for r in hub.rows("lead")] == [dyn_lead["leadid"]], "one in Dynamics"
+    assert [p.id for p in hub.people()] == [person.id], "one person in the hub"
+    assert hub.errors("open", "retrying") == []
