@@ -16,7 +16,8 @@ from core.db import init_db
 from core.errors import InputError
 from jobs import demo
 from jobs.engine import run_all
-from sandboxes.salesforce.state import StateError
+from sandboxes.dynamics.state import StateError as DynamicsStateError
+from sandboxes.salesforce.state import StateError as SalesforceStateError
 
 
 @click.command("demo")
@@ -25,10 +26,10 @@ from sandboxes.salesforce.state import StateError
 @click.option("--port", default=5000, show_default=True, type=int, help="Dashboard port.")
 @pass_app
 def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
-    """Try Syncline on the Salesforce sandbox and a local webinar platform.
+    """Try Syncline on the Salesforce and Dataverse sandboxes and a local webinar platform.
 
-    Creates the database and instance/connections.yaml if needed, starts the Salesforce
-    sandbox (http://127.0.0.1:8701, its org kept in instance/demo/salesforce.json), seeds
+    Creates the database and instance/connections.yaml if needed, starts the sandboxes
+    (http://127.0.0.1:8701 and :8702, their data kept in instance/demo/), seeds
     realistic people once, runs a sync cycle of every mapping, then (without --once) keeps
     syncing every 30 seconds and serves the dashboard at http://127.0.0.1:PORT.
     """
@@ -41,20 +42,24 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
         app.config_path = str(demo.CONNECTIONS_FILE)
     init_db(engine)
     try:
-        sandbox = demo.start_salesforce(app)
+        sandboxes = demo.start_sandboxes(app)
     except OSError as exc:
-        host, port_ = demo.salesforce_address(app)
-        message = f"cannot start the sandbox on {host}:{port_}: {exc}"
-        raise InputError("salesforce", message) from exc
-    except StateError as exc:
-        raise InputError("salesforce", str(exc)) from exc
+        raise InputError("sandboxes", f"cannot start the demo sandboxes: {exc}") from exc
+    except (SalesforceStateError, DynamicsStateError) as exc:
+        raise InputError("sandboxes", str(exc)) from exc
     try:
-        if sandbox is not None:
-            click.echo(f"Salesforce sandbox at {sandbox.url}", err=True)
+        for sandbox in (sandboxes.salesforce, sandboxes.dynamics):
+            if sandbox is not None:
+                click.echo(f"{type(sandbox).__name__} at {sandbox.url}", err=True)
         if not demo.is_seeded(engine):
             webinar = MemoryStore.at(app.connections.get("webinar")["path"])
-            org = sandbox.org if sandbox is not None and not sandbox.restored else None
-            counts = demo.seed(engine, org, webinar)
+            sf, dyn = sandboxes.salesforce, sandboxes.dynamics
+            counts = demo.seed(
+                engine,
+                sf.org if sf is not None and not sf.restored else None,
+                dyn.env if dyn is not None and not dyn.restored else None,
+                webinar,
+            )
             click.echo(
                 "seeded " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()),
                 err=True,
@@ -70,8 +75,7 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
             sys.exit(1 if any(r.status in ("failed", "braked") for r in reports) else 0)
         _serve(app, port)
     finally:
-        if sandbox is not None:
-            sandbox.stop()  # saves the org for the next run
+        sandboxes.stop()  # each saves its data for the next run
 
 
 def _serve(app: App, port: int) -> None:

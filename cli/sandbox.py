@@ -149,6 +149,12 @@ def _seed(sandbox: SalesforceSandbox) -> None:
     help="Service protection: requests per user per 5 minutes (default 6000).",
 )
 @click.option("--token-lifetime", type=int, help="Access token lifetime in seconds.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    help="Keep the environment in this JSON file across restarts (saved every 5 s).",
+)
 def dynamics_command(
     port: int,
     host: str,
@@ -159,6 +165,7 @@ def dynamics_command(
     rate_429: float,
     requests_per_window: int | None,
     token_lifetime: int | None,
+    state_file: str | None,
 ) -> None:
     """Serve the Dataverse Web API emulator at http://HOST:PORT until Ctrl-C.
 
@@ -168,6 +175,7 @@ def dynamics_command(
     """
     from sandboxes.dynamics.faults import Faults
     from sandboxes.dynamics.sandbox import DynamicsSandbox, SandboxConfig
+    from sandboxes.dynamics.state import StateError as DynamicsStateError
 
     overrides: dict[str, int] = {}
     if requests_per_window is not None:
@@ -186,13 +194,16 @@ def dynamics_command(
     except ValueError as error:
         raise InputError("options", str(error)) from error
     sandbox = DynamicsSandbox(
-        dataclasses.replace(SandboxConfig(), **overrides), host=host, port=port, faults=faults
+        dataclasses.replace(SandboxConfig(), **overrides), host=host, port=port, faults=faults,
+        state_path=Path(state_file) if state_file else None,
     )
     try:
         sandbox.start()
     except OSError as error:
         raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
-    if seed:
+    except DynamicsStateError as error:
+        raise InputError("--state", str(error)) from error
+    if seed and not sandbox.restored:
         from sandboxes.dynamics.seed import seed_environment
 
         counts = seed_environment(sandbox.env)
@@ -204,7 +215,7 @@ def dynamics_command(
     click.echo(f"  token URL:      {sandbox.token_url}", err=True)
     click.echo(f"  tenant:         {sandbox.tenant}", err=True)
     click.echo(f"  client_id:      {sandbox.client_id}", err=True)
-    click.echo(f"  client_secret:  {sandbox.client_secret}", err=True)
+    click.echo("  (the client secret is in sandboxes/dynamics/sandbox.py)", err=True)
     click.echo(f"  scope:          {sandbox.scope}", err=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,13 @@ from connectors.memory.store import MemoryStore
 from core.db import session, utcnow
 from core.logs import event, get_logger
 from core.models import Account, Audit, Campaign, CampaignMember, Person
+from sandboxes.dynamics.seed import seed_environment
 from sandboxes.salesforce.seed import ascii_slug, domain_for, seed_org
 
 if TYPE_CHECKING:
     from cli.context import App
+    from sandboxes.dynamics.sandbox import DynamicsSandbox
+    from sandboxes.dynamics.store import Environment
     from sandboxes.salesforce.org import Org
     from sandboxes.salesforce.sandbox import SalesforceSandbox
 
@@ -38,9 +42,11 @@ SEED = 2026
 DEMO_DIR = Path("instance/demo")
 CONNECTIONS_FILE = Path("instance/connections.yaml")
 SALESFORCE_STATE = DEMO_DIR / "salesforce.json"
+DYNAMICS_STATE = DEMO_DIR / "dynamics.json"
 CONNECTIONS_YAML = """\
-# Written by `syncline demo`: the Salesforce sandbox (the demo starts it on port 8701 and keeps
-# its org in instance/demo/salesforce.json) and a webinar platform stored as a JSON file.
+# Written by `syncline demo`: the Salesforce and Dataverse sandboxes (the demo starts them on
+# ports 8701 and 8702 and keeps their data in instance/demo/) and a webinar platform stored as
+# a JSON file.
 # Point real systems here later (see connections.example.yaml); keep secrets in ${ENV_VARS}.
 salesforce:
   type: salesforce
@@ -51,6 +57,12 @@ salesforce:
   username: integration@syncline-sandbox.example
   password: ${DEMO_SALESFORCE_PASSWORD:-sandbox-demo-password}
   security_token: ${DEMO_SALESFORCE_TOKEN:-SandboxDemoToken}
+dynamics:
+  type: dynamics
+  url: ${DEMO_DYNAMICS_URL:-http://127.0.0.1:8702}
+  token_url: ${DEMO_DYNAMICS_URL:-http://127.0.0.1:8702}/7f3c2b1a-0d4e-4c5b-9a8f-5e6d7c8b9a01/oauth2/v2.0/token
+  client_id: 51f81489-12ee-4a9e-aaae-a2591f45987d
+  client_secret: ${DEMO_DYNAMICS_CLIENT_SECRET:-sandbox~secret.Dataverse-2027}
 webinar:
   type: memory
   path: instance/demo/webinar.json
@@ -78,8 +90,10 @@ def is_seeded(engine: Engine) -> bool:
         return db.exec(select(Audit).where(Audit.action == "demo.seeded")).first() is not None
 
 
-def seed(engine: Engine, org: Org | None, webinar: MemoryStore) -> dict[str, int]:
-    """Fill the hub, the Salesforce org (when we run it) and the webinar platform."""
+def seed(
+    engine: Engine, org: Org | None, env: Environment | None, webinar: MemoryStore
+) -> dict[str, int]:
+    """Fill the hub, the Salesforce org and Dataverse environment (those we run), the webinars."""
     fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR"])
     Faker.seed(SEED)
     rnd = random.Random(SEED)
@@ -171,6 +185,11 @@ def seed(engine: Engine, org: Org | None, webinar: MemoryStore) -> dict[str, int
         shared = [p for p in rnd.sample(people[:150], 12) if p.get("phone")]
         for name, count in seed_org(org, shared, seed=SEED).items():
             counts[f"salesforce_{name.replace(' ', '_')}"] = count
+    if env is not None:
+        # Others marketing also knows in the Dynamics business unit (two of them in both CRMs).
+        shared = rnd.sample(people[100:150], 6)
+        for name, count in seed_environment(env, shared).items():
+            counts[f"dynamics_{name.replace(' ', '_')}"] = count
 
     with webinar.transaction():
         attendees = rnd.sample(people[:150], 15)
@@ -242,23 +261,64 @@ def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
     return count
 
 
+def _address(app: App, connection: str, key: str, port: int) -> tuple[str, int]:
+    url = urlsplit(str(app.connections.get(connection)[key]))
+    return url.hostname or "127.0.0.1", url.port or port
+
+
 def salesforce_address(app: App) -> tuple[str, int]:
     """Host and port of the demo's Salesforce sandbox, from the connections file."""
-    url = urlsplit(str(app.connections.get("salesforce")["login_url"]))
-    return url.hostname or "127.0.0.1", url.port or 8701
+    return _address(app, "salesforce", "login_url", 8701)
 
 
-def start_salesforce(app: App) -> SalesforceSandbox | None:
-    """Start the demo's Salesforce sandbox (org kept on disk); None if one already answers."""
+def dynamics_address(app: App) -> tuple[str, int]:
+    """Host and port of the demo's Dataverse sandbox, from the connections file."""
+    return _address(app, "dynamics", "url", 8702)
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+        return True  # someone runs it already (`syncline sandbox ...`): use theirs
+    except requests.ConnectionError:
+        return False
+
+
+@dataclass
+class DemoSandboxes:
+    """The sandboxes this demo process started (None: one already answered, or not ours)."""
+
+    salesforce: SalesforceSandbox | None = None
+    dynamics: DynamicsSandbox | None = None
+
+    def stop(self) -> None:
+        """Stop them; each saves its data for the next run."""
+        for sandbox in (self.salesforce, self.dynamics):
+            if sandbox is not None:
+                sandbox.stop()
+
+
+def start_sandboxes(app: App) -> DemoSandboxes:
+    """Start the Salesforce and Dataverse sandboxes the demo connections point at."""
+    from sandboxes.dynamics.sandbox import DynamicsSandbox
     from sandboxes.salesforce.sandbox import SalesforceSandbox
 
-    host, port = salesforce_address(app)
+    started = DemoSandboxes()
     try:
-        requests.get(f"http://{host}:{port}/services/data/", timeout=1)
-        return None  # someone runs it already (`syncline sandbox salesforce`): use theirs
-    except requests.ConnectionError:
-        pass
-    return SalesforceSandbox(host=host, port=port, state_path=SALESFORCE_STATE).start()
+        host, port = salesforce_address(app)
+        if not _answers(f"http://{host}:{port}/services/data/"):
+            started.salesforce = SalesforceSandbox(
+                host=host, port=port, state_path=SALESFORCE_STATE
+            ).start()
+        host, port = dynamics_address(app)
+        if not _answers(f"http://{host}:{port}/api/data/v9.2/"):
+            started.dynamics = DynamicsSandbox(
+                host=host, port=port, state_path=DYNAMICS_STATE
+            ).start()
+    except BaseException:
+        started.stop()
+        raise
+    return started
 
 
 def activity_job(app: App) -> Callable[[], None]:

@@ -113,7 +113,12 @@ def _field_info(raw: Mapping[str, Any], column: Column, is_key: bool, in_alt_key
     level = raw.get("RequiredLevel")
     level_value = level.get("Value") if isinstance(level, Mapping) else level
     createable = bool(raw.get("IsValidForCreate", True))
-    required = level_value in _REQUIRED_LEVELS and createable and not is_key
+    # Dataverse fills some system-required columns itself on create: the owner (the caller)
+    # and the state/status pair (their defaults). Nobody has to map them.
+    defaulted = column.attribute_type in ("Owner", "State", "Status")
+    required = (
+        level_value in _REQUIRED_LEVELS and createable and not is_key and not defaulted
+    )
     length = raw.get("MaxLength")
     default = raw.get("DefaultFormValue")
     return FieldInfo(

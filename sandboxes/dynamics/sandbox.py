@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+from sandboxes.dynamics import state
 from sandboxes.dynamics.app import SandboxState, create_app
 from sandboxes.dynamics.auth import DEFAULT_TOKEN_LIFETIME_S, AppRegistration, Auth
 from sandboxes.dynamics.faults import Faults
 from sandboxes.dynamics.limits import DEFAULT_REQUESTS_PER_WINDOW, ServiceProtection
 from sandboxes.dynamics.store import Environment
+from sandboxes.persistence import StateKeeper
 from sandboxes.server import ServedApp
 
 
@@ -43,6 +46,7 @@ class DynamicsSandbox:
         port: int = 0,
         faults: Faults | None = None,
         clock: Callable[[], datetime] | None = None,
+        state_path: Path | None = None,
     ) -> None:
         self.config = config or SandboxConfig()
         self.tenant = self.config.tenant
@@ -63,6 +67,21 @@ class DynamicsSandbox:
             clock=clock,
         )
         self._server = ServedApp(self.app, host=host, port=port)
+        #: Where the environment is kept across restarts (loaded on start, saved every 5 s).
+        self._keeper = (
+            StateKeeper(
+                state_path,
+                load=lambda path: state.load(self.env, path),
+                save=lambda path: state.save(self.env, path),
+            )
+            if state_path is not None
+            else None
+        )
+
+    @property
+    def restored(self) -> bool:
+        """True when the environment came from ``state_path`` (so it needs no seeding)."""
+        return bool(self._keeper and self._keeper.restored)
 
     @property
     def state(self) -> SandboxState:
@@ -111,15 +130,25 @@ class DynamicsSandbox:
         self.auth.expire_all()
 
     def start(self) -> DynamicsSandbox:
+        if self._keeper is not None:
+            self._keeper.open()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        if self._keeper is not None:
+            self._keeper.close()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (``syncline sandbox dynamics``)."""
-        self._server.serve_forever()
+        if self._keeper is not None:
+            self._keeper.open()
+        try:
+            self._server.serve_forever()
+        finally:
+            if self._keeper is not None:
+                self._keeper.close()
 
     def __enter__(self) -> DynamicsSandbox:
         return self.start()

@@ -7,6 +7,7 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
+from sandboxes.persistence import StateKeeper
 from sandboxes.salesforce import state
 from sandboxes.salesforce.app import SandboxState, create_app
 from sandboxes.salesforce.auth import ApiUser, Auth, ConnectedApp, Session
@@ -14,7 +15,6 @@ from sandboxes.salesforce.config import SandboxConfig
 from sandboxes.salesforce.faults import Faults
 from sandboxes.salesforce.limits import ApiLimits
 from sandboxes.salesforce.org import Org
-from sandboxes.salesforce.state import AutoSaver
 from sandboxes.server import ServedApp
 
 _DEFAULT_CONFIG: SandboxConfig | None = None
@@ -69,8 +69,15 @@ class SalesforceSandbox:
         self.config = config or default_config()
         #: Where the org is kept across restarts (loaded on start, saved every few seconds).
         self.state_path = state_path
-        self._saver: AutoSaver | None = None
-        self._restored: bool | None = None  # None until start() has looked at state_path
+        self._keeper = (
+            StateKeeper(
+                state_path,
+                load=lambda path: state.load(self.org, path),
+                save=lambda path: state.save(self.org, path),
+            )
+            if state_path is not None
+            else None
+        )
         self.faults = faults or Faults()
         self.limits = ApiLimits(self.config.daily_api_limit)
         org = Org(self.config)
@@ -122,40 +129,28 @@ class SalesforceSandbox:
     @property
     def restored(self) -> bool:
         """True when the org came from ``state_path`` (so it needs no seeding)."""
-        return bool(self._restored)
-
-    def _restore(self) -> None:
-        if self._restored is not None:
-            return
-        self._restored = False
-        if self.state_path is None:
-            return
-        if self.state_path.exists():
-            state.load(self.org, self.state_path)
-            self._restored = True
-        self._saver = AutoSaver(lambda: self.org, self.state_path)
-        self._saver.start()
+        return bool(self._keeper and self._keeper.restored)
 
     def start(self) -> SalesforceSandbox:
-        self._restore()
+        if self._keeper is not None:
+            self._keeper.open()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
-        if self._saver is not None:
-            self._saver.stop()
-            self._saver = None
+        if self._keeper is not None:
+            self._keeper.close()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (``syncline sandbox salesforce``)."""
-        self._restore()
+        if self._keeper is not None:
+            self._keeper.open()
         try:
             self._server.serve_forever()
         finally:
-            if self._saver is not None:
-                self._saver.stop()
-                self._saver = None
+            if self._keeper is not None:
+                self._keeper.close()
 
     def __enter__(self) -> SalesforceSandbox:
         return self.start()

@@ -8,12 +8,11 @@ which must be the same on load (a missing object or field in it is reported, not
 from __future__ import annotations
 
 import json
-import os
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandboxes.persistence import write_json_atomically
 from sandboxes.salesforce.ids import IdMinter
 from sandboxes.salesforce.org import Org
 
@@ -33,10 +32,7 @@ def save(org: Org, path: Path) -> None:
             "last_id": org.minter.last,
             "tables": {name: list(table.values()) for name, table in org.store.tables.items()},
         }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(temporary, path)
+    write_json_atomically(path, data)
 
 
 def load(org: Org, path: Path) -> int:
@@ -68,28 +64,3 @@ def load(org: Org, path: Path) -> int:
         if latest:  # modstamps never go backwards, even across a restart
             org.bump_clock(datetime.strptime(latest, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC))
     return count
-
-
-class AutoSaver:
-    """Saves the org every ``interval`` seconds while it runs, and once more on stop."""
-
-    def __init__(self, org_of: Any, path: Path, interval: float = 5.0) -> None:
-        self._org_of = org_of  # a callable: the sandbox's org can be replaced by a reset
-        self.path = path
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sandbox-state", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            save(self._org_of(), self.path)
-
-    def stop(self) -> None:
-        """Stop the timer and save a last time."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self.interval + 5)
-        save(self._org_of(), self.path)

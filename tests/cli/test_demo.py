@@ -13,6 +13,7 @@ from tests.cli.conftest import Invoke
 from tests.cli.helpers import SHIPPED_MAPPINGS, count, json_lines, rows
 
 MAPPINGS = [
+    "dynamics-account", "dynamics-campaign", "dynamics-contact", "dynamics-lead",
     "salesforce-account", "salesforce-campaign", "salesforce-campaign-member",
     "salesforce-contact", "salesforce-lead", "salesforce-opportunity", "webinar-registrant",
 ]  # fmt: skip
@@ -25,12 +26,16 @@ def _sandbox_port(monkeypatch: pytest.MonkeyPatch) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("DEMO_SALESFORCE_URL", f"http://127.0.0.1:{port}")
-    for name in ("DEMO_SALESFORCE_PASSWORD", "DEMO_SALESFORCE_CLIENT_SECRET"):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("DEMO_DYNAMICS_URL", f"http://127.0.0.1:{probe.getsockname()[1]}")
+    for name in ("DEMO_SALESFORCE_PASSWORD", "DEMO_SALESFORCE_CLIENT_SECRET",
+                 "DEMO_DYNAMICS_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
 WRITES = ("created_hub", "updated_hub", "created_remote", "updated_remote")
 
 
-def test_demo_once_twice_then_errors_list(
+def test_demo_once_three_times_then_errors_list(
     syncline: Invoke,
     tmp_path: Path,
     hub: Engine,
@@ -53,18 +58,28 @@ def test_demo_once_twice_then_errors_list(
     assert reports["salesforce-campaign-member"]["created_remote"] > 0
     assert reports["salesforce-opportunity"]["created_hub"] > 0
     assert reports["webinar-registrant"]["created_hub"] > 0
-    people = count(hub, "person")
 
+    assert reports["dynamics-lead"]["created_remote"] > 0
+    assert (tmp_path / "instance" / "demo" / "dynamics.json").is_file(), "the environment too"
+
+    # The second run carries what Salesforce sent to the hub in the first on into Dynamics
+    # (Dynamics' mappings ran before Salesforce's); the third has nothing left to do.
     second = syncline("demo", "--once", "--json")
     assert second.exit_code == 0, second.output
     assert "seeded" not in second.stderr and "wrote" not in second.stderr
-    again = {r["mapping"]: r for r in json_lines(second.stdout)}
+    carried = {r["mapping"]: r for r in json_lines(second.stdout)}
+    assert carried["dynamics-lead"]["created_remote"] > 0
+    assert all(carried[n]["created_remote"] == 0 for n in MAPPINGS if n.startswith("salesforce"))
+    people = count(hub, "person")
+    third = syncline("demo", "--once", "--json")
+    assert third.exit_code == 0, third.output
+    again = {r["mapping"]: r for r in json_lines(third.stdout)}
     assert sorted(again) == MAPPINGS
     for name, report in again.items():
         assert {k: report[k] for k in WRITES} == dict.fromkeys(WRITES, 0), name
         assert report["api_calls"] <= 1, (name, "an idle cycle reads once, nothing more")
-    assert count(hub, "person") == people
-    assert len(rows(hub, "sync_run")) == 2 * len(MAPPINGS)
+    assert len(rows(hub, "sync_run")) == 3 * len(MAPPINGS)
+    assert count(hub, "person") == people, "nobody was created by the quiet run"
 
     listed = syncline("errors", "list")
     assert listed.exit_code == 0, listed.output
@@ -77,7 +92,9 @@ def test_demo_once_twice_then_errors_list(
     assert "company: 265 characters, the hub allows 255" in out and "li.wei@example.cn" in out
     assert "phone_e164" in out and "sam.okafor@brightpath.co" in out
     assert "DUPLICATE_REMOTE_RECORD" in out and "dana.whitfield@northwind.example" in out
-    assert "sandbox-demo-password" not in first.output + second.output + out
+    assert "add a value_map entry for 'Podcast' on leadsourcecode" in out  # Dynamics' words
+    shown = first.output + second.output + third.output + out
+    assert "sandbox-demo-password" not in shown and "sandbox~secret" not in shown
 
 
 def test_demo_without_mapping_files_uses_the_shipped_ones(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from sandboxes.dynamics.sandbox import DynamicsSandbox
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.cli.conftest import Invoke
 from tests.cli.helpers import CONNECTIONS, SHIPPED_MAPPINGS, error_lines, write
@@ -101,19 +102,23 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
 ) -> None:
     shutil.rmtree(project / "mappings")
     shutil.copytree(SHIPPED_MAPPINGS, project / "mappings", ignore=shutil.ignore_patterns("*.py"))
-    with SalesforceSandbox() as sandbox:
+    with SalesforceSandbox() as sandbox, DynamicsSandbox() as dataverse:
         write(
             project / "connections.yaml",
             "webinar:\n  type: memory\n  path: webinar.json\n"
             f"salesforce:\n  type: salesforce\n  login_url: {sandbox.url}\n"
             f"  client_id: {sandbox.client_id}\n  client_secret: {sandbox.client_secret}\n"
             f"  username: {sandbox.username}\n  password: {sandbox.password}\n"
-            f"  security_token: {sandbox.security_token}\n",
+            f"  security_token: {sandbox.security_token}\n"
+            f"dynamics:\n  type: dynamics\n  url: {dataverse.url}\n"
+            f"  token_url: {dataverse.token_url}\n  client_id: {dataverse.client_id}\n"
+            f"  client_secret: {dataverse.client_secret}\n",
         )
         result = syncline("mappings", "check")
     assert result.exit_code == 0, result.output
-    assert "7 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
+    assert "11 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
     assert "ok       mappings/salesforce-lead.yaml (salesforce-lead ↔ salesforce.Lead)" in (
         result.stdout
     )
+    assert "ok       mappings/dynamics-lead.yaml (dynamics-lead ↔ dynamics.lead)" in result.stdout
     assert "error" not in result.output

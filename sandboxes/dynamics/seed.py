@@ -1,0 +1,83 @@
+"""Demo data for the Dataverse sandbox: accounts with contacts, open leads, a marketing list.
+
+Deterministic per seed. The hub demo (jobs/demo.py) passes a few hub people that marketing in
+the Dynamics business unit also has as leads, so both systems share some people from the start.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from faker import Faker
+
+from sandboxes.dynamics.store import Environment
+from sandboxes.salesforce.seed import ascii_slug, domain_for
+
+SEED = 2027
+#: lead `leadsourcecode` values (Advertisement, Partner, Trade Show, Web, Other)
+LEAD_SOURCES = [1, 4, 7, 8, 10]
+
+
+def seed_environment(
+    env: Environment, shared: Sequence[Mapping[str, Any]] = (), *, seed: int = SEED
+) -> dict[str, int]:
+    """Fill ``env``; ``shared`` are hub people (hub field names) also held here as leads."""
+    fake = Faker(["en_US", "en_GB", "fr_FR"])
+    fake.seed_instance(seed)
+    rnd = random.Random(seed)
+    counts = {"accounts": 0, "contacts": 0, "leads": 0, "list members": 0}
+    contacts: list[str] = []
+    for _ in range(5):
+        name = fake.unique.company()
+        domain = domain_for(name)
+        account = env.create("account", {
+            "name": name,
+            "websiteurl": f"https://www.{domain}",
+            "numberofemployees": rnd.choice([60, 300, 2500]),
+            "address1_country": rnd.choice(["United States", "France", "United Kingdom"]),
+        })
+        counts["accounts"] += 1
+        for _ in range(2):
+            first, last = fake.first_name(), fake.last_name()
+            contacts.append(env.create("contact", {
+                "firstname": first,
+                "lastname": last,
+                "emailaddress1": f"{ascii_slug(first)}.{ascii_slug(last)}@{domain}",
+                "jobtitle": fake.job()[:100],
+                "telephone1": f"+1 {rnd.randint(201, 989)} 555 {rnd.randint(1000, 9999)}",
+                "parentcustomerid_account@odata.bind": f"/accounts({account})",
+            }))
+            counts["contacts"] += 1
+    leads: list[str] = []
+    for person in shared:
+        leads.append(env.create("lead", {
+            "emailaddress1": str(person["email"]),
+            "firstname": person.get("first_name"),
+            "lastname": person.get("last_name") or "Unknown",
+            "companyname": (person.get("company") or "")[:100] or None,
+            "subject": "Imported from a trade show list",
+            "leadsourcecode": 7,
+        }))
+    for _ in range(15):
+        first, last, company = fake.first_name(), fake.last_name(), fake.company()
+        leads.append(env.create("lead", {
+            "emailaddress1": f"{ascii_slug(first)}.{ascii_slug(last)}@{domain_for(company)}",
+            "firstname": first,
+            "lastname": last,
+            "companyname": company[:100],
+            "jobtitle": fake.job()[:100],
+            "subject": f"Interested in {rnd.choice(['pricing', 'a demo', 'the API'])}",
+            "leadsourcecode": rnd.choice(LEAD_SOURCES),
+        }))
+    counts["leads"] = len(leads)
+    marketing_list = env.create("list", {
+        "listname": "EMEA newsletter",
+        "createdfromcode": 2,  # contacts
+        "type": False,  # static
+    })
+    for contact in rnd.sample(contacts, 4):
+        env.add_list_member(marketing_list, contact)
+        counts["list members"] += 1
+    return counts
