@@ -93,6 +93,14 @@ class DynamicsHub(HubView):
         row = next(r for r in self.mapping_data(name)["fields"] if r.get("hub") == hub_field)
         return str((row.get("value_map") or {}).get(value, value))
 
+    def edit_mapping(self, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+        """Change the copied mapping file ``name`` as an admin would, then reload."""
+        data = self.mapping_data(name)
+        change(data)
+        (self.folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False),
+                                                  encoding="utf-8")
+        self.reload()
+
     def _connect(self, name: str) -> Connector:
         connector: Connector
         if name == "dynamics":

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from connectors.base import Connector, OutboundRecord, WriteResult
+from jobs import triage
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from tests.e2e.dynamics_harness import DYNAMICS_PEOPLE, DynamicsHub
 
@@ -311,3 +312,32 @@ def test_a_storm_of_429s_still_converges_with_every_record_synced_once(
     for lead_id, email in lead_ids.items():
         assert crm.remote_ids(crm.person_by_email(email).id) == {"lead": lead_id}
     assert crm.errors("open", "retrying") == []
+
+
+def test_an_unmapped_lead_source_is_an_error_with_the_options_until_mapped(
+    crm: DynamicsHub,
+) -> None:
+    person_id = ann(crm, lead_source="Podcast")
+
+    report = crm.run()
+
+    assert (report.status, report.failed, report.created_remote) == ("partial", 1, 0)
+    assert crm.rows("lead") == []
+    [error] = crm.errors("open", "retrying")
+    assert (error.hub_id, error.code.lower(), error.field) == (
+        person_id, "0x8004431a", "leadsourcecode"), "Dataverse's invalid-option code"
+    assert "Podcast" in error.message and "leadsourcecode" in error.message
+    assert error.hint is not None and "value_map" in error.hint and "Podcast" in error.hint
+    assert all(label in error.hint for label in ("Advertisement", "Employee Referral"))
+
+    # The admin follows the hint, then presses "retry".
+    crm.edit_mapping("dynamics-lead", lambda data: next(
+        row for row in data["fields"] if row.get("hub") == "lead_source"
+    )["value_map"].update({"Podcast": "Other"}))
+    assert triage.retry(crm.engine, triage.ErrorFilter(mapping="dynamics-lead"), "admin") == 1
+    retried = crm.run()
+
+    assert (retried.status, retried.created_remote, retried.failed) == ("success", 1, 0)
+    lead = crm.lead_by_email("ann@acme.com")
+    assert lead["leadsourcecode"] == crm.option_value("lead", "leadsourcecode", "Other")
+    assert [e.status for e in crm.errors()] == ["resolved"]
