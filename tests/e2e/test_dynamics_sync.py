@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from connectors.base import Connector, OutboundRecord, WriteResult
+from connectors.dynamics import DynamicsConnector
 from jobs import triage
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from tests.e2e.dynamics_harness import DYNAMICS_PEOPLE, DynamicsHub
@@ -209,9 +210,26 @@ def test_an_expired_delta_token_falls_back_to_a_full_read_without_duplicates(
     cy_lead = crm.create("lead", {"subject": "Fair", "lastname": "Ng", "firstname": "Cy",
                                   "emailaddress1": "cy@corp.com"})
 
+    asked: list[str] = []
+
+    def record_reads(connector: Connector) -> None:
+        assert isinstance(connector, DynamicsConnector)
+        real_get = connector.get_json
+
+        def get_json(path_or_url: str, **options: Any) -> dict[str, Any]:
+            asked.append(path_or_url)
+            return real_get(path_or_url, **options)
+
+        connector.get_json = get_json  # type: ignore[method-assign]
+
+    crm.on_connect = record_reads
     report = crm.run()
+    crm.on_connect = None
 
     assert report.status == "success" and report.failed == 0, report.message
+    reads = [url for url in asked if "leads" in url]
+    assert len(reads) == 2 and "$deltatoken" in reads[0] and "$deltatoken" not in reads[1], (
+        f"the expired delta link, then a full read: {reads}")
     assert report.created_remote == 0 and report.created_hub == 1, report.as_json()
     assert crm.person_by_email("di@dex.io").title == "Buyer"
     assert crm.remote_ids(crm.person_by_email("cy@corp.com").id) == {"lead": cy_lead}
