@@ -223,8 +223,9 @@ def ordered(mappings: dict[str, Mapping], names: Iterable[str] | None = None) ->
         if name in done or name in path:
             return
         for row in mappings[name].fields:
-            if row.ref and row.ref in mappings and row.ref in wanted:
-                visit(row.ref, (*path, name))
+            for ref in row.refs:
+                if ref in mappings and ref in wanted:
+                    visit(ref, (*path, name))
         done.append(name)
 
     for name in wanted:

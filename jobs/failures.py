@@ -79,7 +79,7 @@ def rule_failure(rule: str, exc: Exception) -> Failure:
 
 def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
     """A record that names another record not linked yet: retried until that one syncs."""
-    refs = {row.remote: row.ref for row in mapping.fields if row.ref}
+    refs = {row.remote: " or ".join(row.refs) for row in mapping.fields if row.ref}
     return Failure(
         ErrorKind.TRANSIENT,
         f"{field}: {why}",

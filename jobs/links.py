@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -63,18 +63,25 @@ class RefResolver:
         self.session = session
         self.mappings = mappings
 
-    def to_remote(self, ref: str, hub_ids: Iterable[str]) -> dict[str, str]:
-        """Hub id → remote id for the hub records linked under mapping ``ref``."""
-        return {
-            hub: link.remote_id
-            for hub, link in LinkIndex(self.session, self.mappings[ref]).by_hub(hub_ids).items()
-        }
+    def to_remote(self, ref: str | Sequence[str], hub_ids: Iterable[str]) -> dict[str, str]:
+        """Hub id → remote id for hub records linked under mapping ``ref`` (the first that is)."""
+        ids = list(hub_ids)
+        found: dict[str, str] = {}
+        for name in _names(ref):
+            for hub, link in LinkIndex(self.session, self.mappings[name]).by_hub(ids).items():
+                found.setdefault(hub, link.remote_id)
+        return found
 
-    def to_hub(self, ref: str, remote_ids: Iterable[str]) -> dict[str, str]:
-        """Remote id → hub id for the remote records linked under mapping ``ref``."""
-        return {
-            rid: link.hub_id
-            for rid, link in LinkIndex(self.session, self.mappings[ref])
-            .by_remote(remote_ids)
-            .items()
-        }
+    def to_hub(self, ref: str | Sequence[str], remote_ids: Iterable[str]) -> dict[str, str]:
+        """Remote id → hub id for remote records linked under ``ref`` (the first that is)."""
+        ids = list(remote_ids)
+        found: dict[str, str] = {}
+        for name in _names(ref):
+            index = LinkIndex(self.session, self.mappings[name])
+            for rid, link in index.by_remote(ids).items():
+                found.setdefault(rid, link.hub_id)
+        return found
+
+
+def _names(ref: str | Sequence[str]) -> tuple[str, ...]:
+    return (ref,) if isinstance(ref, str) else tuple(ref)

@@ -156,7 +156,17 @@ class _Checker:
                 )
         hub_field = self.hub_fields.get(row.hub or "")
         choices = hub_field.choices if hub_field is not None else ()
-        if choices:
+        constant = _string_literal(row.expr)
+        if constant is not None:
+            # An expression that is one quoted value: check the value itself.
+            if constant not in allowed:
+                self.add(
+                    "error",
+                    ("fields", i, "expr"),
+                    f"{constant!r} is not in the restricted picklist {info.name}; "
+                    f"allowed: {listed}",
+                )
+        elif choices:
             mapped = row.value_map or {}
             for choice in choices:
                 if str(mapped.get(choice, choice)) not in allowed:
@@ -270,3 +280,11 @@ def check_against_remote(
             )
         ]
     return _Checker(mapping, obj, hub_schema).run()
+
+
+def _string_literal(expr: str | None) -> str | None:
+    """The value of an expression that is just one quoted string (``"'Lead'"``), else None."""
+    text = (expr or "").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[0] not in text[1:-1]:
+        return text[1:-1]
+    return None

@@ -528,25 +528,28 @@ def _check_refs(
     errors: list[InputError] = []
     hub_fields = hub_schema.objects[m.hub_object]
     for i, row in enumerate(m.fields):
-        if row.ref is None or row.hub is None:
+        if row.hub is None:
             continue
-        path: KeyPath = ("fields", i, "ref")
-        target = hub_fields[row.hub].ref
-        other = loaded.get(row.ref)
-        if other is None:
-            known = ", ".join(sorted(loaded)) or "none"
-            message = f"no mapping named {row.ref!r} (known: {known})"
-        elif other[0].hub_object != target:
-            message = (
-                f"mapping {row.ref!r} syncs {other[0].hub_object}, but {row.hub} points at "
-                f"{target}"
+        for k, ref in enumerate(row.refs):
+            path: KeyPath = ("fields", i, "ref", k) if isinstance(row.ref, list) else (
+                "fields", i, "ref"
             )
-        elif other[0].connection != m.connection:
-            message = (
-                f"mapping {row.ref!r} uses connection {other[0].connection!r}, this one "
-                f"{m.connection!r}; remote ids only make sense on the same connection"
-            )
-        else:
-            continue
-        errors.append(InputError(f.where(path), message))
+            target = hub_fields[row.hub].ref
+            other = loaded.get(ref)
+            if other is None:
+                known = ", ".join(sorted(loaded)) or "none"
+                message = f"no mapping named {ref!r} (known: {known})"
+            elif other[0].hub_object != target:
+                message = (
+                    f"mapping {ref!r} syncs {other[0].hub_object}, but {row.hub} points at "
+                    f"{target}"
+                )
+            elif other[0].connection != m.connection:
+                message = (
+                    f"mapping {ref!r} uses connection {other[0].connection!r}, this one "
+                    f"{m.connection!r}; remote ids only make sense on the same connection"
+                )
+            else:
+                continue
+            errors.append(InputError(f.where(path), message))
     return errors

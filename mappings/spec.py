@@ -29,13 +29,22 @@ class FieldMap(_Strict):
     value_map: dict[str, Any] | None = None
     default: Any = None
     expr: str | None = None
-    #: Name of another mapping whose links translate this id field (hub id ↔ remote id).
-    ref: str | None = None
+    #: Name of another mapping whose links translate this id field (hub id ↔ remote id), or
+    #: several when the remote id may name records of either (a marketing list member is a
+    #: contact or a lead): the first mapping that knows the id translates it.
+    ref: str | list[str] | None = None
 
     # Compiled by the loader: a callable pipeline for each direction and the expression.
     _to_remote: Any = PrivateAttr(default=None)
     _to_hub: Any = PrivateAttr(default=None)
     _expr: Any = PrivateAttr(default=None)
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The ``ref`` mapping names, in the order they are tried."""
+        if self.ref is None:
+            return ()
+        return (self.ref,) if isinstance(self.ref, str) else tuple(self.ref)
 
     @property
     def label(self) -> str:

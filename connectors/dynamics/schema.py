@@ -9,7 +9,7 @@ the Dynamics UI; lookups travel as the target's GUID under the lookup's logical 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,6 +95,10 @@ def entity_info(definition: Mapping[str, Any], attributes: list[Mapping[str, Any
         column = Column(logical, attribute_type, _options(raw), tuple(raw.get("Targets") or ()))
         columns[logical] = column
         fields[logical] = _field_info(raw, column, logical == primary_id, logical in key_columns)
+        if name == "listmember" and logical in _MEMBER_COLUMNS:
+            # Not valid for a plain create, but this connector sets both through the
+            # AddMemberList action (writes.py), so mappings may write them.
+            fields[logical] = replace(fields[logical], createable=True)
     if CURSOR_FIELD not in fields:
         # Every table has a row version; metadata that leaves it out still reads it back.
         fields[CURSOR_FIELD] = FieldInfo(CURSOR_FIELD, "integer", createable=False,
@@ -103,6 +107,9 @@ def entity_info(definition: Mapping[str, Any], attributes: list[Mapping[str, Any
     info = ObjectInfo(name=name, key_field=primary_id, cursor_field=CURSOR_FIELD, fields=fields,
                       label=_label(definition.get("DisplayName")) or name)
     return EntityInfo(info, str(definition["EntitySetName"]), primary_id, columns, keys)
+
+
+_MEMBER_COLUMNS = frozenset({"listid", "entityid"})
 
 
 def _field_info(raw: Mapping[str, Any], column: Column, is_key: bool, in_alt_key: bool

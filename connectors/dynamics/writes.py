@@ -94,6 +94,8 @@ class Writer:
                 raise ConnectorError(ErrorKind.CONFIG, "a delete needs the record's key")
             return Planned(index, record, BatchRequest(
                 "DELETE", self._path(f"{entity_set}({record.key})")), {})
+        if described.info.name == "listmember" and not record.key:
+            return self._add_member(index, record)
         select = f"?$select={pk},{CURSOR_FIELD}"
         headers = {"Prefer": "return=representation"}
         skip = {pk}
@@ -114,6 +116,24 @@ class Writer:
         body = self._body(described, {k: v for k, v in values.items() if k not in skip})
         request = BatchRequest("PATCH", self._path(address + select), body, headers)
         return Planned(index, record, request, values)
+
+    def _add_member(self, index: int, record: OutboundRecord) -> Planned:
+        """Marketing list members are added by the AddMemberList action, as Dynamics wants.
+
+        The action needs no table for the member (the list's type says it), so a member that
+        may be a contact or a lead needs no guess; adding one twice returns the same member.
+        """
+        list_id, entity_id = record.fields.get("listid"), record.fields.get("entityid")
+        if not list_id or not entity_id:
+            raise ConnectorError(
+                ErrorKind.VALIDATION, "a marketing list member needs listid and entityid",
+                code="0x80040200", field="entityid" if list_id else "listid",
+                hint="map both the list (ref to the list mapping) and the member (ref to the "
+                     "contact or lead mapping)")
+        request = BatchRequest(
+            "POST", self._path(f"lists({list_id})/Microsoft.Dynamics.CRM.AddMemberList"),
+            {"EntityId": str(entity_id)})
+        return Planned(index, record, request, dict(record.fields))
 
     @staticmethod
     def _is_alternate_key(described: EntityInfo, column: str) -> bool:
@@ -197,11 +217,14 @@ class Writer:
             return WriteResult(record.ref, WriteStatus.DELETED, key=record.key)
         row = answer.json() if answer.status != 204 else None
         row = row if isinstance(row, Mapping) else {}
-        key = row.get(described.primary_id) or record.key or _entity_id(answer)
+        # AddMemberList answers {"Id": <listmember id>}; the rest name the row by its key.
+        key = row.get(described.primary_id) or row.get("Id") or record.key or _entity_id(answer)
         if key:
             self.connector.known_targets[str(key)] = described.info.name
         if record.key:
             status = WriteStatus.UPDATED
+        elif described.info.name == "listmember":
+            status = WriteStatus.CREATED  # AddMemberList answers 200 for a new member too
         else:
             # 201 created, 200 updated; a bare 204 (no representation) cannot tell: a create.
             status = WriteStatus.UPDATED if answer.status == 200 else WriteStatus.CREATED

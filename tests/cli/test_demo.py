@@ -14,6 +14,7 @@ from tests.cli.helpers import SHIPPED_MAPPINGS, count, json_lines, rows
 
 MAPPINGS = [
     "dynamics-account", "dynamics-campaign", "dynamics-contact", "dynamics-lead",
+    "dynamics-list", "dynamics-list-member",
     "salesforce-account", "salesforce-campaign", "salesforce-campaign-member",
     "salesforce-contact", "salesforce-lead", "salesforce-opportunity", "webinar-registrant",
 ]  # fmt: skip
@@ -60,6 +61,7 @@ def test_demo_once_three_times_then_errors_list(
     assert reports["webinar-registrant"]["created_hub"] > 0
 
     assert reports["dynamics-lead"]["created_remote"] > 0
+    assert reports["dynamics-list-member"]["created_remote"] > 0, "AddMemberList, per member"
     assert (tmp_path / "instance" / "demo" / "dynamics.json").is_file(), "the environment too"
 
     # The second run carries what Salesforce sent to the hub in the first on into Dynamics
