@@ -438,3 +438,18 @@ def test_load_mappings_collects_every_error(
 def test_load_mappings_needs_a_directory(workdir: Path) -> None:
     with pytest.raises(InputError, match="mappings/missing: not a directory"):
         load_mappings(workdir / "mappings" / "missing")
+
+
+def test_a_ref_may_name_several_mappings_each_checked(
+    write: Write, workdir: Path, hub_schema: HubSchema
+) -> None:
+    write("a.yaml", ACCOUNT)
+    write("b.yaml", CONTACT.replace("ref: sf-account}", "ref: [sf-account, sf-acount]}"))
+    with pytest.raises(InputErrors) as caught:
+        load_mappings(workdir / "mappings", hub_schema=hub_schema)
+    [line] = str(caught.value).splitlines()
+    assert line.startswith("mappings/b.yaml:7 fields.account_id.ref[1]: no mapping named "
+                           "'sf-acount'")
+    write("b.yaml", CONTACT.replace("ref: sf-account}", "ref: [sf-account]}"))
+    loaded = load_mappings(workdir / "mappings", hub_schema=hub_schema)
+    assert loaded["sf-contact"].fields[1].refs == ("sf-account",)
