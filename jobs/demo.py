@@ -324,8 +324,9 @@ def start_sandboxes(app: App) -> DemoSandboxes:
 def activity_job(app: App) -> Callable[[], None]:
     """A job for the demo scheduler: a sales rep and a marketer making small edits.
 
-    The rep works through the sandbox's control endpoints (as a person in Salesforce would);
-    every fifth run they convert a lead, so the hub shows people following it to a Contact.
+    The reps work through the sandboxes' control endpoints (as people in the CRMs would);
+    now and then they convert or qualify a lead, so the hub shows people following it to a
+    contact.
     """
     rnd = random.Random()
     fake = Faker()
@@ -347,6 +348,23 @@ def activity_job(app: App) -> Callable[[], None]:
                 if runs % 5 == 0:
                     requests.post(f"{control}/convert", json={"lead_id": lead["Id"]}, timeout=5)
         except (requests.RequestException, ValueError) as exc:
+            event(log, "demo.activity_failed", error=str(exc))
+        host, port = dynamics_address(app)
+        control = f"http://{host}:{port}/__sandbox__"
+        try:  # a Dynamics seller retitles a lead: the edit travels hub-ward and to Salesforce
+            leads = requests.get(f"{control}/records/leads", timeout=5).json()
+            leads = leads.get("value", leads) if isinstance(leads, dict) else leads
+            open_leads = [lead for lead in leads if lead.get("statecode") == 0]
+            if open_leads:
+                lead = rnd.choice(open_leads)
+                requests.patch(
+                    f"{control}/records/leads/{lead['leadid']}",
+                    json={"jobtitle": fake.job()[:100]}, timeout=5,
+                )
+                if runs % 7 == 0:
+                    requests.post(f"{control}/qualify", json={"lead_id": lead["leadid"]},
+                                  timeout=5)
+        except (requests.RequestException, ValueError, KeyError) as exc:
             event(log, "demo.activity_failed", error=str(exc))
         with session(app.engine) as db:
             people = db.exec(select(Person).where(Person.deleted_at == None).limit(200)).all()  # noqa: E711
