@@ -80,6 +80,15 @@ def rule_failure(rule: str, exc: Exception) -> Failure:
 def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
     """A record that names another record not linked yet: retried until that one syncs."""
     refs = {row.remote: " or ".join(row.refs) for row in mapping.fields if row.ref}
+    if "." in refs.get(field, ""):  # object.field: a hub record with that value must exist
+        return Failure(
+            ErrorKind.TRANSIENT,
+            f"{field}: {why}",
+            code="UNRESOLVED_REFERENCE",
+            field=field,
+            hint=f"retried automatically once the hub has a record whose {refs[field]} "
+            "matches; if it never will, this record is not one of ours",
+        )
     return Failure(
         ErrorKind.TRANSIENT,
         f"{field}: {why}",

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.models import Link
+from core.hubschema import normalize_email
+from core.models import HUB_MODELS, Link
 from mappings.spec import Mapping
 
 
@@ -68,6 +69,10 @@ class RefResolver:
         ids = list(hub_ids)
         found: dict[str, str] = {}
         for name in _names(ref):
+            if "." in name:
+                for hub, value in self._by_field(name, ids, by_id=True).items():
+                    found.setdefault(hub, value)
+                continue
             for hub, link in LinkIndex(self.session, self.mappings[name]).by_hub(ids).items():
                 found.setdefault(hub, link.remote_id)
         return found
@@ -77,10 +82,37 @@ class RefResolver:
         ids = list(remote_ids)
         found: dict[str, str] = {}
         for name in _names(ref):
+            if "." in name:
+                for value, hub in self._by_field(name, ids, by_id=False).items():
+                    found.setdefault(value, hub)
+                continue
             index = LinkIndex(self.session, self.mappings[name])
             for rid, link in index.by_remote(ids).items():
                 found.setdefault(rid, link.hub_id)
         return found
+
+
+    def _by_field(self, ref: str, values: list[str], *, by_id: bool) -> dict[str, str]:
+        """``object.field`` refs: hub id → field value (by_id), or remote value → hub id.
+
+        Values compare as the hub stores them (emails normalised), so ``ANN@acme.com`` in the
+        remote finds the person ``ann@acme.com``.
+        """
+        obj, _, name = ref.partition(".")
+        model = HUB_MODELS[obj]
+        column = getattr(model, name)
+        if by_id:
+            rows = self.session.exec(
+                select(model.id, column).where(col(model.id).in_(values))
+            )
+            return {hub: str(value) for hub, value in rows if value is not None}
+        wanted = {normalize_email(v) if name == "email" else v: v for v in values if v}
+        rows = self.session.exec(
+            select(column, model.id).where(
+                col(column).in_(list(wanted)), col(model.deleted_at).is_(None)
+            )
+        )
+        return {wanted[value]: hub for value, hub in rows if value in wanted}
 
 
 def _names(ref: str | Sequence[str]) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Session, col, select
 
 from connectors.base import Change, Op
@@ -259,7 +260,42 @@ class PullPhase:
                     plan.create = True
                 plan.hub = hub
             self._plan_fields(plan)
+        self._match_natural_keys(session, plans)
         return plans
+
+    def _match_natural_keys(self, session: Session, plans: list[_Plan]) -> None:
+        """A new hub record whose unique key (a member's person + campaign) is taken joins it.
+
+        Campaign membership is one row per person and campaign: a response recorded in a CRM
+        for an existing member updates that membership instead of failing the page on the
+        unique constraint. A second remote record for the same membership is skipped.
+        """
+        names = _unique_key(self.model)
+        if not names:
+            return
+        claimed: set[tuple[Any, ...]] = set()
+        for plan in plans:
+            if not plan.create or plan.failure is not None:
+                continue
+            key = tuple(plan.sets.get(name) for name in names)
+            if None in key:
+                continue
+            if key in claimed:
+                plan.create, plan.skip = False, True
+                continue
+            claimed.add(key)
+            existing = session.exec(
+                select(self.model).where(
+                    *(getattr(self.model, n) == v for n, v in zip(names, key, strict=True))
+                )
+            ).first()
+            if existing is None or existing.deleted_at is not None:
+                continue
+            if LinkIndex(session, self.mapping).by_hub([existing.id]):
+                plan.create, plan.skip = False, True  # already synced from another record
+                continue
+            plan.create, plan.hub, plan.sets, plan.snapshot = False, existing, {}, {}
+            self._plan_fields(plan)
 
     def _plan_delete(self, plan: _Plan, hubs: dict[str, HubRecord]) -> None:
         policy = self.mapping.deletes.from_remote
@@ -487,6 +523,14 @@ class PullPhase:
             )
         )
         self.cycle.report.failed += 1
+
+
+def _unique_key(model: type[HubRecord]) -> tuple[str, ...]:
+    """The columns of a hub table's natural unique key (campaign_member: person, campaign)."""
+    for constraint in model.__table__.constraints:  # type: ignore[attr-defined]
+        if isinstance(constraint, UniqueConstraint):
+            return tuple(column.name for column in constraint.columns)
+    return ()
 
 
 def _remote_is_newer(change: Change, hub: HubRecord | None) -> bool:

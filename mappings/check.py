@@ -185,6 +185,8 @@ class _Checker:
 
     def check_types(self, i: int, row: FieldMap, info: FieldInfo) -> None:
         hub_field = self.hub_fields.get(row.hub or "")
+        if any("." in ref for ref in row.refs):
+            return  # object.field refs compare the remote value with that field, not the id
         if hub_field is None or row.expr is not None or row.value_map or row.transform:
             return  # a value_map or transform is the admin saying how the types meet
         fits = _COMPATIBLE.get(hub_field.type)

@@ -536,7 +536,17 @@ def _check_refs(
             )
             target = hub_fields[row.hub].ref
             other = loaded.get(ref)
-            if other is None:
+            if "." in ref:  # object.field: the remote holds that field's value, e.g. an email
+                obj, _, name = ref.partition(".")
+                if obj != target:
+                    message = f"{ref!r} names {obj!r}, but {row.hub} points at {target}"
+                elif name not in hub_schema.objects.get(obj, {}):
+                    message = f"{obj} has no field {name!r}"
+                elif m.direction.pushes and row.pushes(m.direction):
+                    message = f"{ref!r} can only be read: give this row rule: to_hub"
+                else:
+                    continue
+            elif other is None:
                 known = ", ".join(sorted(loaded)) or "none"
                 message = f"no mapping named {ref!r} (known: {known})"
             elif other[0].hub_object != target:

@@ -31,7 +31,8 @@ class FieldMap(_Strict):
     expr: str | None = None
     #: Name of another mapping whose links translate this id field (hub id ↔ remote id), or
     #: several when the remote id may name records of either (a marketing list member is a
-    #: contact or a lead): the first mapping that knows the id translates it.
+    #: contact or a lead): the first mapping that knows the id translates it. ``person.email``
+    #: instead names a hub field the remote value equals (a campaign response's email).
     ref: str | list[str] | None = None
 
     # Compiled by the loader: a callable pipeline for each direction and the expression.

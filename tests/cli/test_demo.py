@@ -13,7 +13,8 @@ from tests.cli.conftest import Invoke
 from tests.cli.helpers import SHIPPED_MAPPINGS, count, json_lines, rows
 
 MAPPINGS = [
-    "dynamics-account", "dynamics-campaign", "dynamics-contact", "dynamics-lead",
+    "dynamics-account", "dynamics-campaign", "dynamics-campaign-response", "dynamics-contact",
+    "dynamics-lead",
     "dynamics-list", "dynamics-list-member",
     "salesforce-account", "salesforce-campaign", "salesforce-campaign-member",
     "salesforce-contact", "salesforce-lead", "salesforce-opportunity", "webinar-registrant",

@@ -116,7 +116,7 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
         )
         result = syncline("mappings", "check")
     assert result.exit_code == 0, result.output
-    assert "13 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
+    assert "14 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
     assert "ok       mappings/salesforce-lead.yaml (salesforce-lead ↔ salesforce.Lead)" in (
         result.stdout
     )
