@@ -274,3 +274,24 @@ def test_top_and_count() -> None:
     assert "non-negative integer" in error_of(parse_top, "-1").message
     assert parse_count("true") is True and parse_count("false") is False
     assert error_of(parse_count, "yes").message == "'yes' is not a valid count option."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # many equalities on one column: a set lookup, same answers as one by one
+        ("emailaddress1 eq 'ANN@acme.com' or emailaddress1 eq 'x@y.z' or "
+         "emailaddress1 eq 'carol@globex.com'", ["Ann", "Carol"]),
+        ("not (emailaddress1 eq 'ann@acme.com' or emailaddress1 eq 'a' or emailaddress1 eq 'b')",
+         ["Carol"]),  # bob's null email stays unknown under not, as in SQL
+        ("statecode eq 0 or statecode eq 2 or statecode eq 9", ["Ann", "Carol"]),
+        ("statecode eq 0 or firstname eq 'bob' or statecode eq 2", ["Ann", "bob", "Carol"]),
+    ],
+)
+def test_or_chains_of_equalities(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+def test_or_chain_still_checks_literal_types() -> None:
+    error = error_of(parse_filter, "statecode eq 'a' or statecode eq 1 or statecode eq 2", LEAD)
+    assert "incompatible types" in error.message
