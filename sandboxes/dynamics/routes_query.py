@@ -107,11 +107,9 @@ def _check_tracking_options() -> None:
 
 def _matching_rows(entity: EntityMeta) -> list[dict]:
     """Live rows passing ``$filter``, ordered by ``$orderby`` (else by primary key)."""
-    rows = state().env.rows(entity.logical_name)
     filter_text = request.args.get("$filter")
-    if filter_text:
-        predicate = parse_filter(filter_text, entity)
-        rows = [row for row in rows if predicate(row)]
+    predicate = parse_filter(filter_text, entity) if filter_text else None
+    rows = state().env.rows(entity.logical_name, where=predicate)
     rows = sorted(rows, key=lambda row: row[entity.primary_id])
     orderby_text = request.args.get("$orderby")
     if orderby_text:

@@ -100,8 +100,11 @@ class Environment:
         meta = self.metadata.entity(entity)
         with self.lock:
             stored = list(self._tables[meta.logical_name].values())
-        full = [self._full(meta, row) for row in stored]
-        return full if where is None else [row for row in full if where(row)]
+        if where is not None:
+            # Test the stored rows (an unset column reads as None there too) and copy only
+            # the matches: a lookup over 100,000 rows must not copy all of them.
+            stored = [row for row in stored if where(row)]
+        return [self._full(meta, row) for row in stored]
 
     def count(self, entity: str) -> int:
         """How many live rows `entity` has."""
