@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from sandboxes.persistence import StateKeeper
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -85,6 +88,59 @@ class ServedApp:
             self.stop()
 
     def __enter__(self) -> ServedApp:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class LocalSandbox:
+    """What every sandbox does with its server and its data file: start, stop, serve, restore.
+
+    A subclass builds its app, then sets ``_server`` and (optionally) calls :meth:`_keep_state`.
+    """
+
+    _server: ServedApp
+    _keeper: StateKeeper | None = None
+
+    def _keep_state(
+        self, path: Path | None, load: Callable[[Path], Any], save: Callable[[Path], None]
+    ) -> None:
+        """Keep the data in ``path`` across restarts (loaded on start, saved until stop)."""
+        self._keeper = StateKeeper(path, load, save) if path is not None else None
+
+    @property
+    def url(self) -> str:
+        """Where the sandbox listens, e.g. ``http://127.0.0.1:54321``."""
+        return self._server.url
+
+    @property
+    def restored(self) -> bool:
+        """True when the data came from the state file (so it needs no seeding)."""
+        return bool(self._keeper and self._keeper.restored)
+
+    def start(self) -> Self:
+        if self._keeper is not None:
+            self._keeper.open()
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+        if self._keeper is not None:
+            self._keeper.close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (``syncline sandbox ...``)."""
+        if self._keeper is not None:
+            self._keeper.open()
+        try:
+            self._server.serve_forever()
+        finally:
+            if self._keeper is not None:
+                self._keeper.close()
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -13,8 +13,7 @@ from sandboxes.dynamics.auth import DEFAULT_TOKEN_LIFETIME_S, AppRegistration, A
 from sandboxes.dynamics.faults import Faults
 from sandboxes.dynamics.limits import DEFAULT_REQUESTS_PER_WINDOW, ServiceProtection
 from sandboxes.dynamics.store import Environment
-from sandboxes.persistence import StateKeeper
-from sandboxes.server import ServedApp
+from sandboxes.server import LocalSandbox, ServedApp
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class SandboxConfig:
     requests_per_window: int = DEFAULT_REQUESTS_PER_WINDOW
 
 
-class DynamicsSandbox:
+class DynamicsSandbox(LocalSandbox):
     """The Dataverse Web API emulator in this process: ``with DynamicsSandbox() as sb``.
 
     ``sb.url`` is the environment URL (``sb.url + "/api/data/v9.2"`` the Web API),
@@ -68,20 +67,11 @@ class DynamicsSandbox:
         )
         self._server = ServedApp(self.app, host=host, port=port)
         #: Where the environment is kept across restarts (loaded on start, saved every 5 s).
-        self._keeper = (
-            StateKeeper(
-                state_path,
-                load=lambda path: state.load(self.env, path),
-                save=lambda path: state.save(self.env, path),
-            )
-            if state_path is not None
-            else None
+        self._keep_state(
+            state_path,
+            load=lambda path: state.load(self.env, path),
+            save=lambda path: state.save(self.env, path),
         )
-
-    @property
-    def restored(self) -> bool:
-        """True when the environment came from ``state_path`` (so it needs no seeding)."""
-        return bool(self._keeper and self._keeper.restored)
 
     @property
     def state(self) -> SandboxState:
@@ -91,11 +81,6 @@ class DynamicsSandbox:
     def env(self) -> Environment:
         """The environment's data (replaced by a fresh one on ``POST /__sandbox__/reset``)."""
         return self.state.env
-
-    @property
-    def url(self) -> str:
-        """The environment URL, e.g. ``http://127.0.0.1:54321``."""
-        return self._server.url
 
     @property
     def api_url(self) -> str:
@@ -129,29 +114,3 @@ class DynamicsSandbox:
         """Invalidate every issued access token (the next API call answers 401)."""
         self.auth.expire_all()
 
-    def start(self) -> DynamicsSandbox:
-        if self._keeper is not None:
-            self._keeper.open()
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-        if self._keeper is not None:
-            self._keeper.close()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (``syncline sandbox dynamics``)."""
-        if self._keeper is not None:
-            self._keeper.open()
-        try:
-            self._server.serve_forever()
-        finally:
-            if self._keeper is not None:
-                self._keeper.close()
-
-    def __enter__(self) -> DynamicsSandbox:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

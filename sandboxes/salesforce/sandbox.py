@@ -7,7 +7,6 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
-from sandboxes.persistence import StateKeeper
 from sandboxes.salesforce import state
 from sandboxes.salesforce.app import SandboxState, create_app
 from sandboxes.salesforce.auth import ApiUser, Auth, ConnectedApp, Session
@@ -15,7 +14,7 @@ from sandboxes.salesforce.config import SandboxConfig
 from sandboxes.salesforce.faults import Faults
 from sandboxes.salesforce.limits import ApiLimits
 from sandboxes.salesforce.org import Org
-from sandboxes.server import ServedApp
+from sandboxes.server import LocalSandbox, ServedApp
 
 _DEFAULT_CONFIG: SandboxConfig | None = None
 
@@ -48,7 +47,7 @@ def https_to_http_session(base_url: str) -> requests.Session:
     return session
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(LocalSandbox):
     """The Salesforce REST API emulator in this process: ``with SalesforceSandbox() as sb``.
 
     ``sb.url`` is the instance URL, ``sb.org`` the data, ``sb.faults`` what goes wrong,
@@ -69,14 +68,10 @@ class SalesforceSandbox:
         self.config = config or default_config()
         #: Where the org is kept across restarts (loaded on start, saved every few seconds).
         self.state_path = state_path
-        self._keeper = (
-            StateKeeper(
-                state_path,
-                load=lambda path: state.load(self.org, path),
-                save=lambda path: state.save(self.org, path),
-            )
-            if state_path is not None
-            else None
+        self._keep_state(
+            state_path,
+            load=lambda path: state.load(self.org, path),
+            save=lambda path: state.save(self.org, path),
         )
         self.faults = faults or Faults()
         self.limits = ApiLimits(self.config.daily_api_limit)
@@ -117,46 +112,10 @@ class SalesforceSandbox:
         return self.state.org
 
     @property
-    def url(self) -> str:
-        """The instance URL, e.g. ``http://127.0.0.1:54321``."""
-        return self._server.url
-
-    @property
     def api_version(self) -> str:
         """The default API version of the config (what clients should ask for)."""
         return self.config.default_api_version
 
-    @property
-    def restored(self) -> bool:
-        """True when the org came from ``state_path`` (so it needs no seeding)."""
-        return bool(self._keeper and self._keeper.restored)
-
-    def start(self) -> SalesforceSandbox:
-        if self._keeper is not None:
-            self._keeper.open()
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-        if self._keeper is not None:
-            self._keeper.close()
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (``syncline sandbox salesforce``)."""
-        if self._keeper is not None:
-            self._keeper.open()
-        try:
-            self._server.serve_forever()
-        finally:
-            if self._keeper is not None:
-                self._keeper.close()
-
-    def __enter__(self) -> SalesforceSandbox:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def expire_tokens(self) -> None:
         """Invalidate every issued access token (the next API call answers 401)."""
