@@ -14,38 +14,39 @@ import argparse
 import json
 import math
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
-from sqlalchemy import Connection, bindparam, insert, select, text, update
-from sqlalchemy.engine import Engine
-
+from bench.common import (
+    REPO,
+    SANDBOX_MODES,
+    CallLog,
+    Phase,
+    SynclineRun,
+    Target,
+    _num,
+    _ratio,
+    child_peak_rss_mb,
+    counting_requests,
+    peak_rss_mb,
+    person_row,
+    retitle_people,
+    seed_people,
+    write_mapping,
+)
 from connectors.salesforce import SalesforceConnector
-from core import db, sequence
-from core.hubschema import HubSchema
-from core.models import Person
-from jobs.engine import SyncContext, run_mapping
-from jobs.report import RunReport
-from mappings.loader import load_mappings
+from core import db
 
-REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MAPPING = REPO / "mappings" / "salesforce-lead.yaml"
-HUB_SCHEMA_FILE = REPO / "mappings" / "hub.yaml"
 MAPPING_NAME = "salesforce-lead"
 CONNECTION = "salesforce"
 
@@ -53,12 +54,6 @@ CONNECTION = "salesforce"
 COLLECTION_SIZE = 200
 TARGET_RECORDS_PER_HOUR = 500_000
 TARGET_IDLE_CALLS_PER_OBJECT = 1
-
-SANDBOX_MODES = {"subprocess": "subprocess: a child process (its CPU never holds our GIL)",
-                 "inprocess": "inprocess: a thread of this process (sharing its GIL)"}
-INSERT_CHUNK = 5_000
-#: A drain that needs more cycles than this is stuck (failures re-queued forever, say).
-MAX_CYCLES = 200
 
 
 # -- counting HTTP requests by endpoint ----------------------------------------------------------
@@ -75,113 +70,7 @@ def endpoint_of(method: str, url: str) -> str:
     return f"{method} {_ID_SEGMENT.sub('/{id}', path)}"
 
 
-def kind_of(endpoint: str) -> str:
-    """``auth``, ``read`` (GET: queries, describes, bulk polls and results) or ``write``."""
-    method, path = endpoint.split(" ", 1)
-    if "/oauth2/" in path:
-        return "auth"
-    return "read" if method in ("GET", "HEAD") else "write"
-
-
-class CallLog:
-    """Every HTTP request this process sends, by endpoint (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_endpoint: Counter[str] = Counter()
-
-    def record(self, method: str, url: str) -> None:
-        with self._lock:
-            self.by_endpoint[endpoint_of(method, url)] += 1
-
-    def snapshot(self) -> Counter[str]:
-        with self._lock:
-            return Counter(self.by_endpoint)
-
-
-@contextmanager
-def counting_requests(log: CallLog) -> Iterator[CallLog]:
-    """Count every request sent through any requests adapter (the connector's and the baseline's).
-
-    Counting on the client side works the same whether the sandbox runs in this process or
-    in a child, and sees exactly what Salesforce would bill.
-    """
-    original = HTTPAdapter.send
-
-    def send(adapter: HTTPAdapter, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        log.record(str(request.method), str(request.url))
-        return original(adapter, request, *args, **kwargs)
-
-    HTTPAdapter.send = send  # type: ignore[method-assign]
-    try:
-        yield log
-    finally:
-        HTTPAdapter.send = original  # type: ignore[method-assign]
-
-
 # -- measurements -------------------------------------------------------------------------------
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set of this process so far (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def child_peak_rss_mb(pid: int) -> float | None:
-    """A live child's peak resident set (VmHWM), None where /proc is not available."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-@dataclass
-class Phase:
-    """What one phase cost: records, calls by kind and endpoint, time, peak memory."""
-
-    name: str
-    records: int = 0
-    failed: int = 0
-    cycles: int = 0
-    write_calls: int = 0
-    other_calls: int = 0
-    auth_calls: int = 0
-    connector_calls: int = 0
-    seconds: float = 0.0
-    peak_rss_mb: float = 0.0
-    endpoints: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def calls(self) -> int:
-        return self.write_calls + self.other_calls
-
-    @property
-    def calls_per_1000(self) -> float | None:
-        return 1000 * self.calls / self.records if self.records else None
-
-    @property
-    def records_per_hour(self) -> float | None:
-        return 3600 * self.records / self.seconds if self.records and self.seconds else None
-
-    def count(self, before: Counter[str], after: Counter[str]) -> None:
-        """Attribute the requests sent between two snapshots to this phase."""
-        delta = after - before
-        self.endpoints = dict(sorted(delta.items()))
-        for endpoint, calls in delta.items():
-            kind = kind_of(endpoint)
-            if kind == "write":
-                self.write_calls += calls
-            elif kind == "read":
-                self.other_calls += calls
-            else:
-                self.auth_calls += calls
-
-    def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "calls": self.calls, "calls_per_1000": self.calls_per_1000,
-                "records_per_hour": self.records_per_hour}
 
 
 # -- the sandbox ----------------------------------------------------------------------------------
@@ -253,114 +142,8 @@ def serve_sandbox(latency_ms: float, per_record_ms: float) -> None:
 
 # -- the hub side ---------------------------------------------------------------------------------
 
-_BUMP = text(f"UPDATE hub_sequence SET value = value + :n WHERE name = "
-             f"'{sequence.SEQUENCE_NAME}' RETURNING value")
-
-
-def reserve_seqs(connection: Connection, count: int) -> int:
-    """Reserve ``count`` change_seq numbers the way core.sequence does; returns the first."""
-    last = int(connection.execute(_BUMP, {"n": count}).scalar_one())
-    return last - count + 1
-
-
-def person_row(index: int, seq: int, now: Any) -> dict[str, Any]:
-    """A reachable MQL with a phone (the sandbox's Working-lead rule asks for one)."""
-    return {
-        "id": f"{index:032x}", "change_seq": seq, "created_at": now, "updated_at": now,
-        "deleted_at": None, "email": f"person{index}@bench.example.com",
-        "first_name": f"First{index}", "last_name": f"Last{index}", "title": "Engineer",
-        "company": f"Company {index % 997}", "account_id": None,
-        "phone": f"+1415555{index % 10_000:04d}", "city": "San Francisco", "state": "CA",
-        "country": "United States", "lead_source": "Webinar", "lifecycle_stage": "MQL",
-        "score": 50 + index % 50, "unsubscribed": False, "attributes": {},
-    }
-
-
-def seed_people(engine: Engine, count: int) -> float:
-    """Insert ``count`` people in one transaction with consecutive change_seqs; seconds taken."""
-    started = time.perf_counter()
-    now = db.utcnow()
-    table = Person.__table__  # type: ignore[attr-defined]
-    with engine.begin() as connection:
-        first = reserve_seqs(connection, count)
-        for start in range(0, count, INSERT_CHUNK):
-            stop = min(count, start + INSERT_CHUNK)
-            rows = [person_row(i, first + i, now) for i in range(start, stop)]
-            connection.execute(insert(table), rows)
-    return time.perf_counter() - started
-
-
-def retitle_people(engine: Engine) -> int:
-    """Change every person's title (a pushed field) with fresh change_seqs; returns how many.
-
-    A bulk UPDATE bypasses the ORM's sequencing hook, so it reserves numbers itself, in the
-    same transaction, exactly as the hook would.
-    """
-    table = Person.__table__  # type: ignore[attr-defined]
-    now = db.utcnow()
-    with engine.begin() as connection:
-        ids = list(connection.execute(select(table.c.id).order_by(table.c.change_seq)).scalars())
-        first = reserve_seqs(connection, len(ids))
-        statement = (update(table).where(table.c.id == bindparam("person_id"))
-                     .values(title=bindparam("new_title"), change_seq=bindparam("new_seq"),
-                             updated_at=bindparam("stamp")))
-        for start in range(0, len(ids), INSERT_CHUNK):
-            connection.execute(statement, [
-                {"person_id": pid, "new_title": f"Senior Engineer {n % 7}", "new_seq": first + n,
-                 "stamp": now}
-                for n, pid in enumerate(ids[start:start + INSERT_CHUNK], start=start)])
-    return len(ids)
-
-
-def write_mapping(folder: Path, direction: str, page_size: int) -> None:
-    """The shipped Lead mapping with the bench's direction and push page size."""
-    data = yaml.safe_load(SHIPPED_MAPPING.read_text())
-    data["direction"] = direction
-    data["page_size"] = page_size
-    (folder / SHIPPED_MAPPING.name).write_text(yaml.safe_dump(data, sort_keys=False))
-    shutil.copy(HUB_SCHEMA_FILE, folder / "hub.yaml")
-
 
 # -- the Syncline run -----------------------------------------------------------------------------
-
-
-class SynclineRun:
-    """A hub database, the bench mapping and the sandbox connection: drains and idles."""
-
-    def __init__(self, engine: Engine, folder: Path, sandbox: SandboxHandle,
-                 log: CallLog, connection_extra: dict[str, Any]) -> None:
-        self.log = log
-        schema = HubSchema.load(folder / "hub.yaml")
-        mappings = load_mappings(folder, hub_schema=schema)
-        settings = sandbox.settings(**connection_extra)
-        self.ctx = SyncContext(engine, mappings, schema,
-                               lambda name: SalesforceConnector(name, settings))
-
-    def cycles(self, name: str, *, until_drained: bool, progress: bool) -> Phase:
-        """Run cycles until the backlog is empty (or just one) and measure them."""
-        phase = Phase(name)
-        before = self.log.snapshot()
-        started = time.perf_counter()
-        while True:
-            report: RunReport = run_mapping(self.ctx, MAPPING_NAME, trigger="manual")
-            phase.cycles += 1
-            phase.records += report.created_remote + report.updated_remote
-            phase.failed += report.failed
-            phase.connector_calls += report.api_calls
-            if progress:
-                print(f"  [{name}] cycle {phase.cycles}: {report.status}, "
-                      f"+{report.created_remote} created, +{report.updated_remote} updated, "
-                      f"{report.failed} failed, {report.api_calls} calls, "
-                      f"backlog {report.backlog}, "
-                      f"{report.duration_ms / 1000:.1f} s", file=sys.stderr, flush=True)
-            if report.status not in ("success", "partial"):
-                raise RuntimeError(f"{name}: cycle {report.status}: {report.message}")
-            if not until_drained or report.backlog == 0 or phase.cycles >= MAX_CYCLES:
-                break
-        phase.seconds = time.perf_counter() - started
-        phase.count(before, self.log.snapshot())
-        phase.peak_rss_mb = peak_rss_mb()
-        return phase
 
 
 # -- the naive baseline ---------------------------------------------------------------------------
@@ -371,7 +154,7 @@ def run_baseline(count: int, latency_ms: float, per_record_ms: float) -> Phase:
     from simple_salesforce import Salesforce
 
     sandbox = _new_sandbox(latency_ms, per_record_ms)
-    log = CallLog()
+    log = CallLog(endpoint_of)
     phase = Phase("baseline")
     try:
         with counting_requests(log):
@@ -420,16 +203,6 @@ class BaselineChild:
 # -- the report -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Target:
-    """One target of the issue and whether this run met it."""
-
-    name: str
-    wanted: str
-    got: str
-    met: bool
-
-
 def targets(people: int, create: Phase, updates: Phase, idle: Phase) -> list[Target]:
     """The issue's targets: write calls, throughput, and the idle cycle (one object here)."""
     limit = math.ceil(people / COLLECTION_SIZE)
@@ -452,14 +225,6 @@ def targets(people: int, create: Phase, updates: Phase, idle: Phase) -> list[Tar
                         f"{create.records:,} / {updates.records:,} ({failed} failed)",
                         create.records == people and updates.records == people))
     return found
-
-
-def _num(value: float | None, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _ratio(ours: float | None, theirs: float | None) -> str:
-    return f"{ours / theirs:,.1f}x" if ours and theirs else "-"
 
 
 def render(result: dict[str, Any], phases: list[Phase], baseline: Phase | None,
@@ -563,15 +328,17 @@ def main(argv: list[str] | None = None) -> int:
     db.init_db(engine)
     say(f"seeding {args.people:,} people in {url}")
     seed_seconds = seed_people(engine, args.people)
-    write_mapping(workdir, args.direction, args.page_size)
+    write_mapping(workdir, SHIPPED_MAPPING, args.direction, args.page_size)
     extra: dict[str, Any] = {}
     if args.bulk_poll_seconds is not None:
         extra["bulk_poll_seconds"] = args.bulk_poll_seconds
     sandbox = start_sandbox(args.sandbox, args.latency_ms, args.per_record_ms)
-    log = CallLog()
+    log = CallLog(endpoint_of)
     try:
         with counting_requests(log):
-            run = SynclineRun(engine, workdir, sandbox, log, extra)
+            settings = sandbox.settings(**extra)
+            run = SynclineRun(engine, workdir, MAPPING_NAME,
+                              lambda name: SalesforceConnector(name, settings), log)
             say("creating")
             create = run.cycles("create", until_drained=True, progress=progress)
             retitle_started = time.perf_counter()
