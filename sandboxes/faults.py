@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -103,6 +103,28 @@ class FaultsBase:
             name: 1 if name == "retry_after_s" else 0
             for name in self.SETTINGS if name != "seed"
         }, seed=self.seed)
+
+    def apply(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a control request (the ``/__sandbox__/faults`` body); returns :meth:`as_dict`.
+
+        The body holds settings, ``inject`` (one or a list of ``{"kind", "times",
+        "retry_after"}``) and ``clear: true`` (drop everything first). Bad input raises
+        ValueError, TypeError or AttributeError naming what is wrong.
+        """
+        settings = {key: value for key, value in body.items() if key not in ("inject", "clear")}
+        injections = body.get("inject") or []
+        if isinstance(injections, dict):
+            injections = [injections]
+        if body.get("clear"):
+            self.clear()
+        self.configure(**settings)
+        for injection in injections:
+            self.inject(
+                str(injection.get("kind")),
+                int(injection.get("times", 1)),
+                injection.get("retry_after"),
+            )
+        return self.as_dict()
 
     def _take_injection(self, kinds: tuple[str, ...]) -> _Injection | None:
         """Consume one call of the first pending injection among ``kinds`` (lock held)."""

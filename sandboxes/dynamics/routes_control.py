@@ -42,25 +42,10 @@ def _faults() -> Response:
     Body: any Faults setting, ``inject`` (one or a list of ``{"kind", "times",
     "retry_after"}``) and ``clear: true`` (drop everything first).
     """
-    body = request_json()
-    faults = state().faults
-    settings = {key: value for key, value in body.items() if key not in ("inject", "clear")}
-    injections = body.get("inject") or []
-    if isinstance(injections, dict):
-        injections = [injections]
     try:
-        if body.get("clear"):
-            faults.clear()
-        faults.configure(**settings)
-        for injection in injections:
-            faults.inject(
-                str(injection.get("kind")),
-                int(injection.get("times", 1)),
-                injection.get("retry_after"),
-            )
+        return json_response(state().faults.apply(request_json()))
     except (ValueError, TypeError, AttributeError) as error:
         raise _bad_request(str(error)) from error
-    return json_response(faults.as_dict())
 
 
 def _limits() -> Response:
