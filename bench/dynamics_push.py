@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import shutil
 import sys
@@ -38,6 +37,7 @@ from bench.common import (
     counting_requests,
     peak_rss_mb,
     person_row,
+    push_targets,
     render_body,
     retitle_people,
     seed_people,
@@ -55,8 +55,6 @@ CONNECTION = "dynamics"
 
 #: The issue's targets: write calls per phase ≤ ⌈N/1000⌉ (one $batch per 1,000 records);
 #: throughput and the idle cycle as in the Salesforce bench.
-TARGET_RECORDS_PER_HOUR = 500_000
-TARGET_IDLE_CALLS_PER_OBJECT = 1
 #: Service protection is 6,000 requests per user per 5 minutes; the bench measures the
 #: connector, not the throttle, unless --requests-per-window says otherwise.
 UNTHROTTLED = 1_000_000_000
@@ -194,30 +192,6 @@ def run_baseline(count: int, latency_ms: float, per_record_ms: float,
 # -- the report -----------------------------------------------------------------------------------
 
 
-def targets(people: int, create: Phase, updates: Phase, idle: Phase) -> list[Target]:
-    """The issue's targets: write calls, throughput, the idle cycle, every record written."""
-    limit = math.ceil(people / MAX_BATCH_SIZE)
-    found = [
-        Target(f"{p.name}: write calls", f"<= {limit:,} (⌈N/1000⌉)", f"{p.write_calls:,}",
-               p.write_calls <= limit)
-        for p in (create, updates)
-    ]
-    found += [
-        Target(f"{p.name}: records/hour", f">= {TARGET_RECORDS_PER_HOUR:,}",
-               f"{p.records_per_hour or 0:,.0f}",
-               (p.records_per_hour or 0) >= TARGET_RECORDS_PER_HOUR)
-        for p in (create, updates)
-    ]
-    # Token requests go to Entra ID, not Dataverse: service protection does not count them.
-    found.append(Target("idle cycle: API calls (1 table)", f"<= {TARGET_IDLE_CALLS_PER_OBJECT}",
-                        str(idle.calls), idle.calls <= TARGET_IDLE_CALLS_PER_OBJECT))
-    failed = create.failed + updates.failed
-    found.append(Target("every record written", f"{people:,} created, {people:,} updated",
-                        f"{create.records:,} / {updates.records:,} ({failed} failed)",
-                        create.records == people and updates.records == people))
-    return found
-
-
 def render(result: dict[str, Any], phases: list[Phase], baseline: Phase | None,
            checks: list[Target]) -> str:
     """The human-readable report: settings, then the shared table, ratios, targets, endpoints."""
@@ -320,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         baseline = (baseline_child or BaselineChild(MODULE, baseline_args)).result()
     total = Phase.combined("create+update", [create, updates])
     phases = [create, updates, total, idle]
-    checks = targets(args.people, create, updates, idle)
+    checks = push_targets(
+        args.people, create, updates, idle, per_call=MAX_BATCH_SIZE,
+        write_note=" (⌈N/1000⌉)", idle_label="1 table",
+    )
     result = {
         "people": args.people, "latency_ms": args.latency_ms, "per_record_ms": args.per_record_ms,
         "sandbox_mode": SANDBOX_MODES[args.sandbox], "sandbox_peak_rss_mb": sandbox_rss,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import shutil
 import subprocess
@@ -33,12 +32,12 @@ from bench.common import (
     Phase,
     SynclineRun,
     Target,
-    _num,
-    _ratio,
     child_peak_rss_mb,
     counting_requests,
     peak_rss_mb,
     person_row,
+    push_targets,
+    render_body,
     retitle_people,
     seed_people,
     write_mapping,
@@ -50,10 +49,8 @@ SHIPPED_MAPPING = REPO / "mappings" / "salesforce-lead.yaml"
 MAPPING_NAME = "salesforce-lead"
 CONNECTION = "salesforce"
 
-#: The issue's targets.
+#: Records per Collections call: the write-call target is ⌈N/200⌉.
 COLLECTION_SIZE = 200
-TARGET_RECORDS_PER_HOUR = 500_000
-TARGET_IDLE_CALLS_PER_OBJECT = 1
 
 
 # -- counting HTTP requests by endpoint ----------------------------------------------------------
@@ -203,30 +200,6 @@ class BaselineChild:
 # -- the report -----------------------------------------------------------------------------------
 
 
-def targets(people: int, create: Phase, updates: Phase, idle: Phase) -> list[Target]:
-    """The issue's targets: write calls, throughput, and the idle cycle (one object here)."""
-    limit = math.ceil(people / COLLECTION_SIZE)
-    found = [
-        Target(f"{p.name}: write calls", f"<= {limit:,}", f"{p.write_calls:,}",
-               p.write_calls <= limit)
-        for p in (create, updates)
-    ]
-    found += [
-        Target(f"{p.name}: records/hour", f">= {TARGET_RECORDS_PER_HOUR:,}",
-               f"{p.records_per_hour or 0:,.0f}",
-               (p.records_per_hour or 0) >= TARGET_RECORDS_PER_HOUR)
-        for p in (create, updates)
-    ]
-    # OAuth token requests are not API calls in Salesforce's daily count: left out here.
-    found.append(Target("idle cycle: API calls (1 object)", f"<= {TARGET_IDLE_CALLS_PER_OBJECT}",
-                        str(idle.calls), idle.calls <= TARGET_IDLE_CALLS_PER_OBJECT))
-    failed = create.failed + updates.failed
-    found.append(Target("every record written", f"{people:,} created, {people:,} updated",
-                        f"{create.records:,} / {updates.records:,} ({failed} failed)",
-                        create.records == people and updates.records == people))
-    return found
-
-
 def render(result: dict[str, Any], phases: list[Phase], baseline: Phase | None,
            checks: list[Target]) -> str:
     """The human-readable report: settings, the table, ratios, targets, endpoints."""
@@ -240,39 +213,7 @@ def render(result: dict[str, Any], phases: list[Phase], baseline: Phase | None,
              f"baseline: {result['baseline_note']}",
              f"hub: {result['database']} (seeded in {result['seed_seconds']:.1f} s, "
              f"retitled in {result['retitle_seconds']:.1f} s)", ""]
-    header = ("phase", "records", "cycles", "write calls", "other calls", "auth",
-              "calls/1000", "seconds", "records/hour", "peak RSS MB")
-    rows = [header]
-    for phase in [*phases, *([baseline] if baseline else [])]:
-        rows.append((phase.name, f"{phase.records:,}", str(phase.cycles),
-                     f"{phase.write_calls:,}", f"{phase.other_calls:,}", str(phase.auth_calls),
-                     _num(phase.calls_per_1000, 2), _num(phase.seconds, 1),
-                     _num(phase.records_per_hour), _num(phase.peak_rss_mb)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for number, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
-        if number == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    if baseline is not None:
-        lines += ["", "vs baseline (calls: baseline ÷ ours, speed and RSS: ours ÷ baseline):"]
-        for phase in phases:
-            if not phase.records:
-                continue
-            fewer = _ratio(baseline.calls_per_1000, phase.calls_per_1000)
-            lines.append(f"  {phase.name:<13} {fewer} fewer calls per record, "
-                         f"{_ratio(phase.records_per_hour, baseline.records_per_hour)} the "
-                         f"records/hour, {_ratio(phase.peak_rss_mb, baseline.peak_rss_mb)} the "
-                         "peak RSS")
-    lines += ["", "targets:"]
-    for check in checks:
-        lines.append(f"  [{'met' if check.met else 'MISSED'}] {check.name}: wanted "
-                     f"{check.wanted}, got {check.got}")
-    lines += ["", "requests by endpoint:"]
-    for phase in [*phases, *([baseline] if baseline else [])]:
-        lines.append(f"  {phase.name}:")
-        lines += [f"    {calls:>7,}  {endpoint}" for endpoint, calls in phase.endpoints.items()]
-    return "\n".join(lines)
+    return "\n".join(lines + render_body(phases, baseline, checks))
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -364,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                   seconds=create.seconds + updates.seconds, peak_rss_mb=updates.peak_rss_mb,
                   endpoints=dict(Counter(create.endpoints) + Counter(updates.endpoints)))
     phases = [create, updates, total, idle]
-    checks = targets(args.people, create, updates, idle)
+    checks = push_targets(args.people, create, updates, idle, per_call=COLLECTION_SIZE)
     result = {
         "people": args.people, "latency_ms": args.latency_ms, "per_record_ms": args.per_record_ms,
         "sandbox_mode": SANDBOX_MODES[args.sandbox],
