@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sandboxes.tokens import Session, TokenStore
 
 #: What Entra ID reports as ``expires_in`` for a default access token.
 DEFAULT_TOKEN_LIFETIME_S = 3599
@@ -23,17 +24,6 @@ class AppRegistration:
     client_secret: str
     #: The application user's systemuserid in Dataverse (whom service protection counts).
     user_id: str
-
-
-@dataclass(frozen=True)
-class Session:
-    """An issued access token and whom it acts for."""
-
-    access_token: str
-    user_id: str
-    client_id: str
-    issued_at: float
-    expires_at: float | None
 
 
 class AadError(Exception):
@@ -63,7 +53,7 @@ class AadError(Exception):
         }
 
 
-class Auth:
+class Auth(TokenStore):
     """Checks token requests against the registered apps of one tenant; keeps issued tokens.
 
     ``token_lifetime_s`` of ``None`` (or 0) means tokens never expire on their own; tests
@@ -82,10 +72,7 @@ class Auth:
             raise ValueError("the sandbox needs at least one app registration")
         self.tenant = tenant
         self.apps = {app.client_id: app for app in apps}
-        self.token_lifetime_s = token_lifetime_s or None
-        self._clock = clock
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
+        super().__init__(token_lifetime_s, clock)
 
     # -- token endpoint ---------------------------------------------------------------
 
@@ -152,42 +139,9 @@ class Auth:
     def issue(self, app: AppRegistration | None = None) -> Session:
         """Mint a token for ``app`` (default: the first one); tests may skip the HTTP flow."""
         app = app or next(iter(self.apps.values()))
-        now = self._clock()
         # Real tokens are JWTs ("eyJ0eXAi..."); clients only pass them back, so opaque will do.
         token = "eyJ0eXAiOiJKV1QiLCJzYW5kYm94Ijp0cnVlfQ." + secrets.token_urlsafe(48)
-        expires_at = now + self.token_lifetime_s if self.token_lifetime_s else None
-        session = Session(token, app.user_id, app.client_id, now, expires_at)
-        with self._lock:
-            self._sessions[token] = session
-        return session
-
-    def session_for(self, access_token: str | None) -> Session | None:
-        """The live session of a token; ``None`` when unknown or expired."""
-        if not access_token:
-            return None
-        with self._lock:
-            session = self._sessions.get(access_token)
-            if session is None:
-                return None
-            if session.expires_at is not None and self._clock() >= session.expires_at:
-                del self._sessions[access_token]
-                return None
-            return session
-
-    def expire_all(self) -> None:
-        """Invalidate every issued token (clients must fetch a new one)."""
-        with self._lock:
-            self._sessions.clear()
-
-    @property
-    def live_sessions(self) -> int:
-        """How many tokens are currently valid."""
-        with self._lock:
-            now = self._clock()
-            return sum(
-                1 for s in self._sessions.values() if s.expires_at is None or now < s.expires_at
-            )
-
+        return self._keep(token, app.user_id, app.client_id)
 
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header."""

@@ -7,10 +7,11 @@ import binascii
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+
+from sandboxes.tokens import Session, TokenStore
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,6 @@ class ApiUser:
     user_id: str
 
 
-@dataclass(frozen=True)
-class Session:
-    """An issued access token and whom it acts for."""
-
-    access_token: str
-    user_id: str
-    client_id: str
-    issued_at: float
-    expires_at: float | None
-
-
 class OAuthError(Exception):
     """A token-endpoint refusal, rendered as ``{"error", "error_description"}`` with HTTP 400."""
 
@@ -55,7 +45,7 @@ class OAuthError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
-class Auth:
+class Auth(TokenStore):
     """Checks token requests against the configured apps and users; keeps issued tokens.
 
     ``token_lifetime_s`` of ``None`` (or 0) means tokens never expire on their own; tests
@@ -76,10 +66,7 @@ class Auth:
         if not self.users:
             raise ValueError("the sandbox needs at least one API user")
         self.org_id = org_id
-        self.token_lifetime_s = token_lifetime_s or None
-        self._clock = clock
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
+        super().__init__(token_lifetime_s, clock)
 
     # -- token endpoint ---------------------------------------------------------------
 
@@ -143,41 +130,7 @@ class Auth:
 
     def issue(self, user_id: str, client_id: str = "") -> Session:
         """Mint a token for ``user_id`` (also used by tests that skip the HTTP flow)."""
-        now = self._clock()
-        token = f"{self.org_id[:15]}!{secrets.token_urlsafe(48)}"
-        expires_at = now + self.token_lifetime_s if self.token_lifetime_s else None
-        session = Session(token, user_id, client_id, now, expires_at)
-        with self._lock:
-            self._sessions[token] = session
-        return session
-
-    def session_for(self, access_token: str | None) -> Session | None:
-        """The live session of a token; ``None`` when unknown or expired."""
-        if not access_token:
-            return None
-        with self._lock:
-            session = self._sessions.get(access_token)
-            if session is None:
-                return None
-            if session.expires_at is not None and self._clock() >= session.expires_at:
-                del self._sessions[access_token]
-                return None
-            return session
-
-    def expire_all(self) -> None:
-        """Invalidate every issued token (clients must log in again)."""
-        with self._lock:
-            self._sessions.clear()
-
-    @property
-    def live_sessions(self) -> int:
-        """How many tokens are currently valid."""
-        with self._lock:
-            now = self._clock()
-            return sum(
-                1 for s in self._sessions.values() if s.expires_at is None or now < s.expires_at
-            )
-
+        return self._keep(f"{self.org_id[:15]}!{secrets.token_urlsafe(48)}", user_id, client_id)
 
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` (or ``OAuth <token>``) header."""
