@@ -16,8 +16,7 @@ from core.db import init_db
 from core.errors import InputError
 from jobs import demo
 from jobs.engine import run_all
-from sandboxes.dynamics.state import StateError as DynamicsStateError
-from sandboxes.salesforce.state import StateError as SalesforceStateError
+from sandboxes.persistence import StateError
 
 
 @click.command("demo")
@@ -45,7 +44,7 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
         sandboxes = demo.start_sandboxes(app)
     except OSError as exc:
         raise InputError("sandboxes", f"cannot start the demo sandboxes: {exc}") from exc
-    except (SalesforceStateError, DynamicsStateError) as exc:
+    except StateError as exc:
         raise InputError("sandboxes", str(exc)) from exc
     try:
         for sandbox in (sandboxes.salesforce, sandboxes.dynamics):

@@ -9,6 +9,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+#: The layout version of every sandbox state file.
+FORMAT = 1
+
+
+class StateError(ValueError):
+    """A state file that cannot be loaded (names the file and the problem)."""
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """A state file's content, checked to be readable JSON of this :data:`FORMAT`."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{path}: cannot read sandbox state ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise StateError(f"{path}: unknown state format {found!r}")
+    return data
+
 
 def write_json_atomically(path: Path, data: Any) -> None:
     """Write ``data`` as JSON so that a crash mid-write keeps the previous file whole."""

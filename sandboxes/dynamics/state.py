@@ -7,18 +7,10 @@ maintenance: a restart must not cost every connector a full re-read.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from sandboxes.dynamics.store import Environment
-from sandboxes.persistence import write_json_atomically
-
-FORMAT = 1
-
-
-class StateError(ValueError):
-    """A state file that cannot be loaded (names the file and the problem)."""
+from sandboxes.persistence import FORMAT, StateError, read_state, write_json_atomically
 
 
 def save(env: Environment, path: Path) -> None:
@@ -37,12 +29,7 @@ def save(env: Environment, path: Path) -> None:
 
 def load(env: Environment, path: Path) -> int:
     """Replace ``env``'s rows with the file's; returns how many were loaded."""
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StateError(f"{path}: cannot read sandbox state ({exc})") from exc
-    if data.get("format") != FORMAT:
-        raise StateError(f"{path}: unknown state format {data.get('format')!r}")
+    data = read_state(path)
     tables = data.get("tables") or {}
     unknown = sorted(set(tables) - set(env.metadata.entities))
     if unknown:

@@ -7,20 +7,12 @@ which must be the same on load (a missing object or field in it is reported, not
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from sandboxes.persistence import write_json_atomically
+from sandboxes.persistence import FORMAT, StateError, read_state, write_json_atomically
 from sandboxes.salesforce.ids import IdMinter
 from sandboxes.salesforce.org import Org
-
-FORMAT = 1
-
-
-class StateError(ValueError):
-    """A state file that cannot be loaded into this org (names the file and the problem)."""
 
 
 def save(org: Org, path: Path) -> None:
@@ -37,12 +29,7 @@ def save(org: Org, path: Path) -> None:
 
 def load(org: Org, path: Path) -> int:
     """Replace ``org``'s records with the file's; returns how many were loaded."""
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StateError(f"{path}: cannot read sandbox state ({exc})") from exc
-    if data.get("format") != FORMAT:
-        raise StateError(f"{path}: unknown state format {data.get('format')!r}")
+    data = read_state(path)
     if data.get("organization_id") != org.organization_id:
         raise StateError(f"{path}: saved from another org configuration")
     tables = data.get("tables") or {}
