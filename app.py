@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
 
 from core.db import database_url, make_engine
 
@@ -17,19 +20,35 @@ SECURITY_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+csrf = CSRFProtect()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the web app: defaults, instance/config.py, test config, then SYNCLINE_* env vars."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
-        # A random per-process key is safe for a read-only dashboard (sessions just reset on
-        # restart); set SYNCLINE_SECRET_KEY once forms and logins arrive.
-        SECRET_KEY=os.environ.get("SYNCLINE_SECRET_KEY") or secrets.token_hex(32),
+        SECRET_KEY=os.environ.get("SYNCLINE_SECRET_KEY"),
         DATABASE_URL=database_url(),
         MAPPINGS_DIR="mappings",
         CONNECTIONS="connections.yaml",
+        # Resolved and ignored errors (and runs) older than this are purged by the scheduler.
+        RETENTION_DAYS=90,
+        # Cookies: never readable by scripts, never sent by other sites' forms, and only over
+        # HTTPS unless a deployment on plain HTTP (a laptop demo) sets SESSION_COOKIE_SECURE=0.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_NAME="syncline_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # Login attempts: at most this many failures per email, and per client address,
+        # in the window; then the form answers 429 until the window has passed.
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_SECONDS=900,
+        WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
     )
     app.config.from_pyfile("config.py", silent=True)
     if test_config is not None:
@@ -37,17 +56,44 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Environment last, so a deployment can override anything without editing files.
     app.config.from_prefixed_env("SYNCLINE")
 
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+
     # One engine (and so one connection pool) per app; requests borrow sessions from it.
     app.extensions["syncline.engine"] = make_engine(app.config["DATABASE_URL"])
 
-    from dashboard import views
+    import dashboard
 
-    app.register_blueprint(views.bp)
+    csrf.init_app(app)
+    dashboard.register(app)
     app.after_request(_security_headers)
     return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """The session-signing key kept in instance/secret_key, made (mode 0600) on first start.
+
+    Stable across restarts and shared by every process on the machine, so logins survive a
+    restart; it lives beside the database, outside git (instance/ is ignored).
+    """
+    path = folder / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+        return key
 
 
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Pages show error payloads and record values: keep them out of shared caches.
+    response.headers.setdefault("Cache-Control", "no-store")
     return response

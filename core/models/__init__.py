@@ -15,11 +15,13 @@ from core.models.sync import (
     ConnectionStatus,
     HubSequence,
     Link,
+    MappingRevision,
     SyncError,
     SyncLease,
     SyncRun,
     SyncState,
 )
+from core.models.users import ROLES, LoginAttempt, User
 
 #: Hub object name (as written in mapping files) → table model.
 HUB_MODELS: dict[str, type[HubRecord]] = {
@@ -41,12 +43,16 @@ __all__ = [
     "HubRecord",
     "HubSequence",
     "Link",
+    "LoginAttempt",
+    "MappingRevision",
     "Opportunity",
     "Person",
+    "ROLES",
     "SyncError",
     "SyncLease",
     "SyncRun",
     "SyncState",
     "Touch",
+    "User",
     "new_id",
 ]

@@ -117,6 +117,25 @@ class Audit(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+class MappingRevision(SQLModel, table=True):
+    """One saved version of a mapping file: who saved it, when, its full text and the diff.
+
+    The history a dashboard editor restores from; the file on disk stays the source of truth.
+    """
+
+    __tablename__ = "mapping_revision"
+    __table_args__ = (Index("ix_mapping_revision_mapping_at", "mapping", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mapping: str = Field(max_length=120)
+    file: str = Field(max_length=255)
+    at: datetime
+    actor: str = Field(max_length=120)
+    action: str = Field(default="edit", max_length=20)  # edit | restore
+    text: str = Field(sa_type=Text)  # the whole file after this change
+    diff: str = Field(default="", sa_type=Text)  # unified diff from the previous text
+
+
 class SyncLease(SQLModel, table=True):
     """Who is running a mapping's cycle right now, until when (one holder across all processes)."""
 

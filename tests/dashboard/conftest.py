@@ -14,7 +14,13 @@ from sqlalchemy import Engine
 
 from app import create_app
 from core.db import session
-from core.models import SyncError, SyncRun
+from core.models import SyncError, SyncRun, User
+from dashboard.auth.accounts import add_user
+from tests.dashboard.forms import log_in
+
+#: Passwords of the fixture accounts (test-only; never a real secret).
+ADMIN_PASSWORD = "admin-password-for-tests"
+VIEWER_PASSWORD = "viewer-password-for-tests"
 
 BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -22,7 +28,11 @@ BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def app(engine: Engine) -> Iterator[Flask]:
     app = create_app(
-        {"TESTING": True, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        }
     )
     # Share the fixture's engine (and so its schema and cleanup) rather than a second pool.
     app.extensions["syncline.engine"].dispose()
@@ -31,8 +41,31 @@ def app(engine: Engine) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def admin(engine: Engine) -> User:
+    return add_user(engine, "admin@example.com", ADMIN_PASSWORD, "admin")
+
+
+@pytest.fixture
+def viewer(engine: Engine) -> User:
+    return add_user(engine, "viewer@example.com", VIEWER_PASSWORD, "viewer")
+
+
+@pytest.fixture
+def anon_client(app: Flask) -> FlaskClient:
+    """A browser that has not logged in."""
     return app.test_client()
+
+
+@pytest.fixture
+def client(app: Flask, admin: User) -> FlaskClient:
+    """A browser logged in as an admin (most page tests act as one)."""
+    return log_in(app.test_client(), admin)
+
+
+@pytest.fixture
+def viewer_client(app: Flask, viewer: User) -> FlaskClient:
+    """A browser logged in with the read-only viewer role."""
+    return log_in(app.test_client(), viewer)
 
 
 @pytest.fixture

@@ -1,0 +1,67 @@
+"""Every page needs a logged-in user; actions that change something need the admin role."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import abort, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from core.models import User
+from dashboard.blueprint import bp, db
+
+#: Endpoints anyone may reach: the login form itself, the stylesheet and the health check.
+PUBLIC_ENDPOINTS = frozenset({"dashboard.login", "dashboard.static", "dashboard.healthz"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_user() -> User | None:
+    """The user this request is made by, or None before login."""
+    return g.get("user")
+
+
+@bp.before_app_request
+def _require_login() -> Response | None:
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is not None:
+        user = db().get(User, user_id)
+        # A deactivated account, or a password changed since this session began, logs out.
+        if user is not None and user.active and session.get("pw") == _stamp(user):
+            g.user = user
+        else:
+            session.clear()
+    if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        if request.method in ("GET", "HEAD"):
+            return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
+        abort(401)
+    return None
+
+
+def _stamp(user: User) -> str:
+    """A short fingerprint of the password hash: sessions end when the password changes."""
+    return user.password_hash[-12:]
+
+
+def remember(user: User) -> None:
+    """Start a fresh session for ``user`` (a new session id, so a planted one is useless)."""
+    session.clear()
+    session["user_id"] = user.id
+    session["pw"] = _stamp(user)
+    session.permanent = True
+
+
+def admin_required(view: F) -> F:
+    """Refuse (403) a view to users without the admin role."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is None or user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)

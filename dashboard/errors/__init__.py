@@ -1,0 +1,1 @@
+"""Errors: find, group, inspect, act on and export sync errors."""

@@ -1,0 +1,45 @@
+"""Runs: the history of sync cycles per mapping, and one run with the errors it recorded."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from sqlmodel import col, select
+
+from core.models import SyncError, SyncRun
+from dashboard.blueprint import RUN_ERRORS_SHOWN, bp, db, known_mappings, moved, page_link, paginate
+
+
+@bp.route("/runs")
+def runs() -> str:
+    """Run history, newest first, optionally for one mapping."""
+    mapping = request.args.get("mapping", "")
+    statement = select(SyncRun).order_by(col(SyncRun.started_at).desc(), col(SyncRun.id).desc())
+    if mapping:
+        statement = statement.where(SyncRun.mapping == mapping)
+    page = paginate(statement, page_link("dashboard.runs"))
+    return render_template(
+        "dashboard/runs.html", page=page, mapping=mapping, mappings=known_mappings(), moved=moved
+    )
+
+
+@bp.route("/runs/<int:run_id>")
+def run_detail(run_id: int) -> str:
+    """One run: its counts, its message and the errors it recorded."""
+    run = db().get(SyncRun, run_id)
+    if run is None:
+        abort(404)
+    errors = list(
+        db().exec(
+            select(SyncError)
+            .where(SyncError.run_id == run_id)
+            .order_by(col(SyncError.last_seen).desc(), col(SyncError.id).desc())
+            .limit(RUN_ERRORS_SHOWN + 1)
+        )
+    )
+    return render_template(
+        "dashboard/run.html",
+        run=run,
+        moved=moved(run),
+        errors=errors[:RUN_ERRORS_SHOWN],
+        more_errors=len(errors) > RUN_ERRORS_SHOWN,
+    )
