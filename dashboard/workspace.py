@@ -1,0 +1,109 @@
+"""The files the dashboard works from: connections, the hub schema and the mapping files.
+
+Read from the paths in the app config and cached until a file changes (its mtime and size),
+so pages stay cheap while an edit made by the editor or by hand shows up on the next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from connectors.base import Connector
+from connectors.config import Connections, load_connections
+from core.errors import InputError, InputErrors
+from core.hubschema import HubSchema
+from mappings.loader import load_mappings
+from mappings.spec import Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """What the files said when last read; ``problems`` holds what kept any of them from loading.
+
+    A broken file never takes the dashboard down: the pages that need it show the problem.
+    """
+
+    connections: Connections | None
+    hub_schema: HubSchema
+    mappings: dict[str, Mapping]
+    problems: list[InputError] = field(default_factory=list)
+
+    def connector(self, name: str) -> Connector:
+        """A fresh connector for ``name`` (the caller closes it); InputError if unknown."""
+        if self.connections is None or name not in self.connections:
+            raise InputError("connection", f"no connection named {name!r}")
+        return self.connections.build(name)
+
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple[Any, ...], Workspace]] = {}
+
+
+def mappings_dir() -> Path:
+    """The folder of mapping files and hub.yaml this dashboard edits."""
+    return Path(current_app.config["MAPPINGS_DIR"])
+
+
+def connections_path() -> Path | None:
+    """The connections file, or None when the app was started without one."""
+    value = current_app.config.get("CONNECTIONS")
+    return Path(value) if value else None
+
+
+def _signature(directory: Path, connections: Path | None) -> tuple[Any, ...]:
+    def stamp(path: Path) -> tuple[str, int, int]:
+        try:
+            info = path.stat()
+        except OSError:
+            return (str(path), -1, -1)
+        return (str(path), info.st_mtime_ns, info.st_size)
+
+    files = sorted(directory.glob("*.y*ml")) if directory.is_dir() else []
+    return (stamp(directory), *(stamp(p) for p in files), connections and stamp(connections))
+
+
+def current() -> Workspace:
+    """The workspace for this app, re-read only when one of its files changed."""
+    directory, conn_path = mappings_dir(), connections_path()
+    key = f"{directory.resolve()}|{conn_path}"
+    signature = _signature(directory, conn_path)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        workspace = _load(directory, conn_path)
+        _cache[key] = (signature, workspace)
+        return workspace
+
+
+def _load(directory: Path, conn_path: Path | None) -> Workspace:
+    problems: list[InputError] = []
+    connections: Connections | None = None
+    if conn_path is not None and conn_path.is_file():
+        try:
+            connections = load_connections(conn_path)
+        except InputError as exc:
+            problems.extend(_flatten(exc))
+    try:
+        hub_schema = HubSchema.load(directory / "hub.yaml")
+    except InputError as exc:
+        problems.extend(_flatten(exc))
+        hub_schema = HubSchema.standard()
+    mappings: dict[str, Mapping] = {}
+    try:
+        names = (
+            {name: connections.get(name) for name in connections.names} if connections else None
+        )
+        mappings = load_mappings(directory, hub_schema=hub_schema, connections=names)
+    except InputError as exc:
+        problems.extend(_flatten(exc))
+    return Workspace(connections, hub_schema, mappings, problems)
+
+
+def _flatten(exc: InputError) -> list[InputError]:
+    return list(exc.errors) if isinstance(exc, InputErrors) else [exc]
