@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # Touched after a successful install, so pip only runs again when pyproject.toml changes.
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv services test lint demo clean
+.PHONY: venv services browser test lint demo clean
 
 venv: $(STAMP)
 
@@ -47,7 +47,22 @@ services:
 	  echo "services: redis-cli not found, Redis tests will not run here"; \
 	fi
 
-test: venv services
+# Debian's chromium for the dashboard's browser tests: Playwright drives /usr/bin/chromium, so
+# no browser is downloaded. Never fails: under CI=true the browser tests fail without it.
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "browser: chromium is installed"; \
+	else \
+	  echo "browser: installing Debian's chromium"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
+	    || { $$SUDO apt-get update -q >/dev/null 2>&1 \
+	         && $$SUDO apt-get install -y -q chromium >/dev/null 2>&1; } \
+	    || echo "browser: could not install chromium"; \
+	fi
+
+test: venv services browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
