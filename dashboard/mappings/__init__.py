@@ -1,0 +1,1 @@
+"""The Mappings section: view, preview, edit (saved back as YAML text) and history."""
