@@ -8,17 +8,32 @@ from sqlmodel import col, select
 from core.models import SyncError, SyncRun
 from dashboard.blueprint import RUN_ERRORS_SHOWN, bp, db, known_mappings, moved, page_link, paginate
 
+#: The statuses a run ends with (or holds while it runs), for the filter menu.
+RUN_STATUSES = ("running", "success", "partial", "failed", "braked")
+
 
 @bp.route("/runs")
 def runs() -> str:
-    """Run history, newest first, optionally for one mapping."""
+    """Run history, newest first, optionally for one mapping and one status."""
     mapping = request.args.get("mapping", "")
+    status = request.args.get("status", "")
     statement = select(SyncRun).order_by(col(SyncRun.started_at).desc(), col(SyncRun.id).desc())
     if mapping:
         statement = statement.where(SyncRun.mapping == mapping)
+    if status:
+        statement = statement.where(SyncRun.status == status)
     page = paginate(statement, page_link("dashboard.runs"))
+    mappings = known_mappings()
+    if mapping and mapping not in mappings:
+        mappings.append(mapping)  # keep the filter visible even when nothing matches
     return render_template(
-        "dashboard/runs.html", page=page, mapping=mapping, mappings=known_mappings(), moved=moved
+        "dashboard/runs.html",
+        page=page,
+        mapping=mapping,
+        status=status,
+        mappings=mappings,
+        statuses=RUN_STATUSES,
+        moved=moved,
     )
 
 

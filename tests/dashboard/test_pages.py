@@ -94,8 +94,20 @@ def test_runs_filter_by_mapping(client: FlaskClient, add_run: AddRun) -> None:
     add_run("webinar-person")
     html = get(client, "/runs?mapping=crm-person")
     assert sorted(run_ids(html)) == sorted(r.id for r in crm)
-    assert "<td>webinar-person</td>" not in html
+    assert ">webinar-person</a></td>" not in html and ">crm-person</a></td>" in html
     assert "No runs for" in get(client, "/runs?mapping=nothing-here")
+
+
+def test_runs_filter_by_status_and_show_backlog(client: FlaskClient, add_run: AddRun) -> None:
+    failed = add_run("crm-person", status="failed", backlog=321)
+    add_run("crm-person", status="success")
+    braked = add_run("webinar-person", status="braked")
+    html = get(client, "/runs?status=failed")
+    assert run_ids(html) == [failed.id]
+    assert '<td class="num">321</td>' in html
+    assert '<option value="failed" selected>' in html
+    assert run_ids(get(client, "/runs?status=braked&mapping=webinar-person")) == [braked.id]
+    assert "No <strong>partial</strong> runs" in get(client, "/runs?status=partial")
 
 
 def test_runs_pagination(client: FlaskClient, add_run: AddRun) -> None:
