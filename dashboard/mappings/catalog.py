@@ -79,33 +79,43 @@ def connection_names(ws: workspace.Workspace) -> dict[str, Any] | None:
 
 
 _lock = threading.Lock()
-_cache: dict[str, tuple[tuple[Any, ...], list[MappingFile]]] = {}
+#: What loading a file said, by (path, content hash, hub.yaml hash, connection names): a save
+#: reloads only the file it changed.
+_cache: dict[tuple[Any, ...], tuple[Mapping | None, list[str]]] = {}
 
 
 def files() -> list[MappingFile]:
-    """Every mapping file, loaded one by one; re-read only when a file's content changed."""
+    """Every mapping file, each loaded on its own; re-read only when its content changed."""
     ws = workspace.current()
     directory = workspace.mappings_dir()
-    texts: list[tuple[Path, str]] = []
+    names = connection_names(ws)
+    try:
+        hub_text = (directory / "hub.yaml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        hub_text = ""
+    context = (text_digest(hub_text), tuple(sorted(names)) if names is not None else None)
+    entries: list[MappingFile] = []
+    used: set[tuple[Any, ...]] = set()
     for path in mapping_paths(directory):
         try:
-            texts.append((path, path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            texts.append((path, f"# cannot read: {exc}"))
-    # Content, not mtime: a save and a restore inside one clock tick must still show.
-    signature = (
-        tuple((str(p), text_digest(t)) for p, t in texts),
-        id(ws),
-    )
-    key = str(directory.resolve())
+            text = f"# cannot read: {exc}"
+        # Content, not mtime: a save and a restore inside one clock tick must still show.
+        key = (str(path), text_digest(text), *context)
+        with _lock:
+            loaded = _cache.get(key)
+        if loaded is None:
+            loaded = _load(path, ws)
+            with _lock:
+                _cache[key] = loaded
+        used.add(key)
+        entries.append(_entry(path, text, loaded, ws))
     with _lock:
-        cached = _cache.get(key)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-    loaded = [_load(path, text, ws) for path, text in texts]
-    with _lock:
-        _cache[key] = (signature, loaded)
-    return loaded
+        prefix = str(directory) + "/"
+        for key in [k for k in _cache if k[0].startswith(prefix) and k not in used]:
+            del _cache[key]
+    return entries
 
 
 def find(name: str) -> MappingFile | None:
@@ -121,7 +131,17 @@ def hub_schema() -> HubSchema:
     return workspace.current().hub_schema
 
 
-def _load(path: Path, text: str, ws: workspace.Workspace) -> MappingFile:
+def _load(path: Path, ws: workspace.Workspace) -> tuple[Mapping | None, list[str]]:
+    try:
+        mapping = load_mapping(path, hub_schema=ws.hub_schema, connections=connection_names(ws))
+    except InputError as exc:
+        errors = exc.errors if isinstance(exc, InputErrors) else [exc]
+        return None, [str(e) for e in errors]
+    return mapping, []
+
+
+def _entry(path: Path, text: str, loaded: tuple[Mapping | None, list[str]],
+           ws: workspace.Workspace) -> MappingFile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -129,14 +149,7 @@ def _load(path: Path, text: str, ws: workspace.Workspace) -> MappingFile:
     data = data if isinstance(data, dict) else None
     name = data.get("name") if data else None
     entry = MappingFile(path, name if isinstance(name, str) and name else path.stem, text,
-                        data=data)
-    try:
-        entry.mapping = load_mapping(
-            path, hub_schema=ws.hub_schema, connections=connection_names(ws)
-        )
-    except InputError as exc:
-        errors = exc.errors if isinstance(exc, InputErrors) else [exc]
-        entry.problems = [str(e) for e in errors]
+                        mapping=loaded[0], problems=list(loaded[1]), data=data)
     # Problems only the whole folder shows: ref: rows naming other mappings, duplicate names.
     prefix = f"{entry.file}:"
     for problem in ws.problems:

@@ -22,7 +22,7 @@ from core.hubschema import HubSchema
 from core.yamlsource import display_path
 from dashboard.mappings.catalog import mapping_paths
 from mappings.check import check_against_remote
-from mappings.loader import load_mapping, load_mappings
+from mappings.loader import load_mapping, load_mappings, locate
 from mappings.spec import Mapping
 
 
@@ -65,14 +65,16 @@ def validate_text(
     hub_schema: HubSchema,
     connections: dict[str, Any] | None,
     objects: dict[str, ObjectInfo] | None,
+    others: dict[str, Path] | None = None,
 ) -> Verdict:
-    """Check ``text`` as the new content of mapping file ``path``."""
+    """Check ``text`` as the new content of mapping file ``path``.
+
+    ``others`` (mapping name → file, from the catalog) lets the folder check copy only the
+    mappings the candidate's ``ref:`` rows name; without it every file is copied.
+    """
     real = display_path(path)
     with tempfile.TemporaryDirectory(prefix="syncline-mapping-") as tmp:
         folder = Path(tmp)
-        for other in mapping_paths(path.parent):
-            if other.name != path.name:
-                shutil.copyfile(other, folder / other.name)
         candidate = folder / path.name
         candidate.write_text(text, encoding="utf-8")
 
@@ -89,7 +91,16 @@ def validate_text(
             errors = exc.errors if isinstance(exc, InputErrors) else [exc]
             found = [Finding("error", rename(e.where), rename(e.message)) for e in errors]
             return Verdict(found, None, False)
-        findings = _folder_findings(folder, candidate, hub_schema, connections, rename)
+        findings = _duplicate_name(mapping, path, others or {})
+        refs = {ref for row in mapping.fields for ref in row.refs if "." not in ref}
+        if others is None or not refs <= set(others):
+            needed = [p for p in mapping_paths(path.parent) if p.name != path.name]
+        else:
+            needed = [others[ref] for ref in sorted(refs) if others[ref] != path]
+        for other in needed:
+            shutil.copyfile(other, folder / other.name)
+        if refs or others is None:
+            findings += _folder_findings(folder, candidate, hub_schema, connections, rename)
         remote_checked = objects is not None
         if objects is not None:
             for problem in check_against_remote(mapping, objects, hub_schema):
@@ -97,6 +108,15 @@ def validate_text(
                                         rename(problem.message)))
     mapping._source = real
     return Verdict(findings, mapping, remote_checked)
+
+
+def _duplicate_name(mapping: Mapping, path: Path, others: dict[str, Path]) -> list[Finding]:
+    other = others.get(mapping.name)
+    if other is None or other == path:
+        return []
+    where = locate(mapping, ("name",)).replace(mapping.source, display_path(path))
+    return [Finding("error", where,
+                    f"mapping {mapping.name!r} is already defined in {display_path(other)}")]
 
 
 def _folder_findings(folder: Path, candidate: Path, hub_schema: HubSchema,

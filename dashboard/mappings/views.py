@@ -167,8 +167,10 @@ def _validate(entry: MappingFile, text: str, describe: bool = True,
     if describe and remote is None:
         remote = _remote(entry)
     objects = remote.objects if remote is not None and remote.available else None
+    others = {e.name: e.path for e in catalog.files() if e.mapping is not None}
     return validate_text(text, entry.path, hub_schema=ws.hub_schema,
-                         connections=catalog.connection_names(ws), objects=objects)
+                         connections=catalog.connection_names(ws), objects=objects,
+                         others=others)
 
 
 @bp.route("/mappings/<name>/edit", methods=["GET", "POST"])
