@@ -162,8 +162,6 @@ class _Splicer:
         self.splices: list[tuple[int, int, int, str]] = []
 
     def add(self, start: int, end: int, replacement: str) -> None:
-        if start == end == len(self.text) and self.text and not self.text.endswith("\n"):
-            replacement = "\n" + replacement  # appending after a last line without a newline
         self.splices.append((start, end, len(self.splices), replacement))
 
     def result(self) -> str:
@@ -320,6 +318,8 @@ def apply_edit(text: str, edit: FileEdit) -> str:
     """The file's text with ``edit`` applied; everything the edit does not touch is kept."""
     if edit.empty:
         return text
+    if not text.endswith("\n"):
+        text += "\n"  # every line, the last too, ends where an added line can start
     root = _compose(text)
     splicer = _Splicer(text)
     for key in sorted(edit.top_set, key=lambda k: TOP_KEYS.index(k) if k in TOP_KEYS else 99):
