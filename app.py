@@ -8,8 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import database_url, make_engine
 
@@ -23,6 +24,9 @@ SECURITY_HEADERS: dict[str, str] = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+#: Only on HTTPS responses: browsers ignore it over HTTP, and a dashboard reached over plain
+#: HTTP (a laptop demo) must not be told to insist on HTTPS for a year.
+HSTS = "max-age=31536000"
 
 csrf = CSRFProtect()
 
@@ -38,7 +42,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Resolved and ignored errors (and runs) older than this are purged by the scheduler.
         RETENTION_DAYS=90,
         # Cookies: never readable by scripts, never sent by other sites' forms, and only over
-        # HTTPS unless a deployment on plain HTTP (a laptop demo) sets SESSION_COOKIE_SECURE=0.
+        # HTTPS. A deployment on plain HTTP sets SYNCLINE_SESSION_COOKIE_SECURE=false (Chrome
+        # and Firefox keep Secure cookies on http://127.0.0.1 and localhost, Safari does not).
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=True,
@@ -49,6 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         LOGIN_MAX_FAILURES=5,
         LOGIN_WINDOW_SECONDS=900,
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
+        # How many reverse proxies (each adding X-Forwarded-For/-Proto) sit in front of the
+        # app. 0: the headers are ignored, since anyone can send them and would otherwise
+        # choose their own address for the login rate limit.
+        TRUSTED_PROXIES=0,
     )
     app.config.from_pyfile("config.py", silent=True)
     if test_config is not None:
@@ -64,6 +73,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     import dashboard
 
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies > 0:
+        # The client's address (rate limit) and scheme (HSTS, Secure cookies) as the proxy saw.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
+
+    # Before dashboard.register: a form without a valid token is refused (400) before the
+    # login check, so a forged request learns nothing, not even whether a session exists.
     csrf.init_app(app)
     dashboard.register(app)
     app.after_request(_security_headers)
@@ -94,6 +112,8 @@ def _instance_secret(folder: Path) -> str:
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     # Pages show error payloads and record values: keep them out of shared caches.
     response.headers.setdefault("Cache-Control", "no-store")
     return response

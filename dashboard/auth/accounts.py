@@ -1,14 +1,15 @@
-"""Creating users and checking passwords; shared by ``syncline users`` and the login form."""
+"""Accounts: create, change and check them; shared by ``syncline users`` and the login form."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import session, utcnow
 from core.errors import InputError
-from core.models import ROLES, User
+from core.models import ROLES, LoginAttempt, User
 
 MIN_PASSWORD_LENGTH = 12
 #: Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -20,14 +21,25 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def validate(email: str, password: str | None, role: str) -> None:
+def validate(email: str, password: str | None, role: str, role_where: str = "--role") -> None:
     """Raise InputError naming the bad part of a new account."""
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise InputError("email", f"{email!r} is not an email address")
+    if len(email) > 255:
+        raise InputError("email", "longer than 255 characters")
     if role not in ROLES:
-        raise InputError("--role", f"{role!r} is not a role; choose one of {', '.join(ROLES)}")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(role_where, f"{role!r} is not a role; choose one of {', '.join(ROLES)}")
+    if password is not None:
+        check_password(password)
+
+
+def check_password(password: str) -> None:
+    """Raise InputError unless ``password`` is long enough to keep as a login secret."""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if password != password.strip():
+        # Almost always a pasted newline or space; it would silently become part of the secret.
+        raise InputError("password", "starts or ends with whitespace")
 
 
 def add_user(engine: Engine, email: str, password: str, role: str) -> User:
@@ -36,7 +48,7 @@ def add_user(engine: Engine, email: str, password: str, role: str) -> User:
     validate(email, password, role)
     with session(engine) as db:
         if db.exec(select(User).where(User.email == email)).first() is not None:
-            raise InputError("email", f"{email} already has an account")
+            raise InputError(email, "already has an account")
         user = User(
             email=email,
             password_hash=generate_password_hash(password),
@@ -54,3 +66,83 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+def list_users(engine: Engine) -> list[User]:
+    """Every account, by email."""
+    with Session(engine) as db:
+        return list(db.exec(select(User).order_by(col(User.email))))
+
+
+def lookup(engine: Engine, email: str) -> User | None:
+    """The account with this email, or None."""
+    with Session(engine) as db:
+        return db.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def find_user(engine: Engine, email: str) -> User:
+    """The account with this email, or an InputError naming the email."""
+    with Session(engine) as db:
+        return _find(db, email)
+
+
+def _find(db: Session, email: str) -> User:
+    user = db.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None:
+        raise InputError(email, "no account with this email (`syncline users list` shows them)")
+    return user
+
+
+def _keep_an_admin(db: Session, user: User) -> None:
+    """Refuse to demote, deactivate or remove the last active admin (nobody could edit)."""
+    if user.role != "admin" or not user.active:
+        return
+    others = db.exec(
+        select(User).where(User.role == "admin", col(User.active), User.id != user.id)
+    ).first()
+    if others is None:
+        raise InputError(user.email, "the last active admin; add or activate another admin first")
+
+
+def set_role(engine: Engine, email: str, role: str) -> User:
+    """Give an account another role (it applies from the user's next request)."""
+    validate(normalise_email(email), None, role, role_where="ROLE")
+    with session(engine) as db:
+        user = _find(db, email)
+        if role != "admin":
+            _keep_an_admin(db, user)
+        user.role = role
+        db.add(user)
+    return user
+
+
+def set_password(engine: Engine, email: str, password: str) -> User:
+    """Replace a password; every session the account had ends (guard compares a hash stamp)."""
+    check_password(password)
+    with session(engine) as db:
+        user = _find(db, email)
+        user.password_hash = generate_password_hash(password)
+        db.add(user)
+        # A reset is how an admin helps a locked-out user: the old failures no longer count.
+        db.execute(delete(LoginAttempt).where(col(LoginAttempt.email) == user.email))
+    return user
+
+
+def set_active(engine: Engine, email: str, active: bool) -> User:
+    """Allow or stop logins; a deactivated user's open sessions end on their next request."""
+    with session(engine) as db:
+        user = _find(db, email)
+        if not active:
+            _keep_an_admin(db, user)
+        user.active = active
+        db.add(user)
+    return user
+
+
+def remove_user(engine: Engine, email: str) -> User:
+    """Delete an account (audit entries keep the email as text, so history stays readable)."""
+    with session(engine) as db:
+        user = _find(db, email)
+        _keep_an_admin(db, user)
+        db.delete(user)
+    return user

@@ -1,50 +1,134 @@
-"""The login form and logout."""
+"""The login form, logout, and the pages shown when a request is refused (401, 403, CSRF)."""
 
 from __future__ import annotations
 
+import logging
+import math
 from urllib.parse import urlsplit
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.wrappers import Response
 
 from core.db import utcnow
-from dashboard.auth.accounts import authenticate
-from dashboard.auth.guard import remember
-from dashboard.blueprint import bp, db
+from core.logs import event
+from dashboard.auth.accounts import authenticate, normalise_email
+from dashboard.auth.guard import current_user, remember
+from dashboard.auth.ratelimit import clear_failures, client_address, record_failure, retry_after
+from dashboard.blueprint import bp, db, log
+
+#: The one message for an unknown email, a wrong password and a deactivated account alike,
+#: so the form never tells a stranger which emails have accounts.
+WRONG_CREDENTIALS = "Wrong email or password."
+#: Emails longer than this are not emails; the form field and the column agree.
+MAX_EMAIL = 255
 
 
 def _safe_next(target: str | None) -> str:
     """Only ever redirect within the dashboard after login (no open redirect)."""
-    if not target:
-        return url_for("dashboard.overview")
+    home = url_for("dashboard.overview")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return home
+    # Browsers read a backslash as a slash and drop tabs and newlines: /\evil.com is //evil.com.
+    if any(c in target for c in "\\\t\r\n"):
+        return home
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("dashboard.overview")
+    if parts.scheme or parts.netloc:
+        return home
     return target
 
 
+def _wait_message(seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
+    when = f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds > 60 else "a minute"
+    return f"Too many failed logins. Try again in {when}."
+
+
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Ask for email and password; on success, start a session and go where the user was going."""
-    error = None
-    email = request.form.get("email", "")
-    if request.method == "POST":
-        user = authenticate(db(), email, request.form.get("password", ""))
-        if user is not None:
-            user.last_login_at = utcnow()
-            db().add(user)
-            db().commit()
-            remember(user)
-            return redirect(_safe_next(request.args.get("next")))
-        error = "Wrong email or password."
-    status = 401 if error else 200
-    return render_template("dashboard/login.html", error=error, email=email), status
+    email = request.form.get("email", "")[:MAX_EMAIL]
+    if request.method == "GET":
+        return render_template("dashboard/login.html", error=None, email=email)
+
+    key = normalise_email(email)
+    address = client_address()
+    now = utcnow()
+    wait = retry_after(db(), key, address, now)
+    if wait is not None:
+        # Refused before the password is looked at, so guessing stops even for the right one.
+        event(log, "login.refused", email=key, address=address, retry_after=wait)
+        page = render_template("dashboard/login.html", error=_wait_message(wait), email=email)
+        return page, 429, {"Retry-After": str(wait)}
+
+    user = authenticate(db(), key, request.form.get("password", ""))
+    if user is None:
+        record_failure(db(), key, address, now)
+        event(log, "login.failed", email=key, address=address)
+        locked = retry_after(db(), key, address, now)
+        if locked is not None:
+            event(
+                log, "login.locked_out", logging.WARNING, email=key, address=address,
+                retry_after=locked,
+            )
+        return render_template("dashboard/login.html", error=WRONG_CREDENTIALS, email=email), 401
+
+    clear_failures(db(), key)
+    user.last_login_at = now
+    db().add(user)
+    db().commit()
+    remember(user)
+    event(log, "login.ok", email=user.email, address=address)
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     """End the session (POST with a CSRF token, so another site cannot log you out)."""
-    from flask import session
-
     session.clear()
     return redirect(url_for("dashboard.login"))
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+
+@bp.app_errorhandler(Unauthorized)
+def unauthorized(exc: Unauthorized) -> tuple[str, int]:
+    """A form posted without a login (usually a session that ended): say so, link to login."""
+    return _refused(401, "Please log in", "Your session has ended. Log in again, then retry."), 401
+
+
+@bp.app_errorhandler(Forbidden)
+def forbidden(exc: Forbidden) -> tuple[str, int]:
+    """An action the user's role does not allow."""
+    user = current_user()
+    role = user.role if user is not None else "no"
+    message = f"This needs the admin role; you are logged in with the {role} role."
+    return _refused(403, "Not allowed", message), 403
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_failed(exc: CSRFError) -> tuple[str, int]:
+    """A form without a valid CSRF token: stale, or sent from another site."""
+    message = "The form had expired or did not come from this dashboard. Reload the page and retry."
+    hint = None
+    config = current_app.config
+    if (
+        config["SESSION_COOKIE_SECURE"]
+        and not request.is_secure
+        and config["SESSION_COOKIE_NAME"] not in request.cookies
+    ):
+        # The usual cause on a first install: a Secure cookie over plain HTTP is never sent back.
+        hint = (
+            "Your browser sent no session cookie. The dashboard's cookie is marked Secure and "
+            "this page came over plain HTTP: serve it over HTTPS, or (on a trusted local "
+            "network only) set SYNCLINE_SESSION_COOKIE_SECURE=false."
+        )
+    return _refused(400, "Form refused", message, hint), 400
+
+
+def _refused(status: int, title: str, message: str, hint: str | None = None) -> str:
+    return render_template(
+        "dashboard/refused.html", status=status, title=title, message=message, hint=hint
+    )
