@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_summary, progress
 from connectors.memory.store import MemoryStore
 from core.db import init_db
 from core.errors import InputError
+from dashboard.auth import accounts
 from jobs import demo
 from jobs.engine import run_all
 from sandboxes.persistence import StateError
@@ -72,9 +75,42 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
             print_summary(reports, rich_table=app.interactive)
         if once:
             sys.exit(1 if any(r.status in ("failed", "braked") for r in reports) else 0)
+        demo_login(engine)
         _serve(app, port)
     finally:
         sandboxes.stop()  # each saves its data for the next run
+
+
+#: The demo's dashboard account, made on first start when the database has no account yet.
+DEMO_ADMIN = "admin@example.com"
+
+
+def demo_login(engine: Engine) -> None:
+    """Make sure someone can log in to the demo dashboard, and say how.
+
+    The password is SYNCLINE_DEMO_PASSWORD if set, else a random one printed this once (the
+    database keeps only its hash). A database that already has accounts gets no new one.
+    """
+    if accounts.lookup(engine, DEMO_ADMIN) is not None:
+        click.echo(
+            f"dashboard login: {DEMO_ADMIN} (password printed when it was made; new one: "
+            f"`syncline users set-password {DEMO_ADMIN}`)",
+            err=True,
+        )
+        return
+    if accounts.list_users(engine):
+        click.echo("dashboard login: an existing account (`syncline users list`)", err=True)
+        return
+    chosen = os.environ.get("SYNCLINE_DEMO_PASSWORD")
+    password = chosen or secrets.token_urlsafe(12)
+    try:
+        accounts.add_user(engine, DEMO_ADMIN, password, "admin")
+    except InputError as exc:
+        raise InputError("SYNCLINE_DEMO_PASSWORD", exc.message) from None
+    if chosen:
+        click.echo(f"dashboard login: {DEMO_ADMIN}, password from SYNCLINE_DEMO_PASSWORD", err=True)
+    else:
+        click.echo(f"dashboard login: {DEMO_ADMIN}, password {password} (shown once)", err=True)
 
 
 def _serve(app: App, port: int) -> None:
@@ -99,9 +135,14 @@ def _serve(app: App, port: int) -> None:
     try:
         from app import create_app
 
-        create_app(
-            {"MAPPINGS_DIR": str(Path(app.mappings_dir)), "CONNECTIONS": str(app.config_path)}
-        ).run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+        config = {
+            "MAPPINGS_DIR": str(Path(app.mappings_dir)),
+            "CONNECTIONS": str(app.config_path),
+            # Plain HTTP on the loopback address only, so the cookie never crosses a network;
+            # Safari drops Secure cookies on http://127.0.0.1 (Chrome and Firefox keep them).
+            "SESSION_COOKIE_SECURE": False,
+        }
+        create_app(config).run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
     finally:
         scheduler.terminate()
         try:
