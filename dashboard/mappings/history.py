@@ -93,6 +93,7 @@ def save(
     read it. The file is written before the database commits; if the commit fails the old
     text is put back, so a file change never goes unrecorded.
     """
+    file = file[-255:]  # the column's width; the end of a long path is the part that tells
     with _folder_lock(path.parent):
         old_text = path.read_text(encoding="utf-8")
         if text_digest(old_text) != base_digest:
