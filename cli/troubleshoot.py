@@ -31,6 +31,12 @@ def _filter_options(fn):  # type: ignore[no-untyped-def]
         ),
         click.option("--kind", help="validation, duplicate, transient, conflict, ..."),
         click.option("--code", help="The remote error code, e.g. STRING_TOO_LONG."),
+        click.option("--field", help="The field the error is about, e.g. LeadSource."),
+        click.option(
+            "--direction",
+            type=click.Choice(["to_hub", "to_remote", "cycle"]),
+            help="to_hub, to_remote, or cycle (errors that stopped a whole cycle).",
+        ),
         click.option("--search", help="An email, hub id or remote id."),
         click.option("--days", type=int, help="Only errors seen in the last N days."),
     ]
@@ -58,6 +64,8 @@ def _make_filter(
         filters["code"],
         filters["search"],
         since,
+        direction=filters["direction"],
+        field=filters["field"],
     )
 
 
@@ -117,11 +125,11 @@ def _act(action: str):  # type: ignore[no-untyped-def]
     @_filter_options
     @pass_app
     def command(app: App, ids: tuple[int, ...], **filters: Any) -> None:
-        if not (ids or any(filters[k] for k in ("mapping", "kind", "code", "search"))):
+        if not (ids or any(filters[k] for k in ("mapping", "kind", "code", "field", "search"))):
             raise InputError(
                 f"errors {action}",
                 "name error ids or a filter (--mapping, --kind, "
-                "--code, --search); nothing was changed",
+                "--code, --field, --search); nothing was changed",
             )
         # Each action narrows to the statuses it can move from; by default consider them all.
         where = _make_filter(ids, filters, default_status=("all",))

@@ -1,4 +1,4 @@
-"""Acting on sync errors: find them by filter, retry, ignore or reopen them, export them as CSV.
+"""Acting on sync errors: find, group by cause, retry, ignore, reopen and export them.
 
 Shared by ``syncline errors`` and the dashboard, so both act the same way and both leave an
 audit entry saying who did what.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TextIO
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,24 @@ EXPORT_COLUMNS = (
     "next_retry_at",
 )
 
+#: A ``code`` or ``field`` criterion equal to this matches errors that have none (a cause
+#: without a remote code, or not about one field), so every group of errors can be named.
+BLANK = "-"
+
+#: Each action and the statuses it moves errors out of.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "retry": ("open", "retrying", "ignored"),
+    "ignore": ("open", "retrying"),
+    "reopen": ("ignored", "resolved"),
+}
+
+#: Ids per UPDATE: SQLite refuses more than 32,766 bound parameters, PostgreSQL 65,535.
+ID_CHUNK = 1000
+
+#: Cells a spreadsheet would read as a formula (CSV injection: remote messages are text
+#: anyone who can edit a CRM record controls).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 
 @dataclass(frozen=True, slots=True)
 class ErrorFilter:
@@ -50,11 +68,14 @@ class ErrorFilter:
     kind: str | None = None
     code: str | None = None
     search: str | None = None  # email, hub id or remote id
-    since: datetime | None = None
+    since: datetime | None = None  # last seen at or after
     level: str | None = None  # record | job
+    direction: str | None = None  # to_hub | to_remote | cycle (job-level)
+    field: str | None = None
+    until: datetime | None = None  # last seen before
 
     def apply(self, query: Any) -> Any:
-        """Narrow a ``select(SyncError)``-based query to these criteria."""
+        """Narrow a query over ``sync_error`` (whole rows or some columns) to these criteria."""
         if self.ids:
             query = query.where(col(SyncError.id).in_(list(self.ids)))
         if self.mapping:
@@ -64,7 +85,11 @@ class ErrorFilter:
         if self.kind:
             query = query.where(SyncError.kind == self.kind)
         if self.code:
-            query = query.where(SyncError.code == self.code)
+            query = query.where(_equals(SyncError.code, self.code))
+        if self.field:
+            query = query.where(_equals(SyncError.field, self.field))
+        if self.direction:
+            query = query.where(SyncError.direction == self.direction)
         if self.search:
             term = self.search.strip()
             query = query.where(
@@ -74,9 +99,71 @@ class ErrorFilter:
             )
         if self.since:
             query = query.where(col(SyncError.last_seen) >= self.since)
+        if self.until:
+            query = query.where(col(SyncError.last_seen) < self.until)
         if self.level:
             query = query.where(SyncError.level == self.level)
         return query
+
+    def describe(self) -> dict[str, Any]:
+        """The criteria given, as plain JSON values (what an audit entry records)."""
+        out: dict[str, Any] = {}
+        for name in ("mapping", "kind", "code", "field", "direction", "level", "search"):
+            value = getattr(self, name)
+            if value:
+                out[name] = value
+        if self.status:
+            out["status"] = list(self.status)
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.isoformat()
+        return out
+
+
+def _equals(column: Any, value: str) -> Any:
+    return col(column).is_(None) if value == BLANK else column == value
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Errors with one cause (mapping, direction, level, kind, code, field) and their count.
+
+    The mapping and direction are part of the cause because that is where the fix goes (one
+    mapping file, one CRM's rules) and what an action runs again; level keeps a failed cycle
+    apart from records refused for the same code.
+    """
+
+    mapping: str
+    direction: str
+    level: str
+    kind: str
+    code: str | None
+    field: str | None
+    count: int
+    last_seen: datetime
+    example_id: int
+    message: str = ""
+    hint: str | None = None
+
+    def narrow(self, where: ErrorFilter) -> ErrorFilter:
+        """``where`` limited to this cause (its other criteria, such as status, still apply)."""
+        return replace(
+            where,
+            ids=(),
+            mapping=self.mapping,
+            direction=self.direction,
+            level=self.level,
+            kind=self.kind,
+            code=self.code or BLANK,
+            field=self.field or BLANK,
+        )
+
+    @property
+    def key(self) -> str:
+        """A stable name for the cause: ``mapping/direction/level/kind/code/field``."""
+        parts = (self.mapping, self.direction, self.level, self.kind, self.code, self.field)
+        return "/".join(part or BLANK for part in parts)
 
 
 def find(engine: Engine, where: ErrorFilter, *, limit: int | None = None) -> list[SyncError]:
@@ -88,6 +175,57 @@ def find(engine: Engine, where: ErrorFilter, *, limit: int | None = None) -> lis
         query = query.limit(limit)
     with Session(engine, expire_on_commit=False) as db:
         return list(db.exec(query))
+
+
+def causes(engine: Engine, where: ErrorFilter, *, limit: int = 200) -> list[Cause]:
+    """Matching errors grouped by cause, the most recently seen cause first, at most ``limit``.
+
+    One GROUP BY over the filtered rows (an index on the grouped columns can answer it alone),
+    then one lookup by primary key for an example message of each group shown.
+    """
+    key = (
+        SyncError.mapping,
+        SyncError.direction,
+        SyncError.level,
+        SyncError.kind,
+        SyncError.code,
+        SyncError.field,
+    )
+    newest = func.max(SyncError.last_seen).label("newest")
+    query = (
+        where.apply(select(*key, func.count().label("n"), newest, func.max(SyncError.id)))
+        .group_by(*key)
+        .order_by(newest.desc(), *key)
+        .limit(limit)
+    )
+    with Session(engine) as db:
+        groups = list(db.exec(query))
+        examples = {
+            row[0]: (row[1], row[2])
+            for row in db.exec(
+                select(SyncError.id, SyncError.message, SyncError.hint).where(
+                    col(SyncError.id).in_([g[8] for g in groups])
+                )
+            )
+        }
+    found = []
+    for g in groups:
+        message, hint = examples.get(g[8], ("", None))
+        found.append(
+            Cause(*g[:6], count=g[6], last_seen=g[7], example_id=g[8], message=message, hint=hint)
+        )
+    return found
+
+
+def possible_actions(
+    statuses: Sequence[str], levels: Sequence[str] = ("record", "job")
+) -> list[str]:
+    """The actions that can change errors of these statuses and levels (retry needs a record)."""
+    return [
+        action
+        for action, sources in ACTIONS.items()
+        if any(s in sources for s in statuses) and (action != "retry" or "record" in levels)
+    ]
 
 
 def _transition(
@@ -104,20 +242,22 @@ def _transition(
         return 0
     narrowed = replace(where, status=statuses)
     with session(engine) as db:
-        ids = [row.id for row in db.exec(narrowed.apply(select(SyncError)))]
-        if ids:
+        ids = list(db.exec(narrowed.apply(select(SyncError.id))))
+        # In chunks, one transaction: a group of 100,000 errors is one action, all or nothing.
+        for start in range(0, len(ids), ID_CHUNK):
             db.exec(
                 update(SyncError)
-                .where(col(SyncError.id).in_(ids))  # type: ignore[call-overload]
+                .where(col(SyncError.id).in_(ids[start : start + ID_CHUNK]))  # type: ignore[call-overload]
                 .values(**values)
             )
+        if ids:
             db.add(
                 Audit(
                     at=utcnow(),
                     actor=actor,
                     action=action,
                     target=where.mapping or "errors",
-                    detail={"ids": ids[:1000], "count": len(ids)},
+                    detail={"ids": ids[:1000], "count": len(ids), "where": where.describe()},
                 )
             )
     return len(ids)
@@ -135,7 +275,7 @@ def retry(engine: Engine, where: ErrorFilter, actor: str) -> int:
         actor,
         "errors.retry",
         {"status": "retrying", "next_retry_at": utcnow(), "resolved_at": None},
-        ("open", "retrying", "ignored"),
+        ACTIONS["retry"],
     )
 
 
@@ -147,7 +287,7 @@ def ignore(engine: Engine, where: ErrorFilter, actor: str) -> int:
         actor,
         "errors.ignore",
         {"status": "ignored", "next_retry_at": None},
-        ("open", "retrying"),
+        ACTIONS["ignore"],
     )
 
 
@@ -159,7 +299,7 @@ def reopen(engine: Engine, where: ErrorFilter, actor: str) -> int:
         actor,
         "errors.reopen",
         {"status": "open", "resolved_at": None},
-        ("ignored", "resolved"),
+        ACTIONS["reopen"],
     )
 
 
@@ -169,7 +309,23 @@ def iter_matching(engine: Engine, where: ErrorFilter, batch: int = 1000) -> Iter
         col(SyncError.last_seen).desc(), col(SyncError.id).desc()
     )
     with Session(engine) as db:
-        yield from db.exec(query.execution_options(yield_per=batch))
+        rows = db.exec(query.execution_options(yield_per=batch))
+        try:
+            yield from rows
+        finally:
+            # A download cut short must close its server-side cursor, not leave it to the GC.
+            rows.close()
+
+
+def export_row(error: SyncError) -> list[str]:
+    """One error as CSV cells in EXPORT_COLUMNS order, formula-like text neutralised."""
+    return [_cell(getattr(error, column)) for column in EXPORT_COLUMNS]
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A leading quote makes spreadsheets show the text instead of evaluating it (OWASP).
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
 def export_csv(engine: Engine, where: ErrorFilter, out: TextIO) -> int:
@@ -178,8 +334,6 @@ def export_csv(engine: Engine, where: ErrorFilter, out: TextIO) -> int:
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in iter_matching(engine, where):
-        writer.writerow(
-            ["" if getattr(row, c) is None else getattr(row, c) for c in EXPORT_COLUMNS]
-        )
+        writer.writerow(export_row(row))
         count += 1
     return count

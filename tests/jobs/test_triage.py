@@ -294,3 +294,112 @@ def test_iter_matching_streams_every_row_in_order(errors: Seeded) -> None:
     rest = list(stream)
     assert errors.names([first, *rest]) == errors.names(triage.find(engine, where))
     assert len(rest) + 1 == 5 + 7
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (ErrorFilter(direction="to_hub"), ["bo-duplicate"]),
+        (ErrorFilter(direction="cycle"), ["lead-auth"]),
+        (ErrorFilter(field="Title"), ["ann-too-long"]),
+        (ErrorFilter(field=triage.BLANK), ["lead-auth", "cy-too-long", "bo-duplicate"]),
+        (ErrorFilter(code=triage.BLANK, status=ALL), []),
+        (
+            ErrorFilter(until=utcnow() - timedelta(hours=36), status=ALL),
+            ["eve-resolved", "dee-ignored", "bo-duplicate"],
+        ),
+        (
+            ErrorFilter(
+                since=utcnow() - timedelta(days=4),
+                until=utcnow() - timedelta(hours=12),
+                status=ALL,
+            ),
+            ["ann-too-long", "eve-resolved", "dee-ignored"],
+        ),
+    ],
+)
+def test_direction_field_and_date_range(
+    errors: Seeded, where: ErrorFilter, expected: list[str]
+) -> None:
+    assert errors.names(triage.find(errors.engine, where)) == expected
+
+
+def test_errors_grouped_by_cause_with_counts_newest_first(errors: Seeded) -> None:
+    errors.add(
+        "fay-too-long",
+        age=timedelta(hours=1),
+        code="STRING_TOO_LONG",
+        field="Title",
+        email="fay@acme.com",
+        status="retrying",
+        message="Title: data value too large",
+        hint="shorten it",
+    )
+
+    causes = triage.causes(errors.engine, ErrorFilter())
+
+    assert [(c.key, c.count) for c in causes] == [
+        ("crm-lead/cycle/job/auth/INVALID_API_KEY/-", 1),
+        ("crm-lead/to_remote/record/validation/STRING_TOO_LONG/Title", 2),
+        ("crm-account/to_remote/record/validation/STRING_TOO_LONG/-", 1),
+        ("crm-lead/to_hub/record/duplicate/DUPLICATE_VALUE/-", 1),
+    ]
+    title = causes[1]
+    assert title.last_seen.replace(tzinfo=None) == (
+        errors.get("fay-too-long").last_seen.replace(tzinfo=None)
+    )
+    assert (title.message, title.hint) == ("Title: data value too large", "shorten it")
+    assert title.example_id == errors.ids["fay-too-long"]
+    assert errors.names(triage.find(errors.engine, title.narrow(ErrorFilter()))) == [
+        "fay-too-long",
+        "ann-too-long",
+    ]
+    no_field = causes[2].narrow(ErrorFilter())
+    assert errors.names(triage.find(errors.engine, no_field)) == ["cy-too-long"]
+
+    everything = triage.causes(errors.engine, ErrorFilter(status=ALL, code="STRING_TOO_LONG"))
+    assert [(c.key, c.count) for c in everything] == [
+        ("crm-lead/to_remote/record/validation/STRING_TOO_LONG/Title", 2),
+        ("crm-account/to_remote/record/validation/STRING_TOO_LONG/-", 1),
+        ("crm-lead/to_remote/record/validation/STRING_TOO_LONG/-", 1),
+    ]
+    assert [c.key for c in triage.causes(errors.engine, ErrorFilter(), limit=2)] == [
+        c.key for c in causes[:2]
+    ]
+    assert triage.causes(errors.engine, ErrorFilter(mapping="nope")) == []
+
+
+def test_which_actions_can_change_what(errors: Seeded) -> None:
+    assert triage.possible_actions(("open", "retrying")) == ["retry", "ignore"]
+    assert triage.possible_actions(("resolved",)) == ["reopen"]
+    assert triage.possible_actions(("ignored",)) == ["retry", "reopen"]
+    assert triage.possible_actions(("open",), ("job",)) == ["ignore"]
+    assert triage.possible_actions(ALL) == ["retry", "ignore", "reopen"]
+
+
+def test_a_large_action_updates_in_chunks_in_one_transaction(
+    errors: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(triage, "ID_CHUNK", 2)
+    for i in range(5):
+        errors.add(f"bulk-{i}", age=timedelta(minutes=i), code="BULK", status="open")
+
+    assert triage.ignore(errors.engine, ErrorFilter(code="BULK"), "web:admin") == 5
+
+    assert {errors.get(f"bulk-{i}").status for i in range(5)} == {"ignored"}
+    [audit] = _audits(errors.engine)
+    assert audit.detail["count"] == 5
+    assert audit.detail["where"] == {"code": "BULK", "status": ["open", "retrying"]}
+
+
+def test_export_neutralises_cells_a_spreadsheet_would_run(errors: Seeded) -> None:
+    texts = ["=1+2", "+SUM(A1)", "-3", "@cmd", "\tx", "safe = text"]
+    for i, text in enumerate(texts):
+        errors.add(f"formula-{i}", age=timedelta(seconds=i), status="open", message=text)
+    out = io.StringIO()
+    ids = [errors.ids[f"formula-{i}"] for i in range(len(texts))]
+
+    assert triage.export_csv(errors.engine, ErrorFilter(ids=ids), out) == len(texts)
+
+    messages = [row["message"] for row in csv.DictReader(io.StringIO(out.getvalue()))]
+    assert messages == ["'=1+2", "'+SUM(A1)", "'-3", "'@cmd", "'\tx", "safe = text"]
