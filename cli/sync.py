@@ -11,7 +11,7 @@ from cli.output import print_json_lines, print_plan, print_summary, progress
 from core import logs
 from jobs.engine import run_all
 from jobs.report import RunReport
-from jobs.retention import DEFAULT_RETENTION_DAYS
+from jobs.retention import DEFAULT_RETENTION_DAYS, RETENTION_ENV
 from jobs.scheduler import build_scheduler, serve
 
 #: Statuses that make ``syncline sync`` exit 1: the mapping could not do its work.
@@ -67,8 +67,9 @@ def report_and_exit(app: App, reports: list[RunReport], *, as_json: bool, dry_ru
     "--retention-days",
     default=DEFAULT_RETENTION_DAYS,
     show_default=True,
-    type=int,
-    help="Purge resolved and ignored errors (and runs) older than this.",
+    type=click.IntRange(min=1),
+    envvar=RETENTION_ENV,
+    help=f"Purge resolved and ignored errors (and runs) older than this (env {RETENTION_ENV}).",
 )
 @click.option(
     "--workers",

@@ -1,4 +1,8 @@
-"""Keeping history bounded: resolved/ignored errors and old runs are purged after N days."""
+"""Keeping history bounded: resolved/ignored errors and old runs are purged after N days.
+
+N comes from ``syncline scheduler --retention-days`` or the ``SYNCLINE_RETENTION_DAYS``
+environment variable, which the dashboard reads too (as RETENTION_DAYS) to say what it keeps.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from core.db import session, utcnow
+from core.errors import InputError
 from core.models import SyncError, SyncRun
 
 #: Marketo keeps five days of sync errors; admins asked for months.
 DEFAULT_RETENTION_DAYS = 90
+#: The environment variable both the scheduler and the dashboard read.
+RETENTION_ENV = "SYNCLINE_RETENTION_DAYS"
+
+
+def check_days(value: object, where: str = RETENTION_ENV) -> int:
+    """A retention period as a whole number of days (at least 1); InputError naming ``where``."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(where, f"must be a whole number of days, at least 1, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +45,7 @@ def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
 
     Open errors are never purged: they still need someone's attention, however old.
     """
-    cutoff = utcnow() - timedelta(days=days)
+    cutoff = utcnow() - timedelta(days=check_days(days, "retention days"))
     with session(engine) as db:
         errors = db.exec(  # type: ignore[call-overload]
             delete(SyncError).where(

@@ -68,6 +68,8 @@ def build_scheduler(
     extra_jobs: list[tuple[Callable[[], Any], dict[str, Any]]] = (),  # type: ignore[assignment]
 ) -> BaseScheduler:
     """A scheduler with one job per enabled mapping, the retry sweeper and the retention purge."""
+    # Checked now: a bad period must stop the start, not fail the first purge a minute later.
+    retention_days = retention.check_days(retention_days, "retention days")
     scheduler = scheduler or BlockingScheduler(
         executors={"default": ThreadPoolExecutor(workers)}, timezone="UTC"
     )

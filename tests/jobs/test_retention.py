@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from cli import main
+from cli.context import App
 from core.db import utcnow
+from core.errors import InputError
 from core.models import SyncError, SyncRun
 from jobs import retention
 
@@ -113,3 +122,62 @@ def test_the_default_keeps_ninety_days(engine: Engine) -> None:
     assert (purged.errors, purged.runs) == (1, 1)
     assert list(_errors(engine)) == ["resolved-89"]
     assert _run_ids(engine) == [kept_run]
+
+
+def test_a_retention_period_must_be_whole_days(engine: Engine) -> None:
+    assert retention.check_days(7) == 7
+    assert retention.check_days(" 30 ") == 30
+    for bad in (0, -5, "ninety", 1.5, True, None):
+        with pytest.raises(InputError, match="must be a whole number of days, at least 1"):
+            retention.check_days(bad)
+    with pytest.raises(InputError, match="^retention days: "):
+        retention.purge(engine, days=0)
+
+
+@pytest.fixture
+def cli_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Run ``syncline`` in-process in an empty folder, the package's logging put back after."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SYNCLINE_RETENTION_DAYS", raising=False)
+    logger = logging.getLogger("syncline")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    # `syncline scheduler` points its log handler at the runner's (now closed) stderr.
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+
+
+@pytest.mark.usefixtures("cli_run")
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ([], {}, 90),
+        ([], {"SYNCLINE_RETENTION_DAYS": "14"}, 14),
+        (["--retention-days", "7"], {"SYNCLINE_RETENTION_DAYS": "14"}, 7),
+    ],
+)
+def test_the_scheduler_purges_with_the_configured_period(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], expected: int
+) -> None:
+    import cli.sync
+
+    built: dict[str, Any] = {}
+
+    def build(ctx: Any, **options: Any) -> str:
+        built.update(options)
+        return "scheduler"
+
+    monkeypatch.setattr(cli.sync, "build_scheduler", build)
+    monkeypatch.setattr(cli.sync, "serve", lambda scheduler, stopping: None)
+    monkeypatch.setattr(App, "sync_context", lambda self: "context")
+
+    result = CliRunner().invoke(main, ["scheduler", *args], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert built["retention_days"] == expected
+
+
+@pytest.mark.usefixtures("cli_run")
+def test_the_scheduler_refuses_a_retention_below_one_day() -> None:
+    result = CliRunner().invoke(main, ["scheduler"], env={"SYNCLINE_RETENTION_DAYS": "0"})
+    assert result.exit_code == 2
+    assert "--retention-days" in result.output and "0 is not in the range x>=1" in result.output
