@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from simple_salesforce import Salesforce
 
@@ -228,10 +229,16 @@ class SalesforceConnector(Connector):
         return self.transport.last_usage
 
     def ui_url(self, object_name: str, key: str) -> str | None:
-        """The record's page in Lightning Experience."""
-        if self.transport.token is None:
+        """The record's page in Lightning Experience, or None when the org's address is unknown.
+
+        The address comes from the open session, else from settings (``ui_url``, a My Domain
+        login_url): never a login just to draw a link.
+        """
+        token = self.transport.token
+        base = token.instance_url if token is not None else self.settings.ui_url
+        if base is None:
             return None
-        return f"{self.transport.token.instance_url}/lightning/r/{object_name}/{key}/view"
+        return f"{base}/lightning/r/{quote(object_name, safe='')}/{quote(key, safe='')}/view"
 
     def close(self) -> None:
         """Drop the session; safe to call twice."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import check_url
@@ -14,7 +15,7 @@ from connectors.salesforce.auth import Credentials, Grant
 SETTINGS = frozenset({
     "type", "login_url", "auth", "client_id", "client_secret", "username", "password",
     "security_token", "private_key", "api_version", "page_size", "max_batch_size",
-    "bulk_threshold", "bulk_poll_seconds", "api_budget", "retry",
+    "bulk_threshold", "bulk_poll_seconds", "api_budget", "retry", "ui_url",
 })
 SECRET_KEYS = frozenset({"client_secret", "password", "security_token", "private_key"})
 
@@ -35,6 +36,9 @@ class SalesforceSettings:
     bulk_poll_seconds: float = 2.0
     api_budget: float = 0.8
     retry: RetryPolicy = RetryPolicy()
+    #: Where the org's pages are (links from the dashboard without logging in): the
+    #: ``ui_url`` setting, else a My Domain login_url; None when neither says.
+    ui_url: str | None = None
 
     @classmethod
     def parse(cls, name: str, config: Mapping[str, Any]) -> SalesforceSettings:
@@ -86,6 +90,11 @@ class SalesforceSettings:
         if isinstance(poll, bool) or not isinstance(poll, int | float) or poll < 0:
             raise ConnectorError(
                 ErrorKind.CONFIG, "bulk_poll_seconds must be a non-negative number")
+        ui_url = _text(config, "ui_url")
+        if ui_url:
+            check_url(ui_url)
+        elif (urlsplit(login_url).hostname or "").endswith(".my.salesforce.com"):
+            ui_url = login_url
         return cls(
             credentials=credentials,
             api_version=version,
@@ -96,6 +105,7 @@ class SalesforceSettings:
             bulk_poll_seconds=float(poll),
             api_budget=float(budget),
             retry=RetryPolicy.from_config(config.get("retry")),
+            ui_url=ui_url.rstrip("/") if ui_url else None,
         )
 
 
