@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from core.models import User
@@ -30,7 +32,13 @@ def _require_login() -> Response | None:
     if user_id is not None:
         user = db().get(User, user_id)
         # A deactivated account, or a password changed since this session began, logs out.
-        if user is not None and user.active and session.get("pw") == _stamp(user):
+        stamp = session.get("pw")
+        if (
+            user is not None
+            and user.active
+            and isinstance(stamp, str)
+            and hmac.compare_digest(stamp, _stamp(user))
+        ):
             g.user = user
         else:
             session.clear()
@@ -42,8 +50,13 @@ def _require_login() -> Response | None:
 
 
 def _stamp(user: User) -> str:
-    """A short fingerprint of the password hash: sessions end when the password changes."""
-    return user.password_hash[-12:]
+    """A fingerprint of the password hash: sessions end when the password changes.
+
+    Keyed with the app's secret: the session cookie is signed, not encrypted, so it must not
+    carry any part of the hash itself.
+    """
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def remember(user: User) -> None:

@@ -141,6 +141,8 @@ def test_login_starts_a_fresh_session(anon_client: FlaskClient, admin: User) -> 
     with anon_client.session_transaction() as session:
         assert "planted" not in session
         assert session["user_id"] == admin.id
+        # The cookie is signed, not encrypted: it carries a keyed stamp, no piece of the hash.
+        assert session["pw"] not in admin.password_hash
 
 
 def test_deactivated_account_cannot_log_in(
