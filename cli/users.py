@@ -59,7 +59,7 @@ def users_group() -> None:
 @PASSWORD_STDIN
 @pass_app
 def add(app: App, email: str, role: str, password_stdin: bool) -> None:
-    """Create an account for EMAIL (the password is asked for, never given as an option)."""
+    """Create an account for EMAIL; the password is prompted for."""
     # Everything that can be wrong without the password is checked before asking for it.
     accounts.validate(accounts.normalise_email(email), None, role)
     engine = app.engine
@@ -73,7 +73,7 @@ def add(app: App, email: str, role: str, password_stdin: bool) -> None:
 @users_group.command("list")
 @pass_app
 def list_users(app: App) -> None:
-    """Every account: email, role, whether it may log in, and its last login (UTC)."""
+    """Every account: email, role, active, last login (UTC)."""
     users = accounts.list_users(app.engine)
     if not users:
         click.echo("no accounts yet; add one with `syncline users add EMAIL --role admin`")
@@ -112,7 +112,7 @@ def set_password(app: App, email: str, password_stdin: bool) -> None:
 @click.argument("email")
 @pass_app
 def deactivate(app: App, email: str) -> None:
-    """Stop EMAIL from logging in (open sessions end) while keeping the account."""
+    """Stop EMAIL from logging in; open sessions end."""
     user = accounts.set_active(app.engine, email, False)
     click.echo(f"deactivated {user.email}")
 
