@@ -191,3 +191,16 @@ def engine(backend: str, request: pytest.FixtureRequest) -> Engine:
     """An engine on a clean database at the latest migration, on ``backend``."""
     name = "sqlite_engine" if backend == "sqlite" else "postgres_engine"
     return request.getfixturevalue(name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Hash test accounts' passwords cheaply: scrypt's deliberate ~0.3 s, hundreds of times,
+    would be most of the dashboard suite's run time. tests/dashboard/test_auth.py checks the
+    production default separately."""
+    from dashboard.auth import accounts
+
+    production = accounts.HASH_METHOD
+    accounts.HASH_METHOD = "pbkdf2:sha256:1000"
+    yield
+    accounts.HASH_METHOD = production

@@ -132,6 +132,17 @@ def test_password_is_stored_only_as_a_salted_hash(engine: Engine, admin: User) -
     assert again.password_hash != stored  # salted: the same password hashes differently
 
 
+def test_production_accounts_are_hashed_with_scrypt(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The suite swaps in a cheap method (tests/conftest.py); the shipped default is scrypt.
+    monkeypatch.setattr(accounts, "HASH_METHOD", "scrypt")
+    made = accounts.add_user(engine, "real@example.com", ADMIN_PASSWORD, "admin")
+    assert made.password_hash.startswith("scrypt:")
+    with Session(engine) as db:
+        assert accounts.authenticate(db, "real@example.com", ADMIN_PASSWORD) is not None
+
+
 def test_login_starts_a_fresh_session(anon_client: FlaskClient, admin: User) -> None:
     """Session fixation: whatever the browser's session held before login is dropped."""
     anon_client.get("/login")
