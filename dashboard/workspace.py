@@ -17,7 +17,7 @@ from connectors.base import Connector
 from connectors.config import Connections, load_connections
 from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
-from mappings.loader import load_mappings
+from mappings.loader import load_mapping, load_mappings
 from mappings.spec import Mapping
 
 
@@ -102,7 +102,26 @@ def _load(directory: Path, conn_path: Path | None) -> Workspace:
         mappings = load_mappings(directory, hub_schema=hub_schema, connections=names)
     except InputError as exc:
         problems.extend(_flatten(exc))
+        # One bad file must not blank the overview: keep every file that loads on its own.
+        mappings = _each_alone(directory, hub_schema, names)
     return Workspace(connections, hub_schema, mappings, problems)
+
+
+def _each_alone(
+    directory: Path, hub_schema: HubSchema, connections: dict[str, Any] | None
+) -> dict[str, Mapping]:
+    loaded: dict[str, Mapping] = {}
+    if not directory.is_dir():
+        return loaded
+    for path in sorted(directory.glob("*.y*ml")):
+        if path.name in ("hub.yaml", "hub.yml") or path.name.startswith("."):
+            continue
+        try:
+            mapping = load_mapping(path, hub_schema=hub_schema, connections=connections)
+        except InputError:
+            continue  # already reported by the folder load
+        loaded.setdefault(mapping.name, mapping)
+    return loaded
 
 
 def _flatten(exc: InputError) -> list[InputError]:
