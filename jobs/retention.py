@@ -62,3 +62,16 @@ def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
             delete(SyncRun).where(col(SyncRun.id).in_(old_runs))
         ).rowcount
     return Purged(errors=int(errors or 0), runs=int(runs or 0))
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Recount SQLite's planner statistics for the purged tables (PostgreSQL's autovacuum does).
+
+    Without them SQLite takes ``status IN ('open', 'retrying')`` for a selective filter and
+    sorts every open error to show one page of the dashboard's list.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        for table in ("sync_error", "sync_run"):
+            connection.exec_driver_sql(f"ANALYZE {table}")

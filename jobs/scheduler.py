@@ -56,6 +56,7 @@ def sweep_retries(ctx: SyncContext) -> list[str]:
 def purge_job(ctx: SyncContext, days: int) -> None:
     """The daily retention purge."""
     purged = retention.purge(ctx.engine, days)
+    retention.refresh_statistics(ctx.engine)
     event(log, "retention.purged", errors=purged.errors, runs=purged.runs, days=days)
 
 
