@@ -55,8 +55,10 @@ def errors() -> tuple[str, int] | str:
         query.where().apply(select(SyncError.id)).order_by(*newest_first),
         page_link("dashboard.errors"),
     )
-    rows = db().exec(
-        select(SyncError).where(col(SyncError.id).in_(ids.rows)).order_by(*newest_first)
+    rows = (
+        db().exec(select(SyncError).where(col(SyncError.id).in_(ids.rows)).order_by(*newest_first))
+        if ids.rows
+        else []
     )
     page = replace(ids, rows=list(rows))
     return render_template("dashboard/errors/list.html", page=page, **_context(query))

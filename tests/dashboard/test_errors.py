@@ -505,7 +505,7 @@ def test_detail_degrades_when_mapping_link_or_record_is_missing(
 
     job = add_error("d365-lead", direction="cycle", level="job", kind="auth")
     html = get(client, f"/errors/{job.id}")
-    assert "Field values on both sides" not in html and "Message from the cycle" in html
+    assert "Field values on both sides" not in html and "<h2>Message</h2>" in html
 
 
 def test_salesforce_links_to_records_without_logging_in() -> None:
@@ -730,3 +730,24 @@ def test_export_neutralises_formulas(client: FlaskClient, add_error: AddError) -
         assert row["message"] == f"'{formula}"
         assert row["hint"] == f"'{formula}"
         assert row["code"] == f"'{formula[:20]}"
+
+
+def test_act_on_everything_a_narrowed_list_shows(
+    client: FlaskClient, engine: Engine, add_error: AddError
+) -> None:
+    mine = [add_error("crm-lead", email="ann@acme.com", code=f"C{n}") for n in range(3)]
+    other = add_error("crm-lead", email="bo@beta.io")
+    assert 'id="filter-actions"' not in get(client, "/errors"), "only once the list is narrowed"
+    html = get(client, "/errors?q=ann%40acme.com")
+    form = re.search(r'<form method="post" action="/errors/action" id="filter-actions"'
+                     r"(.*?)</form>", html, re.S)
+    assert form and ">Ignore all matching</button>" in form.group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                             form.group(1)))
+    assert (fields["scope"], fields["q"]) == ("filter", "ann@acme.com")
+
+    response = post(client, "/errors/action", {**fields, "action": "ignore"},
+                    follow_redirects=True)
+
+    assert "Ignored 3 errors:" in response.text
+    assert statuses(engine) == {**{e.id: "ignored" for e in mine}, other.id: "open"}
