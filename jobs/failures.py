@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import ConnectorError, ErrorKind, redact
 from core.models import SyncError
+from jobs import causes
 
 #: Automatic retries stop after this many attempts; the row stays open for an admin.
 MAX_AUTO_ATTEMPTS = 10
@@ -135,6 +136,20 @@ class FailureLog:
         self.run_id = run_id
         self.now = now
         self.recorded = 0
+        self._changed = False
+        self._hooked = False
+
+    def _touch(self) -> None:
+        """Note that this mapping's errors changed: recount its causes before the commit."""
+        self._changed = True
+        if not self._hooked:
+            event.listen(self.session, "before_commit", self._recount)
+            self._hooked = True
+
+    def _recount(self, session: Session) -> None:
+        if self._changed:
+            self._changed = False
+            causes.recount(session, [self.mapping])
 
     def record(
         self,
@@ -193,6 +208,7 @@ class FailureLog:
                 row.next_retry_at = None
         self.session.add(row)
         self.recorded += 1
+        self._touch()
         return row
 
     def resolve(self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()) -> None:
@@ -238,11 +254,13 @@ class FailureLog:
             ]
             if scope is not None:
                 where.append(col(scope[0]).in_(scope[1]))
-            self.session.exec(  # type: ignore[call-overload]
+            changed = self.session.exec(  # type: ignore[call-overload]
                 update(SyncError)
                 .where(*where)
                 .values(status="resolved", resolved_at=self.now, next_retry_at=None)
-            )
+            ).rowcount
+            if changed:
+                self._touch()
 
 
 def due_retries(session: Session, mapping: str, direction: str, now: datetime) -> list[SyncError]:

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from core.db import session, utcnow
 from core.errors import InputError
 from core.models import SyncError, SyncRun
+from jobs import causes
 
 #: Marketo keeps five days of sync errors; admins asked for months.
 DEFAULT_RETENTION_DAYS = 90
@@ -61,6 +62,8 @@ def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
         runs = db.exec(  # type: ignore[call-overload]
             delete(SyncRun).where(col(SyncRun.id).in_(old_runs))
         ).rowcount
+        if errors:
+            causes.rebuild(db)  # the purged rows leave their causes' counts
     return Purged(errors=int(errors or 0), runs=int(runs or 0))
 
 

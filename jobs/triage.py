@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.db import session, utcnow
-from core.models import Audit, SyncError
+from core.models import Audit, ErrorCause, SyncError
+from jobs import causes as cause_counts
 
 EXPORT_COLUMNS = (
     "id",
@@ -199,7 +200,10 @@ def causes(engine: Engine, where: ErrorFilter, *, limit: int = 200) -> list[Caus
         .limit(limit)
     )
     with Session(engine) as db:
-        groups = list(db.exec(query))
+        if _counted(where):
+            groups = _from_counts(db, where, limit)
+        else:  # a search or a date range: group the matching rows themselves
+            groups = [tuple(g) for g in db.exec(query)]
         examples = {
             row[0]: (row[1], row[2])
             for row in db.exec(
@@ -215,6 +219,41 @@ def causes(engine: Engine, where: ErrorFilter, *, limit: int = 200) -> list[Caus
             Cause(*g[:6], count=g[6], last_seen=g[7], example_id=g[8], message=message, hint=hint)
         )
     return found
+
+
+def _counted(where: ErrorFilter) -> bool:
+    """Whether ``sync_error_cause`` can answer: only cause columns and statuses are filtered."""
+    return not (where.ids or where.search or where.since or where.until)
+
+
+def _from_counts(db: Session, where: ErrorFilter, limit: int) -> list[tuple[Any, ...]]:
+    """The grouped view from the kept counts (jobs.causes): a few hundred rows, not millions."""
+    key = (
+        ErrorCause.mapping,
+        ErrorCause.direction,
+        ErrorCause.level,
+        ErrorCause.kind,
+        ErrorCause.code,
+        ErrorCause.field,
+    )
+    newest = func.max(ErrorCause.last_seen).label("newest")
+    query = select(*key, func.sum(ErrorCause.count), newest, func.max(ErrorCause.example_id))
+    if where.status:
+        query = query.where(col(ErrorCause.status).in_(list(where.status)))
+    for column, value in (
+        (ErrorCause.mapping, where.mapping),
+        (ErrorCause.kind, where.kind),
+        (ErrorCause.direction, where.direction),
+        (ErrorCause.level, where.level),
+    ):
+        if value:
+            query = query.where(column == value)
+    for column, value in ((ErrorCause.code, where.code), (ErrorCause.field, where.field)):
+        if value:
+            query = query.where(column == ("" if value == BLANK else value))
+    rows = db.exec(query.group_by(*key).order_by(newest.desc(), *key).limit(limit))
+    # "" is how the counts spell "no code" / "no field"; the rows themselves say None.
+    return [(*r[:4], r[4] or None, r[5] or None, int(r[6]), *r[7:]) for r in rows]
 
 
 def possible_actions(
@@ -242,7 +281,8 @@ def _transition(
         return 0
     narrowed = replace(where, status=statuses)
     with session(engine) as db:
-        ids = list(db.exec(narrowed.apply(select(SyncError.id))))
+        found = list(db.exec(narrowed.apply(select(SyncError.id, SyncError.mapping))))
+        ids = [row[0] for row in found]
         # In chunks, one transaction: a group of 100,000 errors is one action, all or nothing.
         for start in range(0, len(ids), ID_CHUNK):
             db.exec(
@@ -250,6 +290,7 @@ def _transition(
                 .where(col(SyncError.id).in_(ids[start : start + ID_CHUNK]))  # type: ignore[call-overload]
                 .values(**values)
             )
+        cause_counts.recount(db, {row[1] for row in found})
         if ids:
             db.add(
                 Audit(

@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, select
 
 from core.db import utcnow
 from core.models import CampaignMember, Link, Person, SyncError, SyncRun
+from tests.causecounts import assert_cause_counts
 
 
 class HubView:
@@ -72,6 +73,8 @@ class HubView:
     def errors(self, *statuses: str) -> list[SyncError]:
         with Session(self.engine, expire_on_commit=False) as session:
             rows = list(session.exec(select(SyncError).order_by(SyncError.id)))
+        # Every test that reads errors also checks the grouped view's counts kept up.
+        assert_cause_counts(self.engine)
         return [e for e in rows if not statuses or e.status in statuses]
 
     def runs(self) -> list[SyncRun]:

@@ -1,5 +1,6 @@
 """All Syncline tables, importable from one place so SQLModel.metadata knows every one."""
 
+from core.models.causes import ErrorCause
 from core.models.hub import (
     Account,
     Campaign,
@@ -39,6 +40,7 @@ __all__ = [
     "Audit",
     "Campaign",
     "CampaignMember",
+    "ErrorCause",
     "ConnectionStatus",
     "HubRecord",
     "HubSequence",

@@ -16,6 +16,7 @@ from app import create_app
 from core.db import session
 from core.models import SyncError, SyncRun, User
 from dashboard.auth.accounts import add_user
+from jobs import causes
 from tests.dashboard.forms import log_in
 
 #: Passwords of the fixture accounts (test-only; never a real secret).
@@ -103,6 +104,7 @@ def add_error(engine: Engine) -> Callable[..., SyncError]:
         error = SyncError(**values)
         with session(engine) as db:
             db.add(error)
+            causes.recount(db, [error.mapping])  # as every writer of errors does
         return error
 
     return add

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from connectors.memory.store import MemoryStore
 from core.db import utcnow
 from core.models import SyncError
+from jobs import causes
 from jobs import scheduler as scheduler_module
 from jobs.scheduler import build_scheduler, purge_job, sweep_retries
 from tests.jobs.harness import Harness, mapping
@@ -60,6 +61,7 @@ def _error(mapping_name: str, **values: Any) -> SyncError:
 def _add(engine: Engine, *rows: Any) -> None:
     with Session(engine) as session:
         session.add_all(rows)
+        causes.recount(session, {r.mapping for r in rows if isinstance(r, SyncError)})
         session.commit()
 
 

@@ -31,6 +31,7 @@ from connectors.memory.connector import MemoryConnector
 from connectors.memory.store import MemoryStore, SimulatedCrash
 from core.db import make_engine
 from jobs import lease
+from tests.causecounts import assert_cause_counts
 from tests.jobs.harness import Harness
 
 EMAILS = [f"user{i}@example.com" for i in range(6)]
@@ -251,6 +252,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.steps = 0
 
     def _check_converged(self) -> None:
+        assert_cause_counts(self.h.engine)  # the grouped errors view kept up through crashes
         people = self.h.people()
         emails = [p.email for p in people]
         assert len(emails) == len(set(emails)), f"duplicate hub people: {emails}"

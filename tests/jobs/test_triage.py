@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 
 from core.db import utcnow
 from core.models import Audit, SyncError
-from jobs import triage
+from jobs import causes, triage
 from jobs.triage import EXPORT_COLUMNS, ErrorFilter
 
 ALL = ("open", "retrying", "resolved", "ignored")
@@ -43,6 +44,7 @@ class Seeded:
         )
         with Session(self.engine) as session:
             session.add(row)
+            causes.recount(session, [row.mapping])  # as every writer of errors does
             session.commit()
             assert row.id is not None
             self.ids[name] = row.id
@@ -367,6 +369,42 @@ def test_errors_grouped_by_cause_with_counts_newest_first(errors: Seeded) -> Non
         c.key for c in causes[:2]
     ]
     assert triage.causes(errors.engine, ErrorFilter(mapping="nope")) == []
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ErrorFilter(),
+        ErrorFilter(status=ALL),
+        ErrorFilter(status=("resolved",)),
+        ErrorFilter(code="STRING_TOO_LONG", status=ALL),
+        ErrorFilter(field="-", status=ALL),
+        ErrorFilter(code="-"),
+        ErrorFilter(mapping="crm-lead", direction="to_remote", level="record", kind="validation"),
+    ],
+    ids=["default", "all", "resolved", "code", "no-field", "no-code", "columns"],
+)
+def test_kept_counts_group_exactly_as_the_rows_do(errors: Seeded, where: ErrorFilter) -> None:
+    # A date range far in the past and future sends causes() to the rows themselves; every
+    # other filter is answered from sync_error_cause. Both must say the same.
+    wide = replace(where, since=datetime(2000, 1, 1, tzinfo=UTC),
+                   until=datetime(2100, 1, 1, tzinfo=UTC))
+    kept, live = triage.causes(errors.engine, where), triage.causes(errors.engine, wide)
+    assert [(c.key, c.count, c.example_id, c.message) for c in kept] == [
+        (c.key, c.count, c.example_id, c.message) for c in live
+    ]
+
+
+def test_actions_and_the_purge_keep_the_counts(errors: Seeded) -> None:
+    from tests.causecounts import assert_cause_counts
+
+    assert_cause_counts(errors.engine)
+    triage.ignore(errors.engine, ErrorFilter(code="STRING_TOO_LONG"), "ann@example.com")
+    assert_cause_counts(errors.engine)
+    triage.retry(errors.engine, ErrorFilter(status=ALL), "ann@example.com")
+    assert_cause_counts(errors.engine)
+    triage.reopen(errors.engine, ErrorFilter(status=ALL), "ann@example.com")
+    assert_cause_counts(errors.engine)
 
 
 def test_which_actions_can_change_what(errors: Seeded) -> None:
