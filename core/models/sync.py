@@ -74,9 +74,25 @@ class SyncError(SQLModel, table=True):
     """A record-level or job-level failure; one row per record + cause, updated on recurrence."""
 
     __tablename__ = "sync_error"
+    # The errors pages at a million rows (bench/dashboard.py): newest first in index order,
+    # with status in the index so closed errors are skipped without reading their rows; one
+    # mapping's errors the same way; every column the grouped view reads, for an index-only scan.
     __table_args__ = (
         Index("ix_sync_error_status_mapping", "status", "mapping"),
-        Index("ix_sync_error_last_seen", "last_seen"),
+        Index("ix_sync_error_newest", "last_seen", "id", "status"),
+        Index("ix_sync_error_mapping_newest", "mapping", "last_seen", "id", "status"),
+        Index(
+            "ix_sync_error_cause",
+            "mapping",
+            "direction",
+            "level",
+            "kind",
+            "code",
+            "field",
+            "status",
+            "last_seen",
+            "id",
+        ),
         Index("ix_sync_error_retry", "mapping", "status", "next_retry_at"),
     )
 
