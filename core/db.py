@@ -63,6 +63,10 @@ def make_engine(url: str | None = None) -> Engine:
         if make_url(url).database in (None, "", ":memory:"):
             # An in-memory database lives in one connection: share it across sessions.
             options["poolclass"] = StaticPool
+        else:
+            # SQLite reads planner statistics when a connection opens: the daily ANALYZE
+            # (jobs.retention) reaches a long-lived dashboard pool only through new connections.
+            options["pool_recycle"] = 3600
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -1,4 +1,5 @@
-"""Error counts per cause and status (sync_error_cause), filled from the existing errors.
+"""Error counts per cause and status (sync_error_cause), filled from the existing errors;
+an index on sync_error.run_id for a run's page and the purge.
 
 Revision ID: 0005
 Revises: 0004
@@ -41,6 +42,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_sync_error_cause_status_newest", "sync_error_cause", ["status", "last_seen"]
     )
+    op.create_index("ix_sync_error_run", "sync_error", ["run_id"])
     # Errors recorded before this version get their counts now.
     op.execute(
         "INSERT INTO sync_error_cause (mapping, direction, level, kind, code, field, status,"
@@ -52,5 +54,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sync_error_run", table_name="sync_error")
     op.drop_index("ix_sync_error_cause_status_newest", table_name="sync_error_cause")
     op.drop_table("sync_error_cause")
