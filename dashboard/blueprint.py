@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, render_template, request, url_for
 from sqlalchemy import Engine
@@ -149,3 +150,14 @@ SECTIONS = (
 @bp.app_context_processor
 def _navigation() -> dict[str, Any]:
     return {"sections": [s for s in SECTIONS if s[0] in current_app.view_functions]}
+
+
+def local_path(target: str | None, fallback: str) -> str:
+    """``target`` when it is a path on this site, else ``fallback`` (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    # Browsers read a backslash as a slash and drop tabs and newlines: /\evil.com is //evil.com.
+    if any(c in target for c in "\\\t\r\n"):
+        return fallback
+    parts = urlsplit(target)
+    return fallback if parts.scheme or parts.netloc else target

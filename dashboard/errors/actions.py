@@ -10,14 +10,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from core.db import utcnow
 from dashboard.auth import admin_required, current_user
-from dashboard.blueprint import ERROR_STATUSES, bp, engine
+from dashboard.blueprint import ERROR_STATUSES, bp, engine, local_path
 from dashboard.errors.queries import FilterError, parse
 from jobs import triage
 from jobs.triage import EXPORT_COLUMNS, ErrorFilter
@@ -111,14 +110,7 @@ def errors_export() -> Response | tuple[str, int]:
 
 def safe_next(target: str | None) -> str:
     """A local path to go back to after an action; anything else goes to the errors list."""
-    fallback = url_for("dashboard.errors")
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    # Browsers read a backslash as a slash and drop tabs and newlines: /\evil.com is //evil.com.
-    if any(c in target for c in "\\\t\r\n"):
-        return fallback
-    parts = urlsplit(target)
-    return fallback if parts.scheme or parts.netloc else target
+    return local_path(target, url_for("dashboard.errors"))
 
 
 def _bad_request(message: str) -> tuple[str, int]:
