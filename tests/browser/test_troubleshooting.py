@@ -99,8 +99,10 @@ def test_an_admin_finds_the_cause_fixes_the_mapping_retries_and_exports(
     assert "Lead Source: bad value for restricted picklist field: Podcast" in detail
     assert "value_map" in detail, "the hint says what to add"
 
-    # 3. Fix the mapping in the editor: the lead_source row gets a value_map entry.
-    page.goto(server.url + "/mappings/salesforce-lead/edit")
+    # 3. Fix the mapping in the editor, reached from the error: the lead_source row gets a
+    #    value_map entry.
+    page.click("#fix-in-editor")
+    assert page.url.endswith("/mappings/salesforce-lead/edit#row-lead_source")
     value_map = page.locator("#row-lead_source textarea")
     value_map.fill(value_map.input_value() + "\nPodcast = Other")
     page.click("#save")

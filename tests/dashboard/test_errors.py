@@ -455,6 +455,22 @@ def test_detail_shows_the_values_on_both_sides_and_links(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
 
 
+def test_detail_sends_admins_to_the_failing_row_in_the_editor(
+    client: FlaskClient, viewer_client: FlaskClient, engine: Engine, add_error: AddError,
+    files: None,
+) -> None:
+    ann = add_person(engine, email="ann@acme.com", lead_source="Podcast")
+    error = add_error(
+        "d365-lead", hub_object="person", hub_id=ann.id, remote_object="lead",
+        field="leadsourcecode", hint="add a value_map entry for 'Podcast'",
+        payload={"leadsourcecode": "Podcast"},
+    )
+    html = get(client, f"/errors/{error.id}")
+    assert ('id="fix-in-editor" href="/mappings/d365-lead/edit#row-lead_source">'
+            "Fix the lead_source row in the mapping editor") in html
+    assert 'id="fix-in-editor"' not in get(viewer_client, f"/errors/{error.id}")
+
+
 def test_a_pull_error_finds_the_hub_record_through_its_link(
     client: FlaskClient, engine: Engine, add_error: AddError, files: None
 ) -> None:
