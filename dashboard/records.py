@@ -15,10 +15,6 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from connectors import REGISTRY, connector_class
-from connectors.base import Connector
-from connectors.errors import ConnectorError
-from core.errors import InputError
 from core.models import HUB_MODELS, Audit, HubRecord, Link, Person, SyncError
 from dashboard import workspace
 from dashboard.blueprint import bp, db, format_when
@@ -65,30 +61,15 @@ def record_fields(record: HubRecord) -> list[tuple[str, str]]:
 
 
 def ui_links(space: Workspace, links: list[Link]) -> dict[int, str]:
-    """Links into the CRMs' own pages, where a connector can tell without a network call.
-
-    Connectors that never build such links are not even instantiated (a memory connection
-    would load its whole store); a connection that cannot be built simply gets no link.
-    """
+    """Links into the CRMs' own pages by link id, where a connector can tell without a call."""
     found: dict[int, str] = {}
     for name in sorted({link.connection for link in links}):
-        if space.connections is None or name not in space.connections:
-            continue
-        type_name = str(space.connections.get(name).get("type"))
-        if type_name not in REGISTRY or connector_class(type_name).ui_url is Connector.ui_url:
-            continue
-        try:
-            connector = space.connector(name)
-        except (InputError, ConnectorError):
-            continue
-        try:
-            for link in links:
-                if link.connection == name and link.id is not None:
-                    url = connector.ui_url(link.remote_object, link.remote_id)
-                    if url and url.startswith(("https://", "http://")):
-                        found[link.id] = url
-        finally:
-            connector.close()
+        mine = [link for link in links if link.connection == name and link.id is not None]
+        urls = space.crm_urls(name, [(link.remote_object, link.remote_id) for link in mine])
+        for link in mine:
+            url = urls.get((link.remote_object, link.remote_id))
+            if url and link.id is not None:
+                found[link.id] = url
     return found
 
 

@@ -7,16 +7,21 @@ so pages stay cheap while an edit made by the editor or by hand shows up on the 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 
+from connectors import connector_class
 from connectors.base import Connector
 from connectors.config import Connections, load_connections
+from connectors.errors import ConnectorError
 from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
+from core.logs import event, get_logger
 from mappings.loader import load_mapping, load_mappings
 from mappings.spec import Mapping
 
@@ -39,7 +44,40 @@ class Workspace:
             raise InputError("connection", f"no connection named {name!r}")
         return self.connections.build(name)
 
+    def crm_urls(
+        self, name: str, records: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """Pages in connection ``name``'s own UI for (remote object, remote id) pairs.
 
+        Only what the connector knows from its settings, without logging in: a link is not
+        worth a network call. A type with no UI links is not even built (a memory connection
+        would load its whole store); a connection that cannot be built gives no links.
+        """
+        wanted = list(records)
+        if not wanted or self.connections is None or name not in self.connections:
+            return {}
+        found: dict[tuple[str, str], str] = {}
+        try:
+            kind = connector_class(str(self.connections.get(name).get("type", "")))
+            if kind.ui_url is Connector.ui_url:
+                return {}
+            connector = self.connections.build(name)
+            try:
+                for remote_object, remote_id in wanted:
+                    url = connector.ui_url(remote_object, remote_id)
+                    # Only web addresses become links; a javascript: URL from a bad config
+                    # must not.
+                    if url and urlsplit(url).scheme in ("http", "https"):
+                        found[(remote_object, remote_id)] = url
+            finally:
+                connector.close()
+        except (InputError, ConnectorError, KeyError, ValueError) as exc:
+            # A link is a convenience: a connection that cannot be built hides nothing else.
+            event(log, "dashboard.crm_link_unavailable", connection=name, reason=str(exc))
+        return found
+
+
+log = get_logger("dashboard")
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[Any, ...], Workspace]] = {}
 

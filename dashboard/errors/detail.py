@@ -10,21 +10,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app, url_for
 from sqlmodel import Session, select
 
-from connectors import connector_class
-from connectors.base import Connector
-from connectors.errors import ConnectorError
-from core.errors import InputError
-from core.logs import event, get_logger
 from core.models import HUB_MODELS, Link, SyncError
 from dashboard.workspace import Workspace
 from mappings.spec import Mapping
-
-log = get_logger("dashboard")
 
 
 def shown(value: Any) -> str:
@@ -187,32 +179,11 @@ def hub_url(hub_object: str | None, hub_id: str | None) -> str | None:
 
 
 def crm_url(workspace: Workspace, sides: BothSides | None) -> str | None:
-    """The record's page in the remote system's own UI, where its connection knows the address.
-
-    Only from settings and what the connector knew without logging in: no network call.
-    """
+    """The record's page in the remote system's own UI, where its connection knows the address."""
     if sides is None or not (sides.connection and sides.remote_object and sides.remote_id):
         return None
-    connections = workspace.connections
-    if connections is None or sides.connection not in connections:
-        return None
-    try:
-        kind = connector_class(str(connections.get(sides.connection).get("type", "")))
-        if kind.ui_url is Connector.ui_url:
-            return None  # this type knows no UI: do not build a connector just to learn that
-        connector = connections.build(sides.connection)
-        try:
-            url = connector.ui_url(sides.remote_object, sides.remote_id)
-        finally:
-            connector.close()
-    except (InputError, ConnectorError, KeyError, ValueError) as exc:
-        # A link is a convenience: a connection that cannot be built must not hide the error.
-        event(log, "errors.crm_link_unavailable", connection=sides.connection, reason=str(exc))
-        return None
-    # Only web addresses become links; a javascript: URL from a bad config must not.
-    if url and urlsplit(url).scheme in ("http", "https"):
-        return url
-    return None
+    key = (sides.remote_object, sides.remote_id)
+    return workspace.crm_urls(sides.connection, [key]).get(key)
 
 
 @dataclass(frozen=True, slots=True)
