@@ -65,14 +65,17 @@ def not_found(exc: Exception) -> tuple[str, int]:
 # -- template helpers ----------------------------------------------------------------------------
 
 
+def aware(value: datetime) -> datetime:
+    """Treat a naive timestamp (SQLite returns those) as the UTC it was stored in."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 @bp.app_template_filter("when")
 def format_when(value: datetime | None) -> str:
     """Format a timestamp in UTC; naive values (SQLite returns those) are already UTC."""
     if value is None:
         return "—"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @bp.app_template_filter("duration")

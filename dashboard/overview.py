@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from core.db import utcnow
 from core.models import SyncError, SyncRun
 from dashboard import workspace
-from dashboard.blueprint import OPEN_STATUSES, bp, db, moved
+from dashboard.blueprint import OPEN_STATUSES, aware, bp, db, moved
 from dashboard.charts import Bar, BarChart, format_number, render_bar_chart
 from dashboard.connections import connection_views
 from mappings.schedule import parse_schedule
@@ -72,11 +72,6 @@ class MappingHealth:
     open_errors: int
     next_run: NextRun
     configured: bool
-
-
-def aware(value: datetime) -> datetime:
-    """Treat a naive timestamp (SQLite returns those) as the UTC it was stored in."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def next_run(mapping: Mapping | None, last_run: SyncRun | None, now: datetime) -> NextRun:
