@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from flask import abort, flash, redirect, render_template, url_for
 from markupsafe import Markup
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
@@ -30,9 +29,10 @@ from core.logs import event
 from core.models import ConnectionStatus, SyncRun
 from dashboard import workspace
 from dashboard.auth import current_user
-from dashboard.blueprint import bp, db, log
+from dashboard.blueprint import bp, db, engine, log
 from dashboard.charts import render_meter
 from dashboard.workspace import Workspace
+from jobs.budget import record_status
 
 #: Plain settings worth showing as they are; URLs are shown by host only (see public_details).
 SHOWN_SETTINGS = ("auth", "api_version", "api_budget")
@@ -229,25 +229,6 @@ def check_connection(space: Workspace, name: str) -> CheckResult:
         connector.close()
 
 
-def store_check(name: str, result: CheckResult, now: datetime) -> None:
-    """Keep the result in connection_status for the pages and the engine's budget check."""
-    for attempt in range(2):
-        row = db().get(ConnectionStatus, name) or ConnectionStatus(connection=name)
-        row.checked_at, row.check_ok, row.check_message = now, result.ok, result.message
-        if result.usage is not None:
-            row.api_used, row.api_limit = result.usage.used, result.usage.limit
-            row.usage_at = now
-        db().add(row)
-        try:
-            db().commit()
-            return
-        except IntegrityError:
-            # A sync cycle stored this connection's first row meanwhile: update that one.
-            db().rollback()
-            if attempt:
-                raise
-
-
 @bp.route("/connections/<name>/check", methods=["POST"])
 def connection_check(name: str) -> Response:
     """Check one connection now (one API call, no data changed), then go back to the list.
@@ -258,7 +239,7 @@ def connection_check(name: str) -> Response:
     if space.connections is None or name not in space.connections:
         abort(404)
     result = check_connection(space, name)
-    store_check(name, result, utcnow())
+    record_status(engine(), name, utcnow(), usage=result.usage, check=(result.ok, result.message))
     user = current_user()
     event(log, "connection.checked", connection=name, ok=result.ok,
           actor=user.email if user else None)

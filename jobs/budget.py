@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from connectors.base import ApiUsage, Connector
 from connectors.errors import ConnectorError, ErrorKind
@@ -35,12 +36,36 @@ def last_usage(engine: Engine, connection: str) -> tuple[ApiUsage | None, dateti
 
 def record_usage(engine: Engine, connection: str, usage: ApiUsage | None, now: datetime) -> None:
     """Keep what the connector last saw for the next cycle and the dashboard."""
-    if usage is None:
-        return
-    with db_session(engine) as session:
-        row = session.get(ConnectionStatus, connection) or ConnectionStatus(connection=connection)
-        row.api_used, row.api_limit, row.usage_at = usage.used, usage.limit, now
-        session.add(row)
+    if usage is not None:
+        record_status(engine, connection, now, usage=usage)
+
+
+def record_status(
+    engine: Engine,
+    connection: str,
+    now: datetime,
+    *,
+    usage: ApiUsage | None = None,
+    check: tuple[bool, str] | None = None,
+) -> None:
+    """Store a connection's API usage and/or a health check result (ok, message)."""
+    for attempt in range(2):
+        try:
+            with db_session(engine) as session:
+                row = session.get(ConnectionStatus, connection) or ConnectionStatus(
+                    connection=connection
+                )
+                if usage is not None:
+                    row.api_used, row.api_limit, row.usage_at = usage.used, usage.limit, now
+                if check is not None:
+                    row.checked_at, (row.check_ok, row.check_message) = now, check
+                session.add(row)
+            return
+        except IntegrityError:
+            # Another process (a cycle, the dashboard) stored this connection's first row
+            # meanwhile: update that one.
+            if attempt:
+                raise
 
 
 def over_budget(
