@@ -22,7 +22,7 @@ from connectors.errors import ConnectorError
 from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
 from core.logs import event, get_logger
-from mappings.loader import load_mapping, load_mappings
+from mappings.loader import load_mapping, load_mappings, mapping_paths
 from mappings.spec import Mapping
 
 
@@ -149,11 +149,7 @@ def _each_alone(
     directory: Path, hub_schema: HubSchema, connections: dict[str, Any] | None
 ) -> dict[str, Mapping]:
     loaded: dict[str, Mapping] = {}
-    if not directory.is_dir():
-        return loaded
-    for path in sorted(directory.glob("*.y*ml")):
-        if path.name in ("hub.yaml", "hub.yml") or path.name.startswith("."):
-            continue
+    for path in mapping_paths(directory):
         try:
             mapping = load_mapping(path, hub_schema=hub_schema, connections=connections)
         except InputError:

@@ -476,6 +476,19 @@ def load_mapping(
     return mapping
 
 
+def mapping_paths(directory: Path) -> list[Path]:
+    """The mapping files of a folder, sorted: ``*.yaml``/``*.yml`` but hub.yaml and dot files."""
+    if not directory.is_dir():
+        return []
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.suffix in (".yaml", ".yml") and p.name not in ("hub.yaml", "hub.yml")
+        and not p.name.startswith(".")  # editor and OS droppings
+        and p.is_file()
+    )
+
+
 def load_mappings(
     directory: str | Path,
     *,
@@ -492,12 +505,7 @@ def load_mappings(
         raise InputError(display_path(directory), "not a directory")
     if hub_schema is None:
         hub_schema = HubSchema.load(directory / "hub.yaml")
-    paths = sorted(
-        p
-        for p in directory.iterdir()
-        if p.suffix in (".yaml", ".yml") and p.name not in ("hub.yaml", "hub.yml")
-        and not p.name.startswith(".")  # editor and OS droppings
-    )
+    paths = mapping_paths(directory)
     errors: list[InputError] = []
     loaded: dict[str, tuple[Mapping, _File]] = {}
     for path in paths:

@@ -18,7 +18,7 @@ from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
 from core.yamlsource import display_path
 from dashboard import workspace
-from mappings.loader import load_mapping
+from mappings.loader import load_mapping, mapping_paths
 from mappings.spec import Mapping
 
 
@@ -58,17 +58,6 @@ class MappingFile:
 def text_digest(text: str) -> str:
     """SHA-256 hex of a file's text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def mapping_paths(directory: Path) -> list[Path]:
-    """Mapping files the loader reads: ``*.yaml``/``*.yml`` but hub.yaml and dot files."""
-    if not directory.is_dir():
-        return []
-    return sorted(
-        p for p in directory.iterdir()
-        if p.suffix in (".yaml", ".yml") and p.name not in ("hub.yaml", "hub.yml")
-        and not p.name.startswith(".") and p.is_file()
-    )
 
 
 def connection_names(ws: workspace.Workspace) -> dict[str, Any] | None:

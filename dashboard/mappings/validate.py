@@ -20,9 +20,8 @@ from connectors.base import ObjectInfo
 from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
 from core.yamlsource import display_path
-from dashboard.mappings.catalog import mapping_paths
 from mappings.check import check_against_remote
-from mappings.loader import load_mapping, load_mappings, locate
+from mappings.loader import load_mapping, load_mappings, locate, mapping_paths
 from mappings.spec import Mapping
 
 
