@@ -14,9 +14,8 @@ from cli.context import App, pass_app
 from core.db import utcnow
 from core.errors import InputError
 from jobs import triage
+from jobs.failures import ERROR_STATUSES as STATUSES
 from jobs.triage import ErrorFilter
-
-STATUSES = ("open", "retrying", "resolved", "ignored")
 
 
 def _filter_options(fn):  # type: ignore[no-untyped-def]

@@ -18,9 +18,6 @@ from core.models import SyncRun
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
-#: Errors someone still has to look at; the errors page shows these unless asked otherwise.
-OPEN_STATUSES = ("open", "retrying")
-ERROR_STATUSES = ("open", "retrying", "resolved", "ignored")
 RUN_ERRORS_SHOWN = 200
 
 bp = Blueprint(

@@ -13,9 +13,10 @@ from sqlmodel import col, select
 from core.db import utcnow
 from core.models import SyncError, SyncRun
 from dashboard import workspace
-from dashboard.blueprint import OPEN_STATUSES, aware, bp, db, moved
+from dashboard.blueprint import aware, bp, db, moved
 from dashboard.charts import Bar, BarChart, format_number, render_bar_chart
 from dashboard.connections import connection_views
+from jobs.failures import OPEN_STATUSES
 from mappings.schedule import parse_schedule
 from mappings.spec import Mapping
 

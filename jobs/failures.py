@@ -27,7 +27,10 @@ MAX_BACKOFF = timedelta(hours=6)
 #: Attempt history kept per row (the newest ones).
 HISTORY_LIMIT = 20
 
+#: Errors someone still has to look at (or that retry by themselves).
 OPEN_STATUSES = ("open", "retrying")
+#: Every status a sync error can have.
+ERROR_STATUSES = (*OPEN_STATUSES, "resolved", "ignored")
 
 
 @dataclass(frozen=True, slots=True)

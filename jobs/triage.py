@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from core.db import session, utcnow
 from core.models import Audit, ErrorCause, SyncError
 from jobs import causes as cause_counts
+from jobs.failures import OPEN_STATUSES
 
 EXPORT_COLUMNS = (
     "id",
@@ -65,7 +66,7 @@ class ErrorFilter:
 
     ids: Sequence[int] = ()
     mapping: str | None = None
-    status: Sequence[str] = ("open", "retrying")
+    status: Sequence[str] = OPEN_STATUSES
     kind: str | None = None
     code: str | None = None
     search: str | None = None  # email, hub id or remote id

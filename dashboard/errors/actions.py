@@ -16,9 +16,10 @@ from werkzeug.wrappers import Response
 
 from core.db import utcnow
 from dashboard.auth import admin_required, current_user
-from dashboard.blueprint import ERROR_STATUSES, bp, engine, local_path
+from dashboard.blueprint import bp, engine, local_path
 from dashboard.errors.queries import FilterError, parse
 from jobs import triage
+from jobs.failures import ERROR_STATUSES
 from jobs.triage import EXPORT_COLUMNS, ErrorFilter
 
 #: Most ids one form may name (a page of the list holds 50).

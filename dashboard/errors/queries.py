@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from connectors.errors import ErrorKind
-from dashboard.blueprint import ERROR_STATUSES, OPEN_STATUSES
+from jobs.failures import ERROR_STATUSES, OPEN_STATUSES
 from jobs.triage import BLANK, Cause, ErrorFilter
 
 DIRECTIONS = ("to_hub", "to_remote", "cycle")

@@ -14,7 +14,6 @@ from core.models import SyncError
 from dashboard import workspace
 from dashboard.auth import current_user
 from dashboard.blueprint import (
-    ERROR_STATUSES,
     Page,
     bp,
     db,
@@ -35,6 +34,7 @@ from dashboard.errors.queries import (
     unchecked,
 )
 from jobs import retention, triage
+from jobs.failures import ERROR_STATUSES
 
 #: Causes the grouped view shows; past this many the filter should narrow them down.
 GROUPS_SHOWN = 200
