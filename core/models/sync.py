@@ -48,12 +48,16 @@ class SyncRun(SQLModel, table=True):
     """One sync cycle of one mapping: what it moved, what it cost, how it ended."""
 
     __tablename__ = "sync_run"
-    __table_args__ = (Index("ix_sync_run_mapping_started", "mapping", "started_at"),)
+    __table_args__ = (
+        Index("ix_sync_run_mapping_started", "mapping", "started_at"),
+        Index("ix_sync_run_status", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     mapping: str = Field(max_length=120)
     trigger: str = Field(default="manual", max_length=20)  # manual | schedule | retry | demo
-    status: str = Field(default="running", max_length=20)  # running|success|partial|failed|braked
+    # running | success | partial | failed | braked | paused | crashed
+    status: str = Field(default="running", max_length=20)
     started_at: datetime
     finished_at: datetime | None = None
     duration_ms: int | None = None
@@ -68,6 +72,9 @@ class SyncRun(SQLModel, table=True):
     api_calls: int = 0
     backlog: int = 0  # hub changes still waiting to be pushed when the run ended
     message: str | None = Field(default=None, sa_type=Text)
+    #: The lease holder (host:pid:attempt) that ran it: a run whose holder died is closed as
+    #: crashed by whoever finds the lease dead.
+    holder: str | None = Field(default=None, max_length=120)
 
 
 class SyncError(SQLModel, table=True):
@@ -164,6 +171,12 @@ class SyncLease(SQLModel, table=True):
     holder: str = Field(max_length=120)
     acquired_at: datetime
     expires_at: datetime
+    #: Where the holder runs: a holder on this host is checked for liveness by its pid at once.
+    host: str | None = Field(default=None, max_length=255)
+    pid: int | None = None
+    run_id: int | None = None
+    #: Last heartbeat; the heartbeat thread moves ``expires_at`` forward with it.
+    heartbeat_at: datetime | None = None
 
 
 class HubSequence(SQLModel, table=True):
