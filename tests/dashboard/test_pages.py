@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import text as sql
 
 from app import SECURITY_HEADERS, create_app
 from core.models import SyncError, SyncRun
@@ -310,7 +310,7 @@ def test_readyz_says_the_database_is_down(monkeypatch: pytest.MonkeyPatch, url: 
 
 def test_readyz_says_the_schema_is_behind(client: FlaskClient, engine: Any) -> None:
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+        connection.execute(sql("UPDATE alembic_version SET version_num = '0005'"))
     response = client.get("/readyz")
     body = response.get_json()
     assert response.status_code == 503 and body["down"] == ["schema"]
