@@ -130,7 +130,8 @@ def _serve(app: App, port: int) -> None:
         str(app.mappings_dir),
         "scheduler",
         "--demo-activity",
-        "--exit-with-parent",
+        "--parent-pid",
+        str(os.getpid()),
     ]
     scheduler = subprocess.Popen(command, env=os.environ.copy())
     click.echo(

@@ -103,10 +103,10 @@ def report_and_exit(app: App, reports: list[RunReport], *, as_json: bool, dry_ru
     help="After SIGTERM, how long running cycles get to reach a safe point before exit.",
 )
 @click.option(
-    "--exit-with-parent",
-    is_flag=True,
+    "--parent-pid",
+    type=int,
     hidden=True,
-    help="Stop when the process that started this one is gone (used by `syncline demo`).",
+    help="Stop when this process (the one that started us) is gone (used by `syncline demo`).",
 )
 @click.option(
     "--demo-activity",
@@ -120,7 +120,7 @@ def scheduler(
     retention_days: int,
     workers: int,
     stop_timeout: float,
-    exit_with_parent: bool,
+    parent_pid: int | None,
     demo_activity: bool,
 ) -> None:
     """Run every mapping on its schedule until SIGTERM (one scheduler process per installation).
@@ -139,8 +139,8 @@ def scheduler(
         extra.append(
             (activity_job(app), {"trigger": "interval", "seconds": 20, "id": "demo-activity"})
         )
-    if exit_with_parent:
-        stop_with_parent()
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
     serve(
         build_scheduler(live, retention_days=retention_days, workers=workers, extra_jobs=extra),
         app.stopping,

@@ -274,13 +274,13 @@ def _abandon(engine: Any, cycles: list[Any]) -> None:
                 lease.release(engine, cycle.mapping, cycle.holder)
 
 
-def stop_with_parent(poll: float = 1.0) -> threading.Thread:
-    """SIGTERM ourselves once our parent process is gone (it was killed without stopping us).
+def stop_with_parent(parent: int, poll: float = 1.0) -> threading.Thread:
+    """SIGTERM ourselves once ``parent`` (the process that started us) is gone.
 
     A scheduler started by ``syncline demo`` must not outlive it, even when the demo is killed
     with SIGKILL and cannot stop it: an orphan would go on syncing against stopped sandboxes.
+    The parent's pid comes from the parent itself, so one killed before we started is noticed.
     """
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
