@@ -104,7 +104,7 @@ def test_a_scheduler_whose_parent_is_killed_stops_by_itself(tmp_path: Path) -> N
     parent_code = (
         "import os, subprocess, sys, time\n"
         f"command = {[*cli, 'scheduler']!r} + ['--parent-pid', str(os.getpid())]\n"
-        "child = subprocess.Popen(command)\n"
+        "child = subprocess.Popen(command, stderr=open('scheduler.log', 'w'))\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(600)\n"
     )
@@ -113,10 +113,14 @@ def test_a_scheduler_whose_parent_is_killed_stops_by_itself(tmp_path: Path) -> N
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
-        wait_until(lambda: (tmp_path / "h.db").exists() and alive(child), 30, "the scheduler")
+        log = tmp_path / "scheduler.log"
+        wait_until(lambda: log.exists() and "event=scheduler.started" in log.read_text(), 60,
+                   "the scheduler")
+        assert alive(child)
         parent.kill()
         parent.wait(timeout=10)
-        wait_until(lambda: not alive(child), 20, "the orphaned scheduler to stop")
+        wait_until(lambda: not alive(child), 30, "the orphaned scheduler to stop")
+        assert "event=scheduler.parent_gone" in log.read_text()
     finally:
         if parent.poll() is None:
             parent.kill()
