@@ -10,7 +10,15 @@ from typing import Any
 import requests
 
 from connectors.base import FieldInfo, ObjectInfo
-from connectors.errors import ConnectorError, ErrorKind, ErrorRule, classify, redact
+from connectors.errors import (
+    ConnectorError,
+    ErrorKind,
+    ErrorRule,
+    PicklistRefusal,
+    classify,
+    picklist_hint,
+    redact,
+)
 from connectors.http import error_details
 
 _V = ErrorKind.VALIDATION
@@ -166,8 +174,6 @@ _STATUS_KINDS: dict[int, ErrorKind] = {
     405: ErrorKind.SYSTEM, 409: ErrorKind.CONFLICT, 412: ErrorKind.CONFLICT,
     413: ErrorKind.SYSTEM, 429: ErrorKind.RATE_LIMITED,
 }
-_MAX_ALLOWED_SHOWN = 12
-_MAX_VALUE_SHOWN = 60
 
 
 def rule_for(code: str | None, status: int | None = None) -> ErrorRule:
@@ -214,7 +220,12 @@ def record_error(
 ) -> ConnectorError:
     """Sharpen one failed record's error with what describe knows (allowed options, lengths)."""
     field = error.field or _field_in(error.message, info)
-    hint = _hint(error.code, field, error.message, info, values or {})
+    values = values or {}
+    if error.code == "0x8004431a" and field and error.refusal is None:
+        error.refusal = option_refusal(values.get(field), info.fields.get(field) if info else None)
+    hint = _hint(error.code, field, error.message, info, values)
+    if error.refusal is not None and field:
+        hint = picklist_hint(field, error.refusal.value, error.refusal.allowed)
     if hint:
         error.hint = redact(hint)
     if field and error.field is None:
@@ -238,8 +249,6 @@ def _field_in(message: str, info: ObjectInfo | None) -> str | None:
 def _hint(code: str | None, field: str | None, message: str, info: ObjectInfo | None,
           values: Mapping[str, Any]) -> str | None:
     described = info.fields.get(field) if info is not None and field else None
-    if code == "0x8004431a" and field:
-        return option_hint(field, values.get(field), described)
     if code == "0x80044331" and field:
         limit = described.length if described is not None else None
         limit_text = f" (max length {limit})" if limit else ""
@@ -251,19 +260,6 @@ def _hint(code: str | None, field: str | None, message: str, info: ObjectInfo | 
     return None
 
 
-def option_hint(field: str, value: Any, described: FieldInfo | None) -> str:
-    """``add a value_map entry for 'X' on field; allowed: A, B, …``."""
-    hint = f"add a value_map entry for {_shown(value)} on {field}"
-    allowed = list(described.picklist_values) if described is not None else []
-    if allowed:
-        shown = ", ".join(allowed[:_MAX_ALLOWED_SHOWN])
-        more = len(allowed) - _MAX_ALLOWED_SHOWN
-        if more > 0:
-            shown += f", … ({more} more)"
-        hint += f"; allowed: {shown}"
-    return hint
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 1] + "…"
+def option_refusal(value: Any, described: FieldInfo | None) -> PicklistRefusal:
+    """The refused option label (or number) and the labels the column allows."""
+    return PicklistRefusal(value, tuple(described.picklist_values) if described else ())

@@ -6,8 +6,17 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base import FieldInfo, ObjectInfo
-from connectors.errors import ConnectorError, ErrorKind, ErrorRule, classify, redact
+from connectors.base import ObjectInfo
+from connectors.errors import (
+    ConnectorError,
+    ErrorKind,
+    ErrorRule,
+    PicklistRefusal,
+    classify,
+    picklist_hint,
+    redact,
+    shown_value,
+)
 
 _V = ErrorKind.VALIDATION
 
@@ -153,8 +162,6 @@ _STATUS_KINDS: dict[int, ErrorKind] = {
     404: ErrorKind.NOT_FOUND, 409: ErrorKind.CONFLICT, 412: ErrorKind.CONFLICT,
     429: ErrorKind.RATE_LIMITED,
 }
-_MAX_ALLOWED_SHOWN = 12
-_MAX_VALUE_SHOWN = 60
 
 
 def rule_for(code: str | None, status: int | None = None) -> ErrorRule:
@@ -222,14 +229,26 @@ def record_error(
     field = fields[0] if fields else None
     message = "; ".join(str(e.get("message", "")) for e in errors)
     rule = rule_for(code)
-    hint = _hint(code, field, first, info, values or {}) or rule.hint or None
+    values = values or {}
+    refusal = _refusal(code, field, first, info, values)
+    hint = _hint(code, field, first, info, values, refusal) or rule.hint or None
     return ConnectorError(
         rule.kind,
         redact(message),
         code=code,
         field=field,
         hint=redact(hint) if hint else None,
+        refusal=refusal,
     )
+
+
+def _refusal(code: str | None, field: str | None, error: Mapping[str, Any],
+             info: ObjectInfo | None, values: Mapping[str, Any]) -> PicklistRefusal | None:
+    if code != "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" or not field:
+        return None
+    described = info.fields.get(field) if info is not None else None
+    allowed = tuple(described.picklist_values) if described is not None else ()
+    return PicklistRefusal(values.get(field, _value_from(error)), allowed)
 
 
 def _hint(
@@ -238,10 +257,11 @@ def _hint(
     error: Mapping[str, Any],
     info: ObjectInfo | None,
     values: Mapping[str, Any],
+    refusal: PicklistRefusal | None,
 ) -> str | None:
     described = info.fields.get(field) if info is not None and field else None
-    if code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" and field:
-        return _picklist_hint(field, values.get(field, _value_from(error)), described)
+    if refusal is not None and field:
+        return picklist_hint(field, refusal.value, refusal.allowed)
     if code == "STRING_TOO_LONG" and field:
         limit = described.length if described is not None else None
         limit_text = f" (max length {limit})" if limit else ""
@@ -257,7 +277,7 @@ def _hint(
     if code in ("INVALID_TYPE_ON_FIELD_IN_RECORD", "JSON_PARSER_ERROR") and described:
         return f"{field} is a {described.type} field; convert the value in the mapping"
     if code == "INVALID_EMAIL_ADDRESS" and field:
-        shown = _shown(values.get(field))
+        shown = shown_value(values.get(field))
         return f"fix the address {shown} in the hub, or filter such records out of the mapping"
     return None
 
@@ -267,25 +287,8 @@ def fields_of(error: Mapping[str, Any]) -> list[str]:
     return [str(f) for f in error.get("fields") or ()]
 
 
-def _picklist_hint(field: str, value: Any, described: FieldInfo | None) -> str:
-    hint = f"add a value_map entry for {_shown(value)} on {field}"
-    allowed = list(described.picklist_values) if described is not None else []
-    if allowed:
-        shown = ", ".join(allowed[:_MAX_ALLOWED_SHOWN])
-        more = len(allowed) - _MAX_ALLOWED_SHOWN
-        if more > 0:
-            shown += f", … ({more} more)"
-        hint += f"; allowed: {shown}"
-    return hint
-
-
 def _value_from(error: Mapping[str, Any]) -> str | None:
     # "Lead Source: bad value for restricted picklist field: Foo" → "Foo"
     message = str(error.get("message", ""))
     marker = "picklist field: "
     return message.split(marker, 1)[1] if marker in message else None
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 1] + "…"
