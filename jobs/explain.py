@@ -30,6 +30,7 @@ from jobs.merge import CONFLICT_PREFIX, PENDING_KEY
 from jobs.pull import DIRECTION as PULL_DIRECTION
 from jobs.push import DIRECTION as PUSH_DIRECTION
 from mappings.explain import Clause, RuleCheck, check_rule, describe
+from mappings.expressions import blank
 from mappings.spec import Mapping
 
 #: Most open errors one record shows per mapping (the errors page has the rest).
@@ -64,16 +65,43 @@ class Reason:
         }
 
 
+#: What each verdict is called, hub → remote ("out") and remote → hub ("in").
+HEADLINES = {
+    "out": {
+        Verdict.YES: "goes out",
+        Verdict.NO: "does not go out",
+        Verdict.UNKNOWN: "may go out",
+        Verdict.NOT_APPLICABLE: "never goes out",
+    },
+    "in": {
+        Verdict.YES: "comes in",
+        Verdict.NO: "does not come in",
+        Verdict.UNKNOWN: "may come in",
+        Verdict.NOT_APPLICABLE: "never comes in",
+    },
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Flow:
     """The verdict for one direction and every reason behind it, most decisive first."""
 
+    way: str  # out (hub → remote) | in (remote → hub)
     verdict: Verdict
     reasons: tuple[Reason, ...]
 
+    @property
+    def headline(self) -> str:
+        """``goes out``, ``does not come in``..."""
+        return HEADLINES[self.way][self.verdict]
+
     def as_json(self) -> dict[str, Any]:
         """The flow for ``--json`` output."""
-        return {"verdict": self.verdict.value, "reasons": [r.as_json() for r in self.reasons]}
+        return {
+            "verdict": self.verdict.value,
+            "headline": self.headline,
+            "reasons": [r.as_json() for r in self.reasons],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +204,11 @@ class HubFacts:
 
     @property
     def label(self) -> str:
-        """The email where the record has one, else its id."""
-        email = self.values.get("email")
-        return str(email) if email else self.hub_id
+        """How people know the record: its email, else its name, else its id."""
+        for name in ("email", "name"):
+            if self.values.get(name):
+                return str(self.values[name])
+        return self.hub_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +319,7 @@ def _outbound(mapping: Mapping, hub: HubFacts, facts: MappingFacts) -> Flow:
     remote, link = mapping.remote_object, facts.link
     if not mapping.direction.pushes:
         return Flow(
+            "out",
             Verdict.NOT_APPLICABLE,
             (
                 Reason(
@@ -299,7 +330,7 @@ def _outbound(mapping: Mapping, hub: HubFacts, facts: MappingFacts) -> Flow:
             ),
         )
     if not mapping.enabled:
-        return Flow(Verdict.NO, (_disabled(mapping),))
+        return Flow("out", Verdict.NO, (_disabled(mapping),))
     if hub.deleted:
         verdict, reasons = _deleted(mapping, link)
     else:
@@ -374,10 +405,13 @@ def _outbound_live(
 
 
 def _match_description(mapping: Mapping, hub: HubFacts) -> str:
-    parts = [
-        f"the same {name} ({describe(hub.values.get(name))})" for name in mapping.identity.match
-    ]
-    return " or ".join(parts) or "the same identity"
+    """``email 'ann@example.com'``: what the match looks for (the identity's match fields)."""
+    parts = []
+    for name in mapping.identity.match:
+        value = hub.values.get(name)
+        parts.append(f"a matching {name} (this record has none)" if blank(value)
+                     else f"{name} {describe(value)}")
+    return " or ".join(parts) or "a matching identity"
 
 
 def _with_state(
@@ -403,7 +437,7 @@ def _with_state(
             reasons.append(
                 Reason("cycle_error", f"the last cycle of {mapping.name} stopped: {error.sentence}")
             )
-    return Flow(verdict, tuple(reasons))
+    return Flow("out" if direction == PUSH_DIRECTION else "in", verdict, tuple(reasons))
 
 
 def _push_state(
@@ -451,6 +485,7 @@ def _inbound(mapping: Mapping, hub: HubFacts, facts: MappingFacts) -> Flow:
     remote, link = mapping.remote_object, facts.link
     if not mapping.direction.pulls:
         return Flow(
+            "in",
             Verdict.NOT_APPLICABLE,
             (
                 Reason(
@@ -461,7 +496,7 @@ def _inbound(mapping: Mapping, hub: HubFacts, facts: MappingFacts) -> Flow:
             ),
         )
     if not mapping.enabled:
-        return Flow(Verdict.NO, (_disabled(mapping),))
+        return Flow("in", Verdict.NO, (_disabled(mapping),))
     if link is None:
         text = (f"not linked to a {remote}: nothing comes in for it until a {remote} with "
                 f"{_match_description(mapping, hub)} is read from {mapping.connection}")
