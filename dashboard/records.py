@@ -30,7 +30,7 @@ from dashboard.audit_text import describe as describe_audit
 from dashboard.auth import admin_required, current_user
 from dashboard.blueprint import bp, db, format_when, log
 from dashboard.workspace import Workspace
-from jobs.explain import explain_record
+from jobs.explain import about_record, explain_record
 
 #: Bounds on what one record page lists; a record with more is a story for the errors page.
 ERRORS_SHOWN = 200
@@ -89,16 +89,9 @@ def ui_links(space: Workspace, links: list[Link]) -> dict[int, str]:
 
 def sync_history(record: HubRecord, links: list[Link]) -> list[SyncError]:
     """Errors about this record: by hub id, by its email, or by a remote id it is linked to."""
-    conditions = [SyncError.hub_id == record.id]
-    email = getattr(record, "email", None)
-    if email:
-        conditions.append(SyncError.email == email)
-    remote_ids = sorted({link.remote_id for link in links})
-    if remote_ids:
-        conditions.append(col(SyncError.remote_id).in_(remote_ids))
     rows = db().exec(
         select(SyncError)
-        .where(or_(*conditions))
+        .where(or_(*about_record(record, links)))
         .order_by(col(SyncError.last_seen).desc(), col(SyncError.id).desc())
         .limit(ERRORS_SHOWN + 1)
     )
