@@ -8,6 +8,7 @@ from flask import jsonify
 from sqlalchemy import text
 
 from connectors.errors import redact
+from core.db import describe_error
 from core.logs import event
 from dashboard.blueprint import bp, engine, log
 
@@ -27,10 +28,4 @@ def healthz() -> tuple[Any, int]:
 
 def _safe_error(exc: Exception) -> str:
     """Summarise a driver error in one line, without the URL's password or known secrets."""
-    original = getattr(exc, "orig", None) or exc
-    lines = str(original).strip().splitlines()
-    message = f"{type(original).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-    password = engine().url.password
-    if password:
-        message = message.replace(str(password), "***")
-    return redact(message)
+    return redact(describe_error(exc, engine()))

@@ -10,10 +10,15 @@ from core.models import SyncRun
 from jobs.report import JSON_KEYS, RunReport
 
 
-def open_run(engine: Engine, mapping: str, trigger: str) -> int:
-    """Insert a running ``sync_run`` row now, so a crashed cycle is still visible afterwards."""
+def open_run(engine: Engine, mapping: str, trigger: str, holder: str | None = None) -> int:
+    """Insert a running ``sync_run`` row now, so a crashed cycle is still visible afterwards.
+
+    ``holder`` is the lease holder running it: whoever finds that holder dead closes the run.
+    """
     with Session(engine) as session:
-        run = SyncRun(mapping=mapping, trigger=trigger, status="running", started_at=utcnow())
+        run = SyncRun(
+            mapping=mapping, trigger=trigger, status="running", started_at=utcnow(), holder=holder
+        )
         session.add(run)
         session.commit()
         assert run.id is not None
