@@ -12,7 +12,7 @@ from core import logs
 from jobs.engine import run_all
 from jobs.report import RunReport
 from jobs.retention import DEFAULT_RETENTION_DAYS, RETENTION_ENV
-from jobs.scheduler import DEFAULT_STOP_TIMEOUT, build_scheduler, serve
+from jobs.scheduler import DEFAULT_STOP_TIMEOUT, build_scheduler, serve, stop_with_parent
 
 #: Statuses that make ``syncline sync`` exit 1: the mapping could not do its work (or did not
 #: run at all because another process holds it: exit 0 would say it synced).
@@ -103,6 +103,12 @@ def report_and_exit(app: App, reports: list[RunReport], *, as_json: bool, dry_ru
     help="After SIGTERM, how long running cycles get to reach a safe point before exit.",
 )
 @click.option(
+    "--parent-pid",
+    type=int,
+    hidden=True,
+    help="Stop when this process (the one that started us) is gone (used by `syncline demo`).",
+)
+@click.option(
     "--demo-activity",
     is_flag=True,
     hidden=True,
@@ -110,7 +116,12 @@ def report_and_exit(app: App, reports: list[RunReport], *, as_json: bool, dry_ru
 )
 @pass_app
 def scheduler(
-    app: App, retention_days: int, workers: int, stop_timeout: float, demo_activity: bool
+    app: App,
+    retention_days: int,
+    workers: int,
+    stop_timeout: float,
+    parent_pid: int | None,
+    demo_activity: bool,
 ) -> None:
     """Run every mapping on its schedule until SIGTERM (one scheduler process per installation).
 
@@ -128,6 +139,8 @@ def scheduler(
         extra.append(
             (activity_job(app), {"trigger": "interval", "seconds": 20, "id": "demo-activity"})
         )
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
     serve(
         build_scheduler(live, retention_days=retention_days, workers=workers, extra_jobs=extra),
         app.stopping,

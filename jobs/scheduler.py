@@ -274,6 +274,25 @@ def _abandon(engine: Any, cycles: list[Any]) -> None:
                 lease.release(engine, cycle.mapping, cycle.holder)
 
 
+def stop_with_parent(parent: int, poll: float = 1.0) -> threading.Thread:
+    """SIGTERM ourselves once ``parent`` (the process that started us) is gone.
+
+    A scheduler started by ``syncline demo`` must not outlive it, even when the demo is killed
+    with SIGKILL and cannot stop it: an orphan would go on syncing against stopped sandboxes.
+    The parent's pid comes from the parent itself, so one killed before we started is noticed.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        event(log, "scheduler.parent_gone", parent=parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="syncline-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(
     scheduler: BaseScheduler,
     stopping: threading.Event | None = None,
