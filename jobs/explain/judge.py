@@ -48,20 +48,27 @@ def _disabled(mapping: Mapping) -> Reason:
     )
 
 
-def _never(way: str, mapping: Mapping, what: str) -> Flow:
-    """The way the mapping's direction leaves out."""
+def _ruled_out(way: str, mapping: Mapping) -> Flow | None:
+    """The flow when the mapping's direction or ``enabled`` alone decides it, else None."""
+    remote = mapping.remote_object
+    if way == "out" and not mapping.direction.pushes:
+        what = f"hub records never go out to {remote}"
+    elif way == "in" and not mapping.direction.pulls:
+        what = f"{remote} records never come into the hub"
+    elif not mapping.enabled:
+        return Flow(way, Verdict.NO, (_disabled(mapping),))
+    else:
+        return None
     text = f"direction is {mapping.direction.value}: {what} through this mapping"
     return Flow(way, Verdict.NOT_APPLICABLE, (Reason("direction", text),))
 
 
 def _outbound(mapping: Mapping, hub: HubFacts, facts: MappingFacts) -> Flow:
-    remote, link = mapping.remote_object, facts.link
-    if not mapping.direction.pushes:
-        return _never("out", mapping, f"hub records never go out to {remote}")
-    if not mapping.enabled:
-        return Flow("out", Verdict.NO, (_disabled(mapping),))
+    decided = _ruled_out("out", mapping)
+    if decided is not None:
+        return decided
     if hub.deleted:
-        verdict, reasons = _deleted(mapping, link)
+        verdict, reasons = _deleted(mapping, facts.link)
     else:
         verdict, reasons = _outbound_live(mapping, hub, facts)
     return _with_state(verdict, reasons, mapping, hub, facts, PUSH_DIRECTION)
@@ -211,11 +218,10 @@ def _push_state(
 
 
 def _inbound(mapping: Mapping, hub: HubFacts, facts: MappingFacts) -> Flow:
+    decided = _ruled_out("in", mapping)
+    if decided is not None:
+        return decided
     remote, link = mapping.remote_object, facts.link
-    if not mapping.direction.pulls:
-        return _never("in", mapping, f"{remote} records never come into the hub")
-    if not mapping.enabled:
-        return Flow("in", Verdict.NO, (_disabled(mapping),))
     if link is None:
         text = (f"not linked to a {remote}: nothing comes in for it until a {remote} with "
                 f"{_match_description(mapping, hub)} is read from {mapping.connection}")
