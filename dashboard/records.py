@@ -17,7 +17,10 @@ from werkzeug.wrappers import Response
 
 from core.models import HUB_MODELS, Audit, HubRecord, Link, Person, SyncError
 from dashboard import workspace
+from dashboard.audit_text import describe
 from dashboard.blueprint import bp, db, format_when
+from dashboard.members import HUB_OBJECT as MEMBER
+from dashboard.members import member_labels
 from dashboard.workspace import Workspace
 
 #: Bounds on what one record page lists; a record with more is a story for the errors page.
@@ -117,6 +120,7 @@ def record(hub_object: str, hub_id: str) -> str:
         for link in links
     ]
     errors = sync_history(found, links)
+    member = member_labels(db(), [hub_id]).get(hub_id) if hub_object == MEMBER else None
     audits = list(
         db().exec(
             select(Audit)
@@ -129,12 +133,13 @@ def record(hub_object: str, hub_id: str) -> str:
         "dashboard/record.html",
         hub_object=hub_object,
         record=found,
-        title=_title(found),
+        member=member,
+        title=str(member) if member else _title(found),
         fields=record_fields(found),
         links=views,
         errors=errors[:ERRORS_SHOWN],
         more_errors=len(errors) > ERRORS_SHOWN,
-        audits=[(audit, shown(audit.detail)) for audit in audits],
+        audits=[(audit, describe(audit)) for audit in audits],
     )
 
 
@@ -155,7 +160,10 @@ def records() -> str | Response:
         if len(matches) == 1:
             hub_object, found = matches[0]
             return redirect(url_for("dashboard.record", hub_object=hub_object, hub_id=found.id))
-    return render_template("dashboard/records.html", query=query, matches=matches)
+    members = member_labels(db(), [found.id for kind, found in matches if kind == MEMBER])
+    return render_template(
+        "dashboard/records.html", query=query, matches=matches, members=members
+    )
 
 
 def lookup(query: str) -> list[tuple[str, HubRecord]]:
