@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.context import App, pass_app
+from cli.context import CONFIG_CANDIDATES, App, pass_app
 from connectors.errors import ConnectorError
 from core.db import init_db, schema_revision
 from core.errors import InputError, InputErrors
@@ -34,9 +34,13 @@ def web(app: App, host: str, port: int) -> None:
     from app import create_app
 
     app.engine  # noqa: B018 - fail now, with exit code 2, if the database is not ready
-    flask_app = create_app(
-        {"MAPPINGS_DIR": str(app.mappings_dir), "CONNECTIONS": str(app.config_path or "")}
-    )
+    try:
+        # The file every other command would use (--config, $SYNCLINE_CONFIG, ./connections.yaml,
+        # instance/connections.yaml), so the dashboard shows the connections the syncs use.
+        connections = str(app.resolve_config())
+    except InputError:
+        connections = CONFIG_CANDIDATES[0]  # the Connections page explains how to make it
+    flask_app = create_app({"MAPPINGS_DIR": str(app.mappings_dir), "CONNECTIONS": connections})
     flask_app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 

@@ -229,7 +229,8 @@ def test_unknown_error_ids_are_bad_input_and_change_nothing(
     [known] = [e["id"] for e in rows(failed, "sync_error") if e["email"] == "bob@example.com"]
     alone = syncline("errors", action, "99999")
     assert alone.exit_code == 2, alone.output
-    assert error_lines(alone) == [f"error: errors {action}: no error with id 99999; nothing changed"]
+    assert error_lines(alone) == [
+        f"error: errors {action}: no error with id 99999; nothing changed"]
     mixed = syncline("errors", action, str(known), "99999", "99998")
     assert mixed.exit_code == 2, mixed.output
     assert error_lines(mixed) == [
