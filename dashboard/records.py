@@ -29,6 +29,8 @@ from dashboard import workspace
 from dashboard.audit_text import describe as describe_audit
 from dashboard.auth import admin_required, current_user
 from dashboard.blueprint import bp, db, format_when, log
+from dashboard.members import HUB_OBJECT as MEMBER
+from dashboard.members import member_labels
 from dashboard.workspace import Workspace
 from jobs.explain import about_record, explain_record
 
@@ -184,6 +186,7 @@ def _render(
         for link in links
     ]
     errors = sync_history(found, links)
+    member = member_labels(db(), [hub_id]).get(hub_id) if hub_object == MEMBER else None
     audits = list(
         db().exec(
             select(Audit)
@@ -203,7 +206,8 @@ def _render(
         "dashboard/record.html",
         hub_object=hub_object,
         record=found,
-        title=_title(found),
+        member=member,
+        title=str(member) if member else _title(found),
         fields=record_fields(found),
         links=views,
         errors=errors[:ERRORS_SHOWN],
@@ -237,7 +241,10 @@ def records() -> str | Response:
         if len(matches) == 1:
             hub_object, found = matches[0]
             return redirect(url_for("dashboard.record", hub_object=hub_object, hub_id=found.id))
-    return render_template("dashboard/records.html", query=query, matches=matches)
+    members = member_labels(db(), [found.id for kind, found in matches if kind == MEMBER])
+    return render_template(
+        "dashboard/records.html", query=query, matches=matches, members=members
+    )
 
 
 def lookup(query: str) -> list[tuple[str, HubRecord]]:

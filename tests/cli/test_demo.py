@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from connectors.dynamics import connector as dynamics_connector
+from connectors.salesforce import connector as salesforce_connector
 from tests.cli.conftest import Invoke
 from tests.cli.helpers import SHIPPED_MAPPINGS, count, json_lines, rows
 
@@ -83,6 +85,16 @@ def test_demo_once_three_times_then_errors_list(
         assert report["api_calls"] <= 1, (name, "an idle cycle reads once, nothing more")
     assert len(rows(hub, "sync_run")) == 3 * len(MAPPINGS)
     assert count(hub, "person") == people, "nobody was created by the quiet run"
+
+    # A new `syncline demo --once` process has no describe results yet: each remote object
+    # is described once more, so a quiet cycle there costs the read and that describe.
+    salesforce_connector.forget_describes()
+    dynamics_connector.forget_describes()
+    cold = {r["mapping"]: r for r in json_lines(syncline("demo", "--once", "--json").stdout)}
+    for name, report in cold.items():
+        assert {k: report[k] for k in WRITES} == dict.fromkeys(WRITES, 0), name
+        assert report["api_calls"] <= 2, (name, "a read and, in a new process, one describe")
+    assert max(r["api_calls"] for r in cold.values()) == 2
 
     listed = syncline("errors", "list")
     assert listed.exit_code == 0, listed.output
