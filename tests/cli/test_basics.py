@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli.web import DashboardServer
 from sqlalchemy import Engine
 
+from cli.web import DashboardServer
 from tests.cli.conftest import Invoke
 from tests.cli.helpers import CONNECTIONS, count
 
