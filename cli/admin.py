@@ -9,8 +9,8 @@ from connectors.errors import ConnectorError
 from core.db import init_db, schema_revision
 from core.errors import InputError, InputErrors
 from mappings.check import check_against_remote
-from mappings.loader import load_mapping, load_mappings, mapping_paths
-from mappings.spec import Mapping
+from mappings.loader import load_mappings
+from mappings.workspace import load_each_alone
 
 
 @click.command()
@@ -105,9 +105,9 @@ def _check_without_connections(app: App, offline: bool, problem: InputError | No
     try:
         loaded = load_mappings(app.mappings_dir, hub_schema=app.schema)
     except InputErrors as exc:
-        found, loaded = exc.errors, _each_alone(app)
+        found, loaded = exc.errors, load_each_alone(app.mappings_dir, app.schema)
     except InputError as exc:
-        found, loaded = [exc], _each_alone(app)
+        found, loaded = [exc], load_each_alone(app.mappings_dir, app.schema)
     for error in found:
         click.echo(f"error: {error}", err=True)
     for name, mapping in sorted(loaded.items()):
@@ -128,18 +128,6 @@ def _check_without_connections(app: App, offline: bool, problem: InputError | No
         reason = "; the connections file could not be used" if problem is not None else ""
         raise InputError("mappings check", files + reason)
     click.echo(f"{len(loaded)} mapping file(s) checked offline, 0 warning(s)")
-
-
-def _each_alone(app: App) -> dict[str, Mapping]:
-    """The mapping files that load on their own, when the folder as a whole does not."""
-    loaded: dict[str, Mapping] = {}
-    for path in mapping_paths(app.mappings_dir):
-        try:
-            mapping = load_mapping(path, hub_schema=app.schema)
-        except InputError:
-            continue  # reported with the folder's problems
-        loaded.setdefault(mapping.name, mapping)
-    return loaded
 
 
 def register(group: click.Group) -> None:

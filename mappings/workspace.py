@@ -141,7 +141,7 @@ def load_workspace(
     except InputError as exc:
         found = flatten(exc)
         problems.extend(found)
-        mappings = _each_alone(directory, hub_schema, names)
+        mappings = load_each_alone(directory, hub_schema, names)
         for path in mapping_paths(directory):
             source = display_path(path)
             own = [e for e in found if _in_file(e, source)]
@@ -167,9 +167,10 @@ def _in_file(error: InputError, source: str) -> bool:
     return where == source or where.startswith((source + ":", source + " "))
 
 
-def _each_alone(
-    directory: Path, hub_schema: HubSchema, connections: MappingABC[str, Any] | None
+def load_each_alone(
+    directory: Path, hub_schema: HubSchema, connections: MappingABC[str, Any] | None = None
 ) -> dict[str, Mapping]:
+    """The mapping files that load on their own, when the folder as a whole does not."""
     loaded: dict[str, Mapping] = {}
     for path in mapping_paths(directory):
         try:
