@@ -304,10 +304,12 @@ def serve(
     """Run until SIGTERM or SIGINT; then stop within ``stop_timeout`` seconds at most."""
     stopping = stopping or threading.Event()
     done = threading.Event()
+    signalled_at: list[float] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         if stopping.is_set():
             return  # already shutting down; a second Ctrl+C must not start another shutdown
+        signalled_at.append(time.monotonic())
         # Set before anything else: a second signal (Ctrl+C reaches the whole process group
         # while the parent sends SIGTERM) can interrupt this very handler.
         stopping.set()  # cycles stop at their next remote call or page boundary
@@ -328,10 +330,9 @@ def serve(
     scheduler.start()
     if scheduler.state != STATE_STOPPED or stopping.is_set():
         done.wait()
-    signalled = stopping.is_set()
     event(log, "scheduler.stopped")
-    if signalled:
-        _leave_within(stop_timeout)
+    if signalled_at:  # the stop deadline counts from the signal, cycles and other jobs alike
+        _leave_within(signalled_at[0] + stop_timeout - time.monotonic())
 
 
 def _leave_within(seconds: float) -> None:
