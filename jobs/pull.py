@@ -17,11 +17,13 @@ from core.sequence import touch
 from jobs.compare import MISSING, blank, canon, same
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import (
+    CONFLICT_CODE,
     Failure,
     due_retries,
     rule_failure,
     unresolved_reference,
     value_failure,
+    waiting_retries,
 )
 from jobs.links import LinkIndex, RefResolver
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
@@ -33,6 +35,7 @@ from jobs.merge import (
     reconcile_pending,
     settle_held_conflict,
 )
+from jobs.references import excluded_failure, pull_exclusions
 from jobs.report import PlannedAction
 from jobs.successors import follow_successors
 from mappings.expressions import ExpressionError
@@ -61,6 +64,7 @@ class _Plan:
     pending_conflict: bool = False  # a held conflict still waits for a decision
     settled: bool = False  # a held conflict was decided by this change
     adopted: bool = False  # an unlinked record we created ourselves (see matching)
+    waiting_on: tuple[str, str] | None = None  # (remote ref field, remote id) not linked yet
 
 
 class PullPhase:
@@ -80,7 +84,12 @@ class PullPhase:
         self._defaults: dict[str, Any] | None = None
 
     def run(self) -> None:
-        """Retry due records, then stream every page since the cursor."""
+        """Retry due records, then stream every page since the cursor.
+
+        Records retried here, and records whose retry is not due yet, are left out of the
+        pages that follow (an inclusive cursor re-reads its last record every cycle): each
+        record is attempted at most once a cycle, and never before its backoff allows.
+        """
         cycle = self.cycle
         with cycle.transaction() as session:
             cursor = get_cursor(session, self.mapping.name, DIRECTION)
@@ -89,18 +98,17 @@ class PullPhase:
                 LinkIndex(session, self.mapping).count(),
                 allow=cycle.allow_mass_change,
             )
-            retry_ids = [
-                e.remote_id
-                for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
-                if e.remote_id
-            ]
+            due = due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+            retry_ids = list(dict.fromkeys(e.remote_id for e in due if e.remote_id))
+            held = waiting_retries(session, self.mapping.name, DIRECTION, cycle.now)
         if retry_ids:
             self._retry(retry_ids)
+        held.update(retry_ids)
         fields = self.mapping.remote_read_fields()
         for page in cycle.connector.read_changes(self.mapping.remote_object, cursor, fields=fields):
             cycle.report.read += len(page.changes)
             with cycle.transaction() as session:
-                self.apply(session, page.changes)
+                self.apply(session, [c for c in page.changes if c.key not in held])
                 if page.cursor is not None:
                     set_cursor(session, self.mapping.name, DIRECTION, page.cursor, cycle.now)
             self.handled += len(page.changes)
@@ -141,13 +149,18 @@ class PullPhase:
         assert self.brake is not None
         self.brake.check(sum(p.destructive for p in plans), DIRECTION)
         log = self.cycle.failures(session, DIRECTION)
+        # Every change ends either failed (recorded) or through, and then its errors here are
+        # over; a held field conflict still waits for an edit unless this change settled it.
         ok_ids: list[str] = []
+        held_ids: list[str] = []
         for plan in plans:
             if plan.failure is not None:
                 self._fail(log, plan)
                 continue
             if plan.skip or plan.noop:
+                # Nothing of it is left to do here: a due retry that ended so is over too.
                 self.cycle.report.skipped += plan.skip
+                held_ids.append(plan.change.key)
                 continue
             self._apply_plan(session, plan)
             for conflict in plan.conflicts:
@@ -170,11 +183,13 @@ class PullPhase:
                         note=conflict.message,
                     )
                 )
-            if plan.conflicts:
-                self.cycle.report.failed += 1
-            elif not plan.pending_conflict:
+            if plan.conflicts or plan.pending_conflict:
+                self.cycle.report.failed += bool(plan.conflicts)
+                held_ids.append(plan.change.key)
+            else:
                 ok_ids.append(plan.change.key)
         log.resolve(remote_ids=ok_ids)
+        log.resolve(remote_ids=held_ids, conflicts=False)
         log.resolve_conflicts(
             remote_ids=[p.change.key for p in plans if p.settled and p.failure is None]
         )
@@ -261,7 +276,29 @@ class PullPhase:
                 plan.hub = hub
             self._plan_fields(plan)
         self._match_natural_keys(session, plans)
+        self._explain_waits(session, [p for p in plans if p.waiting_on and p.failure])
         return plans
+
+    def _explain_waits(self, session: Session, plans: list[_Plan]) -> None:
+        """A reference its own mappings keep out will never resolve: fail it, do not retry it."""
+        if not plans:
+            return
+        refs = {row.remote: row.refs for row in self.mapping.fields if row.ref}
+        waits = [p.waiting_on for p in plans if p.waiting_on is not None]
+        found = pull_exclusions(
+            self.cycle.connector,
+            session,
+            self.cycle.mappings,
+            self.mapping.connection,
+            [(refs[field], remote_id) for field, remote_id in waits],
+        )
+        for plan in plans:
+            assert plan.waiting_on is not None
+            field_name, remote_id = plan.waiting_on
+            exclusions = found.get(remote_id)
+            if exclusions:
+                parent = self.cycle.mappings[exclusions[0].mapping].remote_object
+                plan.failure = excluded_failure(field_name, f"{parent} {remote_id}", exclusions)
 
     def _match_natural_keys(self, session: Session, plans: list[_Plan]) -> None:
         """A new hub record whose unique key (a member's person + campaign) is taken joins it.
@@ -408,7 +445,7 @@ class PullPhase:
                             ErrorKind.CONFLICT,
                             f"both sides changed {row.remote} since the last sync: hub "
                             f"{canon(hub_now)!r}, {self.mapping.connection} {canon(remote_now)!r}",
-                            code="FIELD_CONFLICT",
+                            code=CONFLICT_CODE,
                             field=row.remote,
                             hint="edit one side to the value you want (the next cycle syncs it), "
                             "or give this field a rule such as hub_wins",
@@ -424,6 +461,7 @@ class PullPhase:
                 plan.failure = unresolved_reference(
                     self.mapping, remote, f"{change.fields[remote]} is not synced to the hub yet"
                 )
+                plan.waiting_on = (remote, str(change.fields[remote]))
                 return
 
     def _remote_defaults(self) -> dict[str, Any]:

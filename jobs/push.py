@@ -16,11 +16,13 @@ from core.sequence import changes_since
 from jobs.compare import MISSING, blank, canon
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import (
+    CONFLICT_CODE,
     Failure,
     due_retries,
     rule_failure,
     unresolved_reference,
     value_failure,
+    waiting_retries,
 )
 from jobs.links import LinkIndex, RefResolver
 from jobs.matching import find_remote_matches, match_key
@@ -32,6 +34,7 @@ from jobs.merge import (
     decide,
     settle_held_conflict,
 )
+from jobs.references import excluded_failure, push_exclusions
 from jobs.report import PlannedAction
 from mappings.expressions import ExpressionError
 from mappings.transforms import TransformError
@@ -59,6 +62,7 @@ class _Plan:
     pending_conflict: bool = False
     settled: bool = False
     settled_fields: list[str] = field(default_factory=list)
+    waiting_on: tuple[str, str] | None = None  # (hub ref field, hub id) not linked there yet
 
     @property
     def writes(self) -> bool:
@@ -83,7 +87,12 @@ class PushPhase:
         self._refs: dict[str, dict[str, str]] = {}
 
     def run(self) -> None:
-        """Retry due records, then push every hub change since the cursor."""
+        """Retry due records, then push every hub change since the cursor.
+
+        Records retried here, and records whose retry is not due yet, are left out of the
+        changes that follow: each record is attempted at most once a cycle, and never before
+        its backoff allows.
+        """
         cycle = self.cycle
         with cycle.transaction() as session:
             cursor = int(get_cursor(session, self.mapping.name, DIRECTION) or 0)
@@ -92,17 +101,18 @@ class PushPhase:
                 LinkIndex(session, self.mapping).count(),
                 allow=cycle.allow_mass_change,
             )
-            retry_ids = [
-                e.hub_id
-                for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
-                if e.hub_id
-            ]
+            due = due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+            retry_ids = {e.hub_id for e in due if e.hub_id}
             # Most cycles have nothing due: no query for them on this hot path.
             retry_rows = (
                 list(session.exec(select(self.model).where(col(self.model.id).in_(retry_ids))))
                 if retry_ids
                 else []
             )
+            gone = retry_ids - {row.id for row in retry_rows}
+            if gone:  # the hub record itself is gone: nothing is left to retry
+                cycle.failures(session, DIRECTION).resolve(hub_ids=gone)
+            held = waiting_retries(session, self.mapping.name, DIRECTION, cycle.now) | retry_ids
         if retry_rows:
             self._push(retry_rows, cursor=None)
         while not cycle.stop_requested():
@@ -111,7 +121,7 @@ class PushPhase:
             if not rows:
                 break
             cursor = rows[-1].change_seq
-            self._push(rows, cursor=cursor)
+            self._push([row for row in rows if row.id not in held], cursor=cursor)
         with cycle.transaction() as session:
             cycle.report.backlog = int(
                 session.exec(
@@ -198,7 +208,23 @@ class PushPhase:
         for plan in live:
             if plan.failure is None:
                 self._plan_fields(plan)
+        self._explain_waits(session, [p for p in live if p.waiting_on is not None])
         return plans
+
+    def _explain_waits(self, session: Session, plans: list[_Plan]) -> None:
+        """A reference its own mappings keep out will never resolve: fail it, do not retry it."""
+        for plan in plans:
+            assert plan.waiting_on is not None and plan.failure is not None
+            hub_field, parent_id = plan.waiting_on
+            refs = [ref for row in self.rows if row.hub == hub_field for ref in row.refs]
+            exclusions = push_exclusions(
+                session, self.cycle.mappings, self.cycle.schema, refs, parent_id
+            )
+            if exclusions:
+                parent = self.cycle.mappings[exclusions[0].mapping].hub_object
+                plan.failure = excluded_failure(
+                    plan.failure.field or hub_field, f"{parent} {parent_id}", exclusions
+                )
 
     def _taken_over(self, session: Session, plans: list[_Plan]) -> list[_Plan]:
         """Skip hub records linked to an object named in ``create.unless_linked_to``."""
@@ -371,7 +397,7 @@ class PushPhase:
                             f"both sides hold different values for {row.remote}: "
                             f"hub {canon(hub_now)!r}, "
                             f"{self.mapping.connection} {canon(state.remote)!r}",
-                            code="FIELD_CONFLICT",
+                            code=CONFLICT_CODE,
                             field=row.remote,
                             hint="edit one side to the value you want, or give this field a rule",
                         )
@@ -379,11 +405,13 @@ class PushPhase:
         except (TransformError, ValueError) as exc:
             plan.failure = value_failure(exc, current, "the hub")
             return
-        unresolved = [remote for hub_field, remote in waiting.items() if hub_field not in filled]
+        unresolved = [hub_field for hub_field in waiting if hub_field not in filled]
         if plan.create and unresolved:
+            hub_field = unresolved[0]
             plan.failure = unresolved_reference(
-                self.mapping, unresolved[0], "the record it refers to is not synced there yet"
+                self.mapping, waiting[hub_field], "the record it refers to is not synced there yet"
             )
+            plan.waiting_on = (hub_field, str(values[hub_field]))
             return
         if plan.create and self.mapping.identity.external_id:
             plan.payload[self.mapping.identity.external_id] = hub.id
@@ -398,7 +426,11 @@ class PushPhase:
         cycle, report = self.cycle, self.cycle.report
         log = cycle.failures(session, DIRECTION)
         links = LinkIndex(session, self.mapping).by_hub(p.hub.id for p in plans)
+        # Every record of the page ends either failed (recorded) or through: its errors here
+        # are over. Skipped and unchanged records count as through: nothing of them is left
+        # to retry, and a due retry that ended so must not stay due forever.
         ok: list[str] = []
+        held: list[str] = []  # through, but a field conflict of theirs may still wait for an edit
         for plan in plans:
             hub, link = plan.hub, links.get(plan.hub.id)
             email = getattr(hub, "email", None)
@@ -410,10 +442,12 @@ class PushPhase:
                 continue
             if plan.skip:
                 report.skipped += 1
+                held.append(hub.id)
                 continue
             if plan.unlink and link is not None:
                 session.delete(link)
                 cycle.plan(PlannedAction(DIRECTION, "unlink", hub.id, link.remote_id, email))
+                ok.append(hub.id)
                 continue
             result = results.get(hub.id)
             if result is not None and not result.ok:
@@ -452,13 +486,13 @@ class PushPhase:
                     if k not in {conflict_key(f) for f in plan.settled_fields}
                 }
                 session.add(link)
-            if plan.conflicts:
-                report.failed += 1
-            elif not plan.pending_conflict and (
-                not plan.noop or result is not None or plan.settled
-            ):
+            if plan.conflicts or plan.pending_conflict:
+                report.failed += bool(plan.conflicts)
+                held.append(hub.id)
+            else:
                 ok.append(hub.id)
         log.resolve(hub_ids=ok)
+        log.resolve(hub_ids=held, conflicts=False)
         log.resolve_conflicts(hub_ids=[p.hub.id for p in plans if p.settled and p.hub.id in ok])
 
     def _apply_result(

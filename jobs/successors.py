@@ -32,8 +32,10 @@ def follow_successors(
             continue
         link = links.pop(change.key, None)
         if link is None:
-            # Never synced from here: the successor's own mapping brings it in, if it should.
+            # Never synced from here: the successor's own mapping brings it in, if it should,
+            # and whatever kept this record from syncing here is over.
             cycle.report.skipped += 1
+            cycle.failures(session, DIRECTION).resolve(remote_ids=[change.key])
             continue
         moved = _move(session, cycle, change, link)
         if moved and change.successor[0] == cycle.mapping.remote_object:
