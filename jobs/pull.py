@@ -25,7 +25,7 @@ from jobs.failures import (
     value_failure,
     waiting_retries,
 )
-from jobs.links import LinkIndex, RefResolver
+from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.merge import (
     FieldState,
@@ -65,6 +65,7 @@ class _Plan:
     settled: bool = False  # a held conflict was decided by this change
     adopted: bool = False  # an unlinked record we created ourselves (see matching)
     waiting_on: tuple[str, str] | None = None  # (remote ref field, remote id) not linked yet
+    claimed: Link | None = None  # the new link this change makes, claimed before it is written
 
 
 class PullPhase:
@@ -148,6 +149,7 @@ class PullPhase:
         plans = self._plan_page(session, changes, links, hubs)
         assert self.brake is not None
         self.brake.check(sum(p.destructive for p in plans), DIRECTION)
+        plans = self._claim_links(session, plans)
         log = self.cycle.failures(session, DIRECTION)
         # Every change ends either failed (recorded) or through, and then its errors here are
         # over; a held field conflict still waits for an edit unless this change settled it.
@@ -256,14 +258,8 @@ class PullPhase:
                 if hub is None and other is None:
                     other = next((taken[k] for k in keys if k in taken), None)
                 if other is not None and other != change.key:
-                    plan.failure = Failure(
-                        ErrorKind.DUPLICATE,
-                        f"{self.mapping.remote_object} {change.key} has the same "
-                        f"{keys[0][0] if keys else 'identity'} as {other}, which is already "
-                        "synced to that hub record",
-                        code="DUPLICATE_REMOTE_RECORD",
-                        hint=f"merge the duplicate {self.mapping.remote_object} records in "
-                        f"{self.mapping.connection}, then retry",
+                    plan.failure = self._duplicate(
+                        change.key, keys[0][0] if keys else "identity", other
                     )
                     continue
                 if claim is not None:
@@ -299,6 +295,57 @@ class PullPhase:
             if exclusions:
                 parent = self.cycle.mappings[exclusions[0].mapping].remote_object
                 plan.failure = excluded_failure(field_name, f"{parent} {remote_id}", exclusions)
+
+    def _duplicate(self, key: str, same: str, other: str) -> Failure:
+        """Remote record ``key`` is the hub record that ``other`` is synced to already."""
+        return Failure(
+            ErrorKind.DUPLICATE,
+            f"{self.mapping.remote_object} {key} has the same {same} as {other}, which is "
+            "already synced to that hub record",
+            code="DUPLICATE_REMOTE_RECORD",
+            hint=f"merge the duplicate {self.mapping.remote_object} records in "
+            f"{self.mapping.connection}, then retry",
+        )
+
+    def _claim_links(self, session: Session, plans: list[_Plan]) -> list[_Plan]:
+        """Claim this page's new links; where another cycle linked first, decide with its link.
+
+        The remote record linked meanwhile (the conversion moved a person here): the change is
+        planned again against that link. The hub record linked to another remote record of
+        this object meanwhile: this one is a duplicate over there.
+        """
+        new = [
+            p for p in plans
+            if p.failure is None and not (p.skip or p.noop) and p.delete is None and p.link is None
+        ]
+        for plan in new:
+            if plan.hub is None:  # a new hub record: its id is known before it is written
+                plan.hub = self.model()
+            plan.claimed = Link(
+                hub_object=self.mapping.hub_object,
+                hub_id=plan.hub.id,
+                connection=self.mapping.connection,
+                remote_object=self.mapping.remote_object,
+                remote_id=plan.change.key,
+                mapping=self.mapping.name,
+            )
+        taken = claim(session, [p.claimed for p in new if p.claimed is not None])
+        replanned = {}
+        for plan, other in zip(new, taken, strict=True):
+            if other is None:
+                continue
+            plan.claimed = None
+            if other.remote_id != plan.change.key:
+                plan.failure = self._duplicate(plan.change.key, "hub record", other.remote_id)
+                continue
+            hub = session.get(self.model, other.hub_id)
+            again = _Plan(plan.change, hub=hub, link=other)
+            if hub is None or hub.deleted_at is not None:
+                again.skip = True
+            else:
+                self._plan_fields(again)
+            replanned[id(plan)] = again
+        return [replanned.get(id(p), p) for p in plans]
 
     def _match_natural_keys(self, session: Session, plans: list[_Plan]) -> None:
         """A new hub record whose unique key (a member's person + campaign) is taken joins it.
@@ -492,7 +539,7 @@ class PullPhase:
             return
         hub = plan.hub
         if plan.create:
-            hub = self.model()
+            hub = plan.hub or self.model()
             for name, value in plan.sets.items():
                 self.cycle.schema.set(hub, name, value)
             session.add(hub)
@@ -526,14 +573,8 @@ class PullPhase:
                 touch(session, hub)  # the remote must be corrected: make the push phase look
             if plan.link is None:
                 cycle.plan(PlannedAction(DIRECTION, "link", hub.id, change.key, _email(hub)))
-        link = plan.link or Link(
-            hub_object=self.mapping.hub_object,
-            hub_id=hub.id,
-            connection=self.mapping.connection,
-            remote_object=self.mapping.remote_object,
-            remote_id=change.key,
-            mapping=self.mapping.name,
-        )
+        link = plan.link or plan.claimed
+        assert link is not None, "a new link is claimed before the page is written"
         link.snapshot = plan.snapshot
         link.remote_version = change.version
         link.synced_at = cycle.now

@@ -24,7 +24,7 @@ from jobs.failures import (
     value_failure,
     waiting_retries,
 )
-from jobs.links import LinkIndex, RefResolver
+from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_remote_matches, match_key
 from jobs.merge import (
     PENDING_KEY,
@@ -431,6 +431,7 @@ class PushPhase:
         # to retry, and a due retry that ended so must not stay due forever.
         ok: list[str] = []
         held: list[str] = []  # through, but a field conflict of theirs may still wait for an edit
+        clashes = self._claim_links(session, plans, links, results)
         for plan in plans:
             hub, link = plan.hub, links.get(plan.hub.id)
             email = getattr(hub, "email", None)
@@ -457,10 +458,12 @@ class PushPhase:
                 assert result.error is not None
                 self._fail(log, plan, Failure.from_error(result.error), email, remote_id=result.key)
                 continue
+            if hub.id in clashes:
+                remote_id = result.key if result is not None else None
+                self._fail(log, plan, clashes[hub.id], email, remote_id=remote_id)
+                continue
             if result is not None:
                 link = self._apply_result(session, plan, link, result)
-            elif plan.matched is not None:
-                link = self._new_link(session, hub.id, plan.matched.key)
             if plan.matched is not None and link is not None:
                 link.snapshot = {
                     **{k: canon(v) for k, v in plan.matched.fields.items()},
@@ -523,8 +526,7 @@ class PushPhase:
                     {k: [before.get(k), v] for k, v in plan.payload.items()},
                 )
             )
-        if link is None:
-            link = self._new_link(session, hub.id, result.key or "")
+        assert link is not None, "a new link is claimed before the results are recorded"
         snapshot = {**link.snapshot, **plan.payload}
         for name in plan.payload:  # a value we pushed settles any conflict held on that field
             snapshot.pop(conflict_key(name), None)
@@ -534,8 +536,61 @@ class PushPhase:
         session.add(link)
         return link
 
-    def _new_link(self, session: Session, hub_id: str, remote_id: str) -> Link:
-        link = Link(
+    def _claim_links(
+        self,
+        session: Session,
+        plans: list[_Plan],
+        links: dict[str, Link],
+        results: dict[str, WriteResult],
+    ) -> dict[str, Failure]:
+        """Claim the links this page's creates and matches make; add them to ``links``.
+
+        Another cycle may have linked either record meanwhile (the pull of a mapping sharing
+        this remote object, a conversion moving a person here). The same pair is simply
+        linked already; anything else is a duplicate, returned as the record's failure.
+        """
+        wanted: list[tuple[_Plan, Link]] = []
+        for plan in plans:
+            result = results.get(plan.hub.id)
+            if plan.hub.id in links or plan.failure is not None or plan.skip or plan.unlink:
+                continue
+            if result is not None:
+                if not result.ok or plan.op is Op.DELETE or result.status is WriteStatus.DELETED:
+                    continue
+                remote_id = result.key or ""
+            elif plan.matched is not None:
+                remote_id = plan.matched.key
+            else:
+                continue
+            wanted.append((plan, self._link(plan.hub.id, remote_id)))
+        clashes: dict[str, Failure] = {}
+        taken = claim(session, [link for _, link in wanted])
+        for (plan, link), other in zip(wanted, taken, strict=True):
+            if other is None or (other.remote_id, other.hub_id) == (link.remote_id, link.hub_id):
+                links[plan.hub.id] = other or link
+                continue
+            obj, hub_object = self.mapping.remote_object, self.mapping.hub_object
+            if other.remote_id == link.remote_id:
+                clashes[plan.hub.id] = Failure(
+                    ErrorKind.DUPLICATE,
+                    f"{obj} {link.remote_id} is synced to hub record {other.hub_id} already; "
+                    f"two hub records are that one {obj}",
+                    code="DUPLICATE_HUB_RECORD",
+                    hint="merge the duplicate hub records, then retry",
+                )
+            else:
+                clashes[plan.hub.id] = Failure(
+                    ErrorKind.DUPLICATE,
+                    f"this {hub_object} is synced to {obj} {other.remote_id} already; "
+                    f"{obj} {link.remote_id} is a second one",
+                    code="DUPLICATE_REMOTE_RECORD",
+                    hint=f"merge the duplicate {obj} records in {self.mapping.connection}, "
+                    "then retry",
+                )
+        return clashes
+
+    def _link(self, hub_id: str, remote_id: str) -> Link:
+        return Link(
             hub_object=self.mapping.hub_object,
             hub_id=hub_id,
             connection=self.mapping.connection,
@@ -544,8 +599,6 @@ class PushPhase:
             mapping=self.mapping.name,
             synced_at=self.cycle.now,
         )
-        session.add(link)
-        return link
 
     def _take_remote_values(self, session: Session, hub: HubRecord, sets: dict[str, Any]) -> None:
         if not sets:
