@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from core.hubschema import HubSchema
 from core.logs import bound, event, get_logger
 from jobs import lease
 from jobs.budget import over_budget, record_usage
+from jobs.crashes import crash_failure, traceback_tail
 from jobs.cycle import Cycle, MassChangeBraked, Progress
 from jobs.failures import Failure, FailureLog
 from jobs.pull import PullPhase
@@ -147,18 +147,12 @@ def run_mapping(
             except (InputError, lease.LeaseLost) as exc:
                 _job_failure(ctx, report, "failed", Failure(ErrorKind.CONFIG, str(exc)), dry_run)
             except Exception as exc:  # a bug must not take the scheduler down with it
-                event(log, "run.crashed", error=repr(exc), trace=traceback.format_exc(limit=5))
-                _job_failure(
-                    ctx,
-                    report,
-                    "failed",
-                    Failure(
-                        ErrorKind.SYSTEM,
-                        f"{type(exc).__name__}: {exc}",
-                        hint="this is a bug in Syncline; the cycle will be retried on schedule",
-                    ),
-                    dry_run,
-                )
+                # One clear line for the page and the log; never the driver's text, which
+                # carries the statement's parameters (jobs.crashes).
+                crash = crash_failure(exc)
+                trace = " < ".join(reversed(traceback_tail(exc)))  # innermost frame first
+                event(log, "run.crashed", error=crash.message, trace=trace)
+                _job_failure(ctx, report, "failed", crash, dry_run)
             report.api_calls = connector.api_calls if connector is not None else 0
             if connector is not None and not dry_run:
                 record_usage(ctx.engine, mapping.connection, connector.usage(), utcnow())
