@@ -29,6 +29,8 @@ MAX_AUTO_ATTEMPTS = 10
 #: (a longer Retry-After from the remote still wins).
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
+#: A record naming another that is not linked yet: retried until that one syncs.
+UNRESOLVED_REFERENCE = "UNRESOLVED_REFERENCE"
 #: Field conflicts are settled by an edit on either side, never by the record's other fates.
 CONFLICT_CODE = "FIELD_CONFLICT"
 #: Attempt history kept per row (the newest ones).
@@ -97,7 +99,7 @@ def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
         return Failure(
             ErrorKind.TRANSIENT,
             f"{field}: {why}",
-            code="UNRESOLVED_REFERENCE",
+            code=UNRESOLVED_REFERENCE,
             field=field,
             hint=f"this record goes through once the hub has a record whose {refs[field]} "
             "matches; if it never will, this record is not one of ours",
@@ -105,7 +107,7 @@ def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
     return Failure(
         ErrorKind.TRANSIENT,
         f"{field}: {why}",
-        code="UNRESOLVED_REFERENCE",
+        code=UNRESOLVED_REFERENCE,
         field=field,
         hint=f"this record goes through once the record it refers to syncs through mapping "
         f"{refs.get(field, '?')!r}; if that one has an error of its own, fix that first",

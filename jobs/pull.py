@@ -35,7 +35,7 @@ from jobs.merge import (
     reconcile_pending,
     settle_held_conflict,
 )
-from jobs.references import excluded_failure, pull_exclusions
+from jobs.references import excluded_failure, pull_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from jobs.successors import follow_successors
 from mappings.expressions import ExpressionError
@@ -330,6 +330,8 @@ class PullPhase:
                 mapping=self.mapping.name,
             )
         taken = claim(session, [p.claimed for p in new if p.claimed is not None])
+        made = [p.claimed for p, other in zip(new, taken, strict=True) if other is None]
+        wake_waiting(session, self.cycle.mappings, [k for k in made if k], self.cycle.now)
         replanned = {}
         for plan, other in zip(new, taken, strict=True):
             if other is None:

@@ -34,7 +34,7 @@ from jobs.merge import (
     decide,
     settle_held_conflict,
 )
-from jobs.references import excluded_failure, push_exclusions
+from jobs.references import excluded_failure, push_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from mappings.expressions import ExpressionError
 from mappings.transforms import TransformError
@@ -565,6 +565,8 @@ class PushPhase:
             wanted.append((plan, self._link(plan.hub.id, remote_id)))
         clashes: dict[str, Failure] = {}
         taken = claim(session, [link for _, link in wanted])
+        made = [link for (_, link), other in zip(wanted, taken, strict=True) if other is None]
+        wake_waiting(session, self.cycle.mappings, made, self.cycle.now)
         for (plan, link), other in zip(wanted, taken, strict=True):
             if other is None or (other.remote_id, other.hub_id) == (link.remote_id, link.hub_id):
                 links[plan.hub.id] = other or link

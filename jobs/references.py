@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from connectors.base import Change, Connector
 from connectors.errors import ErrorKind
 from core.hubschema import HubSchema
-from core.models import HUB_MODELS, Link
-from jobs.failures import Failure
+from core.models import HUB_MODELS, Link, SyncError
+from jobs.failures import UNRESOLVED_REFERENCE, Failure
 from jobs.matching import find_hub_matches, remote_match_keys
 from mappings.expressions import ExpressionError
 from mappings.spec import Mapping
@@ -237,4 +239,53 @@ def _linked_to(session: Session, mapping: Mapping, hub_id: str, objects: list[st
             )
         ).first()
         is not None
+    )
+
+
+def wake_waiting(
+    session: Session,
+    mappings: dict[str, Mapping],
+    linked: Sequence[Link],
+    now: datetime,
+) -> None:
+    """Records waiting for the hub records of these new links are due now.
+
+    Their retry would otherwise wait out its backoff (hours, late in the schedule) although
+    the one thing it waited for just happened; the next sweep sends them instead. Only hub
+    records a push waits for are known by id here: a pulled record's waits keep their backoff.
+    """
+    scopes: dict[tuple[str, str, str], list[str]] = {}
+    for link in linked:
+        scope = (link.hub_object, link.connection, link.remote_object)
+        scopes.setdefault(scope, []).append(link.hub_id)
+    for scope, ids in scopes.items():
+        # Mappings of one remote object share its links: any of them may be the ref.
+        names = {
+            name for name, m in mappings.items()
+            if (m.hub_object, m.connection, m.remote_object) == scope
+        }
+        for mapping in mappings.values():
+            fields = {row.hub for row in mapping.fields if row.hub and names & set(row.refs)}
+            if fields and mapping.direction.pushes:
+                _wake(session, mapping, fields, ids, now)
+
+
+def _wake(
+    session: Session, mapping: Mapping, fields: set[str], parent_ids: list[str], now: datetime
+) -> None:
+    model = HUB_MODELS[mapping.hub_object]
+    children = select(model.id).where(
+        or_(*(col(getattr(model, name)).in_(parent_ids) for name in sorted(fields)))
+    )
+    session.exec(  # type: ignore[call-overload]
+        update(SyncError)
+        .where(
+            col(SyncError.mapping) == mapping.name,
+            col(SyncError.direction) == "to_remote",
+            col(SyncError.code) == UNRESOLVED_REFERENCE,
+            col(SyncError.status) == "retrying",
+            col(SyncError.next_retry_at) > now,
+            col(SyncError.hub_id).in_(children),
+        )
+        .values(next_retry_at=now)
     )

@@ -17,6 +17,7 @@ from connectors.base import Change
 from core.models import Audit, Link
 from jobs.cycle import Cycle
 from jobs.links import move
+from jobs.references import wake_waiting
 from jobs.report import PlannedAction
 
 DIRECTION = "to_hub"
@@ -68,6 +69,7 @@ def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> bool:
         link.synced_at = cycle.now
         link.mapping = _mapping_for(cycle, target_object) or link.mapping
         session.add(link)
+        wake_waiting(session, cycle.mappings, [link], cycle.now)
         action = f"link.{how}"
     else:
         # The successor already belongs to a hub record (this one or another), or this hub

@@ -170,14 +170,13 @@ def test_a_record_that_now_fails_for_another_cause_leaves_the_old_cause_resolved
         (ann_member, "CampaignId", "retrying"),
         (bo_member, "CampaignId", "retrying"),
     }
-    sync_job(h.ctx, "crm-campaign")
     for _ in range(3):  # scheduled cycles before the retry is due leave both members alone
         clock.advance(seconds=9)
         sync_job(h.ctx, "crm-member")
     assert h.crm.all("CampaignMember") == []
     assert {e.attempts for e in h.errors()} == {1}
 
-    clock.advance(seconds=3)  # 30 s after the first attempt: due
+    sync_job(h.ctx, "crm-campaign")  # what they wait for: both are due now
     assert sweep_retries(h.ctx) == ["crm-member"]
 
     [sent] = h.crm.all("CampaignMember")
@@ -312,3 +311,30 @@ def test_a_pulled_member_whose_lead_the_pull_rule_keeps_out_is_not_transient(
     clock.advance(hours=1)
     assert sweep_retries(h.ctx) == []
     assert h.members() == []
+
+
+def test_a_waiting_member_goes_out_on_the_first_sweep_after_its_campaign_syncs(
+    h: Harness, clock: Clock
+) -> None:
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", score=80)
+    webinar = h.add(Campaign(name="Webinar"))
+    member = add_member(h, ann, webinar)
+    sync_job(h.ctx, "crm-person")
+    sync_job(h.ctx, "crm-member")
+    for _ in range(3):  # late in its backoff: the next retry is minutes away
+        clock.to(aware(member_errors(h, member)[0].next_retry_at))  # type: ignore[arg-type]
+        assert sweep_retries(h.ctx) == ["crm-member"]
+    [waiting] = member_errors(h, member)
+    assert waiting.attempts == 4
+    assert aware(waiting.next_retry_at) == clock.now + timedelta(minutes=4)
+
+    clock.advance(seconds=5)
+    sync_job(h.ctx, "crm-campaign")  # the campaign it waits for syncs
+    [woken] = member_errors(h, member)
+    assert (woken.attempts, aware(woken.next_retry_at)) == (4, clock.now), "due now, not later"
+    clock.advance(seconds=1)
+    assert sweep_retries(h.ctx) == ["crm-member"]
+
+    assert [e.status for e in member_errors(h, member)] == ["resolved"]
+    [sent] = h.crm.all("CampaignMember")
+    assert sent["Syncline_Id__c"] == member
