@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, or_, update
+from sqlalchemy import event, func, or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import ConnectorError, ErrorKind, redact
@@ -372,6 +372,26 @@ def waiting_retries(session: Session, mapping: str, direction: str, now: datetim
         )
         if key
     }
+
+
+def job_retry_at(session: Session, mapping: str, now: datetime) -> datetime | None:
+    """When a mapping's job-level error lets its next cycle run, if that is later than ``now``.
+
+    A whole cycle that failed for a passing cause (a 429 with Retry-After, a paused API
+    budget, a 503) backs off like a record does: a cycle on the mapping's schedule before
+    then would only spend calls the remote asked us not to make, and count an attempt.
+    """
+    due = session.exec(
+        select(func.max(SyncError.next_retry_at)).where(
+            SyncError.mapping == mapping,
+            SyncError.level == "job",
+            SyncError.status == "retrying",
+        )
+    ).one()
+    if due is None:
+        return None
+    due = due if due.tzinfo is not None else due.replace(tzinfo=UTC)  # SQLite drops the zone
+    return due if due > now else None
 
 
 def _redacted(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from connectors.memory.store import MemoryStore
 from core.models import Campaign, CampaignMember, SyncError
 from jobs import triage
-from jobs.failures import FIRST_BACKOFF, MAX_AUTO_ATTEMPTS
+from jobs.failures import FIRST_BACKOFF, MAX_AUTO_ATTEMPTS, job_retry_at
 from jobs.scheduler import sweep_retries, sync_job
 from tests.clock import Clock, frozen_clock
 from tests.jobs.harness import Harness, mapping
@@ -227,9 +227,13 @@ def test_retry_after_from_the_remote_is_honoured(h: Harness, clock: Clock) -> No
     [error] = h.errors()
     assert (error.level, error.kind, error.status) == ("job", "rate_limited", "retrying")
     assert aware(error.next_retry_at) == clock.now + timedelta(seconds=900), "not 30 s"
+    with Session(h.engine) as session:  # what the mapping's scheduled cycles wait for
+        assert job_retry_at(session, "crm-person", clock.now) == aware(error.next_retry_at)
     clock.advance(seconds=899)
     assert sweep_retries(h.ctx) == []
     clock.advance(seconds=1)
+    with Session(h.engine) as session:
+        assert job_retry_at(session, "crm-person", clock.now) is None
     assert sweep_retries(h.ctx) == ["crm-person"]
     assert [e.status for e in h.errors()] == ["resolved"]
     assert len(h.leads()) == 1
