@@ -108,11 +108,7 @@ def _push_exclusion(
     except ExpressionError:
         return None  # the parent fails with RULE_FAILED of its own: that error says why
     if not allowed:
-        return Exclusion(
-            mapping.name, "sync_rule", mapping.sync_rule or "",
-            f"{mapping.name} by its sync_rule `{mapping.sync_rule}`",
-            f"change {mapping.name}'s sync_rule, or the {noun}, so that the rule lets it out",
-        )
+        return _by_rule(mapping, "sync_rule", f"the {noun}", "out")
     takers = mapping.create.unless_linked_to
     if takers and _linked_to(session, mapping, parent_id, takers):
         named = ", ".join(takers)
@@ -193,17 +189,13 @@ def _pull_exclusions(
 
 
 def _pull_exclusion(session: Session, mapping: Mapping, change: Change) -> Exclusion | None:
-    record = f"the {mapping.remote_object} in {mapping.connection}"
     try:
         allowed = mapping.allows_pull(change.fields)
     except ExpressionError:
         return None  # the parent fails with RULE_FAILED of its own: that error says why
     if not allowed:
-        return Exclusion(
-            mapping.name, "pull_rule", mapping.pull_rule or "",
-            f"{mapping.name} by its pull_rule `{mapping.pull_rule}`",
-            f"change {mapping.name}'s pull_rule, or {record}, so that the rule lets it in",
-        )
+        record = f"the {mapping.remote_object} in {mapping.connection}"
+        return _by_rule(mapping, "pull_rule", record, "in")
     if not mapping.create.hub:
         matches, _taken = find_hub_matches(
             session, mapping, remote_match_keys(mapping, change.fields)
@@ -217,6 +209,16 @@ def _pull_exclusion(session: Session, mapping: Mapping, change: Change) -> Exclu
                 f"{mapping.name}",
             )
     return None
+
+
+def _by_rule(mapping: Mapping, setting: str, subject: str, way: str) -> Exclusion:
+    """``sync_rule`` or ``pull_rule`` says no: name it, with its text as the file spells it."""
+    text = getattr(mapping, setting) or ""
+    return Exclusion(
+        mapping.name, setting, text,
+        f"{mapping.name} by its {setting} `{text}`",
+        f"change {mapping.name}'s {setting}, or {subject}, so that the rule lets it {way}",
+    )
 
 
 def _disabled(mapping: Mapping) -> Exclusion:

@@ -23,42 +23,12 @@ from jobs.failures import FIRST_BACKOFF, MAX_AUTO_ATTEMPTS, job_retry_at
 from jobs.scheduler import sweep_retries, sync_job
 from tests.clock import Clock, frozen_clock
 from tests.jobs.harness import Harness, mapping
+from tests.jobs.test_crm_realities import CAMPAIGN_MAPPING, CONTACT_MAPPING, MEMBER_MAPPING
 
 PERSON = mapping(sync_rule="score >= 40")
-CONTACT: dict[str, Any] = {
-    "name": "crm-contact",
-    "connection": "crm",
-    "hub_object": "person",
-    "remote_object": "Contact",
-    "identity": {"external_id": "Syncline_Id__c", "match": ["email"]},
-    "create": {"remote": False, "hub": True},
-    "fields": [
-        {"hub": "email", "remote": "Email", "transform": ["strip", "lower"]},
-        {"hub": "last_name", "remote": "LastName", "default": "[unknown]"},
-    ],
-}
-CAMPAIGN: dict[str, Any] = {
-    "name": "crm-campaign",
-    "connection": "crm",
-    "hub_object": "campaign",
-    "remote_object": "Campaign",
-    "identity": {"external_id": "Syncline_Id__c", "match": ["name"]},
-    "fields": [{"hub": "name", "remote": "Name"}],
-}
+CONTACT, CAMPAIGN = CONTACT_MAPPING, CAMPAIGN_MAPPING
 MEMBER: dict[str, Any] = {
-    "name": "crm-member",
-    "connection": "crm",
-    "hub_object": "campaign_member",
-    "remote_object": "CampaignMember",
-    "direction": "to_remote",
-    "identity": {"external_id": "Syncline_Id__c", "match": []},
-    "create": {"remote": True, "hub": False},
-    "fields": [
-        {"hub": "campaign_id", "remote": "CampaignId", "ref": "crm-campaign"},
-        {"hub": "person_id", "remote": "LeadId", "ref": "crm-person"},
-        {"hub": "person_id", "remote": "ContactId", "ref": "crm-contact"},
-        {"hub": "status", "remote": "Status"},
-    ],
+    **MEMBER_MAPPING, "direction": "to_remote", "create": {"remote": True, "hub": False},
 }
 
 
