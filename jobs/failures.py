@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, or_, update
+from sqlalchemy import and_, event, func, or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import ConnectorError, ErrorKind, redact
@@ -31,6 +31,8 @@ FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
 #: A record naming another that is not linked yet: retried until that one syncs.
 UNRESOLVED_REFERENCE = "UNRESOLVED_REFERENCE"
+#: A record naming another that its own mappings keep out: it waits for a fix, not a retry.
+REFERENCE_EXCLUDED = "REFERENCE_EXCLUDED"
 #: Field conflicts are settled by an edit on either side, never by the record's other fates.
 CONFLICT_CODE = "FIELD_CONFLICT"
 #: Attempt history kept per row (the newest ones).
@@ -283,6 +285,34 @@ class FailureLog:
                 or_(col(SyncError.code).is_(None), col(SyncError.code) != CONFLICT_CODE)
             )
         self._resolve(hub_ids, remote_ids, *conditions)
+
+    def wake(self, hub_ids: Any) -> None:
+        """The records these hub ids name just linked: their reference errors are due now.
+
+        ``hub_ids`` (a list, or a SELECT of them) are records of this mapping waiting for
+        another one, retrying (UNRESOLVED_REFERENCE) or open because that one was kept out
+        (REFERENCE_EXCLUDED). The next sweep retries them instead of their backoff, or an
+        admin, deciding when.
+        """
+        waiting = and_(
+            col(SyncError.code) == UNRESOLVED_REFERENCE,
+            col(SyncError.status) == "retrying",
+            col(SyncError.next_retry_at) > self.now,
+        )
+        excluded = and_(col(SyncError.code) == REFERENCE_EXCLUDED, col(SyncError.status) == "open")
+        changed = self.session.exec(  # type: ignore[call-overload]
+            update(SyncError)
+            .where(
+                col(SyncError.mapping) == self.mapping,
+                col(SyncError.direction) == self.direction,
+                col(SyncError.level) == "record",
+                col(SyncError.hub_id).in_(hub_ids),
+                or_(waiting, excluded),
+            )
+            .values(status="retrying", next_retry_at=self.now)
+        ).rowcount
+        if changed:
+            self._touch()
 
     def resolve_conflicts(
         self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()

@@ -294,7 +294,9 @@ class PullPhase:
             exclusions = found.get(remote_id)
             if exclusions:
                 parent = self.cycle.mappings[exclusions[0].mapping].remote_object
-                plan.failure = excluded_failure(field_name, f"{parent} {remote_id}", exclusions)
+                plan.failure = excluded_failure(
+                    field_name, f"{parent} {remote_id}", exclusions, follows=False
+                )
 
     def _duplicate(self, key: str, same: str, other: str) -> Failure:
         """Remote record ``key`` is the hub record that ``other`` is synced to already."""

@@ -223,7 +223,8 @@ class PushPhase:
             if exclusions:
                 parent = self.cycle.mappings[exclusions[0].mapping].hub_object
                 plan.failure = excluded_failure(
-                    plan.failure.field or hub_field, f"{parent} {parent_id}", exclusions
+                    plan.failure.field or hub_field, f"{parent} {parent_id}", exclusions,
+                    follows=True,
                 )
 
     def _taken_over(self, session: Session, plans: list[_Plan]) -> list[_Plan]:

@@ -14,19 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from connectors.base import Change, Connector
 from connectors.errors import ErrorKind
 from core.hubschema import HubSchema
-from core.models import HUB_MODELS, Link, SyncError
-from jobs.failures import UNRESOLVED_REFERENCE, Failure
+from core.models import HUB_MODELS, Link
+from jobs.failures import REFERENCE_EXCLUDED, Failure, FailureLog
 from jobs.matching import find_hub_matches, remote_match_keys
 from mappings.expressions import ExpressionError
 from mappings.spec import Mapping
-
-REFERENCE_EXCLUDED = "REFERENCE_EXCLUDED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +45,14 @@ class Exclusion:
     fix: str
 
 
-def excluded_failure(field: str, parent: str, exclusions: Sequence[Exclusion]) -> Failure:
+def excluded_failure(
+    field: str, parent: str, exclusions: Sequence[Exclusion], *, follows: bool
+) -> Failure:
     """The error of a record whose referenced record its mappings keep out.
 
     Validation, like a rule that fails: the mappings are valid, but this record's data (through
     the record it names) does not pass their rules, and only a change of data or rule helps.
+    ``follows``: the record goes by itself once the other one links (see ``wake_waiting``).
     """
     kept_out = " and out of ".join(e.phrase for e in exclusions)
     fixes = "; or ".join(dict.fromkeys(e.fix for e in exclusions))
@@ -61,7 +62,8 @@ def excluded_failure(field: str, parent: str, exclusions: Sequence[Exclusion]) -
         "record cannot refer to it",
         code=REFERENCE_EXCLUDED,
         field=field,
-        hint=f"{fixes}; then retry this error",
+        hint=f"{fixes}; "
+        + ("this record follows as soon as it syncs there" if follows else "then retry this error"),
     )
 
 
@@ -252,9 +254,10 @@ def wake_waiting(
 ) -> None:
     """Records waiting for the hub records of these new links are due now.
 
-    Their retry would otherwise wait out its backoff (hours, late in the schedule) although
-    the one thing it waited for just happened; the next sweep sends them instead. Only hub
-    records a push waits for are known by id here: a pulled record's waits keep their backoff.
+    Their retry would otherwise wait out its backoff (hours, late in the schedule), or an
+    admin's retry after a REFERENCE_EXCLUDED, although the one thing they waited for just
+    happened; the next sweep sends them instead. Only the records a push waits for are known
+    by hub id here: a pulled record's wait keeps its backoff.
     """
     scopes: dict[tuple[str, str, str], list[str]] = {}
     for link in linked:
@@ -279,15 +282,4 @@ def _wake(
     children = select(model.id).where(
         or_(*(col(getattr(model, name)).in_(parent_ids) for name in sorted(fields)))
     )
-    session.exec(  # type: ignore[call-overload]
-        update(SyncError)
-        .where(
-            col(SyncError.mapping) == mapping.name,
-            col(SyncError.direction) == "to_remote",
-            col(SyncError.code) == UNRESOLVED_REFERENCE,
-            col(SyncError.status) == "retrying",
-            col(SyncError.next_retry_at) > now,
-            col(SyncError.hub_id).in_(children),
-        )
-        .values(next_retry_at=now)
-    )
+    FailureLog(session, mapping.name, "to_remote", None, now).wake(children)

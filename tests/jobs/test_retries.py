@@ -165,7 +165,8 @@ def test_a_record_that_now_fails_for_another_cause_leaves_the_old_cause_resolved
     )
     assert excluded.hint == (
         "change crm-person's sync_rule, or the person, so that the rule lets it out; or create "
-        "the Contact in crm, or set create.remote in crm-contact; then retry this error"
+        "the Contact in crm, or set create.remote in crm-contact; this record follows as soon "
+        "as it syncs there"
     )
 
     for _ in range(5):  # nothing is due any more: nothing runs, nothing changes
@@ -177,11 +178,16 @@ def test_a_record_that_now_fails_for_another_cause_leaves_the_old_cause_resolved
         ("LeadId", "open"),
     }
 
-    # The person changes so the rule lets them out; the member goes with the next change.
+    # The person changes so the rule lets them out: once they sync, the member follows on
+    # the next sweep, with nobody pressing Retry.
     h.edit_person(bo, score=60)
     sync_job(h.ctx, "crm-person")
-    touch_member(h, bo_member, "Attended")
-    sync_job(h.ctx, "crm-member")
+    [due] = member_errors(h, bo_member, "open", "retrying")
+    assert (due.code, due.status, aware(due.next_retry_at)) == (
+        "REFERENCE_EXCLUDED", "retrying", clock.now,
+    )
+    clock.advance(seconds=1)
+    assert sweep_retries(h.ctx) == ["crm-member"]
     assert member_errors(h, bo_member, "open", "retrying") == []
     assert len(h.crm.all("CampaignMember")) == 2
 
