@@ -320,6 +320,7 @@ class PullPhase:
             p for p in plans
             if p.failure is None and not (p.skip or p.noop) and p.delete is None and p.link is None
         ]
+        wanted: list[Link] = []
         for plan in new:
             if plan.hub is None:  # a new hub record: its id is known before it is written
                 plan.hub = self.model()
@@ -331,15 +332,17 @@ class PullPhase:
                 remote_id=plan.change.key,
                 mapping=self.mapping.name,
             )
-        taken = claim(session, [p.claimed for p in new if p.claimed is not None])
-        made = [p.claimed for p, other in zip(new, taken, strict=True) if other is None]
-        wake_waiting(session, self.cycle.mappings, [k for k in made if k], self.cycle.now)
+            wanted.append(plan.claimed)
+        taken = claim(session, wanted)
+        made = [link for link, other in zip(wanted, taken, strict=True) if other is None]
+        wake_waiting(session, self.cycle.mappings, made, self.cycle.now)
         replanned = {}
         for plan, other in zip(new, taken, strict=True):
             if other is None:
                 continue
             plan.claimed = None
             if other.remote_id != plan.change.key:
+                # Only a hub record that exists can hold another link, never a new one.
                 plan.failure = self._duplicate(plan.change.key, "hub record", other.remote_id)
                 continue
             hub = session.get(self.model, other.hub_id)
