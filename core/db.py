@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +32,18 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
 
 
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+#: Where ``utcnow`` reads the time. Tests replace it to move time forward without sleeping;
+#: every module calls ``utcnow()``, so one replacement moves every clock in the process.
+clock: Callable[[], datetime] = _system_clock
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime (the only kind the hub stores)."""
-    return datetime.now(UTC)
+    return clock()
 
 
 def database_url(url: str | None = None) -> str:

@@ -87,6 +87,16 @@ def touch(session: Session, record: HubRecord) -> None:
     attributes.flag_modified(record, "updated_at")
 
 
+def hold(session: Session) -> None:
+    """Take the counter row's lock now, as a hub write would, until this transaction ends.
+
+    Writers of identity links call it before they look for a link in the way: two cycles
+    deciding the same link (a converted Lead's move, the Contact's own match) take turns, and
+    the second sees what the first committed instead of breaking a unique key.
+    """
+    _allocate(session, 0)
+
+
 def ensure_row(session: Session) -> None:
     """Create the counter row when it is missing (a fresh or truncated database)."""
     if session.get(HubSequence, SEQUENCE_NAME) is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, render_template, request
 from sqlmodel import col, select
 
@@ -51,6 +53,15 @@ def run_detail(run_id: int) -> str:
         )
     )
     shown = errors[:RUN_ERRORS_SHOWN]
+    # A crash keeps its technical detail on its job-level error (jobs.crashes), shown folded.
+    job_error = db().exec(
+        select(SyncError).where(SyncError.run_id == run_id, SyncError.level == "job")
+    ).first()
+    technical = (
+        json.dumps(job_error.payload, indent=2, sort_keys=True, default=str)
+        if job_error is not None and job_error.payload
+        else None
+    )
     return render_template(
         "dashboard/run.html",
         run=run,
@@ -58,4 +69,5 @@ def run_detail(run_id: int) -> str:
         members=error_members(db(), shown),
         errors=shown,
         more_errors=len(errors) > RUN_ERRORS_SHOWN,
+        technical=technical,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -20,13 +19,14 @@ from sqlalchemy.engine import Engine
 from connectors.base import Connector
 from connectors.errors import ConnectorError, ErrorKind
 from core import shutdown
+from core.db import UNREACHABLE, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.errors import InputError
 from core.hubschema import HubSchema
 from core.logs import bound, event, get_logger
 from jobs import lease
 from jobs.budget import over_budget, record_usage
+from jobs.crashes import crash_failure, traceback_tail
 from jobs.cycle import Cycle, MassChangeBraked, Progress, pending_pushes
 from jobs.failures import Failure, FailureLog
 from jobs.proxies import DryRunConnector, GuardedConnector
@@ -210,19 +210,15 @@ def _run_held(
                 _job_failure(ctx, report, "failed", Failure.from_error(exc), dry_run)
             except InputError as exc:
                 _job_failure(ctx, report, "failed", Failure(ErrorKind.CONFIG, str(exc)), dry_run)
+            except UNREACHABLE:
+                raise  # the database is gone: nothing to record here; the scheduler reports it
             except Exception as exc:  # a bug must not take the scheduler down with it
-                event(log, "run.crashed", error=repr(exc), trace=traceback.format_exc(limit=5))
-                _job_failure(
-                    ctx,
-                    report,
-                    "failed",
-                    Failure(
-                        ErrorKind.SYSTEM,
-                        f"{type(exc).__name__}: {exc}",
-                        hint="this is a bug in Syncline; the cycle will be retried on schedule",
-                    ),
-                    dry_run,
-                )
+                # One clear line for the page and the log; never the driver's text, which
+                # carries the statement's parameters (jobs.crashes).
+                crash = crash_failure(exc)
+                trace = " < ".join(reversed(traceback_tail(exc)))  # innermost frame first
+                event(log, "run.crashed", error=crash.message, trace=trace)
+                _job_failure(ctx, report, "failed", crash, dry_run)
             report.api_calls = connector.api_calls if connector is not None else 0
             if connector is not None and not dry_run:
                 record_usage(ctx.engine, mapping.connection, connector.usage(), utcnow())

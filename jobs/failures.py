@@ -1,7 +1,10 @@
 """Sync errors: one row per record + cause, retried with backoff when the cause is passing.
 
-A record that fails the same way every cycle updates its row (attempts, last_seen, history)
-rather than adding one per cycle; a record that later succeeds resolves its open rows.
+A record that fails the same way again updates its row (attempts, last_seen, history) rather
+than adding one; a record that later succeeds resolves its open rows, and one that fails for
+a new cause resolves the row of the cause it no longer has. A record waiting for its automatic
+retry is left alone until the retry is due (see ``waiting_retries``), so attempts and the next
+retry time on the dashboard are what really happened and what will happen.
 """
 
 from __future__ import annotations
@@ -9,21 +12,29 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import and_, event, func, or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import ConnectorError, ErrorKind, redact
 from core.models import SyncError
 from jobs import causes
 
-#: Automatic retries stop after this many attempts; the row stays open for an admin.
+#: Automatic retries stop after this many attempts (the first one included); the row then
+#: stays open for an admin.
 MAX_AUTO_ATTEMPTS = 10
-#: First automatic retry after this long, doubling each attempt, capped at MAX_BACKOFF.
+#: First automatic retry after this long, doubling each attempt, capped at MAX_BACKOFF
+#: (a longer Retry-After from the remote still wins).
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
+#: A record naming another that is not linked yet: retried until that one syncs.
+UNRESOLVED_REFERENCE = "UNRESOLVED_REFERENCE"
+#: A record naming another that its own mappings keep out: it waits for a fix, not a retry.
+REFERENCE_EXCLUDED = "REFERENCE_EXCLUDED"
+#: Field conflicts are settled by an edit on either side, never by the record's other fates.
+CONFLICT_CODE = "FIELD_CONFLICT"
 #: Attempt history kept per row (the newest ones).
 HISTORY_LIMIT = 20
 
@@ -45,6 +56,8 @@ class Failure:
     field: str | None = None
     hint: str | None = None
     retry_after: float | None = None
+    #: Technical detail kept beside a job-level error (shown collapsed): never the message.
+    detail: Mapping[str, Any] | None = None
 
     @classmethod
     def from_error(cls, error: ConnectorError) -> Failure:
@@ -90,18 +103,18 @@ def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
         return Failure(
             ErrorKind.TRANSIENT,
             f"{field}: {why}",
-            code="UNRESOLVED_REFERENCE",
+            code=UNRESOLVED_REFERENCE,
             field=field,
-            hint=f"retried automatically once the hub has a record whose {refs[field]} "
+            hint=f"this record goes through once the hub has a record whose {refs[field]} "
             "matches; if it never will, this record is not one of ours",
         )
     return Failure(
         ErrorKind.TRANSIENT,
         f"{field}: {why}",
-        code="UNRESOLVED_REFERENCE",
+        code=UNRESOLVED_REFERENCE,
         field=field,
-        hint=f"retried automatically once the referenced record syncs through mapping "
-        f"{refs.get(field, '?')!r}; if it never does, check that mapping's rules",
+        hint=f"this record goes through once the record it refers to syncs through mapping "
+        f"{refs.get(field, '?')!r}; if that one has an error of its own, fix that first",
     )
 
 
@@ -143,15 +156,23 @@ class FailureLog:
         self.recorded = 0
         self._changed = False
         self._hooked = False
+        # Record key → fingerprints of the causes it failed with in this transaction.
+        self._failed: dict[str, set[str]] = {}
+
+    @property
+    def _key_column(self) -> Any:
+        """The column naming a record on this side: the hub id for pushes, else the remote id."""
+        return SyncError.hub_id if self.direction == "to_remote" else SyncError.remote_id
 
     def _touch(self) -> None:
-        """Note that this mapping's errors changed: recount its causes before the commit."""
+        """Note that this mapping's errors changed: settle and recount them before the commit."""
         self._changed = True
         if not self._hooked:
-            event.listen(self.session, "before_commit", self._recount)
+            event.listen(self.session, "before_commit", self._before_commit)
             self._hooked = True
 
-    def _recount(self, session: Session) -> None:
+    def _before_commit(self, session: Session) -> None:
+        self._supersede()
         if self._changed:
             self._changed = False
             causes.recount(session, [self.mapping])
@@ -202,34 +223,104 @@ class FailureLog:
         row.remote_id = remote_id or row.remote_id
         row.email = email or row.email
         row.hint = redact(failure.hint) if failure.hint else row.hint
+        if payload is None and failure.detail is not None:
+            payload = failure.detail
         row.payload = _redacted(payload) if payload is not None else row.payload
         row.run_id = self.run_id
         if row.status != "ignored":
-            if failure.kind.retryable and row.attempts <= MAX_AUTO_ATTEMPTS:
+            if failure.kind.retryable and row.attempts < MAX_AUTO_ATTEMPTS:
                 row.status = "retrying"
                 row.next_retry_at = self.now + backoff(row.attempts, failure.retry_after)
             else:
                 row.status = "open"
                 row.next_retry_at = None
+                if failure.kind.retryable:  # the cause did not pass: say so, not "retried"
+                    row.hint = gave_up_hint(failure.hint)
+        if level == "record" and record_key is not None and failure.code != CONFLICT_CODE:
+            self._failed.setdefault(record_key, set()).add(key)
         self.session.add(row)
         self.recorded += 1
         self._touch()
         return row
 
-    def resolve(self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()) -> None:
-        """Mark open errors of these records (this mapping and direction) resolved."""
-        self._resolve(
-            hub_ids,
-            remote_ids,
-            col(SyncError.direction) == self.direction,
-            col(SyncError.level) == "record",
+    def _supersede(self) -> None:
+        """Resolve the rows of causes a record failed with before but not this time.
+
+        A member that waited for its list and now waits for its person has one current cause;
+        the older row would otherwise stay due forever and pull the record into every cycle.
+        """
+        failed, self._failed = self._failed, {}
+        if not failed:
+            return
+        fingerprints = [f for keys in failed.values() for f in keys]
+        changed = self.session.exec(  # type: ignore[call-overload]
+            update(SyncError)
+            .where(
+                col(SyncError.mapping) == self.mapping,
+                col(SyncError.direction) == self.direction,
+                col(SyncError.level) == "record",
+                col(SyncError.status).in_(OPEN_STATUSES),
+                col(self._key_column).in_(list(failed)),
+                col(SyncError.fingerprint).not_in(fingerprints),
+                or_(col(SyncError.code).is_(None), col(SyncError.code) != CONFLICT_CODE),
+            )
+            .values(status="resolved", resolved_at=self.now, next_retry_at=None)
+        ).rowcount
+        if changed:
+            self._changed = True
+
+    def resolve(
+        self,
+        *,
+        hub_ids: Iterable[str] = (),
+        remote_ids: Iterable[str] = (),
+        conflicts: bool = True,
+    ) -> None:
+        """Mark open errors of these records (this mapping and direction) resolved.
+
+        ``conflicts=False`` leaves field conflicts open: the record went through, but a held
+        conflict on one of its fields still waits for an edit.
+        """
+        conditions = [col(SyncError.direction) == self.direction, col(SyncError.level) == "record"]
+        if not conflicts:
+            conditions.append(
+                or_(col(SyncError.code).is_(None), col(SyncError.code) != CONFLICT_CODE)
+            )
+        self._resolve(hub_ids, remote_ids, *conditions)
+
+    def wake(self, hub_ids: Any) -> None:
+        """The records these hub ids name just linked: their reference errors are due now.
+
+        ``hub_ids`` (a list, or a SELECT of them) are records of this mapping waiting for
+        another one, retrying (UNRESOLVED_REFERENCE) or open because that one was kept out
+        (REFERENCE_EXCLUDED). The next sweep retries them instead of their backoff, or an
+        admin, deciding when.
+        """
+        waiting = and_(
+            col(SyncError.code) == UNRESOLVED_REFERENCE,
+            col(SyncError.status) == "retrying",
+            col(SyncError.next_retry_at) > self.now,
         )
+        excluded = and_(col(SyncError.code) == REFERENCE_EXCLUDED, col(SyncError.status) == "open")
+        changed = self.session.exec(  # type: ignore[call-overload]
+            update(SyncError)
+            .where(
+                col(SyncError.mapping) == self.mapping,
+                col(SyncError.direction) == self.direction,
+                col(SyncError.level) == "record",
+                col(SyncError.hub_id).in_(hub_ids),
+                or_(waiting, excluded),
+            )
+            .values(status="retrying", next_retry_at=self.now)
+        ).rowcount
+        if changed:
+            self._touch()
 
     def resolve_conflicts(
         self, *, hub_ids: Iterable[str] = (), remote_ids: Iterable[str] = ()
     ) -> None:
         """Resolve the settled field conflicts of these records, whichever phase recorded them."""
-        self._resolve(hub_ids, remote_ids, col(SyncError.code) == "FIELD_CONFLICT")
+        self._resolve(hub_ids, remote_ids, col(SyncError.code) == CONFLICT_CODE)
 
     def resolve_job_errors(self) -> None:
         """A cycle that completed clears the job-level errors an earlier run left.
@@ -284,6 +375,15 @@ class FailureLog:
                 self._touch()
 
 
+def gave_up_hint(hint: str | None) -> str:
+    """The hint of an error whose automatic retries ran out: the retrying is over, say so."""
+    stopped = (
+        f"Syncline stopped retrying this by itself after {MAX_AUTO_ATTEMPTS} attempts; "
+        "retry it once the cause is gone"
+    )
+    return f"{stopped}. {redact(hint)}" if hint else stopped
+
+
 def due_retries(session: Session, mapping: str, direction: str, now: datetime) -> list[SyncError]:
     """Record-level errors of this mapping and direction whose retry time has come."""
     return list(
@@ -299,5 +399,58 @@ def due_retries(session: Session, mapping: str, direction: str, now: datetime) -
     )
 
 
+def waiting_retries(session: Session, mapping: str, direction: str, now: datetime) -> set[str]:
+    """Records of this mapping and direction whose automatic retry is not due yet.
+
+    A cycle leaves them alone even when they come up again (the push backlog, a re-read at
+    an inclusive cursor): attempting them now would count an attempt the backoff did not
+    allow and push the next retry out again. Their retry pass picks them up when due.
+    """
+    column = SyncError.hub_id if direction == "to_remote" else SyncError.remote_id
+    return {
+        key
+        for key in session.exec(
+            select(column).where(
+                SyncError.mapping == mapping,
+                SyncError.direction == direction,
+                SyncError.level == "record",
+                SyncError.status == "retrying",
+                col(SyncError.next_retry_at) > now,
+            )
+        )
+        if key
+    }
+
+
+def job_retry_at(session: Session, mapping: str, now: datetime) -> datetime | None:
+    """When a mapping's job-level error lets its next cycle run, if that is later than ``now``.
+
+    A whole cycle that failed for a passing cause (a 429 with Retry-After, a paused API
+    budget, a 503) backs off like a record does: a cycle on the mapping's schedule before
+    then would only spend calls the remote asked us not to make, and count an attempt.
+    """
+    due = session.exec(
+        select(func.max(SyncError.next_retry_at)).where(
+            SyncError.mapping == mapping,
+            SyncError.level == "job",
+            SyncError.status == "retrying",
+        )
+    ).one()
+    if due is None:
+        return None
+    due = due if due.tzinfo is not None else due.replace(tzinfo=UTC)  # SQLite drops the zone
+    return due if due > now else None
+
+
 def _redacted(payload: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: redact(v) if isinstance(v, str) else v for k, v in payload.items()}
+    return {k: _redacted_value(v) for k, v in payload.items()}
+
+
+def _redacted_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted_value(v) for v in value]
+    if isinstance(value, dict):
+        return _redacted(value)
+    return value

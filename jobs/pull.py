@@ -17,13 +17,15 @@ from core.sequence import touch
 from jobs.compare import MISSING, blank, canon, same
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import (
+    CONFLICT_CODE,
     Failure,
     due_retries,
     rule_failure,
     unresolved_reference,
     value_failure,
+    waiting_retries,
 )
-from jobs.links import LinkIndex, RefResolver
+from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.merge import (
     FieldState,
@@ -33,6 +35,7 @@ from jobs.merge import (
     reconcile_pending,
     settle_held_conflict,
 )
+from jobs.references import excluded_failure, pull_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from jobs.successors import follow_successors
 from mappings.expressions import ExpressionError
@@ -61,6 +64,8 @@ class _Plan:
     pending_conflict: bool = False  # a held conflict still waits for a decision
     settled: bool = False  # a held conflict was decided by this change
     adopted: bool = False  # an unlinked record we created ourselves (see matching)
+    waiting_on: tuple[str, str] | None = None  # (remote ref field, remote id) not linked yet
+    claimed: Link | None = None  # the new link this change makes, claimed before it is written
 
 
 class PullPhase:
@@ -80,7 +85,12 @@ class PullPhase:
         self._defaults: dict[str, Any] | None = None
 
     def run(self) -> None:
-        """Retry due records, then stream every page since the cursor."""
+        """Retry due records, then stream every page since the cursor.
+
+        Records retried here, and records whose retry is not due yet, are left out of the
+        pages that follow (an inclusive cursor re-reads its last record every cycle): each
+        record is attempted at most once a cycle, and never before its backoff allows.
+        """
         cycle = self.cycle
         with cycle.transaction() as session:
             cursor = get_cursor(session, self.mapping.name, DIRECTION)
@@ -89,18 +99,17 @@ class PullPhase:
                 LinkIndex(session, self.mapping).count(),
                 allow=cycle.allow_mass_change,
             )
-            retry_ids = [
-                e.remote_id
-                for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
-                if e.remote_id
-            ]
+            due = due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+            retry_ids = list(dict.fromkeys(e.remote_id for e in due if e.remote_id))
+            held = waiting_retries(session, self.mapping.name, DIRECTION, cycle.now)
         if retry_ids:
             self._retry(retry_ids)
+        held.update(retry_ids)
         fields = self.mapping.remote_read_fields()
         for page in cycle.connector.read_changes(self.mapping.remote_object, cursor, fields=fields):
             cycle.report.read += len(page.changes)
             with cycle.transaction() as session:
-                self.apply(session, page.changes)
+                self.apply(session, [c for c in page.changes if c.key not in held])
                 if page.cursor is not None:
                     set_cursor(session, self.mapping.name, DIRECTION, page.cursor, cycle.now)
             self.handled += len(page.changes)
@@ -140,14 +149,20 @@ class PullPhase:
         plans = self._plan_page(session, changes, links, hubs)
         assert self.brake is not None
         self.brake.check(sum(p.destructive for p in plans), DIRECTION)
+        plans = self._claim_links(session, plans)
         log = self.cycle.failures(session, DIRECTION)
+        # Every change ends either failed (recorded) or through, and then its errors here are
+        # over; a held field conflict still waits for an edit unless this change settled it.
         ok_ids: list[str] = []
+        held_ids: list[str] = []
         for plan in plans:
             if plan.failure is not None:
                 self._fail(log, plan)
                 continue
             if plan.skip or plan.noop:
+                # Nothing of it is left to do here: a due retry that ended so is over too.
                 self.cycle.report.skipped += plan.skip
+                held_ids.append(plan.change.key)
                 continue
             self._apply_plan(session, plan)
             for conflict in plan.conflicts:
@@ -170,11 +185,13 @@ class PullPhase:
                         note=conflict.message,
                     )
                 )
-            if plan.conflicts:
-                self.cycle.report.failed += 1
-            elif not plan.pending_conflict:
+            if plan.conflicts or plan.pending_conflict:
+                self.cycle.report.failed += bool(plan.conflicts)
+                held_ids.append(plan.change.key)
+            else:
                 ok_ids.append(plan.change.key)
         log.resolve(remote_ids=ok_ids)
+        log.resolve(remote_ids=held_ids, conflicts=False)
         log.resolve_conflicts(
             remote_ids=[p.change.key for p in plans if p.settled and p.failure is None]
         )
@@ -241,14 +258,8 @@ class PullPhase:
                 if hub is None and other is None:
                     other = next((taken[k] for k in keys if k in taken), None)
                 if other is not None and other != change.key:
-                    plan.failure = Failure(
-                        ErrorKind.DUPLICATE,
-                        f"{self.mapping.remote_object} {change.key} has the same "
-                        f"{keys[0][0] if keys else 'identity'} as {other}, which is already "
-                        "synced to that hub record",
-                        code="DUPLICATE_REMOTE_RECORD",
-                        hint=f"merge the duplicate {self.mapping.remote_object} records in "
-                        f"{self.mapping.connection}, then retry",
+                    plan.failure = self._duplicate(
+                        change.key, keys[0][0] if keys else "identity", other
                     )
                     continue
                 if claim is not None:
@@ -261,7 +272,87 @@ class PullPhase:
                 plan.hub = hub
             self._plan_fields(plan)
         self._match_natural_keys(session, plans)
+        self._explain_waits(session, [p for p in plans if p.waiting_on and p.failure])
         return plans
+
+    def _explain_waits(self, session: Session, plans: list[_Plan]) -> None:
+        """A reference its own mappings keep out will never resolve: fail it, do not retry it."""
+        if not plans:
+            return
+        refs = {row.remote: row.refs for row in self.mapping.fields if row.ref}
+        waits = [p.waiting_on for p in plans if p.waiting_on is not None]
+        found = pull_exclusions(
+            self.cycle.connector,
+            session,
+            self.cycle.mappings,
+            self.mapping.connection,
+            [(refs[field], remote_id) for field, remote_id in waits],
+        )
+        for plan in plans:
+            assert plan.waiting_on is not None
+            field_name, remote_id = plan.waiting_on
+            exclusions = found.get(remote_id)
+            if exclusions:
+                parent = self.cycle.mappings[exclusions[0].mapping].remote_object
+                plan.failure = excluded_failure(
+                    field_name, f"{parent} {remote_id}", exclusions, follows=False
+                )
+
+    def _duplicate(self, key: str, same: str, other: str) -> Failure:
+        """Remote record ``key`` is the hub record that ``other`` is synced to already."""
+        return Failure(
+            ErrorKind.DUPLICATE,
+            f"{self.mapping.remote_object} {key} has the same {same} as {other}, which is "
+            "already synced to that hub record",
+            code="DUPLICATE_REMOTE_RECORD",
+            hint=f"merge the duplicate {self.mapping.remote_object} records in "
+            f"{self.mapping.connection}, then retry",
+        )
+
+    def _claim_links(self, session: Session, plans: list[_Plan]) -> list[_Plan]:
+        """Claim this page's new links; where another cycle linked first, decide with its link.
+
+        The remote record linked meanwhile (the conversion moved a person here): the change is
+        planned again against that link. The hub record linked to another remote record of
+        this object meanwhile: this one is a duplicate over there.
+        """
+        new = [
+            p for p in plans
+            if p.failure is None and not (p.skip or p.noop) and p.delete is None and p.link is None
+        ]
+        wanted: list[Link] = []
+        for plan in new:
+            if plan.hub is None:  # a new hub record: its id is known before it is written
+                plan.hub = self.model()
+            plan.claimed = Link(
+                hub_object=self.mapping.hub_object,
+                hub_id=plan.hub.id,
+                connection=self.mapping.connection,
+                remote_object=self.mapping.remote_object,
+                remote_id=plan.change.key,
+                mapping=self.mapping.name,
+            )
+            wanted.append(plan.claimed)
+        taken = claim(session, wanted)
+        made = [link for link, other in zip(wanted, taken, strict=True) if other is None]
+        wake_waiting(session, self.cycle.mappings, made, self.cycle.now)
+        replanned = {}
+        for plan, other in zip(new, taken, strict=True):
+            if other is None:
+                continue
+            plan.claimed = None
+            if other.remote_id != plan.change.key:
+                # Only a hub record that exists can hold another link, never a new one.
+                plan.failure = self._duplicate(plan.change.key, "hub record", other.remote_id)
+                continue
+            hub = session.get(self.model, other.hub_id)
+            again = _Plan(plan.change, hub=hub, link=other)
+            if hub is None or hub.deleted_at is not None:
+                again.skip = True
+            else:
+                self._plan_fields(again)
+            replanned[id(plan)] = again
+        return [replanned.get(id(p), p) for p in plans]
 
     def _match_natural_keys(self, session: Session, plans: list[_Plan]) -> None:
         """A new hub record whose unique key (a member's person + campaign) is taken joins it.
@@ -408,7 +499,7 @@ class PullPhase:
                             ErrorKind.CONFLICT,
                             f"both sides changed {row.remote} since the last sync: hub "
                             f"{canon(hub_now)!r}, {self.mapping.connection} {canon(remote_now)!r}",
-                            code="FIELD_CONFLICT",
+                            code=CONFLICT_CODE,
                             field=row.remote,
                             hint="edit one side to the value you want (the next cycle syncs it), "
                             "or give this field a rule such as hub_wins",
@@ -424,6 +515,7 @@ class PullPhase:
                 plan.failure = unresolved_reference(
                     self.mapping, remote, f"{change.fields[remote]} is not synced to the hub yet"
                 )
+                plan.waiting_on = (remote, str(change.fields[remote]))
                 return
 
     def _remote_defaults(self) -> dict[str, Any]:
@@ -454,7 +546,7 @@ class PullPhase:
             return
         hub = plan.hub
         if plan.create:
-            hub = self.model()
+            hub = plan.hub or self.model()
             for name, value in plan.sets.items():
                 self.cycle.schema.set(hub, name, value)
             session.add(hub)
@@ -488,14 +580,8 @@ class PullPhase:
                 touch(session, hub)  # the remote must be corrected: make the push phase look
             if plan.link is None:
                 cycle.plan(PlannedAction(DIRECTION, "link", hub.id, change.key, _email(hub)))
-        link = plan.link or Link(
-            hub_object=self.mapping.hub_object,
-            hub_id=hub.id,
-            connection=self.mapping.connection,
-            remote_object=self.mapping.remote_object,
-            remote_id=change.key,
-            mapping=self.mapping.name,
-        )
+        link = plan.link or plan.claimed
+        assert link is not None, "a new link is claimed before the page is written"
         link.snapshot = plan.snapshot
         link.remote_version = change.version
         link.synced_at = cycle.now

@@ -16,13 +16,15 @@ from core.sequence import changes_since
 from jobs.compare import MISSING, blank, canon
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import (
+    CONFLICT_CODE,
     Failure,
     due_retries,
     rule_failure,
     unresolved_reference,
     value_failure,
+    waiting_retries,
 )
-from jobs.links import LinkIndex, RefResolver
+from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_remote_matches, match_key
 from jobs.merge import (
     PENDING_KEY,
@@ -32,6 +34,7 @@ from jobs.merge import (
     decide,
     settle_held_conflict,
 )
+from jobs.references import excluded_failure, push_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from mappings.expressions import ExpressionError
 from mappings.hints import fit_hint_to_mapping
@@ -60,6 +63,7 @@ class _Plan:
     pending_conflict: bool = False
     settled: bool = False
     settled_fields: list[str] = field(default_factory=list)
+    waiting_on: tuple[str, str] | None = None  # (hub ref field, hub id) not linked there yet
 
     @property
     def writes(self) -> bool:
@@ -84,7 +88,12 @@ class PushPhase:
         self._refs: dict[str, dict[str, str]] = {}
 
     def run(self) -> None:
-        """Retry due records, then push every hub change since the cursor."""
+        """Retry due records, then push every hub change since the cursor.
+
+        Records retried here, and records whose retry is not due yet, are left out of the
+        changes that follow: each record is attempted at most once a cycle, and never before
+        its backoff allows.
+        """
         cycle = self.cycle
         with cycle.transaction() as session:
             cursor = int(get_cursor(session, self.mapping.name, DIRECTION) or 0)
@@ -93,17 +102,18 @@ class PushPhase:
                 LinkIndex(session, self.mapping).count(),
                 allow=cycle.allow_mass_change,
             )
-            retry_ids = [
-                e.hub_id
-                for e in due_retries(session, self.mapping.name, DIRECTION, cycle.now)
-                if e.hub_id
-            ]
+            due = due_retries(session, self.mapping.name, DIRECTION, cycle.now)
+            retry_ids = {e.hub_id for e in due if e.hub_id}
             # Most cycles have nothing due: no query for them on this hot path.
             retry_rows = (
                 list(session.exec(select(self.model).where(col(self.model.id).in_(retry_ids))))
                 if retry_ids
                 else []
             )
+            gone = retry_ids - {row.id for row in retry_rows}
+            if gone:  # the hub record itself is gone: nothing is left to retry
+                cycle.failures(session, DIRECTION).resolve(hub_ids=gone)
+            held = waiting_retries(session, self.mapping.name, DIRECTION, cycle.now) | retry_ids
         if retry_rows:
             self._push(retry_rows, cursor=None)
         while not cycle.stop_requested():
@@ -112,7 +122,7 @@ class PushPhase:
             if not rows:
                 break
             cursor = rows[-1].change_seq
-            self._push(rows, cursor=cursor)
+            self._push([row for row in rows if row.id not in held], cursor=cursor)
         with cycle.transaction() as session:
             cycle.report.backlog = int(
                 session.exec(
@@ -199,7 +209,24 @@ class PushPhase:
         for plan in live:
             if plan.failure is None:
                 self._plan_fields(plan)
+        self._explain_waits(session, [p for p in live if p.waiting_on is not None])
         return plans
+
+    def _explain_waits(self, session: Session, plans: list[_Plan]) -> None:
+        """A reference its own mappings keep out will never resolve: fail it, do not retry it."""
+        for plan in plans:
+            assert plan.waiting_on is not None and plan.failure is not None
+            hub_field, parent_id = plan.waiting_on
+            refs = [ref for row in self.rows if row.hub == hub_field for ref in row.refs]
+            exclusions = push_exclusions(
+                session, self.cycle.mappings, self.cycle.schema, refs, parent_id
+            )
+            if exclusions:
+                parent = self.cycle.mappings[exclusions[0].mapping].hub_object
+                plan.failure = excluded_failure(
+                    plan.failure.field or hub_field, f"{parent} {parent_id}", exclusions,
+                    follows=True,
+                )
 
     def _taken_over(self, session: Session, plans: list[_Plan]) -> list[_Plan]:
         """Skip hub records linked to an object named in ``create.unless_linked_to``."""
@@ -372,7 +399,7 @@ class PushPhase:
                             f"both sides hold different values for {row.remote}: "
                             f"hub {canon(hub_now)!r}, "
                             f"{self.mapping.connection} {canon(state.remote)!r}",
-                            code="FIELD_CONFLICT",
+                            code=CONFLICT_CODE,
                             field=row.remote,
                             hint="edit one side to the value you want, or give this field a rule",
                         )
@@ -380,11 +407,13 @@ class PushPhase:
         except (TransformError, ValueError) as exc:
             plan.failure = value_failure(exc, current, "the hub")
             return
-        unresolved = [remote for hub_field, remote in waiting.items() if hub_field not in filled]
+        unresolved = [hub_field for hub_field in waiting if hub_field not in filled]
         if plan.create and unresolved:
+            hub_field = unresolved[0]
             plan.failure = unresolved_reference(
-                self.mapping, unresolved[0], "the record it refers to is not synced there yet"
+                self.mapping, waiting[hub_field], "the record it refers to is not synced there yet"
             )
+            plan.waiting_on = (hub_field, str(values[hub_field]))
             return
         if plan.create and self.mapping.identity.external_id:
             plan.payload[self.mapping.identity.external_id] = hub.id
@@ -399,7 +428,12 @@ class PushPhase:
         cycle, report = self.cycle, self.cycle.report
         log = cycle.failures(session, DIRECTION)
         links = LinkIndex(session, self.mapping).by_hub(p.hub.id for p in plans)
+        # Every record of the page ends either failed (recorded) or through: its errors here
+        # are over. Skipped and unchanged records count as through: nothing of them is left
+        # to retry, and a due retry that ended so must not stay due forever.
         ok: list[str] = []
+        held: list[str] = []  # through, but a field conflict of theirs may still wait for an edit
+        clashes = self._claim_links(session, plans, links, results)
         for plan in plans:
             hub, link = plan.hub, links.get(plan.hub.id)
             email = getattr(hub, "email", None)
@@ -411,10 +445,12 @@ class PushPhase:
                 continue
             if plan.skip:
                 report.skipped += 1
+                held.append(hub.id)
                 continue
             if plan.unlink and link is not None:
                 session.delete(link)
                 cycle.plan(PlannedAction(DIRECTION, "unlink", hub.id, link.remote_id, email))
+                ok.append(hub.id)
                 continue
             result = results.get(hub.id)
             if result is not None and not result.ok:
@@ -425,10 +461,12 @@ class PushPhase:
                 error = fit_hint_to_mapping(result.error, self.mapping)
                 self._fail(log, plan, Failure.from_error(error), email, remote_id=result.key)
                 continue
+            if hub.id in clashes:
+                remote_id = result.key if result is not None else None
+                self._fail(log, plan, clashes[hub.id], email, remote_id=remote_id)
+                continue
             if result is not None:
                 link = self._apply_result(session, plan, link, result)
-            elif plan.matched is not None:
-                link = self._new_link(session, hub.id, plan.matched.key)
             if plan.matched is not None and link is not None:
                 link.snapshot = {
                     **{k: canon(v) for k, v in plan.matched.fields.items()},
@@ -454,13 +492,13 @@ class PushPhase:
                     if k not in {conflict_key(f) for f in plan.settled_fields}
                 }
                 session.add(link)
-            if plan.conflicts:
-                report.failed += 1
-            elif not plan.pending_conflict and (
-                not plan.noop or result is not None or plan.settled
-            ):
+            if plan.conflicts or plan.pending_conflict:
+                report.failed += bool(plan.conflicts)
+                held.append(hub.id)
+            else:
                 ok.append(hub.id)
         log.resolve(hub_ids=ok)
+        log.resolve(hub_ids=held, conflicts=False)
         log.resolve_conflicts(hub_ids=[p.hub.id for p in plans if p.settled and p.hub.id in ok])
 
     def _apply_result(
@@ -491,8 +529,7 @@ class PushPhase:
                     {k: [before.get(k), v] for k, v in plan.payload.items()},
                 )
             )
-        if link is None:
-            link = self._new_link(session, hub.id, result.key or "")
+        assert link is not None, "a new link is claimed before the results are recorded"
         snapshot = {**link.snapshot, **plan.payload}
         for name in plan.payload:  # a value we pushed settles any conflict held on that field
             snapshot.pop(conflict_key(name), None)
@@ -502,8 +539,63 @@ class PushPhase:
         session.add(link)
         return link
 
-    def _new_link(self, session: Session, hub_id: str, remote_id: str) -> Link:
-        link = Link(
+    def _claim_links(
+        self,
+        session: Session,
+        plans: list[_Plan],
+        links: dict[str, Link],
+        results: dict[str, WriteResult],
+    ) -> dict[str, Failure]:
+        """Claim the links this page's creates and matches make; add them to ``links``.
+
+        Another cycle may have linked either record meanwhile (the pull of a mapping sharing
+        this remote object, a conversion moving a person here). The same pair is simply
+        linked already; anything else is a duplicate, returned as the record's failure.
+        """
+        wanted: list[tuple[_Plan, Link]] = []
+        for plan in plans:
+            result = results.get(plan.hub.id)
+            if plan.hub.id in links or plan.failure is not None or plan.skip or plan.unlink:
+                continue
+            if result is not None:
+                if not result.ok or plan.op is Op.DELETE or result.status is WriteStatus.DELETED:
+                    continue
+                remote_id = result.key or ""
+            elif plan.matched is not None:
+                remote_id = plan.matched.key
+            else:
+                continue
+            wanted.append((plan, self._link(plan.hub.id, remote_id)))
+        clashes: dict[str, Failure] = {}
+        taken = claim(session, [link for _, link in wanted])
+        made = [link for (_, link), other in zip(wanted, taken, strict=True) if other is None]
+        wake_waiting(session, self.cycle.mappings, made, self.cycle.now)
+        for (plan, link), other in zip(wanted, taken, strict=True):
+            if other is None or (other.remote_id, other.hub_id) == (link.remote_id, link.hub_id):
+                links[plan.hub.id] = other or link
+                continue
+            obj, hub_object = self.mapping.remote_object, self.mapping.hub_object
+            if other.remote_id == link.remote_id:
+                clashes[plan.hub.id] = Failure(
+                    ErrorKind.DUPLICATE,
+                    f"{obj} {link.remote_id} is synced to hub record {other.hub_id} already; "
+                    f"two hub records are that one {obj}",
+                    code="DUPLICATE_HUB_RECORD",
+                    hint="merge the duplicate hub records, then retry",
+                )
+            else:
+                clashes[plan.hub.id] = Failure(
+                    ErrorKind.DUPLICATE,
+                    f"this {hub_object} is synced to {obj} {other.remote_id} already; "
+                    f"{obj} {link.remote_id} is a second one",
+                    code="DUPLICATE_REMOTE_RECORD",
+                    hint=f"merge the duplicate {obj} records in {self.mapping.connection}, "
+                    "then retry",
+                )
+        return clashes
+
+    def _link(self, hub_id: str, remote_id: str) -> Link:
+        return Link(
             hub_object=self.mapping.hub_object,
             hub_id=hub_id,
             connection=self.mapping.connection,
@@ -512,8 +604,6 @@ class PushPhase:
             mapping=self.mapping.name,
             synced_at=self.cycle.now,
         )
-        session.add(link)
-        return link
 
     def _take_remote_values(self, session: Session, hub: HubRecord, sets: dict[str, Any]) -> None:
         if not sets:

@@ -35,6 +35,7 @@ from core.logs import event, get_logger
 from core.models import SyncError, SyncRun
 from jobs import lease, retention
 from jobs.engine import SyncContext, active_cycles, run_mapping
+from jobs.failures import job_retry_at
 from jobs.live import LiveConfig
 from jobs.outage import guarded, outage_for
 from mappings.schedule import parse_schedule
@@ -65,6 +66,15 @@ def sync_job(source: Source, name: str, trigger: str = "schedule") -> None:
     if name not in ctx.mappings:  # its file broke or it went away since the job was planned
         event(log, "job.skipped", mapping=name, reason="not loaded")
         return
+    if trigger == "schedule":
+        # A cycle that failed for a passing cause (429 with Retry-After, a paused budget) backs
+        # off like a record: the sweeper runs it when its retry is due, the schedule not sooner.
+        with session(ctx.engine) as db:
+            wait_until = job_retry_at(db, name, utcnow())
+        if wait_until is not None:
+            event(log, "job.skipped", mapping=name, reason="backing off",
+                  until=wait_until.isoformat())
+            return
     report = run_mapping(ctx, name, trigger=trigger)
     if report.status == "locked":
         event(log, "job.skipped", mapping=name, reason="locked", detail=report.message)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from connectors.base import Change
 from core.models import Audit, Link
 from jobs.cycle import Cycle
+from jobs.links import move
+from jobs.references import wake_waiting
 from jobs.report import PlannedAction
 
 DIRECTION = "to_hub"
@@ -32,8 +34,10 @@ def follow_successors(
             continue
         link = links.pop(change.key, None)
         if link is None:
-            # Never synced from here: the successor's own mapping brings it in, if it should.
+            # Never synced from here: the successor's own mapping brings it in, if it should,
+            # and whatever kept this record from syncing here is over.
             cycle.report.skipped += 1
+            cycle.failures(session, DIRECTION).resolve(remote_ids=[change.key])
             continue
         moved = _move(session, cycle, change, link)
         if moved and change.successor[0] == cycle.mapping.remote_object:
@@ -43,17 +47,10 @@ def follow_successors(
 
 
 def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> bool:
-    """Move ``link`` to the change's successor (True), or drop it when that is taken."""
+    """Move ``link`` to the change's successor (True), or drop it when a link is in the way."""
     assert change.successor is not None
     target_object, target_id = change.successor
     mapping = cycle.mapping
-    taken = session.exec(
-        select(Link).where(
-            Link.connection == mapping.connection,
-            Link.remote_object == target_object,
-            Link.remote_id == target_id,
-        )
-    ).first()
     how = "converted" if target_object != mapping.remote_object else "merged"
     detail = {
         "connection": mapping.connection,
@@ -61,21 +58,27 @@ def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> bool:
         "to": f"{target_object} {target_id}",
         "hub_id": link.hub_id,
     }
+    # The successor's own mapping may link it at this very moment (it matches the new
+    # Contact by email): ``move`` decides under the hub write lock, so one of us finds the
+    # other's link instead of both writing one.
+    taken = move(session, link, target_object, target_id)
     if taken is None:
-        link.remote_object = target_object
-        link.remote_id = target_id
         # The old snapshot describes another record: the successor's first pull merges afresh.
         link.snapshot = {}
         link.remote_version = None
         link.synced_at = cycle.now
         link.mapping = _mapping_for(cycle, target_object) or link.mapping
         session.add(link)
+        wake_waiting(session, cycle.mappings, [link], cycle.now)
         action = f"link.{how}"
     else:
-        # The successor already belongs to a hub record (itself or another): drop our link and
-        # leave both hub records as they are; the audit row says what happened.
+        # The successor already belongs to a hub record (this one or another), or this hub
+        # record is linked to another record of that object already: drop our link and leave
+        # the hub records as they are; the audit row says what happened.
         session.delete(link)
-        if taken.hub_id != link.hub_id:
+        if taken.remote_id != target_id:
+            detail["linked_already"] = f"{taken.remote_object} {taken.remote_id}"
+        elif taken.hub_id != link.hub_id:
             detail["successor_hub_id"] = taken.hub_id
         action = f"link.{how}.dropped"
     session.add(Audit(at=cycle.now, actor="sync", action=action, target=link.hub_id, detail=detail))

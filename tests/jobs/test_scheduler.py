@@ -25,7 +25,7 @@ from core.db import utcnow
 from core.models import SyncError
 from jobs import causes
 from jobs import scheduler as scheduler_module
-from jobs.scheduler import build_scheduler, purge_job, sweep_retries
+from jobs.scheduler import build_scheduler, purge_job, sweep_retries, sync_job
 from tests.jobs.harness import Harness, mapping
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,6 +134,18 @@ def test_the_retry_sweeper_runs_only_mappings_with_due_retries(h: Harness, engin
     assert [link.hub_id for link in h.links() if link.connection == "crm"] == [ann]
     assert h.lead_by_email("ann@acme.com")["Syncline_Id__c"] == ann
     assert [e.status for e in h.errors() if e.id == error.id] == ["resolved"]
+
+
+def test_a_scheduled_cycle_waits_out_its_job_level_backoff(h: Harness, engine: Engine) -> None:
+    later = utcnow() + timedelta(minutes=15)
+    _add(engine, _error("every-5m", level="job", direction="cycle", kind="rate_limited",
+                        status="retrying", next_retry_at=later, remote_id=None))
+
+    sync_job(h.ctx, "every-5m")
+    assert h.runs() == [], "the remote asked for 15 minutes: the schedule does not call early"
+
+    sync_job(h.ctx, "every-5m", trigger="retry")  # the sweeper, once it is due, does run it
+    assert [r.trigger for r in h.runs()] == ["retry"]
 
 
 def test_the_purge_job_purges(h: Harness, engine: Engine) -> None:
