@@ -111,7 +111,7 @@ class WebhookChannel:
 
     def describe(self) -> str:
         """Where messages go, without the secret part of the address."""
-        return f"webhook to {self.shown}"
+        return f"webhook to {self.shown}" if self.url else "webhook (no url set)"
 
     def send(self, message: Message) -> None:
         """POST the message's JSON; any answer but 2xx is a DeliveryError."""

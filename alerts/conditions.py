@@ -46,13 +46,19 @@ class Reading:
     samples: list[list[float]] = field(default_factory=list)
 
 
-def _quote(text: str | None) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1] + "…"
+def _said(run: SyncRun, noun: str) -> str:
+    """``the latest, started <time>, said: <its message>`` (shortened; without one if none)."""
+    started = format_time(run.started_at)
+    text = " ".join((run.message or "").split())
+    if not text:
+        return f"{noun} started {started}"
+    if len(text) > _QUOTE_CHARS:
+        text = text[: _QUOTE_CHARS - 1] + "…"
+    return f"{noun}, started {started}, said: {text}"
 
 
 def run_mappings(session: Session) -> list[str]:
-    """Every mapping with a run on record (the subjects when no mapping list is given)."""
+    """Every mapping with a run on record."""
     rows = session.exec(
         select(SyncRun.mapping, func.max(SyncRun.started_at)).group_by(SyncRun.mapping)
     )
@@ -124,7 +130,7 @@ def _errors_rising(
             text = f"{subject} has {count} {what}, up {rise} from {int(base)} {ago} earlier"
         else:
             text = f"{subject} has {count} {what}, not rising"
-        text += f"; this rule fires at {rule.threshold}."
+        text += f"; this rule fires when {rule.threshold}."
         readings.append(Reading(subject, rise >= rule.rise, text, float(count), samples))
     return readings
 
@@ -141,16 +147,13 @@ def _failing_runs(
                 break
             streak += 1
         if streak >= rule.runs:
-            last = runs[0]
-            text = (
-                f"{subject} failed its last {streak} runs in a row; the latest, started "
-                f"{format_time(last.started_at)}, said: {_quote(last.message)}"
-            )
+            latest = _said(runs[0], "the latest")
+            text = f"{subject} failed its last {streak} runs in a row; {latest}"
         elif runs:
             text = (
                 f"{subject}'s latest run ended {runs[0].status}"
                 + (f" after {streak} failed" if streak else "")
-                + f"; this rule fires at {rule.threshold}."
+                + f"; this rule fires when {rule.threshold}."
             )
         else:
             text = f"{subject} has no finished run yet."
@@ -181,7 +184,7 @@ def _stale(
         age = now - since
         holds = age >= rule.after
         verdict = f"no successful run for {format_span(age)}" if holds else "fresh"
-        text = f"{subject}: {verdict} ({what}); this rule fires at {rule.threshold}."
+        text = f"{subject}: {verdict} ({what}); this rule fires when {rule.threshold}."
         readings.append(Reading(subject, holds, text, age.total_seconds()))
     return readings
 
@@ -205,7 +208,7 @@ def _api_usage(
         seen = f" as reported {format_time(row.usage_at)}" if row.usage_at else ""
         text = (
             f"{subject} has used {row.api_used:,} of its {row.api_limit:,} daily API calls "
-            f"({share:.0%}){seen}; this rule fires at {rule.threshold}."
+            f"({share:.0%}){seen}; this rule fires when {rule.threshold}."
         )
         readings.append(Reading(subject, share >= rule.above, text, share))
     return readings
@@ -221,11 +224,7 @@ def _held(status: str) -> Callable[[Session, Rule, Collection[str], datetime], l
         for subject in subjects:
             runs = latest_runs(session, subject, 1)
             if runs and runs[0].status == status:
-                run = runs[0]
-                text = (
-                    f"{subject} is {status}: its latest run, started "
-                    f"{format_time(run.started_at)}, said: {_quote(run.message)}"
-                )
+                text = f"{subject} is {status}: {_said(runs[0], 'its latest run')}"
                 readings.append(Reading(subject, True, text))
             else:
                 latest = f"its latest run ended {runs[0].status}" if runs else "it has no run"
@@ -248,14 +247,21 @@ def subjects_of(
     rule: Rule,
     watched_mappings: Collection[str] | None,
 ) -> list[str]:
-    """What a rule looks at: the names it gives, else every mapping (or connection) known."""
+    """What a rule looks at: the names it gives, else the watched mappings, else all known.
+
+    "All known": every connection with a status row; every mapping with a run (or with
+    errors, for errors_rising).
+    """
     if rule.subjects:
         return sorted(set(rule.subjects))
     if rule.condition.about == "connection":
         return sorted(session.exec(select(ConnectionStatus.connection)))
     if watched_mappings is not None:
         return sorted(watched_mappings)
-    return run_mappings(session)
+    found = set(run_mappings(session))
+    if rule.condition is Condition.ERRORS_RISING:
+        found |= set(session.exec(select(ErrorCause.mapping).distinct()))
+    return sorted(found)
 
 
 def measure(

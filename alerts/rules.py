@@ -123,14 +123,16 @@ class Rule:
 
     @property
     def threshold(self) -> str:
-        """The rule's trigger in words, for messages: ``a rise of 10 within 15 min``."""
+        """When the rule fires, in words: ``open errors rise by 10 within 15 min``."""
+        errors = f"open errors ({self.cause.describe()})" if self.cause else "open errors"
         return {
-            Condition.ERRORS_RISING: f"a rise of {self.rise} within {format_span(self.within)}",
-            Condition.FAILING_RUNS: f"{self.runs} failed runs in a row",
-            Condition.STALE: f"no successful run for {format_span(self.after)}",
-            Condition.API_USAGE: f"{self.above:.0%} of the API allowance",
-            Condition.PAUSED: "a paused run",
-            Condition.BRAKED: "a braked run",
+            Condition.ERRORS_RISING: f"{errors} rise by {self.rise} within "
+            f"{format_span(self.within)}",
+            Condition.FAILING_RUNS: f"{self.runs} runs in a row fail",
+            Condition.STALE: f"no run succeeds for {format_span(self.after)}",
+            Condition.API_USAGE: f"API usage reaches {self.above:.0%} of the allowance",
+            Condition.PAUSED: "the latest run paused",
+            Condition.BRAKED: "the latest run hit the mass-change brake",
         }[self.condition]
 
 
@@ -197,10 +199,13 @@ class _Parser:
         self.data = data
         self.lines = lines
         self.env = os.environ if env is None else env
-        self.known = {"mapping": mappings, "connection": connections}
+        #: Names rules may refer to, by noun (None: not checked).
+        self.known: dict[str, Collection[str] | None] = {
+            "mapping": mappings, "connection": connections
+        }
         self.labels: dict[int, str] = {}
-        #: Every channel name the file declares, valid or not (rules may name any of them).
         self.channel_names: set[str] = set()
+        self.known["channel"] = self.channel_names
         self.found: list[tuple[int, InputError]] = []
 
     # -- reporting -------------------------------------------------------------------------------
@@ -234,7 +239,7 @@ class _Parser:
                 self.error((key,), f"unknown key {key!r} (known: {', '.join(_TOP_KEYS)})")
         channels = self._channels(data.get("channels"))
         dashboard_url = self._dashboard_url(data.get("dashboard_url"))
-        rules = self._rules(data.get("rules"), channels)
+        rules = self._rules(data.get("rules"))
         if self.found:
             raise InputErrors([error for _, error in sorted(self.found, key=lambda f: f[0])])
         return AlertRules(self.source, tuple(rules), channels, dashboard_url)
@@ -268,7 +273,7 @@ class _Parser:
             if not isinstance(name, str) or not name:
                 self.error(path, "a channel name must be text")
                 continue
-            self.channel_names.add(name)
+            self.channel_names.add(name)  # rules may name it even if its settings are wrong
             if not isinstance(entry, dict):
                 self.error(path, "expected settings with a type (email or webhook)")
                 continue
@@ -313,6 +318,7 @@ class _Parser:
             self.found.append((self._line((*path, "enabled")), exc))
             return None
         settings: dict[str, Any] = {"enabled": enabled}
+        complete = True
         for key, value in entry.items():
             if key == "enabled":
                 continue
@@ -321,8 +327,9 @@ class _Parser:
             except InputError as exc:
                 if enabled is not False:
                     self.found.append((self._line((*path, key)), exc))
+                    complete = False
                 settings[key] = ""
-        return settings
+        return settings if complete else None
 
     def _email(
         self, name: str, s: dict[str, Any], path: KeyPath, enabled: bool
@@ -372,7 +379,7 @@ class _Parser:
 
     # -- rules -----------------------------------------------------------------------------------
 
-    def _rules(self, value: Any, channels: Mapping[str, Channel]) -> list[Rule]:
+    def _rules(self, value: Any) -> list[Rule]:
         if value is None:
             return []
         if not isinstance(value, list):
@@ -392,14 +399,12 @@ class _Parser:
                            f"rule {name!r} is already defined at line {line}")
             elif isinstance(name, str):
                 first[name] = index
-            rule = self._rule(entry, ("rules", index), channels)
+            rule = self._rule(entry, ("rules", index))
             if rule is not None:
                 rules.append(rule)
         return rules
 
-    def _rule(
-        self, entry: Any, path: KeyPath, channels: Mapping[str, Channel]
-    ) -> Rule | None:
+    def _rule(self, entry: Any, path: KeyPath) -> Rule | None:
         if not isinstance(entry, dict):
             self.error(path, "expected a rule: name, condition and its settings")
             return None
@@ -443,11 +448,6 @@ class _Parser:
         about = condition.about
         subjects = self._names(entry.get(about), (*path, about), about) if about in entry else ()
         rule_channels = self._names(entry.get("channels"), (*path, "channels"), "channel")
-        for index, channel in enumerate(rule_channels):
-            if channel not in self.channel_names:
-                known_channels = ", ".join(sorted(self.channel_names)) or "none yet"
-                self.error((*path, "channels", index),
-                           f"no channel named {channel!r} (known: {known_channels})")
         enabled = self._bool(entry.get("enabled", True), (*path, "enabled"))
         if len(self.found) > errors_before:
             return None

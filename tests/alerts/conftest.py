@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import email
+import io
 import itertools
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -23,6 +25,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine
 
 from core.db import session
+from core.logs import LogfmtFormatter
 from core.models import ConnectionStatus, SyncError, SyncRun
 from jobs import causes
 
@@ -216,3 +219,18 @@ def set_usage(engine: Engine) -> Callable[[str, int, int], None]:
 def at(minutes: float) -> datetime:
     """BASE plus some minutes: the evaluation times tests step through."""
     return BASE + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Syncline's log lines (logfmt, as the scheduler writes them) while the test runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(LogfmtFormatter())
+    logger = logging.getLogger("syncline")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield stream
+    logger.removeHandler(handler)
+    logger.setLevel(level)
