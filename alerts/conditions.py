@@ -150,11 +150,14 @@ def _failing_runs(
             latest = _said(runs[0], "the latest")
             text = f"{subject} failed its last {streak} runs in a row; {latest}"
         elif runs:
-            text = (
-                f"{subject}'s latest run ended {runs[0].status}"
-                + (f" after {streak} failed" if streak else "")
-                + f"; this rule fires when {rule.threshold}."
-            )
+            if streak:
+                last = "its last run" if streak == 1 else f"its last {streak} runs in a row"
+                text = f"{subject} failed {last}; this rule fires when {rule.threshold}."
+            else:
+                text = (
+                    f"{subject}'s latest run ended {runs[0].status}; this rule fires when "
+                    f"{rule.threshold}."
+                )
         else:
             text = f"{subject} has no finished run yet."
         readings.append(Reading(subject, streak >= rule.runs, text, float(streak)))

@@ -271,7 +271,10 @@ class _Parser:
         for name, entry in value.items():
             path: KeyPath = ("channels", name)
             if not isinstance(name, str) or not name:
-                self.error(path, "a channel name must be text")
+                # YAML reads on, off, yes, no and numbers as other types.
+                shown = str(name).lower() if isinstance(name, bool) else name
+                self.error(("channels",), f"channel name {shown} must be text: quote it "
+                           f"('{shown}': ...)")
                 continue
             self.channel_names.add(name)  # rules may name it even if its settings are wrong
             if not isinstance(entry, dict):

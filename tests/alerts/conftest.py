@@ -91,7 +91,7 @@ def tls_smtp_server(tmp_path: Path) -> Iterator[TlsMailbox]:
     certificate.configure_cert(context)
     ca_file = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(ca_file))
-    mailbox = TlsMailbox("localhost", free_port(), ca_file=str(ca_file))
+    mailbox = TlsMailbox("127.0.0.1", free_port(), ca_file=str(ca_file))
 
     def authenticator(server: Any, smtp_session: Any, envelope: Any, mechanism: str,
                       data: Any) -> AuthResult:

@@ -109,8 +109,7 @@ def test_failing_runs_fires_after_k_failures_in_a_row(engine: Engine, add_run: A
     states = evaluate(engine, FAILING, 3)
     assert active(states) == {}
     assert states["failing", "crm-lead"].message == (
-        "crm-lead's latest run ended failed after 2 failed; this rule fires when 3 runs in a "
-        "row fail."
+        "crm-lead failed its last 2 runs in a row; this rule fires when 3 runs in a row fail."
     )
     add_run("crm-lead", "crashed", 3)  # a run whose process died counts as failed
     add_run("crm-lead", "running", 4)  # still going: not an outcome yet

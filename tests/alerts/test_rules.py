@@ -260,6 +260,8 @@ def test_every_mistake_is_reported_at_once_with_its_line_and_path() -> None:
          "webhook"),
         ("channels:\n  mail: {host: x}\n", "2 channels.mail: required: type: email or type: "
          "webhook"),
+        ("channels:\n  off: {type: webhook, enabled: false}\n", "1 channels: channel name "
+         "false must be text: quote it ('false': ...)"),
         ("dashboard_url: example.com\n", "1 dashboard_url: expected the dashboard's address, "
          "http(s)://host:port"),
         ("rules:\n  - {name: x, condition: stale, after: 1h}\n  - {name: x, condition: stale, "
