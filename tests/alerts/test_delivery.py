@@ -75,19 +75,12 @@ You get one message when an alert starts and one when it ends, never a repeat wh
 lasts; the dashboard's overview lists the alerts that hold right now.
 """
 
-RESOLVED_BODY = """\
-Resolved at 2026-03-01 09:31:00 UTC, after 27 min (began 2026-03-01 09:04:00 UTC).
-
-crm-lead's latest run ended success; this rule fires when 3 runs in a row fail.
-
-Rule: failing-runs (failing_runs)
-Subject: crm-lead
-Dashboard: http://127.0.0.1:5000/runs?mapping=crm-lead
-
---\x20
-You get one message when an alert starts and one when it ends, never a repeat while it \
-lasts; the dashboard's overview lists the alerts that hold right now.
-"""
+#: The resolved message differs in its first lines only: rule, subject, link and footer repeat.
+RESOLVED_BODY = (
+    "Resolved at 2026-03-01 09:31:00 UTC, after 27 min (began 2026-03-01 09:04:00 UTC).\n\n"
+    "crm-lead's latest run ended success; this rule fires when 3 runs in a row fail."
+    + FIRING_BODY[FIRING_BODY.index("\n\nRule:"):]
+)
 
 
 def test_an_alert_fires_once_resolves_once_and_survives_a_restart(
