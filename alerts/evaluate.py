@@ -166,10 +166,11 @@ def send_test(channel: Channel, now: datetime | None = None) -> Notification:
 
 
 def alert_job(ctx: SyncContext, path: str | os.PathLike[str]) -> list[Notification]:
-    """The scheduler's job: re-read the alerts file, evaluate, never raise.
+    """The scheduler's job: re-read the alerts file and evaluate it against ``ctx``.
 
     Re-reading each time means an edited file takes effect at the next evaluation; a missing
     file means no alerts; a broken one is logged and leaves the stored state untouched.
+    Database errors propagate, so the scheduler's outage handling sees them like any job's.
     """
     if not Path(path).exists():
         return []
@@ -179,8 +180,4 @@ def alert_job(ctx: SyncContext, path: str | os.PathLike[str]) -> list[Notificati
         event(log, "alerts.invalid", logging.ERROR, problems=str(exc).replace("\n", "; "))
         return []
     watched = sorted(name for name, mapping in ctx.mappings.items() if mapping.enabled)
-    try:
-        return evaluate_alerts(ctx.engine, rules, watched_mappings=watched)
-    except Exception as exc:  # a bug here must not take the scheduler's other jobs down
-        event(log, "alerts.crashed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
-        return []
+    return evaluate_alerts(ctx.engine, rules, watched_mappings=watched)

@@ -217,7 +217,7 @@ def context(engine: Engine, **mappings: bool) -> SyncContext:
     return SyncContext(engine, loaded, None, lambda name: None)  # type: ignore[arg-type]
 
 
-def test_alert_job_reads_the_file_each_time_and_never_raises(
+def test_alert_job_reads_the_file_each_time(
     engine: Engine, add_run: AddRun, tmp_path: Path, log_lines: io.StringIO
 ) -> None:
     path = tmp_path / "alerts.yaml"
