@@ -100,12 +100,18 @@ def _instance_secret(folder: Path) -> str:
     except FileNotFoundError:
         folder.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(32)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            return path.read_text().strip()
+        # Written whole under a private name, then linked into place: web workers starting
+        # together must never read a half-written key (link fails if another one won).
+        draft = folder / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(key + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process made it first: use theirs
+            return path.read_text().strip()
+        finally:
+            draft.unlink()
         return key
 
 

@@ -23,21 +23,6 @@ def init(app: App) -> None:
     )
 
 
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@pass_app
-def web(app: App, host: str, port: int) -> None:
-    """Serve the dashboard (the scheduler runs separately: `syncline scheduler`)."""
-    from app import create_app
-
-    app.engine  # noqa: B018 - fail now, with exit code 2, if the database is not ready
-    flask_app = create_app(
-        {"MAPPINGS_DIR": str(app.mappings_dir), "CONNECTIONS": str(app.config_path or "")}
-    )
-    flask_app.run(host=host, port=port, threaded=True, use_reloader=False)
-
-
 @click.group("mappings")
 def mappings_group() -> None:
     """Work with mapping files."""
@@ -88,5 +73,4 @@ def mappings_check(app: App, offline: bool) -> None:
 def register(group: click.Group) -> None:
     """Add these commands to the main group."""
     group.add_command(init)
-    group.add_command(web)
     group.add_command(mappings_group)

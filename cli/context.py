@@ -16,9 +16,10 @@ import mappings as mappings_package
 from connectors.base import Connector
 from connectors.config import Connections, load_connections
 from core.db import check_connection, database_url, make_engine, require_schema
-from core.errors import InputError
+from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
 from jobs.engine import SyncContext
+from jobs.live import LiveConfig
 from mappings.loader import load_mappings
 from mappings.spec import Mapping
 
@@ -109,6 +110,25 @@ class App:
         for name in sorted({m.connection for m in loaded.values()}):
             self.connect(name).close()
         return SyncContext(self.engine, loaded, self.schema, self.connect, self.stopping)
+
+    def live_config(self) -> LiveConfig:
+        """The files as a long-running process follows them (``syncline scheduler``).
+
+        One broken mapping file stops only its own mappings, so the service starts anyway;
+        it refuses to start (exit 2) only when no mapping at all could run.
+        """
+        if not self.mappings_dir.is_dir():
+            raise InputError(str(self.mappings_dir), "mappings directory not found")
+        live = LiveConfig(self.engine, self.mappings_dir, self.resolve_config(), self.stopping)
+        workspace = live.snapshot().workspace
+        if not workspace.runnable:
+            problems = [p for found in workspace.stopped.values() for p in found]
+            if problems:
+                raise InputErrors(list({str(p): p for p in problems}.values()))
+            raise InputError(str(self.mappings_dir), "no mapping files (*.yaml besides hub.yaml)")
+        for name in sorted({m.connection for m in workspace.runnable.values()}):
+            live.current().connect(name).close()  # a bad setting fails now, not a run later
+        return live
 
 
 pass_app = click.make_pass_decorator(App)

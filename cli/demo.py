@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 from sqlalchemy import Engine
@@ -35,6 +37,9 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
     realistic people once, runs a sync cycle of every mapping, then (without --once) keeps
     syncing every 30 seconds and serves the dashboard at http://127.0.0.1:PORT.
     """
+    # SIGTERM (a service manager, `kill`) must unwind like Ctrl+C does, through the finally
+    # blocks that stop the scheduler and the sandboxes; Python's default would just die.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     engine = app.raw_engine()  # an unreachable database is bad input: one line, exit 2
     if not app.config_path:
         if demo.write_connections():
@@ -125,6 +130,8 @@ def _serve(app: App, port: int) -> None:
         str(app.mappings_dir),
         "scheduler",
         "--demo-activity",
+        "--parent-pid",
+        str(os.getpid()),
     ]
     scheduler = subprocess.Popen(command, env=os.environ.copy())
     click.echo(
@@ -143,12 +150,21 @@ def _serve(app: App, port: int) -> None:
             "SESSION_COOKIE_SECURE": False,
         }
         create_app(config).run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass  # Ctrl+C: the scheduler got it too (same process group); stop both quietly
     finally:
         scheduler.terminate()
         try:
             scheduler.wait(timeout=30)
         except subprocess.TimeoutExpired:
             scheduler.kill()
+            scheduler.wait()
+        click.echo("demo stopped", err=True)
+
+
+def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:
+    """Turn SIGTERM into a clean exit (status 0) through every finally block."""
+    raise SystemExit(0)
 
 
 def register(group: click.Group) -> None:

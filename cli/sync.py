@@ -12,10 +12,11 @@ from core import logs
 from jobs.engine import run_all
 from jobs.report import RunReport
 from jobs.retention import DEFAULT_RETENTION_DAYS, RETENTION_ENV
-from jobs.scheduler import build_scheduler, serve
+from jobs.scheduler import DEFAULT_STOP_TIMEOUT, build_scheduler, serve, stop_with_parent
 
-#: Statuses that make ``syncline sync`` exit 1: the mapping could not do its work.
-FAILED = ("failed", "braked")
+#: Statuses that make ``syncline sync`` exit 1: the mapping could not do its work (or did not
+#: run at all because another process holds it: exit 0 would say it synced).
+FAILED = ("failed", "braked", "locked", "interrupted", "abandoned")
 
 
 @click.command()
@@ -27,14 +28,28 @@ FAILED = ("failed", "braked")
     is_flag=True,
     help="Let this run delete or blank more than deletes.max_fraction (the brake).",
 )
+@click.option(
+    "--wait",
+    "wait_seconds",
+    default=0.0,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="If another process is running a mapping, wait up to this long for it to finish.",
+)
 @pass_app
 def sync(
-    app: App, names: tuple[str, ...], dry_run: bool, as_json: bool, allow_mass_change: bool
+    app: App,
+    names: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    allow_mass_change: bool,
+    wait_seconds: float,
 ) -> None:
     """Run one sync cycle of each MAPPING now (default: every enabled mapping).
 
     Exit code 0 when every mapping ran (record-level errors are listed by `syncline errors
-    list`), 1 when a mapping failed or hit the mass-change brake, 2 on bad input.
+    list`), 1 when a mapping failed, hit the mass-change brake or was held by another process
+    (it says which: host, pid, since when), 2 on bad input.
     """
     ctx = app.sync_context()
     with progress(app.interactive and not as_json, "syncing") as tick:
@@ -45,6 +60,7 @@ def sync(
             allow_mass_change=allow_mass_change,
             progress=tick,
             trigger="manual",
+            wait=wait_seconds,
         )
     report_and_exit(app, reports, as_json=as_json, dry_run=dry_run)
 
@@ -79,18 +95,43 @@ def report_and_exit(app: App, reports: list[RunReport], *, as_json: bool, dry_ru
     help="Mappings that may sync at the same time.",
 )
 @click.option(
+    "--stop-timeout",
+    default=DEFAULT_STOP_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="After SIGTERM, how long running cycles get to reach a safe point before exit.",
+)
+@click.option(
+    "--parent-pid",
+    type=int,
+    hidden=True,
+    help="Stop when this process (the one that started us) is gone (used by `syncline demo`).",
+)
+@click.option(
     "--demo-activity",
     is_flag=True,
     hidden=True,
     help="Also make small random edits in the demo systems (used by `syncline demo`).",
 )
 @pass_app
-def scheduler(app: App, retention_days: int, workers: int, demo_activity: bool) -> None:
-    """Run every mapping on its schedule until SIGTERM (one scheduler process per installation)."""
+def scheduler(
+    app: App,
+    retention_days: int,
+    workers: int,
+    stop_timeout: float,
+    parent_pid: int | None,
+    demo_activity: bool,
+) -> None:
+    """Run every mapping on its schedule until SIGTERM (one scheduler process per installation).
+
+    Mapping files, hub.yaml and the connections file are followed while it runs: a change is
+    used by the next cycle; a file that stops loading stops only its own mapping(s).
+    """
     root = click.get_current_context().find_root()
     if root.params.get("log_level", "WARNING").upper() == "WARNING":  # a service logs its events
         logs.configure("INFO")
-    ctx = app.sync_context()
+    live = app.live_config()
     extra = []
     if demo_activity:
         from jobs.demo import activity_job
@@ -98,9 +139,13 @@ def scheduler(app: App, retention_days: int, workers: int, demo_activity: bool) 
         extra.append(
             (activity_job(app), {"trigger": "interval", "seconds": 20, "id": "demo-activity"})
         )
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
     serve(
-        build_scheduler(ctx, retention_days=retention_days, workers=workers, extra_jobs=extra),
+        build_scheduler(live, retention_days=retention_days, workers=workers, extra_jobs=extra),
         app.stopping,
+        engine=live.engine,
+        stop_timeout=stop_timeout,
     )
 
 

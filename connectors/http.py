@@ -15,6 +15,7 @@ import requests
 
 from connectors.errors import ConnectorError, ErrorKind, redact
 from connectors.retry import RetryPolicy, call_with_retry
+from core import shutdown
 
 #: (connect, read) seconds: connecting is quick or broken; a big query may take minutes.
 DEFAULT_TIMEOUT = (10.0, 120.0)
@@ -231,6 +232,7 @@ class HttpClient:
         headers = {**self.headers, **(self.auth.headers() if self.auth else {})}
         headers.update(options.pop("headers", None) or {})
         options.setdefault("timeout", self.timeout)
+        shutdown.checkpoint()  # a safe point: nothing of this call has left yet
         self.api_calls += 1
         try:
             response = self.session.request(method, url, headers=headers, **options)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
@@ -11,6 +10,7 @@ from typing import Any, Self, TypeVar
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from connectors.errors import ConnectorError, ErrorKind
+from core import shutdown
 from core.logs import event, get_logger
 
 T = TypeVar("T")
@@ -19,8 +19,9 @@ _log = get_logger("retry")
 
 
 def _sleep(seconds: float) -> None:
-    # Looked up at call time so tests can monkeypatch ``time.sleep`` as well as pass ``sleep=``.
-    time.sleep(seconds)
+    # A backoff may last minutes: a stopping process must not sit it out. shutdown.sleep calls
+    # time.sleep when no stop event is bound, so tests may still monkeypatch ``time.sleep``.
+    shutdown.sleep(seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -139,3 +140,19 @@ def session(engine: Engine) -> Iterator[Session]:
         except BaseException:
             db.rollback()
             raise
+
+
+#: Errors meaning the database could not be reached or used at all (server down, file gone,
+#: pool exhausted), as opposed to one statement it refused (an IntegrityError is a bug to show).
+UNREACHABLE: tuple[type[SQLAlchemyError], ...] = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def describe_error(exc: BaseException, engine: Engine | None = None) -> str:
+    """One line for a driver error: its type and first line, never the URL's password."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    message = f"{type(original).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    password = engine.url.password if engine is not None else None
+    if password:
+        message = message.replace(str(password), "***")
+    return message

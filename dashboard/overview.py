@@ -229,15 +229,19 @@ def overview() -> str:
     runs = last_runs()
     open_errors = open_error_counts()
     # Errors can outlive the runs retention keeps, so those mappings still get a row.
-    names = sorted(set(space.mappings) | set(runs) | set(open_errors))
+    names = sorted(set(space.mappings) | set(space.stopped) | set(runs) | set(open_errors))
     rows = [
         MappingHealth(
             name=name,
             connection=space.mappings[name].connection if name in space.mappings else None,
             last_run=runs.get(name),
             open_errors=open_errors.get(name, 0),
-            next_run=next_run(space.mappings.get(name), runs.get(name), now),
-            configured=name in space.mappings,
+            # A mapping whose file (or hub.yaml, or the connections file) does not load is not
+            # synced by the scheduler until it does: say so instead of a next time.
+            next_run=NextRun("stopped")
+            if name in space.stopped
+            else next_run(space.mappings.get(name), runs.get(name), now),
+            configured=name in space.mappings or name in space.stopped,
         )
         for name in names
     ]

@@ -7,9 +7,7 @@ from sqlmodel import col, select
 
 from core.models import SyncError, SyncRun
 from dashboard.blueprint import RUN_ERRORS_SHOWN, bp, db, known_mappings, moved, page_link, paginate
-
-#: The statuses a run ends with (or holds while it runs), for the filter menu.
-RUN_STATUSES = ("running", "success", "partial", "failed", "braked")
+from jobs.runs import RUN_STATUSES
 
 
 @bp.route("/runs")

@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from connectors.base import Connector
 from connectors.errors import ErrorKind
 from core.hubschema import HubSchema
-from core.models import SyncState
+from core.models import HUB_MODELS, SyncState
 from jobs import lease
 from jobs.failures import FailureLog
 from jobs.report import PlannedAction, RunReport
@@ -140,3 +141,17 @@ def set_cursor(session: Session, mapping: str, direction: str, cursor: str, now:
     state.cursor = cursor
     state.updated_at = now
     session.add(state)
+
+
+def pending_pushes(engine: Engine, mapping: Mapping) -> int:
+    """Hub records changed since the mapping's push cursor: what its next push has to look at."""
+    if not mapping.direction.pushes:
+        return 0
+    model = HUB_MODELS[mapping.hub_object]
+    with Session(engine) as session:
+        cursor = int(get_cursor(session, mapping.name, "to_remote") or 0)
+        return int(
+            session.exec(
+                select(func.count()).select_from(model).where(col(model.change_seq) > cursor)
+            ).one()
+        )

@@ -7,27 +7,19 @@ the push only sends what the hub really has to say.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from connectors.base import (
-    ApiUsage,
-    Connector,
-    Cursor,
-    Op,
-    OutboundRecord,
-    Page,
-    WriteResult,
-    WriteStatus,
-)
+from connectors.base import Connector
 from connectors.errors import ConnectorError, ErrorKind
+from core import shutdown
 from core.db import session as db_session
 from core.db import utcnow
 from core.errors import InputError
@@ -35,8 +27,9 @@ from core.hubschema import HubSchema
 from core.logs import bound, event, get_logger
 from jobs import lease
 from jobs.budget import over_budget, record_usage
-from jobs.cycle import Cycle, MassChangeBraked, Progress
+from jobs.cycle import Cycle, MassChangeBraked, Progress, pending_pushes
 from jobs.failures import Failure, FailureLog
+from jobs.proxies import DryRunConnector, GuardedConnector
 from jobs.pull import PullPhase
 from jobs.push import PushPhase
 from jobs.report import RunReport
@@ -47,6 +40,8 @@ log = get_logger("engine")
 
 #: Job-level errors belong to the whole cycle, not to one of its phases.
 JOB_DIRECTION = "cycle"
+#: How often ``--wait`` asks for a held lease again.
+LOCK_POLL_SECONDS = 1.0
 
 
 @dataclass
@@ -71,8 +66,12 @@ def run_mapping(
     dry_run: bool = False,
     allow_mass_change: bool = False,
     progress: Progress | None = None,
+    wait: float = 0.0,
 ) -> RunReport:
-    """Run one cycle of one mapping and report it; remote failures never escape as exceptions."""
+    """Run one cycle of one mapping and report it; remote failures never escape as exceptions.
+
+    ``wait``: seconds to keep trying when another process holds the mapping (default: none).
+    """
     mapping = ctx.mappings[name]
     report = RunReport(mapping=name, dry_run=dry_run)
     if not mapping.enabled:
@@ -80,15 +79,62 @@ def run_mapping(
         return report
     started = time.monotonic()
     holder = None if dry_run else lease.new_holder()
-    if holder is not None and not lease.acquire(ctx.engine, name, holder):
-        report.status = "locked"
-        report.message = "another process is running this mapping right now; skipped"
-        event(log, "run.locked", mapping=name)
-        return report
+    with shutdown.bound(ctx.stopping):
+        if holder is not None and not _claim(ctx, name, holder, wait, report):
+            return report
+        try:
+            _run_held(ctx, name, mapping, holder, report, started, trigger=trigger,
+                      dry_run=dry_run, allow_mass_change=allow_mass_change, progress=progress)
+        finally:
+            if holder is not None:
+                lease.release(ctx.engine, name, holder)
+    return report
+
+
+def _claim(ctx: SyncContext, name: str, holder: str, wait: float, report: RunReport) -> bool:
+    """Take the mapping's lease, waiting up to ``wait`` seconds; say who holds it if we cannot."""
+    deadline = time.monotonic() + wait
+    while True:
+        claim = lease.acquire(ctx.engine, name, holder)
+        if claim:
+            return True
+        if time.monotonic() >= deadline or (ctx.stopping and ctx.stopping.is_set()):
+            break
+        try:
+            shutdown.sleep(min(LOCK_POLL_SECONDS, max(deadline - time.monotonic(), 0.05)))
+        except shutdown.ShutdownRequested:
+            break
+    report.status = "locked"
+    who = claim.other.describe() if claim.other is not None else "another process"
+    report.message = f"not run: another cycle of this mapping is running ({who})"
+    report.backlog = pending_pushes(ctx.engine, ctx.mappings[name])
+    event(log, "run.locked", mapping=name, holder=claim.other.holder if claim.other else None)
+    return False
+
+
+def _run_held(
+    ctx: SyncContext,
+    name: str,
+    mapping: Mapping,
+    holder: str | None,
+    report: RunReport,
+    started: float,
+    *,
+    trigger: str,
+    dry_run: bool,
+    allow_mass_change: bool,
+    progress: Progress | None,
+) -> None:
+    """The cycle itself, once the lease is ours: phases, failures, the run row, the heartbeat."""
     connector: Connector | None = None
     cycle: Cycle | None = None
+    heartbeat: lease.Heartbeat | None = None
     try:
-        report.run_id = None if dry_run else open_run(ctx.engine, name, trigger)
+        report.run_id = None if dry_run else open_run(ctx.engine, name, trigger, holder)
+        if holder is not None and report.run_id is not None:
+            lease.attach_run(ctx.engine, name, holder, report.run_id)
+            heartbeat = lease.Heartbeat(ctx.engine, name, holder, lease.ttl_from_env()).start()
+        _active_add(report.run_id, name, holder)
         with bound(mapping=name, run=report.run_id):
             event(log, "run.started", trigger=trigger, dry_run=dry_run)
             try:
@@ -98,6 +144,10 @@ def run_mapping(
                     raise _PausedError(paused)
                 if dry_run:
                     connector = DryRunConnector(connector)
+                elif holder is not None:
+                    connector = GuardedConnector(
+                        connector, partial(_still_held, ctx.engine, name, holder, heartbeat)
+                    )
                 cycle = Cycle(
                     ctx.engine,
                     mapping,
@@ -125,6 +175,20 @@ def run_mapping(
                         ).resolve_job_errors()
                 if cycle.stop_requested():
                     report.message = "stopped early for shutdown; the next cycle continues"
+            except shutdown.ShutdownRequested:
+                report.status = "interrupted"
+                report.message = (
+                    "stopped for shutdown in the middle of a page; that page was not committed "
+                    "and the next cycle does it again"
+                )
+                event(log, "run.interrupted")
+            except lease.LeaseLost as exc:
+                report.status = "abandoned"
+                report.message = (
+                    f"{exc}: this process's heartbeat stopped for longer than the lease lasts, "
+                    "so another one took over; this run stopped before writing again"
+                )
+                event(log, "run.abandoned", error=str(exc))
             except MassChangeBraked as exc:
                 _job_failure(
                     ctx,
@@ -144,7 +208,7 @@ def run_mapping(
                 _job_failure(ctx, report, "paused", exc.failure, dry_run)
             except ConnectorError as exc:
                 _job_failure(ctx, report, "failed", Failure.from_error(exc), dry_run)
-            except (InputError, lease.LeaseLost) as exc:
+            except InputError as exc:
                 _job_failure(ctx, report, "failed", Failure(ErrorKind.CONFIG, str(exc)), dry_run)
             except Exception as exc:  # a bug must not take the scheduler down with it
                 event(log, "run.crashed", error=repr(exc), trace=traceback.format_exc(limit=5))
@@ -182,13 +246,54 @@ def run_mapping(
                 duration_ms=report.duration_ms,
             )
     finally:
+        _active_remove(report.run_id)
+        if heartbeat is not None:
+            heartbeat.stop()
         if cycle is not None:
             cycle.close()
         if connector is not None:
             connector.close()
-        if holder is not None:
-            lease.release(ctx.engine, name, holder)
-    return report
+
+
+def _still_held(
+    engine: Engine, name: str, holder: str, heartbeat: lease.Heartbeat | None
+) -> None:
+    """Raise LeaseLost unless the lease still names us (asked before every remote write)."""
+    if (heartbeat is not None and heartbeat.lost.is_set()) or not lease.still_ours(
+        engine, name, holder
+    ):
+        raise lease.LeaseLost(f"lease on {name!r} was taken over by another process")
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveCycle:
+    """A cycle running in this process: what a forced stop must close and give back."""
+
+    run_id: int
+    mapping: str
+    holder: str | None
+
+
+_active: dict[int, ActiveCycle] = {}
+_active_lock = threading.Lock()
+
+
+def _active_add(run_id: int | None, mapping: str, holder: str | None) -> None:
+    if run_id is not None:
+        with _active_lock:
+            _active[run_id] = ActiveCycle(run_id, mapping, holder)
+
+
+def _active_remove(run_id: int | None) -> None:
+    if run_id is not None:
+        with _active_lock:
+            _active.pop(run_id, None)
+
+
+def active_cycles() -> list[ActiveCycle]:
+    """The cycles running in this process right now."""
+    with _active_lock:
+        return list(_active.values())
 
 
 class _PausedError(Exception):
@@ -243,66 +348,3 @@ def run_all(
             raise InputError("sync", f"no mapping named {name!r} (known: {known})")
     chosen = list(names) if names else [n for n, m in ctx.mappings.items() if m.enabled]
     return [run_mapping(ctx, name, **options) for name in ordered(ctx.mappings, chosen)]
-
-
-class DryRunConnector(Connector):
-    """Reads through to the real connector; writes are counted and answered, never sent."""
-
-    type_name = "dry-run"
-
-    def __init__(self, inner: Connector) -> None:
-        super().__init__(inner.name, {})
-        self.inner = inner
-        self.capabilities = inner.capabilities  # type: ignore[misc]
-        self.planned_write_calls = 0
-        self._new = 0
-
-    @property  # type: ignore[override]
-    def api_calls(self) -> int:
-        return self.inner.api_calls
-
-    @api_calls.setter
-    def api_calls(self, value: int) -> None:
-        pass  # the base class initialises it; reads go to the real connector's counter
-
-    def check(self) -> None:
-        self.inner.check()
-
-    def usage(self) -> ApiUsage | None:
-        return self.inner.usage()
-
-    def describe(self, objects: Sequence[str] | None = None) -> dict[str, Any]:
-        return self.inner.describe(objects)
-
-    def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
-    ) -> Iterator[Page]:
-        return self.inner.read_changes(object_name, since, fields=fields)
-
-    def lookup(
-        self,
-        object_name: str,
-        field_name: str,
-        values: Sequence[str],
-        *,
-        fields: Sequence[str] | None = None,
-    ) -> list[Any]:
-        return self.inner.lookup(object_name, field_name, values, fields=fields)
-
-    def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
-        self.planned_write_calls += math.ceil(len(records) / self.capabilities.max_batch_size)
-        results = []
-        for record in records:
-            if record.op is Op.DELETE:
-                results.append(WriteResult(record.ref, WriteStatus.DELETED, key=record.key))
-            elif record.key is None:
-                self._new += 1
-                results.append(
-                    WriteResult(record.ref, WriteStatus.CREATED, key=f"(new {self._new})")
-                )
-            else:
-                results.append(WriteResult(record.ref, WriteStatus.UPDATED, key=record.key))
-        return results
-
-    def close(self) -> None:
-        self.inner.close()

@@ -31,6 +31,8 @@ HISTORY_LIMIT = 20
 OPEN_STATUSES = ("open", "retrying")
 #: Every status a sync error can have.
 ERROR_STATUSES = (*OPEN_STATUSES, "resolved", "ignored")
+#: Job-level codes a completed cycle does not resolve: they report something already over.
+KEPT_UNTIL_SEEN = ("DATABASE_UNAVAILABLE",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,12 +232,28 @@ class FailureLog:
         self._resolve(hub_ids, remote_ids, col(SyncError.code) == "FIELD_CONFLICT")
 
     def resolve_job_errors(self) -> None:
-        """A cycle that completed clears the job-level errors an earlier run left."""
+        """A cycle that completed clears the job-level errors an earlier run left.
+
+        Reports of something that already ended (a database outage) stay until an admin has
+        seen them: the cycle after it completing says nothing new.
+        """
         self._resolve(
             (),
             (),
             col(SyncError.direction) == self.direction,
             col(SyncError.level) == "job",
+            col(SyncError.code).is_(None) | col(SyncError.code).not_in(KEPT_UNTIL_SEEN),
+            everyone=True,
+        )
+
+    def resolve_job_code(self, code: str) -> None:
+        """Resolve this mapping's job-level error with ``code`` (its cause is gone)."""
+        self._resolve(
+            (),
+            (),
+            col(SyncError.direction) == self.direction,
+            col(SyncError.level) == "job",
+            col(SyncError.code) == code,
             everyone=True,
         )
 

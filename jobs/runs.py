@@ -9,11 +9,31 @@ from core.db import utcnow
 from core.models import SyncRun
 from jobs.report import JSON_KEYS, RunReport
 
+#: Every status a ``sync_run`` row can hold. ``crashed``: its process died and another one
+#: closed it on taking the mapping over; ``interrupted``: stopped for shutdown mid-page;
+#: ``abandoned``: it lost its lease (its heartbeat stopped too long) and stopped before writing.
+RUN_STATUSES = (
+    "running",
+    "success",
+    "partial",
+    "failed",
+    "braked",
+    "paused",
+    "crashed",
+    "interrupted",
+    "abandoned",
+)
 
-def open_run(engine: Engine, mapping: str, trigger: str) -> int:
-    """Insert a running ``sync_run`` row now, so a crashed cycle is still visible afterwards."""
+
+def open_run(engine: Engine, mapping: str, trigger: str, holder: str | None = None) -> int:
+    """Insert a running ``sync_run`` row now, so a crashed cycle is still visible afterwards.
+
+    ``holder`` is the lease holder running it: whoever finds that holder dead closes the run.
+    """
     with Session(engine) as session:
-        run = SyncRun(mapping=mapping, trigger=trigger, status="running", started_at=utcnow())
+        run = SyncRun(
+            mapping=mapping, trigger=trigger, status="running", started_at=utcnow(), holder=holder
+        )
         session.add(run)
         session.commit()
         assert run.id is not None

@@ -3,44 +3,76 @@
 One process, never one per web worker: APScheduler 3 has no cross-process coordination, so two
 schedulers would both fire every job. The database lease (jobs.lease) is the second safeguard:
 even a stray second scheduler, or a manual ``syncline sync``, cannot run a mapping twice at once.
+
+The scheduler follows its files (jobs.live): a watch job re-reads them when they change and
+adds, removes or reschedules mapping jobs to match; every cycle starts from the files as they
+are at that moment. The watch job also closes runs whose process died (jobs.lease.reap) and
+notices when the hub database is back after an outage (jobs.outage).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.base import BaseScheduler, SchedulerNotRunningError
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler, SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlmodel import col, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from core.db import session, utcnow
 from core.logs import event, get_logger
-from core.models import SyncError
-from jobs import retention
-from jobs.engine import SyncContext, run_mapping
+from core.models import SyncError, SyncRun
+from jobs import lease, retention
+from jobs.engine import SyncContext, active_cycles, run_mapping
+from jobs.live import LiveConfig
+from jobs.outage import guarded, outage_for
 from mappings.schedule import parse_schedule
 
 log = get_logger("scheduler")
 
 RETRY_SWEEP_SECONDS = 60
+#: How often the files are checked for changes, dead holders reaped and a down database probed.
+WATCH_SECONDS = 2.0
+#: Dead runs are looked for every this many watch ticks (one query; cheap, but not free).
+REAP_EVERY_TICKS = 5
+#: After SIGTERM, cycles get this long to reach a safe point before the process leaves anyway.
+DEFAULT_STOP_TIMEOUT = 8.0
+
+#: What scheduler jobs run against: fixed (tests, one-off runs) or following the files.
+Source = SyncContext | LiveConfig
 
 
-def sync_job(ctx: SyncContext, name: str, trigger: str = "schedule") -> None:
+def current(source: Source) -> SyncContext:
+    """The context a job runs with now (a LiveConfig re-reads changed files first)."""
+    return source.current() if isinstance(source, LiveConfig) else source
+
+
+@guarded(lambda source, name, trigger="schedule": (f"sync:{name}", name))
+def sync_job(source: Source, name: str, trigger: str = "schedule") -> None:
     """One scheduled cycle; the engine records every failure, so nothing escapes to APScheduler."""
+    ctx = current(source)
+    if name not in ctx.mappings:  # its file broke or it went away since the job was planned
+        event(log, "job.skipped", mapping=name, reason="not loaded")
+        return
     report = run_mapping(ctx, name, trigger=trigger)
     if report.status == "locked":
-        event(log, "job.skipped", mapping=name, reason="locked")
+        event(log, "job.skipped", mapping=name, reason="locked", detail=report.message)
 
 
-def sweep_retries(ctx: SyncContext) -> list[str]:
+@guarded(lambda source: ("retry-sweeper", None))
+def sweep_retries(source: Source) -> list[str]:
     """Run a cycle now for every mapping with records due for an automatic retry."""
+    ctx = current(source)
     with session(ctx.engine) as db:
         due = db.exec(
             select(SyncError.mapping)
@@ -53,50 +85,120 @@ def sweep_retries(ctx: SyncContext) -> list[str]:
     return names
 
 
-def purge_job(ctx: SyncContext, days: int) -> None:
+@guarded(lambda source, days: ("retention-purge", None))
+def purge_job(source: Source, days: int) -> None:
     """The daily retention purge."""
+    ctx = current(source)
     purged = retention.purge(ctx.engine, days)
     retention.refresh_statistics(ctx.engine)
     event(log, "retention.purged", errors=purged.errors, runs=purged.runs, days=days)
 
 
+class Watcher:
+    """The scheduler's housekeeping tick: file changes, dead holders, the database coming back."""
+
+    def __init__(self, scheduler: BaseScheduler, source: Source) -> None:
+        self.scheduler = scheduler
+        self.source = source
+        self.engine = source.engine
+        self.ticks = 0
+
+    def tick(self) -> None:
+        """One look at everything; called every WATCH_SECONDS by its own job."""
+        self.ticks += 1
+        outage = outage_for(self.engine)
+        for job_id in outage.probe():  # the database is back: what failed runs again now
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.modify_job(job_id, next_run_time=utcnow())
+        if isinstance(self.source, LiveConfig):
+            reconcile(self.scheduler, self.source, self.source.current())
+        if self.ticks % REAP_EVERY_TICKS == 1 and not outage.down:
+            reap_job(self.source)
+
+
+@guarded(lambda watcher: ("watch", None))
+def _watch(watcher: Watcher) -> None:
+    watcher.tick()
+
+
+@guarded(lambda source: ("reap", None))
+def reap_job(source: Source) -> list[int]:
+    """Close the runs left ``running`` by processes that died, and free their leases."""
+    return lease.reap(source.engine)
+
+
+def _sync_job_options(name: str, schedule_text: str, now: Any) -> dict[str, Any]:
+    schedule = parse_schedule(schedule_text)
+    grace = max(10, (schedule.seconds or 60) // 2)
+    return {
+        "id": f"sync:{name}",
+        "name": f"sync {name} ({schedule})",
+        "max_instances": 1,
+        "coalesce": True,
+        "misfire_grace_time": grace,
+        "replace_existing": True,
+        "next_run_time": now + timedelta(seconds=1),
+        **schedule.trigger_kwargs(),
+    }
+
+
+def reconcile(scheduler: BaseScheduler, source: Source, ctx: SyncContext) -> None:
+    """Make the mapping jobs match the mappings: add new, drop gone or disabled, reschedule.
+
+    A job whose mapping only changed content is left alone: its next cycle reads the new
+    content anyway (``current``).
+    """
+    wanted = {name: m.schedule for name, m in ctx.mappings.items() if m.enabled}
+    have = {
+        job.id.removeprefix("sync:"): job
+        for job in scheduler.get_jobs()
+        if job.id.startswith("sync:")
+    }
+    now = utcnow()
+    for name in sorted(set(have) - set(wanted)):
+        with contextlib.suppress(JobLookupError):
+            scheduler.remove_job(f"sync:{name}")
+        event(log, "job.removed", mapping=name)
+    for name, schedule_text in sorted(wanted.items()):
+        job = have.get(name)
+        options = _sync_job_options(name, schedule_text, now)
+        if job is not None and job.name == options["name"]:
+            continue
+        scheduler.add_job(sync_job, args=(source, name), **options)
+        event(log, "job.added" if job is None else "job.rescheduled", mapping=name,
+              schedule=schedule_text)
+
+
 def build_scheduler(
-    ctx: SyncContext,
+    source: Source,
     *,
     retention_days: int = retention.DEFAULT_RETENTION_DAYS,
     workers: int = 4,
     scheduler: BaseScheduler | None = None,
     extra_jobs: list[tuple[Callable[[], Any], dict[str, Any]]] = (),  # type: ignore[assignment]
 ) -> BaseScheduler:
-    """A scheduler with one job per enabled mapping, the retry sweeper and the retention purge."""
+    """A scheduler with one job per enabled mapping, the retry sweeper and the retention purge.
+
+    With a LiveConfig it also gets the watch job that follows the files, reaps dead runs and
+    notices the end of a database outage.
+    """
     # Checked now: a bad period must stop the start, not fail the first purge a minute later.
     retention_days = retention.check_days(retention_days, "retention days")
     scheduler = scheduler or BlockingScheduler(
         executors={"default": ThreadPoolExecutor(workers)}, timezone="UTC"
     )
     now = utcnow()
+    ctx = current(source)
     for name, mapping in sorted(ctx.mappings.items()):
-        if not mapping.enabled:
-            continue
-        schedule = parse_schedule(mapping.schedule)
-        grace = max(10, (schedule.seconds or 60) // 2)
-        scheduler.add_job(
-            sync_job,
-            args=(ctx, name),
-            id=f"sync:{name}",
-            name=f"sync {name} ({schedule})",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=grace,
-            replace_existing=True,
-            next_run_time=now + timedelta(seconds=1),
-            **schedule.trigger_kwargs(),
-        )
+        if mapping.enabled:
+            scheduler.add_job(
+                sync_job, args=(source, name), **_sync_job_options(name, mapping.schedule, now)
+            )
     scheduler.add_job(
         sweep_retries,
         "interval",
         seconds=RETRY_SWEEP_SECONDS,
-        args=(ctx,),
+        args=(source,),
         id="retry-sweeper",
         max_instances=1,
         coalesce=True,
@@ -106,43 +208,123 @@ def build_scheduler(
         purge_job,
         "interval",
         hours=24,
-        args=(ctx, retention_days),
+        args=(source, retention_days),
         id="retention-purge",
         max_instances=1,
         coalesce=True,
         replace_existing=True,
         next_run_time=now + timedelta(minutes=1),
     )
+    if isinstance(source, LiveConfig):
+        scheduler.add_job(
+            _watch,
+            "interval",
+            seconds=WATCH_SECONDS,
+            args=(Watcher(scheduler, source),),
+            id="watch",
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+            next_run_time=now,
+        )
     for fn, options in extra_jobs:
         scheduler.add_job(fn, **{"max_instances": 1, "coalesce": True, **options})
     return scheduler
 
 
-def _shutdown(scheduler: BaseScheduler) -> None:
-    """Stop the scheduler, waiting for running cycles; stopping twice is not an error."""
+def _shutdown(scheduler: BaseScheduler, engine: Any, timeout: float) -> None:
+    """Stop the scheduler: cycles get ``timeout`` seconds to reach a safe point, then we leave.
+
+    Leaving with a cycle still inside one remote call is safe (nothing of its page was
+    committed), so its run is closed as ``interrupted`` and its lease given back for the next
+    process; the process then exits without waiting for the call.
+    """
     with contextlib.suppress(SchedulerNotRunningError):
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=False)
+    deadline = time.monotonic() + timeout
+    while active_cycles() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = active_cycles()
+    if not left:
+        return
+    _abandon(engine, left)
+    event(log, "scheduler.stopped", forced=len(left))
+    os._exit(0)  # the threads still inside a remote call are abandoned, not waited for
 
 
-def serve(scheduler: BaseScheduler, stopping: threading.Event | None = None) -> None:
-    """Run until SIGTERM or SIGINT, then let running cycles finish their page and stop."""
+def _abandon(engine: Any, cycles: list[Any]) -> None:
+    """Close the runs of cycles we leave behind and give their leases back."""
+    now = utcnow()
+    with contextlib.suppress(Exception):  # best effort: a taker closes them anyway
+        with Session(engine) as db:
+            for cycle in cycles:
+                db.exec(  # type: ignore[call-overload]
+                    update(SyncRun)
+                    .where(col(SyncRun.id) == cycle.run_id, col(SyncRun.status) == "running")
+                    .values(
+                        status="interrupted",
+                        finished_at=now,
+                        message="stopped for shutdown inside a remote call; the page in hand "
+                        "was not committed and the next cycle does it again",
+                    )
+                )
+            db.commit()
+        for cycle in cycles:
+            if cycle.holder is not None:
+                lease.release(engine, cycle.mapping, cycle.holder)
+
+
+def stop_with_parent(parent: int, poll: float = 1.0) -> threading.Thread:
+    """SIGTERM ourselves once ``parent`` (the process that started us) is gone.
+
+    A scheduler started by ``syncline demo`` must not outlive it, even when the demo is killed
+    with SIGKILL and cannot stop it: an orphan would go on syncing against stopped sandboxes.
+    The parent's pid comes from the parent itself, so one killed before we started is noticed.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        event(log, "scheduler.parent_gone", parent=parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="syncline-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(
+    scheduler: BaseScheduler,
+    stopping: threading.Event | None = None,
+    *,
+    engine: Any = None,
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+) -> None:
+    """Run until SIGTERM or SIGINT; then stop within ``stop_timeout`` seconds at most."""
     stopping = stopping or threading.Event()
+    done = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         if stopping.is_set():
             return  # already shutting down; a second Ctrl+C must not start another shutdown
         # Set before anything else: a second signal (Ctrl+C reaches the whole process group
         # while the parent sends SIGTERM) can interrupt this very handler.
-        stopping.set()  # cycles stop at their next page boundary; cursors are safe there
+        stopping.set()  # cycles stop at their next remote call or page boundary
         event(log, "scheduler.stopping", signal=signal.Signals(signum).name)
+
+        def shut() -> None:
+            try:
+                _shutdown(scheduler, engine, stop_timeout)
+            finally:
+                done.set()
+
         # From a signal handler, shutdown must not block on the very thread it interrupted.
-        threading.Thread(target=_shutdown, args=(scheduler,), name="syncline-shutdown").start()
+        threading.Thread(target=shut, name="syncline-shutdown", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     event(log, "scheduler.started", jobs=len(scheduler.get_jobs()))
     scheduler.start()
-    for thread in threading.enumerate():  # wait for the shutdown (and its running cycles)
-        if thread.name == "syncline-shutdown":
-            thread.join()
+    if scheduler.state != STATE_STOPPED or stopping.is_set():
+        done.wait()
     event(log, "scheduler.stopped")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -26,6 +25,7 @@ from connectors.errors import ConnectorError, ErrorKind
 from connectors.memory.schema import CURSOR_FIELD, KEY_FIELD, ObjectSchema, unknown_field
 from connectors.memory.store import MemoryStore, Record, SimulatedCrash
 from connectors.retry import RetryPolicy, call_with_retry
+from core import shutdown
 
 T = TypeVar("T")
 
@@ -184,10 +184,11 @@ class MemoryConnector(Connector):
         return call_with_retry(attempt, self.retry)
 
     def _attempt(self, fn: Callable[[], T], records: int) -> T:
+        shutdown.checkpoint()
         self.api_calls += 1
         delay = self.faults.delay(records)
         if delay:
-            time.sleep(delay)
+            shutdown.sleep(delay)
         fault = self.store.next_fault()
         if fault is None:
             self._authenticate()

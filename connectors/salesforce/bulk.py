@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from connectors.errors import ConnectorError, ErrorKind, redact
+from core import shutdown
 
 if TYPE_CHECKING:
     from connectors.salesforce.connector import SalesforceConnector
@@ -29,8 +29,9 @@ MAX_WAIT_SECONDS = 3600.0
 
 
 def _sleep(seconds: float) -> None:
-    # Looked up at call time so tests can patch ``time.sleep``.
-    time.sleep(seconds)
+    # A Bulk job may run for an hour: a stopping process leaves between polls. The job goes on
+    # in Salesforce; the records are upserted by external id again by the next cycle.
+    shutdown.sleep(seconds)
 
 
 class BulkIngest:

@@ -27,6 +27,7 @@ from connectors.http import DEFAULT_TIMEOUT, parse_retry_after
 from connectors.retry import RetryPolicy, call_with_retry
 from connectors.salesforce.auth import Credentials, Token, fetch_token
 from connectors.salesforce.errors import rest_error
+from core import shutdown
 
 T = TypeVar("T")
 
@@ -169,6 +170,7 @@ class Transport:
         return self.call(send)
 
     def _attempt(self, fn: Callable[[Salesforce], T]) -> T:
+        shutdown.checkpoint()  # a safe point: nothing of this call has left yet
         sf = self.client()
         self._on_call()
         self._retry_after = None

@@ -15,7 +15,9 @@ from core.models import User
 from dashboard.blueprint import bp, db
 
 #: Endpoints anyone may reach: the login form itself, the stylesheet and the health check.
-PUBLIC_ENDPOINTS = frozenset({"dashboard.login", "dashboard.static", "dashboard.healthz"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"dashboard.login", "dashboard.static", "dashboard.healthz", "dashboard.readyz"}
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -348,7 +348,7 @@ def test_random_faults_are_retried_by_the_connector() -> None:
 
 def test_latency_is_slept(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("connectors.memory.connector.time.sleep", slept.append)
+    monkeypatch.setattr("core.shutdown.time.sleep", slept.append)
     crm = MemoryConnector("crm", {"type": "memory", "store": MemoryStore(),
                                   "faults": {"latency_ms": 300, "latency_per_record_ms": 2}})
     crm.write("Lead", [OutboundRecord(str(i), None, lead(i)) for i in range(10)])

@@ -93,7 +93,7 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
 
 def test_default_sleep_can_be_patched_through_time(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("connectors.retry.time.sleep", slept.append)
+    monkeypatch.setattr("core.shutdown.time.sleep", slept.append)
     fn, _ = failing(transient(retry_after=2))
     assert call_with_retry(fn, RetryPolicy()) == "ok"
     assert slept == [2.0]

@@ -201,3 +201,24 @@ def test_overview_without_any_mapping_files_keeps_the_empty_state(
     use_files(app, tmp_path, None)
     html = get(client, "/")
     assert "No sync has run yet" in html and "<table" not in html
+
+
+def test_a_crashed_run_and_a_stopped_mapping_show_on_the_overview(
+    client: FlaskClient, files: None, add_run: AddRun, app: Flask
+) -> None:
+    message = ("did not finish: process 4242 on this host is not running. Taken over at "
+               "2026-12-07 12:01:00 UTC by host 'h' pid 7")
+    add_run("crm-person", status="crashed", message=message, finished_at=NOW)
+    folder = Path(app.config["MAPPINGS_DIR"])
+    (folder / "webinar-person.yaml").write_text("name: webinar-person\nconnection: [\n")
+
+    html = get(client, "/")
+
+    crashed = row_of(html, "crm-person")
+    assert 'class="badge badge-crashed">crashed<' in crashed
+    assert "process 4242 on this host is not running" in crashed  # the reason, on hover
+    stopped = row_of(html, "webinar-person")
+    assert "stopped: its file does not load" in stopped
+    assert "code=MAPPING_INVALID" in stopped
+    runs = get(client, "/runs?status=crashed")
+    assert "badge-crashed" in runs and 'value="crashed" selected' in runs

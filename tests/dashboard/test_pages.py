@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text as sql
 
 from app import SECURITY_HEADERS, create_app
 from core.models import SyncError, SyncRun
@@ -279,8 +281,44 @@ def test_healthz_unreachable_database(monkeypatch: pytest.MonkeyPatch, url: str)
     app.extensions["syncline.engine"].dispose()
 
 
+def test_readyz_names_each_dependency(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["down"] == [] and body["checks"]["database"] == {"ok": True}
+    assert body["checks"]["schema"] == {"ok": True}
+
+
 @pytest.mark.parametrize(
-    "path", ["/", "/runs", "/errors", "/healthz", "/errors/999999",
+    "url",
+    [
+        "postgresql+psycopg://syncline:pw-s3cret-9f2@127.0.0.1:1/syncline?connect_timeout=2",
+        "sqlite:////nonexistent-dir/pw-s3cret-9f2/syncline.db",
+    ],
+)
+def test_readyz_says_the_database_is_down(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    response = app.test_client().get("/readyz")  # no login: probes have none
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "not ready" and body["down"] == ["database"]
+    assert body["checks"]["database"]["ok"] is False and body["checks"]["database"]["error"]
+    assert "pw-s3cret-9f2" not in response.get_data(as_text=True)
+    app.extensions["syncline.engine"].dispose()
+
+
+def test_readyz_says_the_schema_is_behind(client: FlaskClient, engine: Any) -> None:
+    with engine.begin() as connection:
+        connection.execute(sql("UPDATE alembic_version SET version_num = '0005'"))
+    response = client.get("/readyz")
+    body = response.get_json()
+    assert response.status_code == 503 and body["down"] == ["schema"]
+    assert "syncline init" in body["checks"]["schema"]["error"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/runs", "/errors", "/healthz", "/readyz", "/errors/999999",
              "/dashboard-static/style.css"]
 )
 def test_security_headers(client: FlaskClient, path: str) -> None:
