@@ -165,12 +165,16 @@ def send_test(channel: Channel, now: datetime | None = None) -> Notification:
     return deliver(channel, message)
 
 
-def alert_job(ctx: SyncContext, path: str | os.PathLike[str]) -> list[Notification]:
+def alert_job(
+    ctx: SyncContext, path: str | os.PathLike[str], *, stopped: Collection[str] = ()
+) -> list[Notification]:
     """The scheduler's job: re-read the alerts file and evaluate it against ``ctx``.
 
-    Re-reading each time means an edited file takes effect at the next evaluation; a missing
-    file means no alerts; a broken one is logged and leaves the stored state untouched.
-    Database errors propagate, so the scheduler's outage handling sees them like any job's.
+    Rules watch ``ctx``'s enabled mappings, plus ``stopped`` ones (their file does not load,
+    so they are not syncing: exactly what a staleness rule is for). Re-reading each time means
+    an edited file takes effect at the next evaluation; a missing file means no alerts; a
+    broken one is logged and leaves the stored state untouched. Database errors propagate, so
+    the scheduler's outage handling sees them like any job's.
     """
     if not Path(path).exists():
         return []
@@ -179,5 +183,6 @@ def alert_job(ctx: SyncContext, path: str | os.PathLike[str]) -> list[Notificati
     except InputError as exc:
         event(log, "alerts.invalid", logging.ERROR, problems=str(exc).replace("\n", "; "))
         return []
-    watched = sorted(name for name, mapping in ctx.mappings.items() if mapping.enabled)
+    enabled = {name for name, mapping in ctx.mappings.items() if mapping.enabled}
+    watched = sorted(enabled | set(stopped))
     return evaluate_alerts(ctx.engine, rules, watched_mappings=watched)

@@ -7,7 +7,9 @@ again after a restart; a failed send is logged once without secrets and retried 
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,11 +18,13 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from alerts.evaluate import Notification, alert_job, evaluate_alerts
-from alerts.rules import AlertRules, parse_alerts
-from core.db import make_engine, session
-from core.models import AlertState
+from alerts.rules import AlertRules, alerts_path, parse_alerts
+from core.db import make_engine, session, utcnow
+from core.models import AlertState, SyncRun
 from jobs.engine import SyncContext
+from jobs.live import LiveConfig
 from tests.alerts.conftest import Mailbox, Receiver, at, free_port
+from tests.cli.helpers import CONNECTIONS, LEAD_MAPPING, SHIPPED_MAPPINGS
 
 AddRun = Callable[..., Any]
 
@@ -233,3 +237,40 @@ def test_alert_job_reads_the_file_each_time(
     with session(engine) as db:
         watched = {row.subject for row in db.exec(select(AlertState))}
     assert watched == {"crm-lead"}  # enabled mappings only
+
+
+def test_the_scheduler_context_keeps_watching_a_mapping_whose_file_broke(
+    engine: Engine, tmp_path: Path, smtp_server: Mailbox
+) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    shutil.copy(SHIPPED_MAPPINGS / "hub.yaml", folder / "hub.yaml")
+    (folder / "lead.yaml").write_text(LEAD_MAPPING)
+    connections = tmp_path / "connections.yaml"
+    connections.write_text(CONNECTIONS)
+    alerts_path(folder).write_text(
+        "channels:\n"
+        f"  mail: {{type: email, host: 127.0.0.1, port: {smtp_server.port}, starttls: false,"
+        " from: syncline@example.com, to: ops@example.com}\n"
+        "rules:\n  - {name: stale, condition: stale, after: 1h, channels: [mail]}\n"
+    )
+    live = LiveConfig(engine, folder, connections)
+    with session(engine) as db:  # the job evaluates at the real now
+        db.add(SyncRun(mapping="lead", status="success", started_at=utcnow(),
+                       finished_at=utcnow()))
+
+    def tick() -> list[Notification]:
+        snapshot = live.snapshot()
+        return alert_job(snapshot.ctx, alerts_path(folder), stopped=snapshot.workspace.stopped)
+
+    assert tick() == []
+    (folder / "lead.yaml").write_text(LEAD_MAPPING.replace("direction: both", "direction: up"))
+    assert "lead" in live.snapshot().workspace.stopped
+    with session(engine) as db:  # two hours later, as far as the database can tell
+        run = db.exec(select(SyncRun)).one()
+        run.finished_at -= timedelta(hours=2)
+        run.started_at -= timedelta(hours=2)
+        db.add(run)
+    [notification] = tick()
+    assert notification.delivered and notification.message.subject == "lead"
+    assert smtp_server.messages[0]["Subject"] == "[Syncline] ALERT stale: lead"
