@@ -7,8 +7,10 @@ import click
 from cli.context import App, pass_app
 from connectors.errors import ConnectorError
 from core.db import init_db, schema_revision
-from core.errors import InputError
+from core.errors import InputError, InputErrors
 from mappings.check import check_against_remote
+from mappings.loader import load_mapping, load_mappings, mapping_paths
+from mappings.spec import Mapping
 
 
 @click.command()
@@ -36,7 +38,19 @@ def mappings_group() -> None:
 )
 @pass_app
 def mappings_check(app: App, offline: bool) -> None:
-    """Validate every mapping file, then check it against the remote schema (describe)."""
+    """Validate every mapping file, then check it against the remote schema (describe).
+
+    Without a usable connections file the files are still validated (connection names
+    aside), their problems listed, and the checks that could not run named; exit code 2.
+    """
+    try:
+        app.connections  # noqa: B018 - read it now: without it, the files are checked alone
+    except InputError as exc:
+        # Validating mapping files where the connections (and their secrets) are not, as in
+        # CI, is what --offline is for: only a file given or found but unusable is an error.
+        missing = offline and _no_connections_file(app)
+        _check_without_connections(app, offline, None if missing else exc)
+        return
     loaded = app.mappings  # raises InputErrors (exit 2) listing every problem in every file
     errors = warnings = 0
     for name, mapping in sorted(loaded.items()):
@@ -68,6 +82,64 @@ def mappings_check(app: App, offline: bool) -> None:
     if errors:
         raise InputError("mappings check", f"{errors} error(s), {warnings} warning(s)")
     click.echo(f"{len(loaded)} mapping(s) checked, {warnings} warning(s)")
+
+
+def _no_connections_file(app: App) -> bool:
+    """True when no connections file was named and none is in the usual places."""
+    try:
+        app.resolve_config()
+    except InputError:
+        return True
+    return False
+
+
+def _check_without_connections(app: App, offline: bool, problem: InputError | None) -> None:
+    """The files' own check when the connections file is missing or broken, and what it skips.
+
+    Connection names cannot be checked without the file; everything else in the files is.
+    Exit code 2 when the files have problems or ``problem`` (the connections file's) is given.
+    """
+    if not app.mappings_dir.is_dir():
+        raise InputError(str(app.mappings_dir), "mappings directory not found")
+    found: list[InputError] = []
+    try:
+        loaded = load_mappings(app.mappings_dir, hub_schema=app.schema)
+    except InputErrors as exc:
+        found, loaded = exc.errors, _each_alone(app)
+    except InputError as exc:
+        found, loaded = [exc], _each_alone(app)
+    for error in found:
+        click.echo(f"error: {error}", err=True)
+    for name, mapping in sorted(loaded.items()):
+        click.echo(f"ok       {mapping.source} ({name}; connection name not checked)")
+    if problem is not None:
+        for line in str(problem).splitlines():
+            click.echo(f"error: {line}", err=True)
+    skipped = ["whether the connections the mappings name exist"]
+    if not offline and loaded:
+        targets = ", ".join(
+            f"{name} ({m.connection}.{m.remote_object})" for name, m in sorted(loaded.items()))
+        skipped.append(
+            f"the remote schema checks (fields exist and are writable, lengths, restricted "
+            f"picklists, required fields) of {targets}")
+    click.echo(f"not checked without a connections file: {'; '.join(skipped)}", err=True)
+    if found or problem is not None:
+        files = f"{len(found)} error(s) in the mapping files" if found else "mapping files valid"
+        reason = "; the connections file could not be used" if problem is not None else ""
+        raise InputError("mappings check", files + reason)
+    click.echo(f"{len(loaded)} mapping file(s) checked offline, 0 warning(s)")
+
+
+def _each_alone(app: App) -> dict[str, Mapping]:
+    """The mapping files that load on their own, when the folder as a whole does not."""
+    loaded: dict[str, Mapping] = {}
+    for path in mapping_paths(app.mappings_dir):
+        try:
+            mapping = load_mapping(path, hub_schema=app.schema)
+        except InputError:
+            continue  # reported with the folder's problems
+        loaded.setdefault(mapping.name, mapping)
+    return loaded
 
 
 def register(group: click.Group) -> None:

@@ -70,9 +70,9 @@ class App:
         return engine
 
     def raw_engine(self) -> Engine:
-        """The hub database, reachable, schema not required (for ``init``)."""
+        """The hub database, reachable (a new SQLite file is made), any schema (for ``init``)."""
         engine = make_engine(database_url())
-        check_connection(engine)
+        check_connection(engine, create=True)
         return engine
 
     @cached_property

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cli.context import App, pass_app
 from core.errors import InputError
-from core.people import export_people, import_people
+from core.people import ON_DUPLICATE, ImportReport, OnDuplicate, export_people, import_people
 
 
 @click.group("import")
@@ -22,9 +22,21 @@ def import_group() -> None:
 
 @import_group.command("people")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--on-duplicate",
+    type=click.Choice(ON_DUPLICATE),
+    default="error",
+    show_default=True,
+    help="Rows sharing an email: refuse the file (listing them), or import the first or the "
+    "last row of each.",
+)
 @pass_app
-def import_people_command(app: App, file: Path) -> None:
-    """Upsert people from a CSV or JSONL FILE by normalised email (all rows or none)."""
+def import_people_command(app: App, file: Path, on_duplicate: OnDuplicate) -> None:
+    """Upsert people from a CSV or JSONL FILE by normalised email (all rows or none).
+
+    An ``id`` column (as `syncline export people` writes) must match the hub's person with
+    that email, or names the id a new person gets.
+    """
     if not file.exists():
         raise InputError(str(file), "file not found")
     engine = app.engine
@@ -42,9 +54,11 @@ def import_people_command(app: App, file: Path) -> None:
                 file,
                 schema=app.schema,
                 progress=lambda done: bar.update(task, completed=done),
+                on_duplicate=on_duplicate,
             )
     else:
-        report = import_people(engine, file, schema=app.schema)
+        report = import_people(engine, file, schema=app.schema, on_duplicate=on_duplicate)
+    _report_duplicates(file, report)
     counts = {
         "rows": report.rows,
         "created": report.created,
@@ -59,6 +73,17 @@ def import_people_command(app: App, file: Path) -> None:
         Console().print(table)
     else:
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+def _report_duplicates(file: Path, report: ImportReport) -> None:
+    """Say which row of each duplicated email was imported (stderr: stdout stays the counts)."""
+    for duplicate in report.duplicates:
+        lines = ", ".join(map(str, duplicate.lines))
+        click.echo(
+            f"note: {file}:{duplicate.kept} email: {duplicate.email} is on lines {lines}; "
+            f"imported line {duplicate.kept}",
+            err=True,
+        )
 
 
 def _count_rows(file: Path) -> int:

@@ -9,13 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import click
+import yaml
+from sqlmodel import Session, col, select
 
 from cli.context import App, pass_app
 from core.db import utcnow
 from core.errors import InputError
+from core.models import SyncError, SyncRun
 from jobs import triage
 from jobs.failures import ERROR_STATUSES as STATUSES
 from jobs.triage import ErrorFilter
+from mappings.loader import mapping_paths
 
 
 def _filter_options(fn):  # type: ignore[no-untyped-def]
@@ -68,6 +72,48 @@ def _make_filter(
     )
 
 
+def known_mappings(app: App) -> set[str]:
+    """Mapping names worth filtering by: in the mapping files, or with runs or errors kept.
+
+    Read without the connections file and without validating: troubleshooting must work
+    while a mapping file is broken or a connection is down, and a removed mapping's errors
+    stay reachable until they are purged.
+    """
+    names: set[str] = set()
+    for path in mapping_paths(app.mappings_dir):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # `syncline mappings check` is where a broken file is reported
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            names.add(data["name"])
+    with Session(app.engine) as db:
+        for column in (SyncError.mapping, SyncRun.mapping):
+            names.update(db.exec(select(column).distinct()))
+    return names
+
+
+def _check_filters(app: App, command: str, ids: tuple[int, ...], filters: dict[str, Any]) -> None:
+    """Refuse a filter naming a mapping or error ids that do not exist (exit 2, nothing done).
+
+    Without this a typo answers "no matching errors" (or "0 retried"), which reads as "all
+    clear" when it means "you asked about something that is not there".
+    """
+    mapping = filters.get("mapping")
+    if mapping:
+        known = known_mappings(app)
+        if mapping not in known:
+            listing = ", ".join(sorted(known)) or "none yet"
+            raise InputError("--mapping", f"no mapping named {mapping!r} (known: {listing})")
+    if ids:
+        with Session(app.engine) as db:
+            found = set(db.exec(select(SyncError.id).where(col(SyncError.id).in_(ids))))
+        missing = [str(i) for i in dict.fromkeys(ids) if i not in found]
+        if missing:
+            noun = "no error with id" if len(missing) == 1 else "no errors with ids"
+            raise InputError(f"errors {command}", f"{noun} {', '.join(missing)}; nothing changed")
+
+
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -101,6 +147,7 @@ def errors_group() -> None:
 @pass_app
 def list_errors(app: App, limit: int, as_json: bool, **filters: Any) -> None:
     """Show the most recent errors, with the remote system's own message."""
+    _check_filters(app, "list", (), filters)
     rows = triage.find(app.engine, _make_filter((), filters), limit=limit)
     for row in rows:
         if as_json:
@@ -130,6 +177,7 @@ def _act(action: str):  # type: ignore[no-untyped-def]
                 "name error ids or a filter (--mapping, --kind, "
                 "--code, --field, --search); nothing was changed",
             )
+        _check_filters(app, action, ids, filters)
         # Each action narrows to the statuses it can move from; by default consider them all.
         where = _make_filter(ids, filters, default_status=("all",))
         count = getattr(triage, action)(app.engine, where, _actor())
@@ -163,6 +211,7 @@ for _action in ("retry", "ignore", "reopen"):
 @pass_app
 def export_errors(app: App, output: str | None, **filters: Any) -> None:
     """Export matching errors as CSV."""
+    _check_filters(app, "export", (), filters)
     where = _make_filter((), filters)
     if output:
         with open(output, "w", newline="", encoding="utf-8") as out:

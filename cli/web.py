@@ -14,7 +14,7 @@ import click
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 
-from cli.context import App, pass_app
+from cli.context import CONFIG_CANDIDATES, App, pass_app
 from core.errors import InputError
 
 #: Names of the settings this gunicorn knows (newer ones are set only where they exist).
@@ -70,9 +70,11 @@ def web(
     """Serve the dashboard (the scheduler runs separately: `syncline scheduler`)."""
     app.engine  # noqa: B018 - fail now, with exit code 2, if the database is not ready
     try:
+        # The file every other command would use (--config, $SYNCLINE_CONFIG, ./connections.yaml,
+        # instance/connections.yaml), so the dashboard shows the connections the syncs use.
         connections = str(app.resolve_config())
-    except InputError:  # no connections file yet: the Connections page says how to make one
-        connections = ""
+    except InputError:
+        connections = CONFIG_CANDIDATES[0]  # the Connections page explains how to make it
     config = {"MAPPINGS_DIR": str(app.mappings_dir), "CONNECTIONS": connections}
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",

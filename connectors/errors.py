@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorKind(StrEnum):
@@ -28,11 +29,21 @@ class ErrorKind(StrEnum):
         return self in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED)
 
 
+@dataclass(frozen=True, slots=True)
+class PicklistRefusal:
+    """A value a restricted picklist (option set) refused, and the values it allows."""
+
+    value: Any
+    allowed: tuple[str, ...]
+
+
 class ConnectorError(Exception):
     """A failure talking to a remote system, classified into the shared vocabulary.
 
     ``message`` is the remote system's own text (verbatim, secrets redacted); ``hint`` is our
     suggestion for the fix. Both are safe to show on the dashboard once HTML-escaped.
+    ``refusal`` says which picklist value was refused, so the engine can fit the hint to the
+    mapping's value_map (a connector does not see the mapping).
     """
 
     def __init__(
@@ -45,6 +56,7 @@ class ConnectorError(Exception):
         field: str | None = None,
         hint: str | None = None,
         retry_after: float | None = None,
+        refusal: PicklistRefusal | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = ErrorKind(kind)
@@ -54,6 +66,7 @@ class ConnectorError(Exception):
         self.field = field
         self.hint = hint
         self.retry_after = retry_after
+        self.refusal = refusal
 
     @property
     def retryable(self) -> bool:
@@ -83,6 +96,62 @@ def classify(
     if code and code in table:
         return table[code]
     return ErrorRule(default)
+
+
+#: How many allowed values and characters of a refused value a hint shows.
+_ALLOWED_SHOWN = 12
+_VALUE_SHOWN = 60
+
+
+def shown_value(value: Any) -> str:
+    """A value as a hint quotes it: strings in quotes, long ones cut with an ellipsis."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= _VALUE_SHOWN else text[: _VALUE_SHOWN - 1] + "…"
+
+
+def picklist_hint(
+    field: str,
+    value: Any,
+    allowed: Iterable[str],
+    taken: Mapping[str, str] | None = None,
+    *,
+    mapped_from: str | None = None,
+) -> str:
+    """The fix for a value a restricted picklist refused: a value_map entry to an allowed value.
+
+    ``taken`` maps allowed values to the other value_map key that already targets each: on a
+    row that pulls, the mapping validator refuses a second key for one value (a pulled value
+    must map back to one hub value), so those are not offered. ``mapped_from`` is the key whose
+    entry produced ``value``: that entry is the one to change.
+    """
+    taken = taken or {}
+    allowed = list(allowed)
+    free = [option for option in allowed if option not in taken]
+    if mapped_from is not None:
+        fix = f"change the value_map entry {shown_value(mapped_from)} on {field}"
+        subject = shown_value(mapped_from)
+    else:
+        fix = f"add a value_map entry for {shown_value(value)} on {field}"
+        subject = shown_value(value)
+    if allowed and not free:
+        return (
+            f"every value {field} allows is already the target of another value_map key and "
+            f"this row pulls, so a second key would be refused: add a picklist value for "
+            f"{subject} in the CRM and map {subject} to it, or make the row rule: to_remote"
+        )
+    if not free:
+        return fix
+    listed = ", ".join(free[:_ALLOWED_SHOWN])
+    if len(free) > _ALLOWED_SHOWN:
+        listed += f", … ({len(free) - _ALLOWED_SHOWN} more)"
+    hint = f"{fix}; allowed: {listed}"
+    used = [option for option in allowed if option in taken]
+    if used:
+        hint += (
+            f" (not {', '.join(used[:_ALLOWED_SHOWN])}: other value_map keys map to "
+            f"{'it' if len(used) == 1 else 'them'} and this row pulls)"
+        )
+    return hint
 
 
 _REDACTED = "***"

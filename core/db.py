@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from core.errors import InputError
 
 DEFAULT_URL = "sqlite:///instance/syncline.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: PostgreSQL's words when the server is up but the named database is not there.
+_MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
 
 
 def utcnow() -> datetime:
@@ -41,9 +44,14 @@ def database_url(url: str | None = None) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
-    if url == DEFAULT_URL:
-        Path("instance").mkdir(exist_ok=True)
     return url
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite database on disk (None for PostgreSQL or an in-memory database)."""
+    if engine.url.get_backend_name() != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return Path(engine.url.database)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -75,12 +83,27 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def not_initialised() -> InputError:
+    """What a command that needs the hub says before ``syncline init`` made it."""
+    return InputError("database", "not initialised — run `syncline init`")
+
+
 def _masked(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def check_connection(engine: Engine) -> None:
-    """Raise InputError naming the (password-masked) URL when the database cannot be reached."""
+def check_connection(engine: Engine, *, create: bool = False) -> None:
+    """Raise InputError naming the (password-masked) URL when the database cannot be reached.
+
+    SQLite makes a file on first connect: unless ``create`` (``syncline init``, the demo), a
+    file that does not exist yet is "not initialised", so a mistyped path or a command run
+    before ``init`` leaves no empty database behind for the next command to trip over.
+    """
+    path = sqlite_file(engine)
+    if path is not None and not path.exists():
+        if not create:
+            raise not_initialised()
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -88,7 +111,22 @@ def check_connection(engine: Engine) -> None:
         cause = getattr(exc, "orig", None) or exc
         lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
         reason = lines[0] if lines else type(cause).__name__
+        # psycopg puts "connection failed: ... FATAL:" before the server's own words.
+        reason = reason.split("FATAL:", 1)[-1].strip()
+        if _MISSING_DATABASE.search(reason):
+            reason += "; " + _how_to_create(engine)
         raise InputError("DATABASE_URL", f"cannot connect to {_masked(engine)}: {reason}") from None
+
+
+def _how_to_create(engine: Engine) -> str:
+    """The command that makes the missing database (never with the password in it)."""
+    url = engine.url
+    options = [f"-h {url.host}" if url.host else "", f"-p {url.port}" if url.port else "",
+               f"-U {url.username}" if url.username else ""]
+    command = " ".join(part for part in ("createdb", *options, url.database or "") if part)
+    quoted = (url.database or "").replace('"', '""')
+    return (f"create it with `{command}` (or the SQL `CREATE DATABASE \"{quoted}\";`), "
+            "then run `syncline init`")
 
 
 def _alembic_config(connection: Any = None) -> Config:
@@ -122,7 +160,7 @@ def require_schema(engine: Engine) -> None:
     """Raise InputError unless the database is initialised and at the latest migration."""
     revision = schema_revision(engine)
     if revision is None:
-        raise InputError("database", "not initialised — run `syncline init`")
+        raise not_initialised()
     if revision != _head():
         raise InputError(
             "database", f"schema at {revision}, this version needs {_head()} — run `syncline init`"

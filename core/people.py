@@ -3,6 +3,9 @@
 An import is checked in full before anything is written: every problem of every row is
 reported at once, with its file, line and column, and a file with any problem writes nothing.
 The writes then happen in one transaction, so an interrupted import leaves no half of itself.
+
+An export starts with each person's hub ``id``; importing it back keeps those ids (a new hub
+restored from an export matches the CRM records that carry the old ids as external ids).
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ from core.models import Account, Person
 
 BATCH_SIZE = 500
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+#: The hub id column of an export, and what an import reads as one.
+ID_COLUMN = "id"
+ID_ALIASES = frozenset({"id", "hub_id"})
+_HUB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+#: What to do with rows sharing an email: refuse the file, or keep one row of each.
+OnDuplicate = Literal["error", "first", "last"]
+ON_DUPLICATE: tuple[OnDuplicate, ...] = ("error", "first", "last")
 
 #: Friendly column names (normalised by _key) → hub person field. Field names match as is.
 ALIASES = {
@@ -60,13 +71,26 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
+class Duplicate:
+    """One email on several rows of a file: its lines, and the one imported (None: none)."""
+
+    email: str
+    lines: tuple[int, ...]
+    kept: int | None
+
+
+@dataclass(frozen=True)
 class ImportReport:
-    """What an import did: people created, updated and left unchanged, and data rows read."""
+    """What an import did: people created, updated and left unchanged, and data rows read.
+
+    ``duplicates`` lists each email found on several rows and which row was kept.
+    """
 
     created: int
     updated: int
     unchanged: int
     rows: int
+    duplicates: tuple[Duplicate, ...] = ()
 
 
 def _key(name: str) -> str:
@@ -76,6 +100,8 @@ def _key(name: str) -> str:
 
 def _resolve(column: str, fields: dict[str, HubField]) -> str | None:
     key = _key(column)
+    if key in ID_ALIASES:
+        return ID_COLUMN
     if key in fields:
         return key
     alias = ALIASES.get(key)
@@ -99,11 +125,15 @@ def _is_jsonl(path: Path) -> bool:
 class _Validator:
     """Collects the checked, merged rows of one file and every problem found on the way."""
 
-    def __init__(self, path: Path, schema: HubSchema) -> None:
+    def __init__(self, path: Path, schema: HubSchema, on_duplicate: OnDuplicate) -> None:
         self.file = str(path)
         self.fields = schema.fields("person")
+        self.on_duplicate = on_duplicate
         self.errors: list[InputError] = []
-        self.people: dict[str, dict[str, Any]] = {}  # email → merged values, in file order
+        self.people: dict[str, dict[str, Any]] = {}  # email → the kept row's values
+        self.lines: dict[str, list[int]] = {}  # email → every line it is on
+        self.kept: dict[str, int] = {}  # email → the line whose values are kept
+        self.ids: dict[str, tuple[int, str]] = {}  # email → (line, column) of its given hub id
         self.account_refs: dict[str, tuple[int, str]] = {}  # account id → first (line, column)
         self.rows = 0
         self._columns: dict[str, str | None] = {}  # column as written → field (None: unknown)
@@ -141,11 +171,22 @@ class _Validator:
         self.rows += 1
         values: dict[str, Any] = {}
         failed: set[str] = set()
+        id_column = ""
         for name, raw in record.items():
             if not str(name).strip():
                 continue
             field = self.column(str(name), line)
             if field is None or _is_blank(raw):
+                continue
+            if field == ID_COLUMN:
+                id_column = str(name)
+                hub_id = str(raw).strip().lower()
+                if _HUB_ID.match(hub_id):
+                    values[ID_COLUMN] = hub_id
+                else:
+                    self.error(f"{self.file}:{line} {name}", f"{raw!r} is not a hub id "
+                               "(32 hexadecimal characters, as `syncline export people` writes)")
+                    failed.add(field)
                 continue
             try:
                 values[field] = self._coerce(self.fields[field], raw)
@@ -163,8 +204,44 @@ class _Validator:
             self.error(f"{self.file}:{line} email", f"{email!r} is not an email address")
         elif not failed:
             values["email"] = email
-            # The same email twice in one file is one person: later values win, blanks never do.
-            self.people.setdefault(email, {}).update(values)
+            self.lines.setdefault(email, []).append(line)
+            # Rows sharing an email would silently overwrite each other: keep the one asked
+            # for, or (by default) none, and report them all in finish().
+            if email not in self.people or self.on_duplicate == "last":
+                self.people[email] = values
+                self.kept[email] = line
+                self.ids.pop(email, None)
+                if ID_COLUMN in values:
+                    self.ids[email] = (line, id_column)
+
+    def duplicates(self) -> tuple[Duplicate, ...]:
+        """Every email on several rows, with its lines and the row kept (None when refused)."""
+        keep = self.on_duplicate != "error"
+        return tuple(
+            Duplicate(email, tuple(lines), self.kept[email] if keep else None)
+            for email, lines in self.lines.items()
+            if len(lines) > 1
+        )
+
+    def finish(self) -> None:
+        """Report one hub id given to two people, and duplicated emails unless one is kept."""
+        owners: dict[str, str] = {}
+        for email, (line, column) in self.ids.items():
+            hub_id = self.people[email][ID_COLUMN]
+            other = owners.setdefault(hub_id, email)
+            if other != email:
+                self.error(f"{self.file}:{line} {column}",
+                           f"id {hub_id} is also given to {other} on line {self.ids[other][0]}")
+        if self.on_duplicate != "error":
+            return
+        for duplicate in self.duplicates():
+            first, *others = duplicate.lines
+            self.error(
+                f"{self.file}:{first} email",
+                f"{duplicate.email} is also on line{'s' * (len(others) > 1)} "
+                f"{', '.join(map(str, others))}: keep one row per email, or choose "
+                "--on-duplicate first or last",
+            )
 
     @staticmethod
     def _coerce(field: HubField, raw: Any) -> Any:
@@ -223,8 +300,8 @@ def _read_jsonl(handle: TextIO, checked: _Validator) -> None:
         checked.row(number, value)
 
 
-def _validate(path: Path, schema: HubSchema) -> _Validator:
-    checked = _Validator(path, schema)
+def _validate(path: Path, schema: HubSchema, on_duplicate: OnDuplicate) -> _Validator:
+    checked = _Validator(path, schema, on_duplicate)
     reader = _read_jsonl if _is_jsonl(path) else _read_csv
     # utf-8-sig: Excel writes a byte-order mark at the start of "CSV UTF-8" files.
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -235,6 +312,7 @@ def _validate(path: Path, schema: HubSchema) -> _Validator:
             checked.error(checked.file, message)
         except csv.Error as exc:
             checked.error(checked.file, f"not readable as CSV: {exc}")
+    checked.finish()
     return checked
 
 
@@ -246,6 +324,30 @@ def _check_accounts(db: Session, checked: _Validator) -> None:
         for missing in (account for account in batch if account not in found):
             line, column = checked.account_refs[missing]
             checked.error(f"{checked.file}:{line} {column}", f"no account with id {missing!r}")
+
+
+def _check_ids(db: Session, checked: _Validator) -> None:
+    """Given hub ids must be the person with that email, or free for a new person."""
+    wanted = list(checked.ids)
+    for start in range(0, len(wanted), BATCH_SIZE):
+        emails = wanted[start : start + BATCH_SIZE]
+        existing = _live_people(db, emails)
+        new = {checked.people[e][ID_COLUMN]: e for e in emails if e not in existing}
+        taken = {
+            person.id: person
+            for person in db.exec(select(Person).where(col(Person.id).in_(list(new))))
+        }
+        for email in emails:
+            line, column = checked.ids[email]
+            given = checked.people[email][ID_COLUMN]
+            where = f"{checked.file}:{line} {column}"
+            person = existing.get(email)
+            if person is not None and person.id != given:
+                checked.error(where, f"the hub's person {email} has id {person.id}, not {given}")
+            elif person is None and given in taken:
+                other = taken[given]
+                whose = "a deleted person" if other.deleted_at else f"person {other.email}"
+                checked.error(where, f"id {given} belongs to {whose}, not {email}")
 
 
 def _live_people(db: Session, emails: list[str]) -> dict[str, Person]:
@@ -267,20 +369,27 @@ def import_people(
     *,
     schema: HubSchema,
     progress: Callable[[int], None] | None = None,
+    on_duplicate: OnDuplicate = "error",
 ) -> ImportReport:
     """Create or update people from a CSV or JSONL file, all or nothing.
 
     Every row is checked first; any problem raises InputErrors listing them all and writes
-    nothing. ``progress`` receives the number of people written so far after each batch.
+    nothing. Rows sharing an email are such a problem unless ``on_duplicate`` says which
+    row to keep (``first`` or ``last``, whole rows). ``progress`` receives the number of
+    people written so far after each batch.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "no such file")
-    checked = _validate(path, schema)
+    if on_duplicate not in ON_DUPLICATE:
+        raise InputError("on_duplicate", f"{on_duplicate!r} is not one of error, first, last")
+    checked = _validate(path, schema, on_duplicate)
     created = updated = unchanged = 0
     with session(engine) as db:
         if checked.account_refs:
             _check_accounts(db, checked)
+        if checked.ids:
+            _check_ids(db, checked)
         if checked.errors:
             raise InputErrors(checked.errors)
         emails = list(checked.people)
@@ -289,12 +398,13 @@ def import_people(
             existing = _live_people(db, batch)
             for email in batch:
                 person = existing.get(email)
+                values = dict(checked.people[email])
+                given_id = values.pop(ID_COLUMN, None)
                 if person is None:
-                    person = Person()
+                    person = Person(id=given_id) if given_id else Person()
                     db.add(person)
-                values = checked.people[email].items()
                 # A list, not any(generator): set every field, not only those up to a change.
-                changed = [schema.set(person, name, value) for name, value in values]
+                changed = [schema.set(person, name, value) for name, value in values.items()]
                 if email not in existing:
                     created += 1
                 elif any(changed):
@@ -306,7 +416,8 @@ def import_people(
             db.expunge_all()
             if progress is not None:
                 progress(start + len(batch))
-    return ImportReport(created=created, updated=updated, unchanged=unchanged, rows=checked.rows)
+    return ImportReport(created=created, updated=updated, unchanged=unchanged, rows=checked.rows,
+                        duplicates=checked.duplicates())
 
 
 def _plain(value: Any) -> Any:
@@ -345,11 +456,13 @@ def export_people(
 ) -> int:
     """Write every live person to ``out``, ordered by email; return how many were written.
 
-    Custom fields are columns (keys) of their own, after the standard ones, in schema order.
+    The hub id comes first; custom fields are columns (keys) of their own, after the
+    standard ones, in schema order.
     """
     if fmt not in ("csv", "jsonl", "json"):
         raise InputError("format", f"unknown export format {fmt!r} (csv, jsonl or json)")
-    names = list(schema.fields("person"))
+    fields = list(schema.fields("person"))
+    names = [ID_COLUMN, *fields]
     count = 0
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
@@ -358,7 +471,7 @@ def export_people(
         out.write("[")
     with session(engine) as db:
         for person in _live_people_by_email(db):
-            values = [schema.get(person, name) for name in names]
+            values = [person.id, *(schema.get(person, name) for name in fields)]
             if writer is not None:
                 writer.writerow([_cell(value) for value in values])
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -86,6 +88,22 @@ def format_duration(ms: int | None) -> str:
         return f"{ms / 1000:.1f} s"
     minutes, seconds = divmod(ms // 1000, 60)
     return f"{minutes}m {seconds:02d}s"
+
+
+#: Where a long identifier may break across lines: after these, never inside a word.
+_BREAK_AFTER = re.compile(r"([_.@/])")
+
+
+@bp.app_template_filter("breakable")
+def breakable(value: Any) -> Markup:
+    """Escape ``value`` and let it wrap after ``_ . @ /`` only (``<wbr>``, no CSS guessing).
+
+    INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST then wraps as INVALID_OR_NULL_ / FOR_..., and an
+    email at its dots; a copy still gives the text whole, as <wbr> adds no character.
+    """
+    if value is None:
+        return Markup("")
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(value))))
 
 
 @bp.app_template_filter("redact")

@@ -8,7 +8,7 @@ budget); values still pass the redactor on the way out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +22,9 @@ from werkzeug.wrappers import Response
 from connectors import REGISTRY, connector_class
 from connectors.base import ApiUsage
 from connectors.config import is_secret_key
+from connectors.dynamics.settings import DynamicsSettings
 from connectors.errors import ConnectorError, redact
+from connectors.salesforce.settings import SalesforceSettings
 from core.db import utcnow
 from core.errors import InputError
 from core.logs import event
@@ -36,6 +38,12 @@ from jobs.budget import record_status
 
 #: Plain settings worth showing as they are; URLs are shown by host only (see public_details).
 SHOWN_SETTINGS = ("auth", "api_version", "api_budget")
+#: Where each connector type keeps its settings' defaults: a setting left out of the file is
+#: shown with the value in force, so "which API version do we call?" has an answer.
+SETTINGS_CLASSES: dict[str, type] = {
+    "salesforce": SalesforceSettings,
+    "dynamics": DynamicsSettings,
+}
 #: "API calls by our runs" covers this window, like Salesforce's rolling daily allowance.
 CALLS_WINDOW = timedelta(hours=24)
 
@@ -90,8 +98,30 @@ def public_details(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
             if host:
                 details.append((f"{key} host", host))
         elif key in SHOWN_SETTINGS and isinstance(value, str | int | float):
-            details.append((key, str(value)))
+            details.append((key, _shown_setting(key, value)))
+    given = {key for key, _ in details}
+    for key, value in setting_defaults(type_name).items():
+        if key not in given:
+            details.append((key, f"{_shown_setting(key, value)} (default)"))
     return [(key, redact(value)) for key, value in details]
+
+
+def setting_defaults(type_name: Any) -> dict[str, Any]:
+    """The defaults of the shown settings a connector type has (none for an unknown type)."""
+    settings_class = SETTINGS_CLASSES.get(type_name) if isinstance(type_name, str) else None
+    if settings_class is None:
+        return {}
+    return {
+        item.name: item.default
+        for item in fields(settings_class)
+        if item.name in SHOWN_SETTINGS and item.default is not MISSING
+    }
+
+
+def _shown_setting(key: str, value: str | float) -> str:
+    if key == "api_budget" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}: cycles pause at {value:.0%} of the daily API allowance"
+    return str(value)
 
 
 def _host(url: str) -> str | None:

@@ -1,6 +1,8 @@
-"""Records: one hub record (mainly a person) with its links, snapshots and sync history.
+"""Records: one hub record (mainly a person): why it syncs or not, its links and history.
 
-Also a small lookup: ``/records?q=`` finds a person by email or any hub record by its id.
+The page says, per mapping, whether the record goes out and comes in and what keeps it back
+(``jobs.explain``), and lets an admin edit its fields (``core.record_edit``). Also a small
+lookup: ``/records?q=`` finds a person by email or any hub record by its id.
 """
 
 from __future__ import annotations
@@ -10,15 +12,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
+from core.logs import event
 from core.models import HUB_MODELS, Audit, HubRecord, Link, Person, SyncError
+from core.record_edit import (
+    ChangedMeanwhileError,
+    EditRefusedError,
+    edit_record,
+    editable_fields,
+)
 from dashboard import workspace
-from dashboard.blueprint import bp, db, format_when
+from dashboard.audit_text import describe as describe_audit
+from dashboard.auth import admin_required, current_user
+from dashboard.blueprint import bp, db, format_when, log
+from dashboard.members import HUB_OBJECT as MEMBER
+from dashboard.members import member_labels
 from dashboard.workspace import Workspace
+from jobs.explain import about_record, explain_record
 
 #: Bounds on what one record page lists; a record with more is a story for the errors page.
 ERRORS_SHOWN = 200
@@ -26,6 +40,8 @@ AUDIT_SHOWN = 100
 LOOKUP_SHOWN = 50
 #: Hub ids are UUID hex; longer input is not an id and is not looked up as one.
 HUB_ID_LENGTH = 32
+#: Form inputs of the edit form are named ``field-<hub field>``.
+FIELD_PREFIX = "field-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,31 +91,83 @@ def ui_links(space: Workspace, links: list[Link]) -> dict[int, str]:
 
 def sync_history(record: HubRecord, links: list[Link]) -> list[SyncError]:
     """Errors about this record: by hub id, by its email, or by a remote id it is linked to."""
-    conditions = [SyncError.hub_id == record.id]
-    email = getattr(record, "email", None)
-    if email:
-        conditions.append(SyncError.email == email)
-    remote_ids = sorted({link.remote_id for link in links})
-    if remote_ids:
-        conditions.append(col(SyncError.remote_id).in_(remote_ids))
     rows = db().exec(
         select(SyncError)
-        .where(or_(*conditions))
+        .where(or_(*about_record(record, links)))
         .order_by(col(SyncError.last_seen).desc(), col(SyncError.id).desc())
         .limit(ERRORS_SHOWN + 1)
     )
     return list(rows)
 
 
-@bp.route("/records/<hub_object>/<hub_id>")
-def record(hub_object: str, hub_id: str) -> str:
-    """One hub record: its fields, its links with their snapshots, and its sync history."""
+def _find(hub_object: str, hub_id: str) -> HubRecord:
     model = HUB_MODELS.get(hub_object)
     if model is None or len(hub_id) > HUB_ID_LENGTH:
         abort(404)
     found = db().get(model, hub_id)
     if found is None:
         abort(404)
+    return found
+
+
+@bp.route("/records/<hub_object>/<hub_id>")
+def record(hub_object: str, hub_id: str) -> str:
+    """One hub record: why it syncs or not, its fields, links, snapshots and sync history."""
+    return _render(hub_object, _find(hub_object, hub_id))
+
+
+@bp.route("/records/<hub_object>/<hub_id>/edit", methods=["POST"])
+@admin_required
+def record_edit(hub_object: str, hub_id: str) -> Response | tuple[str, int]:
+    """Save an admin's edit of the record's fields; the next cycle of each mapping sends it."""
+    found = _find(hub_object, hub_id)
+    space = workspace.current()
+    posted = {
+        key.removeprefix(FIELD_PREFIX): value
+        for key, value in request.form.items()
+        if key.startswith(FIELD_PREFIX)
+    }
+    user = current_user()
+    assert user is not None  # admin_required let the request through
+    seq = request.form.get("change_seq", "")
+    try:
+        changes = edit_record(
+            db(), space.hub_schema, found, posted, actor=user.email,
+            expected_seq=int(seq) if seq.isdigit() else None,
+        )
+    except EditRefusedError as exc:
+        db().rollback()
+        count = len(exc.problems)
+        fields = "field" if count == 1 else "fields"
+        message = f"Not saved: {count} {fields} refused; nothing was changed."
+        return _render(hub_object, found, problems=exc.problems, posted=posted,
+                       message=message), 422
+    except ChangedMeanwhileError as exc:
+        db().rollback()
+        fresh = _find(hub_object, hub_id)
+        message = (f"Not saved: {exc}, by a sync or another admin. The form now shows the "
+                   "current values; nothing was changed.")
+        return _render(hub_object, fresh, message=message), 409
+    if not changes:
+        flash("Nothing changed: the form matches the record.", "info")
+        return redirect(url_for("dashboard.record", hub_object=hub_object, hub_id=hub_id))
+    db().commit()
+    event(log, "record.edited", hub_object=hub_object, hub_id=hub_id,
+          fields=",".join(sorted(changes)))
+    names = ", ".join(sorted(changes))
+    flash(f"Saved {names}. The next cycle of each mapping sends the change.", "success")
+    return redirect(url_for("dashboard.record", hub_object=hub_object, hub_id=hub_id))
+
+
+def _render(
+    hub_object: str,
+    found: HubRecord,
+    *,
+    problems: dict[str, str] | None = None,
+    posted: dict[str, str] | None = None,
+    message: str | None = None,
+) -> str:
+    hub_id = found.id
     links = list(
         db().exec(
             select(Link)
@@ -107,7 +175,8 @@ def record(hub_object: str, hub_id: str) -> str:
             .order_by(Link.connection, Link.remote_object, Link.remote_id)
         )
     )
-    urls = ui_links(workspace.current(), links)
+    space = workspace.current()
+    urls = ui_links(space, links)
     views = [
         LinkView(
             link=link,
@@ -117,6 +186,7 @@ def record(hub_object: str, hub_id: str) -> str:
         for link in links
     ]
     errors = sync_history(found, links)
+    member = member_labels(db(), [hub_id]).get(hub_id) if hub_object == MEMBER else None
     audits = list(
         db().exec(
             select(Audit)
@@ -125,16 +195,32 @@ def record(hub_object: str, hub_id: str) -> str:
             .limit(AUDIT_SHOWN)
         )
     )
+    user = current_user()
+    edit_fields = (
+        editable_fields(space.hub_schema, found) if user is not None and user.role == "admin"
+        else []
+    )
+    offered = {f.name for f in edit_fields}
+    problems = problems or {}
     return render_template(
         "dashboard/record.html",
         hub_object=hub_object,
         record=found,
-        title=_title(found),
+        member=member,
+        title=str(member) if member else _title(found),
         fields=record_fields(found),
         links=views,
         errors=errors[:ERRORS_SHOWN],
         more_errors=len(errors) > ERRORS_SHOWN,
-        audits=[(audit, shown(audit.detail)) for audit in audits],
+        audits=[(audit, describe_audit(audit)) for audit in audits],
+        explanation=explain_record(db(), space.mappings, space.hub_schema, hub_object, found),
+        workspace_problems=len(space.problems),
+        edit_fields=edit_fields,
+        field_prefix=FIELD_PREFIX,
+        problems=problems,
+        stray_problems=sorted((k, v) for k, v in problems.items() if k not in offered),
+        posted=posted or {},
+        edit_message=message,
     )
 
 
@@ -155,7 +241,10 @@ def records() -> str | Response:
         if len(matches) == 1:
             hub_object, found = matches[0]
             return redirect(url_for("dashboard.record", hub_object=hub_object, hub_id=found.id))
-    return render_template("dashboard/records.html", query=query, matches=matches)
+    members = member_labels(db(), [found.id for kind, found in matches if kind == MEMBER])
+    return render_template(
+        "dashboard/records.html", query=query, matches=matches, members=members
+    )
 
 
 def lookup(query: str) -> list[tuple[str, HubRecord]]:

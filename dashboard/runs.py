@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from core.models import SyncError, SyncRun
 from dashboard.blueprint import RUN_ERRORS_SHOWN, bp, db, known_mappings, moved, page_link, paginate
+from dashboard.members import error_members
 from jobs.runs import RUN_STATUSES
 
 
@@ -49,10 +50,12 @@ def run_detail(run_id: int) -> str:
             .limit(RUN_ERRORS_SHOWN + 1)
         )
     )
+    shown = errors[:RUN_ERRORS_SHOWN]
     return render_template(
         "dashboard/run.html",
         run=run,
         moved=moved(run),
-        errors=errors[:RUN_ERRORS_SHOWN],
+        members=error_members(db(), shown),
+        errors=shown,
         more_errors=len(errors) > RUN_ERRORS_SHOWN,
     )

@@ -34,6 +34,7 @@ from jobs.merge import (
 )
 from jobs.report import PlannedAction
 from mappings.expressions import ExpressionError
+from mappings.hints import fit_hint_to_mapping
 from mappings.transforms import TransformError
 
 DIRECTION = "to_remote"
@@ -421,7 +422,8 @@ class PushPhase:
                 # failure: the next pull merges the remote change and the record is pushed again,
                 # which resolves the row. Silently skipping it could hide a connector bug forever.
                 assert result.error is not None
-                self._fail(log, plan, Failure.from_error(result.error), email, remote_id=result.key)
+                error = fit_hint_to_mapping(result.error, self.mapping)
+                self._fail(log, plan, Failure.from_error(error), email, remote_id=result.key)
                 continue
             if result is not None:
                 link = self._apply_result(session, plan, link, result)

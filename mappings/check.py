@@ -14,8 +14,10 @@ from difflib import get_close_matches
 from typing import Literal
 
 from connectors.base import FieldInfo, ObjectInfo
+from connectors.errors import picklist_hint
 from core.hubschema import HubField, HubSchema
 from core.yamlsource import KeyPath, line_of
+from mappings.hints import taken_targets
 from mappings.loader import locate
 from mappings.spec import FieldMap, Mapping
 
@@ -170,10 +172,12 @@ class _Checker:
             mapped = row.value_map or {}
             for choice in choices:
                 if str(mapped.get(choice, choice)) not in allowed:
+                    # The same fix, in the same words, as the hint of a record that failed.
+                    taken = taken_targets(row, self.mapping, choice)
                     self.add(
                         "error",
                         ("fields", i, "value_map"),
-                        f"add a value_map entry for {choice!r} on {info.name}; allowed: {listed}",
+                        picklist_hint(info.name, choice, info.picklist_values, taken),
                     )
         elif not row.value_map:
             self.add(

@@ -23,7 +23,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.dynamics.auth import TokenAuth
-from connectors.dynamics.errors import DELTA_TOKEN_EXPIRED, classify_response
+from connectors.dynamics.errors import classify_response, is_expired_tracking
 from connectors.dynamics.schema import (
     EntityInfo,
     entity_info,
@@ -233,10 +233,10 @@ class DynamicsConnector(Connector):
         try:
             first = self.get_json(link, headers=self._track_headers())
         except ConnectorError as exc:
-            if exc.code != DELTA_TOKEN_EXPIRED and "delta" not in exc.message.lower():
+            if not is_expired_tracking(exc):
                 raise
-            # Tokens live 7 days by default: start over; the engine's links make the
-            # re-read of known records idempotent, no duplicates.
+            # Tokens live 7 days by default (the change tracking page): start over, as the
+            # error asks; the engine's links make the re-read of known records idempotent.
             event(_log, "delta_token_expired", connection=self.name, entity=object_name,
                   code=exc.code)
             yield from self._pages(object_name, self._initial_url(described, wanted), wanted)

@@ -10,45 +10,135 @@ from typing import Any
 import requests
 
 from connectors.base import FieldInfo, ObjectInfo
-from connectors.errors import ConnectorError, ErrorKind, ErrorRule, classify, redact
+from connectors.errors import (
+    ConnectorError,
+    ErrorKind,
+    ErrorRule,
+    PicklistRefusal,
+    classify,
+    picklist_hint,
+    redact,
+)
 from connectors.http import error_details
 
 _V = ErrorKind.VALIDATION
+_T = ErrorKind.TRANSIENT
 
-#: Web API ``error.code`` (lower-case hex, as the docs write it) → kind and fix hint
-#: (facts C.8). :func:`record_error` sharpens the hints with describe information.
+#: Web API ``error.code`` (lower-case hex, as the docs write it) → kind and fix hint.
+#: :func:`record_error` sharpens the hints with describe information. Sources, cited as:
+#: "List" = Microsoft's "Web service error codes (Microsoft Dataverse)",
+#: learn.microsoft.com/power-apps/developer/data-platform/reference/web-service-error-codes;
+#: "Client errors" = "Troubleshoot Dataverse Web API client errors",
+#: learn.microsoft.com/troubleshoot/power-platform/power-apps/dataverse/web-api-client-errors;
+#: "Compose" = "Compose HTTP requests and handle errors", learn.microsoft.com/power-apps/
+#: developer/data-platform/webapi/compose-http-requests-handle-errors.
 ERROR_TABLE: dict[str, ErrorRule] = {
+    # List: ObjectDoesNotExist (404).
     "0x80040217": ErrorRule(ErrorKind.NOT_FOUND, "the record was deleted in Dynamics"),
+    # List: RecordNotFoundByEntityKey (an update-only write by alternate key).
+    "0x80060891": ErrorRule(ErrorKind.NOT_FOUND, "no record holds this key in Dynamics"),
+    # List: CrmHttpError; Client errors: "Resource not found for the segment" (404).
     "0x8006088a": ErrorRule(ErrorKind.CONFIG, "fix the table name in the mapping"),
+    # List: DuplicateRecord; Compose: one of the 412 errors.
     "0x80040237": ErrorRule(
         ErrorKind.DUPLICATE, "another record holds this key value; link to it or change it"),
+    # List: DuplicateRecordEntityKey ("Entity Key {0} violated ...").
+    "0x80060892": ErrorRule(
+        ErrorKind.DUPLICATE, "another record holds this key value; link to it or change it"),
+    # List: CrmSQLUniqueIndexOrConstraintViolation.
+    "0x80073002": ErrorRule(
+        ErrorKind.DUPLICATE, "another record holds this unique value; link to it or change it"),
+    # List: DuplicateRecordsFound (a duplicate detection rule).
     "0x80040333": ErrorRule(
         ErrorKind.DUPLICATE, "a Dynamics duplicate detection rule matched; merge or link them"),
+    # List: ConcurrencyVersionMismatch; Compose: 412.
     "0x80060882": ErrorRule(
         ErrorKind.CONFLICT, "someone changed the record in Dynamics since it was read"),
+    # List: StringLengthTooLong; CrmSQLCharLengthTooLong.
     "0x80044331": ErrorRule(_V, "add a truncate transform or shorten the value"),
+    "0x80073001": ErrorRule(_V, "add a truncate transform or shorten the value"),
+    # List: PicklistValueOutOfRange.
     "0x8004431a": ErrorRule(_V, "add a value_map entry to an allowed option"),
+    # List: IntegerValueOutOfRange, DecimalValueOutOfRange.
+    "0x8004432f": ErrorRule(_V, "the number is outside the column's range"),
+    "0x80044330": ErrorRule(_V, "the number is outside the column's range"),
+    # List: InvalidDateTime.
+    "0x80040239": ErrorRule(_V, "send a date and time the column accepts (check the transform)"),
+    # List: RequiredFieldMissing.
     "0x80040200": ErrorRule(_V, "map a value or a default for the required column"),
+    # List: InvalidArgument ("Invalid argument.").
     "0x80040203": ErrorRule(_V, "convert the value to the column's type in the mapping"),
+    # List: ODataClientPayloadError; Client errors: an undeclared (navigation) property.
     "0x80048d19": ErrorRule(
         _V, "the payload names an unknown column or has a wrong type; check the mapping"),
+    # Client errors: "Could not find a property named ..." and "Invalid property ... was
+    # found in entity" both come with code 0x0.
     "0x0": ErrorRule(ErrorKind.CONFIG, "fix the column name in the mapping (see describe)"),
+    # List: InvalidPropertyInODataRequestBody.
+    "0x80090801": ErrorRule(
+        ErrorKind.CONFIG, "fix the column name in the mapping (see describe)"),
+    # List: IsvAborted; Compose: the code of an InvalidPluginExecutionException.
     "0x80040265": ErrorRule(
         _V, "a plug-in or business rule in Dynamics refused the record; its message says why"),
-    "0x80040225": ErrorRule(
+    # List: LeadAlreadyInClosedState, InvalidState.
+    "0x80040519": ErrorRule(
+        ErrorKind.CONFLICT, "the lead is closed in Dynamics; the next read follows it"),
+    "0x80040233": ErrorRule(
         ErrorKind.CONFLICT, "the record's state does not allow this change (e.g. a closed lead)"),
+    # List: InvalidStateCodeStatusCode.
+    "0x80048408": ErrorRule(
+        _V, "map statuscode to a status reason that belongs to the record's statecode"),
+    # List: PrivilegeDenied, PrincipalPrivilegeDenied; Compose: both 403.
+    "0x80040220": ErrorRule(
+        ErrorKind.PERMISSION, "give the application user a security role with this privilege"),
+    "0x80040231": ErrorRule(
+        ErrorKind.PERMISSION, "give the application user a security role with this privilege"),
+    # List: UserNotAssignedRoles.
     "0x80042f09": ErrorRule(
         ErrorKind.PERMISSION, "give the application user a security role with this privilege"),
+    # List: unManagedidsusernotenabled ("disabled or is not a member of any business unit").
+    "0x80040225": ErrorRule(
+        ErrorKind.PERMISSION,
+        "the application user is disabled or in no business unit; enable it in Dynamics"),
+    # List: UserNotMemberOfOrg.
+    "0x80072560": ErrorRule(
+        ErrorKind.PERMISSION,
+        "add the app registration as an application user of this environment"),
+    # List: ExpiredAuthTicket, InvalidAuthTicket, RequestIsNotAuthenticated; Compose: 401.
     "0x8004a101": ErrorRule(ErrorKind.AUTH, "the token expired and a new one was refused"),
+    "0x8004a100": ErrorRule(ErrorKind.AUTH, "the token was refused; check the credentials"),
+    "0x80044302": ErrorRule(ErrorKind.AUTH, "the call carried no token; check the credentials"),
+    # List: Throttling* codes; "Service protection API limits": 429 with Retry-After.
     "0x80072322": ErrorRule(ErrorKind.RATE_LIMITED, "service protection: too many requests"),
     "0x80072321": ErrorRule(ErrorKind.RATE_LIMITED, "service protection: execution time"),
     "0x80072326": ErrorRule(ErrorKind.RATE_LIMITED, "service protection: concurrent requests"),
-    "0x80044150": ErrorRule(ErrorKind.TRANSIENT, "SQL deadlock in Dynamics; retried"),
-    "0x80044151": ErrorRule(ErrorKind.TRANSIENT, "SQL timeout in Dynamics; retried"),
-    "0x80072491": ErrorRule(
+    # List: the server-side errors whose messages say to try again.
+    "0x80044150": ErrorRule(_T, "a SQL error in Dynamics (often a deadlock); retried"),
+    "0x80044151": ErrorRule(_T, "SQL timeout in Dynamics; retried"),
+    "0x8004a001": ErrorRule(_T, "Dynamics was busy; retried"),
+    "0x80073000": ErrorRule(_T, "a network error inside Dynamics; retried"),
+    "0x80044339": ErrorRule(_T, "a database lock was busy in Dynamics; retried"),
+    "0x8004026c": ErrorRule(_T, "a database lock was busy in Dynamics; retried"),
+    "0x80048551": ErrorRule(_T, "Dynamics could not open a database transaction; retried"),
+    "0x80048559": ErrorRule(_T, "Dynamics could not open a database transaction; retried"),
+    "0x80048560": ErrorRule(_T, "Dynamics could not open a database transaction; retried"),
+    "0x80048561": ErrorRule(_T, "Dynamics could not open a database transaction; retried"),
+    "0x80048554": ErrorRule(_T, "a database operation timed out in Dynamics; retried"),
+    # List: UnExpected ("An unexpected error occurred.").
+    "0x80040216": ErrorRule(_T, "Dynamics reported an unexpected error; retried"),
+    # List: ExpiredVersionStamp. Not retried as it is (the same link fails the same way):
+    # read_changes answers it with a full re-read.
+    "0x80044352": ErrorRule(
         ErrorKind.CONFIG, "the change-tracking token expired; the read starts over"),
+    # List: ChangeTrackingNotEnabledForEntity / ...ForRelatedEntities.
+    "0x80072491": ErrorRule(
+        ErrorKind.CONFIG, "turn on Track changes for this table in Dynamics (table properties)"),
+    "0x80072492": ErrorRule(
+        ErrorKind.CONFIG, "turn on Track changes for both tables in Dynamics"),
+    # Not in the List: the code seen for refused query options ($skip, $filter with
+    # change tracking). Unverified; its message is what the change tracking page documents.
     "0x80060888": ErrorRule(ErrorKind.SYSTEM, "a query Syncline built was refused (a bug)"),
-    # Entra ID (token endpoint) codes.
+    # Entra ID (token endpoint): OAuth 2.0 error codes, RFC 6749 section 5.2.
     "invalid_client": ErrorRule(ErrorKind.AUTH, "check client_id and client_secret"),
     "unauthorized_client": ErrorRule(
         ErrorKind.AUTH, "the app registration is not allowed here; check client_id"),
@@ -56,8 +146,27 @@ ERROR_TABLE: dict[str, ErrorRule] = {
     "invalid_request": ErrorRule(ErrorKind.AUTH, "check token_url (the tenant id) and client_id"),
 }
 
-#: The delta-token error; read_changes answers it with a full re-read.
-DELTA_TOKEN_EXPIRED = "0x80072491"
+#: ExpiredVersionStamp (the List): "Version stamp associated with the client has expired.
+#: Please perform a full sync."
+EXPIRED_VERSION_STAMP = "0x80044352"
+
+
+def is_expired_tracking(error: ConnectorError) -> bool:
+    """Whether Dataverse refused a delta link because it can no longer answer it.
+
+    By the documented code, or by the words: the documented message, or a variant that
+    speaks of an expired or invalid delta token, whatever the code (it may be empty, or the
+    0x80072491 once guessed here). The List names 0x80072491 ChangeTrackingNotEnabledForEntity,
+    so that code alone, with its own words, is reported rather than answered with a re-read.
+    """
+    if error.code == EXPIRED_VERSION_STAMP:
+        return True
+    text = (error.message or "").lower()
+    if "perform a full sync" in text:
+        return True
+    stale = "expired" in text or "invalid" in text
+    return stale and any(words in text for words in ("version stamp", "delta token", "deltatoken"))
+
 
 #: HTTP status → kind for codes the table does not know.
 _STATUS_KINDS: dict[int, ErrorKind] = {
@@ -65,8 +174,6 @@ _STATUS_KINDS: dict[int, ErrorKind] = {
     405: ErrorKind.SYSTEM, 409: ErrorKind.CONFLICT, 412: ErrorKind.CONFLICT,
     413: ErrorKind.SYSTEM, 429: ErrorKind.RATE_LIMITED,
 }
-_MAX_ALLOWED_SHOWN = 12
-_MAX_VALUE_SHOWN = 60
 
 
 def rule_for(code: str | None, status: int | None = None) -> ErrorRule:
@@ -113,7 +220,12 @@ def record_error(
 ) -> ConnectorError:
     """Sharpen one failed record's error with what describe knows (allowed options, lengths)."""
     field = error.field or _field_in(error.message, info)
-    hint = _hint(error.code, field, error.message, info, values or {})
+    values = values or {}
+    if error.code == "0x8004431a" and field and error.refusal is None:
+        error.refusal = option_refusal(values.get(field), info.fields.get(field) if info else None)
+    hint = _hint(error.code, field, error.message, info, values)
+    if error.refusal is not None and field:
+        hint = picklist_hint(field, error.refusal.value, error.refusal.allowed)
     if hint:
         error.hint = redact(hint)
     if field and error.field is None:
@@ -137,8 +249,6 @@ def _field_in(message: str, info: ObjectInfo | None) -> str | None:
 def _hint(code: str | None, field: str | None, message: str, info: ObjectInfo | None,
           values: Mapping[str, Any]) -> str | None:
     described = info.fields.get(field) if info is not None and field else None
-    if code == "0x8004431a" and field:
-        return option_hint(field, values.get(field), described)
     if code == "0x80044331" and field:
         limit = described.length if described is not None else None
         limit_text = f" (max length {limit})" if limit else ""
@@ -150,19 +260,6 @@ def _hint(code: str | None, field: str | None, message: str, info: ObjectInfo | 
     return None
 
 
-def option_hint(field: str, value: Any, described: FieldInfo | None) -> str:
-    """``add a value_map entry for 'X' on field; allowed: A, B, …``."""
-    hint = f"add a value_map entry for {_shown(value)} on {field}"
-    allowed = list(described.picklist_values) if described is not None else []
-    if allowed:
-        shown = ", ".join(allowed[:_MAX_ALLOWED_SHOWN])
-        more = len(allowed) - _MAX_ALLOWED_SHOWN
-        if more > 0:
-            shown += f", … ({more} more)"
-        hint += f"; allowed: {shown}"
-    return hint
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 1] + "…"
+def option_refusal(value: Any, described: FieldInfo | None) -> PicklistRefusal:
+    """The refused option label (or number) and the labels the column allows."""
+    return PicklistRefusal(value, tuple(described.picklist_values) if described else ())

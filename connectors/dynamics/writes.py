@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from connectors.base import Op, OutboundRecord, WriteResult, WriteStatus
-from connectors.dynamics.errors import error_of, option_hint, record_error
+from connectors.dynamics.errors import error_of, option_refusal, record_error
 from connectors.dynamics.multipart import BatchRequest, BatchResponse, decode_batch, encode_batch
 from connectors.dynamics.schema import (
     CURSOR_FIELD,
@@ -37,7 +37,7 @@ from connectors.dynamics.schema import (
     option_value,
     version_of,
 )
-from connectors.errors import ConnectorError, ErrorKind
+from connectors.errors import ConnectorError, ErrorKind, picklist_hint
 
 if TYPE_CHECKING:
     from connectors.dynamics.connector import DynamicsConnector
@@ -162,11 +162,12 @@ class Writer:
             return None
         number = option_value(described.columns[name], value)
         if number is None:
+            refusal = option_refusal(value, described.info.fields.get(name))
             raise ConnectorError(
                 ErrorKind.VALIDATION,
                 f"{value!r} is not an option of {described.info.name}.{name}",
                 code="0x8004431a", field=name,
-                hint=option_hint(name, value, described.info.fields.get(name)))
+                hint=picklist_hint(name, value, refusal.allowed), refusal=refusal)
         return number
 
     def _binding(self, column: Any, value: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.base import FieldInfo, ObjectInfo
-from connectors.errors import ConnectorError, ErrorKind
+from connectors.errors import ConnectorError, ErrorKind, PicklistRefusal, picklist_hint
 
 KEY_FIELD = "Id"
 CURSOR_FIELD = "SystemModstamp"
@@ -324,13 +324,13 @@ def _check_value(
             hint="fix the address at its source or filter such records in the sync rule",
         )
     if info.restricted_picklist and value not in info.picklist_values:
-        allowed = ", ".join(info.picklist_values)
         return value, ConnectorError(
             ErrorKind.VALIDATION,
             f"{name}: bad value for restricted picklist field: {value}",
             code="INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
             field=name,
-            hint=f"add a value_map entry for '{value}' on {name}; allowed: {allowed}",
+            hint=picklist_hint(name, value, info.picklist_values),
+            refusal=PicklistRefusal(value, tuple(info.picklist_values)),
         )
     return value, None
 

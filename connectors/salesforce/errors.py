@@ -2,62 +2,108 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.base import FieldInfo, ObjectInfo
-from connectors.errors import ConnectorError, ErrorKind, ErrorRule, classify, redact
+from connectors.base import ObjectInfo
+from connectors.errors import (
+    ConnectorError,
+    ErrorKind,
+    ErrorRule,
+    PicklistRefusal,
+    classify,
+    picklist_hint,
+    redact,
+    shown_value,
+)
 
 _V = ErrorKind.VALIDATION
 
 #: errorCode (top-level REST errors) / statusCode (per-record results) → kind and fix hint.
 #: Hints here are generic; :func:`record_error` sharpens them with describe information.
+#: Sources, cited as: "StatusCode" / "ExceptionCode" = the enumerations of the org's WSDL,
+#: which "Core Data Types Used in API Calls" (SOAP API Developer Guide, developer.salesforce
+#: .com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm) names
+#: as the list of codes; "REST" = "Status Codes and Error Responses", REST API Developer Guide
+#: (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm); "Bulk" =
+#: "Errors", Bulk API 2.0 and Bulk API Developer Guide (developer.salesforce.com/docs/
+#: atlas.en-us.api_asynch.meta/api_asynch/bulk_api_2_0_errors.htm); "RFC 6749" = the OAuth 2.0
+#: token error codes (section 5.2). The kinds and hints are ours: the documents name the
+#: codes, they do not say what a sync should do about them.
 ERROR_TABLE: dict[str, ErrorRule] = {
     # -- sessions, limits, availability
+    # ExceptionCode; REST: 401, "the session ID or OAuth token used has expired or is invalid".
     "INVALID_SESSION_ID": ErrorRule(
         ErrorKind.AUTH, "the session expired and a new token was refused; check the credentials"),
+    # ExceptionCode.
     "INVALID_AUTH_HEADER": ErrorRule(ErrorKind.AUTH, "check the connection's credentials"),
+    # ExceptionCode.
     "INVALID_OPERATION_WITH_EXPIRED_PASSWORD": ErrorRule(
         ErrorKind.AUTH, "the integration user's password expired; reset it in Salesforce"),
+    # RFC 6749.
     "invalid_grant": ErrorRule(
         ErrorKind.AUTH, "check username, password and security token (or the connected app)"),
+    # Salesforce's OAuth error for an unknown consumer key (its OAuth pages; not checked here).
     "invalid_client_id": ErrorRule(ErrorKind.AUTH, "check client_id (the consumer key)"),
+    # RFC 6749.
     "invalid_client": ErrorRule(ErrorKind.AUTH, "check client_id and client_secret"),
+    # RFC 6749.
     "unsupported_grant_type": ErrorRule(
         ErrorKind.CONFIG, "enable this OAuth flow on the connected app, or change auth"),
+    # ExceptionCode; REST: a 403 with this code means the org's API request limit is spent.
     "REQUEST_LIMIT_EXCEEDED": ErrorRule(
         ErrorKind.RATE_LIMITED,
         "the org's API limit is spent; syncs resume as the rolling 24-hour window frees calls"),
+    # Bulk: ExceededQuota (the job or batch count of the past 24 hours).
+    "EXCEEDED_QUOTA": ErrorRule(
+        ErrorKind.RATE_LIMITED, "the daily Bulk API job or batch allowance is spent; retried"),
+    # ExceptionCode.
     "SERVER_UNAVAILABLE": ErrorRule(ErrorKind.TRANSIENT, "Salesforce is unavailable; retried"),
+    # StatusCode and ExceptionCode.
     "UNABLE_TO_LOCK_ROW": ErrorRule(
         ErrorKind.TRANSIENT, "another process held the record; retried automatically"),
+    # StatusCode.
     "ALL_OR_NONE_OPERATION_ROLLED_BACK": ErrorRule(
         ErrorKind.TRANSIENT, "rolled back because another record failed; resent"),
+    # StatusCode and ExceptionCode.
     "QUERY_TIMEOUT": ErrorRule(ErrorKind.TRANSIENT, "the query took too long; retried"),
     "REQUEST_RUNNING_TOO_LONG": ErrorRule(ErrorKind.TRANSIENT, "the call took too long; retried"),
+    # StatusCode and ExceptionCode.
     "INVALID_QUERY_LOCATOR": ErrorRule(
         ErrorKind.TRANSIENT, "a query page expired before it was read; the read restarts"),
+    # ExceptionCode.
     "API_DISABLED_FOR_ORG": ErrorRule(
         ErrorKind.PERMISSION, "this Salesforce edition or org has API access turned off"),
     "API_CURRENTLY_DISABLED": ErrorRule(
         ErrorKind.PERMISSION, "give the integration user the 'API Enabled' permission"),
+    # Bulk: FeatureNotEnabled.
+    "FEATURE_NOT_ENABLED": ErrorRule(
+        ErrorKind.PERMISSION, "Bulk API 2.0 is not enabled for this org; ask Salesforce"),
+    # StatusCode.
     "STORAGE_LIMIT_EXCEEDED": ErrorRule(
         ErrorKind.CONFIG, "the org's data storage is full; free space or buy more"),
     # -- permissions
+    # ExceptionCode.
     "INSUFFICIENT_ACCESS": ErrorRule(
         ErrorKind.PERMISSION, "grant the integration user access to this object"),
+    # StatusCode.
     "INSUFFICIENT_ACCESS_OR_READONLY": ErrorRule(
         ErrorKind.PERMISSION, "grant the integration user edit access to this record"),
     "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": ErrorRule(
         ErrorKind.PERMISSION, "grant the integration user access to the referenced record"),
     # -- configuration: the mapping names something Salesforce does not have or allow
+    # StatusCode and ExceptionCode.
     "INVALID_FIELD": ErrorRule(
         ErrorKind.CONFIG, "fix the field name in the mapping (see describe)"),
+    # StatusCode.
     "INVALID_FIELD_FOR_INSERT_UPDATE": ErrorRule(
         ErrorKind.CONFIG, "this field is read-only; remove it from the push mapping"),
+    # StatusCode and ExceptionCode.
     "INVALID_TYPE": ErrorRule(ErrorKind.CONFIG, "fix the object name in the mapping"),
+    # REST: 404, "the requested resource couldn't be found".
     "NOT_FOUND": ErrorRule(ErrorKind.NOT_FOUND, "the record was deleted in Salesforce"),
-    # -- data the record carries
+    # -- data the record carries (all StatusCode, JSON_PARSER_ERROR an ExceptionCode)
     "REQUIRED_FIELD_MISSING": ErrorRule(_V, "map a value or a default for the required field"),
     "STRING_TOO_LONG": ErrorRule(_V, "add a truncate transform or shorten the value"),
     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": ErrorRule(
@@ -77,14 +123,18 @@ ERROR_TABLE: dict[str, ErrorRule] = {
     "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY": ErrorRule(
         _V, "a trigger or flow in Salesforce refused the record; its message says why"),
     "DELETE_FAILED": ErrorRule(_V, "Salesforce refused the delete; its message says why"),
-    # -- duplicates, state conflicts
+    # -- duplicates, state conflicts (StatusCode unless said otherwise)
     "DUPLICATE_VALUE": ErrorRule(
         ErrorKind.DUPLICATE, "another record holds this unique value; link to it or change it"),
     "DUPLICATES_DETECTED": ErrorRule(
         ErrorKind.DUPLICATE, "a Salesforce duplicate rule blocked it; merge or link the records"),
     "DUPLICATE_EXTERNAL_ID": ErrorRule(
         ErrorKind.DUPLICATE, "several records share this external id; de-duplicate them"),
+    # The sandbox's code for a 300 answer; REST documents the 300 (a list of matching
+    # records), and the ExceptionCode list has MULTIPLE_RECORDS_FOUND.
     "MULTIPLE_RECORDS": ErrorRule(
+        ErrorKind.DUPLICATE, "several records share this external id; de-duplicate them"),
+    "MULTIPLE_RECORDS_FOUND": ErrorRule(
         ErrorKind.DUPLICATE, "several records share this external id; de-duplicate them"),
     "ENTITY_IS_DELETED": ErrorRule(ErrorKind.NOT_FOUND, "the record was deleted in Salesforce"),
     "ENTITY_IS_LOCKED": ErrorRule(
@@ -93,10 +143,17 @@ ERROR_TABLE: dict[str, ErrorRule] = {
         ErrorKind.CONFLICT,
         "the lead was converted and is read-only; the next read moves the link to its contact"),
     # -- our own bugs
+    # ExceptionCode.
     "MALFORMED_QUERY": ErrorRule(ErrorKind.SYSTEM, "a query Syncline built was refused (a bug)"),
     "INVALID_QUERY_FILTER_OPERATOR": ErrorRule(
         ErrorKind.SYSTEM, "a query Syncline built was refused (a bug)"),
+    # ExceptionCode ("too many ids"); REST documents only the 400 for a Collections call
+    # over 200 records, so this code there is inferred.
     "EXCEEDED_ID_LIMIT": ErrorRule(ErrorKind.SYSTEM, "a batch was too large (a bug)"),
+    # Bulk: InvalidJob, InvalidJobState (REST bodies carry them upper-case: INVALIDJOB).
+    "INVALIDJOB": ErrorRule(ErrorKind.SYSTEM, "a Bulk API job Syncline built was refused (a bug)"),
+    "INVALIDJOBSTATE": ErrorRule(
+        ErrorKind.SYSTEM, "a Bulk API job was moved to a state it cannot take (a bug)"),
 }
 
 #: HTTP status → kind for REST errors whose code the table does not know.
@@ -105,16 +162,26 @@ _STATUS_KINDS: dict[int, ErrorKind] = {
     404: ErrorKind.NOT_FOUND, 409: ErrorKind.CONFLICT, 412: ErrorKind.CONFLICT,
     429: ErrorKind.RATE_LIMITED,
 }
-_MAX_ALLOWED_SHOWN = 12
-_MAX_VALUE_SHOWN = 60
 
 
 def rule_for(code: str | None, status: int | None = None) -> ErrorRule:
     """The table's rule for a code; unknown codes fall back on the HTTP status."""
+    code = _known(code)
     if status is not None and status >= 500 and (code is None or code not in ERROR_TABLE):
         return ErrorRule(ErrorKind.TRANSIENT, "Salesforce had a server error; retried")
     default = _STATUS_KINDS.get(status or 0, ErrorKind.SYSTEM)
     return classify(ERROR_TABLE, code, default)
+
+
+def _known(code: str | None) -> str | None:
+    # The Bulk guide writes its codes in CamelCase (InvalidJob, ExceededQuota); bodies carry
+    # them upper-case, with or without underscores: accept every spelling.
+    if not code or code in ERROR_TABLE:
+        return code
+    for spelling in (code.upper(), re.sub(r"(?<=[a-z])(?=[A-Z])", "_", code).upper()):
+        if spelling in ERROR_TABLE:
+            return spelling
+    return code
 
 
 def rest_error(status: int | None, content: Any) -> ConnectorError:
@@ -162,14 +229,26 @@ def record_error(
     field = fields[0] if fields else None
     message = "; ".join(str(e.get("message", "")) for e in errors)
     rule = rule_for(code)
-    hint = _hint(code, field, first, info, values or {}) or rule.hint or None
+    values = values or {}
+    refusal = _refusal(code, field, first, info, values)
+    hint = _hint(code, field, first, info, values, refusal) or rule.hint or None
     return ConnectorError(
         rule.kind,
         redact(message),
         code=code,
         field=field,
         hint=redact(hint) if hint else None,
+        refusal=refusal,
     )
+
+
+def _refusal(code: str | None, field: str | None, error: Mapping[str, Any],
+             info: ObjectInfo | None, values: Mapping[str, Any]) -> PicklistRefusal | None:
+    if code != "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" or not field:
+        return None
+    described = info.fields.get(field) if info is not None else None
+    allowed = tuple(described.picklist_values) if described is not None else ()
+    return PicklistRefusal(values.get(field, _value_from(error)), allowed)
 
 
 def _hint(
@@ -178,10 +257,11 @@ def _hint(
     error: Mapping[str, Any],
     info: ObjectInfo | None,
     values: Mapping[str, Any],
+    refusal: PicklistRefusal | None,
 ) -> str | None:
     described = info.fields.get(field) if info is not None and field else None
-    if code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" and field:
-        return _picklist_hint(field, values.get(field, _value_from(error)), described)
+    if refusal is not None and field:
+        return picklist_hint(field, refusal.value, refusal.allowed)
     if code == "STRING_TOO_LONG" and field:
         limit = described.length if described is not None else None
         limit_text = f" (max length {limit})" if limit else ""
@@ -197,7 +277,7 @@ def _hint(
     if code in ("INVALID_TYPE_ON_FIELD_IN_RECORD", "JSON_PARSER_ERROR") and described:
         return f"{field} is a {described.type} field; convert the value in the mapping"
     if code == "INVALID_EMAIL_ADDRESS" and field:
-        shown = _shown(values.get(field))
+        shown = shown_value(values.get(field))
         return f"fix the address {shown} in the hub, or filter such records out of the mapping"
     return None
 
@@ -207,25 +287,8 @@ def fields_of(error: Mapping[str, Any]) -> list[str]:
     return [str(f) for f in error.get("fields") or ()]
 
 
-def _picklist_hint(field: str, value: Any, described: FieldInfo | None) -> str:
-    hint = f"add a value_map entry for {_shown(value)} on {field}"
-    allowed = list(described.picklist_values) if described is not None else []
-    if allowed:
-        shown = ", ".join(allowed[:_MAX_ALLOWED_SHOWN])
-        more = len(allowed) - _MAX_ALLOWED_SHOWN
-        if more > 0:
-            shown += f", … ({more} more)"
-        hint += f"; allowed: {shown}"
-    return hint
-
-
 def _value_from(error: Mapping[str, Any]) -> str | None:
     # "Lead Source: bad value for restricted picklist field: Foo" → "Foo"
     message = str(error.get("message", ""))
     marker = "picklist field: "
     return message.split(marker, 1)[1] if marker in message else None
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= _MAX_VALUE_SHOWN else text[: _MAX_VALUE_SHOWN - 1] + "…"

@@ -33,6 +33,7 @@ from dashboard.errors.queries import (
     parse,
     unchecked,
 )
+from dashboard.members import error_members
 from jobs import retention, triage
 from jobs.failures import ERROR_STATUSES
 
@@ -61,7 +62,12 @@ def errors() -> tuple[str, int] | str:
         else []
     )
     page = replace(ids, rows=list(rows))
-    return render_template("dashboard/errors/list.html", page=page, **_context(query))
+    return render_template(
+        "dashboard/errors/list.html",
+        page=page,
+        members=error_members(db(), page.rows),
+        **_context(query),
+    )
 
 
 @bp.route("/errors/groups")
@@ -97,6 +103,7 @@ def error_detail(error_id: int) -> str:
     return render_template(
         "dashboard/errors/detail.html",
         error=error,
+        members=error_members(db(), [error]),
         payload=payload,
         sides=sides,
         attempts=attempts(error),

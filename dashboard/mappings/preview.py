@@ -2,7 +2,9 @@
 
 Hub → remote runs each row's ``to_remote`` (transforms, value map, default) and the
 ``sync_rule``; remote → hub runs ``to_hub`` plus the hub field's type conversion and the
-``pull_rule``. Nothing is written anywhere: the hub record, if one is picked, is only read.
+``pull_rule``. A rule that keeps the record back names its failing clauses with the values
+(``mappings.explain``, as on the person page). Nothing is written anywhere: the hub record, if
+one is picked, is only read.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlmodel import Session, select
 
 from core.hubschema import HubSchema, normalize_email
 from core.models import HUB_MODELS
+from mappings.explain import RuleCheck, check_rule
 from mappings.expressions import ExpressionError
 from mappings.spec import Mapping
 from mappings.transforms import TransformError
@@ -34,14 +37,23 @@ class RowResult:
 
 @dataclass
 class Preview:
-    """A whole preview: the rows and the rule's verdict on the record."""
+    """A whole preview: the rows and the rule's verdict on the record, failing clauses named."""
 
     direction: str  # push (hub → remote) | pull (remote → hub)
     rows: list[RowResult] = field(default_factory=list)
     rule: str | None = None
-    allowed: bool | None = None
-    rule_error: str | None = None
+    check: RuleCheck | None = None
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> bool:
+        """Does the rule let the record through?"""
+        return self.check is None or bool(self.check.passed)
+
+    @property
+    def rule_error(self) -> str | None:
+        """Why the rule cannot be evaluated for the record, if it cannot."""
+        return self.check.error if self.check is not None else None
 
     @property
     def outgoing(self) -> dict[str, Any]:
@@ -118,10 +130,7 @@ def push(mapping: Mapping, values: dict[str, Any]) -> Preview:
         note = (f"a hub id: sent as the {row.remote} linked through {', '.join(row.refs)}"
                 if row.refs else "")
         preview.rows.append(RowResult(source, row.remote, value_in, show(out), True, note))
-    try:
-        preview.allowed = mapping.allows_push(values)
-    except ExpressionError as exc:
-        preview.rule_error = str(exc)
+    preview.check = check_rule("sync_rule", mapping.sync_rule, values)
     return preview
 
 
@@ -152,10 +161,7 @@ def pull(mapping: Mapping, schema: HubSchema, remote: dict[str, Any]) -> Preview
             preview.rows.append(RowResult(row.remote, target, value_in, None, True, str(exc)))
             continue
         preview.rows.append(RowResult(row.remote, target, value_in, show(value), True))
-    try:
-        preview.allowed = mapping.allows_pull(remote)
-    except ExpressionError as exc:
-        preview.rule_error = str(exc)
+    preview.check = check_rule("pull_rule", mapping.pull_rule, remote)
     return preview
 
 

@@ -13,7 +13,12 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from sandboxes.dynamics.auth import AadError, Auth, bearer_token
-from sandboxes.dynamics.errors import RESOURCE_NOT_FOUND, DataverseError
+from sandboxes.dynamics.errors import (
+    RESOURCE_NOT_FOUND,
+    UNEXPECTED,
+    DataverseError,
+    payload_error,
+)
 from sandboxes.dynamics.faults import Faults, token_error
 from sandboxes.dynamics.limits import ServiceProtection
 
@@ -95,19 +100,11 @@ def request_json() -> dict:
     try:
         body = json.loads(raw)
     except json.JSONDecodeError as error:
-        raise DataverseError(
-            "0x80048d19",
-            f"Error identified in Payload provided by the user for Entity :'', For more "
-            f"information on this error please follow this help link "
-            f"https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : "
-            f"Microsoft.OData.ODataException: Invalid JSON. {error.msg} at line "
-            f"{error.lineno}, position {error.colno}.",
+        raise payload_error(
+            "", f"Invalid JSON. {error.msg} at line {error.lineno}, position {error.colno}."
         ) from error
     if not isinstance(body, dict):
-        raise DataverseError(
-            "0x80048d19",
-            "Error identified in Payload provided by the user: a JSON object was expected.",
-        )
+        raise payload_error("", "A JSON object was expected.")
     return body
 
 
@@ -153,9 +150,10 @@ def _api_call_checks() -> None:
     if request.endpoint not in API_ENDPOINTS:
         return
     sandbox = state()
-    session = sandbox.auth.session_for(bearer_token(request.headers.get("Authorization")))
+    token = bearer_token(request.headers.get("Authorization"))
+    session = sandbox.auth.session_for(token)
     if session is None:
-        raise token_error(request.host_url.rstrip("/"), sandbox.auth.tenant)
+        raise token_error(request.host_url.rstrip("/"), sandbox.auth.tenant, missing=not token)
     g.user_id = session.user_id
     if request.environ.get(BATCH_INNER):
         return
@@ -190,7 +188,7 @@ def _http_error(error: HTTPException) -> Response:
             )
         )
     return error_response(
-        DataverseError("0x80040216", error.description or error.name, error.code or 500)
+        DataverseError(UNEXPECTED, error.description or error.name, error.code or 500)
     )
 
 
@@ -198,7 +196,7 @@ def _unexpected_error(error: Exception) -> Response:
     current_app.logger.exception("sandbox bug while serving %s %s", request.method, request.path)
     return error_response(
         DataverseError(
-            "0x80040216",
+            UNEXPECTED,
             f"An unexpected error occurred: {type(error).__name__}: {error}",
             500,
         )

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from sandboxes.dynamics.errors import DataverseError
+from sandboxes.dynamics.errors import (
+    INVALID_AUTH_TICKET,
+    REQUEST_NOT_AUTHENTICATED,
+    SERVICE_PROTECTION_REQUESTS,
+    UNEXPECTED,
+    DataverseError,
+)
 from sandboxes.faults import FaultsBase
 
 
@@ -17,15 +23,18 @@ class FaultError(DataverseError):
 
 
 def transient_error() -> FaultError:
-    return FaultError(
-        "0x80040216",
-        "The service is temporarily unavailable. Please try again later.",
-        503,
-    )
+    """A 503 with the documented generic code and its words (the List's UnExpected)."""
+    return FaultError(UNEXPECTED, "An unexpected error occurred.", 503)
 
 
-def token_error(resource_url: str = "", tenant: str = "") -> FaultError:
-    """The 401 Dataverse answers for a missing, unknown or expired bearer token."""
+def token_error(resource_url: str = "", tenant: str = "", *, missing: bool = False
+                ) -> FaultError:
+    """The 401 for a missing bearer token, or for one the environment does not accept.
+
+    Both codes are among the 401 errors "Compose HTTP requests and handle errors" names
+    (RequestIsNotAuthenticated, InvalidAuthTicket); an expired token does not pass
+    validation either, so it gets InvalidAuthTicket too.
+    """
     challenge = (
         'Bearer error="invalid_token", error_description="Error identified in Payload provided '
         'by the user. Error Details: The token is expired or invalid"'
@@ -34,9 +43,12 @@ def token_error(resource_url: str = "", tenant: str = "") -> FaultError:
         challenge += f", authorization_uri=https://login.microsoftonline.com/{tenant}/oauth2/authorize"
     if resource_url:
         challenge += f", resource_id={resource_url}"
+    if missing:
+        return FaultError(REQUEST_NOT_AUTHENTICATED, "Request is not authenticated.", 401,
+                          {"WWW-Authenticate": challenge})
     return FaultError(
-        "0x80072560",
-        "The user is not authenticated: the access token is missing, invalid or expired.",
+        INVALID_AUTH_TICKET,
+        "The ticket specified for authentication didn't pass validation",
         401,
         {"WWW-Authenticate": challenge},
     )
@@ -45,7 +57,7 @@ def token_error(resource_url: str = "", tenant: str = "") -> FaultError:
 def rate_limited_error(retry_after: float) -> FaultError:
     seconds = str(max(1, round(retry_after)))
     return FaultError(
-        "0x80072322",
+        SERVICE_PROTECTION_REQUESTS,
         "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
         429,
         {"Retry-After": seconds},

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandboxes.dynamics.errors import (
     INVALID_ARGUMENT,
-    INVALID_STATE_CHANGE,
+    LEAD_ALREADY_CLOSED,
     DataverseError,
     not_found,
 )
@@ -50,10 +50,8 @@ def qualify_lead(
     lead = env.get("lead", guid)
     leadid = lead["leadid"]
     if lead["statecode"] != 0:
-        raise DataverseError(
-            INVALID_STATE_CHANGE,
-            "The lead is closed. You cannot convert or qualify a lead that is already closed.",
-        )
+        # The List's LeadAlreadyInClosedState, in its words.
+        raise DataverseError(LEAD_ALREADY_CLOSED, "The lead is already closed.")
     origin = {"originatingleadid@odata.bind": f"leads({leadid})"}
     result: dict[str, str | None] = {"accountid": None, "contactid": None, "opportunityid": None}
     if create_account and lead.get("companyname"):

@@ -14,9 +14,10 @@ from flask import Response, request
 from sandboxes.dynamics.app import API_ROOT, base_url, json_response, state
 from sandboxes.dynamics.errors import (
     CHANGE_TRACKING_QUERY,
-    DELTA_TOKEN_EXPIRED,
     QUERY_ERROR,
     DataverseError,
+    change_tracking_not_enabled,
+    expired_version_stamp,
 )
 from sandboxes.dynamics.metadata import EntityMeta
 from sandboxes.dynamics.odata import parse_count, parse_filter, parse_orderby, parse_top
@@ -223,31 +224,25 @@ def _tracking_page(entity: EntityMeta, select: list[str] | None, page_size: int)
 
 def _require_change_tracking(entity: EntityMeta) -> None:
     if not entity.change_tracking:
-        raise DataverseError(
-            QUERY_ERROR,
-            f"Entity {entity.logical_name} is not enabled for change tracking.",
-        )
+        raise change_tracking_not_enabled(entity.logical_name)
 
 
 def _parse_delta_token(token: str) -> int:
-    expired = DataverseError(
-        DELTA_TOKEN_EXPIRED,
-        "Version stamp associated with the client has expired. Please perform a full sync.",
-    )
+    # Every token the environment cannot honour (expired, from before a reset, from another
+    # environment, unreadable) gets the documented ExpiredVersionStamp answer: the remedy,
+    # a full sync, is the same for all of them.
     version_text, separator, stamp = token.partition("!")
     try:
         version = int(version_text)
         issued = datetime.strptime(stamp, _DELTA_TIME_FORMAT).replace(tzinfo=UTC)
     except ValueError as error:
-        raise DataverseError(
-            DELTA_TOKEN_EXPIRED, f"The delta token '{token}' is invalid."
-        ) from error
+        raise expired_version_stamp() from error
     # A version the environment has not reached comes from another environment (or one
     # reset since); the Environment itself refuses versions from before its last reset.
     if not separator or version > state().env.version:
-        raise expired
+        raise expired_version_stamp()
     if _now() - issued > timedelta(days=DELTA_TOKEN_LIFETIME_DAYS):
-        raise expired
+        raise expired_version_stamp()
     return version
 
 

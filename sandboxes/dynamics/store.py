@@ -12,12 +12,12 @@ from typing import Any
 from sandboxes.dynamics import qualification
 from sandboxes.dynamics.errors import (
     CONCURRENCY_VERSION_MISMATCH,
-    DELTA_TOKEN_EXPIRED,
     DUPLICATE_DETECTED,
     DUPLICATE_RECORD,
     INVALID_ARGUMENT,
     REQUIRED_ATTRIBUTE_MISSING,
     DataverseError,
+    expired_version_stamp,
     not_found,
 )
 from sandboxes.dynamics.indexes import RowIndexes
@@ -125,11 +125,7 @@ class Environment:
         meta = self.metadata.entity(entity)
         with self.lock:
             if version < self.tracking_floor:
-                raise DataverseError(
-                    DELTA_TOKEN_EXPIRED,
-                    "The delta token is expired or invalid. Perform a full sync without a "
-                    "delta token to get a new one.",
-                )
+                raise expired_version_stamp()
             changed = [
                 row for row in self._tables[meta.logical_name].values()
                 if row["versionnumber"] > version

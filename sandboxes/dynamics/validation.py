@@ -11,10 +11,12 @@ from typing import Any
 from sandboxes.dynamics.errors import (
     INVALID_ARGUMENT,
     INVALID_OPTION_VALUE,
-    INVALID_PROPERTY,
+    INVALID_STATE_STATUS,
+    PROPERTY_NOT_FOUND,
     REQUIRED_ATTRIBUTE_MISSING,
     STRING_TOO_LONG,
     DataverseError,
+    payload_error,
 )
 from sandboxes.dynamics.metadata import AttributeMeta, EntityMeta
 
@@ -49,16 +51,21 @@ def parse_guid(text: Any) -> str | None:
 
 
 def invalid_property(entity: EntityMeta, name: str) -> DataverseError:
-    """The error for a payload property the entity does not have."""
+    """The error for a payload property the entity does not have (the Client errors page)."""
     return DataverseError(
-        INVALID_PROPERTY, f"Invalid property '{name}' was found in entity '{entity.type_name}'."
+        PROPERTY_NOT_FOUND,
+        "An error occurred while validating input parameters: Microsoft.Crm.CrmException: "
+        f"Invalid property '{name}' was found in entity '{entity.type_name}'. ---> "
+        "Microsoft.OData.ODataException: Does not support untyped value in non-open type.",
     )
 
 
-def _cannot_convert(value: Any, attribute: AttributeMeta) -> DataverseError:
+def _cannot_convert(
+    entity: EntityMeta, value: Any, attribute: AttributeMeta
+) -> DataverseError:
     literal = value if not isinstance(value, bool) else str(value).lower()
-    return DataverseError(
-        INVALID_PROPERTY,
+    return payload_error(
+        entity.entity_set,
         f"Cannot convert the literal '{literal}' to the expected type "
         f"'{_EDM_TYPES.get(attribute.attribute_type, 'Edm.String')}'.",
     )
@@ -80,7 +87,7 @@ def coerce_value(entity: EntityMeta, attribute: AttributeMeta, value: Any) -> An
     kind = attribute.attribute_type
     if kind in ("String", "Memo"):
         if not isinstance(value, str):
-            raise _cannot_convert(value, attribute)
+            raise _cannot_convert(entity, value, attribute)
         if attribute.max_length is not None and len(value) > attribute.max_length:
             raise DataverseError(
                 STRING_TOO_LONG,
@@ -91,28 +98,28 @@ def coerce_value(entity: EntityMeta, attribute: AttributeMeta, value: Any) -> An
         return value
     if kind in ("Integer", "BigInt", "Picklist", "State", "Status"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _cannot_convert(value, attribute)
+            raise _cannot_convert(entity, value, attribute)
         if attribute.options and value not in attribute.option_values:
             raise out_of_range(entity, attribute, value)
         _check_range(entity, attribute, value)
         return value
     if kind in ("Decimal", "Money"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _cannot_convert(value, attribute)
+            raise _cannot_convert(entity, value, attribute)
         _check_range(entity, attribute, value)
         return value
     if kind == "Boolean":
         if not isinstance(value, bool):
-            raise _cannot_convert(value, attribute)
+            raise _cannot_convert(entity, value, attribute)
         return value
     if kind == "DateTime":
-        return _coerce_datetime(value, attribute)
+        return _coerce_datetime(entity, value, attribute)
     if kind == "Uniqueidentifier":
         guid = parse_guid(value)
         if guid is None:
-            raise _cannot_convert(value, attribute)
+            raise _cannot_convert(entity, value, attribute)
         return guid
-    raise _cannot_convert(value, attribute)
+    raise _cannot_convert(entity, value, attribute)
 
 
 def _check_range(entity: EntityMeta, attribute: AttributeMeta, value: float) -> None:
@@ -122,13 +129,13 @@ def _check_range(entity: EntityMeta, attribute: AttributeMeta, value: float) -> 
         raise out_of_range(entity, attribute, value)
 
 
-def _coerce_datetime(value: Any, attribute: AttributeMeta) -> str:
+def _coerce_datetime(entity: EntityMeta, value: Any, attribute: AttributeMeta) -> str:
     if not isinstance(value, str):
-        raise _cannot_convert(value, attribute)
+        raise _cannot_convert(entity, value, attribute)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _cannot_convert(value, attribute) from None
+        raise _cannot_convert(entity, value, attribute) from None
     if moment.tzinfo is None:
         # A date-only or zone-less value is read as UTC (User Local columns stored in UTC).
         moment = moment.replace(tzinfo=UTC)
@@ -171,8 +178,8 @@ def normalize(
             navigation = name[: -len(_BIND_SUFFIX)]
             binding = entity.bindings.get(navigation)
             if binding is None:
-                raise DataverseError(
-                    INVALID_PROPERTY,
+                raise payload_error(
+                    entity.entity_set,
                     f"An undeclared property '{navigation}' which only has property "
                     "annotations in the payload but no property value was found in the "
                     "payload. In OData, only declared navigation properties and declared "
@@ -238,12 +245,11 @@ def settle_status(meta: EntityMeta, row: dict, changes: Mapping[str, Any]) -> No
         and changes.get("statuscode") is not None
         and state_of[row["statuscode"]] != row["statecode"]
     ):
-        state_label = meta.attributes["statecode"].option_label(row["statecode"])
+        # The List's InvalidStateCodeStatusCode, in its words.
         raise DataverseError(
-            INVALID_ARGUMENT,
-            f"{row['statuscode']} is not a valid status code for state code "
-            f"{meta.logical_name.capitalize()}State.{state_label} on {meta.logical_name} "
-            f"with Id {row['_guid']}.",
+            INVALID_STATE_STATUS,
+            "State code is invalid or state code is valid but status code is invalid for a "
+            "specified state code.",
         )
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from cli.web import DashboardServer
 from tests.cli.conftest import Invoke
-from tests.cli.helpers import count
+from tests.cli.helpers import CONNECTIONS, count
 
 COMMANDS = [
     (),
@@ -85,3 +86,25 @@ def test_version(syncline: Invoke) -> None:
     result = syncline("--version")
     assert result.exit_code == 0
     assert "version" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [("connections.yaml", "connections.yaml"),
+     ("instance/connections.yaml", "instance/connections.yaml"),
+     (None, "connections.yaml")],
+    ids=["here", "demo's", "none yet"],
+)
+def test_web_serves_the_connections_file_the_other_commands_use(
+    syncline: Invoke, ready: Engine, project: Path, monkeypatch: pytest.MonkeyPatch,
+    setup: str | None, expected: str,
+) -> None:
+    served: dict[str, object] = {}
+    monkeypatch.setattr(DashboardServer, "run", lambda server: served.update(server.app_config))
+    (project / "connections.yaml").unlink()
+    if setup is not None:
+        (project / setup).parent.mkdir(exist_ok=True)
+        (project / setup).write_text(CONNECTIONS, encoding="utf-8")
+    result = syncline("web")
+    assert result.exit_code == 0, result.output
+    assert served["CONNECTIONS"] == expected

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from connectors.dynamics import connector as dynamics_connector
+from connectors.salesforce import connector as salesforce_connector
 from tests.cli.conftest import Invoke
 from tests.cli.helpers import SHIPPED_MAPPINGS, count, json_lines, rows
 
@@ -84,11 +86,22 @@ def test_demo_once_three_times_then_errors_list(
     assert len(rows(hub, "sync_run")) == 3 * len(MAPPINGS)
     assert count(hub, "person") == people, "nobody was created by the quiet run"
 
+    # A new `syncline demo --once` process has no describe results yet: each remote object
+    # is described once more, so a quiet cycle there costs the read and that describe.
+    salesforce_connector.forget_describes()
+    dynamics_connector.forget_describes()
+    cold = {r["mapping"]: r for r in json_lines(syncline("demo", "--once", "--json").stdout)}
+    for name, report in cold.items():
+        assert {k: report[k] for k in WRITES} == dict.fromkeys(WRITES, 0), name
+        assert report["api_calls"] <= 2, (name, "a read and, in a new process, one describe")
+    assert max(r["api_calls"] for r in cold.values()) == 2
+
     listed = syncline("errors", "list")
     assert listed.exit_code == 0, listed.output
     out = listed.stdout
     assert "bad value for restricted picklist field: Podcast" in out
-    assert "add a value_map entry for 'Podcast' on LeadSource; allowed: Web," in out
+    # Only the value no other key of the pulling row maps to: any other would be refused.
+    assert "add a value_map entry for 'Podcast' on LeadSource; allowed: Other (not Web," in out
     assert "priya.raman@podcastnation.io" in out
     assert "A lead being worked needs a phone number so sales can call it." in out
     assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in out and "hans.mueller@example.de" in out

@@ -77,7 +77,8 @@ def test_list_shows_the_crm_message_and_the_hint(
 
     only = syncline("errors", "list", "--code", "STRING_TOO_LONG").stdout
     assert "cid@example.com" in only and "bob@example.com" not in only
-    assert syncline("errors", "list", "--mapping", "other").stdout == "no matching errors\n"
+    assert syncline("errors", "list", "--mapping", "lead", "--code", "NOPE").stdout == (
+        "no matching errors\n")
 
 
 def test_retry_after_fixing_the_cause_resolves_the_error(
@@ -194,11 +195,48 @@ def test_errors_commands_with_nothing_to_show(syncline: Invoke, ready: Engine) -
     exported = syncline("errors", "export")
     assert exported.stdout.splitlines()[0].startswith("id,mapping,direction,level,status,")
     assert len(exported.stdout.splitlines()) == 1
-    assert (
-        syncline("errors", "retry", "999").stdout
-        == "0 error(s) queued for retry at the next cycle\n"
-    )
+    assert syncline("errors", "list", "--mapping", "lead").stdout == "no matching errors\n", (
+        "a mapping with no errors yet is known from its file")
     assert audits(ready) == []
+
+
+@pytest.mark.parametrize("command", ["list", "retry", "ignore", "reopen", "export"])
+def test_an_unknown_mapping_is_bad_input_naming_the_known_ones(
+    syncline: Invoke, failed: Engine, command: str
+) -> None:
+    before = database_dump(failed)
+    result = syncline("errors", command, "--mapping", "NOPE")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert error_lines(result) == ["error: --mapping: no mapping named 'NOPE' (known: lead)"]
+    assert database_dump(failed) == before
+
+
+def test_a_mapping_gone_from_the_files_is_still_known_by_its_errors(
+    syncline: Invoke, failed: Engine, project: Path
+) -> None:
+    (project / "mappings" / "lead.yaml").rename(project / "mappings" / "lead.yaml.off")
+    listed = syncline("errors", "list", "--mapping", "lead")
+    assert listed.exit_code == 0, listed.output
+    assert "bob@example.com" in listed.stdout
+
+
+@pytest.mark.parametrize("action", ["retry", "ignore", "reopen"])
+def test_unknown_error_ids_are_bad_input_and_change_nothing(
+    syncline: Invoke, failed: Engine, action: str
+) -> None:
+    before = database_dump(failed)
+    [known] = [e["id"] for e in rows(failed, "sync_error") if e["email"] == "bob@example.com"]
+    alone = syncline("errors", action, "99999")
+    assert alone.exit_code == 2, alone.output
+    assert error_lines(alone) == [
+        f"error: errors {action}: no error with id 99999; nothing changed"]
+    mixed = syncline("errors", action, str(known), "99999", "99998")
+    assert mixed.exit_code == 2, mixed.output
+    assert error_lines(mixed) == [
+        f"error: errors {action}: no errors with ids 99999, 99998; nothing changed"]
+    assert database_dump(failed) == before
+    assert audits(failed) == []
 
 
 def test_list_escapes_remote_text_so_it_cannot_forge_lines_or_drive_the_terminal(

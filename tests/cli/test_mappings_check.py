@@ -122,3 +122,67 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
     )
     assert "ok       mappings/dynamics-lead.yaml (dynamics-lead ↔ dynamics.lead)" in result.stdout
     assert "error" not in result.output
+
+
+def test_without_a_connections_file_the_files_are_still_checked(
+    syncline: Invoke, project: Path
+) -> None:
+    (project / "connections.yaml").unlink()
+    write(project / "mappings" / "contact.yaml", CLEAN_MAPPING.replace("name: lead", (
+        "name: contact")).replace("Lead", "Contact").replace("{hub: company,", "{hub: compny,"))
+    result = syncline("mappings", "check")
+    assert result.exit_code == 2, result.output
+    lines = error_lines(result)
+    assert lines[0].startswith("error: mappings/contact.yaml:9 fields.compny.hub: ")
+    assert "'compny'" in lines[0], "the mapping file's own problem comes first"
+    assert result.stdout == "ok       mappings/lead.yaml (lead; connection name not checked)\n"
+    assert lines[1].startswith("error: connections.yaml: file not found")
+    assert (
+        "not checked without a connections file: whether the connections the mappings name "
+        "exist; the remote schema checks (fields exist and are writable, lengths, restricted "
+        "picklists, required fields) of lead (crm.Lead)\n"
+    ) in result.stderr
+    assert lines[-1] == (
+        "error: mappings check: 1 error(s) in the mapping files; the connections file could "
+        "not be used"
+    )
+
+
+def test_without_a_connections_file_valid_files_still_exit_2_unless_offline(
+    syncline: Invoke, project: Path
+) -> None:
+    (project / "connections.yaml").unlink()
+    online = syncline("mappings", "check")
+    assert online.exit_code == 2, online.output
+    assert online.stdout == "ok       mappings/lead.yaml (lead; connection name not checked)\n"
+    assert error_lines(online)[-1] == (
+        "error: mappings check: mapping files valid; the connections file could not be used")
+
+    # --offline validates files where no connections file is (CI, a review): that is fine.
+    offline = syncline("mappings", "check", "--offline")
+    assert offline.exit_code == 0, offline.output
+    assert offline.stdout == (
+        "ok       mappings/lead.yaml (lead; connection name not checked)\n"
+        "1 mapping file(s) checked offline, 0 warning(s)\n"
+    )
+    assert offline.stderr == (
+        "not checked without a connections file: whether the connections the mappings name "
+        "exist\n"
+    )
+
+
+def test_a_broken_connections_file_is_named_after_the_mapping_files_problems(
+    syncline: Invoke, project: Path
+) -> None:
+    write(project / "connections.yaml", "crm:\n  type: memory\n  path: [unclosed\n")
+    lead = project / "mappings" / "lead.yaml"
+    lead.write_text(lead.read_text().replace("{hub: email,", "{hb: email,"))
+    result = syncline("mappings", "check", "--offline")
+    assert result.exit_code == 2, result.output
+    lines = error_lines(result)
+    assert lines[0].startswith("error: mappings/lead.yaml:8 fields.Email.hb: unknown key 'hb'")
+    assert lines[1].startswith("error: connections.yaml:")
+    assert lines[-1] == (
+        "error: mappings check: 1 error(s) in the mapping files; the connections file could "
+        "not be used"
+    )

@@ -171,3 +171,48 @@ def test_export_round_trips_custom_fields(
     written = syncline(*args, "-o", f"again.{suffix}")
     assert written.stderr == f"2 people written to again.{suffix}\n"
     assert (project / f"again.{suffix}").read_text(encoding="utf-8") == exported.stdout
+
+
+DUPLICATED = (
+    "email,first_name\n"
+    "ann@x.com,Ann\n"
+    "bob@y.com,Bob\n"
+    "ANN@x.com,Annie\n"
+)
+
+
+def test_duplicate_emails_refuse_the_file_by_default_naming_their_lines(
+    syncline: Invoke, ready: Engine, project: Path
+) -> None:
+    write(project / "dupes.csv", DUPLICATED)
+    result = syncline("import", "people", "dupes.csv")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert error_lines(result) == [
+        "error: dupes.csv:2 email: ann@x.com is also on line 4: keep one row per email, or "
+        "choose --on-duplicate first or last"
+    ]
+    assert count(ready, "person") == 0
+
+
+@pytest.mark.parametrize(("choice", "line", "name"), [("first", 2, "Ann"), ("last", 4, "Annie")])
+def test_on_duplicate_first_or_last_imports_that_row_and_says_so(
+    syncline: Invoke, ready: Engine, project: Path, choice: str, line: int, name: str
+) -> None:
+    write(project / "dupes.csv", DUPLICATED)
+    result = syncline("import", "people", "dupes.csv", "--on-duplicate", choice)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "rows=3 created=2 updated=0 unchanged=0\n"
+    assert result.stderr == (
+        f"note: dupes.csv:{line} email: ann@x.com is on lines 2, 4; imported line {line}\n")
+    assert people(ready)["ann@x.com"]["first_name"] == name
+
+
+def test_export_starts_with_the_hub_id(syncline: Invoke, ready: Engine, project: Path) -> None:
+    assert syncline("import", "people", str(write(project / "p.csv", FRIENDLY_CSV))).exit_code == 0
+    ids = {row["email"]: row["id"] for row in rows(ready, "person")}
+    exported = list(csv.DictReader(syncline("export", "people").stdout.splitlines()))
+    assert list(exported[0])[:2] == ["id", "email"]
+    assert {row["email"]: row["id"] for row in exported} == ids
+    as_json = json_lines(syncline("export", "people", "--json").stdout)
+    assert {row["email"]: row["id"] for row in as_json} == ids

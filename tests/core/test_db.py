@@ -21,7 +21,17 @@ def test_database_url_prefers_argument_then_environment_then_default(
     assert db.database_url() == "sqlite:///from-env.db"
     monkeypatch.delenv("DATABASE_URL")
     assert db.database_url() == "sqlite:///instance/syncline.db"
-    assert (tmp_path / "instance").is_dir()
+    # Picking the URL makes nothing: only a check that may create (init) makes the folder.
+    assert not (tmp_path / "instance").exists()
+    engine = db.make_engine()
+    try:
+        with pytest.raises(InputError, match="not initialised"):
+            db.check_connection(engine)
+        assert not (tmp_path / "instance").exists()
+        db.check_connection(engine, create=True)
+        assert (tmp_path / "instance" / "syncline.db").is_file()
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
-from core.db import session, utcnow
+from core.db import init_db, make_engine, session, utcnow
 from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
 from core.models import Account, Person
-from core.people import ImportReport, export_people, import_people
+from core.people import Duplicate, ImportReport, export_people, import_people
 from core.sequence import current_seq
 
 HUB_YAML = """\
@@ -120,18 +120,54 @@ def test_a_soft_deleted_person_is_not_revived(
     assert [(p.first_name, p.deleted_at is None) for p in rows] == [("New", True), ("Old", False)]
 
 
-def test_duplicate_emails_in_one_file_are_merged_in_order(
+DUPES = (
+    "email,first_name,title\n"
+    "a@example.com,Ann,Dev\n"
+    "b@example.com,Bob,\n"
+    "A@EXAMPLE.com,,Lead\n"
+    "c@example.com,Cy,\n"
+    "a@example.com,Anne,\n"
+    "B@example.com,Bobby,CTO\n"
+)
+
+
+def test_duplicate_emails_in_one_file_are_each_reported_with_their_lines(
     sqlite_engine: Engine, schema: HubSchema, tmp_path: Path
 ) -> None:
-    path = write(
-        tmp_path,
-        "dupes.csv",
-        "email,first_name,title\na@example.com,Ann,Dev\nA@EXAMPLE.com,,Lead\n",
+    path = write(tmp_path, "dupes.csv", DUPES)
+    with pytest.raises(InputErrors) as caught:
+        import_people(sqlite_engine, path, schema=schema)
+    assert errors_of(caught) == [
+        (f"{path}:2 email", "a@example.com is also on lines 4, 6: keep one row per email, or "
+                            "choose --on-duplicate first or last"),
+        (f"{path}:3 email", "b@example.com is also on line 7: keep one row per email, or "
+                            "choose --on-duplicate first or last"),
+    ]
+    assert people(sqlite_engine) == {}, "nothing imported, not even c@example.com"
+
+
+@pytest.mark.parametrize(
+    ("choice", "kept", "a_values", "b_values"),
+    [
+        ("first", (2, 3), ("Ann", "Dev"), ("Bob", None)),
+        ("last", (6, 7), ("Anne", None), ("Bobby", "CTO")),
+    ],
+)
+def test_on_duplicate_keeps_the_whole_first_or_last_row(
+    sqlite_engine: Engine, schema: HubSchema, tmp_path: Path, choice: str,
+    kept: tuple[int, int], a_values: tuple[str, str | None], b_values: tuple[str, str | None],
+) -> None:
+    path = write(tmp_path, "dupes.csv", DUPES)
+    report = import_people(sqlite_engine, path, schema=schema, on_duplicate=choice)  # type: ignore[arg-type]
+    assert (report.created, report.rows) == (3, 6)
+    assert report.duplicates == (
+        Duplicate("a@example.com", (2, 4, 6), kept[0]),
+        Duplicate("b@example.com", (3, 7), kept[1]),
     )
-    report = import_people(sqlite_engine, path, schema=schema)
-    assert report == ImportReport(created=1, updated=0, unchanged=0, rows=2)
-    person = people(sqlite_engine)["a@example.com"]
-    assert (person.first_name, person.title) == ("Ann", "Lead")
+    found = people(sqlite_engine)
+    assert (found["a@example.com"].first_name, found["a@example.com"].title) == a_values
+    assert (found["b@example.com"].first_name, found["b@example.com"].title) == b_values
+    assert found["c@example.com"].first_name == "Cy"
 
 
 def test_unknown_column_names_the_file_and_the_known_fields(
@@ -307,7 +343,9 @@ def test_export_csv_orders_by_email_with_custom_columns_last(
     out = io.StringIO()
     assert export_people(engine, out, schema=schema, fmt="csv") == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert list(rows[0])[:3] == ["email", "first_name", "last_name"]
+    # The hub id first, as a CRM export starts with the record id.
+    assert list(rows[0])[:4] == ["id", "email", "first_name", "last_name"]
+    assert all(len(r["id"]) == 32 for r in rows)
     assert list(rows[0])[-2:] == ["segment", "nps"]
     assert [(r["email"], r["first_name"], r["unsubscribed"], r["nps"]) for r in rows] == [
         ("a@example.com", "Al, Jr.", "true", ""),
@@ -379,3 +417,53 @@ def test_a_file_that_is_not_utf8_is_one_clear_error(
     assert where == str(path)
     assert message.startswith("not UTF-8 text")
     assert people(sqlite_engine) == {}
+
+
+def test_an_export_restored_into_a_new_hub_keeps_the_hub_ids(
+    sqlite_engine: Engine, schema: HubSchema, tmp_path: Path
+) -> None:
+    _populate(sqlite_engine)
+    path = tmp_path / "people.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        export_people(sqlite_engine, out, schema=schema)
+    restored = make_engine(f"sqlite:///{tmp_path / 'restored.db'}")
+    try:
+        init_db(restored)
+        report = import_people(restored, path, schema=schema)
+        assert (report.created, report.rows) == (2, 2)
+        # The CRM records hold the hub id as their external id: the restored hub matches them.
+        assert {p.email: p.id for p in people(restored).values()} == {
+            p.email: p.id for p in people(sqlite_engine).values() if p.deleted_at is None}
+    finally:
+        restored.dispose()
+
+
+def test_hub_ids_in_a_file_must_fit_the_hub(
+    sqlite_engine: Engine, schema: HubSchema, tmp_path: Path
+) -> None:
+    with session(sqlite_engine) as s:
+        s.add(Person(id="a" * 32, email="ann@example.com"))
+        s.add(Person(id="d" * 32, email="gone@example.com", deleted_at=utcnow()))
+    path = write(
+        tmp_path,
+        "ids.csv",
+        "Hub ID,email\n"
+        f"{'b' * 32},ann@example.com\n"  # Ann is aaaa...
+        f"{'a' * 32},new@example.com\n"  # aaaa... is Ann's
+        f"{'d' * 32},other@example.com\n"  # dddd... was a deleted person's
+        "not-an-id,cy@example.com\n"
+        f"{'e' * 32},eve@example.com\n"
+        f"{'E' * 32},fay@example.com\n",  # the same id as Eve's
+    )
+    with pytest.raises(InputErrors) as caught:
+        import_people(sqlite_engine, path, schema=schema)
+    assert errors_of(caught) == [
+        (f"{path}:5 Hub ID", "'not-an-id' is not a hub id (32 hexadecimal characters, as "
+                             "`syncline export people` writes)"),
+        (f"{path}:7 Hub ID", f"id {'e' * 32} is also given to eve@example.com on line 6"),
+        (f"{path}:2 Hub ID", f"the hub's person ann@example.com has id {'a' * 32}, not {'b' * 32}"),
+        (f"{path}:3 Hub ID", f"id {'a' * 32} belongs to person ann@example.com, "
+                             "not new@example.com"),
+        (f"{path}:4 Hub ID", f"id {'d' * 32} belongs to a deleted person, not other@example.com"),
+    ]
+    assert set(people(sqlite_engine)) == {"ann@example.com", "gone@example.com"}

@@ -240,3 +240,36 @@ def test_broken_connections_file_shows_the_problem(
     assert "Problems reading the files" in html
     assert "unknown connector type &#39;carrier-pigeon&#39;" in html
     assert post(client, "/connections/crm/check").status_code == 404
+
+
+def test_api_version_and_budget_are_shown_set_or_default(
+    client: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    use_files(
+        app,
+        tmp_path / "defaults",
+        {
+            "sf": {"type": "salesforce", "login_url": "https://login.salesforce.com",
+                   "client_id": "cid", "client_secret": SF_SECRET, "username": "u@example.com",
+                   "password": SF_PASSWORD},
+            "sf-half": {"type": "salesforce", "login_url": "https://login.salesforce.com",
+                        "client_id": "cid", "client_secret": SF_SECRET,
+                        "username": "u@example.com", "password": SF_PASSWORD,
+                        "api_version": "61.0", "api_budget": 0.5},
+            "d365": {"type": "dynamics", "url": "https://org.crm.dynamics.com",
+                     "token_url": "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+                     "client_id": "cid", "client_secret": "d365-secret-77"},
+        },
+    )
+    html = get(client, "/connections")
+    sf, half, d365 = card(html, "sf"), card(html, "sf-half"), card(html, "d365")
+    assert "<dt>api_version</dt><dd><code>59.0 (default)</code></dd>" in sf
+    assert ("<dt>api_budget</dt><dd><code>0.8: cycles pause at 80% of the daily API allowance "
+            "(default)</code></dd>") in sf
+    assert "<dt>api_version</dt><dd><code>61.0</code></dd>" in half
+    assert ("<dt>api_budget</dt><dd><code>0.5: cycles pause at 50% of the daily API allowance"
+            "</code></dd>") in half
+    assert "(default)" not in half
+    assert "<dt>api_version</dt><dd><code>9.2 (default)</code></dd>" in d365
+    assert "api_budget" not in d365, "Dataverse has no daily allowance to budget"
+    assert "d365-secret-77" not in html and SF_SECRET not in html

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from core.models import Audit, MappingRevision, Person
 from mappings.loader import mapping_paths
+from tests.dashboard.conftest import unwrapped
 from tests.dashboard.forms import post
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
@@ -136,7 +137,7 @@ def test_preview_hub_to_remote_from_a_hub_record(
         db.commit()
         count = len(db.exec(select(Person)).all())
     html = get(client, "/mappings/salesforce-lead?direction=push&record=ANN@example.com&load=1")
-    rows = html[html.index('id="push-rows"'):]
+    rows = unwrapped(html[html.index('id="push-rows"'):])
     rows = rows[: rows.index("</table>")]
     assert "<td>first_name</td><td><code>&#34;  Ann &#34;</code></td><td>FirstName</td>" in rows
     assert "<code>&#34;Ann&#34;</code>" in rows  # stripped
@@ -166,7 +167,7 @@ def test_preview_remote_to_hub(client: FlaskClient, folder: Path) -> None:
     html = get(client, "/mappings/salesforce-lead", ) and client.get(
         "/mappings/salesforce-lead", query_string={"direction": "pull", "remote": sample}
     ).get_data(as_text=True)
-    rows = html[html.index('id="pull-rows"'):]
+    rows = unwrapped(html[html.index('id="pull-rows"'):])
     rows = rows[: rows.index("</table>")]
     assert "<td>Email</td><td><code>&#34;Ann@Example.com&#34;</code></td><td>email</td>" in rows
     assert "<code>&#34;ann@example.com&#34;</code>" in rows

@@ -13,6 +13,7 @@ from sqlalchemy import text as sql
 
 from app import SECURITY_HEADERS, create_app
 from core.models import SyncError, SyncRun
+from tests.dashboard.conftest import unwrapped
 
 AddRun = Callable[..., SyncRun]
 AddError = Callable[..., SyncError]
@@ -136,7 +137,7 @@ def test_run_detail_shows_message_and_its_errors(
     mine = add_error(run_id=run.id, code="FIELD_CUSTOM_VALIDATION_EXCEPTION")
     add_error(run_id=other.id)
     add_error()
-    html = get(client, f"/runs/{run.id}")
+    html = unwrapped(get(client, f"/runs/{run.id}"))
     assert "Brake: 40% of hub records would be deleted" in html
     assert error_ids(html) == [mine.id]
     assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in html
@@ -186,7 +187,7 @@ def test_errors_columns(client: FlaskClient, add_error: AddError) -> None:
         hub_id="a" * 32, remote_object="Lead", remote_id="00Q000000000001", kind="duplicate",
         code="DUPLICATES_DETECTED", message="x" * 500, attempts=4, status="retrying",
     )
-    html = get(client, "/errors")
+    html = unwrapped(get(client, "/errors"))
     for text in ("to_hub", "job", "ada@example.com", "a" * 32, "Lead 00Q000000000001",
                  "duplicate", "DUPLICATES_DETECTED", '<td class="num">4</td>', "badge-retrying",
                  "2026-03-01 09:00:00 UTC"):

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from connectors.base import Connector, OutboundRecord, WriteResult
 from connectors.dynamics import DynamicsConnector
+from connectors.errors import ConnectorError
 from jobs import triage
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from tests.e2e.dynamics_harness import DYNAMICS_PEOPLE, DynamicsHub
@@ -195,6 +196,40 @@ def test_a_lead_deleted_in_dynamics_unlinks_and_the_person_stays(crm: DynamicsHu
     assert crm.errors("open", "retrying") == []
 
 
+#: ExpiredVersionStamp, as Microsoft's "Web service error codes (Microsoft Dataverse)" list
+#: gives it, and the HTTP status Dataverse answers it with.
+EXPIRED_ANSWER = (400, "0x80044352",
+                  "Version stamp associated with the client has expired. Please perform a "
+                  "full sync.")
+
+
+class ReadLog:
+    """Every GET a cycle's Dynamics connector makes, and the errors Dataverse answered."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.refused: list[tuple[int | None, str | None, str]] = []
+
+    def install(self, connector: Connector) -> None:
+        """Wrap ``connector.get_json`` (the harness's on_connect hook)."""
+        assert isinstance(connector, DynamicsConnector)
+        real_get = connector.get_json
+
+        def get_json(path_or_url: str, **options: Any) -> dict[str, Any]:
+            self.asked.append(path_or_url)
+            try:
+                return real_get(path_or_url, **options)
+            except ConnectorError as error:
+                self.refused.append((error.status, error.code, error.message))
+                raise
+
+        connector.get_json = get_json  # type: ignore[method-assign]
+
+    def of(self, entity_set: str) -> list[str]:
+        """The reads of one entity set, in order."""
+        return [url for url in self.asked if entity_set in url]
+
+
 def test_an_expired_delta_token_falls_back_to_a_full_read_without_duplicates(
     crm: DynamicsHub, clock: ShiftableClock,
 ) -> None:
@@ -210,26 +245,16 @@ def test_an_expired_delta_token_falls_back_to_a_full_read_without_duplicates(
     cy_lead = crm.create("lead", {"subject": "Fair", "lastname": "Ng", "firstname": "Cy",
                                   "emailaddress1": "cy@corp.com"})
 
-    asked: list[str] = []
-
-    def record_reads(connector: Connector) -> None:
-        assert isinstance(connector, DynamicsConnector)
-        real_get = connector.get_json
-
-        def get_json(path_or_url: str, **options: Any) -> dict[str, Any]:
-            asked.append(path_or_url)
-            return real_get(path_or_url, **options)
-
-        connector.get_json = get_json  # type: ignore[method-assign]
-
-    crm.on_connect = record_reads
+    reads = ReadLog()
+    crm.on_connect = reads.install
     report = crm.run()
     crm.on_connect = None
 
     assert report.status == "success" and report.failed == 0, report.message
-    reads = [url for url in asked if "leads" in url]
-    assert len(reads) == 2 and "$deltatoken" in reads[0] and "$deltatoken" not in reads[1], (
-        f"the expired delta link, then a full read: {reads}")
+    assert reads.refused == [EXPIRED_ANSWER], "the sandbox answers as Dataverse documents it"
+    leads = reads.of("leads")
+    assert len(leads) == 2 and "$deltatoken" in leads[0] and "$deltatoken" not in leads[1], (
+        f"the expired delta link, then a full read: {leads}")
     assert report.created_remote == 0 and report.created_hub == 1, report.as_json()
     assert crm.person_by_email("di@dex.io").title == "Buyer"
     assert crm.remote_ids(crm.person_by_email("cy@corp.com").id) == {"lead": cy_lead}
@@ -239,6 +264,43 @@ def test_an_expired_delta_token_falls_back_to_a_full_read_without_duplicates(
     idle = crm.run()
     assert (idle.status, idle.writes) == ("success", 0), "the fresh delta link works again"
     assert idle.api_calls <= 1
+
+
+def test_edits_made_while_the_delta_link_expired_all_reach_the_hub(
+    crm: DynamicsHub, clock: ShiftableClock,
+) -> None:
+    people = [ann(crm, email=f"e{i}@acme.com", first_name=f"E{i}") for i in range(3)]
+    crm.run()
+    leads = [crm.remote_ids(person_id)["lead"] for person_id in people]
+
+    # A week and a day without a cycle; meanwhile sales edits the leads five times.
+    clock.advance(timedelta(days=8))
+    edits = [
+        (0, {"jobtitle": "Head of Growth"}),
+        (1, {"address1_city": "Lyon"}),
+        (2, {"firstname": "Eve"}),
+        (0, {"telephone1": "+14155550123"}),
+        (1, {"jobtitle": "CFO"}),
+    ]
+    for index, change in edits:
+        crm.update("lead", leads[index], change)
+
+    reads = ReadLog()
+    crm.on_connect = reads.install
+    report = crm.run()
+    crm.on_connect = None
+
+    assert report.status == "success" and report.failed == 0, report.message
+    assert reads.refused == [EXPIRED_ANSWER]
+    assert report.updated_hub == 3, "three people changed, in five edits"
+    first, second, third = (crm.person(person_id) for person_id in people)
+    assert (first.title, first.phone) == ("Head of Growth", "+14155550123")
+    assert (second.city, second.title) == ("Lyon", "CFO")
+    assert third.first_name == "Eve"
+    assert crm.errors("open", "retrying") == []
+    idle = crm.run()
+    assert (idle.status, idle.writes) == ("success", 0), "nothing ping-pongs back"
+    assert idle.api_calls <= 1, "the fresh delta link answers the next cycle"
 
 
 class Killed(BaseException):  # noqa: N818 - not an error: a stand-in for kill -9

@@ -9,8 +9,11 @@ import pytest
 
 from connectors.base import OutboundRecord, WriteResult
 from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.schema import object_info
+from core.hubschema import HubSchema
 from core.models import Campaign, CampaignMember
 from jobs import triage
+from mappings.check import check_against_remote
 from tests.e2e.harness import SalesforceHub
 
 
@@ -146,6 +149,38 @@ def test_an_unmapped_restricted_picklist_value_is_an_error_with_the_fix_until_ma
     lead = sf.lead_by_email("ann@acme.com")
     assert (lead["LeadSource"], lead["Syncline_Id__c"]) == ("Other", person_id)
     assert [e.status for e in sf.errors()] == ["resolved"]
+
+
+def test_following_the_picklist_hint_passes_mappings_check_and_the_record_goes_through(
+    sf: SalesforceHub,
+) -> None:
+    # The shipped lead row pulls and already maps keys to Web, Advertisement, Trade Show, ...
+    person_id = ann(sf, lead_source="Podcast")
+    assert sf.run().failed == 1
+    [error] = sf.errors("open", "retrying")
+    hint = error.hint or ""
+    taken = set(sf.field_row(sf.mapping_data("salesforce-lead"), "lead_source")["value_map"]
+                .values())
+    offered = [v.strip() for v in hint.split("allowed: ", 1)[1].split(" (not ")[0].split(",")]
+    assert offered and not taken & set(offered), f"no value another key maps to: {hint}"
+    assert all(value in hint.split(" (not ", 1)[1] for value in taken), (
+        "the taken values are named as such, so the admin sees why they are missing")
+
+    # The admin takes the first value offered; the validator and `mappings check` accept it.
+    sf.edit_mapping("salesforce-lead",
+                    lambda data: sf.field_row(data, "lead_source")["value_map"].update(
+                        {"Podcast": offered[0]}))  # reload() runs the loader: it would raise
+    lead_info = object_info(sf.sandbox.org.describe("Lead"))
+    problems = check_against_remote(sf.mappings["salesforce-lead"], {"Lead": lead_info},
+                                    HubSchema.load(sf.folder / "hub.yaml"))
+    assert [p for p in problems if p.level == "error"] == []
+    assert triage.retry(sf.engine, triage.ErrorFilter(mapping="salesforce-lead"), "admin") == 1
+    retried = sf.run()
+    assert (retried.status, retried.created_remote) == ("success", 1)
+    assert sf.lead_by_email("ann@acme.com")["LeadSource"] == offered[0]
+    sf.run()  # the new lead is read back once
+    assert sf.run().writes == 0
+    assert sf.person(person_id).lead_source == "Podcast", "it maps back to one hub value"
 
 
 def test_a_salesforce_validation_rule_refusal_names_the_rule_message(sf: SalesforceHub) -> None:

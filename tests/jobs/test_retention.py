@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -167,8 +168,8 @@ def test_the_scheduler_purges_with_the_configured_period(
         return "scheduler"
 
     monkeypatch.setattr(cli.sync, "build_scheduler", build)
-    monkeypatch.setattr(cli.sync, "serve", lambda scheduler, stopping: None)
-    monkeypatch.setattr(App, "sync_context", lambda self: "context")
+    monkeypatch.setattr(cli.sync, "serve", lambda scheduler, stopping, **options: None)
+    monkeypatch.setattr(App, "live_config", lambda self: SimpleNamespace(engine=None))
 
     result = CliRunner().invoke(main, ["scheduler", *args], env=env)
 

@@ -123,13 +123,41 @@ def test_delta_link_gives_upserts_and_deletes_and_a_new_cursor(crm: Any) -> None
     assert page.changes[0].fields["lastname"] == "Orton"
 
 
-def test_expired_delta_token_falls_back_to_a_full_read(crm: Any) -> None:
-    responses.add(responses.GET, DELTA_1, status=400, json=odata_error(
-        "0x80072491", "The delta token has expired or is invalid."))
+#: Dataverse's answer to a delta link it can no longer serve: ExpiredVersionStamp, code and
+#: message as Microsoft's "Web service error codes (Microsoft Dataverse)" list gives them.
+EXPIRED = ("0x80044352",
+           "Version stamp associated with the client has expired. Please perform a full sync.")
+
+
+@pytest.mark.parametrize("code, message", [
+    EXPIRED,
+    ("", EXPIRED[1]),  # the docs say error.code is "frequently empty": the words suffice
+    ("0x80044352", ""),  # and so does the code alone
+    ("", "The delta token has expired or is invalid."),  # a plausible older wording
+    ("0x80072491", EXPIRED[1]),  # the code this connector once guessed, with the words
+], ids=["documented", "message-only", "code-only", "delta-token-words", "old-guess"])
+def test_expired_delta_token_falls_back_to_a_full_read(crm: Any, code: str, message: str
+                                                       ) -> None:
+    responses.add(responses.GET, DELTA_1, status=400, json=odata_error(code, message))
     add_json("GET", "leads", {"value": [lead_row(LEAD_1, 30)], "@odata.deltaLink": DELTA_2})
     pages = list(crm.read_changes("lead", DELTA_1))
     assert [c.key for p in pages for c in p.changes] == [LEAD_1]
     assert pages[-1].cursor == DELTA_2
+    stale, full_read = [c.request for c in responses.calls if "leads" in c.request.url]
+    assert "$deltatoken" in stale.url, "the stale link is asked once, not retried"
+    assert "$deltatoken" not in full_read.url, "the re-read starts without a token"
+    assert "odata.track-changes" in full_read.headers["Prefer"], "and asks for a new delta link"
+
+
+def test_a_table_without_change_tracking_is_reported_not_re_read(crm: Any) -> None:
+    responses.add(responses.GET, DELTA_1, status=400, json=odata_error(
+        "0x80072491", "Entity lead isn't enabled for change tracking."))
+    with pytest.raises(ConnectorError) as info:
+        list(crm.read_changes("lead", DELTA_1))
+    assert (info.value.kind, info.value.code) == (ErrorKind.CONFIG, "0x80072491")
+    assert "Track changes" in (info.value.hint or "")
+    [asked] = [c.request.url for c in responses.calls if "leads" in c.request.url]
+    assert "$deltatoken" in asked, "no full read, no retry of the same link"
 
 
 def test_a_cursor_pointing_elsewhere_is_refused(crm: Any) -> None:

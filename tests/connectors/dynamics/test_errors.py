@@ -27,7 +27,28 @@ EXPECTED_KINDS = {
     "0x80044151": ErrorKind.TRANSIENT,
     "0x80042f09": ErrorKind.PERMISSION,
     "0x80060888": ErrorKind.SYSTEM,
+    # Corrected or added after checking Microsoft's "Web service error codes" list:
+    "0x80044352": ErrorKind.CONFIG,  # ExpiredVersionStamp (answered by a full re-read)
+    "0x80072491": ErrorKind.CONFIG,  # ChangeTrackingNotEnabledForEntity, not "expired"
+    "0x80040225": ErrorKind.PERMISSION,  # unManagedidsusernotenabled, not a lead's state
+    "0x80040519": ErrorKind.CONFLICT,  # LeadAlreadyInClosedState
+    "0x80048408": ErrorKind.VALIDATION,  # InvalidStateCodeStatusCode
+    "0x80040220": ErrorKind.PERMISSION,  # PrivilegeDenied
+    "0x80072560": ErrorKind.PERMISSION,  # UserNotMemberOfOrg
+    "0x80060892": ErrorKind.DUPLICATE,  # DuplicateRecordEntityKey
+    "0x80044150": ErrorKind.TRANSIENT,  # "Generic SQL error."
+    "0x8004a001": ErrorKind.TRANSIENT,  # CrmSqlGovernorDatabaseRequestDenied: "Try again later."
+    "0x80040216": ErrorKind.TRANSIENT,  # UnExpected
+    "0x0": ErrorKind.CONFIG,  # the client errors page: an unknown property name
 }
+
+
+def test_hints_of_corrected_codes_say_what_the_documented_error_means() -> None:
+    assert "Track changes" in ERROR_TABLE["0x80072491"].hint
+    assert "disabled" in ERROR_TABLE["0x80040225"].hint
+    assert "application user" in ERROR_TABLE["0x80072560"].hint
+    assert "deadlock" not in ERROR_TABLE["0x80044150"].hint.split("(")[0], (
+        "the List calls it a generic SQL error; a deadlock is only one cause")
 
 
 @pytest.mark.parametrize(("code", "kind"), sorted(EXPECTED_KINDS.items()))

@@ -53,6 +53,27 @@ def test_table_kind_per_code(code: str, kind: ErrorKind) -> None:
     assert rule.hint  # every row names a fix, not just a kind
 
 
+@pytest.mark.parametrize(("spelling", "kind"), [
+    # The Bulk API 2.0 "Errors" page writes CamelCase names; REST bodies upper-case ones.
+    ("InvalidJob", ErrorKind.SYSTEM),
+    ("INVALIDJOB", ErrorKind.SYSTEM),
+    ("InvalidJobState", ErrorKind.SYSTEM),
+    ("ExceededQuota", ErrorKind.RATE_LIMITED),
+    ("EXCEEDED_QUOTA", ErrorKind.RATE_LIMITED),
+    ("FeatureNotEnabled", ErrorKind.PERMISSION),
+    ("MULTIPLE_RECORDS_FOUND", ErrorKind.DUPLICATE),  # the WSDL's ExceptionCode for a 300
+])
+def test_documented_bulk_and_exception_codes_in_any_spelling(spelling: str, kind: ErrorKind
+                                                            ) -> None:
+    rule = rule_for(spelling, 400)
+    assert rule.kind is kind and rule.hint
+
+
+def test_an_unknown_code_keeps_falling_back_on_the_status() -> None:
+    assert rule_for("SomethingNew", 400).kind is ErrorKind.VALIDATION
+    assert rule_for("SomethingNew", 503).kind is ErrorKind.TRANSIENT
+
+
 def test_unknown_codes_fall_back_on_the_status() -> None:
     assert rule_for("SOMETHING_NEW", 503).kind is ErrorKind.TRANSIENT
     assert rule_for("SOMETHING_NEW", 404).kind is ErrorKind.NOT_FOUND

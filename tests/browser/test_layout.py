@@ -1,0 +1,180 @@
+"""At 1366 px, with long codes and messages, the pages fit the window and tables their cards.
+
+A 1366x768 laptop is the smallest screen an admin works the errors from; a page wider than
+that scrolls sideways and hides the status and actions columns. Screenshots of each page are
+saved to ``SYNCLINE_SCREENSHOTS`` (default: the test's tmp folder) to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import yaml
+from sqlalchemy import Engine
+
+from app import create_app
+from core.db import session
+from core.models import SyncError, SyncRun
+from dashboard.auth.accounts import add_user
+from jobs import causes
+from tests.browser.conftest import LiveServer
+
+PASSWORD = "browser-layout-password"
+WIDTH, HEIGHT = 1366, 768
+REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+#: Salesforce's and Dataverse's longest everyday codes, and messages as they come.
+CAUSES = [
+    ("salesforce-campaign-member", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "Status",
+     "Status: bad value for restricted picklist field: Registered - Attended On Demand "
+     "(Replay watched after the live session ended)",
+     "add a value_map entry for 'Registered - Attended On Demand' on Status; allowed: Sent, "
+     "Responded, Registered, Attended, No Show, Opened, Clicked, Unsubscribed"),
+    ("salesforce-lead", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Phone",
+     "A lead being worked needs a phone number so sales can call it. Add the phone number "
+     "or move the lead back to Open - Not Contacted before saving.", None),
+    ("dynamics-campaign-response", "0x80040237_DUPLICATE_RECORD_ENTITY_KEY_CAMPAIGNRESPONSE",
+     "syncline_hubid", "A record with matching key values already exists: "
+     "syncline_hubid=7f3c2a9e4b1d48c6a0e5f9d2c1b7a3e8 on campaignresponse_syncline_hubid_key",
+     None),
+    ("salesforce-opportunity", "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+     "Very_Long_Custom_Attribution_Field_Name__c",
+     "insufficient access rights on cross-reference id: 0065g00000AbCdEfGhIjKlMnOpQrStUvWxYz",
+     None),
+]
+LONG_EMAIL = "maximiliana.konstantina.josephine-annabella@subsidiary.example-enterprises.co.uk"
+
+
+def _seed(engine: Engine) -> int:
+    """Runs of every shipped mapping and open errors of each long cause; returns a run id."""
+    run_ids = []
+    with session(engine) as db:
+        for n, path in enumerate(sorted(REPO_MAPPINGS.glob("*-*.yaml"))):
+            run = SyncRun(mapping=path.stem, started_at=NOW - timedelta(minutes=n),
+                          finished_at=NOW - timedelta(minutes=n) + timedelta(seconds=42),
+                          status="partial", trigger="scheduler", read=123_456,
+                          created_hub=12_345, updated_hub=23_456, created_remote=34_567,
+                          updated_remote=45_678, deleted=1_234, skipped=5_678, failed=4,
+                          api_calls=1_234, duration_ms=3_723_000, backlog=98_765)
+            db.add(run)
+            db.flush()
+            run_ids.append(run.id)
+        for n, (mapping, code, field, message, hint) in enumerate(CAUSES * 5):
+            seen = NOW - timedelta(minutes=n)
+            db.add(SyncError(
+                fingerprint=f"layout-{n}", mapping=mapping, direction="to_remote",
+                hub_object="person", hub_id=f"{n:032x}", remote_object="CampaignMember",
+                remote_id=f"00v5g00000{n:08d}AbCdEfGhIjKlMnOp", email=f"{n}.{LONG_EMAIL}",
+                kind="validation", code=code, field=field, message=message, hint=hint,
+                payload={"Status": "Registered - Attended On Demand", "Description": "x" * 300},
+                first_seen=seen, last_seen=seen, run_id=run_ids[0],
+            ))
+        causes.recount(db, {c[0] for c in CAUSES})
+    return run_ids[0]
+
+
+@pytest.fixture
+def server(sqlite_engine: Engine, tmp_path: Path) -> Iterator[tuple[LiveServer, int]]:
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO_MAPPINGS, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    connections = tmp_path / "connections.yaml"
+    memory = {"type": "memory", "path": str(tmp_path / "store.json")}
+    connections.write_text(yaml.safe_dump(
+        {"salesforce": memory, "dynamics": memory, "webinar": memory}), encoding="utf-8")
+    add_user(sqlite_engine, "admin@example.com", PASSWORD, "admin")
+    run_id = _seed(sqlite_engine)
+    app = create_app({"SECRET_KEY": "browser-layout", "DATABASE_URL": str(sqlite_engine.url),
+                      "MAPPINGS_DIR": str(folder), "CONNECTIONS": str(connections)})
+    app.extensions["syncline.engine"].dispose()
+    app.extensions["syncline.engine"] = sqlite_engine
+    with LiveServer(app) as live:
+        yield live, run_id
+
+
+def _shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("SYNCLINE_SCREENSHOTS", tmp_path / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _fits(page: Any, shots: Path, name: str) -> None:
+    """No sideways scroll, and a screenshot to look at."""
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    scroll, inner = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner, f"{name}: {scroll} px wide in a {inner} px window"
+
+
+def _wraps_codes_at_underscores(page: Any, name: str) -> None:
+    """Each code cell breaks only after an underscore, never inside a word."""
+    lines = page.evaluate("""() => [...document.querySelectorAll('td.code')].map(cell => {
+        const tops = new Map();
+        // The text of each rendered line: where a line ends tells where the code was broken.
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        let text = '';
+        while (walker.nextNode()) {
+            const node = walker.currentNode;
+            for (let i = 0; i < node.length; i++) {
+                const r = document.createRange();
+                r.setStart(node, i); r.setEnd(node, i + 1);
+                const top = Math.round(r.getBoundingClientRect().top);
+                tops.set(top, (tops.get(top) || '') + node.data[i]);
+            }
+        }
+        return [...tops.values()];
+    })""")
+    broken = [cell for cell in lines if len(cell) > 1]
+    assert broken, f"{name}: no long code needed wrapping (the test data is too short)"
+    for cell in broken:
+        for line in cell[:-1]:
+            assert line.endswith("_"), f"{name}: a code broke mid-word: {cell}"
+
+
+def test_errors_runs_and_preview_fit_a_1366_window(
+    browser: Any, server: tuple[LiveServer, int], tmp_path: Path
+) -> None:
+    live, run_id = server
+    shots = _shots(tmp_path)
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    page.goto(live.url + "/login")
+    page.fill("input[name=email]", "admin@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live.url + "/")
+
+    for name, url in [("errors", "/errors"), ("errors-groups", "/errors/groups"),
+                      ("runs", "/runs"), ("run", f"/runs/{run_id}")]:
+        page.goto(live.url + url)
+        _fits(page, shots, name)
+        if name != "runs":
+            _wraps_codes_at_underscores(page, name)
+    page.goto(live.url + "/errors")
+    assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in page.inner_text("table"), (
+        "the code reads whole (copy and search still find it)")
+
+    sample = {
+        "direction": "push", "hub-email": LONG_EMAIL, "hub-first_name": "Maximiliana",
+        "hub-last_name": "Konstantina-Josephine-Annabella-Theodora von Hohenzollern-Sigmaringen",
+        "hub-company": "Zweckverband-für-Wasserversorgung-und-Abwasserbeseitigung-Nordost-"
+                       "GmbH-&-Co.-KG-International-Holdings",
+        "hub-lead_source": "Registered-Attended-On-Demand-Replay-Partner-Referral",
+        "hub-score": "55",
+    }
+    page.goto(f"{live.url}/mappings/salesforce-lead?{urlencode(sample)}#preview-push")
+    page.wait_for_selector("#push-rows")
+    _fits(page, shots, "mapping-preview")
+    card = page.locator("#preview-push").bounding_box()
+    table = page.locator("#push-rows").bounding_box()
+    assert card is not None and table is not None
+    assert table["x"] >= card["x"]
+    assert table["x"] + table["width"] <= card["x"] + card["width"], (
+        f"the preview table ({table}) overflows its card ({card})")
+    page.close()
