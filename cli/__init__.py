@@ -58,9 +58,9 @@ def main(ctx: click.Context, config: str | None, mappings_dir: str | None, log_l
 
 
 def _register() -> None:
-    from cli import admin, demo, explain, people, sandbox, sync, troubleshoot, users, web
+    from cli import admin, alerts, demo, explain, people, sandbox, sync, troubleshoot, users, web
 
-    for module in (admin, web, sync, troubleshoot, explain, people, demo, sandbox, users):
+    for module in (admin, web, sync, troubleshoot, explain, people, demo, sandbox, users, alerts):
         module.register(main)
 
 

@@ -144,15 +144,20 @@ def _parse(
                 _where(source, lines, (name, "type")),
                 f"unknown connector type {type_name!r} (known: {known})",
             )
-        settings = _substitute(entry, (name,), source, lines, env)
-        _register_secrets(settings, connector_class(str(type_name)).secret_keys)
+        settings = substitute(entry, (name,), source, lines, env)
+        register_secrets(settings, connector_class(str(type_name)).secret_keys)
         entries[name] = settings
     return Connections(entries, source=source, lines=lines)
 
 
-def _substitute(
+def substitute(
     value: Any, path: KeyPath, source: str, lines: Mapping[KeyPath, int], env: Mapping[str, str]
 ) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of ``value`` (found at ``path``).
+
+    An unset variable without a default is an InputError naming ``source:line path``. The
+    alerts file's channels use this too, so both files read the environment the same way.
+    """
     if isinstance(value, str):
         def variable(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -166,15 +171,16 @@ def _substitute(
 
         return _VARIABLE.sub(variable, value)
     if isinstance(value, Mapping):
-        return {k: _substitute(v, (*path, k), source, lines, env) for k, v in value.items()}
+        return {k: substitute(v, (*path, k), source, lines, env) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, (*path, i), source, lines, env) for i, v in enumerate(value)]
+        return [substitute(v, (*path, i), source, lines, env) for i, v in enumerate(value)]
     return value
 
 
-def _register_secrets(settings: Mapping[str, Any], declared: frozenset[str]) -> None:
+def register_secrets(settings: Mapping[str, Any], declared: frozenset[str]) -> None:
+    """Register every secret value of ``settings`` (declared keys, or named like one)."""
     for key, value in settings.items():
         if isinstance(value, Mapping):
-            _register_secrets(value, frozenset())
+            register_secrets(value, frozenset())
         elif isinstance(key, str) and is_secret_key(key, declared) and value is not None:
             redact.add([str(value)])

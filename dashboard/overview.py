@@ -10,6 +10,7 @@ from flask import render_template
 from sqlalchemy import and_, case, func
 from sqlmodel import col, select
 
+from alerts.state import active_alerts
 from core.db import utcnow
 from core.models import SyncError, SyncRun
 from dashboard import workspace
@@ -260,4 +261,5 @@ def overview() -> str:
         budgets=budgets,
         unattributed=unattributed,
         problems=len(space.problems),
+        alerts=active_alerts(db()),
     )

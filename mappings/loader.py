@@ -476,14 +476,24 @@ def load_mapping(
     return mapping
 
 
+#: Files of the mappings folder that configure something else than a mapping (the hub schema,
+#: the alert rules), spelled ``.yaml``; their ``.yml`` twins are reserved too.
+RESERVED_FILES = frozenset({"hub.yaml", "alerts.yaml"})
+
+
+def is_reserved(path: Path) -> bool:
+    """Tell whether a file of the mappings folder is one of the reserved, non-mapping files."""
+    return f"{path.stem}.yaml" in RESERVED_FILES
+
+
 def mapping_paths(directory: Path) -> list[Path]:
-    """The mapping files of a folder, sorted: ``*.yaml``/``*.yml`` but hub.yaml and dot files."""
+    """The mapping files of a folder, sorted: ``*.yaml``/``*.yml`` but reserved and dot files."""
     if not directory.is_dir():
         return []
     return sorted(
         p
         for p in directory.iterdir()
-        if p.suffix in (".yaml", ".yml") and p.name not in ("hub.yaml", "hub.yml")
+        if p.suffix in (".yaml", ".yml") and not is_reserved(p)
         and not p.name.startswith(".")  # editor and OS droppings
         and p.is_file()
     )
@@ -495,7 +505,7 @@ def load_mappings(
     hub_schema: HubSchema | None = None,
     connections: MappingABC[str, Any] | None = None,
 ) -> dict[str, Mapping]:
-    """Load every ``*.yaml``/``*.yml`` mapping in ``directory`` (not hub.yaml), by name.
+    """Load every ``*.yaml``/``*.yml`` mapping in ``directory`` (not the reserved files), by name.
 
     The hub schema defaults to ``directory/hub.yaml``. Problems in all files, duplicate
     names and ``ref:`` rows naming a missing or mismatched mapping are raised together.

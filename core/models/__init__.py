@@ -1,5 +1,6 @@
 """All Syncline tables, importable from one place so SQLModel.metadata knows every one."""
 
+from core.models.alerts import AlertState
 from core.models.causes import ErrorCause
 from core.models.hub import (
     Account,
@@ -37,6 +38,7 @@ HUB_MODELS: dict[str, type[HubRecord]] = {
 __all__ = [
     "HUB_MODELS",
     "Account",
+    "AlertState",
     "Audit",
     "Campaign",
     "CampaignMember",

@@ -17,9 +17,10 @@ from dashboard.mappings.syntax import (
     value_map_text,
     value_text,
 )
+from mappings.loader import mapping_paths
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
-SHIPPED = sorted(p for p in REPO_MAPPINGS.glob("*.yaml") if p.name != "hub.yaml")
+SHIPPED = mapping_paths(REPO_MAPPINGS)
 
 
 def shipped_rows() -> list[dict]:

@@ -16,11 +16,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from core.models import Audit, MappingRevision, Person
+from mappings.loader import mapping_paths
 from tests.dashboard.conftest import unwrapped
 from tests.dashboard.forms import post
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
-SHIPPED = sorted(p.stem for p in REPO_MAPPINGS.glob("*.yaml") if p.name != "hub.yaml")
+SHIPPED = [p.stem for p in mapping_paths(REPO_MAPPINGS)]
 
 
 @pytest.fixture
