@@ -30,6 +30,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from alerts.evaluate import EVALUATE_EVERY_SECONDS, alert_job
+from alerts.rules import alerts_path
 from core.db import session, utcnow
 from core.logs import event, get_logger
 from core.models import SyncError, SyncRun
@@ -47,6 +49,8 @@ RETRY_SWEEP_SECONDS = 60
 WATCH_SECONDS = 2.0
 #: Dead runs are looked for every this many watch ticks (one query; cheap, but not free).
 REAP_EVERY_TICKS = 5
+#: The first alert evaluation after start.
+ALERTS_FIRST_AFTER_SECONDS = 15
 #: After SIGTERM, cycles get this long to reach a safe point before the process leaves anyway.
 DEFAULT_STOP_TIMEOUT = 8.0
 
@@ -103,6 +107,15 @@ def purge_job(source: Source, days: int) -> None:
     purged = retention.purge(ctx.engine, days)
     retention.refresh_statistics(ctx.engine)
     event(log, "retention.purged", errors=purged.errors, runs=purged.runs, days=days)
+
+
+@guarded(lambda source: ("alerts", None))
+def alerts_job(source: Source) -> None:
+    """Evaluate the alert rules (mappings/alerts.yaml) and send what each channel is owed."""
+    if not isinstance(source, LiveConfig):
+        return  # a fixed context has no folder, so no rules file to follow
+    snapshot = source.snapshot()
+    alert_job(snapshot.ctx, alerts_path(source.mappings_dir), stopped=snapshot.workspace.stopped)
 
 
 class Watcher:
@@ -227,6 +240,18 @@ def build_scheduler(
         next_run_time=now + timedelta(minutes=1),
     )
     if isinstance(source, LiveConfig):
+        scheduler.add_job(
+            alerts_job,
+            "interval",
+            seconds=EVALUATE_EVERY_SECONDS,
+            args=(source,),
+            id="alerts",
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+            # Soon after start (the first cycles have run by then), not a full minute later.
+            next_run_time=now + timedelta(seconds=ALERTS_FIRST_AFTER_SECONDS),
+        )
         scheduler.add_job(
             _watch,
             "interval",
