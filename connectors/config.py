@@ -155,16 +155,17 @@ def substitute(
 ) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of ``value`` (found at ``path``).
 
-    An unset variable without a default is an InputError naming ``source:line path``. The
+    ``${VAR:-default}`` takes the default when VAR is unset or empty, as a shell does. An
+    unset variable without a default is an InputError naming ``source:line path``. The
     alerts file's channels use this too, so both files read the environment the same way.
     """
     if isinstance(value, str):
         def variable(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            if default is not None:  # as in a shell: the default also stands in for ""
+                return env.get(name) or default
             if name in env:
                 return env[name]
-            if default is not None:
-                return default
             raise InputError(
                 _where(source, lines, path), f"environment variable {name} is not set"
             )

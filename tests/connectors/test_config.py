@@ -55,6 +55,18 @@ def test_env_substitution(tmp_path: Path) -> None:
     assert config["note"] == "" and config["retry"] == {"max_wait": 5}
 
 
+def test_a_default_also_stands_in_for_an_empty_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        crm:
+          type: memory
+          path: crm-${STAGE:-demo}.json
+          label: "[${BLANK}]"
+    """)
+    config = load_connections(path, env={"STAGE": "", "BLANK": ""}).get("crm")
+    assert config["path"] == "crm-demo.json", "as a shell does: unset or empty"
+    assert config["label"] == "[]", "without a default, an empty value is a value"
+
+
 def test_env_is_read_from_the_process_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
