@@ -12,7 +12,7 @@ from core import logs
 from jobs.engine import run_all
 from jobs.report import RunReport
 from jobs.retention import DEFAULT_RETENTION_DAYS, RETENTION_ENV
-from jobs.scheduler import DEFAULT_STOP_TIMEOUT, build_scheduler, serve, stop_with_parent
+from jobs.scheduler import DEFAULT_STOP_TIMEOUT, build_scheduler, serve
 
 #: Statuses that make ``syncline sync`` exit 1: the mapping could not do its work (or did not
 #: run at all because another process holds it: exit 0 would say it synced).
@@ -139,13 +139,12 @@ def scheduler(
         extra.append(
             (activity_job(app), {"trigger": "interval", "seconds": 20, "id": "demo-activity"})
         )
-    if parent_pid is not None:
-        stop_with_parent(parent_pid)
     serve(
         build_scheduler(live, retention_days=retention_days, workers=workers, extra_jobs=extra),
         app.stopping,
         engine=live.engine,
         stop_timeout=stop_timeout,
+        parent_pid=parent_pid,
     )
 
 

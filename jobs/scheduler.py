@@ -25,8 +25,8 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler, SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler, SchedulerNotRunningError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -208,7 +208,7 @@ def build_scheduler(
     """
     # Checked now: a bad period must stop the start, not fail the first purge a minute later.
     retention_days = retention.check_days(retention_days, "retention days")
-    scheduler = scheduler or BlockingScheduler(
+    scheduler = scheduler or BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(workers)}, timezone="UTC"
     )
     now = utcnow()
@@ -310,8 +310,8 @@ def _abandon(engine: Any, cycles: list[Any]) -> None:
                 lease.release(engine, cycle.mapping, cycle.holder)
 
 
-def stop_with_parent(parent: int, poll: float = 1.0) -> threading.Thread:
-    """SIGTERM ourselves once ``parent`` (the process that started us) is gone.
+def _watch_parent(parent: int, stop: Callable[[], None], poll: float = 1.0) -> None:
+    """Call ``stop`` once ``parent`` (the process that started us) is gone.
 
     A scheduler started by ``syncline demo`` must not outlive it, even when the demo is killed
     with SIGKILL and cannot stop it: an orphan would go on syncing against stopped sandboxes.
@@ -322,11 +322,9 @@ def stop_with_parent(parent: int, poll: float = 1.0) -> threading.Thread:
         while os.getppid() == parent:
             time.sleep(poll)
         event(log, "scheduler.parent_gone", parent=parent)
-        os.kill(os.getpid(), signal.SIGTERM)
+        stop()
 
-    thread = threading.Thread(target=watch, name="syncline-parent-watch", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=watch, name="syncline-parent-watch", daemon=True).start()
 
 
 def serve(
@@ -335,39 +333,39 @@ def serve(
     *,
     engine: Any = None,
     stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+    parent_pid: int | None = None,
 ) -> None:
-    """Run until SIGTERM or SIGINT; then stop within ``stop_timeout`` seconds at most."""
+    """Run until SIGTERM or SIGINT (or ``parent_pid`` is gone); stop within ``stop_timeout``.
+
+    The scheduler runs on its own thread; this one only waits for the stop and then stops it,
+    so a signal arriving at any moment, even before the scheduler started, ends the process.
+    """
     stopping = stopping or threading.Event()
-    done = threading.Event()
     signalled_at: list[float] = []
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
+    def stop(reason: str) -> None:
         if stopping.is_set():
             return  # already shutting down; a second Ctrl+C must not start another shutdown
         signalled_at.append(time.monotonic())
-        # Set before anything else: a second signal (Ctrl+C reaches the whole process group
-        # while the parent sends SIGTERM) can interrupt this very handler.
         stopping.set()  # cycles stop at their next remote call or page boundary
-        event(log, "scheduler.stopping", signal=signal.Signals(signum).name)
+        event(log, "scheduler.stopping", signal=reason)
 
-        def shut() -> None:
-            try:
-                _shutdown(scheduler, engine, stop_timeout)
-            finally:
-                done.set()
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop(signal.Signals(signum).name)
 
-        # From a signal handler, shutdown must not block on the very thread it interrupted.
-        threading.Thread(target=shut, name="syncline-shutdown", daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if parent_pid is not None:
+        _watch_parent(parent_pid, lambda: stop("parent gone"))
     event(log, "scheduler.started", jobs=len(scheduler.get_jobs()))
-    scheduler.start()
-    if scheduler.state != STATE_STOPPED or stopping.is_set():
-        done.wait()
+    if not stopping.is_set():
+        scheduler.start()
+    while not stopping.wait(0.5):
+        pass  # the wait wakes for signals too: their handler sets ``stopping``
+    _shutdown(scheduler, engine, stop_timeout)
     event(log, "scheduler.stopped")
-    if signalled_at:  # the stop deadline counts from the signal, cycles and other jobs alike
-        _leave_within(signalled_at[0] + stop_timeout - time.monotonic())
+    # The stop deadline counts from the signal, for cycles and other jobs alike.
+    _leave_within(signalled_at[0] + stop_timeout - time.monotonic() if signalled_at else 0)
 
 
 def _leave_within(seconds: float) -> None:

@@ -87,8 +87,11 @@ def test_stopping_the_demo_stops_the_scheduler_and_the_sandboxes(
     assert "Traceback" not in demo.text()
 
 
-def test_a_scheduler_whose_parent_is_killed_stops_by_itself(tmp_path: Path) -> None:
-    """The demo's scheduler runs with --parent-pid: SIGKILL of the demo cannot orphan it."""
+@pytest.mark.parametrize("when", ["running", "starting"])
+def test_a_scheduler_whose_parent_is_killed_stops_by_itself(tmp_path: Path, when: str) -> None:
+    """The demo's scheduler runs with --parent-pid: SIGKILL of the demo cannot orphan it,
+    whether the scheduler is running or still starting up when its parent dies.
+    """
     (tmp_path / "mappings").mkdir()
     (tmp_path / "mappings" / "crm-person.yaml").write_text(
         "name: crm-person\nconnection: crm\nhub_object: person\nremote_object: Lead\n"
@@ -100,6 +103,8 @@ def test_a_scheduler_whose_parent_is_killed_stops_by_itself(tmp_path: Path) -> N
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path}/h.db"}
     cli = [sys.executable, "-m", "cli", "--config", "connections.yaml", "--mappings", "mappings"]
     subprocess.run([*cli, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    log = tmp_path / "scheduler.log"
+    log.touch()
     # A parent that starts the scheduler the way the demo does, says its pid, then waits.
     parent_code = (
         "import os, subprocess, sys, time\n"
@@ -113,14 +118,14 @@ def test_a_scheduler_whose_parent_is_killed_stops_by_itself(tmp_path: Path) -> N
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
-        log = tmp_path / "scheduler.log"
-        wait_until(lambda: log.exists() and "event=scheduler.started" in log.read_text(), 60,
-                   "the scheduler")
+        if when == "running":
+            wait_until(lambda: "event=scheduler.started" in log.read_text(), 60, "the scheduler")
         assert alive(child)
         parent.kill()
         parent.wait(timeout=10)
-        wait_until(lambda: not alive(child), 30, "the orphaned scheduler to stop")
-        assert "event=scheduler.parent_gone" in log.read_text()
+        wait_until(lambda: not alive(child), 60, "the orphaned scheduler to stop")
+        if when == "running":
+            assert "event=scheduler.parent_gone" in log.read_text()
     finally:
         if parent.poll() is None:
             parent.kill()
