@@ -82,12 +82,22 @@ def run_mapping(
     with shutdown.bound(ctx.stopping):
         if holder is not None and not _claim(ctx, name, holder, wait, report):
             return report
+        active = _active_add(name, holder)  # from the lease on: a stop waits for this cycle
         try:
+            if ctx.stopping is not None and ctx.stopping.is_set():
+                # The stop came between the scheduler starting this job and now: a cycle
+                # begun after the process said it stopped would outlive that word.
+                report.status, report.message = "interrupted", "not started: shutting down"
+                return report
             _run_held(ctx, name, mapping, holder, report, started, trigger=trigger,
-                      dry_run=dry_run, allow_mass_change=allow_mass_change, progress=progress)
+                      dry_run=dry_run, allow_mass_change=allow_mass_change, progress=progress,
+                      active=active)
         finally:
-            if holder is not None:
-                lease.release(ctx.engine, name, holder)
+            try:
+                if holder is not None:
+                    lease.release(ctx.engine, name, holder)
+            finally:
+                _active_remove(active)
     return report
 
 
@@ -124,6 +134,7 @@ def _run_held(
     dry_run: bool,
     allow_mass_change: bool,
     progress: Progress | None,
+    active: ActiveCycle | None,
 ) -> None:
     """The cycle itself, once the lease is ours: phases, failures, the run row, the heartbeat."""
     connector: Connector | None = None
@@ -134,7 +145,8 @@ def _run_held(
         if holder is not None and report.run_id is not None:
             lease.attach_run(ctx.engine, name, holder, report.run_id)
             heartbeat = lease.Heartbeat(ctx.engine, name, holder, lease.ttl_from_env()).start()
-        _active_add(report.run_id, name, holder)
+        if active is not None:
+            active.run_id = report.run_id
         with bound(mapping=name, run=report.run_id):
             event(log, "run.started", trigger=trigger, dry_run=dry_run)
             try:
@@ -242,7 +254,6 @@ def _run_held(
                 duration_ms=report.duration_ms,
             )
     finally:
-        _active_remove(report.run_id)
         if heartbeat is not None:
             heartbeat.stop()
         if cycle is not None:
@@ -261,35 +272,38 @@ def _still_held(
         raise lease.LeaseLost(f"lease on {name!r} was taken over by another process")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ActiveCycle:
     """A cycle running in this process: what a forced stop must close and give back."""
 
-    run_id: int
     mapping: str
-    holder: str | None
+    holder: str
+    run_id: int | None = None
 
 
-_active: dict[int, ActiveCycle] = {}
+_active: list[ActiveCycle] = []
 _active_lock = threading.Lock()
 
 
-def _active_add(run_id: int | None, mapping: str, holder: str | None) -> None:
-    if run_id is not None:
-        with _active_lock:
-            _active[run_id] = ActiveCycle(run_id, mapping, holder)
+def _active_add(mapping: str, holder: str | None) -> ActiveCycle | None:
+    if holder is None:
+        return None  # a dry run holds nothing and writes nothing
+    cycle = ActiveCycle(mapping, holder)
+    with _active_lock:
+        _active.append(cycle)
+    return cycle
 
 
-def _active_remove(run_id: int | None) -> None:
-    if run_id is not None:
+def _active_remove(cycle: ActiveCycle | None) -> None:
+    if cycle is not None:
         with _active_lock:
-            _active.pop(run_id, None)
+            _active.remove(cycle)
 
 
 def active_cycles() -> list[ActiveCycle]:
     """The cycles running in this process right now."""
     with _active_lock:
-        return list(_active.values())
+        return list(_active)
 
 
 class _PausedError(Exception):

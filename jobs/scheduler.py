@@ -294,6 +294,8 @@ def _abandon(engine: Any, cycles: list[Any]) -> None:
     with contextlib.suppress(Exception):  # best effort: a taker closes them anyway
         with Session(engine) as db:
             for cycle in cycles:
+                if cycle.run_id is None:
+                    continue  # not opened yet: only its lease is ours to give back
                 db.exec(  # type: ignore[call-overload]
                     update(SyncRun)
                     .where(col(SyncRun.id) == cycle.run_id, col(SyncRun.status) == "running")
