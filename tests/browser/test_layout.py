@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from app import create_app
 from core.db import session
-from core.models import SyncError, SyncRun
+from core.models import Campaign, CampaignMember, Person, SyncError, SyncRun
 from dashboard.auth.accounts import add_user
 from jobs import causes
 from tests.browser.conftest import LiveServer
@@ -77,7 +77,27 @@ def _seed(engine: Engine) -> int:
                 payload={"Status": "Registered - Attended On Demand", "Description": "x" * 300},
                 first_seen=seen, last_seen=seen, run_id=run_ids[0],
             ))
-        causes.recount(db, {c[0] for c in CAUSES})
+        # Campaign-member errors read as "email (name) in Campaign": the longest record cell.
+        for n in range(3):
+            person = Person(email=f"{n}.{LONG_EMAIL}", first_name="Maximiliana-Konstantina",
+                            last_name="von Hohenzollern-Sigmaringen")
+            campaign = Campaign(name="Partner Roadshow 2026: Customer Data Platforms for "
+                                     "Enterprise Marketing Operations (EMEA, on demand)")
+            db.add_all([person, campaign])
+            db.flush()
+            member = CampaignMember(person_id=person.id, campaign_id=campaign.id)
+            db.add(member)
+            db.flush()
+            seen = NOW - timedelta(minutes=100 + n)
+            db.add(SyncError(
+                fingerprint=f"layout-member-{n}", mapping="dynamics-list-member",
+                direction="to_remote", hub_object="campaign_member", hub_id=member.id,
+                kind="validation", code="REFERENCE_EXCLUDED", field="entityid",
+                message=f"entityid: person {person.id} is kept out of dynamics-lead by its "
+                "sync_rule `email and not unsubscribed and (score >= 40 or lifecycle_stage in "
+                "['MQL', 'SQL'])`", first_seen=seen, last_seen=seen, run_id=run_ids[0],
+            ))
+        causes.recount(db, {c[0] for c in CAUSES} | {"dynamics-list-member"})
     return run_ids[0]
 
 
