@@ -40,6 +40,9 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
     # SIGTERM (a service manager, `kill`) must unwind like Ctrl+C does, through the finally
     # blocks that stop the scheduler and the sandboxes; Python's default would just die.
     signal.signal(signal.SIGTERM, _stop_on_signal)
+    # Explicitly, like the scheduler: a demo started from a script's background job inherits
+    # SIGINT ignored, and `kill -INT` would then stop its scheduler child but not the demo.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     engine = app.raw_engine()  # an unreachable database is bad input: one line, exit 2
     if not app.config_path:
         if demo.write_connections():

@@ -44,7 +44,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl+C"])
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl+C", "SIGINT to a background job"])
 def test_stopping_the_demo_stops_the_scheduler_and_the_sandboxes(
     tmp_path: Path, how: str
 ) -> None:
@@ -62,6 +62,9 @@ def test_stopping_the_demo_stops_the_scheduler_and_the_sandboxes(
         [sys.executable, "-m", "cli", "demo", "--port", str(web)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group, as a terminal gives it
+        # A script's `make demo &` starts it with SIGINT ignored.
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if how == "SIGINT to a background job" else None,
     )
     demo = Running(process)
     try:
