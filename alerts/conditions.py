@@ -19,8 +19,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from alerts.messages import as_utc, format_span, format_time
+from alerts.messages import format_span
 from alerts.rules import Condition, Rule
+from core.db import as_utc
+from core.db import utc_text as format_time
 from core.models import AlertState, ConnectionStatus, ErrorCause, SyncRun
 from jobs.failures import OPEN_STATUSES
 

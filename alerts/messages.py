@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.errors import redact
+from core.db import utc_text as format_time
 
 #: Message states: an alert starting, an alert ending, and ``syncline alerts test``.
 FIRING, RESOLVED, TEST = "firing", "resolved", "test"
@@ -15,16 +16,6 @@ _FOOTER = (
     "You get one message when an alert starts and one when it ends, never a repeat while it "
     "lasts; the dashboard's overview lists the alerts that hold right now."
 )
-
-
-def as_utc(value: datetime) -> datetime:
-    """A stored timestamp as aware UTC (SQLite hands them back naive; they were stored as UTC)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def format_time(value: datetime) -> str:
-    """A timestamp as the dashboard shows it: ``2026-03-01 09:15:00 UTC``."""
-    return as_utc(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def format_span(span: timedelta) -> str:

@@ -12,7 +12,7 @@ import click
 from sqlmodel import Session, col, select
 
 from cli.context import App, pass_app
-from cli.troubleshoot import _shown as one_line
+from cli.output import one_line
 from core.errors import InputError
 from core.hubschema import normalize_email
 from core.models import HUB_MODELS, HubRecord, Person

@@ -124,3 +124,13 @@ def print_plan(report: RunReport) -> None:
         f"  API calls: {report.api_calls} spent reading, "
         f"{report.planned_write_calls} write call(s) planned"
     )
+
+
+def one_line(text: str) -> str:
+    """Remote text on one line, control characters escaped (``--json`` and CSV keep it verbatim).
+
+    So a CRM's message can neither forge a line of a listing nor drive the terminal.
+    """
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )

@@ -13,6 +13,7 @@ import yaml
 from sqlmodel import Session, col, select
 
 from cli.context import App, pass_app
+from cli.output import one_line
 from core.db import utcnow
 from core.errors import InputError
 from core.models import SyncError, SyncRun
@@ -121,16 +122,6 @@ def _actor() -> str:
         return "cli"
 
 
-def _shown(text: str) -> str:
-    """Remote text on one line, control characters escaped (``--json`` and CSV keep it verbatim).
-
-    So a CRM's message can neither forge a line of the listing nor drive the terminal.
-    """
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
-
-
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -153,14 +144,14 @@ def list_errors(app: App, limit: int, as_json: bool, **filters: Any) -> None:
         if as_json:
             click.echo(json.dumps({c: getattr(row, c) for c in triage.EXPORT_COLUMNS}, default=str))
             continue
-        record = _shown(row.email or row.hub_id or row.remote_id or "(job)")
+        record = one_line(row.email or row.hub_id or row.remote_id or "(job)")
         click.echo(
             f"#{row.id:<6} {_when(row.last_seen)}  {row.mapping:<20} {row.status:<9} "
-            f"{row.kind}/{_shown(row.code or '-')}  {record}  x{row.attempts}"
+            f"{row.kind}/{one_line(row.code or '-')}  {record}  x{row.attempts}"
         )
-        click.echo(f"        {_shown(row.message)}")
+        click.echo(f"        {one_line(row.message)}")
         if row.hint:
-            click.echo(f"        fix: {_shown(row.hint)}")
+            click.echo(f"        fix: {one_line(row.hint)}")
     if not rows and not as_json:
         click.echo("no matching errors")
 

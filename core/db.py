@@ -46,6 +46,16 @@ def utcnow() -> datetime:
     return clock()
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp as aware UTC: SQLite hands them back naive, as the UTC they were."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def utc_text(value: datetime) -> str:
+    """A timestamp as pages, messages and mails show it: ``2026-03-01 09:15:00 UTC``."""
+    return as_utc(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def database_url(url: str | None = None) -> str:
     """Pick the database: ``url``, else $DATABASE_URL, else SQLite in ./instance."""
     url = url or os.environ.get("DATABASE_URL") or DEFAULT_URL

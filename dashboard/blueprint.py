@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from connectors.errors import redact
+from core.db import utc_text
 from core.logs import get_logger
 from core.models import SyncRun
 
@@ -64,17 +65,10 @@ def not_found(exc: Exception) -> tuple[str, int]:
 # -- template helpers ----------------------------------------------------------------------------
 
 
-def aware(value: datetime) -> datetime:
-    """Treat a naive timestamp (SQLite returns those) as the UTC it was stored in."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 @bp.app_template_filter("when")
 def format_when(value: datetime | None) -> str:
     """Format a timestamp in UTC; naive values (SQLite returns those) are already UTC."""
-    if value is None:
-        return "—"
-    return aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "—" if value is None else utc_text(value)
 
 
 @bp.app_template_filter("duration")

@@ -11,10 +11,10 @@ from sqlalchemy import and_, case, func
 from sqlmodel import col, select
 
 from alerts.state import active_alerts
-from core.db import utcnow
+from core.db import as_utc, utcnow
 from core.models import SyncError, SyncRun
 from dashboard import workspace
-from dashboard.blueprint import aware, bp, db, moved
+from dashboard.blueprint import bp, db, moved
 from dashboard.charts import Bar, BarChart, format_number, render_bar_chart
 from dashboard.connections import connection_views
 from jobs.failures import OPEN_STATUSES
@@ -97,7 +97,7 @@ def next_run(mapping: Mapping | None, last_run: SyncRun | None, now: datetime) -
         return NextRun("at", fire, str(schedule)) if fire else NextRun("manual", None, "never")
     if last_run is None:
         return NextRun("due", schedule=str(schedule))
-    at = aware(last_run.started_at) + timedelta(seconds=schedule.seconds or 0)
+    at = as_utc(last_run.started_at) + timedelta(seconds=schedule.seconds or 0)
     return NextRun("due" if at <= now else "at", at, str(schedule))
 
 
@@ -138,7 +138,7 @@ def open_error_counts() -> dict[str, int]:
 def bucket_start(now: datetime, width: timedelta) -> datetime:
     """The start of the bucket holding ``now``; buckets are aligned to the Unix epoch (UTC)."""
     seconds = int(width.total_seconds())
-    stamp = int(aware(now).timestamp()) // seconds * seconds
+    stamp = int(as_utc(now).timestamp()) // seconds * seconds
     return datetime.fromtimestamp(stamp, UTC)
 
 

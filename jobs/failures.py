@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, event, func, or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import ConnectorError, ErrorKind, redact
+from core.db import as_utc
 from core.models import SyncError
 from jobs import causes
 
@@ -438,7 +439,7 @@ def job_retry_at(session: Session, mapping: str, now: datetime) -> datetime | No
     ).one()
     if due is None:
         return None
-    due = due if due.tzinfo is not None else due.replace(tzinfo=UTC)  # SQLite drops the zone
+    due = as_utc(due)  # SQLite drops the zone
     return due if due > now else None
 
 
