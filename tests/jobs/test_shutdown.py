@@ -21,7 +21,7 @@ from tests.processes import Installation, wait_until
 PULL = 2000
 PUSH = 2500
 #: Seconds after the cycle starts when each stop arrives.
-MOMENTS = (0.5, 3.0, 6.0, 10.0)
+MOMENTS = (0.5, 3.0, 8.0)
 
 LEAD = {
     "name": "sf-person",
