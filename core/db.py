@@ -128,8 +128,7 @@ def check_connection(engine: Engine, *, create: bool = False) -> None:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
-        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-        reason = lines[0] if lines else type(cause).__name__
+        reason = first_line(str(cause)) or type(cause).__name__
         # psycopg puts "connection failed: ... FATAL:" before the server's own words.
         reason = reason.split("FATAL:", 1)[-1].strip()
         if _MISSING_DATABASE.search(reason):
@@ -204,11 +203,15 @@ def session(engine: Engine) -> Iterator[Session]:
 UNREACHABLE: tuple[type[SQLAlchemyError], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
 
+def first_line(text: str) -> str:
+    """A driver error's first non-blank line (the rest is SQL, parameters or a hint)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 def describe_error(exc: BaseException, engine: Engine | None = None) -> str:
     """One line for a driver error: its type and first line, never the URL's password."""
     original = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    message = f"{type(original).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    message = f"{type(original).__name__}: {first_line(str(original))}".rstrip(": ")
     password = engine.url.password if engine is not None else None
     if password:
         message = message.replace(str(password), "***")

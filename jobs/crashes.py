@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlmodel import SQLModel
 
 from connectors.errors import ErrorKind, redact
+from core.db import first_line
 from jobs.failures import Failure
 
 #: Longest message kept: one line on the page.
@@ -57,7 +58,7 @@ def crash_message(exc: BaseException) -> str:
     elif isinstance(exc, SQLAlchemyError):
         what = f"the hub database failed: {_driver_line(exc)}"
     else:
-        what = f"unexpected error: {_first_line(str(exc)) or 'no message'}"
+        what = f"unexpected error: {first_line(str(exc)) or 'no message'}"
     line = redact(f"{what} ({type(exc).__name__})")
     return line if len(line) <= MESSAGE_LIMIT else line[: MESSAGE_LIMIT - 1] + "…"
 
@@ -74,7 +75,7 @@ def crash_detail(exc: BaseException) -> dict[str, Any]:
         if statement:
             detail["statement"] = statement
     else:
-        detail["error"] = redact(_first_line(str(exc)))[:MESSAGE_LIMIT]
+        detail["error"] = redact(first_line(str(exc)))[:MESSAGE_LIMIT]
     detail["traceback"] = traceback_tail(exc)
     return detail
 
@@ -125,7 +126,7 @@ def _duplicate(table: str, columns: list[str], name: str | None) -> str:
 def _driver_line(exc: SQLAlchemyError) -> str:
     """The driver's own first line: no statement, no parameters, no DETAIL with row values."""
     orig = exc.orig if isinstance(exc, DBAPIError) else None
-    return _first_line(str(orig if orig is not None else exc).split("[SQL:")[0]) or "no message"
+    return first_line(str(orig if orig is not None else exc).split("[SQL:")[0]) or "no message"
 
 
 def _statement(statement: str | None) -> str | None:
@@ -135,10 +136,6 @@ def _statement(statement: str | None) -> str | None:
         return None
     verb = " ".join(found["verb"].upper().split())
     return f"{verb} {found['table']}" if found["table"] and verb != "SELECT" else verb
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _ours(filename: str) -> bool:

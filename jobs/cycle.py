@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from connectors.base import Connector
 from connectors.errors import ErrorKind
 from core.hubschema import HubSchema
-from core.models import HUB_MODELS, SyncState
+from core.models import HUB_MODELS, HubRecord, SyncState
 from jobs import lease
 from jobs.failures import FailureLog
 from jobs.report import PlannedAction, RunReport
@@ -147,11 +147,15 @@ def pending_pushes(engine: Engine, mapping: Mapping) -> int:
     """Hub records changed since the mapping's push cursor: what its next push has to look at."""
     if not mapping.direction.pushes:
         return 0
-    model = HUB_MODELS[mapping.hub_object]
     with Session(engine) as session:
         cursor = int(get_cursor(session, mapping.name, "to_remote") or 0)
-        return int(
-            session.exec(
-                select(func.count()).select_from(model).where(col(model.change_seq) > cursor)
-            ).one()
-        )
+        return changed_since(session, HUB_MODELS[mapping.hub_object], cursor)
+
+
+def changed_since(session: Session, model: type[HubRecord], cursor: int) -> int:
+    """How many ``model`` records changed after ``cursor`` (a change_seq): a push's backlog."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(model).where(col(model.change_seq) > cursor)
+        ).one()
+    )

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
@@ -26,8 +27,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from core.db import utcnow
+from core.errors import InputError
 from core.logs import event, get_logger
 from core.models import SyncLease, SyncRun
+from jobs.runs import close_unfinished
 
 log = get_logger("lease")
 
@@ -55,8 +58,6 @@ def ttl_from_env() -> timedelta:
     except ValueError:
         seconds = 0
     if seconds < 2:
-        from core.errors import InputError
-
         raise InputError(TTL_ENV, f"expected a number of seconds >= 2, got {raw!r}")
     return timedelta(seconds=seconds)
 
@@ -171,8 +172,6 @@ def acquire(
     mapping: str,
     holder: str,
     ttl: timedelta | None = None,
-    *,
-    run_id: int | None = None,
 ) -> Claim:
     """Take the lease if nobody holds it or its holder is dead; say who holds it otherwise."""
     ttl = ttl if ttl is not None else ttl_from_env()
@@ -186,7 +185,7 @@ def acquire(
             "heartbeat_at": now,
             "host": host,
             "pid": pid,
-            "run_id": run_id,
+            "run_id": None,  # attach_run names it once the run is open
         }
         with Session(engine) as session:
             session.add(SyncLease(mapping=mapping, **fresh))
@@ -215,7 +214,9 @@ def acquire(
                 session.rollback()
                 continue
             if reason is not None:
-                _close_crashed(session, dead, reason, holder, now)
+                close_unfinished(
+                    session, _run_of(dead), "crashed", _crashed(reason, holder, now), now
+                )
             session.commit()
             _mark_active(holder)
             if reason is None:
@@ -234,24 +235,19 @@ def acquire(
         return Claim(False, HolderInfo.of(row) if row is not None else None)
 
 
-def _close_crashed(
-    session: Session, dead: HolderInfo, reason: str, taker: str, now: datetime
-) -> None:
-    """Close the dead holder's run as ``crashed``, saying when and why it was taken over."""
-    condition = (
-        col(SyncRun.id) == dead.run_id
-        if dead.run_id is not None
-        else (col(SyncRun.holder) == dead.holder) & (col(SyncRun.mapping) == dead.mapping)
-    )
+def _run_of(dead: HolderInfo) -> Any:
+    """The condition naming a dead holder's run (by its id, or by holder for older leases)."""
+    if dead.run_id is not None:
+        return col(SyncRun.id) == dead.run_id
+    return (col(SyncRun.holder) == dead.holder) & (col(SyncRun.mapping) == dead.mapping)
+
+
+def _crashed(reason: str, taker: str, now: datetime) -> str:
+    """The closed run's message: why its holder was judged dead, and who took over when."""
     taker_host, taker_pid = _parts(taker)
-    message = (
+    return (
         f"did not finish: {reason}. Taken over at {_clock(now)} by host {taker_host!r} pid "
         f"{taker_pid}; what this run had not committed is redone by the next cycle"
-    )
-    session.exec(  # type: ignore[call-overload]
-        update(SyncRun)
-        .where(condition, col(SyncRun.status) == "running")
-        .values(status="crashed", finished_at=now, message=message)
     )
 
 
@@ -340,7 +336,6 @@ def reap(engine: Engine, now: datetime | None = None) -> list[int]:
                 reason = why_dead(row, now)
                 if reason is None:
                     continue  # its holder is alive: the run is really running
-                dead = HolderInfo.of(row)
                 freed = session.exec(  # type: ignore[call-overload]
                     delete(SyncLease).where(
                         col(SyncLease.mapping) == row.mapping,
@@ -355,23 +350,13 @@ def reap(engine: Engine, now: datetime | None = None) -> list[int]:
                 # Its holder no longer holds the lease: it died and someone else moved on,
                 # or the lease was released without the run being closed.
                 reason = "its process stopped without closing it (its lease is gone)"
-                dead = HolderInfo(
-                    run.mapping, run.holder or "?", *_parts(run.holder or ""), run.started_at,
-                    run.started_at, None, run.id,
-                )
-            _close_crashed(session, _with_run(dead, run.id), reason, new_holder(), now)
+            message = _crashed(reason, new_holder(), now)
+            close_unfinished(session, col(SyncRun.id) == run.id, "crashed", message, now)
             closed.append(run.id)  # type: ignore[arg-type]
         session.commit()
     for run_id in closed:
         event(log, "run.crashed_closed", run=run_id)
     return closed
-
-
-def _with_run(info: HolderInfo, run_id: int | None) -> HolderInfo:
-    return HolderInfo(
-        info.mapping, info.holder, info.host, info.pid, info.since, info.expires_at,
-        info.heartbeat_at, run_id,
-    )
 
 
 class Heartbeat:

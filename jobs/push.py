@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from connectors.base import Change, Op, OutboundRecord, WriteResult, WriteStatus
@@ -14,7 +13,7 @@ from connectors.errors import ConnectorError, ErrorKind
 from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import changes_since
 from jobs.compare import MISSING, blank, canon
-from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
+from jobs.cycle import Brake, Cycle, changed_since, get_cursor, set_cursor
 from jobs.failures import (
     CONFLICT_CODE,
     Failure,
@@ -124,13 +123,7 @@ class PushPhase:
             cursor = rows[-1].change_seq
             self._push([row for row in rows if row.id not in held], cursor=cursor)
         with cycle.transaction() as session:
-            cycle.report.backlog = int(
-                session.exec(
-                    select(func.count())
-                    .select_from(self.model)
-                    .where(col(self.model.change_seq) > cursor)
-                ).one()
-            )
+            cycle.report.backlog = changed_since(session, self.model, cursor)
 
     # -- one page ---------------------------------------------------------------------------
 

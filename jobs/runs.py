@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.db import utcnow
 from core.models import SyncRun
@@ -54,3 +58,17 @@ def close_run(engine: Engine, report: RunReport) -> None:
         run.finished_at = utcnow()
         session.add(run)
         session.commit()
+
+
+def close_unfinished(
+    session: Session, where: Any, status: str, message: str, now: datetime
+) -> None:
+    """Close runs matching ``where`` that are still ``running``, in the caller's transaction.
+
+    Their cycle will not close them: its process died, or is being left behind at shutdown.
+    """
+    session.exec(  # type: ignore[call-overload]
+        update(SyncRun)
+        .where(where, col(SyncRun.status) == "running")
+        .values(status=status, finished_at=now, message=message)
+    )

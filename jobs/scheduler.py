@@ -27,7 +27,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler, SchedulerNotRunningError
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from alerts.evaluate import EVALUATE_EVERY_SECONDS, alert_job
@@ -38,8 +37,9 @@ from core.models import SyncError, SyncRun
 from jobs import lease, retention
 from jobs.engine import SyncContext, active_cycles, run_mapping
 from jobs.failures import job_retry_at
-from jobs.live import LiveConfig
+from jobs.live import LiveConfig, Snapshot
 from jobs.outage import guarded, outage_for
+from jobs.runs import close_unfinished
 from mappings.schedule import parse_schedule
 
 log = get_logger("scheduler")
@@ -126,7 +126,12 @@ class Watcher:
         self.source = source
         self.engine = source.engine
         self.ticks = 0
+        #: The reading of the files the jobs were last made to match (build_scheduler's).
+        self._matched: Snapshot | None = (
+            source.snapshot() if isinstance(source, LiveConfig) else None
+        )
 
+    @guarded(lambda watcher: ("watch", None))
     def tick(self) -> None:
         """One look at everything; called every WATCH_SECONDS by its own job."""
         self.ticks += 1
@@ -135,14 +140,12 @@ class Watcher:
             with contextlib.suppress(JobLookupError):
                 self.scheduler.modify_job(job_id, next_run_time=utcnow())
         if isinstance(self.source, LiveConfig):
-            reconcile(self.scheduler, self.source, self.source.current())
+            snapshot = self.source.snapshot()  # a stat of each file; a reload if one changed
+            if snapshot is not self._matched:
+                reconcile(self.scheduler, self.source, snapshot.ctx)
+                self._matched = snapshot
         if self.ticks % REAP_EVERY_TICKS == 1 and not outage.down:
             reap_job(self.source)
-
-
-@guarded(lambda watcher: ("watch", None))
-def _watch(watcher: Watcher) -> None:
-    watcher.tick()
 
 
 @guarded(lambda source: ("reap", None))
@@ -253,10 +256,9 @@ def build_scheduler(
             next_run_time=now + timedelta(seconds=ALERTS_FIRST_AFTER_SECONDS),
         )
         scheduler.add_job(
-            _watch,
+            Watcher(scheduler, source).tick,
             "interval",
             seconds=WATCH_SECONDS,
-            args=(Watcher(scheduler, source),),
             id="watch",
             max_instances=1,
             coalesce=True,
@@ -291,21 +293,17 @@ def _shutdown(scheduler: BaseScheduler, engine: Any, timeout: float) -> None:
 def _abandon(engine: Any, cycles: list[Any]) -> None:
     """Close the runs of cycles we leave behind and give their leases back."""
     now = utcnow()
+    opened = [cycle.run_id for cycle in cycles if cycle.run_id is not None]
     with contextlib.suppress(Exception):  # best effort: a taker closes them anyway
         with Session(engine) as db:
-            for cycle in cycles:
-                if cycle.run_id is None:
-                    continue  # not opened yet: only its lease is ours to give back
-                db.exec(  # type: ignore[call-overload]
-                    update(SyncRun)
-                    .where(col(SyncRun.id) == cycle.run_id, col(SyncRun.status) == "running")
-                    .values(
-                        status="interrupted",
-                        finished_at=now,
-                        message="stopped for shutdown inside a remote call; the page in hand "
-                        "was not committed and the next cycle does it again",
-                    )
-                )
+            close_unfinished(
+                db,
+                col(SyncRun.id).in_(opened),
+                "interrupted",
+                "stopped for shutdown inside a remote call; the page in hand was not committed "
+                "and the next cycle does it again",
+                now,
+            )
             db.commit()
         for cycle in cycles:
             if cycle.holder is not None:

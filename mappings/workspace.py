@@ -142,15 +142,16 @@ def load_workspace(
         found = flatten(exc)
         problems.extend(found)
         mappings = load_each_alone(directory, hub_schema, names)
+        placed: set[int] = set()
         for path in mapping_paths(directory):
             source = display_path(path)
             own = [e for e in found if _in_file(e, source)]
+            placed.update(id(e) for e in own)
             if own:
                 for name in _names_defined_by(path, mappings, previous):
                     stopped.setdefault(name, []).extend(own)
-        unplaced = [e for e in found if not any(_in_file(e, display_path(p)) for p in
-                                                mapping_paths(directory))]
-        everyone.extend(unplaced)  # e.g. "not a directory": nothing can run
+        # What names no mapping file (e.g. "not a directory") stops every mapping.
+        everyone.extend(e for e in found if id(e) not in placed)
     if everyone:
         for name in {*mappings, *(previous.mappings if previous else ())}:
             stopped.setdefault(name, []).extend(everyone)
