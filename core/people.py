@@ -22,6 +22,7 @@ from typing import Any, Literal, TextIO
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from core import csvfile
 from core.db import session
 from core.errors import InputError, InputErrors
 from core.hubschema import HubField, HubSchema, normalize_email
@@ -280,7 +281,9 @@ def _read_csv(handle: TextIO, checked: _Validator) -> None:
             message = f"{len(values)} values but the header has {len(header)} columns"
             checked.error(f"{checked.file}:{reader.line_num}", message)
             continue
-        checked.row(reader.line_num, dict(zip(header, values, strict=False)))
+        # Our own export quotes formula-like cells for spreadsheets: read them back as they were.
+        cells = [csvfile.restore(value) for value in values]
+        checked.row(reader.line_num, dict(zip(header, cells, strict=False)))
 
 
 def _read_jsonl(handle: TextIO, checked: _Validator) -> None:
@@ -464,7 +467,7 @@ def export_people(
     fields = list(schema.fields("person"))
     names = [ID_COLUMN, *fields]
     count = 0
-    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    writer = csvfile.writer(out, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(names)
     elif fmt == "json":

@@ -1,8 +1,12 @@
 """Health and readiness checks for load balancers and process supervisors (no login needed).
 
-``/healthz`` (liveness) answers whether the database does; ``/readyz`` (readiness) names each
-dependency and which one is down: the database, its schema version, the connections file and
-the mapping files.
+``/healthz`` (liveness) answers whether the database does; ``/readyz`` (readiness) checks each
+dependency: the database, its schema version, the connections file and the mapping files.
+
+Strangers reach these URLs too, so an anonymous answer carries status words only (``ok`` or
+``error`` per dependency): a driver error names the database host, port and name, and mapping
+names say what the business syncs. The details go to the log, and to a logged-in admin who
+opens the same URL.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ from core.db import describe_error, require_schema
 from core.errors import InputError
 from core.logs import event
 from dashboard import workspace
+from dashboard.auth.guard import current_user
 from dashboard.blueprint import bp, engine, log
+
+
+def _detailed() -> bool:
+    """Whether this request may see what is wrong, not just that something is."""
+    user = current_user()
+    return user is not None and user.role == "admin"
 
 
 @bp.route("/healthz")
@@ -28,8 +39,9 @@ def healthz() -> tuple[Any, int]:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database is "unhealthy", never a 500
         detail = _safe_error(exc)
-        event(log, "healthz.database_error", error=detail)
-        return jsonify(status="error", database="error", error=detail), 503
+        event(log, "healthz.database_error", database=_where(), error=detail)
+        extra = {"error": detail} if _detailed() else {}
+        return jsonify(status="error", database="error", **extra), 503
     return jsonify(status="ok", database="ok"), 200
 
 
@@ -37,9 +49,25 @@ def healthz() -> tuple[Any, int]:
 def readyz() -> tuple[Any, int]:
     """Readiness: 200 when the dashboard can serve; 503 naming what is down when it cannot.
 
-    Broken mapping files do not make it unready (their pages say what is wrong), but they are
-    listed, with their count, under ``files``.
+    Broken mapping files do not make it unready (their pages say what is wrong); they make it
+    ``degraded``.
     """
+    checks = _checks()
+    down = [name for name in ("database", "schema") if not checks.get(name, {"ok": True})["ok"]]
+    degraded = [name for name in ("connections", "files") if not checks[name]["ok"]]
+    if down:
+        status, code = "not ready", 503
+        event(log, "readyz.not_ready", down=",".join(down), database=_where(), **_errors(checks))
+    else:
+        status, code = ("degraded" if degraded else "ready"), 200
+    if not _detailed():
+        words = {name: "ok" if check["ok"] else "error" for name, check in checks.items()}
+        return jsonify(status=status, down=down, checks=words), code
+    return jsonify(status=status, down=down, checks=checks), code
+
+
+def _checks() -> dict[str, dict[str, Any]]:
+    """Each dependency's state, with what is wrong (for the log and for admins)."""
     checks: dict[str, dict[str, Any]] = {}
     try:
         with engine().connect() as conn:
@@ -69,12 +97,17 @@ def readyz() -> tuple[Any, int]:
         "problems": [redact(str(p)) for p in space.problems[:20]],
         "stopped_mappings": sorted(space.stopped),
     }
-    down = [name for name in ("database", "schema") if not checks.get(name, {"ok": True})["ok"]]
-    if down:
-        event(log, "readyz.not_ready", down=",".join(down))
-        return jsonify(status="not ready", down=down, checks=checks), 503
-    degraded = [name for name in ("connections", "files") if not checks[name]["ok"]]
-    return jsonify(status="degraded" if degraded else "ready", down=[], checks=checks), 200
+    return checks
+
+
+def _errors(checks: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The failed checks' messages as log fields (``database_error=...``)."""
+    return {f"{name}_error": str(c["error"]) for name, c in checks.items() if c.get("error")}
+
+
+def _where() -> str:
+    """The database URL without its password: which database the operator should look at."""
+    return engine().url.render_as_string(hide_password=True)
 
 
 def _safe_error(exc: Exception) -> str:

@@ -6,7 +6,6 @@ audit entry saying who did what.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from core import csvfile
 from core.db import session, utcnow
 from core.models import Audit, ErrorCause, SyncError
 from jobs import causes as cause_counts
@@ -54,10 +54,6 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 
 #: Ids per UPDATE: SQLite refuses more than 32,766 bound parameters, PostgreSQL 65,535.
 ID_CHUNK = 1000
-
-#: Cells a spreadsheet would read as a formula (CSV injection: remote messages are text
-#: anyone who can edit a CRM record controls).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,20 +355,14 @@ def iter_matching(engine: Engine, where: ErrorFilter, batch: int = 1000) -> Iter
             rows.close()
 
 
-def export_row(error: SyncError) -> list[str]:
-    """One error as CSV cells in EXPORT_COLUMNS order, formula-like text neutralised."""
-    return [_cell(getattr(error, column)) for column in EXPORT_COLUMNS]
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A leading quote makes spreadsheets show the text instead of evaluating it (OWASP).
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
+def export_row(error: SyncError) -> list[Any]:
+    """One error as CSV cells in EXPORT_COLUMNS order (core.csvfile's writer neutralises them)."""
+    return [getattr(error, column) for column in EXPORT_COLUMNS]
 
 
 def export_csv(engine: Engine, where: ErrorFilter, out: TextIO) -> int:
     """Write matching errors as CSV (header + one row each); returns the row count."""
-    writer = csv.writer(out)
+    writer = csvfile.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for row in iter_matching(engine, where):

@@ -7,13 +7,13 @@ writes the audit entry, with the logged-in admin as the actor.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from core import csvfile
 from core.db import utcnow
 from dashboard.auth import admin_required, current_user
 from dashboard.blueprint import bp, engine, local_path
@@ -91,7 +91,7 @@ def errors_export() -> Response | tuple[str, int]:
 
     def chunks() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csvfile.writer(buffer)
         writer.writerow(EXPORT_COLUMNS)
         for n, error in enumerate(triage.iter_matching(bound, where), start=1):
             writer.writerow(triage.export_row(error))

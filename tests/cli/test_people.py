@@ -208,6 +208,35 @@ def test_on_duplicate_first_or_last_imports_that_row_and_says_so(
     assert people(ready)["ann@x.com"]["first_name"] == name
 
 
+def test_export_shows_formulas_as_text_and_imports_them_back(
+    syncline: Invoke, ready: Engine, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hostile = {
+        "first_name": "@SUM(1)",
+        "last_name": "+cmd|' /C calc'!A0",
+        "company": '=HYPERLINK("http://evil.example","click")',
+    }
+    lines = [{"email": "ann@x.com", "score": -5, **hostile}]
+    source = write(project / "p.jsonl", "\n".join(json.dumps(line) for line in lines))
+    assert syncline("import", "people", str(source)).exit_code == 0
+
+    exported = syncline("export", "people")
+    assert exported.exit_code == 0, exported.output
+    [row] = csv.DictReader(exported.stdout.splitlines())
+    assert {name: row[name] for name in hostile} == {k: "'" + v for k, v in hostile.items()}
+    assert row["score"] == "-5", "a negative number is not a formula"
+    # JSON is not opened by spreadsheets: it keeps the values as they are.
+    [record] = json_lines(syncline("export", "people", "--json").stdout)
+    assert {name: record[name] for name in hostile} == hostile
+
+    dump = write(project / "export.csv", exported.stdout)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{project / 'second.db'}")
+    assert syncline("init").exit_code == 0
+    assert syncline("import", "people", str(dump)).exit_code == 0
+    [again] = json_lines(syncline("export", "people", "--json").stdout)
+    assert {name: again[name] for name in hostile} == hostile
+
+
 def test_export_starts_with_the_hub_id(syncline: Invoke, ready: Engine, project: Path) -> None:
     assert syncline("import", "people", str(write(project / "p.csv", FRIENDLY_CSV))).exit_code == 0
     ids = {row["email"]: row["id"] for row in rows(ready, "person")}

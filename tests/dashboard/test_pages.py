@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -258,27 +260,51 @@ def test_unknown_ids_are_404(client: FlaskClient, path: str) -> None:
 # -- health and headers ----------------------------------------------------------------------
 
 
-def test_healthz_ok(client: FlaskClient) -> None:
-    response = client.get("/healthz")
+def test_healthz_ok(anon_client: FlaskClient) -> None:
+    response = anon_client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "postgresql+psycopg://syncline:pw-s3cret-9f2@127.0.0.1:1/syncline?connect_timeout=2",
-        "sqlite:////nonexistent-dir/pw-s3cret-9f2/syncline.db",
-    ],
-)
-def test_healthz_unreachable_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+UNREACHABLE = [
+    "postgresql+psycopg://syncline:pw-s3cret-9f2@127.0.0.1:1/syncline_db9?connect_timeout=2",
+    "sqlite:////nonexistent-dir/pw-s3cret-9f2/syncline_db9.db",
+]
+
+
+@contextmanager
+def caplog_on_syncline(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Capture Syncline's events (its logger may not propagate to the root logger)."""
+    logger = logging.getLogger("syncline")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="syncline"):
+            yield
+    finally:
+        logger.removeHandler(caplog.handler)
+
+
+def _logged_events(caplog: pytest.LogCaptureFixture) -> str:
+    return " ".join(f"{r.getMessage()} {getattr(r, 'fields', {})}" for r in caplog.records)
+
+
+@pytest.mark.parametrize("url", UNREACHABLE)
+def test_healthz_tells_strangers_only_that_the_database_is_down(
+    monkeypatch: pytest.MonkeyPatch, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
     app = create_app({"TESTING": True, "DATABASE_URL": url})
-    response = app.test_client().get("/healthz")
+    with caplog_on_syncline(caplog):
+        response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    body = response.get_json()
-    assert body["status"] == "error" and body["database"] == "error" and body["error"]
-    assert "pw-s3cret-9f2" not in response.get_data(as_text=True)
+    assert response.get_json() == {"status": "error", "database": "error"}
+    for detail in ("127.0.0.1", "syncline_db9", "Error", "nonexistent"):
+        assert detail not in response.get_data(as_text=True)
+    # The driver's message (host, port, database name) is for the operator's log, not the page.
+    logged = _logged_events(caplog)
+    assert "healthz.database_error" in logged and "syncline_db9" in logged
+    if url.startswith("postgresql"):  # there it is the password (in SQLite's, a folder)
+        assert "pw-s3cret-9f2" not in logged
     app.extensions["syncline.engine"].dispose()
 
 
@@ -290,32 +316,41 @@ def test_readyz_names_each_dependency(client: FlaskClient) -> None:
     assert body["checks"]["schema"] == {"ok": True}
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "postgresql+psycopg://syncline:pw-s3cret-9f2@127.0.0.1:1/syncline?connect_timeout=2",
-        "sqlite:////nonexistent-dir/pw-s3cret-9f2/syncline.db",
-    ],
-)
-def test_readyz_says_the_database_is_down(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+@pytest.mark.parametrize("url", UNREACHABLE)
+def test_readyz_tells_strangers_only_which_dependency_is_down(
+    monkeypatch: pytest.MonkeyPatch, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv("SYNCLINE_DATABASE_URL", raising=False)
     app = create_app({"TESTING": True, "DATABASE_URL": url})
-    response = app.test_client().get("/readyz")  # no login: probes have none
+    with caplog_on_syncline(caplog):
+        response = app.test_client().get("/readyz")  # no login: probes have none
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "not ready" and body["down"] == ["database"]
-    assert body["checks"]["database"]["ok"] is False and body["checks"]["database"]["error"]
-    assert "pw-s3cret-9f2" not in response.get_data(as_text=True)
+    assert body["checks"]["database"] == "error"
+    assert set(body["checks"].values()) <= {"ok", "error"}
+    for detail in ("127.0.0.1", "syncline_db9", "Error", "nonexistent"):
+        assert detail not in response.get_data(as_text=True)
+    assert "syncline_db9" in _logged_events(caplog)
+    if url.startswith("postgresql"):
+        assert "pw-s3cret-9f2" not in _logged_events(caplog)
     app.extensions["syncline.engine"].dispose()
 
 
-def test_readyz_says_the_schema_is_behind(client: FlaskClient, engine: Any) -> None:
+def test_readyz_gives_an_admin_the_details_and_a_stranger_none(
+    client: FlaskClient, anon_client: FlaskClient, viewer_client: FlaskClient, engine: Any
+) -> None:
     with engine.begin() as connection:
         connection.execute(sql("UPDATE alembic_version SET version_num = '0005'"))
     response = client.get("/readyz")
     body = response.get_json()
     assert response.status_code == 503 and body["down"] == ["schema"]
     assert "syncline init" in body["checks"]["schema"]["error"]
+    for other in (anon_client, viewer_client):
+        quiet = other.get("/readyz")
+        assert quiet.status_code == 503
+        assert quiet.get_json()["checks"]["schema"] == "error"
+        assert "syncline init" not in quiet.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

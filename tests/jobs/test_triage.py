@@ -431,7 +431,7 @@ def test_a_large_action_updates_in_chunks_in_one_transaction(
 
 
 def test_export_neutralises_cells_a_spreadsheet_would_run(errors: Seeded) -> None:
-    texts = ["=1+2", "+SUM(A1)", "-3", "@cmd", "\tx", "safe = text"]
+    texts = ["=1+2", "+SUM(A1)", "-3+cmd|' /C calc'!A0", "@cmd", "\tx", "safe = text", "-3"]
     for i, text in enumerate(texts):
         errors.add(f"formula-{i}", age=timedelta(seconds=i), status="open", message=text)
     out = io.StringIO()
@@ -440,4 +440,6 @@ def test_export_neutralises_cells_a_spreadsheet_would_run(errors: Seeded) -> Non
     assert triage.export_csv(errors.engine, ErrorFilter(ids=ids), out) == len(texts)
 
     messages = [row["message"] for row in csv.DictReader(io.StringIO(out.getvalue()))]
-    assert messages == ["'=1+2", "'+SUM(A1)", "'-3", "'@cmd", "'\tx", "safe = text"]
+    assert messages == [
+        "'=1+2", "'+SUM(A1)", "'-3+cmd|' /C calc'!A0", "'@cmd", "'\tx", "safe = text", "-3"
+    ]
