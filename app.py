@@ -53,6 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # in the window; then the form answers 429 until the window has passed.
         LOGIN_MAX_FAILURES=5,
         LOGIN_WINDOW_SECONDS=900,
+        # The largest request body read: a mapping file posted from the editor is a few
+        # kilobytes; anything near this is an attack or an accident, refused (413) unread.
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
         # How many reverse proxies (each adding X-Forwarded-For/-Proto) sit in front of the
         # app. 0: the headers are ignored, since anyone can send them and would otherwise
