@@ -168,6 +168,11 @@ def sign_out(engine: Engine, email: str) -> tuple[User, int]:
         return user, sessions.end_all(db, _id(user))
 
 
+def signed_out_text(user: User, ended: int) -> str:
+    """What ``sign_out`` did, as the CLI prints it and the dashboard flashes it."""
+    return f"signed out {user.email} everywhere: {ended} session{'' if ended == 1 else 's'} ended"
+
+
 def _id(user: User) -> int:
     assert user.id is not None  # a stored account
     return user.id
