@@ -69,8 +69,13 @@ def _limits() -> tuple[int, timedelta]:
 
 
 def _wait(slot: Slot, window: timedelta, now: datetime) -> int:
-    """Seconds until ``slot``'s window ends (at least 1)."""
-    return max(1, math.ceil((as_utc(slot.window_start) + window - now).total_seconds()))
+    """Seconds until ``slot``'s window ends: from 1 to the window's length.
+
+    A concurrent request that read the clock after this one may have opened the window, a
+    moment "in the future": the wait never exceeds the window for that.
+    """
+    left = math.ceil((as_utc(slot.window_start) + window - now).total_seconds())
+    return min(max(1, left), math.ceil(window.total_seconds()))
 
 
 def reserve(email: str, address: str, now: datetime) -> Attempt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from werkzeug.test import TestResponse
 
+from core.db import utcnow
 from core.models import DashboardSession, LoginCounter, User
 from dashboard.auth import accounts
 from dashboard.auth.sessions import hash_token
@@ -390,6 +392,17 @@ def test_retry_after_counts_from_the_first_attempt_in_the_window(
     assert_locked(locked)
     assert locked.headers["Retry-After"] == "500"
     assert "Try again in 9 minutes." in locked.get_data(as_text=True)
+
+
+def test_retry_after_never_exceeds_the_window(app: Flask, admin: User) -> None:
+    """A concurrent request that read the clock later may have opened the window first."""
+    from dashboard.auth import ratelimit
+
+    opened = utcnow() + timedelta(seconds=2)
+    with app.app_context():
+        for _ in range(5):
+            assert ratelimit.reserve(ADMIN, "192.0.2.9", opened).wait is None
+        assert ratelimit.reserve(ADMIN, "192.0.2.9", opened - timedelta(seconds=2)).wait == 900
 
 
 def test_lockout_is_logged_without_the_password(
