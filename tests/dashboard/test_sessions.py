@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -282,3 +283,31 @@ def test_users_page_lists_accounts_with_their_open_sessions(
     assert "198.51.100.24" in row and "&lt;b&gt;Firefox&lt;/b&gt;" in row
     assert f"last seen {clock.now:%Y-%m-%d %H:%M:%S} UTC" in row
     assert "Sign out everywhere" in row
+
+
+def test_timeouts_from_the_environment(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard.auth.guard import lifetime
+    from dashboard.auth.sessions import Lifetime
+    from tests.dashboard.test_security import _app_on
+
+    monkeypatch.setenv("SYNCLINE_SESSION_IDLE_MINUTES", "10")
+    monkeypatch.setenv("SYNCLINE_PERMANENT_SESSION_LIFETIME", "3600")
+    with _app_on(engine, {}).app_context():
+        assert lifetime() == Lifetime(idle=timedelta(minutes=10), absolute=timedelta(hours=1))
+
+
+@pytest.mark.parametrize(("value", "shown"), [("0", "0"), ("-5", "-5"), ("soon", "'soon'")])
+def test_an_idle_timeout_that_is_not_a_positive_number_is_refused(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, value: str, shown: str
+) -> None:
+    from core.errors import InputError
+    from tests.dashboard.test_security import _app_on
+
+    monkeypatch.setenv("SYNCLINE_SESSION_IDLE_MINUTES", value)
+    with pytest.raises(InputError) as refused:
+        _app_on(engine, {})
+    assert str(refused.value) == (
+        f"SESSION_IDLE_MINUTES: must be a positive number of minutes, not {shown}"
+    )
