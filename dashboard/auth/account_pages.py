@@ -26,9 +26,15 @@ def _span(length: timedelta) -> str:
     return f"{seconds} seconds"
 
 
-def _timeouts() -> dict[str, str]:
+def _page_facts() -> dict[str, str | None]:
+    """The timeouts as words, and this browser's token hash (its session is marked)."""
     limits = lifetime()
-    return {"idle": _span(limits.idle), "absolute": _span(limits.absolute)}
+    token = current_token()
+    return {
+        "idle": _span(limits.idle),
+        "absolute": _span(limits.absolute),
+        "this": sessions.hash_token(token) if token is not None else None,
+    }
 
 
 @bp.route("/account")
@@ -37,11 +43,7 @@ def account() -> str:
     user = current_user()
     assert user is not None and user.id is not None  # the guard let the request through
     open_now = sessions.open_sessions(db(), utcnow(), lifetime(), user_id=user.id)
-    token = current_token()
-    this = sessions.hash_token(token) if token is not None else None
-    return render_template(
-        "dashboard/account.html", rows=open_now, this=this, **_timeouts()
-    )
+    return render_template("dashboard/account.html", rows=open_now, **_page_facts())
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])
@@ -63,7 +65,7 @@ def users() -> str:
         "dashboard/users.html",
         accounts=accounts.list_users(engine()),
         sessions_of=by_user,
-        **_timeouts(),
+        **_page_facts(),
     )
 
 

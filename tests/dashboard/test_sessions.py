@@ -269,7 +269,7 @@ def test_users_page_lists_accounts_with_their_open_sessions(
         email: html[html.index(f">{email}<"):].split("</tr>")[0]
         for email in ("admin@example.com", VIEWER, "idle@example.com", "gone@example.com")
     }
-    assert "192.0.2.1" in rows["admin@example.com"]
+    assert "192.0.2.1" in rows["admin@example.com"] and "this browser" in rows["admin@example.com"]
     assert "Sign out everywhere" in rows["admin@example.com"]
     assert "198.51.100.23" not in rows[VIEWER]  # 31 minutes idle: no longer open
     assert "203.0.113.40" not in rows["idle@example.com"]
