@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import database_url, make_engine
+from core.errors import InputError
 
 #: Sent on every response. The pages load nothing from elsewhere and use no inline script or
 #: style, so the strictest CSP costs nothing and contains any escaping bug we might still have.
@@ -48,7 +49,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_NAME="syncline_session",
+        # Sessions end 12 hours after login whatever happens, and after this many minutes
+        # without a request. 30: the pages hold people's emails and an admin can edit
+        # mappings and records, yet the dashboard is read in between other work (an error
+        # fixed in the CRM, then retried here); 30 minutes is the top of the usual range for
+        # such applications, and the 12 hours bound a session that stays busy.
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        SESSION_IDLE_MINUTES=30,
         # Login attempts: at most this many failures per email, and per client address,
         # in the window; then the form answers 429 until the window has passed.
         LOGIN_MAX_FAILURES=5,
@@ -70,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    _check_idle_minutes(app.config["SESSION_IDLE_MINUTES"])
 
     # One engine (and so one connection pool) per app; requests borrow sessions from it.
     app.extensions["syncline.engine"] = make_engine(app.config["DATABASE_URL"])
@@ -89,6 +97,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     dashboard.register(app)
     app.after_request(_security_headers)
     return app
+
+
+def _check_idle_minutes(value: object) -> None:
+    """Refuse an idle timeout that is not a positive number of minutes.
+
+    Zero would end every session at its second request; a word would fail every request.
+    """
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    if not ok:
+        raise InputError(
+            "SESSION_IDLE_MINUTES", f"must be a positive number of minutes, not {value!r}"
+        )
 
 
 def _instance_secret(folder: Path) -> str:

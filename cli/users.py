@@ -1,4 +1,4 @@
-"""``syncline users``: dashboard accounts (add, list, set-role, set-password, (de)activate, remove).
+"""``syncline users``: dashboard accounts (add, list, change, sign out everywhere, remove).
 
 Passwords are read from a hidden prompt, or from stdin with ``--password-stdin`` in scripts;
 never from an option value, which would end up in shell history and in ``ps`` output.
@@ -124,6 +124,15 @@ def activate(app: App, email: str) -> None:
     """Let a deactivated EMAIL log in again."""
     user = accounts.set_active(app.engine, email, True)
     click.echo(f"activated {user.email}")
+
+
+@users_group.command("sign-out")
+@click.argument("email")
+@pass_app
+def sign_out(app: App, email: str) -> None:
+    """End every open dashboard session of EMAIL (it may log in again)."""
+    user, ended = accounts.sign_out(app.engine, email)
+    click.echo(accounts.signed_out_text(user, ended))
 
 
 @users_group.command("remove")

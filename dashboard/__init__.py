@@ -10,6 +10,7 @@ from flask import Flask
 PAGE_MODULES = (
     "dashboard.auth.guard",
     "dashboard.auth.views",
+    "dashboard.auth.account_pages",
     "dashboard.overview",
     "dashboard.runs",
     "dashboard.errors.views",

@@ -23,7 +23,7 @@ from core.models.sync import (
     SyncRun,
     SyncState,
 )
-from core.models.users import ROLES, LoginAttempt, User
+from core.models.users import ROLES, DashboardSession, LoginCounter, User
 
 #: Hub object name (as written in mapping files) → table model.
 HUB_MODELS: dict[str, type[HubRecord]] = {
@@ -44,10 +44,11 @@ __all__ = [
     "CampaignMember",
     "ErrorCause",
     "ConnectionStatus",
+    "DashboardSession",
     "HubRecord",
     "HubSequence",
     "Link",
-    "LoginAttempt",
+    "LoginCounter",
     "MappingRevision",
     "Opportunity",
     "Person",

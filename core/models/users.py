@@ -1,10 +1,9 @@
-"""Dashboard accounts: who may log in, with which role, and recent login attempts."""
+"""Dashboard accounts: who may log in, with which role, their open sessions and login counters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 #: admin edits mappings and acts on errors; viewer reads everything a non-secret page shows.
@@ -25,19 +24,33 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = None
 
 
-class LoginAttempt(SQLModel, table=True):
-    """One failed login, kept for the rate limit (per email and per client address).
+class DashboardSession(SQLModel, table=True):
+    """A logged-in browser, checked on every request: deleting the row logs every copy out.
 
-    In the database rather than in memory so the limit holds across dashboard processes.
+    The cookie carries a random token; only its SHA-256 is kept, so a copy of this table
+    (a backup, a dump) gives nobody a live session.
     """
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (
-        Index("ix_login_attempt_email_at", "email", "at"),
-        Index("ix_login_attempt_address_at", "address", "at"),
-    )
+    __tablename__ = "dashboard_session"
 
-    id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=255)
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="dashboard_user.id", ondelete="CASCADE", index=True)
+    created_at: datetime
+    last_seen_at: datetime
     address: str = Field(max_length=64)
-    at: datetime
+    user_agent: str = Field(max_length=255)
+
+
+class LoginCounter(SQLModel, table=True):
+    """Login attempts in the current window for one email or one client address.
+
+    One row per key, bumped by a single atomic statement, so the limit holds however many
+    dashboard threads and processes check passwords at once.
+    """
+
+    __tablename__ = "login_counter"
+
+    scope: str = Field(primary_key=True, max_length=8)  # "email" or "address"
+    value: str = Field(primary_key=True, max_length=255)
+    window_start: datetime = Field(index=True)
+    attempts: int

@@ -1,15 +1,20 @@
-"""Accounts: create, change and check them; shared by ``syncline users`` and the login form."""
+"""Accounts: create, change and check them; shared by ``syncline users`` and the dashboard.
+
+Every change that alters what a session may do (password, role, deactivation, removal) ends
+the account's open sessions in the same transaction.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import session, utcnow
 from core.errors import InputError
-from core.models import ROLES, LoginAttempt, User
+from core.models import ROLES, User
+from dashboard.auth import sessions
+from dashboard.auth.ratelimit import forget_email
 
 MIN_PASSWORD_LENGTH = 12
 #: Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -108,35 +113,39 @@ def _keep_an_admin(db: Session, user: User) -> None:
 
 
 def set_role(engine: Engine, email: str, role: str) -> User:
-    """Give an account another role (it applies from the user's next request)."""
+    """Give an account another role; its open sessions end, so it applies from the next login."""
     validate(normalise_email(email), None, role, role_where="ROLE")
     with session(engine) as db:
         user = _find(db, email)
         if role != "admin":
             _keep_an_admin(db, user)
+        if role != user.role:
+            sessions.end_all(db, _id(user))
         user.role = role
         db.add(user)
     return user
 
 
 def set_password(engine: Engine, email: str, password: str) -> User:
-    """Replace a password; every session the account had ends (guard compares a hash stamp)."""
+    """Replace a password; every session the account had ends."""
     check_password(password)
     with session(engine) as db:
         user = _find(db, email)
         user.password_hash = generate_password_hash(password, method=HASH_METHOD)
         db.add(user)
+        sessions.end_all(db, _id(user))
         # A reset is how an admin helps a locked-out user: the old failures no longer count.
-        db.execute(delete(LoginAttempt).where(col(LoginAttempt.email) == user.email))
+        forget_email(db, user.email)
     return user
 
 
 def set_active(engine: Engine, email: str, active: bool) -> User:
-    """Allow or stop logins; a deactivated user's open sessions end on their next request."""
+    """Allow or stop logins; deactivating ends the account's open sessions."""
     with session(engine) as db:
         user = _find(db, email)
         if not active:
             _keep_an_admin(db, user)
+            sessions.end_all(db, _id(user))
         user.active = active
         db.add(user)
     return user
@@ -147,5 +156,23 @@ def remove_user(engine: Engine, email: str) -> User:
     with session(engine) as db:
         user = _find(db, email)
         _keep_an_admin(db, user)
+        sessions.end_all(db, _id(user))
         db.delete(user)
     return user
+
+
+def sign_out(engine: Engine, email: str) -> tuple[User, int]:
+    """End every open session of an account ("sign out everywhere"); it may log in again."""
+    with session(engine) as db:
+        user = _find(db, email)
+        return user, sessions.end_all(db, _id(user))
+
+
+def signed_out_text(user: User, ended: int) -> str:
+    """What ``sign_out`` did, as the CLI prints it and the dashboard flashes it."""
+    return f"signed out {user.email} everywhere: {ended} session{'' if ended == 1 else 's'} ended"
+
+
+def _id(user: User) -> int:
+    assert user.id is not None  # a stored account
+    return user.id

@@ -1,23 +1,33 @@
-"""Every page needs a logged-in user; actions that change something need the admin role."""
+"""Every page needs a logged-in user; actions that change something need the admin role.
+
+The signed cookie holds only a session token (and Flask-WTF's CSRF secret); who is logged in,
+and whether that session still holds, is decided from the database on every request
+(dashboard.auth.sessions).
+"""
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from core.db import as_utc, utcnow
+from core.db import session as transaction
 from core.models import User
-from dashboard.blueprint import bp, db
+from dashboard.auth import sessions
+from dashboard.auth.ratelimit import client_address
+from dashboard.blueprint import bp, db, engine
 
 #: Endpoints anyone may reach: the login form itself, the stylesheet and the health check.
 PUBLIC_ENDPOINTS = frozenset(
     {"dashboard.login", "dashboard.static", "dashboard.healthz", "dashboard.readyz"}
 )
+#: The cookie's key for the session token.
+TOKEN_KEY = "sid"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,23 +37,23 @@ def current_user() -> User | None:
     return g.get("user")
 
 
+def lifetime() -> sessions.Lifetime:
+    """The configured idle and absolute session timeouts."""
+    return sessions.Lifetime(
+        idle=timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"])),
+        absolute=current_app.permanent_session_lifetime,
+    )
+
+
+def current_token() -> str | None:
+    """The session token this browser's cookie carries, if any."""
+    token = session.get(TOKEN_KEY)
+    return token if isinstance(token, str) else None
+
+
 @bp.before_app_request
 def _require_login() -> Response | None:
-    g.user = None
-    user_id = session.get("user_id")
-    if user_id is not None:
-        user = db().get(User, user_id)
-        # A deactivated account, or a password changed since this session began, logs out.
-        stamp = session.get("pw")
-        if (
-            user is not None
-            and user.active
-            and isinstance(stamp, str)
-            and hmac.compare_digest(stamp, _stamp(user))
-        ):
-            g.user = user
-        else:
-            session.clear()
+    g.user = _session_user()
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         if request.method in ("GET", "HEAD"):
             return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
@@ -51,22 +61,55 @@ def _require_login() -> Response | None:
     return None
 
 
-def _stamp(user: User) -> str:
-    """A fingerprint of the password hash: sessions end when the password changes.
-
-    Keyed with the app's secret: the session cookie is signed, not encrypted, so it must not
-    carry any part of the hash itself.
-    """
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+def _session_user() -> User | None:
+    """The account whose open session this cookie names; a cookie naming none is emptied."""
+    token = current_token()
+    if token is None:
+        return None
+    found = sessions.find(db(), token)
+    now = utcnow()
+    if found is None:
+        session.clear()
+        return None
+    row, user = found
+    if not user.active or lifetime().ended(row, now):
+        with transaction(engine()) as tx:
+            sessions.end(tx, token)
+        session.clear()
+        return None
+    if now - as_utc(row.last_seen_at) >= sessions.TOUCH_EVERY:
+        with transaction(engine()) as tx:
+            sessions.touch(tx, row.token_hash, now)
+    return user
 
 
 def remember(user: User) -> None:
-    """Start a fresh session for ``user`` (a new session id, so a planted one is useless)."""
+    """Start a fresh session for ``user`` with a new token, so a planted one is useless.
+
+    The browser's previous session, if it had one, ends. Sessions that ran out are purged
+    here rather than by the scheduler: logins are what add rows, and only the dashboard knows
+    its configured timeouts.
+    """
+    assert user.id is not None
+    now = utcnow()
+    with transaction(engine()) as tx:
+        previous = current_token()
+        if previous is not None:
+            sessions.end(tx, previous)
+        sessions.purge(tx, now, lifetime())
+        token = sessions.start(tx, user.id, client_address(), request.user_agent.string, now)
     session.clear()
-    session["user_id"] = user.id
-    session["pw"] = _stamp(user)
+    session[TOKEN_KEY] = token
     session.permanent = True
+
+
+def forget() -> None:
+    """End this browser's session (its row, so copies of the cookie end too) and empty it."""
+    token = current_token()
+    if token is not None:
+        with transaction(engine()) as tx:
+            sessions.end(tx, token)
+    session.clear()
 
 
 def admin_required(view: F) -> F:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.wrappers import Response
 
 from core.db import utcnow
 from core.logs import event
+from dashboard.auth import ratelimit
 from dashboard.auth.accounts import authenticate, normalise_email
-from dashboard.auth.guard import current_user, remember
-from dashboard.auth.ratelimit import clear_failures, client_address, record_failure, retry_after
+from dashboard.auth.guard import current_user, forget, remember
+from dashboard.auth.ratelimit import client_address
 from dashboard.blueprint import bp, db, local_path, log
 
 #: The one message for an unknown email, a wrong password and a deactivated account alike,
@@ -45,18 +46,20 @@ def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]
     key = normalise_email(email)
     address = client_address()
     now = utcnow()
-    wait = retry_after(db(), key, address, now)
-    if wait is not None:
+    attempt = ratelimit.reserve(key, address, now)
+    if attempt.wait is not None:
         # Refused before the password is looked at, so guessing stops even for the right one.
-        event(log, "login.refused", email=key, address=address, retry_after=wait)
-        page = render_template("dashboard/login.html", error=_wait_message(wait), email=email)
-        return page, 429, {"Retry-After": str(wait)}
+        event(log, "login.refused", email=key, address=address, retry_after=attempt.wait)
+        page = render_template(
+            "dashboard/login.html", error=_wait_message(attempt.wait), email=email
+        )
+        return page, 429, {"Retry-After": str(attempt.wait)}
 
     user = authenticate(db(), key, request.form.get("password", ""))
+    ratelimit.purge(now)
     if user is None:
-        record_failure(db(), key, address, now)
         event(log, "login.failed", email=key, address=address)
-        locked = retry_after(db(), key, address, now)
+        locked = ratelimit.locked_by(attempt, now)
         if locked is not None:
             event(
                 log, "login.locked_out", logging.WARNING, email=key, address=address,
@@ -64,7 +67,7 @@ def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]
             )
         return render_template("dashboard/login.html", error=WRONG_CREDENTIALS, email=email), 401
 
-    clear_failures(db(), key)
+    ratelimit.succeeded(attempt)
     user.last_login_at = now
     db().add(user)
     db().commit()
@@ -76,7 +79,7 @@ def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     """End the session (POST with a CSRF token, so another site cannot log you out)."""
-    session.clear()
+    forget()
     return redirect(url_for("dashboard.login"))
 
 

@@ -198,3 +198,43 @@ def test_errors_runs_and_preview_fit_a_1366_window(
     assert table["x"] + table["width"] <= card["x"] + card["width"], (
         f"the preview table ({table}) overflows its card ({card})")
     page.close()
+
+
+#: A real browser's user agent: the longest text the users page shows.
+USER_AGENT = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like "
+              "Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0 ExtraLongVendorSuffix/1.2.3")
+
+
+def _log_in(page: Any, url: str, email: str) -> None:
+    page.goto(url + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+
+
+def test_users_and_account_pages_fit_a_1366_window(
+    browser: Any, server: tuple[LiveServer, int], sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    live, _ = server
+    shots = _shots(tmp_path)
+    for n in range(3):
+        add_user(sqlite_engine, f"{n}.{LONG_EMAIL}", PASSWORD, "viewer")
+    contexts = []
+    for n in range(3):  # the same account in three browsers, and one session of each viewer
+        for email in ("admin@example.com", f"{n}.{LONG_EMAIL}"):
+            context = browser.new_context(user_agent=f"{USER_AGENT} #{n}")
+            contexts.append(context)
+            _log_in(context.new_page(), live.url, email)
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    _log_in(page, live.url, "admin@example.com")
+    for name, url in [("users", "/users"), ("account", "/account")]:
+        page.goto(live.url + url)
+        _fits(page, shots, name)
+    page.goto(live.url + "/users")
+    rows = page.locator("table.users tbody tr")
+    assert rows.count() == 4
+    assert page.locator("table.users button", has_text="Sign out everywhere").count() == 4
+    page.close()
+    for context in contexts:
+        context.close()

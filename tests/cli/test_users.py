@@ -203,6 +203,7 @@ def test_deactivate_and_activate(users: Users, hub: Engine) -> None:
         ("deactivate", "nobody@example.com"),
         ("activate", "nobody@example.com"),
         ("set-password", "nobody@example.com", "--password-stdin"),
+        ("sign-out", "nobody@example.com"),
     ],
 )
 def test_unknown_email_is_bad_input(users: Users, hub: Engine, args: tuple[str, ...]) -> None:
@@ -213,6 +214,41 @@ def test_unknown_email_is_bad_input(users: Users, hub: Engine, args: tuple[str, 
         "error: nobody@example.com: no account with this email (`syncline users list` shows them)"
     )
     assert accounts(hub) == before
+
+
+def test_sign_out_ends_the_accounts_dashboard_sessions(
+    users: Users, hub: Engine, db_url: str
+) -> None:
+    """A browser logged in to the dashboard, and a copy of its cookie, are logged out."""
+    from app import create_app
+    from tests.dashboard.forms import csrf_token, post
+
+    assert add(users, "ann@example.com").exit_code == 0
+    assert add(users, "bob@example.com", "viewer").exit_code == 0
+    app = create_app({"TESTING": True, "SECRET_KEY": "cli-test", "DATABASE_URL": db_url})
+    try:
+        browsers = {}
+        for email in ("ann@example.com", "bob@example.com"):
+            browsers[email] = app.test_client()
+            login = post(browsers[email], "/login", {"email": email, "password": PASSWORD})
+            assert login.status_code == 302
+        copy = app.test_client()
+        cookie = browsers["ann@example.com"].get_cookie("syncline_session")
+        assert cookie is not None
+        copy.set_cookie("syncline_session", cookie.value)
+        token = csrf_token(copy)
+
+        result = users("sign-out", "ANN@example.com")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "signed out ann@example.com everywhere: 1 session ended\n"
+        assert copy.post("/logout", data={"csrf_token": token}).status_code == 401
+        assert browsers["ann@example.com"].get("/errors").status_code == 302
+        assert browsers["bob@example.com"].get("/errors").status_code == 200
+        assert users("sign-out", "ann@example.com").stdout == (
+            "signed out ann@example.com everywhere: 0 sessions ended\n"
+        )
+    finally:
+        app.extensions["syncline.engine"].dispose()
 
 
 def test_set_role_refuses_an_unknown_role(users: Users, hub: Engine) -> None:

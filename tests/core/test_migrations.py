@@ -6,11 +6,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel, select
 
 from core import db
-from core.models import Link, Person, SyncRun
+from core.models import Link, LoginCounter, Person, SyncRun
 from core.sequence import current_seq
 
 
@@ -83,5 +83,38 @@ def test_alembic_command_line_path_uses_the_url_option(tmp_path: Path) -> None:
         db.require_schema(engine)
         with db.session(engine) as s:
             assert current_seq(s) == 0
+    finally:
+        engine.dispose()
+
+
+def test_0008_turns_recorded_login_failures_into_counters(db_url: str) -> None:
+    """A lockout in progress at the upgrade still holds: the failures become counters."""
+    engine = db.make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(db._alembic_config(connection), "0007")
+            at = "2026-12-08 10:00:00"
+            for email, address, minute in [
+                ("ann@example.com", "192.0.2.1", 1),
+                ("ann@example.com", "192.0.2.2", 2),
+                ("bob@example.com", "192.0.2.1", 3),
+            ]:
+                connection.execute(
+                    text("INSERT INTO login_attempt (email, address, at) VALUES (:e, :a, :t)"),
+                    {"e": email, "a": address, "t": at.replace(":00:", f":{minute:02d}:")},
+                )
+        db.init_db(engine)
+        with db.session(engine) as s:
+            counters = {
+                (c.scope, c.value): (c.attempts, c.window_start.strftime("%H:%M"))
+                for c in s.exec(select(LoginCounter))
+            }
+        assert counters == {
+            ("email", "ann@example.com"): (2, "10:01"),
+            ("email", "bob@example.com"): (1, "10:03"),
+            ("address", "192.0.2.1"): (2, "10:01"),
+            ("address", "192.0.2.2"): (1, "10:02"),
+        }
+        assert "login_attempt" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()

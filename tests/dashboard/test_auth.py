@@ -9,14 +9,15 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 from werkzeug.test import TestResponse
 
 from core.db import utcnow
-from core.models import LoginAttempt, User
+from core.models import DashboardSession, LoginCounter, User
 from dashboard.auth import accounts
-from dashboard.auth.ratelimit import retry_after
+from dashboard.auth.sessions import hash_token
+from tests.clock import frozen_clock
 from tests.dashboard.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
 from tests.dashboard.forms import post
 
@@ -36,9 +37,10 @@ def log_in_with(
     )
 
 
-def attempts(engine: Engine) -> int:
+def counters(engine: Engine) -> dict[tuple[str, str], int]:
+    """The login counters: (scope, email or address) -> attempts in the current window."""
     with Session(engine) as db:
-        return db.exec(select(func.count()).select_from(LoginAttempt)).one()
+        return {(c.scope, c.value): c.attempts for c in db.exec(select(LoginCounter))}
 
 
 def user(engine: Engine, email: str) -> User:
@@ -143,17 +145,29 @@ def test_production_accounts_are_hashed_with_scrypt(
         assert accounts.authenticate(db, "real@example.com", ADMIN_PASSWORD) is not None
 
 
-def test_login_starts_a_fresh_session(anon_client: FlaskClient, admin: User) -> None:
+def test_login_starts_a_fresh_session(
+    anon_client: FlaskClient, admin: User, engine: Engine
+) -> None:
     """Session fixation: whatever the browser's session held before login is dropped."""
     anon_client.get("/login")
     with anon_client.session_transaction() as session:
         session["planted"] = "by an attacker"
+        session["sid"] = "a-token-the-attacker-chose"
     assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 302
     with anon_client.session_transaction() as session:
         assert "planted" not in session
-        assert session["user_id"] == admin.id
-        # The cookie is signed, not encrypted: it carries a keyed stamp, no piece of the hash.
-        assert session["pw"] not in admin.password_hash
+        first = session["sid"]
+    assert first != "a-token-the-attacker-chose" and len(first) >= 43  # 32 random bytes
+    # Logging in again (as anyone) replaces the token and ends the session it replaced.
+    assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 302
+    with anon_client.session_transaction() as session:
+        second = session["sid"]
+    assert second != first
+    with Session(engine) as db:
+        stored = [row.token_hash for row in db.exec(select(DashboardSession))]
+    # The cookie is signed, not encrypted: the database keeps only the token's SHA-256.
+    assert stored == [hash_token(second)]
+    assert second not in stored
 
 
 def test_deactivated_account_cannot_log_in(
@@ -187,17 +201,22 @@ def test_new_password_ends_every_session(
     assert anon_client.get("/").status_code == 200
 
 
-def test_role_change_applies_on_the_next_request(
-    app: Flask, client: FlaskClient, viewer: User, engine: Engine
+def test_role_change_ends_the_sessions(
+    app: Flask, client: FlaskClient, anon_client: FlaskClient, viewer: User, engine: Engine
 ) -> None:
     from dashboard.auth import admin_required
 
     app.add_url_rule("/test-change", "change", admin_required(lambda: "changed"), methods=["POST"])
     assert post(client, "/test-change").status_code == 200
+    accounts.set_role(engine, ADMIN, "admin")  # the same role: nothing changes
+    assert post(client, "/test-change").status_code == 200
     accounts.set_role(engine, "viewer@example.com", "admin")
     accounts.set_role(engine, ADMIN, "viewer")
-    assert post(client, "/test-change").status_code == 403
-    assert "admin@example.com · viewer" in client.get("/").get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    assert post(client, "/test-change").status_code == 401
+    assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 302
+    assert post(anon_client, "/test-change").status_code == 403
+    assert "admin@example.com · viewer" in anon_client.get("/").get_data(as_text=True)
 
 
 def test_logout_is_a_post_with_csrf(client: FlaskClient) -> None:
@@ -233,15 +252,23 @@ def assert_locked(response: TestResponse) -> None:
 
 
 def test_sixth_attempt_is_refused_even_with_the_right_password(
-    anon_client: FlaskClient, admin: User, engine: Engine
+    anon_client: FlaskClient, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = frozen_clock(monkeypatch)
     fail(anon_client, 5)
     locked = log_in_with(anon_client, ADMIN, ADMIN_PASSWORD)
     assert_locked(locked)
+    assert locked.headers["Retry-After"] == "900"
     assert "Try again in 15 minutes." in locked.get_data(as_text=True)
     assert anon_client.get("/").status_code == 302  # not logged in
-    # Refused attempts are not counted: the lockout cannot be stretched by hammering.
-    assert attempts(engine) == 5
+    # Refused attempts do not move the window: hammering cannot stretch the lockout.
+    clock.advance(minutes=10)
+    for _ in range(10):
+        again = log_in_with(anon_client, ADMIN, ADMIN_PASSWORD)
+        assert_locked(again)
+        assert again.headers["Retry-After"] == "300"
+    clock.advance(minutes=5)
+    assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 302
 
 
 def test_lockout_per_client_address_across_emails(
@@ -249,8 +276,11 @@ def test_lockout_per_client_address_across_emails(
 ) -> None:
     for n in range(5):
         fail(anon_client, 1, email=f"guess{n}@example.com", address="198.51.100.7")
-    assert_locked(log_in_with(anon_client, ADMIN, ADMIN_PASSWORD, address="198.51.100.7"))
-    # The same account from another address is not held up by this address's guesses.
+    for _ in range(10):
+        assert_locked(log_in_with(anon_client, ADMIN, ADMIN_PASSWORD, address="198.51.100.7"))
+    # Refused by its address, an attempt leaves the email's allowance alone: a stranger at a
+    # locked address cannot lock the account, and the account from elsewhere is not held up.
+    fail(anon_client, 4, address="198.51.100.8")
     elsewhere = log_in_with(anon_client, ADMIN, ADMIN_PASSWORD, address="198.51.100.8")
     assert elsewhere.status_code == 302
 
@@ -258,7 +288,10 @@ def test_lockout_per_client_address_across_emails(
 def test_lockout_per_email_across_addresses(anon_client: FlaskClient, admin: User) -> None:
     for n in range(5):
         fail(anon_client, 1, address=f"203.0.113.{n}")
-    assert_locked(log_in_with(anon_client, ADMIN, ADMIN_PASSWORD, address="203.0.113.99"))
+    for _ in range(10):
+        assert_locked(log_in_with(anon_client, ADMIN, ADMIN_PASSWORD, address="203.0.113.99"))
+    # Those refusals checked no password, so the address got its slots back.
+    fail(anon_client, 5, email="someone@example.com", address="203.0.113.99")
 
 
 def test_forwarded_for_is_ignored_without_a_trusted_proxy(
@@ -302,16 +335,20 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(
     assert attempt(ADMIN, ADMIN_PASSWORD, "192.0.2.2") == 302
 
 
-def test_lockout_ends_when_the_failures_leave_the_window(
-    anon_client: FlaskClient, admin: User, engine: Engine
+def test_lockout_ends_when_the_window_has_passed(
+    anon_client: FlaskClient, admin: User, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = frozen_clock(monkeypatch)
     fail(anon_client, 5)
     assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 429
-    with Session(engine) as db:
-        db.execute(update(LoginAttempt).values(at=utcnow() - timedelta(seconds=901)))
-        db.commit()
-    fail(anon_client, 1, email="someone@example.com")  # purges the expired rows on its way
-    assert attempts(engine) == 1
+    clock.advance(seconds=899)
+    assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 429
+    clock.advance(seconds=1)
+    fail(anon_client, 1, email="someone@example.com")  # purges the passed windows on its way
+    assert counters(engine) == {
+        ("address", "127.0.0.1"): 1,
+        ("email", "someone@example.com"): 1,
+    }
     assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 302
 
 
@@ -321,25 +358,51 @@ def test_successful_login_clears_the_emails_failures(
     fail(anon_client, 4)
     fail(anon_client, 1, email="other@example.com", address="192.0.2.50")
     assert log_in_with(anon_client, ADMIN, ADMIN_PASSWORD).status_code == 302
-    with Session(engine) as db:
-        left = db.exec(select(LoginAttempt.email)).all()
-    assert left == ["other@example.com"]
+    assert counters(engine) == {
+        ("address", "127.0.0.1"): 4,
+        ("address", "192.0.2.50"): 1,
+        ("email", "other@example.com"): 1,
+    }
+    fail(anon_client, 5, address="192.0.2.51")  # the email's allowance is whole again
 
 
-def test_retry_after_counts_from_the_attempt_that_must_expire(
-    app: Flask, engine: Engine
+def test_successful_logins_leave_the_address_its_allowance(
+    app: Flask, admin: User, viewer: User
 ) -> None:
-    """Six failures, limit five: the second-oldest must leave the window before a new try."""
-    now = utcnow()
-    with Session(engine) as db:
-        for age in (800, 700, 600, 500, 400, 300):
-            db.add(LoginAttempt(email=ADMIN, address="a", at=now - timedelta(seconds=age)))
-        db.commit()
-        with app.app_context():
-            assert retry_after(db, ADMIN, "b", now) == 200
-            assert retry_after(db, "x@example.com", "a", now) == 200
-            assert retry_after(db, "x@example.com", "b", now) is None
-            assert retry_after(db, ADMIN, "b", now + timedelta(seconds=200)) is None
+    """An office behind one address: its logins must not lock the next person out."""
+    for n in range(10):
+        browser = app.test_client()
+        user, password = (ADMIN, ADMIN_PASSWORD) if n % 2 else ("viewer@example.com",
+                                                               VIEWER_PASSWORD)
+        assert log_in_with(browser, user, password).status_code == 302
+    fail(app.test_client(), 5, email="typo@example.com")
+
+
+def test_retry_after_counts_from_the_first_attempt_in_the_window(
+    anon_client: FlaskClient, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = frozen_clock(monkeypatch)
+    fail(anon_client, 1)
+    clock.advance(seconds=100)
+    fail(anon_client, 1)
+    clock.advance(seconds=100)
+    fail(anon_client, 3)
+    clock.advance(seconds=200)
+    locked = log_in_with(anon_client, ADMIN, ADMIN_PASSWORD)
+    assert_locked(locked)
+    assert locked.headers["Retry-After"] == "500"
+    assert "Try again in 9 minutes." in locked.get_data(as_text=True)
+
+
+def test_retry_after_never_exceeds_the_window(app: Flask, admin: User) -> None:
+    """A concurrent request that read the clock later may have opened the window first."""
+    from dashboard.auth import ratelimit
+
+    opened = utcnow() + timedelta(seconds=2)
+    with app.app_context():
+        for _ in range(5):
+            assert ratelimit.reserve(ADMIN, "192.0.2.9", opened).wait is None
+        assert ratelimit.reserve(ADMIN, "192.0.2.9", opened - timedelta(seconds=2)).wait == 900
 
 
 def test_lockout_is_logged_without_the_password(
@@ -372,3 +435,15 @@ def test_limits_come_from_the_config(app: Flask, anon_client: FlaskClient, admin
 def test_login_redirect_location_is_relative(anon_client: FlaskClient, admin: User) -> None:
     location = log_in_with(anon_client, ADMIN, ADMIN_PASSWORD, "?next=/errors").headers["Location"]
     assert urlsplit(location).netloc == ""
+
+
+def test_a_new_password_clears_the_lockout(
+    anon_client: FlaskClient, admin: User, engine: Engine
+) -> None:
+    """How an admin helps a locked-out user: ``syncline users set-password``."""
+    for n in range(5):
+        fail(anon_client, 1, address=f"203.0.113.{n}")
+    assert_locked(log_in_with(anon_client, ADMIN, ADMIN_PASSWORD, address="203.0.113.9"))
+    accounts.set_password(engine, ADMIN, "a-brand-new-password")
+    response = log_in_with(anon_client, ADMIN, "a-brand-new-password", address="203.0.113.9")
+    assert response.status_code == 302

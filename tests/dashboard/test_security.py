@@ -24,9 +24,16 @@ from tests.dashboard.forms import csrf_token, log_in, post
 
 AddError = Callable[..., SyncError]
 
-#: POST actions a viewer may use: logging in and out, and asking a connection for its status
-#: (a read-only call that changes no data).
-VIEWER_POSTS = frozenset({"dashboard.login", "dashboard.logout", "dashboard.connection_check"})
+#: POST actions a viewer may use: logging in and out, ending their own sessions everywhere, and
+#: asking a connection for its status (a read-only call that changes no data).
+VIEWER_POSTS = frozenset(
+    {
+        "dashboard.login",
+        "dashboard.logout",
+        "dashboard.sign_out_everywhere",
+        "dashboard.connection_check",
+    }
+)
 SKIPPED = frozenset({"static", "dashboard.static"})
 
 
