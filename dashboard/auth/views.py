@@ -7,7 +7,7 @@ import math
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Forbidden, RequestEntityTooLarge, Unauthorized
 from werkzeug.wrappers import Response
 
 from core.db import utcnow
@@ -90,6 +90,14 @@ def logout() -> Response:
 def unauthorized(exc: Unauthorized) -> tuple[str, int]:
     """A form posted without a login (usually a session that ended): say so, link to login."""
     return _refused(401, "Please log in", "Your session has ended. Log in again, then retry."), 401
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
+    """A body over MAX_CONTENT_LENGTH: refused unread, whatever the form was."""
+    limit = int(current_app.config["MAX_CONTENT_LENGTH"] or 0) // 1024
+    message = f"The form sent was too large (over {limit:,} KB) and was not read; nothing changed."
+    return _refused(413, "Request too large", message), 413
 
 
 @bp.app_errorhandler(Forbidden)

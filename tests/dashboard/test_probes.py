@@ -7,16 +7,22 @@ CRM record (a person's name, a company) or a mapping file.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
-from core.db import session
+from app import create_app
+from core.db import init_db, make_engine, session
 from core.models import Person
-from tests.dashboard.forms import post
+from dashboard.auth.accounts import add_user
+from tests.conftest import PostgresServer
+from tests.dashboard.forms import log_in, post
+from tests.netproxy import CuttableProxy
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 SCRIPT = '<script>alert("x")</script>'
@@ -111,3 +117,32 @@ def test_script_in_a_mapping_file_renders_as_text(client: FlaskClient, folder: P
     for url in ("/mappings", "/mappings/salesforce-lead", "/mappings/broken", "/"):
         html = client.get(url).get_data(as_text=True)
         assert SCRIPT not in html and "<script>alert" not in html, url
+
+
+@pytest.mark.postgres
+def test_an_admin_cookie_during_a_database_outage_still_gets_the_health_answer(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    direct = postgres_server.create(f"health_{time.monotonic_ns() % 10**8}")
+    setup = make_engine(direct)
+    init_db(setup)
+    admin = add_user(setup, "ops@example.com", "a-long-admin-password", "admin")
+    setup.dispose()
+    url = make_url(direct)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    through = url.set(port=proxy.port).render_as_string(hide_password=False)
+    app = create_app({"TESTING": True, "DATABASE_URL": through, "SECRET_KEY": "health"})
+    try:
+        client = log_in(app.test_client(), admin)
+        assert client.get("/healthz").status_code == 200
+        proxy.cut()
+        for path in ("/healthz", "/readyz"):
+            response = client.get(path)
+            assert response.status_code == 503, (path, response.get_data(as_text=True)[:300])
+            assert response.get_json()["status"] in ("error", "not ready")
+        proxy.restore()
+        assert client.get("/healthz").status_code == 200
+    finally:
+        app.extensions["syncline.engine"].dispose()
+        proxy.close()
+        postgres_server.drop(direct)
