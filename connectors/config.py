@@ -21,8 +21,9 @@ from typing import Any
 
 from connectors import REGISTRY, build_connector, connector_class
 from connectors.base import Connector
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from core.errors import InputError
+from core.redaction import redact
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 
 #: Keys holding secrets whatever the connector says; "token_url" and the like are addresses.

@@ -13,9 +13,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy, call_with_retry
 from core import shutdown
+from core.redaction import redact
 
 #: (connect, read) seconds: connecting is quick or broken; a big query may take minutes.
 DEFAULT_TIMEOUT = (10.0, 120.0)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from connectors.errors import redact
+from core.redaction import redact
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("syncline_log_context")
 

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import and_, event, func, or_, update
 from sqlmodel import Session, col, select
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from core.db import as_utc
 from core.models import SyncError
+from core.redaction import redact
 from jobs import causes
 
 #: Automatic retries stop after this many attempts (the first one included); the row then

@@ -15,7 +15,8 @@ import requests
 
 from connectors.dynamics.errors import rule_for
 from connectors.dynamics.settings import Credentials
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
+from core.redaction import redact
 
 #: (connect, read) seconds for the token call: it is small or broken.
 TOKEN_TIMEOUT = (10.0, 60.0)

@@ -33,10 +33,11 @@ from connectors.dynamics.schema import (
     version_of,
 )
 from connectors.dynamics.settings import MAX_BATCH_SIZE, SECRET_KEYS, DynamicsSettings
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import HttpClient
 from connectors.retry import RetryPolicy
 from core.logs import event, get_logger
+from core.redaction import redact
 
 _log = get_logger("dynamics")
 

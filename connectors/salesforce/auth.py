@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import check_url
 from connectors.salesforce.errors import rule_for
+from core.redaction import redact
 
 #: (connect, read) seconds for the token call: it is small or broken.
 TOKEN_TIMEOUT = (10.0, 60.0)

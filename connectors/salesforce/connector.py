@@ -22,7 +22,7 @@ from connectors.base import (
     Page,
     WriteResult,
 )
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy
 from connectors.salesforce.schema import (
     CURSOR_FIELD,
@@ -37,6 +37,7 @@ from connectors.salesforce.schema import (
 from connectors.salesforce.settings import SECRET_KEYS, SalesforceSettings
 from connectors.salesforce.transport import Transport
 from connectors.salesforce.writes import Writer
+from core.redaction import redact
 
 #: Values per lookup query, and a SOQL length kept far below Salesforce's 100,000 characters.
 #: Connectors live for one cycle, but an org's schema rarely changes: sharing describe results

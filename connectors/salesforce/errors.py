@@ -14,9 +14,9 @@ from connectors.errors import (
     PicklistRefusal,
     classify,
     picklist_hint,
-    redact,
     shown_value,
 )
+from core.redaction import redact
 
 _V = ErrorKind.VALIDATION
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from connectors.config import Connections, is_secret_key, load_connections
-from connectors.errors import redact
 from connectors.memory import MemoryConnector, MemoryStore
 from core.errors import InputError
+from core.redaction import redact
 
 
 @pytest.fixture(autouse=True)

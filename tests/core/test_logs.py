@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import Engine
 
 from connectors.config import Connections
-from connectors.errors import ConnectorError, redact
+from connectors.errors import ConnectorError
 from connectors.memory.connector import MemoryConnector
 from core import logs
 from core.logs import bound, event, get_logger
+from core.redaction import redact
 from tests.jobs.harness import Harness
 
 LINE = re.compile(r"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ level=(\w+) event=(\S+)")

@@ -241,7 +241,7 @@ def test_remote_text_is_escaped(client: FlaskClient, add_run: AddRun, add_error:
 
 
 def test_secrets_are_redacted_on_display(client: FlaskClient, add_error: AddError) -> None:
-    from connectors.errors import redact
+    from core.redaction import redact
 
     redact.add(["tok-dashboard-secret-123"])
     error = add_error(message="INVALID_SESSION_ID for token tok-dashboard-secret-123")

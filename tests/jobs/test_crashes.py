@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.errors import redact
+from core.redaction import redact
 from jobs.crashes import MESSAGE_LIMIT, crash_detail, crash_failure, crash_message
 
 
