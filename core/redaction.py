@@ -19,6 +19,7 @@ import re
 import string
 import threading
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote_plus
 
 #: What a secret, or a credential's value, is replaced with.
@@ -74,19 +75,27 @@ _BASE64_CHARS = {
 }
 
 
-def _base64(data: bytes) -> str:
-    """``data`` in standard or URL-safe base64, padded or not."""
-    encoded = base64.b64encode(data).decode("ascii").rstrip("=")
-    return "".join(_BASE64_CHARS.get(c, c) for c in encoded) + "(?:=|%3[dD]){0,2}"
+def _base64(text: str) -> dict[str, int]:
+    """``text`` in standard or URL-safe base64, padded or not, each with its length.
+
+    Of its UTF-8 bytes, and of its Latin-1 ones where it has them: requests encodes HTTP
+    Basic credentials as Latin-1.
+    """
+    forms: dict[str, int] = {}
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            data = text.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        encoded = base64.b64encode(data).decode("ascii")
+        pattern = "".join(_BASE64_CHARS.get(c, c) for c in encoded.rstrip("="))
+        forms[pattern + "(?:=|%3[dD]){0,2}"] = len(encoded)
+    return forms
 
 
 def _forms(secret: str) -> dict[str, int]:
     """The patterns of a secret's shapes, each with the length it sorts by."""
-    data = secret.encode("utf-8")
-    return {
-        "".join(_char(ch) for ch in secret): len(secret),
-        _base64(data): (len(data) + 2) // 3 * 4,
-    }
+    return {"".join(_char(ch) for ch in secret): len(secret), **_base64(secret)}
 
 
 class Redactor:
@@ -125,8 +134,7 @@ class Redactor:
         with self._lock:
             before = len(self._forms)
             for pair in pairs:
-                data = pair.encode("utf-8")
-                self._forms[_base64(data)] = (len(data) + 2) // 3 * 4
+                self._forms.update(_base64(pair))
             if len(self._forms) != before:
                 self._compile()
 
@@ -234,3 +242,23 @@ def redact_credentials(text: str) -> str:
 #: register every secret they hold; logs, stored errors and runs, the CLI, the dashboard and
 #: alerts pass text through it.
 redact = Redactor()
+
+
+def redacted_excerpt(text: str, limit: int) -> str:
+    """``text`` redacted, then cut to ``limit`` characters with an ellipsis.
+
+    In that order: a secret cut in two is no longer recognised, and half a secret is a leak.
+    """
+    text = redact(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def redact_values(value: Any) -> Any:
+    """``value`` with every string in it (in lists and dicts too) passed through ``redact``."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [redact_values(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_values(item) for key, item in value.items()}
+    return value

@@ -22,6 +22,7 @@ from connectors.base import (
     Page,
     WriteResult,
 )
+from connectors.config import register_secrets
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy
 from connectors.salesforce.schema import (
@@ -74,7 +75,10 @@ class SalesforceConnector(Connector):
         super().__init__(name, config)
         # Registered here too, so a connector built in code (tests, the demo) is as safe as
         # one read from the connections file.
-        redact.add(str(config[k]) for k in SECRET_KEYS if config.get(k))
+        register_secrets(config, SECRET_KEYS)
+        if config.get("password") and config.get("security_token"):
+            # The password grant sends the two as one value (auth.token_form).
+            redact.add([f"{config['password']}{config['security_token']}"])
         self.settings = SalesforceSettings.parse(name, config)
         self.page_size = self.settings.page_size
         self.max_batch_size = self.settings.max_batch_size
