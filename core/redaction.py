@@ -46,14 +46,17 @@ def _hex(digits: str) -> str:
 
 
 def _char(ch: str) -> str:
-    """Every way one character of a secret is written: raw, %XX, %25XX, JSON, HTML."""
+    """Every way one character of a secret is written: raw, %XX, %25XX, JSON, HTML.
+
+    Longer forms first: alternatives are tried in order, and ``%`` alone would otherwise
+    match the start of ``%25`` and leave the rest of it standing.
+    """
     if ch in _PLAIN:
         return re.escape(ch)
     octets = [f"{byte:02x}" for byte in ch.encode("utf-8")]
     options = [
-        re.escape(ch),
-        "".join("%" + _hex(octet) for octet in octets),
         "".join("%25" + _hex(octet) for octet in octets),
+        "".join("%" + _hex(octet) for octet in octets),
     ]
     escaped = json.dumps(ch)[1:-1]  # ensure_ascii: \u00fc, or a surrogate pair
     if escaped.startswith("\\u"):
@@ -63,8 +66,9 @@ def _char(ch: str) -> str:
     if ch == "/":
         options.append(r"\\/")  # JSON may escape the solidus
     if ch == " ":
-        options.append(r"\+")  # form encoding (quote_plus)
+        options += [r"%2[bB]", r"\+"]  # form encoding (quote_plus), URL-encoded again or not
     options += [re.escape(entity) for entity in _HTML.get(ch, ())]
+    options.append(re.escape(ch))
     return "(?:" + "|".join(options) + ")"
 
 
@@ -179,9 +183,10 @@ _NOT_AMP = r"(?!%26|%2526)"
 _SCHEME = r"(?i:Bearer|Basic|Digest|OAuth|Negotiate|NTLM|Token|ApiKey|SharedKey)"
 _SPACE = r"(?:[ \t]+|%20|%2520|\+)"
 
-#: ``password=value`` in a form body or query string (plain or URL-encoded).
+#: ``password=value`` in a form body or query string (plain or URL-encoded). An encoder
+#: escapes ``, ;`` in a value: raw, they end it, as in prose or a cookie header.
 _PARAMETER = re.compile(
-    rf"(?P<key>{_KEY}){_EQUALS}(?P<value>(?:{_NOT_AMP}[^&\s\"'<>\\])+)"
+    rf"(?P<key>{_KEY}){_EQUALS}(?P<value>(?:{_NOT_AMP}[^&\s\"'<>\\,;])+)"
 )
 #: ``"password": "value"`` in JSON or a Python repr, also escaped inside another JSON string
 #: (``\\"password\\": \\"value\\"``) or URL-encoded (``%22password%22%3A%22value%22``).
