@@ -179,14 +179,19 @@ _AUTH_KEY = _spellings("authorization")
 #: ``=`` as it is, URL-encoded, or encoded twice; a value ends at ``&`` in the same forms.
 _EQUALS = r"(?:=|%3[dD]|%253[dD])"
 _NOT_AMP = r"(?!%26|%2526)"
+_VALUE_CHAR = r"[^&\s\"'<>\\,;]"
 #: HTTP authentication schemes, kept in front of a redacted Authorization value.
 _SCHEME = r"(?i:Bearer|Basic|Digest|OAuth|Negotiate|NTLM|Token|ApiKey|SharedKey)"
 _SPACE = r"(?:[ \t]+|%20|%2520|\+)"
 
-#: ``password=value`` in a form body or query string (plain or URL-encoded). An encoder
-#: escapes ``, ;`` in a value: raw, they end it, as in prose or a cookie header.
+#: ``password=value`` in a form body or query string, or in one URL-encoded once or twice
+#: inside another string. The value ends at ``&`` encoded as often as the ``=`` before it:
+#: a ``%26`` after a plain ``=`` is part of the value. An encoder escapes ``, ;`` in a
+#: value: raw, they end it, as in prose or a cookie header.
 _PARAMETER = re.compile(
-    rf"(?P<key>{_KEY}){_EQUALS}(?P<value>(?:{_NOT_AMP}[^&\s\"'<>\\,;])+)"
+    rf"(?P<key>{_KEY})(?:=(?P<value>{_VALUE_CHAR}+)"
+    rf"|%3[dD](?P<value1>(?:(?!%26){_VALUE_CHAR})+)"
+    rf"|%253[dD](?P<value2>(?:(?!%2526){_VALUE_CHAR})+))"
 )
 #: ``"password": "value"`` in JSON or a Python repr, also escaped inside another JSON string
 #: (``\\"password\\": \\"value\\"``) or URL-encoded (``%22password%22%3A%22value%22``).
@@ -215,12 +220,17 @@ def _starts_a_name(text: str, start: int) -> bool:
     return text[max(start - 3, 0) : start].lower() in _ENCODED_SEPARATORS
 
 
+_VALUE_GROUPS = ("value", "value1", "value2")
+
+
 def _keep_key(match: re.Match[str]) -> str:
     """The match with only its value replaced."""
     if match.re is not _QUOTED and not _starts_a_name(match.string, match.start()):
         return match.group(0)
     offset = match.start()
-    start, end = match.span("value")
+    value = next(name for name in _VALUE_GROUPS if match.re.groupindex.get(name)
+                 and match.group(name) is not None)
+    start, end = match.span(value)
     whole = match.group(0)
     return whole[: start - offset] + REDACTED + whole[end - offset :]
 

@@ -71,6 +71,7 @@ def test_short_values_and_non_text_are_not_registered() -> None:
          "&password=p%C3%A4ss",
          "grant_type=password&client_id=3MVG9&client_secret=***&username=u%40x.com"
          "&password=***"),
+        ("url: /token?password=p%C3%A4%2Bss%26w&user=ann", "url: /token?password=***&user=ann"),
         ("GET /token?access_token=abc.def-ghi&x=1 (Caused by ProxyError)",
          "GET /token?access_token=***&x=1 (Caused by ProxyError)"),
         ("next=%2Ftoken%3Frefresh_token%3Dr1-xyz%26scope%3Dapi",
