@@ -58,13 +58,6 @@ def dynamics(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamicsSandbox]:
         yield sandbox
 
 
-def project(folder: Path, connections: str, mapping: str) -> None:
-    write(folder / "connections.yaml", connections)
-    (folder / "mappings").mkdir()
-    for name in ("hub", mapping):
-        shutil.copy(SHIPPED_MAPPINGS / f"{name}.yaml", folder / "mappings" / f"{name}.yaml")
-
-
 def run_commands(syncline: Invoke) -> dict[str, str]:
     """Every command's stdout and stderr (log lines included), by command line."""
     shown = {}
@@ -118,29 +111,39 @@ def hunt(shown: dict[str, str], engine: Engine, secrets: dict[str, str],
     assert not found, "\n".join(found)
 
 
+def echoed_everywhere(syncline: Invoke, hub: Engine, tmp_path: Path,
+                      sandbox: SalesforceSandbox | DynamicsSandbox, connections: str,
+                      mapping: str) -> dict[str, str]:
+    """A project on ``sandbox``, every token request echoed: all the CLI and pages show."""
+    write(tmp_path / "connections.yaml", connections)
+    (tmp_path / "mappings").mkdir()
+    for name in ("hub", mapping):
+        shutil.copy(SHIPPED_MAPPINGS / f"{name}.yaml", tmp_path / "mappings" / f"{name}.yaml")
+    assert syncline("init").exit_code == 0
+    sandbox.faults.inject("echo_token_request", 1000)
+    shown = run_commands(syncline)
+    listed = shown["syncline --log-level DEBUG errors list"]
+    assert "upstream refused POST" in listed, "the request was quoted back"
+    return shown | dashboard_pages(hub, tmp_path, connections.split(":", 1)[0])
+
+
 def test_salesforce_secrets_never_show_when_the_token_request_is_echoed(
     syncline: Invoke, hub: Engine, tmp_path: Path, salesforce: SalesforceSandbox
 ) -> None:
-    project(tmp_path, f"""\
+    sf = salesforce
+    shown = echoed_everywhere(syncline, hub, tmp_path, sf, f"""\
 salesforce:
   type: salesforce
-  login_url: {salesforce.url}
-  client_id: {salesforce.client_id}
+  login_url: {sf.url}
+  client_id: {sf.client_id}
   client_secret: ${{SF_CLIENT_SECRET}}
-  username: {salesforce.username}
+  username: {sf.username}
   password: ${{SF_PASSWORD}}
   security_token: ${{SF_SECURITY_TOKEN}}
 """, "salesforce-lead")
-    assert syncline("init").exit_code == 0
-    salesforce.faults.inject("echo_token_request", 1000)
 
-    shown = run_commands(syncline)
     listed = shown["syncline --log-level DEBUG errors list"]
-    assert "upstream refused POST /services/oauth2/token" in listed
-    assert "password=***" in listed
-    shown |= dashboard_pages(hub, tmp_path, "salesforce")
-
-    sf = salesforce
+    assert "client_secret=***&username=" in listed and "&password=***" in listed
     secrets = {"client_secret": sf.client_secret, "password": sf.password,
                "security_token": sf.security_token,
                "password + security_token": sf.password + sf.security_token}
@@ -150,7 +153,7 @@ salesforce:
 def test_dynamics_secrets_never_show_when_the_token_request_is_echoed(
     syncline: Invoke, hub: Engine, tmp_path: Path, dynamics: DynamicsSandbox
 ) -> None:
-    project(tmp_path, f"""\
+    shown = echoed_everywhere(syncline, hub, tmp_path, dynamics, f"""\
 dynamics:
   type: dynamics
   url: {dynamics.url}
@@ -158,13 +161,7 @@ dynamics:
   client_id: {dynamics.client_id}
   client_secret: ${{D365_CLIENT_SECRET}}
 """, "dynamics-lead")
-    assert syncline("init").exit_code == 0
-    dynamics.faults.inject("echo_token_request", 1000)
 
-    shown = run_commands(syncline)
-    listed = shown["syncline --log-level DEBUG errors list"]
-    assert "upstream refused POST" in listed and "client_secret=***" in listed
-    shown |= dashboard_pages(hub, tmp_path, "dynamics")
-
-    secrets = {"client_secret": dynamics.client_secret}
-    hunt(shown, hub, secrets, [(dynamics.client_id, dynamics.client_secret)])
+    assert "client_secret=***&scope=" in shown["syncline --log-level DEBUG errors list"]
+    hunt(shown, hub, {"client_secret": dynamics.client_secret},
+         [(dynamics.client_id, dynamics.client_secret)])
