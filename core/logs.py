@@ -53,6 +53,27 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(f"{k}={_quote(v)}" for k, v in pairs.items() if v is not None)
 
 
+class RedactingFilter(logging.Filter):
+    """Redacts a library's log records (Flask's) in place, tracebacks included.
+
+    Whatever handler writes them: a logger's filters run before its handlers and its parents'.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+#: The one instance, so adding it to a logger twice adds it once.
+redacting_filter = RedactingFilter()
+
+
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log one structured event with the bound context (mapping, run) and extra fields."""
     if logger.isEnabledFor(level):
