@@ -194,7 +194,7 @@ _PARAMETER = re.compile(
     rf"|%253[dD](?P<value2>(?:(?!%2526){_VALUE_CHAR})+))"
 )
 #: ``"password": "value"`` in JSON or a Python repr, also escaped inside another JSON string
-#: (``\\"password\\": \\"value\\"``) or URL-encoded (``%22password%22%3A%22value%22``).
+#: (``\"password\": \"value\"``) or URL-encoded (``%22password%22%3A%22value%22``).
 _QUOTED = re.compile(
     rf"(?P<q>\\*[\"']|%22|%27)(?P<key>{_KEY}|{_AUTH_KEY})(?P=q)"
     rf"(?P<sep>(?:\s|%20)*(?::|%3[aA])(?:\s|%20)*)(?P=q)(?P<scheme>{_SCHEME}{_SPACE})?"
