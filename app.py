@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import database_url, make_engine
 from core.errors import InputError
+from core.logs import redacting_filter
 
 #: Sent on every response. The pages load nothing from elsewhere and use no inline script or
 #: style, so the strictest CSP costs nothing and contains any escaping bug we might still have.
@@ -94,6 +95,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Before dashboard.register: a form without a valid token is refused (400) before the
     # login check, so a forged request learns nothing, not even whether a session exists.
     csrf.init_app(app)
+    # Flask logs a failed request's traceback itself: an exception's text may quote a URL
+    # with credentials in it.
+    app.logger.addFilter(redacting_filter)
     dashboard.register(app)
     app.after_request(_security_headers)
     return app

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 
 from alerts.messages import Message
-from connectors.errors import redact
+from core.redaction import redact
 
 #: Seconds to wait for a mail server or a webhook before giving up on this evaluation.
 DEFAULT_TIMEOUT = 10.0

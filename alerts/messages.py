@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.errors import redact
 from core.db import utc_text as format_time
+from core.redaction import redact
 
 #: Message states: an alert starting, an alert ending, and ``syncline alerts test``.
 FIRING, RESOLVED, TEST = "firing", "resolved", "test"

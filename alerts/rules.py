@@ -29,9 +29,10 @@ from urllib.parse import urlsplit
 from alerts.channels import DEFAULT_TIMEOUT, Channel, EmailChannel, WebhookChannel
 from alerts.messages import format_span
 from connectors.config import register_secrets, substitute
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import check_url, is_loopback
 from core.errors import InputError, InputErrors
+from core.redaction import redact
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml, load_yaml_file
 from jobs import engine, pull, push
 from mappings.schedule import parse_schedule

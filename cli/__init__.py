@@ -10,6 +10,7 @@ import click
 from cli.context import App, default_mappings_dir
 from core import logs
 from core.errors import InputError
+from core.redaction import redact
 
 
 class SynclineGroup(click.Group):
@@ -19,7 +20,7 @@ class SynclineGroup(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            for line in str(exc).splitlines():
+            for line in redact(str(exc)).splitlines():
                 click.echo(f"error: {line}", err=True)
             ctx.exit(InputError.exit_code)
 

@@ -8,6 +8,7 @@ from cli.context import App, pass_app
 from connectors.errors import ConnectorError
 from core.db import init_db, schema_revision
 from core.errors import InputError, InputErrors
+from core.redaction import redact
 from mappings.check import check_against_remote
 from mappings.loader import load_mappings
 from mappings.workspace import load_each_alone
@@ -63,7 +64,7 @@ def mappings_check(app: App, offline: bool) -> None:
         except ConnectorError as exc:
             click.echo(
                 f"error: {mapping.source} connection: cannot describe "
-                f"{mapping.remote_object} on {mapping.connection!r}: {exc}",
+                f"{mapping.remote_object} on {mapping.connection!r}: {redact(str(exc))}",
                 err=True,
             )
             errors += 1

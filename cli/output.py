@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.redaction import redact, redact_values
 from jobs.report import JSON_KEYS, RunReport
 
 #: Column headings of the summary table, for the documented JSON keys after "mapping".
@@ -69,7 +70,7 @@ def progress(enabled: bool, label: str) -> Iterator[Callable[[str, int], None]]:
 def print_json_lines(reports: Sequence[RunReport]) -> None:
     """One JSON object per mapping, one per line (``--json``)."""
     for report in reports:
-        click.echo(json.dumps(report.as_json(), default=str))
+        click.echo(json.dumps(redact_values(report.as_json()), default=str))
 
 
 def print_summary(reports: Sequence[RunReport], *, rich_table: bool) -> None:
@@ -102,7 +103,7 @@ def print_summary(reports: Sequence[RunReport], *, rich_table: bool) -> None:
             )
     for r in reports:
         if r.message:
-            click.echo(f"{r.mapping}: {r.message}", err=True)
+            click.echo(f"{r.mapping}: {redact(r.message)}", err=True)
 
 
 def print_plan(report: RunReport) -> None:
@@ -129,8 +130,10 @@ def print_plan(report: RunReport) -> None:
 def one_line(text: str) -> str:
     """Remote text on one line, control characters escaped (``--json`` and CSV keep it verbatim).
 
-    So a CRM's message can neither forge a line of a listing nor drive the terminal.
+    So a CRM's message can neither forge a line of a listing nor drive the terminal; secrets
+    are redacted (again: a row stored by an older version may predate a form of one).
     """
     return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in redact(text)
     )

@@ -17,6 +17,7 @@ from cli.output import one_line
 from core.db import utcnow
 from core.errors import InputError
 from core.models import SyncError, SyncRun
+from core.redaction import redact_values
 from jobs import triage
 from jobs.failures import ERROR_STATUSES as STATUSES
 from jobs.triage import ErrorFilter
@@ -142,7 +143,8 @@ def list_errors(app: App, limit: int, as_json: bool, **filters: Any) -> None:
     rows = triage.find(app.engine, _make_filter((), filters), limit=limit)
     for row in rows:
         if as_json:
-            click.echo(json.dumps({c: getattr(row, c) for c in triage.EXPORT_COLUMNS}, default=str))
+            shown = {c: getattr(row, c) for c in triage.EXPORT_COLUMNS}
+            click.echo(json.dumps(redact_values(shown), default=str))
             continue
         record = one_line(row.email or row.hub_id or row.remote_id or "(job)")
         click.echo(

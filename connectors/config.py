@@ -21,13 +21,16 @@ from typing import Any
 
 from connectors import REGISTRY, build_connector, connector_class
 from connectors.base import Connector
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from core.errors import InputError
+from core.redaction import redact
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 
 #: Keys holding secrets whatever the connector says; "token_url" and the like are addresses.
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api_key|apikey|private_key", re.IGNORECASE)
 _NOT_SECRET_SUFFIXES = ("_url", "_uri", "_file", "_path")
+#: Settings naming who authenticates with a secret of the same entry.
+IDENTITY_KEYS = ("client_id", "username")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -179,9 +182,19 @@ def substitute(
 
 
 def register_secrets(settings: Mapping[str, Any], declared: frozenset[str]) -> None:
-    """Register every secret value of ``settings`` (declared keys, or named like one)."""
+    """Register every secret value of ``settings`` (declared keys, or named like one).
+
+    With a ``client_id`` or ``username`` beside it, a secret also travels as HTTP Basic
+    ``base64(id:secret)``, which the secret's own base64 does not reveal: that is registered too.
+    """
+    found: list[str] = []
     for key, value in settings.items():
         if isinstance(value, Mapping):
             register_secrets(value, frozenset())
         elif isinstance(key, str) and is_secret_key(key, declared) and value is not None:
-            redact.add([str(value)])
+            found.append(str(value))
+    redact.add(found)
+    for key in IDENTITY_KEYS:
+        if settings.get(key):
+            for secret in found:
+                redact.add_basic(str(settings[key]), secret)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+# Re-exported for a module that still imports the redactor from here (its home: core.redaction).
+from core.redaction import redact as redact
 
 
 class ErrorKind(StrEnum):
@@ -152,34 +154,3 @@ def picklist_hint(
             f"{'it' if len(used) == 1 else 'them'} and this row pulls)"
         )
     return hint
-
-
-_REDACTED = "***"
-
-
-class Redactor:
-    """Replaces known secret values in any text before it is logged, stored or shown."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-        self.add(secrets)
-
-    def add(self, secrets: Iterable[str]) -> None:
-        """Register more secret values (values shorter than 4 characters are ignored)."""
-        added = {s for s in secrets if isinstance(s, str) and len(s) >= 4}
-        if added - self._secrets:
-            self._secrets |= added
-            # Longest first so a secret containing another is redacted whole.
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
-
-    def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
-            return text
-        return self._pattern.sub(_REDACTED, text)
-
-
-#: Process-wide redactor: the connections loader registers every secret it reads, and the
-#: log formatter, the error recorder and the dashboard pass text through it.
-redact = Redactor()

@@ -13,9 +13,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy, call_with_retry
 from core import shutdown
+from core.redaction import redact, redacted_excerpt
 
 #: (connect, read) seconds: connecting is quick or broken; a big query may take minutes.
 DEFAULT_TIMEOUT = (10.0, 120.0)
@@ -142,7 +143,7 @@ def error_details(response: requests.Response) -> tuple[str, str | None]:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+    return redacted_excerpt(text, _MAX_MESSAGE)
 
 
 def classify_response(response: requests.Response) -> ConnectorError:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from connectors.errors import redact
+from core.redaction import redact
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("syncline_log_context")
 
@@ -51,6 +51,27 @@ class LogfmtFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             pairs["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
         return " ".join(f"{k}={_quote(v)}" for k, v in pairs.items() if v is not None)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a library's log records (Flask's) in place, tracebacks included.
+
+    Whatever handler writes them: a logger's filters run before its handlers and its parents'.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+#: The one instance, so adding it to a logger twice adds it once.
+redacting_filter = RedactingFilter()
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:

@@ -14,10 +14,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from connectors.errors import redact
 from core.db import utc_text
 from core.logs import get_logger
 from core.models import SyncRun
+from core.redaction import redact
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000

@@ -23,12 +23,13 @@ from connectors import REGISTRY, connector_class
 from connectors.base import ApiUsage
 from connectors.config import is_secret_key
 from connectors.dynamics.settings import DynamicsSettings
-from connectors.errors import ConnectorError, redact
+from connectors.errors import ConnectorError
 from connectors.salesforce.settings import SalesforceSettings
 from core.db import utcnow
 from core.errors import InputError
 from core.logs import event
 from core.models import ConnectionStatus, SyncRun
+from core.redaction import redact
 from dashboard import workspace
 from dashboard.auth import current_user
 from dashboard.blueprint import bp, db, engine, log

@@ -19,8 +19,9 @@ from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
-from connectors.errors import ErrorKind, redact
+from connectors.errors import ErrorKind
 from core.db import first_line
+from core.redaction import redact
 from jobs.failures import Failure
 
 #: Longest message kept: one line on the page.

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import and_, event, func, or_, update
 from sqlmodel import Session, col, select
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from core.db import as_utc
 from core.models import SyncError
+from core.redaction import redact, redact_values
 from jobs import causes
 
 #: Automatic retries stop after this many attempts (the first one included); the row then
@@ -226,7 +227,7 @@ class FailureLog:
         row.hint = redact(failure.hint) if failure.hint else row.hint
         if payload is None and failure.detail is not None:
             payload = failure.detail
-        row.payload = _redacted(payload) if payload is not None else row.payload
+        row.payload = redact_values(dict(payload)) if payload is not None else row.payload
         row.run_id = self.run_id
         if row.status != "ignored":
             if failure.kind.retryable and row.attempts < MAX_AUTO_ATTEMPTS:
@@ -441,17 +442,3 @@ def job_retry_at(session: Session, mapping: str, now: datetime) -> datetime | No
         return None
     due = as_utc(due)  # SQLite drops the zone
     return due if due > now else None
-
-
-def _redacted(payload: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _redacted_value(v) for k, v in payload.items()}
-
-
-def _redacted_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list):
-        return [_redacted_value(v) for v in value]
-    if isinstance(value, dict):
-        return _redacted(value)
-    return value

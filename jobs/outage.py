@@ -20,9 +20,10 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from connectors.errors import ErrorKind, redact
+from connectors.errors import ErrorKind
 from core.db import UNREACHABLE, describe_error, session, utcnow
 from core.logs import event, get_logger
+from core.redaction import redact
 from jobs.failures import Failure, FailureLog
 
 log = get_logger("scheduler")

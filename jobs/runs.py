@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from core.db import utcnow
 from core.models import SyncRun
+from core.redaction import redact
 from jobs.report import JSON_KEYS, RunReport
 
 #: Every status a ``sync_run`` row can hold. ``crashed``: its process died and another one
@@ -53,8 +54,10 @@ def close_run(engine: Engine, report: RunReport) -> None:
         if run is None:
             return
         # The documented counts (JSON_KEYS, minus the mapping itself) plus the run's outcome.
-        for name in (*JSON_KEYS[1:], "backlog", "duration_ms", "message"):
+        for name in (*JSON_KEYS[1:], "backlog", "duration_ms"):
             setattr(run, name, getattr(report, name))
+        # The message may quote a remote system or an exception: never a secret in the row.
+        run.message = redact(report.message) if report.message else report.message
         run.finished_at = utcnow()
         session.add(run)
         session.commit()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping as MappingABC
 from typing import Any
 
-from connectors.errors import ConnectorError, picklist_hint, redact
+from connectors.errors import ConnectorError, picklist_hint
+from core.redaction import redact
 from mappings.spec import FieldMap, Mapping
 
 

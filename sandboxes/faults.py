@@ -6,12 +6,16 @@ and, where its CRM has them, extra faults (Salesforce's row locks).
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from flask import Request
 
 
 @dataclass
@@ -23,6 +27,11 @@ class _Injection:
 
 #: The one-shot kinds that fail a whole API call.
 CALL_KINDS = ("transient", "rate_limited", "auth_expired")
+#: A token request refused by a misbehaving proxy (or endpoint) that quotes the request back,
+#: credentials included, in the vendor's own error shape.
+ECHO_TOKEN_REQUEST = "echo_token_request"
+#: The one-shot kinds that change what the token endpoint answers.
+TOKEN_KINDS = (ECHO_TOKEN_REQUEST,)
 
 
 class FaultsBase:
@@ -33,7 +42,7 @@ class FaultsBase:
     """
 
     #: Kinds accepted by :meth:`inject`.
-    FAULT_KINDS: ClassVar[tuple[str, ...]] = CALL_KINDS
+    FAULT_KINDS: ClassVar[tuple[str, ...]] = (*CALL_KINDS, *TOKEN_KINDS)
     #: Settings accepted by :meth:`configure` (and the control endpoint).
     SETTINGS: ClassVar[tuple[str, ...]] = (
         "latency_ms", "latency_per_record_ms", "rate_503", "rate_429", "retry_after_s", "seed",
@@ -87,7 +96,7 @@ class FaultsBase:
                     setattr(self, name, float(value))
 
     def inject(self, kind: str, times: int = 1, retry_after: float | None = None) -> None:
-        """Make the next ``times`` API calls fail as ``kind`` (see :attr:`FAULT_KINDS`)."""
+        """Make the next ``times`` API calls (token requests, for TOKEN_KINDS) fail as ``kind``."""
         if kind not in self.FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {self.FAULT_KINDS}")
         if times < 1:
@@ -155,6 +164,12 @@ class FaultsBase:
                 return self._throttled(self.retry_after_s)
         return None
 
+    def token_fault(self) -> str | None:
+        """The one-shot fault this token request suffers (one of TOKEN_KINDS), if any."""
+        with self._lock:
+            injection = self._take_injection(TOKEN_KINDS)
+        return injection.kind if injection is not None else None
+
     def sleep_for_call(self) -> None:
         """The fixed latency every API call pays."""
         if self.latency_ms:
@@ -180,3 +195,18 @@ class FaultsBase:
     rate_503: float
     rate_429: float
     retry_after_s: float
+
+
+def echoed_request(request: Request) -> str:
+    """The request as a misbehaving proxy quotes it: raw body, parsed form, headers.
+
+    The body as it came (form-encoded), the form and the headers as JSON with non-ASCII
+    escaped: the shapes a client's credentials come back in from such a proxy.
+    """
+    body = request.get_data(cache=True, as_text=True)  # first: parsing the form consumes it
+    form = json.dumps(request.form.to_dict())
+    headers = json.dumps(dict(request.headers.items()))
+    return (
+        f"upstream refused {request.method} {request.path}; "
+        f"body: {body}; form: {form}; headers: {headers}"
+    )

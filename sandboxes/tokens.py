@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Compare a presented secret in constant time, as UTF-8: any character may be in one."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import requests
 
 from connectors.dynamics.errors import rule_for
 from connectors.dynamics.settings import Credentials
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
+from core.redaction import redact, redacted_excerpt
 
 #: (connect, read) seconds for the token call: it is small or broken.
 TOKEN_TIMEOUT = (10.0, 60.0)
@@ -85,8 +86,9 @@ def token_error(response: requests.Response, body: object) -> ConnectorError:
         kind = rule.kind if rule.kind in (ErrorKind.AUTH, ErrorKind.CONFIG) else ErrorKind.AUTH
         return ConnectorError(kind, redact(f"{code}: {description}"), code=code, status=status,
                               hint=rule.hint or "check the connection's credentials")
-    text = json.dumps(body)[:200] if body is not None else response.text[:200]
+    text = json.dumps(body) if body is not None else response.text
     return ConnectorError(
-        ErrorKind.AUTH, redact(f"token request answered HTTP {status}: {text}"), status=status,
+        ErrorKind.AUTH, f"token request answered HTTP {status}: {redacted_excerpt(text, 200)}",
+        status=status,
         hint="check token_url: https://login.microsoftonline.com/<tenant-id>/oauth2/v2.0/token",
     )

@@ -22,6 +22,7 @@ from connectors.base import (
     Page,
     WriteResult,
 )
+from connectors.config import register_secrets
 from connectors.dynamics.auth import TokenAuth
 from connectors.dynamics.errors import classify_response, is_expired_tracking
 from connectors.dynamics.schema import (
@@ -33,7 +34,7 @@ from connectors.dynamics.schema import (
     version_of,
 )
 from connectors.dynamics.settings import MAX_BATCH_SIZE, SECRET_KEYS, DynamicsSettings
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import HttpClient
 from connectors.retry import RetryPolicy
 from core.logs import event, get_logger
@@ -90,7 +91,7 @@ class DynamicsConnector(Connector):
         super().__init__(name, config)
         # Registered here too, so a connector built in code (tests, the demo) is as safe as
         # one read from the connections file.
-        redact.add(str(config[k]) for k in SECRET_KEYS if config.get(k))
+        register_secrets(config, SECRET_KEYS)
         self.settings = DynamicsSettings.parse(name, config)
         self.page_size = self.settings.page_size
         self.max_batch_size = self.settings.max_batch_size

@@ -17,9 +17,9 @@ from connectors.errors import (
     PicklistRefusal,
     classify,
     picklist_hint,
-    redact,
 )
 from connectors.http import error_details
+from core.redaction import redact
 
 _V = ErrorKind.VALIDATION
 _T = ErrorKind.TRANSIENT

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import check_url
 from connectors.salesforce.errors import rule_for
+from core.redaction import redact, redacted_excerpt
 
 #: (connect, read) seconds for the token call: it is small or broken.
 TOKEN_TIMEOUT = (10.0, 60.0)
@@ -162,10 +163,10 @@ def _token_error(response: requests.Response, body: object) -> ConnectorError:
     if status >= 500 or status == 429:
         kind = ErrorKind.TRANSIENT if status >= 500 else ErrorKind.RATE_LIMITED
         return ConnectorError(kind, f"token request answered HTTP {status}", status=status)
-    text = json.dumps(body)[:200] if body is not None else response.text[:200]
+    text = json.dumps(body) if body is not None else response.text
     return ConnectorError(
         ErrorKind.AUTH,
-        redact(f"token request answered HTTP {status}: {text}"),
+        f"token request answered HTTP {status}: {redacted_excerpt(text, 200)}",
         status=status,
         hint="check login_url: it should be https://login.salesforce.com or your My Domain",
     )

@@ -13,8 +13,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from core import shutdown
+from core.redaction import redact
 
 if TYPE_CHECKING:
     from connectors.salesforce.connector import SalesforceConnector

@@ -22,7 +22,8 @@ from connectors.base import (
     Page,
     WriteResult,
 )
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.config import register_secrets
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy
 from connectors.salesforce.schema import (
     CURSOR_FIELD,
@@ -37,6 +38,7 @@ from connectors.salesforce.schema import (
 from connectors.salesforce.settings import SECRET_KEYS, SalesforceSettings
 from connectors.salesforce.transport import Transport
 from connectors.salesforce.writes import Writer
+from core.redaction import redact
 
 #: Values per lookup query, and a SOQL length kept far below Salesforce's 100,000 characters.
 #: Connectors live for one cycle, but an org's schema rarely changes: sharing describe results
@@ -73,7 +75,10 @@ class SalesforceConnector(Connector):
         super().__init__(name, config)
         # Registered here too, so a connector built in code (tests, the demo) is as safe as
         # one read from the connections file.
-        redact.add(str(config[k]) for k in SECRET_KEYS if config.get(k))
+        register_secrets(config, SECRET_KEYS)
+        if config.get("password") and config.get("security_token"):
+            # The password grant sends the two as one value (auth.token_form).
+            redact.add([f"{config['password']}{config['security_token']}"])
         self.settings = SalesforceSettings.parse(name, config)
         self.page_size = self.settings.page_size
         self.max_batch_size = self.settings.max_batch_size

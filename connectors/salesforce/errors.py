@@ -14,9 +14,9 @@ from connectors.errors import (
     PicklistRefusal,
     classify,
     picklist_hint,
-    redact,
     shown_value,
 )
+from core.redaction import redact, redacted_excerpt
 
 _V = ErrorKind.VALIDATION
 
@@ -190,7 +190,7 @@ def rest_error(status: int | None, content: Any) -> ConnectorError:
     first = entries[0] if entries and isinstance(entries[0], Mapping) else None
     if first is None:
         text = str(content).strip() if content else ""
-        message = f"HTTP {status}: {text[:300]}" if text else f"HTTP {status}"
+        message = f"HTTP {status}: {redacted_excerpt(text, 300)}" if text else f"HTTP {status}"
         code = None
         fields: Sequence[str] = ()
     else:

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass, replace
 
 from connectors.base import ObjectInfo
-from connectors.errors import ConnectorError, redact
+from connectors.errors import ConnectorError
 from connectors.retry import RetryPolicy
 from core.errors import InputError
+from core.redaction import redact
 from dashboard.workspace import Workspace
 
 #: Seconds a describe answer is reused, and a failure remembered.

@@ -21,6 +21,7 @@ from sandboxes.dynamics.errors import (
 )
 from sandboxes.dynamics.faults import Faults, token_error
 from sandboxes.dynamics.limits import ServiceProtection
+from sandboxes.faults import ECHO_TOKEN_REQUEST, echoed_request
 
 if TYPE_CHECKING:
     from sandboxes.dynamics.store import Environment
@@ -205,6 +206,10 @@ def _unexpected_error(error: Exception) -> Response:
 
 def _token(tenant: str) -> Response:
     try:
+        if state().faults.token_fault() == ECHO_TOKEN_REQUEST:
+            # Entra ID's error shape, the request quoted back (secrets and all).
+            raise AadError("invalid_request", 50000, "There was an error issuing a token or an "
+                           f"issue with our sign-in service. {echoed_request(request)}", 400)
         body = state().auth.token_response(tenant, request.form)
     except AadError as refusal:
         response = json_response(refusal.body(), refusal.status, {"Cache-Control": "no-store"})

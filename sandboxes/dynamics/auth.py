@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import time
 import uuid
@@ -10,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sandboxes.tokens import Session, TokenStore
+from sandboxes.tokens import Session, TokenStore, same_secret
 
 #: What Entra ID reports as ``expires_in`` for a default access token.
 DEFAULT_TOKEN_LIFETIME_S = 3599
@@ -116,7 +115,7 @@ class Auth(TokenStore):
                 "You may have sent your authentication request to the wrong tenant.",
                 400,
             )
-        if not hmac.compare_digest(app.client_secret, form.get("client_secret", "")):
+        if not same_secret(form.get("client_secret", ""), app.client_secret):
             raise AadError(
                 "invalid_client",
                 7000215,

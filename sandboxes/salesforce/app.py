@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from sandboxes.faults import ECHO_TOKEN_REQUEST, echoed_request
 from sandboxes.salesforce.auth import Auth, OAuthError, bearer_token
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.faults import FaultError, Faults, session_error
@@ -234,6 +235,10 @@ def _unexpected_error(error: Exception) -> Response:
 def _token() -> Response:
     sandbox = state()
     instance_url = request.host_url.rstrip("/")
+    if sandbox.faults.token_fault() == ECHO_TOKEN_REQUEST:
+        # The OAuth error shape, the request quoted back (secrets and all) in the description.
+        echo = OAuthError("invalid_request", f"bad request: {echoed_request(request)}")
+        return json_response(echo.body(), echo.status)
     try:
         body = sandbox.auth.token_response(
             request.form, request.headers.get("Authorization"), instance_url

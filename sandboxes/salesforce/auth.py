@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from sandboxes.tokens import Session, TokenStore
+from sandboxes.tokens import Session, TokenStore, same_secret
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Auth(TokenStore):
         app = self.apps.get(client_id or "")
         if app is None:
             raise OAuthError("invalid_client_id", "client identifier invalid")
-        if not hmac.compare_digest(app.client_secret, client_secret or ""):
+        if not same_secret(client_secret or "", app.client_secret):
             raise OAuthError("invalid_client", "invalid client credentials")
         return app
 
@@ -105,7 +105,7 @@ class Auth(TokenStore):
             accepted = {user.password + user.security_token}
             if not user.security_token:
                 accepted.add(user.password)
-            if any(hmac.compare_digest(password, candidate) for candidate in accepted):
+            if any(same_secret(password, candidate) for candidate in accepted):
                 return user
         raise OAuthError("invalid_grant", "authentication failure")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandboxes.faults import CALL_KINDS, FaultsBase
+from sandboxes.faults import FaultsBase
 from sandboxes.salesforce.errors import SalesforceError
 
 
@@ -54,7 +54,7 @@ class Faults(FaultsBase):
     routes).
     """
 
-    FAULT_KINDS = (*CALL_KINDS, "lock")
+    FAULT_KINDS = (*FaultsBase.FAULT_KINDS, "lock")
     SETTINGS = (*FaultsBase.SETTINGS[:3], "lock_rate", *FaultsBase.SETTINGS[3:])
     RATES = ("rate_503", "lock_rate", "rate_429")
     lock_rate: float

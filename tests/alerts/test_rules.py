@@ -9,8 +9,8 @@ import pytest
 
 from alerts.channels import EmailChannel, WebhookChannel
 from alerts.rules import CauseFilter, Condition, load_alerts, parse_alerts
-from connectors.errors import redact
 from core.errors import InputError
+from core.redaction import redact
 from mappings.loader import RESERVED_FILES, mapping_paths
 
 REPO_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"

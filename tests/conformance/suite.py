@@ -18,7 +18,8 @@ A subclass names the object to test and supplies fixtures::
 
 Capability flags (``connector.capabilities``) turn into skips. The checks follow
 style-anchors §9.8: describe, paging, inclusive cursors, deletes, one result per input,
-partial failure, idempotent upsert, 429/503/expired-session handling, secrets never shown.
+partial failure, idempotent upsert, 429/503/expired-session handling, secrets never shown (in
+any encoding, even when the token endpoint quotes the request back).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from connectors.base import (
     WriteStatus,
 )
 from connectors.errors import ConnectorError, ErrorKind
+from tests.secretforms import leaks
 
 FIELD_TYPES = frozenset({
     "string", "text", "email", "phone", "url", "picklist", "multipicklist", "boolean", "integer",
@@ -70,7 +72,12 @@ class RemoteControl(Protocol):
         ...
 
     def inject(self, kind: str, times: int = 1, retry_after: float | None = None) -> None:
-        """Fail the next ``times`` calls: ``transient``, ``rate_limited`` or ``auth_expired``."""
+        """Fail the next ``times`` calls: ``transient``, ``rate_limited`` or ``auth_expired``.
+
+        ``echo_token_request`` (remotes with a token endpoint): the next ``times`` token
+        requests are refused in the remote's error shape, the request quoted back in it
+        (credentials included), as a misbehaving proxy in front of the endpoint does.
+        """
         ...
 
     def patch_sleep(self) -> list[float]:
@@ -100,6 +107,8 @@ class ConnectorConformance:
     lookup_field: ClassVar[str | None] = None
     #: Whether an expired session is refreshed once and the call replayed.
     refreshes_auth: ClassVar[bool] = True
+    #: Whether the connector gets tokens from a token endpoint (``echo_token_request``).
+    token_endpoint: ClassVar[bool] = True
 
     def sample(self, i: int) -> dict[str, Any]:
         """Valid fields for creating record number ``i`` (distinct values per ``i``)."""
@@ -395,10 +404,12 @@ class ConnectorConformance:
         bad_auth_connector: Connector | None,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        secrets = [str(v) for k, v in connector.config.items()
-                   if k in connector.secret_keys and v]
+        secrets = {k: str(v) for k, v in connector.config.items()
+                   if k in connector.secret_keys and v}
         if not secrets:
             pytest.skip("no secrets configured")
+        users = [str(connector.config[k]) for k in ("client_id", "username")
+                 if connector.config.get(k)]
         shown: list[str] = [repr(connector), str(connector)]
         # Syncline's loggers may not propagate to the root (core.logs.configure): listen there.
         logger = logging.getLogger("syncline")
@@ -416,12 +427,30 @@ class ConnectorConformance:
                     with pytest.raises(ConnectorError) as info:
                         bad.check()
                     shown += [str(info.value), repr(info.value), str(info.value.hint), repr(bad)]
+                if self.token_endpoint:
+                    shown += self._echoed_token_request(connector, remote)
         finally:
             logger.removeHandler(caplog.handler)
         shown.append(caplog.text)
         shown += [repr(vars(record)) for record in caplog.records]
-        for secret in secrets:
-            assert not any(secret in text for text in shown)
+        places = {f"shown[{i}]": text for i, text in enumerate(shown)}
+        pairs = [(user, secret) for user in users for secret in secrets.values()]
+        found = leaks(places, secrets, pairs)
+        assert not found, "\n".join(found)  # (not a test module: no assertion rewriting)
+
+    def _echoed_token_request(self, connector: Connector, remote: RemoteControl) -> list[str]:
+        """What a fresh connector shows when its token request is quoted back in the refusal."""
+        fresh = type(connector)(connector.name, connector.config)
+        # More than one: a connector may ask once more after an AUTH answer.
+        remote.inject("echo_token_request", 3)
+        try:
+            with pytest.raises(ConnectorError) as info:
+                fresh.check()
+        finally:
+            fresh.close()
+        assert info.value.kind is ErrorKind.AUTH
+        assert "upstream refused" in info.value.message, "the request was quoted back"
+        return [str(info.value), repr(info.value), str(info.value.hint), repr(fresh)]
 
     def test_close_is_idempotent_and_context_manager_closes(self, connector: Connector) -> None:
         with connector as entered:

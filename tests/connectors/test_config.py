@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from connectors.config import Connections, is_secret_key, load_connections
-from connectors.errors import redact
 from connectors.memory import MemoryConnector, MemoryStore
 from core.errors import InputError
+from core.redaction import redact
+from tests.secretforms import basic_forms
 
 
 @pytest.fixture(autouse=True)
@@ -156,6 +157,23 @@ def test_secrets_are_registered_with_the_redactor(tmp_path: Path) -> None:
     load_connections(path, env={"CRM_KEY": "ak-1f0c-9b2e"})
     text = "ak-1f0c-9b2e cs-5d1e-secret rt-77aa-token pw-93kq https://login.example.com/oauth2/token"
     assert redact(text) == "*** *** *** *** https://login.example.com/oauth2/token"
+
+
+def test_a_secret_beside_a_client_id_or_username_is_registered_as_http_basic(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, """
+        crm:
+          type: memory
+          api_key: ak-9c3e
+          client_id: app-7
+          client_secret: ${SECRET}
+          username: sync@example.com
+    """)
+    load_connections(path, env={"SECRET": "cs-ä+/=%&#!-basic"})
+    for user in ("app-7", "sync@example.com"):
+        for name, form in basic_forms(user, "cs-ä+/=%&#!-basic").items():
+            assert redact(f"header value {form}") == "header value ***", (user, name)
 
 
 def test_declared_secret_keys_count_whatever_their_name() -> None:

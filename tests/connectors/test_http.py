@@ -9,9 +9,10 @@ import pytest
 import requests
 import responses
 
-from connectors.errors import ConnectorError, ErrorKind, redact
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import HttpClient, classify_response, parse_retry_after
 from connectors.retry import RetryPolicy
+from core.redaction import redact
 
 BASE = "https://crm.example.test/api/"
 

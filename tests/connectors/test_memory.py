@@ -68,6 +68,7 @@ class TestMemoryConformance(ConnectorConformance):
     required_field = "LastName"
     external_id_field = "Syncline_Id__c"
     future_cursor = "999999999999"
+    token_endpoint = False  # an api_key, checked by the store: no token request to echo
 
     def sample(self, i: int) -> dict[str, Any]:
         return lead(i)

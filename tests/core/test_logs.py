@@ -10,13 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import Engine
 
 from connectors.config import Connections
-from connectors.errors import ConnectorError, redact
+from connectors.errors import ConnectorError
 from connectors.memory.connector import MemoryConnector
 from core import logs
 from core.logs import bound, event, get_logger
+from core.redaction import redact
 from tests.jobs.harness import Harness
 
 LINE = re.compile(r"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ level=(\w+) event=(\S+)")
@@ -104,6 +106,20 @@ def test_a_registered_secret_never_appears(stream: io.StringIO) -> None:
     assert "error=\"ConnectorError: [auth INVALID_API_KEY] Invalid API key '***'\"" in lines[1]
     assert "mapping=crm-lead run=7" in lines[2] and "Invalid API key '***'" in lines[2]
     assert lines[3].endswith('event="plain message with ***"')
+
+
+def test_an_exception_quoting_credentials_logs_none(stream: io.StringIO) -> None:
+    from tests.jobs.test_crashes import refused_request
+
+    try:
+        raise refused_request()
+    except requests.ConnectionError:
+        get_logger("test").error("token call failed", exc_info=True)
+
+    [line] = _lines(stream)
+    assert 'event="token call failed"' in line
+    assert "/token?password=***&client_secret=***&user=ann" in line
+    assert "p%C3%A4" not in line and "cs%2F9x" not in line
 
 
 def test_a_failing_sync_logs_its_mapping_and_run_but_never_the_key(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, insert
 from sqlmodel import Session
@@ -79,3 +80,20 @@ def test_no_page_shows_the_statement_or_its_parameters(
         html = response.get_data(as_text=True)
         for leak in ("[SQL:", "[parameters:", "Leaky-Parameter", "ann@acme.com", "VALUES ("):
             assert leak not in html, f"{url} shows {leak!r}"
+
+
+def test_a_failed_request_logs_its_traceback_without_credentials(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> str:
+        raise RuntimeError("GET https://login.example.com/token?password=pw-tb-8c1&user=ann")
+
+    app.add_url_rule("/broken-for-test", view_func=broken)
+    app.testing = False  # as in production: the error is logged and answered with a 500
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/broken-for-test")
+
+    assert response.status_code == 500
+    logged = caplog.text
+    assert "Exception on /broken-for-test [GET]" in logged and "Traceback" in logged
+    assert "/token?password=***&user=ann" in logged and "pw-tb-8c1" not in logged

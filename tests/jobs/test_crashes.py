@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.errors import redact
+from core.redaction import redact
 from jobs.crashes import MESSAGE_LIMIT, crash_detail, crash_failure, crash_message
 
 
@@ -32,6 +33,26 @@ def test_a_bug_outside_the_database_keeps_its_first_line_and_type() -> None:
     assert failure.detail["exception"] == "builtins.LookupError"
     assert failure.detail["traceback"][-1].startswith("tests/jobs/test_crashes.py:")
     assert failure.detail["traceback"][-1].endswith(" in bug")
+
+
+def refused_request() -> requests.RequestException:
+    """A real requests error quoting a URL whose query carries credentials (port 9: refused)."""
+    url = "http://127.0.0.1:9/token?password=p%C3%A4%2Bss%26w&client_secret=cs%2F9x&user=ann"
+    exc = raised(lambda: requests.get(url, timeout=5))
+    assert isinstance(exc, requests.ConnectionError) and "p%C3%A4%2Bss%26w" in str(exc)
+    return exc
+
+
+def test_a_requests_error_quoting_credentials_in_its_url_shows_none() -> None:
+    # Nobody registered these values: the parameters' names are enough to hide them.
+    failure = crash_failure(refused_request())
+
+    assert "/token?password=***&client_secret=***&user=ann" in failure.message
+    assert failure.message.startswith("unexpected error: HTTPConnectionPool(")
+    assert failure.detail is not None
+    assert "password=***&client_secret=***&user=ann" in failure.detail["error"]
+    for shown in (failure.message, repr(failure.detail)):
+        assert "p%C3%A4" not in shown and "cs%2F9x" not in shown
 
 
 def test_a_long_message_is_cut_to_one_line() -> None:

@@ -7,7 +7,15 @@ from dataclasses import replace
 from typing import Any
 
 from connectors.dynamics import DynamicsConnector
-from sandboxes.dynamics.sandbox import DynamicsSandbox
+from sandboxes.dynamics.sandbox import DynamicsSandbox, SandboxConfig
+
+#: A client secret with every character an encoder treats specially (tests/secretforms.py).
+TRICKY_CLIENT_SECRET = 'cs "pä+ss/w=rd" %&#! <ü> \\ 🔑'
+
+
+def tricky_config() -> SandboxConfig:
+    """The default environment, its app registration given the tricky secret."""
+    return SandboxConfig(client_secret=TRICKY_CLIENT_SECRET)
 
 
 def sandbox_settings(sandbox: DynamicsSandbox, **extra: Any) -> dict[str, Any]:

@@ -10,12 +10,16 @@ import pytest
 from connectors.dynamics import DynamicsConnector
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from tests.conformance.suite import ConnectorConformance, changes_of, read_all
-from tests.connectors.dynamics.sandbox_remote import SandboxRemote, sandbox_settings
+from tests.connectors.dynamics.sandbox_remote import (
+    SandboxRemote,
+    sandbox_settings,
+    tricky_config,
+)
 
 
 @pytest.fixture(scope="module")
 def shared_sandbox() -> Iterator[DynamicsSandbox]:
-    with DynamicsSandbox() as sandbox:
+    with DynamicsSandbox(tricky_config()) as sandbox:
         yield sandbox
 
 

@@ -11,7 +11,27 @@ import pytest
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.schema import parse_datetime as parse_stamp
 from sandboxes.salesforce import routes_data
-from sandboxes.salesforce.sandbox import SalesforceSandbox
+from sandboxes.salesforce.config import SandboxConfig
+from sandboxes.salesforce.sandbox import SalesforceSandbox, default_config
+
+#: Credentials with every character an encoder treats specially (tests/secretforms.py): a
+#: secret shown URL-encoded, JSON-escaped or in base64 is then not the secret as written.
+TRICKY_CLIENT_SECRET = "cs-pä+ss/w=rd%&#!ü"
+TRICKY_PASSWORD = 'pw "top" <x> \\ 🔑 100%'
+TRICKY_SECURITY_TOKEN = "tök+/=%&#!en"
+
+
+def tricky_config() -> SandboxConfig:
+    """The default org, its connected app and integration user given the tricky secrets."""
+    config = default_config()
+    app, *apps = config.connected_apps
+    user, *users = config.users
+    return replace(
+        config,
+        connected_apps=(replace(app, client_secret=TRICKY_CLIENT_SECRET), *apps),
+        users=(replace(user, password=TRICKY_PASSWORD, security_token=TRICKY_SECURITY_TOKEN),
+               *users),
+    )
 
 
 def sandbox_settings(sandbox: SalesforceSandbox, **extra: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.salesforce import SalesforceConnector
+from core.redaction import redact
 from tests.connectors.salesforce.fakes import (
     LOGIN,
     PASSWORD,
@@ -23,6 +24,7 @@ from tests.connectors.salesforce.fakes import (
     connector,
     settings,
 )
+from tests.secretforms import basic_forms, encoded_forms
 
 LIMITS = {"DailyApiRequests": {"Max": 15000, "Remaining": 14990}}
 
@@ -100,6 +102,28 @@ def test_refused_credentials_are_auth_in_salesforce_words_without_secrets() -> N
     for secret in (PASSWORD, SECRET, SECURITY_TOKEN):
         assert secret not in shown
     assert len(responses.calls) == 1  # refused credentials are not retried
+
+
+def test_credentials_are_registered_in_the_shapes_they_travel_in() -> None:
+    password, token, secret = "pw-ä+/=%&#!1", "tok-ü&#!2", "cs-é+/=3"
+    connector(password=password, security_token=token, client_secret=secret)
+    # The password grant sends password and token as one value; Basic pairs id and secret.
+    forms = {**encoded_forms(password + token), **basic_forms("client-1", secret)}
+    for name, form in forms.items():
+        assert redact(f"<{form}>") == "<***>", name
+
+
+@responses.activate
+def test_a_long_refusal_is_cut_after_redaction() -> None:
+    secret = "cs-cut-ä+/=%&#!-0123456789"
+    add_token(status=403, body={"detail": "x" * 170, "echo": secret, "more": "y" * 50})
+    crm = connector(client_secret=secret)
+    with pytest.raises(ConnectorError) as info:
+        crm.check()
+    message = info.value.message
+    assert message.startswith("token request answered HTTP 403: ") and message.endswith("…")
+    # Cut first, the head of the secret would have stayed, unrecognisable.
+    assert '"echo": "***' in message and "cs-cut" not in message
 
 
 @responses.activate

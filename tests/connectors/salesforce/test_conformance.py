@@ -10,12 +10,16 @@ import pytest
 from connectors.salesforce import SalesforceConnector
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.conformance.suite import ConnectorConformance
-from tests.connectors.salesforce.sandbox_remote import SandboxRemote, sandbox_settings
+from tests.connectors.salesforce.sandbox_remote import (
+    SandboxRemote,
+    sandbox_settings,
+    tricky_config,
+)
 
 
 @pytest.fixture(scope="module")
 def shared_sandbox() -> Iterator[SalesforceSandbox]:
-    with SalesforceSandbox() as sandbox:
+    with SalesforceSandbox(tricky_config()) as sandbox:
         yield sandbox
 
 
