@@ -102,27 +102,33 @@ def _forms(secret: str) -> dict[str, int]:
     return {"".join(_char(ch) for ch in secret): len(secret), **_base64(secret)}
 
 
+#: How many values of a rotating secret stay redacted: the current one and the one before,
+#: which a request still in flight (or its error) may carry.
+KEEP_ROTATED = 2
+
+
 class Redactor:
     """Replaces registered secrets, in all their encodings, and credential values by key."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
-        #: Pattern of one shape → the length it is ordered by (longest first).
-        self._forms: dict[str, int] = {}
+        #: Pattern of each shape → the length it is ordered by (longest first), per source:
+        #: a registered secret, an HTTP Basic pair, or a rotating slot's value.
+        self._forms: dict[object, dict[str, int]] = {}
+        #: Slot → its latest values, newest last (access tokens replaced at every refresh).
+        self._rotated: dict[str, list[str]] = {}
         self._pattern: re.Pattern[str] | None = None
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Register secret values (shorter than MIN_SECRET_LENGTH: ignored)."""
+        """Register secret values for good (shorter than MIN_SECRET_LENGTH: ignored)."""
         wanted = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
         with self._lock:
-            added = wanted - self._secrets
+            added = wanted - self._forms.keys()
             if not added:
                 return
-            self._secrets |= added
             for secret in added:
-                self._forms.update(_forms(secret))
+                self._forms[secret] = _forms(secret)
             self._compile()
 
     def add_basic(self, user: str, secret: str) -> None:
@@ -134,17 +140,40 @@ class Redactor:
         """
         if not user or not secret or len(secret) < MIN_SECRET_LENGTH:
             return
-        pairs = {f"{user}:{secret}", f"{quote_plus(user)}:{quote_plus(secret)}"}
+        key = ("basic", user, secret)
         with self._lock:
-            before = len(self._forms)
-            for pair in pairs:
-                self._forms.update(_base64(pair))
-            if len(self._forms) != before:
-                self._compile()
+            if key in self._forms:
+                return
+            pairs = {f"{user}:{secret}", f"{quote_plus(user)}:{quote_plus(secret)}"}
+            self._forms[key] = {k: v for pair in pairs for k, v in _base64(pair).items()}
+            self._compile()
+
+    def rotate(self, slot: str, value: str) -> None:
+        """Register ``value`` as the newest value of ``slot`` (a connection's access token).
+
+        Older values beyond KEEP_ROTATED are forgotten: a scheduler refreshing a token every
+        cycle for months must not grow the pattern (and the time every log line takes) by
+        one secret per cycle.
+        """
+        if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
+            return
+        with self._lock:
+            values = self._rotated.setdefault(slot, [])
+            if value in values:
+                return
+            values.append(value)
+            self._forms[("rotated", slot, value)] = _forms(value)
+            for old in values[:-KEEP_ROTATED]:
+                del self._forms[("rotated", slot, old)]
+            del values[:-KEEP_ROTATED]
+            self._compile()
 
     def _compile(self) -> None:
-        ordered = sorted(self._forms.items(), key=lambda item: (-item[1], item[0]))
-        self._pattern = re.compile("|".join(pattern for pattern, _ in ordered))
+        merged: dict[str, int] = {}
+        for forms in self._forms.values():
+            merged.update(forms)
+        ordered = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
+        self._pattern = re.compile("|".join(pattern for pattern, _ in ordered)) if ordered else None
 
     def __call__(self, text: str) -> str:
         if not text:

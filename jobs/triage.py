@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from core import csvfile
 from core.db import session, utcnow
 from core.models import Audit, ErrorCause, SyncError
+from core.redaction import redact_values
 from jobs import causes as cause_counts
 from jobs.failures import OPEN_STATUSES
 
@@ -356,8 +357,12 @@ def iter_matching(engine: Engine, where: ErrorFilter, batch: int = 1000) -> Iter
 
 
 def export_row(error: SyncError) -> list[Any]:
-    """One error as CSV cells in EXPORT_COLUMNS order (core.csvfile's writer neutralises them)."""
-    return [getattr(error, column) for column in EXPORT_COLUMNS]
+    """One error as CSV cells in EXPORT_COLUMNS order (core.csvfile's writer neutralises them).
+
+    Redacted again on the way out: rows are redacted when stored, but a row stored before a
+    secret was registered (or by an older version) must not leave in a file either.
+    """
+    return [redact_values(getattr(error, column)) for column in EXPORT_COLUMNS]
 
 
 def export_csv(engine: Engine, where: ErrorFilter, out: TextIO) -> int:

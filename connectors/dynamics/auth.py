@@ -60,7 +60,7 @@ class TokenAuth:
             body = None
         if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
             self._token = str(body["access_token"])
-            redact.add([self._token])
+            redact.rotate(f"dynamics:{c.token_url}:{c.client_id}", self._token)
             lifetime = body.get("expires_in")
             seconds = float(lifetime) if isinstance(lifetime, int | float | str) and str(
                 lifetime).replace(".", "", 1).isdigit() else 3599.0

@@ -141,7 +141,8 @@ def _token(body: dict) -> Token:
     identity = str(body.get("id") or "")
     # ".../id/00Dxx0000000001/005xx0000000001" → the user id is the last segment.
     user_id = identity.rstrip("/").rsplit("/", 1)[-1] if "/id/" in identity else None
-    redact.add([str(body["access_token"])])
+    # One slot per org: each refresh replaces the token before last, not adds to them all.
+    redact.rotate(f"salesforce:{instance_url}", str(body["access_token"]))
     return Token(str(body["access_token"]), instance_url.rstrip("/"), user_id or None)
 
 

@@ -141,3 +141,29 @@ def test_values_inside_structures_are_redacted() -> None:
                "t": ("nested-secret-4e1f",)}
     assert redact_values(payload) == {"a": ["x ***", {"b": "password=***"}], "n": 3,
                                       "t": ["***"]}
+
+
+def test_a_rotating_token_keeps_the_latest_two_and_forgets_older_ones() -> None:
+    redactor = Redactor(["permanent-secret"])
+    tokens = [f"00Dxx!token-{n:04d}.abcdef" for n in range(50)]
+    for token in tokens:
+        redactor.rotate("salesforce:https://org.example", token)
+    shown = redactor(" ".join(tokens) + " permanent-secret")
+    words = shown.split()
+    assert words[-3:] == ["***", "***", "***"], "the two latest tokens and the registered secret"
+    assert words[:48] == tokens[:48], "older tokens no longer cost a pattern each"
+    fresh = Redactor(["permanent-secret"])
+    for token in tokens[-2:]:
+        fresh.rotate("salesforce:https://org.example", token)
+    assert redactor._pattern is not None and fresh._pattern is not None
+    assert redactor._pattern.pattern == fresh._pattern.pattern, "the pattern does not grow"
+
+
+def test_rotating_one_slot_leaves_another_slot_and_registered_secrets_alone() -> None:
+    redactor = Redactor()
+    redactor.add(["shared-value-1"])
+    redactor.rotate("a", "shared-value-1")
+    for n in range(5):
+        redactor.rotate("a", f"slot-a-value-{n}")
+    redactor.rotate("b", "slot-b-value")
+    assert redactor("shared-value-1 slot-b-value slot-a-value-4") == "*** *** ***"

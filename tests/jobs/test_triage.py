@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from core.db import utcnow
 from core.models import Audit, SyncError
+from core.redaction import redact
 from jobs import causes, triage
 from jobs.triage import EXPORT_COLUMNS, ErrorFilter
 
@@ -428,6 +429,19 @@ def test_a_large_action_updates_in_chunks_in_one_transaction(
     [audit] = _audits(errors.engine)
     assert audit.detail["count"] == 5
     assert audit.detail["where"] == {"code": "BULK", "status": ["open", "retrying"]}
+
+
+def test_export_redacts_a_secret_a_row_was_stored_with(errors: Seeded) -> None:
+    secret = "stored-before-registration-5d1"
+    message = f"invalid_grant: password={secret}x&user=a"
+    errors.add("old", age=timedelta(0), status="open", message=message, hint=f"token {secret}")
+    redact.add([secret])
+    out = io.StringIO()
+    triage.export_csv(errors.engine, ErrorFilter(ids=[errors.ids["old"]]), out)
+    [row] = csv.DictReader(io.StringIO(out.getvalue()))
+    assert secret not in out.getvalue()
+    assert row["message"] == "invalid_grant: password=***&user=a"
+    assert row["hint"] == "token ***"
 
 
 def test_export_neutralises_cells_a_spreadsheet_would_run(errors: Seeded) -> None:
