@@ -136,7 +136,10 @@ def _serve(app: App, port: int) -> None:
         "--parent-pid",
         str(os.getpid()),
     ]
-    scheduler = subprocess.Popen(command, env=os.environ.copy())
+    # Its own session: Ctrl+C in the terminal reaches the whole foreground process group, and
+    # a child still importing its modules would die of it with a traceback. This process
+    # stops it instead (below), and it stops by itself if this one is killed (--parent-pid).
+    scheduler = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
     click.echo(
         f"scheduler running (pid {scheduler.pid}); dashboard at http://127.0.0.1:{port} "
         "— Ctrl+C stops both",
@@ -154,7 +157,7 @@ def _serve(app: App, port: int) -> None:
         }
         create_app(config).run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
     except KeyboardInterrupt:
-        pass  # Ctrl+C: the scheduler got it too (same process group); stop both quietly
+        pass  # Ctrl+C: stop the scheduler (below) and the sandboxes quietly
     finally:
         scheduler.terminate()
         try:

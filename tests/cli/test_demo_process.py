@@ -87,7 +87,7 @@ def test_stopping_the_demo_stops_the_scheduler_and_the_sandboxes(
     assert not _answers(f"http://127.0.0.1:{sf}/services/data/"), "nor the Salesforce sandbox"
     assert not _answers(f"http://127.0.0.1:{dyn}/api/data/v9.2/"), "nor the Dataverse sandbox"
     assert "demo stopped" in demo.text()
-    assert "Traceback" not in demo.text()
+    assert "Traceback" not in demo.text(), demo.text()
 
 
 @pytest.mark.parametrize("when", ["running", "starting"])
