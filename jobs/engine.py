@@ -143,7 +143,6 @@ def _run_held(
     try:
         report.run_id = None if dry_run else open_run(ctx.engine, name, trigger, holder)
         if holder is not None and report.run_id is not None:
-            lease.attach_run(ctx.engine, name, holder, report.run_id)
             heartbeat = lease.Heartbeat(ctx.engine, name, holder, lease.ttl_from_env()).start()
         if active is not None:
             active.run_id = report.run_id

@@ -185,7 +185,7 @@ def acquire(
             "heartbeat_at": now,
             "host": host,
             "pid": pid,
-            "run_id": None,  # attach_run names it once the run is open
+            "run_id": None,  # open_run names it once the run is open
         }
         with Session(engine) as session:
             session.add(SyncLease(mapping=mapping, **fresh))
@@ -249,17 +249,6 @@ def _crashed(reason: str, taker: str, now: datetime) -> str:
         f"did not finish: {reason}. Taken over at {_clock(now)} by host {taker_host!r} pid "
         f"{taker_pid}; what this run had not committed is redone by the next cycle"
     )
-
-
-def attach_run(engine: Engine, mapping: str, holder: str, run_id: int) -> None:
-    """Record on our lease which run it belongs to (a taker closes that run if we die)."""
-    with Session(engine) as session:
-        session.exec(  # type: ignore[call-overload]
-            update(SyncLease)
-            .where(col(SyncLease.mapping) == mapping, col(SyncLease.holder) == holder)
-            .values(run_id=run_id)
-        )
-        session.commit()
 
 
 def renew(session: Session, mapping: str, holder: str, ttl: timedelta | None = None) -> None:

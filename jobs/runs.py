@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from core.db import utcnow
-from core.models import SyncRun
+from core.models import SyncLease, SyncRun
 from core.redaction import redact
 from jobs.report import JSON_KEYS, RunReport
 
@@ -34,14 +34,23 @@ def open_run(engine: Engine, mapping: str, trigger: str, holder: str | None = No
     """Insert a running ``sync_run`` row now, so a crashed cycle is still visible afterwards.
 
     ``holder`` is the lease holder running it: whoever finds that holder dead closes the run.
+    The lease names the run in the same transaction, so a holder killed at any moment leaves
+    either no run or a run its lease points at, never a running row nobody can name.
     """
     with Session(engine) as session:
         run = SyncRun(
             mapping=mapping, trigger=trigger, status="running", started_at=utcnow(), holder=holder
         )
         session.add(run)
-        session.commit()
+        session.flush()
         assert run.id is not None
+        if holder is not None:
+            session.exec(  # type: ignore[call-overload]
+                update(SyncLease)
+                .where(col(SyncLease.mapping) == mapping, col(SyncLease.holder) == holder)
+                .values(run_id=run.id)
+            )
+        session.commit()
         return run.id
 
 
