@@ -28,13 +28,10 @@ from jobs.failures import (
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.merge import (
-    FieldState,
-    Winner,
     conflict_key,
-    decide,
     reconcile_pending,
-    settle_held_conflict,
 )
+from jobs.plan.field import FieldInput, Move, plan_field
 from jobs.references import excluded_failure, pull_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from jobs.successors import follow_successors
@@ -464,33 +461,33 @@ class PullPhase:
                         )
                     continue
                 hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
-                state = FieldState(
-                    base.get(row.remote, MISSING), hub_now, remote_now, placeholder=row.default
-                )
                 marker = conflict_key(row.remote)
-                if marker in base:
-                    held = settle_held_conflict(base[marker], state)
-                    if held is None:
-                        plan.pending_conflict = True
-                        continue
-                    del plan.snapshot[marker]
-                    plan.settled = True
-                    winner = held
-                else:
-                    winner = decide(
+                decision = plan_field(
+                    FieldInput(
                         row.rule,
-                        state,
+                        base.get(row.remote, MISSING),
+                        hub_now,
+                        remote_now,
+                        pulls=row.pulls(self.direction),
+                        pushes=row.pushes(self.direction),
                         conflicts=self.mapping.conflicts,
                         remote_is_newer=remote_newer,
+                        held=base.get(marker, MISSING),
+                        placeholder=row.default,
                     )
-                if winner is Winner.REMOTE and row.pulls(self.direction):
-                    value = ref_id if row.ref else self._to_hub(row, remote_now)
-                    plan.sets[row.hub or ""] = value
-                    if blank(value) and not blank(hub_values.get(row.hub or "")):
-                        plan.destructive = True
-                elif winner is Winner.HUB and row.pushes(self.direction):
+                )
+                if decision.move is Move.HELD:
+                    plan.pending_conflict = True
+                    continue
+                if decision.settled:
+                    del plan.snapshot[marker]
+                    plan.settled = True
+                if decision.move is Move.TO_HUB:
+                    plan.sets[row.hub or ""] = ref_id if row.ref else self._to_hub(row, remote_now)
+                    plan.destructive |= decision.destructive
+                elif decision.move is Move.TO_REMOTE:
                     plan.push_needed = True
-                elif winner is Winner.CONFLICT:
+                elif decision.move is Move.CONFLICT:
                     # Hold it: remember the hub's value so both phases leave the field alone
                     # until an edit on either side decides (see merge.settle_held_conflict).
                     plan.snapshot[marker] = canon(hub_now)

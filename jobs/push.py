@@ -28,11 +28,9 @@ from jobs.matching import find_remote_matches, match_key
 from jobs.merge import (
     PENDING_KEY,
     FieldState,
-    Winner,
     conflict_key,
-    decide,
-    settle_held_conflict,
 )
+from jobs.plan.field import FieldInput, Move, plan_field
 from jobs.references import excluded_failure, push_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from mappings.expressions import ExpressionError
@@ -364,28 +362,32 @@ class PushPhase:
                         placeholder=row.default,
                     )
                 marker = conflict_key(row.remote)
-                if marker in base:
-                    held = settle_held_conflict(base[marker], state)
-                    if held is None:
-                        plan.pending_conflict = True
-                        continue
-                    winner = Winner.HUB if held is Winner.HUB else Winner.AGREE
-                    plan.settled = True
-                    plan.settled_fields.append(row.remote)
-                else:
-                    winner = decide(
+                decision = plan_field(
+                    FieldInput(
                         row.rule,
-                        state,
+                        state.base,
+                        hub_now,
+                        state.remote,
+                        pulls=matched is not None and row.pulls(self.direction),
+                        pushes=True,  # self.rows are the rows that push
                         conflicts=self.mapping.conflicts,
                         remote_is_newer=remote_newer,
+                        held=base.get(marker, MISSING),
+                        placeholder=row.default,
                     )
-                if winner is Winner.HUB:
+                )
+                if decision.move is Move.HELD:
+                    plan.pending_conflict = True
+                    continue
+                if decision.settled:
+                    plan.settled = True
+                    plan.settled_fields.append(row.remote)
+                if decision.move is Move.TO_REMOTE:
                     plan.payload[row.remote] = canon(hub_now)
-                    if blank(hub_now) and not blank(state.remote):
-                        plan.destructive = True
-                elif winner is Winner.REMOTE and matched is not None and row.pulls(self.direction):
+                    plan.destructive |= decision.destructive
+                elif decision.move is Move.TO_HUB and matched is not None:
                     plan.sets[row.hub or ""] = row.to_hub(matched.get(row.remote))
-                elif winner is Winner.CONFLICT:
+                elif decision.move is Move.CONFLICT:
                     plan.conflicts.append(
                         Failure(
                             ErrorKind.CONFLICT,

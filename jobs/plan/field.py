@@ -1,0 +1,82 @@
+"""One field of one record: which value both sides should hold, decided the same in both phases.
+
+The pull phase (a remote change arrived) and the push phase (a hub change is due) both describe
+a field by its three values and its rule, and ask :func:`plan_field`. It needs no database and
+no remote, so the whole decision table is tested directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from jobs.compare import MISSING, blank
+from jobs.merge import FieldState, Winner, decide, settle_held_conflict
+from mappings.rules import Conflicts, FieldRule
+
+
+class Move(StrEnum):
+    """What happens to one field."""
+
+    NOTHING = "nothing"  # both sides agree, or the rule moves nothing
+    TO_HUB = "to_hub"  # write the remote value into the hub
+    TO_REMOTE = "to_remote"  # write the hub value to the remote
+    CONFLICT = "conflict"  # both changed and an admin decides: hold it, record a conflict
+    HELD = "held"  # a conflict held earlier still waits for an edit on either side
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInput:
+    """Everything one field's decision depends on, in the remote's representation."""
+
+    rule: FieldRule
+    base: Any  # the value at the last sync (MISSING: never synced, e.g. a first link)
+    hub: Any  # the hub value, mapped to the remote's representation
+    remote: Any  # the remote value
+    pulls: bool  # may the remote value be written to the hub (row rule and mapping direction)
+    pushes: bool  # may the hub value be written to the remote
+    conflicts: Conflicts = Conflicts.NEWEST_WINS
+    remote_is_newer: bool = False
+    #: The hub value kept when a manual conflict was recorded (MISSING: no conflict held).
+    held: Any = MISSING
+    #: The row's ``default``: a remote holding it reads as blank, never as a typed value.
+    placeholder: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """The decision for one field."""
+
+    move: Move
+    #: A held conflict was decided by this look (an edit, or both sides made equal).
+    settled: bool = False
+    #: The move blanks a value the other side holds (counted by the mass-change brake).
+    destructive: bool = False
+
+
+NOTHING = FieldPlan(Move.NOTHING)
+
+
+def plan_field(field: FieldInput) -> FieldPlan:
+    """Decide one field: the three-way merge, a held conflict, and the row's allowed flows."""
+    state = FieldState(field.base, field.hub, field.remote, placeholder=field.placeholder)
+    settled = field.held is not MISSING
+    if settled:
+        held = settle_held_conflict(field.held, state)
+        if held is None:
+            return FieldPlan(Move.HELD)
+        winner = held
+    else:
+        winner = decide(
+            field.rule, state, conflicts=field.conflicts, remote_is_newer=field.remote_is_newer
+        )
+    if winner is Winner.CONFLICT:
+        return FieldPlan(Move.CONFLICT)
+    if winner is Winner.REMOTE and field.pulls:
+        destructive = blank(field.remote) and not blank(field.hub)
+        return FieldPlan(Move.TO_HUB, settled, destructive)
+    if winner is Winner.HUB and field.pushes:
+        destructive = blank(field.hub) and not blank(field.remote)
+        return FieldPlan(Move.TO_REMOTE, settled, destructive)
+    return FieldPlan(Move.NOTHING, settled)
