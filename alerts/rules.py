@@ -34,7 +34,7 @@ from connectors.http import check_url, is_loopback
 from core.errors import InputError, InputErrors
 from core.redaction import redact
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml, load_yaml_file
-from jobs import engine, pull, push
+from jobs import failures, pull, push
 from mappings.schedule import parse_schedule
 
 #: The alerts file's name in the mappings folder (mappings.loader reserves it).
@@ -44,7 +44,7 @@ _KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*")
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0", "")
 #: Where an error may have happened, as sync_error.direction spells it.
-DIRECTIONS = (pull.DIRECTION, push.DIRECTION, engine.JOB_DIRECTION)
+DIRECTIONS = (pull.DIRECTION, push.DIRECTION, failures.JOB_DIRECTION)
 _MAX_RUNS = 100
 _MAX_TIMEOUT = 300
 

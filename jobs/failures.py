@@ -24,6 +24,8 @@ from core.models import SyncError
 from core.redaction import redact, redact_values
 from jobs import causes
 
+#: The direction of job-level errors: they belong to a whole run, not to one of its phases.
+JOB_DIRECTION = "cycle"
 #: Automatic retries stop after this many attempts (the first one included); the row then
 #: stays open for an admin.
 MAX_AUTO_ATTEMPTS = 10

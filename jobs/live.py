@@ -21,8 +21,8 @@ from connectors.errors import ErrorKind
 from core.db import session, utcnow
 from core.errors import InputError
 from core.logs import event, get_logger
-from jobs.engine import JOB_DIRECTION, SyncContext
-from jobs.failures import Failure, FailureLog
+from jobs.engine import SyncContext
+from jobs.failures import JOB_DIRECTION, Failure, FailureLog
 from mappings.workspace import Workspace, load_workspace, signature
 
 log = get_logger("scheduler")

@@ -24,13 +24,11 @@ from connectors.errors import ErrorKind
 from core.db import UNREACHABLE, describe_error, session, utcnow
 from core.logs import event, get_logger
 from core.redaction import redact
-from jobs.failures import Failure, FailureLog
+from jobs.failures import JOB_DIRECTION, Failure, FailureLog
 
 log = get_logger("scheduler")
 
 OUTAGE_CODE = "DATABASE_UNAVAILABLE"
-#: The direction of job-level errors (jobs.engine.JOB_DIRECTION; not imported to stay a leaf).
-_JOB_DIRECTION = "cycle"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,7 +96,7 @@ class Outage:
         try:
             with session(self.engine) as db:
                 for mapping, count in sorted(missed.items()):
-                    FailureLog(db, mapping, _JOB_DIRECTION, None, now).record(
+                    FailureLog(db, mapping, JOB_DIRECTION, None, now).record(
                         _report(since, now, count, error), level="job"
                     )
         except UNREACHABLE as exc:  # gone again at once: keep the outage open

@@ -204,3 +204,21 @@ def _cheap_password_hashes() -> Iterator[None]:
     accounts.HASH_METHOD = "pbkdf2:sha256:1000"
     yield
     accounts.HASH_METHOD = production
+
+
+@pytest.fixture(autouse=True)
+def _redactor_per_test() -> Iterator[None]:
+    """Give every test the process-wide redactor as it found it.
+
+    Loading a connections file registers its secrets for the life of the process, which is
+    right for Syncline and wrong for a test suite: one test's ``api_key: right`` would redact
+    the word "right" in every later test's output.
+    """
+    from core.redaction import redact
+
+    forms = dict(redact._forms)
+    rotated = {slot: list(values) for slot, values in redact._rotated.items()}
+    pattern = redact._pattern
+    yield
+    with redact._lock:
+        redact._forms, redact._rotated, redact._pattern = forms, rotated, pattern
