@@ -38,8 +38,8 @@ from app import create_app  # noqa: E402
 from bench.error_seed import Seeded, Seeder, newest  # noqa: E402
 from connectors.errors import ErrorKind  # noqa: E402
 from core import db  # noqa: E402
+from core.accounts import add_user  # noqa: E402
 from core.models import User  # noqa: E402
-from dashboard.auth.accounts import add_user  # noqa: E402
 from dashboard.auth.guard import remember  # noqa: E402
 from jobs import causes  # noqa: E402
 from jobs.failures import Failure, FailureLog  # noqa: E402

@@ -16,9 +16,9 @@ from sqlalchemy import Engine
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_summary, progress
 from connectors.memory.store import MemoryStore
+from core import accounts
 from core.db import init_db
 from core.errors import InputError
-from dashboard.auth import accounts
 from jobs.engine import run_all
 from sandboxes.persistence import StateError
 

@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 
 from app import create_app
 from core import logs
+from core.accounts import add_user
 from core.models import User
-from dashboard.auth.accounts import add_user
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.cli.conftest import Invoke
