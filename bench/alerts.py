@@ -20,7 +20,7 @@ from pathlib import Path
 from alerts.evaluate import evaluate_alerts
 from alerts.rules import load_alerts
 from bench.error_seed import Seeder, shipped_mappings
-from core import db, logs
+from core import clock, db, logs
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,7 +41,7 @@ def main() -> None:
             print(f"{engine.dialect.name}: {args.rows:,} errors, {seeded.describe()}")
             rules = load_alerts(REPO / "mappings" / "alerts.yaml", env={})
             watched = [mapping.name for mapping in shipped_mappings()]
-            now = db.utcnow()
+            now = clock.utcnow()
             timings = []
             for minute in range(args.evaluations):
                 started = time.perf_counter()

@@ -37,7 +37,7 @@ from sqlmodel import Session, select  # noqa: E402
 from app import create_app  # noqa: E402
 from bench.error_seed import Seeded, Seeder, newest  # noqa: E402
 from connectors.errors import ErrorKind  # noqa: E402
-from core import db  # noqa: E402
+from core import clock, db  # noqa: E402
 from core.accounts import add_user  # noqa: E402
 from core.models import User  # noqa: E402
 from dashboard.auth.guard import remember  # noqa: E402
@@ -145,7 +145,7 @@ def write_cost(url: str, count: int) -> tuple[float, float, float]:
     failure = Failure(ErrorKind.VALIDATION, "Phone: bench write check", "BENCH_WRITE", "Phone")
     try:
         with Session(engine) as session:
-            log = FailureLog(session, "salesforce-lead", "to_remote", None, db.utcnow())
+            log = FailureLog(session, "salesforce-lead", "to_remote", None, clock.utcnow())
             times = []
             for _ in ("new", "again"):
                 started = time.perf_counter()

@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import sessions
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.errors import InputError
 from core.models import ROLES, LoginCounter, User
 from core.models.users import COUNTER_VALUE_WIDTH

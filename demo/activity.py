@@ -11,7 +11,8 @@ from faker import Faker
 from sqlmodel import select
 
 from connectors.memory.store import MemoryStore
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.logs import event, get_logger
 from core.models import Person
 from demo.sandboxes import dynamics_address, salesforce_address

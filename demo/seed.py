@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from connectors.memory.store import MemoryStore
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.logs import event, get_logger
 from core.models import Account, Audit, Campaign, CampaignMember, Person
 from sandboxes.dynamics.seed import seed_environment

@@ -34,6 +34,7 @@ from connectors.dynamics.schema import (
     version_of,
 )
 from connectors.dynamics.settings import MAX_BATCH_SIZE, SECRET_KEYS, DynamicsSettings
+from connectors.dynamics.writes import Writer
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import HttpClient
 from connectors.retry import RetryPolicy
@@ -107,8 +108,6 @@ class DynamicsConnector(Connector):
         #: GUID → table, learnt from reads and writes: which target a Customer lookup binds.
         self.known_targets: dict[str, str] = {}
         self.burst_remaining: int | None = None
-        from connectors.dynamics.writes import Writer  # writes imports this module's types
-
         self.writer = Writer(self)
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from connectors.dynamics.schema import (
 from connectors.errors import ConnectorError, ErrorKind, picklist_hint
 
 if TYPE_CHECKING:
-    from connectors.dynamics.connector import DynamicsConnector
+    from connectors.dynamics.api import WriteApi
 
 #: The namespace of the GUIDs Syncline gives the rows it creates: uuid5(NAMESPACE, hub id).
 NAMESPACE = uuid.UUID("5b0c3f0e-8d1e-5f52-9a43-7f3d2c6e9a10")
@@ -64,7 +64,7 @@ class Planned:
 class Writer:
     """Turns OutboundRecords into ``$batch`` calls and the embedded answers back into results."""
 
-    def __init__(self, connector: DynamicsConnector) -> None:
+    def __init__(self, connector: WriteApi) -> None:
         self.connector = connector
 
     def write(self, entity_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:

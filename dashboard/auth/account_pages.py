@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
 from core import accounts, sessions
-from core.db import utcnow
+from core.clock import utcnow
 from core.logs import event
 from core.models import DashboardSession, User
 from dashboard.auth.guard import admin_required, current_token, current_user, lifetime

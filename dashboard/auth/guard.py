@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from core import sessions
-from core.db import as_utc, utcnow
+from core.clock import as_utc, utcnow
 from core.db import session as transaction
 from core.models import User
 from dashboard.auth.ratelimit import client_address

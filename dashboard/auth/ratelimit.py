@@ -24,7 +24,7 @@ from sqlalchemy import Connection, and_, case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.accounts import forget_failed_logins
-from core.db import as_utc
+from core.clock import as_utc
 from core.models import LoginCounter
 from core.models.users import COUNTER_VALUE_WIDTH
 from dashboard.blueprint import engine

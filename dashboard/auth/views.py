@@ -11,7 +11,7 @@ from werkzeug.exceptions import Forbidden, RequestEntityTooLarge, Unauthorized
 from werkzeug.wrappers import Response
 
 from core.accounts import authenticate, normalise_email
-from core.db import utcnow
+from core.clock import utcnow
 from core.logs import event
 from dashboard.auth import ratelimit
 from dashboard.auth.guard import current_user, forget, remember

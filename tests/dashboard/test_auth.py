@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from werkzeug.test import TestResponse
 
 from core import accounts
-from core.db import utcnow
+from core.clock import utcnow
 from core.models import DashboardSession, LoginCounter, User
 from core.sessions import hash_token
 from tests.clock import frozen_clock

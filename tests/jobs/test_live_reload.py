@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from app import create_app
 from connectors.memory.store import MemoryStore
 from core.accounts import add_user
-from core.db import utcnow
+from core.clock import utcnow
 from core.hubschema import HubSchema
 from core.models import SyncError
 from jobs.engine import SyncContext
