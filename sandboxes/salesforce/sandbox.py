@@ -8,9 +8,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sandboxes.salesforce import state
-from sandboxes.salesforce.app import SandboxState, create_app
+from sandboxes.salesforce.app import create_app
 from sandboxes.salesforce.auth import ApiUser, Auth, ConnectedApp, Session
 from sandboxes.salesforce.config import SandboxConfig
+from sandboxes.salesforce.context import SandboxState
 from sandboxes.salesforce.faults import Faults
 from sandboxes.salesforce.limits import ApiLimits
 from sandboxes.salesforce.org import Org
