@@ -1,4 +1,4 @@
-"""A million realistic sync errors in seconds, for ``bench/dashboard.py``.
+"""A million realistic sync errors in seconds, for ``bench/dashboard_pages.py``.
 
 The rows are made by the database itself in one ``INSERT … SELECT`` over a series
 (``generate_series`` on PostgreSQL, a recursive CTE on SQLite): per-row "random" numbers are

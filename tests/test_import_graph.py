@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tests.importgraph import all_imports, cycles, describe, project_modules, resolve
+from tests.importgraph import (
+    ROOT,
+    all_imports,
+    cycles,
+    describe,
+    project_modules,
+    resolve,
+    shipped_roots,
+)
 
 
 def _crossings(importers: str, imported: tuple[str, ...]) -> list[str]:
@@ -62,3 +70,16 @@ def test_no_import_cycles_among_the_projects_modules() -> None:
     assert not new, "new import cycles:\n" + "\n\n".join(new)
     gone = sorted(set(ALLOWED_CYCLES) - set(found))
     assert not gone, f"no longer cycles, remove them from ALLOWED_CYCLES: {gone}"
+
+
+def test_no_script_folder_shadows_a_package() -> None:
+    """``python bench/x.py`` puts bench/ first on sys.path: a bench/dashboard.py there would be
+    imported instead of the dashboard package (as it once was)."""
+    shipped = set(shipped_roots())
+    shadows = [
+        str(path.relative_to(ROOT))
+        for folder in ("bench",)
+        for path in sorted((ROOT / folder).iterdir())
+        if path.stem in shipped and (path.suffix == ".py" or path.is_dir())
+    ]
+    assert shadows == []
