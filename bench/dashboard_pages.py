@@ -1,4 +1,4 @@
-"""Benchmark: the dashboard's errors pages over 1,000,000 sync_error rows (DESIGN §9).
+"""Benchmark: the dashboard's errors pages over 1,000,000 sync_error rows (target p95 200 ms).
 
 ``.venv/bin/python -m bench.dashboard_pages --backend both`` seeds N realistic sync errors (the
 shipped mappings, skewed causes, four statuses, 90 days) in a dedicated PostgreSQL database

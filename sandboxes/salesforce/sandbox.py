@@ -40,7 +40,7 @@ class HttpsToHttpAdapter(HTTPAdapter):
 def https_to_http_session(base_url: str) -> requests.Session:
     """A requests Session that reaches the plain-HTTP sandbox at ``base_url`` via ``https://``.
 
-    Only the sandbox's host:port is rewritten (recipe 1 of the API facts, B.7).
+    Only the sandbox's host:port is rewritten, so no other address is ever downgraded.
     """
     host = base_url.split("://", 1)[-1].rstrip("/")
     session = requests.Session()
