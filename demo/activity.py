@@ -11,13 +11,11 @@ from faker import Faker
 from sqlmodel import select
 
 from connectors.memory.store import MemoryStore
-from core.clock import utcnow
 from core.db import session
 from core.logs import event, get_logger
 from core.models import Person
 from demo.sandboxes import dynamics_address, salesforce_address
-from demo.seed import WEBINARS
-from sandboxes.salesforce.seed import ascii_slug
+from demo.seed import WEBINARS, new_registrant
 
 if TYPE_CHECKING:
     from cli.context import App
@@ -77,18 +75,7 @@ def activity_job(app: App) -> Callable[[], None]:
                 person.score = min(100, (person.score or 0) + rnd.randint(5, 20))
                 db.add(person)
         webinar = MemoryStore.at(app.connections.get("webinar")["path"])
-        first, last = fake.first_name(), fake.last_name()
-        webinar.create(
-            "Registrant",
-            {
-                "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
-                "FirstName": first,
-                "LastName": last,
-                "Webinar": rnd.choice(WEBINARS),
-                "Attended": False,
-                "RegisteredAt": utcnow().isoformat(),
-            },
-        )
+        webinar.create("Registrant", new_registrant(fake, rnd.choice(WEBINARS), attended=False))
         event(log, "demo.activity")
 
     return act

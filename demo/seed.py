@@ -160,17 +160,8 @@ def seed(
                 },
             )
         for _ in range(25):
-            first, last = fake.first_name(), fake.last_name()
             webinar.create(
-                "Registrant",
-                {
-                    "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
-                    "FirstName": first,
-                    "LastName": last,
-                    "Webinar": rnd.choice(WEBINARS),
-                    "Attended": rnd.random() < 0.5,
-                    "RegisteredAt": utcnow().isoformat(),
-                },
+                "Registrant", new_registrant(fake, rnd.choice(WEBINARS), rnd.random() < 0.5)
             )
         # Someone pasted a whole address into the company box: longer than the hub's 255.
         webinar.create(
@@ -192,6 +183,19 @@ def seed(
     counts["registrants"] = webinar.count("Registrant")
     event(log, "demo.seeded", **counts)
     return counts
+
+
+def new_registrant(fake: Faker, webinar: str, attended: bool) -> dict[str, Any]:
+    """A webinar registrant the hub does not know yet: a new name at a free email domain."""
+    first, last = fake.first_name(), fake.last_name()
+    return {
+        "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
+        "FirstName": first,
+        "LastName": last,
+        "Webinar": webinar,
+        "Attended": attended,
+        "RegisteredAt": utcnow().isoformat(),
+    }
 
 
 def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
