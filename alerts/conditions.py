@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 
 from alerts.messages import format_span
 from alerts.rules import Condition, Rule
-from core.db import as_utc
-from core.db import utc_text as format_time
+from core.clock import as_utc
+from core.clock import utc_text as format_time
 from core.models import AlertState, ConnectionStatus, ErrorCause, SyncRun
 from jobs.failures import OPEN_STATUSES
 

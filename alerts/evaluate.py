@@ -22,8 +22,8 @@ from alerts import conditions, state
 from alerts.channels import Channel, DeliveryError
 from alerts.messages import FIRING, TEST, Message
 from alerts.rules import AlertRules, Condition, Rule, load_alerts
+from core.clock import utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.errors import InputError
 from core.logs import event, get_logger
 from core.models import AlertState

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.db import utc_text as format_time
+from core.clock import utc_text as format_time
 from core.redaction import redact
 
 #: Message states: an alert starting, an alert ending, and ``syncline alerts test``.

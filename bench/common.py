@@ -28,7 +28,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.engine import Engine
 
 from connectors.base import Connector
-from core import db, sequence
+from core import clock, sequence
 from core.hubschema import HubSchema
 from core.models import Person
 from jobs.engine import SyncContext, run_mapping
@@ -266,7 +266,7 @@ def person_row(index: int, seq: int, now: Any) -> dict[str, Any]:
 def seed_people(engine: Engine, count: int) -> float:
     """Insert ``count`` people in one transaction with consecutive change_seqs; seconds taken."""
     started = time.perf_counter()
-    now = db.utcnow()
+    now = clock.utcnow()
     table = Person.__table__  # type: ignore[attr-defined]
     with engine.begin() as connection:
         first = reserve_seqs(connection, count)
@@ -284,7 +284,7 @@ def retitle_people(engine: Engine) -> int:
     same transaction, exactly as the hook would.
     """
     table = Person.__table__  # type: ignore[attr-defined]
-    now = db.utcnow()
+    now = clock.utcnow()
     with engine.begin() as connection:
         ids = list(connection.execute(select(table.c.id).order_by(table.c.change_seq)).scalars())
         first = reserve_seqs(connection, len(ids))

@@ -46,7 +46,7 @@ from bench.common import (
 )
 from connectors.dynamics import DynamicsConnector
 from connectors.dynamics.settings import MAX_BATCH_SIZE
-from core import db
+from core import clock, db
 
 MODULE = "bench.dynamics_push"
 SHIPPED_MAPPING = REPO / "mappings" / "dynamics-lead.yaml"
@@ -167,7 +167,7 @@ def run_baseline(count: int, latency_ms: float, per_record_ms: float,
                 "Authorization": f"Bearer {token.json()['access_token']}",
                 "OData-MaxVersion": "4.0", "OData-Version": "4.0",
                 "Accept": "application/json"})
-            now = db.utcnow()
+            now = clock.utcnow()
             started = time.perf_counter()
             for index in range(count):
                 row = person_row(index, index + 1, now)

@@ -1,4 +1,4 @@
-"""A million realistic sync errors in seconds, for ``bench/dashboard.py``.
+"""A million realistic sync errors in seconds, for ``bench/dashboard_pages.py``.
 
 The rows are made by the database itself in one ``INSERT … SELECT`` over a series
 (``generate_series`` on PostgreSQL, a recursive CTE on SQLite): per-row "random" numbers are
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, insert, text
 from sqlmodel import Session
 
 from connectors.errors import ErrorKind
-from core import db
+from core import clock
 from core.models import SyncError, SyncRun
 from jobs import causes
 from jobs.failures import Failure, fingerprint
@@ -339,7 +339,7 @@ class Seeder:
         self.engine = engine
         self.rows = rows
         self.dialect = engine.dialect.name
-        self.now = db.utcnow().replace(minute=0, second=0, microsecond=0)
+        self.now = clock.utcnow().replace(minute=0, second=0, microsecond=0)
         self.start = self.now - timedelta(days=DAYS)
         self.hours = DAYS * 24
         self.mappings = shipped_mappings()

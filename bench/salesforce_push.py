@@ -43,7 +43,7 @@ from bench.common import (
     write_mapping,
 )
 from connectors.salesforce import SalesforceConnector
-from core import db
+from core import clock, db
 
 SHIPPED_MAPPING = REPO / "mappings" / "salesforce-lead.yaml"
 MAPPING_NAME = "salesforce-lead"
@@ -157,7 +157,7 @@ def run_baseline(count: int, latency_ms: float, per_record_ms: float) -> Phase:
         with counting_requests(log):
             sf = Salesforce(instance_url=sandbox.url, session_id=sandbox.issue_token(),
                             session=sandbox.session(), version=sandbox.api_version)
-            now = db.utcnow()
+            now = clock.utcnow()
             started = time.perf_counter()
             for index in range(count):
                 row = person_row(index, index + 1, now)

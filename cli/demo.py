@@ -16,10 +16,9 @@ from sqlalchemy import Engine
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_summary, progress
 from connectors.memory.store import MemoryStore
+from core import accounts
 from core.db import init_db
 from core.errors import InputError
-from dashboard.auth import accounts
-from jobs import demo
 from jobs.engine import run_all
 from sandboxes.persistence import StateError
 
@@ -37,6 +36,11 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
     realistic people once, runs a sync cycle of every mapping, then (without --once) keeps
     syncing every 30 seconds and serves the dashboard at http://127.0.0.1:PORT.
     """
+    # Imported here, not at the top: every `syncline` command loads this module to register
+    # the command, and the production scheduler must not load the demo (Faker, seed data).
+    from demo import connections, seed
+    from demo.sandboxes import start_sandboxes
+
     # SIGTERM (a service manager, `kill`) must unwind like Ctrl+C does, through the finally
     # blocks that stop the scheduler and the sandboxes; Python's default would just die.
     signal.signal(signal.SIGTERM, _stop_on_signal)
@@ -45,14 +49,15 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     engine = app.raw_engine()  # an unreachable database is bad input: one line, exit 2
     if not app.config_path:
-        if demo.write_connections():
+        if connections.write_connections():
             click.echo(
-                f"wrote {demo.CONNECTIONS_FILE} (demo systems under {demo.DEMO_DIR}/)", err=True
+                f"wrote {connections.CONNECTIONS_FILE} (demo systems under "
+                f"{connections.DEMO_DIR}/)", err=True
             )
-        app.config_path = str(demo.CONNECTIONS_FILE)
+        app.config_path = str(connections.CONNECTIONS_FILE)
     init_db(engine)
     try:
-        sandboxes = demo.start_sandboxes(app)
+        sandboxes = start_sandboxes(app)
     except OSError as exc:
         raise InputError("sandboxes", f"cannot start the demo sandboxes: {exc}") from exc
     except StateError as exc:
@@ -61,10 +66,10 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
         for sandbox in (sandboxes.salesforce, sandboxes.dynamics):
             if sandbox is not None:
                 click.echo(f"{type(sandbox).__name__} at {sandbox.url}", err=True)
-        if not demo.is_seeded(engine):
+        if not seed.is_seeded(engine):
             webinar = MemoryStore.at(app.connections.get("webinar")["path"])
             sf, dyn = sandboxes.salesforce, sandboxes.dynamics
-            counts = demo.seed(
+            counts = seed.seed(
                 engine,
                 sf.org if sf is not None and not sf.restored else None,
                 dyn.env if dyn is not None and not dyn.restored else None,

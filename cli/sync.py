@@ -134,7 +134,8 @@ def scheduler(
     live = app.live_config()
     extra = []
     if demo_activity:
-        from jobs.demo import activity_job
+        # Only here: the production scheduler never loads the demo package.
+        from demo.activity import activity_job
 
         extra.append(
             (activity_job(app), {"trigger": "interval", "seconds": 20, "id": "demo-activity"})

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from cli.context import App, pass_app
 from cli.output import one_line
-from core.db import utcnow
+from core.clock import utcnow
 from core.errors import InputError
 from core.models import SyncError, SyncRun
 from core.redaction import redact_values

@@ -11,9 +11,9 @@ import sys
 import click
 
 from cli.context import App, pass_app
+from core import accounts
 from core.errors import InputError
 from core.models import ROLES
-from dashboard.auth import accounts
 
 PASSWORD_STDIN = click.option(
     "--password-stdin",

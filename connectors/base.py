@@ -149,7 +149,7 @@ class Capabilities:
 class Connector(ABC):
     """Base class for every remote system Syncline talks to.
 
-    Contract (the conformance suite in tests/conformance checks every point):
+    Contract (the conformance suite in connectors/conformance checks every point):
     - ``read_changes`` is inclusive (cursor >= since) and may repeat records; the engine dedupes.
     - ``write`` returns exactly one result per input, in order; per-record failures are
       results, only batch-level failures (auth, config, transport after retries) raise.

@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-# Importing core.sequence installs the change_seq listener on every sqlmodel Session; it refers
-# back to this module only at flush time (utcnow), so the mutual import is safe.
+# Importing core.sequence installs the change_seq listener on every sqlmodel Session: whoever
+# opens a session has imported this module, so no hub write goes unnumbered.
 from core import sequence
 from core.errors import InputError
 
@@ -30,30 +29,6 @@ DEFAULT_URL = "sqlite:///instance/syncline.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: PostgreSQL's words when the server is up but the named database is not there.
 _MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
-
-
-def _system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-#: Where ``utcnow`` reads the time. Tests replace it to move time forward without sleeping;
-#: every module calls ``utcnow()``, so one replacement moves every clock in the process.
-clock: Callable[[], datetime] = _system_clock
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime (the only kind the hub stores)."""
-    return clock()
-
-
-def as_utc(value: datetime) -> datetime:
-    """A stored timestamp as aware UTC: SQLite hands them back naive, as the UTC they were."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def utc_text(value: datetime) -> str:
-    """A timestamp as pages, messages and mails show it: ``2026-03-01 09:15:00 UTC``."""
-    return as_utc(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def database_url(url: str | None = None) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.db import utcnow
+from core.clock import utcnow
 from core.hubschema import HubField, HubSchema, normalize_email
 from core.models import HUB_MODELS, Audit, HubRecord
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 from sqlmodel import Session, col, select
 
-from core import db
+from core.clock import utcnow
 from core.models import HubRecord, HubSequence
 
 SEQUENCE_NAME = "hub"
@@ -67,7 +67,7 @@ def _before_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
     if not records:
         return
     last = _allocate(session, len(records))
-    now = db.utcnow()
+    now = utcnow()
     for seq, record in enumerate(records, start=last - len(records) + 1):
         record.change_seq = seq
         record.updated_at = now

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.db import utc_text
+from core.clock import utc_text
 from core.logs import get_logger
 from core.models import SyncRun
 from core.redaction import redact

@@ -25,7 +25,7 @@ from connectors.config import is_secret_key
 from connectors.dynamics.settings import DynamicsSettings
 from connectors.errors import ConnectorError
 from connectors.salesforce.settings import SalesforceSettings
-from core.db import utcnow
+from core.clock import utcnow
 from core.errors import InputError
 from core.logs import event
 from core.models import ConnectionStatus, SyncRun

@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func
 from sqlmodel import col, select
 
 from alerts.state import active_alerts
-from core.db import as_utc, utcnow
+from core.clock import as_utc, utcnow
 from core.models import SyncError, SyncRun
 from dashboard import workspace
 from dashboard.blueprint import bp, db, moved

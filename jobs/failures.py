@@ -19,7 +19,7 @@ from sqlalchemy import and_, event, func, or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import ConnectorError, ErrorKind
-from core.db import as_utc
+from core.clock import as_utc
 from core.models import SyncError
 from core.redaction import redact, redact_values
 from jobs import causes

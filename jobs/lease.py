@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from core.db import utcnow
+from core.clock import utcnow
 from core.errors import InputError
 from core.logs import event, get_logger
 from core.models import SyncLease, SyncRun

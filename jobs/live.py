@@ -18,7 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Connector
 from connectors.errors import ErrorKind
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.errors import InputError
 from core.logs import event, get_logger
 from jobs.engine import SyncContext

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from connectors.base import Connector
 from connectors.errors import ConnectorError, ErrorKind
 from core import shutdown
-from core.db import UNREACHABLE, utcnow
+from core.clock import utcnow
+from core.db import UNREACHABLE
 from core.db import session as db_session
 from core.errors import InputError
 from core.logs import bound, event, get_logger

@@ -21,7 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from connectors.errors import ErrorKind
-from core.db import UNREACHABLE, describe_error, session, utcnow
+from core.clock import utcnow
+from core.db import UNREACHABLE, describe_error, session
 from core.logs import event, get_logger
 from core.redaction import redact
 from jobs.failures import JOB_DIRECTION, Failure, FailureLog

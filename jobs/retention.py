@@ -13,7 +13,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.errors import InputError
 from core.models import SyncError, SyncRun
 from jobs import causes

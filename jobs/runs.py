@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from core.db import utcnow
+from core.clock import utcnow
 from core.models import SyncLease, SyncRun
 from core.redaction import redact
 from jobs.report import JSON_KEYS, RunReport

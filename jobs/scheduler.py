@@ -31,7 +31,8 @@ from sqlmodel import Session, col, select
 
 from alerts.evaluate import EVALUATE_EVERY_SECONDS, alert_job
 from alerts.rules import alerts_path
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.logs import event, get_logger
 from core.models import SyncError, SyncRun
 from jobs import lease, retention

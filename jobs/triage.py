@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import csvfile
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.models import Audit, ErrorCause, SyncError
 from core.redaction import redact_values
 from jobs import causes as cause_counts

@@ -1,4 +1,4 @@
-"""A clock tests move by hand: ``core.db.utcnow`` reads it, so every module sees the same time."""
+"""A clock tests move by hand: ``core.clock.utcnow`` reads it, so every module sees one time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import core.db
+import core.clock
 
 
 class Clock:
@@ -31,7 +31,7 @@ class Clock:
 
 
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Put a controllable clock behind ``core.db.utcnow`` for the rest of one test."""
+    """Put a controllable clock behind ``core.clock.utcnow`` for the rest of one test."""
     fake = Clock()
-    monkeypatch.setattr(core.db, "clock", fake)
+    monkeypatch.setattr(core.clock, "clock", fake)
     return fake

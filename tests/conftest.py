@@ -198,7 +198,7 @@ def _cheap_password_hashes() -> Iterator[None]:
     """Hash test accounts' passwords cheaply: scrypt's deliberate ~0.3 s, hundreds of times,
     would be most of the dashboard suite's run time. tests/dashboard/test_auth.py checks the
     production default separately."""
-    from dashboard.auth import accounts
+    from core import accounts
 
     production = accounts.HASH_METHOD
     accounts.HASH_METHOD = "pbkdf2:sha256:1000"

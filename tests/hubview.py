@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 
-from core.db import utcnow
+from core.clock import utcnow
 from core.models import CampaignMember, Link, Person, SyncError, SyncRun
 from tests.causecounts import assert_cause_counts
 

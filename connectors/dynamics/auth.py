@@ -1,7 +1,8 @@
 """Access tokens from Microsoft Entra ID (client credentials, v2 endpoint) with plain requests.
 
-msal and azure-identity insist on an https authority, which a local sandbox is not (facts
-C.1), and the token request is one form POST: we make it ourselves, to a configurable URL.
+msal and azure-identity insist on an https authority, which a local sandbox is not, and the
+token request is one form POST (``grant_type=client_credentials``, the client id and secret,
+``scope=<environment>/.default``): we make it ourselves, to a configurable URL.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from connectors.dynamics.schema import (
     version_of,
 )
 from connectors.dynamics.settings import MAX_BATCH_SIZE, SECRET_KEYS, DynamicsSettings
+from connectors.dynamics.writes import Writer
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import HttpClient
 from connectors.retry import RetryPolicy
@@ -49,10 +50,10 @@ _DESCRIBE_CACHE: dict[tuple[str, str, str], tuple[float, EntityInfo]] = {}
 #: The tables Syncline's mappings use; ``describe()`` without names describes these.
 STANDARD_ENTITIES = ("lead", "contact", "account", "campaign", "list", "listmember",
                      "campaignresponse", "opportunity")
-#: Headers every Web API call carries (facts C.2).
+#: Headers every Web API call carries: Dataverse speaks OData 4.0 and answers JSON.
 ODATA_HEADERS = {"OData-MaxVersion": "4.0", "OData-Version": "4.0",
                  "Accept": "application/json"}
-#: Reads must not be answered from a cached copy (facts C.2).
+#: ``If-None-Match: null``: reads must not be answered from a cached copy.
 READ_HEADERS = {"If-None-Match": "null"}
 #: Values per lookup query at most; the URL length (LOOKUP_URL_BYTES) usually binds first.
 LOOKUP_CHUNK = 200
@@ -107,8 +108,6 @@ class DynamicsConnector(Connector):
         #: GUID → table, learnt from reads and writes: which target a Customer lookup binds.
         self.known_targets: dict[str, str] = {}
         self.burst_remaining: int | None = None
-        from connectors.dynamics.writes import Writer  # writes imports this module's types
-
         self.writer = Writer(self)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -249,7 +248,7 @@ class DynamicsConnector(Connector):
                           'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'}
 
     def _query_headers(self) -> dict[str, str]:
-        # No track-changes: Dataverse refuses $filter with it (facts C.4).
+        # No track-changes: Dataverse refuses $filter, $orderby, $expand and $top with it.
         return {"Prefer": f"odata.maxpagesize={self.page_size},"
                           'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'}
 
@@ -263,7 +262,7 @@ class DynamicsConnector(Connector):
             if next_link:
                 if changes:
                     yield Page(changes, None)
-                # Follow the link unchanged, with the same Prefer (facts C.3).
+                # Dataverse wants the nextLink followed unchanged, with the same Prefer header.
                 body = self.get_json(self._checked_link(str(next_link)), headers=headers)
                 continue
             delta = body.get("@odata.deltaLink")

@@ -1,4 +1,4 @@
-"""The ``$batch`` wire format (facts C.7): multipart/mixed requests out, per-part responses in.
+"""The ``$batch`` wire format: multipart/mixed requests out, per-part responses in.
 
 A batch request holds one ``application/http`` part per operation; the response holds one part
 per operation too, each an embedded HTTP response, with change-set answers nested one level

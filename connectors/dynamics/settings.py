@@ -17,7 +17,8 @@ SETTINGS = frozenset({
 })
 SECRET_KEYS = frozenset({"client_secret"})
 
-#: Dataverse's limits: pages of at most 5,000 rows (facts C.3), 1,000 requests per $batch (C.7).
+#: Dataverse's limits: pages of at most 5,000 rows (a larger odata.maxpagesize is refused) and
+#: at most 1,000 requests per $batch.
 MAX_PAGE_SIZE = 5000
 MAX_BATCH_SIZE = 1000
 

@@ -1,11 +1,11 @@
-"""Writes through ``$batch`` (facts C.7): one call per chunk, one embedded response per record.
+"""Writes through ``$batch``: one call per chunk, one embedded response per record.
 
 Every record becomes one request inside the batch, sent with ``Prefer:
 odata.continue-on-error`` so a bad record fails alone:
 
 - delete → ``DELETE <set>(<guid>)``;
 - update (a key is known) → ``PATCH <set>(<guid>)`` with ``If-Match: *`` (never an upsert by
-  accident, facts C.5) or ``If-Match: W/"<version>"`` (a stale version → 412 → CONFLICT);
+  accident) or ``If-Match: W/"<version>"`` (a stale version → 412 → CONFLICT);
 - create with an external id that is an alternate key → ``PATCH <set>(<column>='<hub id>')``,
   an upsert: a create repeated after a crash updates the row it already made;
 - any other create → ``PATCH <set>(<uuid5 of the hub id>)``: the GUID is ours, so the same
@@ -40,7 +40,7 @@ from connectors.dynamics.schema import (
 from connectors.errors import ConnectorError, ErrorKind, picklist_hint
 
 if TYPE_CHECKING:
-    from connectors.dynamics.connector import DynamicsConnector
+    from connectors.dynamics.api import WriteApi
 
 #: The namespace of the GUIDs Syncline gives the rows it creates: uuid5(NAMESPACE, hub id).
 NAMESPACE = uuid.UUID("5b0c3f0e-8d1e-5f52-9a43-7f3d2c6e9a10")
@@ -64,7 +64,7 @@ class Planned:
 class Writer:
     """Turns OutboundRecords into ``$batch`` calls and the embedded answers back into results."""
 
-    def __init__(self, connector: DynamicsConnector) -> None:
+    def __init__(self, connector: WriteApi) -> None:
         self.connector = connector
 
     def write(self, entity_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
@@ -101,13 +101,13 @@ class Writer:
         skip = {pk}
         if record.key:
             address = f"{entity_set}({record.key})"
-            # If-Match is what makes a PATCH an update rather than an upsert (facts C.5).
+            # If-Match is what makes a PATCH an update rather than an upsert.
             headers["If-Match"] = f'W/"{record.if_match}"' if record.if_match else "*"
         elif record.external_id and self._is_alternate_key(described, record.external_id[0]):
             column, value = record.external_id
             literal = quote(odata_literal(described.columns.get(column), value), safe="'")
             address = f"{entity_set}({column}={literal})"
-            skip.add(column)  # key columns must not repeat in the body (facts C.5)
+            skip.add(column)  # Dataverse refuses key columns repeated in the body
         else:
             address = f"{entity_set}({record_guid(described.info.name, record.ref)})"
         values = dict(record.fields)

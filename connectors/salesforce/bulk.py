@@ -11,15 +11,15 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connectors.errors import ConnectorError, ErrorKind
 from core import shutdown
 from core.redaction import redact
 
 if TYPE_CHECKING:
-    from connectors.salesforce.connector import SalesforceConnector
-    from connectors.salesforce.writes import Pending
+    from connectors.base import OutboundRecord
+    from connectors.salesforce.api import BulkApi
 
 #: In Bulk CSV an empty cell leaves a field unchanged; this literal sets it to null.
 CSV_NULL = "#N/A"
@@ -35,12 +35,31 @@ def _sleep(seconds: float) -> None:
     shutdown.sleep(seconds)
 
 
+class BulkItem(Protocol):
+    """One record of a job as the writer prepared it: its key, values and the original."""
+
+    @property
+    def key(self) -> str | None:
+        """The record's Id, when known (updates and deletes)."""
+        ...
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The field values to send, already in Salesforce's form."""
+        ...
+
+    @property
+    def record(self) -> OutboundRecord:
+        """The record as the engine asked for it (its external id)."""
+        ...
+
+
 class BulkIngest:
     """One Bulk 2.0 ingest job for one operation on one object."""
 
     def __init__(
         self,
-        connector: SalesforceConnector,
+        connector: BulkApi,
         object_name: str,
         operation: str,
         external_id_field: str | None = None,
@@ -51,7 +70,7 @@ class BulkIngest:
         self.operation = operation
         self.external_id_field = external_id_field
 
-    def run(self, items: Sequence[Pending]) -> list[dict[str, Any]]:
+    def run(self, items: Sequence[BulkItem]) -> list[dict[str, Any]]:
         """Upload, wait, and return one Collections-shaped outcome per item, in order."""
         columns, rows = self._table(items)
         job = self._json("POST", "jobs/ingest/", json=self._job_spec())
@@ -77,7 +96,7 @@ class BulkIngest:
             spec["externalIdFieldName"] = self.external_id_field
         return spec
 
-    def _table(self, items: Sequence[Pending]) -> tuple[list[str], list[list[str]]]:
+    def _table(self, items: Sequence[BulkItem]) -> tuple[list[str], list[list[str]]]:
         if self.operation == "delete":
             return ["Id"], [[str(i.key)] for i in items]
         records: list[dict[str, Any]] = []
@@ -120,7 +139,7 @@ class BulkIngest:
 
     def _match(
         self,
-        items: Sequence[Pending],
+        items: Sequence[BulkItem],
         columns: list[str],
         rows: list[list[str]],
         succeeded: list[dict[str, str]],

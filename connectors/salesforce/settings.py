@@ -81,7 +81,8 @@ class SalesforceSettings:
             raise ConnectorError(
                 ErrorKind.CONFIG, f"api_version must look like 59.0, not {version!r}")
         if float(version) < 46.0:
-            # Collections upsert and its "created" flag arrived in 46.0 (facts A.4, A.6).
+            # Collections upsert, and the "created" flag that tells an upsert's create from its
+            # update, arrived in API 46.0.
             raise ConnectorError(ErrorKind.CONFIG, "api_version must be 46.0 or later")
         budget = config.get("api_budget", 0.8)
         if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 1:

@@ -1,8 +1,8 @@
 """Every remote call of the Salesforce connector: counted, retried, re-authenticated, classified.
 
-simple-salesforce sends the requests; this module adds what it lacks (facts B.8): our own
-token and one refresh on an expired session, retries with backoff, one error vocabulary,
-and the API usage from the ``Sforce-Limit-Info`` header of every response.
+simple-salesforce sends the requests; this module adds what it lacks: our own token and one
+refresh on an expired session, retries with backoff (5xx, UNABLE_TO_LOCK_ROW), one error
+vocabulary, and the API usage from the ``Sforce-Limit-Info`` header of every response.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ DAILY_LIMIT_WAIT_SECONDS = 3600.0
 class HttpsToHttpAdapter(HTTPAdapter):
     """Sends simple-salesforce's ``https://`` URLs for a loopback sandbox as ``http://``.
 
-    simple-salesforce hard-codes the scheme (facts B.2); this adapter is mounted for the
-    sandbox's host and port only, so nothing else is ever downgraded.
+    simple-salesforce builds every URL as ``https://<instance host>/...`` whatever scheme the
+    instance URL had; this adapter is mounted for the sandbox's host and port only, so nothing
+    else is ever downgraded.
     """
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:

@@ -26,7 +26,7 @@ from connectors.salesforce.schema import (
 )
 
 if TYPE_CHECKING:
-    from connectors.salesforce.connector import SalesforceConnector
+    from connectors.salesforce.api import WriteApi
 
 #: Pause before resending records that met UNABLE_TO_LOCK_ROW: another transaction held
 #: the row, and they usually finish within a second.
@@ -66,7 +66,7 @@ class Pending:
 class Writer:
     """Turns OutboundRecords into Collections and Bulk calls and their results back."""
 
-    def __init__(self, connector: SalesforceConnector) -> None:
+    def __init__(self, connector: WriteApi) -> None:
         self.connector = connector
         self.sleep: Callable[[float], None] = _sleep
 

@@ -81,7 +81,7 @@ class SyncError(SQLModel, table=True):
     """A record-level or job-level failure; one row per record + cause, updated on recurrence."""
 
     __tablename__ = "sync_error"
-    # The errors pages at a million rows (bench/dashboard.py): newest first in index order,
+    # The errors pages at a million rows (bench/dashboard_pages.py): newest first in index order,
     # with status in the index so closed errors are skipped without reading their rows; one
     # mapping's errors the same way; every column the grouped view reads, for an index-only scan.
     __table_args__ = (

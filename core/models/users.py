@@ -8,6 +8,8 @@ from sqlmodel import Field, SQLModel
 
 #: admin edits mappings and acts on errors; viewer reads everything a non-secret page shows.
 ROLES = ("admin", "viewer")
+#: A login counter's key (an email or a client address) is kept to this many characters.
+COUNTER_VALUE_WIDTH = 255
 
 
 class User(SQLModel, table=True):
@@ -51,6 +53,6 @@ class LoginCounter(SQLModel, table=True):
     __tablename__ = "login_counter"
 
     scope: str = Field(primary_key=True, max_length=8)  # "email" or "address"
-    value: str = Field(primary_key=True, max_length=255)
+    value: str = Field(primary_key=True, max_length=COUNTER_VALUE_WIDTH)
     window_start: datetime = Field(index=True)
     attempts: int

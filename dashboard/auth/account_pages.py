@@ -8,10 +8,10 @@ from datetime import timedelta
 from flask import abort, flash, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
-from core.db import utcnow
+from core import accounts, sessions
+from core.clock import utcnow
 from core.logs import event
 from core.models import DashboardSession, User
-from dashboard.auth import accounts, sessions
 from dashboard.auth.guard import admin_required, current_token, current_user, lifetime
 from dashboard.blueprint import bp, db, engine, log
 

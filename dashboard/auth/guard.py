@@ -2,7 +2,7 @@
 
 The signed cookie holds only a session token (and Flask-WTF's CSRF secret); who is logged in,
 and whether that session still holds, is decided from the database on every request
-(dashboard.auth.sessions).
+(core.sessions).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from core.db import as_utc, utcnow
+from core import sessions
+from core.clock import as_utc, utcnow
 from core.db import session as transaction
 from core.models import User
-from dashboard.auth import sessions
 from dashboard.auth.ratelimit import client_address
 from dashboard.blueprint import bp, db, engine
 

@@ -22,15 +22,15 @@ from datetime import datetime, timedelta
 from flask import current_app, request
 from sqlalchemy import Connection, and_, case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col
 
-from core.db import as_utc
+from core.accounts import forget_failed_logins
+from core.clock import as_utc
 from core.models import LoginCounter
+from core.models.users import COUNTER_VALUE_WIDTH
 from dashboard.blueprint import engine
 
 #: The address column's width; an IPv6 address with a zone fits easily.
 _ADDRESS_WIDTH = 64
-_VALUE_WIDTH = 255
 _TABLE = LoginCounter.__table__  # type: ignore[attr-defined]
 _UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -89,7 +89,7 @@ def reserve(email: str, address: str, now: datetime) -> Attempt:
     held: list[Slot] = []
     for scope, value in (("address", address), ("email", email)):
         with engine().begin() as connection:  # committed at once: the slot must count now
-            slot = _take(connection, scope, value[:_VALUE_WIDTH], now, limit, window)
+            slot = _take(connection, scope, value[:COUNTER_VALUE_WIDTH], now, limit, window)
         if slot.attempts > limit:
             give_back(held)
             return Attempt(slots=(), wait=_wait(slot, window, now))
@@ -154,16 +154,7 @@ def succeeded(attempt: Attempt) -> None:
     with engine().begin() as connection:
         for slot in attempt.slots:
             if slot.scope == "email":
-                forget_email(connection, slot.value)
-
-
-def forget_email(db: Session | Connection, email: str) -> None:
-    """Clear an email's counter (a successful login, a new password); the caller commits."""
-    db.execute(
-        delete(LoginCounter).where(
-            col(LoginCounter.scope) == "email", col(LoginCounter.value) == email[:_VALUE_WIDTH]
-        )
-    )
+                forget_failed_logins(connection, slot.value)
 
 
 def purge(now: datetime) -> None:

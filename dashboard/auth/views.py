@@ -10,10 +10,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge, Unauthorized
 from werkzeug.wrappers import Response
 
-from core.db import utcnow
+from core.accounts import authenticate, normalise_email
+from core.clock import utcnow
 from core.logs import event
 from dashboard.auth import ratelimit
-from dashboard.auth.accounts import authenticate, normalise_email
 from dashboard.auth.guard import current_user, forget, remember
 from dashboard.auth.ratelimit import client_address
 from dashboard.blueprint import bp, db, local_path, log

@@ -14,7 +14,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from core import csvfile
-from core.db import utcnow
+from core.clock import utcnow
 from dashboard.auth import admin_required, current_user
 from dashboard.blueprint import bp, engine, local_path
 from dashboard.errors.queries import FilterError, parse

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from core.db import utcnow
+from core.clock import utcnow
 from core.models import Audit, MappingRevision
 from dashboard.mappings.catalog import text_digest
 from dashboard.mappings.editor import diff_counts, unified_diff

@@ -1,112 +1,30 @@
-"""The Dataverse sandbox's Flask app: request pipeline, headers, error bodies, the token route."""
+"""The Dataverse sandbox's Flask app: its routes, the request pipeline, headers, the token route."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from sandboxes.dynamics.auth import AadError, Auth, bearer_token
-from sandboxes.dynamics.errors import (
-    RESOURCE_NOT_FOUND,
-    UNEXPECTED,
-    DataverseError,
-    payload_error,
-)
+from sandboxes.dynamics.batch import BATCH_INNER
+from sandboxes.dynamics.context import SandboxState, state
+from sandboxes.dynamics.errors import RESOURCE_NOT_FOUND, UNEXPECTED, DataverseError
 from sandboxes.dynamics.faults import Faults, token_error
 from sandboxes.dynamics.limits import ServiceProtection
+from sandboxes.dynamics.routes_control import control_blueprint
+from sandboxes.dynamics.routes_data import api_resource, service_document
+from sandboxes.dynamics.wire import API_ROOT, error_response, json_response
 from sandboxes.faults import ECHO_TOKEN_REQUEST, echoed_request
 
 if TYPE_CHECKING:
     from sandboxes.dynamics.store import Environment
 
-API_ROOT = "/api/data/v9.2"
 #: Blueprints/endpoints whose routes are the real API surface (token required, counted, faults).
 API_ENDPOINTS = frozenset({"api_root", "api_resource"})
-#: Set in the WSGI environ of requests a ``$batch`` dispatches: the batch itself was already
-#: authenticated, counted and exposed to faults once.
-BATCH_INNER = "sandbox.dynamics.batch_inner"
-JSON_MIMETYPE = "application/json; odata.metadata=minimal"
-
-
-@dataclass
-class SandboxState:
-    """Everything the routes share, kept on the Flask app (``app.extensions``)."""
-
-    env: Environment
-    faults: Faults
-    auth: Auth
-    limits: ServiceProtection
-    # The Environment is plain in-memory data while the werkzeug server is threaded: every
-    # request that touches it holds this lock (re-entrant, so $batch parts can nest).
-    env_lock: threading.RLock = field(default_factory=threading.RLock)
-    #: The time delta tokens are stamped and checked with (the Environment's clock).
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-    def reset(self) -> None:
-        """Empty the environment (older delta tokens stop working), drop faults and counts.
-
-        Access tokens stay valid.
-        """
-        with self.env_lock:
-            self.env.reset()
-            self.faults.clear()
-            self.limits.reset()
-
-
-def state() -> SandboxState:
-    """The sandbox state of the app serving the current request."""
-    return current_app.extensions["dynamics_sandbox"]
-
-
-def base_url() -> str:
-    """The Web API base of the current request, e.g. ``http://127.0.0.1:8702/api/data/v9.2``."""
-    return request.host_url.rstrip("/") + API_ROOT
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response that keeps key order (``@odata.*`` annotations first, like Dataverse)."""
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=None)
-    response.headers["Content-Type"] = JSON_MIMETYPE
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def no_content(headers: dict[str, str] | None = None) -> Response:
-    response = Response(status=204)
-    # A 204 has no body, so no Content-Type (Flask would otherwise add text/html).
-    del response.headers["Content-Type"]
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def error_response(error: DataverseError) -> Response:
-    """``{"error": {"code", "message"}}`` plus any headers the error carries (Retry-After)."""
-    return json_response(error.body(), error.status, getattr(error, "headers", None))
-
-
-def request_json() -> dict:
-    """The parsed JSON object body, or the 400 Dataverse answers for an unreadable payload."""
-    raw = request.get_data(cache=True, as_text=True)
-    if not raw.strip():
-        raise DataverseError("0x80040203", "Request body is empty: a JSON object is required.")
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise payload_error(
-            "", f"Invalid JSON. {error.msg} at line {error.lineno}, position {error.colno}."
-        ) from error
-    if not isinstance(body, dict):
-        raise payload_error("", "A JSON object was expected.")
-    return body
 
 
 def create_app(
@@ -118,9 +36,6 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> Flask:
     """The sandbox's Flask app over ``env``; ``clock`` should be the Environment's."""
-    from sandboxes.dynamics.routes_control import control_blueprint
-    from sandboxes.dynamics.routes_data import api_resource, service_document
-
     app = Flask(__name__)
     app.url_map.strict_slashes = False
     app.extensions["dynamics_sandbox"] = SandboxState(

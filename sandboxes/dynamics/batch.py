@@ -17,9 +17,13 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, request
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from sandboxes.dynamics.app import API_ROOT, BATCH_INNER, state
+from sandboxes.dynamics.context import state
 from sandboxes.dynamics.errors import INVALID_ARGUMENT, QUERY_ERROR, DataverseError
+from sandboxes.dynamics.wire import API_ROOT
 
+#: Set in the WSGI environ of requests a ``$batch`` dispatches: the batch itself was already
+#: authenticated, counted and exposed to faults once.
+BATCH_INNER = "sandbox.dynamics.batch_inner"
 MAX_REQUESTS = 1000
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _REFERENCE = re.compile(r"^\$(\d+)(?=/|$|\?)")

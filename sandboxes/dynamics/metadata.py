@@ -140,11 +140,7 @@ class EntityMeta:
 class Metadata:
     """The environment's entities, found by logical name or entity set name."""
 
-    def __init__(self, entities: Iterable[EntityMeta] | None = None) -> None:
-        if entities is None:
-            from sandboxes.dynamics.standard_entities import standard_entities
-
-            entities = standard_entities()
+    def __init__(self, entities: Iterable[EntityMeta]) -> None:
         self.entities: dict[str, EntityMeta] = {entity.logical_name: entity for entity in entities}
         self._by_set = {entity.entity_set: entity for entity in self.entities.values()}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response
 
-from sandboxes.dynamics.app import base_url, json_response, no_content, request_json, state
+from sandboxes.dynamics.context import state
 from sandboxes.dynamics.errors import (
     INVALID_ARGUMENT,
     QUERY_ERROR,
@@ -15,6 +15,7 @@ from sandboxes.dynamics.errors import (
 )
 from sandboxes.dynamics.metadata import NAMESPACE, EntityMeta
 from sandboxes.dynamics.resources import GUID, parse_key, split_segments
+from sandboxes.dynamics.wire import base_url, json_response, no_content, request_json
 
 
 def bound_action(entity: EntityMeta, key_text: str | None, action: str) -> Response:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from sandboxes.dynamics.app import json_response, no_content, request_json, state
+from sandboxes.dynamics.context import state
 from sandboxes.dynamics.errors import INVALID_ARGUMENT, DataverseError
+from sandboxes.dynamics.wire import json_response, no_content, request_json
 
 #: Entities whose live-row counts ``GET /__sandbox__/state`` reports.
 COUNTED_ENTITIES = ("lead", "contact", "account", "campaign", "list", "listmember", "opportunity")

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Response, request
 
-from sandboxes.dynamics.app import base_url, json_response, no_content, request_json, state
+from sandboxes.dynamics import routes_actions, routes_metadata, routes_query
+from sandboxes.dynamics.batch import handle_batch
+from sandboxes.dynamics.context import state
 from sandboxes.dynamics.errors import (
     OBJECT_DOES_NOT_EXIST,
     QUERY_ERROR,
@@ -27,20 +29,17 @@ from sandboxes.dynamics.resources import (
     wants_representation,
 )
 from sandboxes.dynamics.routes_metadata import service_document
+from sandboxes.dynamics.wire import base_url, json_response, no_content, request_json
 
 __all__ = ["api_resource", "service_document"]
 
 
 def api_resource(resource: str) -> Response:
     """Dispatch ``/api/data/v9.2/<resource>`` by its OData path segments."""
-    from sandboxes.dynamics import routes_actions, routes_metadata, routes_query
-
     if resource == "$metadata":
         _only("GET")
         return routes_metadata.csdl_document()
     if resource == "$batch":
-        from sandboxes.dynamics.batch import handle_batch
-
         _only("POST")
         return handle_batch()
     segments = split_segments(resource)

@@ -6,7 +6,7 @@ import re
 
 from flask import Response, request
 
-from sandboxes.dynamics.app import base_url, json_response, state
+from sandboxes.dynamics.context import state
 from sandboxes.dynamics.errors import QUERY_ERROR, RESOURCE_NOT_FOUND, DataverseError
 from sandboxes.dynamics.metadata import (
     EntityMeta,
@@ -14,6 +14,7 @@ from sandboxes.dynamics.metadata import (
     csdl_xml,
     entity_definition_json,
 )
+from sandboxes.dynamics.wire import base_url, json_response
 
 # `ChangeTrackingEnabled eq true`, `LogicalName eq 'lead'`: the only filters clients send here.
 _DEFINITION_FILTER = re.compile(

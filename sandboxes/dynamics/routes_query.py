@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from flask import Response, request
 
-from sandboxes.dynamics.app import API_ROOT, base_url, json_response, state
+from sandboxes.dynamics.context import state
 from sandboxes.dynamics.errors import (
     CHANGE_TRACKING_QUERY,
     QUERY_ERROR,
@@ -28,6 +28,7 @@ from sandboxes.dynamics.resources import (
     preferences,
     render_row,
 )
+from sandboxes.dynamics.wire import API_ROOT, base_url, json_response
 
 MAX_PAGE_SIZE = 5000
 MAX_COUNT = 5000

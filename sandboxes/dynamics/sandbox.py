@@ -8,8 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sandboxes.dynamics import state
-from sandboxes.dynamics.app import SandboxState, create_app
+from sandboxes.dynamics.app import create_app
 from sandboxes.dynamics.auth import DEFAULT_TOKEN_LIFETIME_S, AppRegistration, Auth
+from sandboxes.dynamics.context import SandboxState
 from sandboxes.dynamics.faults import Faults
 from sandboxes.dynamics.limits import DEFAULT_REQUESTS_PER_WINDOW, ServiceProtection
 from sandboxes.dynamics.store import Environment

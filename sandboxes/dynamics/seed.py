@@ -1,6 +1,6 @@
 """Demo data for the Dataverse sandbox: accounts with contacts, open leads, a marketing list.
 
-Deterministic per seed. The hub demo (jobs/demo.py) passes a few hub people that marketing in
+Deterministic per seed. The hub demo (demo/seed.py) passes a few hub people that marketing in
 the Dynamics business unit also has as leads, so both systems share some people from the start.
 """
 

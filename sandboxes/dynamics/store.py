@@ -22,6 +22,7 @@ from sandboxes.dynamics.errors import (
 )
 from sandboxes.dynamics.indexes import RowIndexes
 from sandboxes.dynamics.metadata import EntityMeta, Metadata
+from sandboxes.dynamics.standard_entities import standard_entities
 from sandboxes.dynamics.validation import (
     LOOKUP_NAME,
     coerce_value,
@@ -56,7 +57,7 @@ class Environment:
         *,
         enforce_application_required: bool = False,
     ) -> None:
-        self.metadata = metadata if metadata is not None else Metadata()
+        self.metadata = metadata if metadata is not None else Metadata(standard_entities())
         self._clock = clock or (lambda: datetime.now(UTC))
         # Re-entrant: savepoints, qualification and cascades call public methods again.
         self.lock = threading.RLock()

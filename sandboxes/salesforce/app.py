@@ -1,117 +1,35 @@
-"""The Salesforce sandbox's WSGI (Flask) app: request pipeline, error bodies, headers, OAuth."""
+"""The Salesforce sandbox's WSGI (Flask) app: its routes, the request pipeline, headers, OAuth."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from sandboxes.faults import ECHO_TOKEN_REQUEST, echoed_request
 from sandboxes.salesforce.auth import Auth, OAuthError, bearer_token
+from sandboxes.salesforce.bulk import BulkJobs
+from sandboxes.salesforce.config import RELEASE_NAMES
+from sandboxes.salesforce.context import SandboxState, state
+from sandboxes.salesforce.cursors import QueryCursors
 from sandboxes.salesforce.errors import SalesforceError
-from sandboxes.salesforce.faults import FaultError, Faults, session_error
-from sandboxes.salesforce.ids import IdMinter
+from sandboxes.salesforce.faults import Faults, session_error
 from sandboxes.salesforce.limits import ApiLimits
+from sandboxes.salesforce.routes_bulk import bulk_blueprint
+from sandboxes.salesforce.routes_composite import add_composite_routes
+from sandboxes.salesforce.routes_control import control_blueprint
+from sandboxes.salesforce.routes_data import data_blueprint
+from sandboxes.salesforce.wire import error_response, json_response
 
 if TYPE_CHECKING:
-    from sandboxes.salesforce.bulk import BulkJobs
     from sandboxes.salesforce.org import Org
-    from sandboxes.salesforce.routes_data import QueryCursors
 
 #: Blueprints whose routes are the real API surface (token required, counted, faults apply).
 API_BLUEPRINTS = frozenset({"data"})
 
 RELEASE_NAMES_FALLBACK = "Salesforce"
-
-
-@dataclass
-class SandboxState:
-    """Everything the routes share, kept on the Flask app (``app.extensions``)."""
-
-    org: Org
-    faults: Faults
-    auth: Auth
-    limits: ApiLimits
-    api_versions: tuple[str, ...]
-    # Writes through the Org are serialised: the werkzeug server is threaded and bulk jobs
-    # run in their own threads, while the Org is a plain in-memory structure.
-    org_lock: threading.RLock = field(default_factory=threading.RLock)
-    minter: IdMinter = field(default_factory=IdMinter)
-    cursors: QueryCursors | None = None
-    bulk: BulkJobs | None = None
-    # Builds a fresh Org for `POST /__sandbox__/reset` (None: reset keeps the data).
-    org_factory: Callable[[], Org] | None = None
-
-    def reset(self) -> None:
-        """A fresh org, no faults, a fresh day, no cursors or bulk jobs; tokens stay valid."""
-        from sandboxes.salesforce.bulk import BulkJobs
-        from sandboxes.salesforce.routes_data import QueryCursors
-
-        with self.org_lock:
-            if self.org_factory is not None:
-                self.org = self.org_factory()
-            self.faults.clear()
-            self.limits.reset()
-            self.cursors = QueryCursors(self.minter)
-            self.bulk = BulkJobs(self)
-
-
-def state() -> SandboxState:
-    """The sandbox state of the app serving the current request."""
-    return current_app.extensions["salesforce_sandbox"]
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response that keeps key order (records read in field order, like Salesforce's)."""
-    response = Response(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
-    )
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def no_content() -> Response:
-    return Response(status=204)
-
-
-def error_response(error: SalesforceError) -> Response:
-    """The top-level REST error shape: a JSON list of ``{"message", "errorCode", "fields"?}``."""
-    headers = error.headers if isinstance(error, FaultError) else None
-    return json_response(error.rest_body(), error.status, headers)
-
-
-def request_json(*, object_required: bool = True) -> Any:
-    """The parsed JSON body, or 400 JSON_PARSER_ERROR like Salesforce's deserializer."""
-    raw = request.get_data(cache=True, as_text=True)
-    if not raw.strip():
-        raise SalesforceError(
-            "JSON_PARSER_ERROR",
-            "The HTTP entity body is required, but this request has no entity body.",
-        )
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise SalesforceError(
-            "JSON_PARSER_ERROR",
-            f"Unexpected character at [line:{error.lineno}, column:{error.colno}]: {error.msg}",
-        ) from error
-    if object_required and not isinstance(body, dict):
-        raise SalesforceError(
-            "JSON_PARSER_ERROR",
-            "Cannot deserialize instance of an sObject out of a non-object JSON value",
-        )
-    return body
-
-
-def api_version_number() -> float:
-    """The API version of the current request as a number (59.0)."""
-    return float(g.api_version)
 
 
 def create_app(
@@ -128,11 +46,6 @@ def create_app(
     ``api_versions`` defaults to the org's config; ``org_factory`` lets ``/__sandbox__/reset``
     replace the org with a fresh one.
     """
-    from sandboxes.salesforce.bulk import BulkJobs
-    from sandboxes.salesforce.routes_bulk import bulk_blueprint
-    from sandboxes.salesforce.routes_control import control_blueprint
-    from sandboxes.salesforce.routes_data import QueryCursors, data_blueprint
-
     if api_versions is None:
         config = getattr(org, "config", None)
         api_versions = config.api_versions if config is not None else ("59.0",)
@@ -152,6 +65,7 @@ def create_app(
     app.extensions["salesforce_sandbox"] = sandbox_state
 
     data = data_blueprint()
+    add_composite_routes(data)
     bulk_blueprint(data)
     app.register_blueprint(data, url_prefix="/services/data/v<version>")
     app.register_blueprint(control_blueprint(), url_prefix="/__sandbox__")
@@ -250,8 +164,6 @@ def _token() -> Response:
 
 
 def _versions() -> Response:
-    from sandboxes.salesforce.config import RELEASE_NAMES
-
     return json_response(
         [
             {

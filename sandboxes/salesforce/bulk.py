@@ -9,13 +9,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.ids import IdMinter, object_of
+from sandboxes.salesforce.schema import find_field
 
 if TYPE_CHECKING:
-    from sandboxes.salesforce.app import SandboxState
+    from sandboxes.salesforce.faults import Faults
+    from sandboxes.salesforce.org import Org
     from sandboxes.salesforce.soql.query import Query
 
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
@@ -118,10 +120,18 @@ class Job:
         self.modstamp = _now()
 
 
+class BulkHost(Protocol):
+    """What the jobs use of the running sandbox (its org is replaced on reset: read it late)."""
+
+    org: Org
+    faults: Faults
+    org_lock: threading.RLock
+
+
 class BulkJobs:
     """Every Bulk API 2.0 job of the sandbox; processing runs in a worker thread per job."""
 
-    def __init__(self, sandbox: SandboxState) -> None:
+    def __init__(self, sandbox: BulkHost) -> None:
         self._sandbox = sandbox
         self._jobs: dict[str, Job] = {}
         self._minter = IdMinter()
@@ -178,9 +188,7 @@ class BulkJobs:
         if operation == "upsert":
             if not external_id:
                 raise job_error("InvalidJob : externalIdFieldName is required for upsert")
-            from sandboxes.salesforce.routes_data import describe_field
-
-            entry = describe_field(sobject, external_id)
+            entry = find_field(self._sandbox.org.describe(sobject), external_id)
             if entry is None or not (entry["name"] == "Id" or entry.get("externalId")):
                 raise job_error(
                     f"InvalidJob : Field name provided, {external_id} does not match an External "

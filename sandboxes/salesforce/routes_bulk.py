@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
 
-from sandboxes.salesforce.app import json_response, no_content, request_json, state
 from sandboxes.salesforce.bulk import BulkJobs
+from sandboxes.salesforce.context import state
+from sandboxes.salesforce.wire import json_response, no_content, request_json
 
 RESULT_KINDS = {
     "successfulresults": "successfulResults",

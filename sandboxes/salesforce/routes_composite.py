@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from sandboxes.salesforce import ids
-from sandboxes.salesforce.app import json_response, request_json, state
+from sandboxes.salesforce.context import state
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.routes_data import (
     external_id_field,
@@ -17,6 +17,7 @@ from sandboxes.salesforce.routes_data import (
     lock_target,
     with_attributes,
 )
+from sandboxes.salesforce.wire import json_response, request_json
 
 MAX_COLLECTION_SIZE = 200
 ROLLED_BACK = {

@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from sandboxes.salesforce.app import json_response, no_content, request_json, state
+from sandboxes.salesforce.context import state
 from sandboxes.salesforce.errors import SalesforceError
+from sandboxes.salesforce.wire import json_response, no_content, request_json
 
 #: Objects whose live-record counts ``GET /__sandbox__/state`` reports.
 COUNTED_OBJECTS = ("Lead", "Contact", "Account", "Campaign", "CampaignMember", "Opportunity")

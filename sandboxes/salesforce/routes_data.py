@@ -2,78 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from sandboxes.salesforce.app import (
-    api_version_number,
-    json_response,
-    no_content,
-    request_json,
-    state,
-)
+from sandboxes.salesforce.context import state
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.faults import lock_error
-from sandboxes.salesforce.ids import IdMinter, to18
+from sandboxes.salesforce.ids import to18
 from sandboxes.salesforce.routes_replication import add_replication_routes
+from sandboxes.salesforce.schema import find_field
 from sandboxes.salesforce.soql import execute, parse
+from sandboxes.salesforce.wire import api_version_number, json_response, no_content, request_json
 
 DEFAULT_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
 MAX_BATCH_SIZE = 2000
-#: Salesforce drops a query cursor after 15 minutes without use.
-CURSOR_IDLE_SECONDS = 15 * 60
-MAX_OPEN_CURSORS = 500
 #: From API 46.0 an upsert that updates answers 200 with a body (before: 204, no body).
 UPSERT_BODY_SINCE = 46.0
-
-
-@dataclass
-class _Cursor:
-    records: list[dict]
-    batch_size: int
-    last_used: float
-
-
-class QueryCursors:
-    """Snapshots of query results behind ``nextRecordsUrl`` locators (``01g...-offset``)."""
-
-    def __init__(self, minter: IdMinter, clock: Any = time.monotonic) -> None:
-        self._minter = minter
-        self._clock = clock
-        self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def open(self, records: list[dict], batch_size: int) -> str:
-        """Keep ``records`` for paging; returns the locator id."""
-        locator = self._minter.mint("01g")
-        with self._lock:
-            self._expire()
-            self._cursors[locator] = _Cursor(records, batch_size, self._clock())
-            while len(self._cursors) > MAX_OPEN_CURSORS:
-                self._cursors.popitem(last=False)
-        return locator
-
-    def get(self, locator: str) -> _Cursor:
-        """The cursor of ``locator``, or 400 INVALID_QUERY_LOCATOR when unknown or expired."""
-        with self._lock:
-            self._expire()
-            cursor = self._cursors.get(locator)
-            if cursor is None:
-                raise SalesforceError("INVALID_QUERY_LOCATOR", "invalid query locator")
-            cursor.last_used = self._clock()
-            self._cursors.move_to_end(locator)
-            return cursor
-
-    def _expire(self) -> None:
-        cutoff = self._clock() - CURSOR_IDLE_SECONDS
-        for locator in [key for key, c in self._cursors.items() if c.last_used < cutoff]:
-            del self._cursors[locator]
 
 
 def data_blueprint() -> Blueprint:
@@ -100,10 +46,6 @@ def data_blueprint() -> Blueprint:
         view_func=_by_external_id,
         methods=["GET", "PATCH"],
     )
-
-    from sandboxes.salesforce.routes_composite import add_composite_routes
-
-    add_composite_routes(blueprint)
     return blueprint
 
 
@@ -220,10 +162,7 @@ def _describe(sobject: str) -> Response:
 
 def describe_field(sobject: str, field_name: str) -> dict | None:
     """The describe entry of ``field_name`` on ``sobject`` (case-insensitive), or None."""
-    for entry in state().org.describe(sobject)["fields"]:
-        if entry["name"].lower() == field_name.lower():
-            return entry
-    return None
+    return find_field(state().org.describe(sobject), field_name)
 
 
 # -- sObject rows -------------------------------------------------------------------------

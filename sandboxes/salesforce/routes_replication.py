@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, request
 
-from sandboxes.salesforce.app import json_response, state
+from sandboxes.salesforce.context import state
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.validation import format_datetime, parse_datetime
+from sandboxes.salesforce.wire import json_response
 
 #: How far back Salesforce keeps replication data.
 WINDOW = timedelta(days=30)

@@ -8,9 +8,10 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sandboxes.salesforce import state
-from sandboxes.salesforce.app import SandboxState, create_app
+from sandboxes.salesforce.app import create_app
 from sandboxes.salesforce.auth import ApiUser, Auth, ConnectedApp, Session
 from sandboxes.salesforce.config import SandboxConfig
+from sandboxes.salesforce.context import SandboxState
 from sandboxes.salesforce.faults import Faults
 from sandboxes.salesforce.limits import ApiLimits
 from sandboxes.salesforce.org import Org
@@ -39,7 +40,7 @@ class HttpsToHttpAdapter(HTTPAdapter):
 def https_to_http_session(base_url: str) -> requests.Session:
     """A requests Session that reaches the plain-HTTP sandbox at ``base_url`` via ``https://``.
 
-    Only the sandbox's host:port is rewritten (recipe 1 of the API facts, B.7).
+    Only the sandbox's host:port is rewritten, so no other address is ever downgraded.
     """
     host = base_url.split("://", 1)[-1].rstrip("/")
     session = requests.Session()

@@ -348,6 +348,14 @@ class Schema:
         }
 
 
+def find_field(description: dict, field_name: str) -> dict | None:
+    """The entry of ``field_name`` in an object's describe (case-insensitive), or None."""
+    for entry in description["fields"]:
+        if entry["name"].lower() == field_name.lower():
+            return entry
+    return None
+
+
 def describe_field(meta: FieldMeta) -> dict:
     """One entry of describe's `fields` array."""
     is_text = meta.type in _TEXT_TYPES

@@ -2,7 +2,7 @@
 
 Accounts with contacts and deals, leads in every status, a campaign sales ran, a lead already
 converted, partner referrals and two leads for one person that predate the duplicate rule. The
-hub demo (jobs/demo.py) passes the people it also holds, so both sides share some of them, typed
+hub demo (demo/seed.py) passes the people it also holds, so both sides share some of them, typed
 the way sales types them (in capitals).
 """
 

@@ -19,7 +19,8 @@ from sqlmodel import select
 
 from alerts.evaluate import Notification, alert_job, evaluate_alerts
 from alerts.rules import AlertRules, alerts_path, parse_alerts
-from core.db import make_engine, session, utcnow
+from core.clock import utcnow
+from core.db import make_engine, session
 from core.models import AlertState, SyncRun
 from jobs.engine import SyncContext
 from jobs.live import LiveConfig

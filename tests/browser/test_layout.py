@@ -20,9 +20,9 @@ import yaml
 from sqlalchemy import Engine
 
 from app import create_app
+from core.accounts import add_user
 from core.db import session
 from core.models import Campaign, CampaignMember, Person, SyncError, SyncRun
-from dashboard.auth.accounts import add_user
 from jobs import causes
 from tests.browser.conftest import LiveServer
 

@@ -11,7 +11,7 @@ from PIL import Image, ImageStat
 from sqlalchemy import Engine
 
 from app import create_app
-from dashboard.auth.accounts import add_user
+from core.accounts import add_user
 from tests.browser.conftest import LiveServer
 
 PASSWORD = "browser-test-password"

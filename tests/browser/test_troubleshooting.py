@@ -14,7 +14,7 @@ from PIL import Image, ImageStat
 from sqlalchemy import Engine
 
 from app import create_app
-from dashboard.auth.accounts import add_user
+from core.accounts import add_user
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.browser.conftest import LiveServer
 from tests.e2e.harness import SalesforceHub

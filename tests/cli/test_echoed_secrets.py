@@ -5,7 +5,7 @@ error shape and the request (form body URL-encoded, the form and headers as JSON
 description, as a misbehaving proxy in front of the endpoint does. The connections' secrets
 hold every character an encoder changes. Each test runs the real CLI on a Salesforce or a
 Dynamics connection, then the dashboard on the same database, and hunts every encoded form
-of every secret (tests/secretforms.py) through all they showed and stored.
+of every secret (connectors/conformance/secretforms.py) through all they showed and stored.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import Engine
 
 from app import create_app
+from connectors.conformance.secretforms import leaks
 from core import logs
+from core.accounts import add_user
 from core.models import User
-from dashboard.auth.accounts import add_user
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.cli.conftest import Invoke
@@ -29,7 +30,6 @@ from tests.cli.helpers import SHIPPED_MAPPINGS, database_dump, rows, write
 from tests.connectors.dynamics import sandbox_remote as dynamics_remote
 from tests.connectors.salesforce import sandbox_remote as salesforce_remote
 from tests.dashboard.forms import log_in, post
-from tests.secretforms import leaks
 
 #: Commands a user runs after a failed sync, with the exit codes they end with.
 COMMANDS: tuple[tuple[tuple[str, ...], int], ...] = (

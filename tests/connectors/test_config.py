@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from connectors.config import Connections, is_secret_key, load_connections
+from connectors.conformance.secretforms import basic_forms
 from connectors.memory import MemoryConnector, MemoryStore
 from core.errors import InputError
 from core.redaction import redact
-from tests.secretforms import basic_forms
 
 
 @pytest.fixture(autouse=True)

@@ -16,9 +16,9 @@ import pytest
 
 from connectors import build_connector
 from connectors.base import Op, OutboundRecord, WriteStatus
+from connectors.conformance import ConnectorConformance, changes_of, read_all
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.memory import MemoryConnector, MemoryStore, SimulatedCrash
-from tests.conformance.suite import ConnectorConformance, changes_of, read_all
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "mem-test-key-8f2c41"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-from core import db
+from core import clock, db
 from core.errors import InputError
 from core.models import HubSequence, Person, SyncRun
 from core.sequence import current_seq
@@ -126,7 +126,7 @@ def test_require_schema_refuses_a_database_behind_head(engine: Engine) -> None:
 
 def test_session_commits_on_success(engine: Engine) -> None:
     with db.session(engine) as s:
-        s.add(SyncRun(mapping="m", started_at=db.utcnow()))
+        s.add(SyncRun(mapping="m", started_at=clock.utcnow()))
     with db.session(engine) as s:
         run = s.exec(select(SyncRun)).one()
     # expire_on_commit=False: still readable after the block closed the session.
@@ -135,7 +135,7 @@ def test_session_commits_on_success(engine: Engine) -> None:
 
 def test_session_rolls_back_on_error(engine: Engine) -> None:
     with pytest.raises(RuntimeError), db.session(engine) as s:
-        s.add(SyncRun(mapping="m", started_at=db.utcnow()))
+        s.add(SyncRun(mapping="m", started_at=clock.utcnow()))
         s.flush()
         raise RuntimeError("boom")
     with db.session(engine) as s:
@@ -143,12 +143,12 @@ def test_session_rolls_back_on_error(engine: Engine) -> None:
 
 
 def test_utcnow_is_aware_utc() -> None:
-    now = db.utcnow()
+    now = clock.utcnow()
     assert now.utcoffset() is not None and now.utcoffset().total_seconds() == 0
 
 
 def test_datetimes_come_back_aware_on_every_backend(engine: Engine) -> None:
-    started = db.utcnow()
+    started = clock.utcnow()
     with db.session(engine) as s:
         s.add(SyncRun(mapping="m", started_at=started))
     with db.session(engine) as s:

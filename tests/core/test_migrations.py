@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel, select
 
-from core import db
+from core import clock, db
 from core.models import Link, LoginCounter, Person, SyncRun
 from core.sequence import current_seq
 
@@ -52,7 +52,7 @@ def test_upgrade_keeps_existing_data(engine: Engine) -> None:
                 snapshot={"Email": "kept@example.com"},
             )
         )
-        s.add(SyncRun(mapping="crm-person", started_at=db.utcnow()))
+        s.add(SyncRun(mapping="crm-person", started_at=clock.utcnow()))
     db.init_db(engine)
     db.require_schema(engine)
     assert db.schema_revision(engine) == db._head()

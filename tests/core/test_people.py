@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
-from core.db import init_db, make_engine, session, utcnow
+from core.clock import utcnow
+from core.db import init_db, make_engine, session
 from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
 from core.models import Account, Person

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from connectors.conformance.secretforms import TRICKY_SECRETS, basic_forms, encoded_forms
 from core.redaction import (
     MIN_SECRET_LENGTH,
     REDACTED,
@@ -14,7 +15,6 @@ from core.redaction import (
     redact_values,
     redacted_excerpt,
 )
-from tests.secretforms import TRICKY_SECRETS, basic_forms, encoded_forms
 
 FORMS = [
     pytest.param(secret, form, id=f"{n}-{name}")

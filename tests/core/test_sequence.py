@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, select
 
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.models import Account, Campaign, Person, SyncRun
 from core.sequence import changes_since, current_seq, touch
 

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from app import create_app
+from core.accounts import add_user
 from core.db import session
 from core.models import SyncError, SyncRun, User
-from dashboard.auth.accounts import add_user
 from jobs import causes
 from tests.dashboard.forms import log_in
 

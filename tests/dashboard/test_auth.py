@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from werkzeug.test import TestResponse
 
-from core.db import utcnow
+from core import accounts
+from core.clock import utcnow
 from core.models import DashboardSession, LoginCounter, User
-from dashboard.auth import accounts
-from dashboard.auth.sessions import hash_token
+from core.sessions import hash_token
 from tests.clock import frozen_clock
 from tests.dashboard.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
 from tests.dashboard.forms import post

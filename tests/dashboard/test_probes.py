@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from core.accounts import add_user
 from core.db import init_db, make_engine, session
 from core.models import Person
-from dashboard.auth.accounts import add_user
 from tests.conftest import PostgresServer
 from tests.dashboard.forms import log_in, post
 from tests.netproxy import CuttableProxy

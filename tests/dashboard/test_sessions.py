@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from core import accounts
 from core.models import DashboardSession, User
-from dashboard.auth import accounts
-from dashboard.auth.sessions import hash_token
+from core.sessions import hash_token
 from tests.clock import Clock, frozen_clock
 from tests.dashboard.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
 from tests.dashboard.forms import csrf_token, post
@@ -288,8 +288,8 @@ def test_users_page_lists_accounts_with_their_open_sessions(
 def test_timeouts_from_the_environment(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from core.sessions import Lifetime
     from dashboard.auth.guard import lifetime
-    from dashboard.auth.sessions import Lifetime
     from tests.dashboard.test_security import _app_on
 
     monkeypatch.setenv("SYNCLINE_SESSION_IDLE_MINUTES", "10")

@@ -205,7 +205,7 @@ def test_delete_in_the_hub(h: Harness, policy: str, leads_after: int, linked: bo
     h.set_mappings(mapping(deletes={"from_hub": policy, "brake_floor": 10}))
     ann = h.add_person(email="ann@acme.com", last_name="Lee")
     h.run()
-    from core.db import utcnow
+    from core.clock import utcnow
 
     h.edit_person(ann, deleted_at=utcnow())
     report = h.run()
@@ -501,7 +501,7 @@ def test_a_locked_row_is_retried_automatically_with_backoff(h: Harness, engine: 
 
     from sqlmodel import Session
 
-    from core.db import utcnow
+    from core.clock import utcnow
     from core.models import SyncError
 
     ann = h.add_person(email="ann@acme.com", last_name="Lee")

@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 
 from connectors.memory.connector import MemoryConnector
 from connectors.memory.store import MemoryStore
-from core.db import make_engine, utcnow
+from core.clock import utcnow
+from core.db import make_engine
 from core.hubschema import HubSchema
 from core.models import Person, SyncLease, SyncRun
 from jobs import lease

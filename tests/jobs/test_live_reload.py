@@ -17,10 +17,10 @@ from sqlmodel import Session, select
 
 from app import create_app
 from connectors.memory.store import MemoryStore
-from core.db import utcnow
+from core.accounts import add_user
+from core.clock import utcnow
 from core.hubschema import HubSchema
 from core.models import SyncError
-from dashboard.auth.accounts import add_user
 from jobs.engine import SyncContext
 from jobs.live import INVALID_CODE, LiveConfig
 from jobs.scheduler import build_scheduler, reconcile

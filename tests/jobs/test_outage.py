@@ -14,7 +14,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import make_url
 
 from connectors.memory.store import MemoryStore
-from core.db import init_db, make_engine, utcnow
+from core.clock import utcnow
+from core.db import init_db, make_engine
 from jobs.live import LiveConfig
 from jobs.outage import OUTAGE_CODE, outage_for
 from jobs.scheduler import Watcher, build_scheduler, purge_job

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from cli import main
 from cli.context import App
-from core.db import utcnow
+from core.clock import utcnow
 from core.errors import InputError
 from core.models import SyncError, SyncRun
 from jobs import retention

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 from connectors.memory.store import MemoryStore
-from core.db import utcnow
+from core.clock import utcnow
 from core.models import SyncError
 from jobs import causes
 from jobs import scheduler as scheduler_module

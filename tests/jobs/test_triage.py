@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from core.db import utcnow
+from core.clock import utcnow
 from core.models import Audit, SyncError
 from core.redaction import redact
 from jobs import causes, triage

@@ -1,7 +1,7 @@
 """Errors pages over a million rows: newest first, one mapping's newest, errors by cause.
 
 ``ix_sync_error_newest`` replaces ``ix_sync_error_last_seen`` (its leading column, so every
-query the old one served it serves too). Measured with ``bench/dashboard.py``.
+query the old one served it serves too). Measured with ``bench/dashboard_pages.py``.
 
 Revision ID: 0004
 Revises: 0003

@@ -9,7 +9,8 @@ from typing import Any
 from connectors.dynamics import DynamicsConnector
 from sandboxes.dynamics.sandbox import DynamicsSandbox, SandboxConfig
 
-#: A client secret with every character an encoder treats specially (tests/secretforms.py).
+#: A client secret with every character an encoder treats specially (see
+#: connectors/conformance/secretforms.py).
 TRICKY_CLIENT_SECRET = 'cs "pä+ss/w=rd" %&#! <ü> \\ 🔑'
 
 

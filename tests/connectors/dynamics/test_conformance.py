@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from connectors.conformance import ConnectorConformance, changes_of, read_all
 from connectors.dynamics import DynamicsConnector
 from sandboxes.dynamics.sandbox import DynamicsSandbox
-from tests.conformance.suite import ConnectorConformance, changes_of, read_all
 from tests.connectors.dynamics.sandbox_remote import (
     SandboxRemote,
     sandbox_settings,

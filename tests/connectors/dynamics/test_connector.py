@@ -1,7 +1,8 @@
 """Describe, option-set labels both ways, lookups, change tracking, qualification, $batch writes.
 
-Dataverse is played by ``responses`` here (exact wire shapes from facts C.3–C.7); the
-conformance suite runs the same connector against the DynamicsSandbox.
+Dataverse is played by ``responses`` here (the wire shapes of its paging, change tracking,
+writes and ``$batch`` answers); the conformance suite runs the same connector against the
+DynamicsSandbox.
 """
 
 from __future__ import annotations

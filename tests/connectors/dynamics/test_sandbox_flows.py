@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.base import Op, OutboundRecord, WriteStatus
+from connectors.conformance import changes_of, read_all
 from connectors.dynamics import DynamicsConnector
 from sandboxes.dynamics.sandbox import DynamicsSandbox
-from tests.conformance.suite import changes_of, read_all
 from tests.connectors.dynamics.sandbox_remote import sandbox_settings
 
 

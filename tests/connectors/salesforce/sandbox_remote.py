@@ -14,8 +14,9 @@ from sandboxes.salesforce import routes_data
 from sandboxes.salesforce.config import SandboxConfig
 from sandboxes.salesforce.sandbox import SalesforceSandbox, default_config
 
-#: Credentials with every character an encoder treats specially (tests/secretforms.py): a
-#: secret shown URL-encoded, JSON-escaped or in base64 is then not the secret as written.
+#: Credentials with every character an encoder treats specially (see
+#: connectors/conformance/secretforms.py): a secret shown URL-encoded, JSON-escaped or in
+#: base64 is then not the secret as written.
 TRICKY_CLIENT_SECRET = "cs-pä+ss/w=rd%&#!ü"
 TRICKY_PASSWORD = 'pw "top" <x> \\ 🔑 100%'
 TRICKY_SECURITY_TOKEN = "tök+/=%&#!en"

@@ -11,6 +11,7 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from connectors.conformance.secretforms import basic_forms, encoded_forms
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.salesforce import SalesforceConnector
 from core.redaction import redact
@@ -24,7 +25,6 @@ from tests.connectors.salesforce.fakes import (
     connector,
     settings,
 )
-from tests.secretforms import basic_forms, encoded_forms
 
 LIMITS = {"DailyApiRequests": {"Max": 15000, "Remaining": 14990}}
 

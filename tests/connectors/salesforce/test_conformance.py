@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from connectors.conformance import ConnectorConformance
 from connectors.salesforce import SalesforceConnector
 from sandboxes.salesforce.sandbox import SalesforceSandbox
-from tests.conformance.suite import ConnectorConformance
 from tests.connectors.salesforce.sandbox_remote import (
     SandboxRemote,
     sandbox_settings,

@@ -11,11 +11,11 @@ from urllib.parse import quote_plus
 import pytest
 
 from connectors.base import Op, OutboundRecord, WriteStatus
+from connectors.conformance import changes_of, read_all
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.schema import IN_LIST_BYTES
 from sandboxes.salesforce.sandbox import SalesforceSandbox
-from tests.conformance.suite import changes_of, read_all
 from tests.connectors.salesforce.sandbox_remote import SandboxRemote, rep_id, sandbox_settings
 
 

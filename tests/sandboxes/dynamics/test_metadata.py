@@ -14,8 +14,9 @@ from sandboxes.dynamics.metadata import (
     csdl_xml,
     entity_definition_json,
 )
+from sandboxes.dynamics.standard_entities import standard_entities
 
-METADATA = Metadata()
+METADATA = Metadata(standard_entities())
 ENTITY_SETS = {
     "lead": ("leads", "leadid", "fullname"),
     "contact": ("contacts", "contactid", "fullname"),

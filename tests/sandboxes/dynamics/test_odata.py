@@ -13,8 +13,9 @@ from sandboxes.dynamics.odata import (
     parse_select,
     parse_top,
 )
+from sandboxes.dynamics.standard_entities import standard_entities
 
-LEAD = Metadata().entity("lead")
+LEAD = Metadata(standard_entities()).entity("lead")
 ANN = "aa000000-0000-0000-0000-000000000001"
 BOB = "bb000000-0000-0000-0000-000000000002"
 CAROL = "cc000000-0000-0000-0000-000000000003"

@@ -1,4 +1,4 @@
-"""simple-salesforce 1.12, unchanged, against the sandbox through the https→http adapter (B.7)."""
+"""simple-salesforce 1.12, unchanged, against the sandbox through the https→http adapter."""
 
 from __future__ import annotations
 

@@ -1,20 +1,22 @@
-"""Accounts: create, change and check them; shared by ``syncline users`` and the dashboard.
+"""Dashboard accounts: create, change and check them (``syncline users`` and the dashboard).
 
 Every change that alters what a session may do (password, role, deactivation, removal) ends
-the account's open sessions in the same transaction.
+the account's open sessions in the same transaction. Nothing here needs a web request.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import Connection, delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.db import session, utcnow
+from core import sessions
+from core.clock import utcnow
+from core.db import session
 from core.errors import InputError
-from core.models import ROLES, User
-from dashboard.auth import sessions
-from dashboard.auth.ratelimit import forget_email
+from core.models import ROLES, LoginCounter, User
+from core.models.users import COUNTER_VALUE_WIDTH
 
 MIN_PASSWORD_LENGTH = 12
 #: Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -135,7 +137,7 @@ def set_password(engine: Engine, email: str, password: str) -> User:
         db.add(user)
         sessions.end_all(db, _id(user))
         # A reset is how an admin helps a locked-out user: the old failures no longer count.
-        forget_email(db, user.email)
+        forget_failed_logins(db, user.email)
     return user
 
 
@@ -166,6 +168,16 @@ def sign_out(engine: Engine, email: str) -> tuple[User, int]:
     with session(engine) as db:
         user = _find(db, email)
         return user, sessions.end_all(db, _id(user))
+
+
+def forget_failed_logins(db: Session | Connection, email: str) -> None:
+    """Clear an email's login counter (a successful login, a new password); the caller commits."""
+    db.execute(
+        delete(LoginCounter).where(
+            col(LoginCounter.scope) == "email",
+            col(LoginCounter.value) == email[:COUNTER_VALUE_WIDTH],
+        )
+    )
 
 
 def signed_out_text(user: User, ended: int) -> str:

@@ -2,6 +2,8 @@
 
 A subclass names the object to test and supplies fixtures::
 
+    from connectors.conformance import ConnectorConformance
+
     class TestMemoryConformance(ConnectorConformance):
         object_name = "Lead"
         required_field = "LastName"
@@ -16,10 +18,13 @@ A subclass names the object to test and supplies fixtures::
         @pytest.fixture
         def remote(self, connector): ...  # a RemoteControl on that remote
 
-Capability flags (``connector.capabilities``) turn into skips. The checks follow
-style-anchors §9.8: describe, paging, inclusive cursors, deletes, one result per input,
-partial failure, idempotent upsert, 429/503/expired-session handling, secrets never shown (in
-any encoding, even when the token endpoint quotes the request back).
+Capability flags (``connector.capabilities``) turn into skips. The checks are what the
+engine relies on of every connector: describe, paging, inclusive cursors, deletes, one result
+per input in input order, per-record failures, idempotent upserts, retries of 429/503 and one
+refresh of an expired session, and secrets never shown (in any encoding, even when the token
+endpoint quotes the request back).
+
+The class is named so that pytest collects it only through a ``Test...`` subclass.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
 import pytest
 
@@ -43,46 +48,14 @@ from connectors.base import (
     WriteResult,
     WriteStatus,
 )
+from connectors.conformance.remote import RemoteControl
+from connectors.conformance.secretforms import leaks
 from connectors.errors import ConnectorError, ErrorKind
-from tests.secretforms import leaks
 
 FIELD_TYPES = frozenset({
     "string", "text", "email", "phone", "url", "picklist", "multipicklist", "boolean", "integer",
     "number", "date", "datetime", "id", "reference",
 })
-
-
-class RemoteControl(Protocol):
-    """The test's hand on the remote behind the connector (a sandbox, a store)."""
-
-    def seed(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
-        """Create records directly on the remote (not through the connector); return keys."""
-        ...
-
-    def edit(self, key: str, fields: Mapping[str, Any]) -> None:
-        """Change a record as a user of the remote system would."""
-        ...
-
-    def delete(self, key: str) -> None:
-        """Delete a record as a user of the remote system would."""
-        ...
-
-    def set_page_size(self, n: int) -> None:
-        """Make reads return at most ``n`` records per page."""
-        ...
-
-    def inject(self, kind: str, times: int = 1, retry_after: float | None = None) -> None:
-        """Fail the next ``times`` calls: ``transient``, ``rate_limited`` or ``auth_expired``.
-
-        ``echo_token_request`` (remotes with a token endpoint): the next ``times`` token
-        requests are refused in the remote's error shape, the request quoted back in it
-        (credentials included), as a misbehaving proxy in front of the endpoint does.
-        """
-        ...
-
-    def patch_sleep(self) -> list[float]:
-        """Stop the connector's retries from sleeping; return the list of requested waits."""
-        ...
 
 
 def read_all(

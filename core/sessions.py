@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, delete, not_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from core.db import as_utc
+from core.clock import as_utc
 from core.models import DashboardSession, User
 
 #: 32 random bytes: a 256-bit session id, far beyond guessing.

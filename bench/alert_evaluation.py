@@ -1,8 +1,8 @@
 """How long one evaluation of the shipped alert rules takes on a hub with months of history.
 
-    .venv/bin/python -m bench.alerts [--rows 1000000] [--database URL] [--evaluations 10]
+    .venv/bin/python -m bench.alert_evaluation [--rows 1000000] [--database URL] [--evaluations 10]
 
-Seeds a fresh database like ``bench.dashboard`` does (hourly runs of every shipped mapping for
+Seeds a fresh database like ``bench.dashboard_pages`` does (hourly runs of every shipped mapping for
 90 days, ``--rows`` sync errors with their cause counts), then evaluates the shipped
 ``mappings/alerts.yaml`` (its channels off, so nothing is sent) ``--evaluations`` times, one
 simulated minute apart, and prints the median and slowest evaluation. It asserts nothing.
@@ -20,7 +20,7 @@ from pathlib import Path
 from alerts.evaluate import evaluate_alerts
 from alerts.rules import load_alerts
 from bench.error_seed import Seeder, shipped_mappings
-from core import db, logs
+from core import clock, db, logs
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,7 +41,7 @@ def main() -> None:
             print(f"{engine.dialect.name}: {args.rows:,} errors, {seeded.describe()}")
             rules = load_alerts(REPO / "mappings" / "alerts.yaml", env={})
             watched = [mapping.name for mapping in shipped_mappings()]
-            now = db.utcnow()
+            now = clock.utcnow()
             timings = []
             for minute in range(args.evaluations):
                 started = time.perf_counter()

@@ -1,87 +1,40 @@
-"""The demo: the Salesforce sandbox, a webinar platform, people, records that fail on purpose.
+"""The demo's data: hub people and accounts, CRM records, webinar registrants, seeded once.
 
-The failing records give the errors page something true to say, in Salesforce's own words.
-
-Everything is seeded once, deterministically (Faker with a fixed seed), and marked with an audit
-row, so ``syncline demo --once`` can run again and again: the second run finds nothing to do.
-The sandbox keeps its org in ``instance/demo/salesforce.json`` so its ids outlive a restart.
+Everything is seeded deterministically (Faker with a fixed seed) and marked with an audit row,
+so ``syncline demo --once`` can run again and again: the second run finds nothing to seed.
+A few records fail on purpose, each for a reason an admin can fix from the dashboard.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import requests
 from faker import Faker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from connectors.memory.store import MemoryStore
-from core.db import session, utcnow
+from core.clock import utcnow
+from core.db import session
 from core.logs import event, get_logger
 from core.models import Account, Audit, Campaign, CampaignMember, Person
 from sandboxes.dynamics.seed import seed_environment
 from sandboxes.salesforce.seed import ascii_slug, domain_for, seed_org
 
 if TYPE_CHECKING:
-    from cli.context import App
-    from sandboxes.dynamics.sandbox import DynamicsSandbox
     from sandboxes.dynamics.store import Environment
     from sandboxes.salesforce.org import Org
-    from sandboxes.salesforce.sandbox import SalesforceSandbox
 
 log = get_logger("demo")
 
 SEED = 2026
-DEMO_DIR = Path("instance/demo")
-CONNECTIONS_FILE = Path("instance/connections.yaml")
-SALESFORCE_STATE = DEMO_DIR / "salesforce.json"
-DYNAMICS_STATE = DEMO_DIR / "dynamics.json"
-CONNECTIONS_YAML = """\
-# Written by `syncline demo`: the Salesforce and Dataverse sandboxes (the demo starts them on
-# ports 8701 and 8702 and keeps their data in instance/demo/) and a webinar platform stored as
-# a JSON file.
-# Point real systems here later (see connections.example.yaml); keep secrets in ${ENV_VARS}.
-salesforce:
-  type: salesforce
-  login_url: ${DEMO_SALESFORCE_URL:-http://127.0.0.1:8701}
-  auth: password
-  client_id: 3MVG9sandbox.syncline.demo.client.id
-  client_secret: ${DEMO_SALESFORCE_CLIENT_SECRET:-sandbox-demo-client-secret}
-  username: integration@syncline-sandbox.example
-  password: ${DEMO_SALESFORCE_PASSWORD:-sandbox-demo-password}
-  security_token: ${DEMO_SALESFORCE_TOKEN:-SandboxDemoToken}
-dynamics:
-  type: dynamics
-  url: ${DEMO_DYNAMICS_URL:-http://127.0.0.1:8702}
-  token_url: ${DEMO_DYNAMICS_URL:-http://127.0.0.1:8702}/7f3c2b1a-0d4e-4c5b-9a8f-5e6d7c8b9a01/oauth2/v2.0/token
-  client_id: 51f81489-12ee-4a9e-aaae-a2591f45987d
-  client_secret: ${DEMO_DYNAMICS_CLIENT_SECRET:-sandbox~secret.Dataverse-2027}
-webinar:
-  type: memory
-  path: instance/demo/webinar.json
-"""
-
 INDUSTRIES = ["Software", "Banking", "Pharma", "Retail", "Manufacturing"]
 COUNTRIES = ["US", "United Kingdom", "Germany", "France", "Canada", "Australia"]
 SOURCES = ["Organic Search", "Paid Social", "Event", "Webinar"]
 STAGES = ["Lead", "Lead", "MQL", "MQL", "SQL"]
 WEBINARS = ["Pipeline Math 101", "Attribution Without Tears", "The Clean CRM Playbook"]
-
-
-def write_connections(path: Path = CONNECTIONS_FILE) -> bool:
-    """Write the demo connections file unless one exists; True when written."""
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(CONNECTIONS_YAML, encoding="utf-8")
-    return True
 
 
 def is_seeded(engine: Engine) -> bool:
@@ -207,17 +160,8 @@ def seed(
                 },
             )
         for _ in range(25):
-            first, last = fake.first_name(), fake.last_name()
             webinar.create(
-                "Registrant",
-                {
-                    "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
-                    "FirstName": first,
-                    "LastName": last,
-                    "Webinar": rnd.choice(WEBINARS),
-                    "Attended": rnd.random() < 0.5,
-                    "RegisteredAt": utcnow().isoformat(),
-                },
+                "Registrant", new_registrant(fake, rnd.choice(WEBINARS), rnd.random() < 0.5)
             )
         # Someone pasted a whole address into the company box: longer than the hub's 255.
         webinar.create(
@@ -241,6 +185,19 @@ def seed(
     return counts
 
 
+def new_registrant(fake: Faker, webinar: str, attended: bool) -> dict[str, Any]:
+    """A webinar registrant the hub does not know yet: a new name at a free email domain."""
+    first, last = fake.first_name(), fake.last_name()
+    return {
+        "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
+        "FirstName": first,
+        "LastName": last,
+        "Webinar": webinar,
+        "Attended": attended,
+        "RegisteredAt": utcnow().isoformat(),
+    }
+
+
 def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
     """Marketing's webinars as hub campaigns, with registrants who attended or did not."""
     people = {p.email: p.id for p in db.exec(select(Person))}
@@ -259,132 +216,3 @@ def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
                                   status=status))
             count += 1
     return count
-
-
-def _address(app: App, connection: str, key: str, port: int) -> tuple[str, int]:
-    url = urlsplit(str(app.connections.get(connection)[key]))
-    return url.hostname or "127.0.0.1", url.port or port
-
-
-def salesforce_address(app: App) -> tuple[str, int]:
-    """Host and port of the demo's Salesforce sandbox, from the connections file."""
-    return _address(app, "salesforce", "login_url", 8701)
-
-
-def dynamics_address(app: App) -> tuple[str, int]:
-    """Host and port of the demo's Dataverse sandbox, from the connections file."""
-    return _address(app, "dynamics", "url", 8702)
-
-
-def _answers(url: str) -> bool:
-    try:
-        requests.get(url, timeout=1)
-        return True  # someone runs it already (`syncline sandbox ...`): use theirs
-    except requests.ConnectionError:
-        return False
-
-
-@dataclass
-class DemoSandboxes:
-    """The sandboxes this demo process started (None: one already answered, or not ours)."""
-
-    salesforce: SalesforceSandbox | None = None
-    dynamics: DynamicsSandbox | None = None
-
-    def stop(self) -> None:
-        """Stop them; each saves its data for the next run."""
-        for sandbox in (self.salesforce, self.dynamics):
-            if sandbox is not None:
-                sandbox.stop()
-
-
-def start_sandboxes(app: App) -> DemoSandboxes:
-    """Start the Salesforce and Dataverse sandboxes the demo connections point at."""
-    from sandboxes.dynamics.sandbox import DynamicsSandbox
-    from sandboxes.salesforce.sandbox import SalesforceSandbox
-
-    started = DemoSandboxes()
-    try:
-        host, port = salesforce_address(app)
-        if not _answers(f"http://{host}:{port}/services/data/"):
-            started.salesforce = SalesforceSandbox(
-                host=host, port=port, state_path=SALESFORCE_STATE
-            ).start()
-        host, port = dynamics_address(app)
-        if not _answers(f"http://{host}:{port}/api/data/v9.2/"):
-            started.dynamics = DynamicsSandbox(
-                host=host, port=port, state_path=DYNAMICS_STATE
-            ).start()
-    except BaseException:
-        started.stop()
-        raise
-    return started
-
-
-def activity_job(app: App) -> Callable[[], None]:
-    """A job for the demo scheduler: a sales rep and a marketer making small edits.
-
-    The reps work through the sandboxes' control endpoints (as people in the CRMs would);
-    now and then they convert or qualify a lead, so the hub shows people following it to a
-    contact.
-    """
-    rnd = random.Random()
-    fake = Faker()
-    runs = 0
-
-    def act() -> None:
-        nonlocal runs
-        runs += 1
-        host, port = salesforce_address(app)
-        control = f"http://{host}:{port}/__sandbox__"
-        try:
-            leads = requests.get(f"{control}/records/Lead", timeout=5).json()
-            if leads:
-                lead = rnd.choice(leads)
-                requests.patch(
-                    f"{control}/records/Lead/{lead['Id']}", json={"Title": fake.job()[:100]},
-                    timeout=5,
-                )
-                if runs % 5 == 0:
-                    requests.post(f"{control}/convert", json={"lead_id": lead["Id"]}, timeout=5)
-        except (requests.RequestException, ValueError) as exc:
-            event(log, "demo.activity_failed", error=str(exc))
-        host, port = dynamics_address(app)
-        control = f"http://{host}:{port}/__sandbox__"
-        try:  # a Dynamics seller retitles a lead: the edit travels hub-ward and to Salesforce
-            leads = requests.get(f"{control}/records/leads", timeout=5).json()
-            leads = leads.get("value", leads) if isinstance(leads, dict) else leads
-            open_leads = [lead for lead in leads if lead.get("statecode") == 0]
-            if open_leads:
-                lead = rnd.choice(open_leads)
-                requests.patch(
-                    f"{control}/records/leads/{lead['leadid']}",
-                    json={"jobtitle": fake.job()[:100]}, timeout=5,
-                )
-                if runs % 7 == 0:
-                    requests.post(f"{control}/qualify", json={"lead_id": lead["leadid"]},
-                                  timeout=5)
-        except (requests.RequestException, ValueError, KeyError) as exc:
-            event(log, "demo.activity_failed", error=str(exc))
-        with session(app.engine) as db:
-            people = db.exec(select(Person).where(Person.deleted_at == None).limit(200)).all()  # noqa: E711
-            if people:
-                person = rnd.choice(people)
-                person.score = min(100, (person.score or 0) + rnd.randint(5, 20))
-                db.add(person)
-        webinar = MemoryStore.at(app.connections.get("webinar")["path"])
-        first, last = fake.first_name(), fake.last_name()
-        webinar.create(
-            "Registrant",
-            {
-                "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
-                "FirstName": first,
-                "LastName": last,
-                "Webinar": rnd.choice(WEBINARS),
-                "Attended": False,
-                "RegisteredAt": utcnow().isoformat(),
-            },
-        )
-        event(log, "demo.activity")
-
-    return act

@@ -1,6 +1,6 @@
-"""Benchmark: the dashboard's errors pages over 1,000,000 sync_error rows (DESIGN §9).
+"""Benchmark: the dashboard's errors pages over 1,000,000 sync_error rows (target p95 200 ms).
 
-``.venv/bin/python bench/dashboard.py --backend both`` seeds N realistic sync errors (the
+``.venv/bin/python -m bench.dashboard_pages --backend both`` seeds N realistic sync errors (the
 shipped mappings, skewed causes, four statuses, 90 days) in a dedicated PostgreSQL database
 and in a SQLite file, logs a Flask test client into the real app as an admin and requests the
 errors list, filtered, searched and dated pages, the grouped view and page 500 many times
@@ -10,40 +10,34 @@ PASS/MISS against the target (p95 <= 200 ms); ``--explain`` adds each page's que
 
 from __future__ import annotations
 
+import argparse
+import math
+import re
 import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import session as flask_session
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlmodel import Session, select
+
+from app import create_app
+from bench.error_seed import Seeded, Seeder, newest
+from connectors.errors import ErrorKind
+from core import clock, db
+from core.accounts import add_user
+from core.models import User
+from dashboard.auth.guard import remember
+from jobs import causes
+from jobs.failures import Failure, FailureLog
 
 REPO = Path(__file__).resolve().parent.parent
-if __name__ == "__main__":
-    # Run as a script, Python puts bench/ first on sys.path, where this very file would
-    # shadow the dashboard package the app imports.
-    sys.path[0] = str(REPO)
-
-import argparse  # noqa: E402
-import math  # noqa: E402
-import re  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import timedelta  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
-
-from flask import session as flask_session  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, inspect, text  # noqa: E402
-from sqlmodel import Session, select  # noqa: E402
-
-from app import create_app  # noqa: E402
-from bench.error_seed import Seeded, Seeder, newest  # noqa: E402
-from connectors.errors import ErrorKind  # noqa: E402
-from core import db  # noqa: E402
-from core.models import User  # noqa: E402
-from dashboard.auth.accounts import add_user  # noqa: E402
-from dashboard.auth.guard import remember  # noqa: E402
-from jobs import causes  # noqa: E402
-from jobs.failures import Failure, FailureLog  # noqa: E402
-
 TARGET_P95_MS = 200.0
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 #: The bench's own database on that server; the test suite's ``test`` is never touched.
@@ -145,7 +139,7 @@ def write_cost(url: str, count: int) -> tuple[float, float, float]:
     failure = Failure(ErrorKind.VALIDATION, "Phone: bench write check", "BENCH_WRITE", "Phone")
     try:
         with Session(engine) as session:
-            log = FailureLog(session, "salesforce-lead", "to_remote", None, db.utcnow())
+            log = FailureLog(session, "salesforce-lead", "to_remote", None, clock.utcnow())
             times = []
             for _ in ("new", "again"):
                 started = time.perf_counter()
@@ -386,7 +380,7 @@ def say(message: str) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bench/dashboard.py", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard_pages", description=__doc__)
     parser.add_argument("--backend", default="both", choices=("postgres", "sqlite", "both"))
     parser.add_argument("--rows", type=int, default=1_000_000, help="sync_error rows to seed")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per URL")

@@ -1,1 +1,0 @@
-"""The connector conformance suite (a base class each connector's tests subclass)."""
