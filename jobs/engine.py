@@ -9,36 +9,19 @@ one CRM reaches the others in the same run (jobs.mapping_run holds each mapping'
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy.engine import Engine
-
-from connectors.base import Connector
 from core.db import UNREACHABLE
 from core.errors import InputError
-from core.hubschema import HubSchema
 from core.logs import event, get_logger
 from jobs.cycle import Progress
-from jobs.mapping_run import MappingRun
+from jobs.mapping_run import ActiveCycle, MappingRun, SyncContext
 from jobs.report import RunReport
 from mappings.spec import Mapping
 
 log = get_logger("engine")
 
-@dataclass
-class SyncContext:
-    """Everything a cycle needs from outside: database, mappings, hub schema, connections."""
-
-    engine: Engine
-    mappings: dict[str, Mapping]
-    schema: HubSchema
-    #: Builds a fresh connector for a connection name (one per cycle: no state shared
-    #: between threads, and each run's API calls are counted on its own instance).
-    connect: Callable[[str], Connector]
-    #: Set on shutdown: cycles stop at the next page boundary, where cursors are safe.
-    stopping: threading.Event | None = None
-
+__all__ = ["ActiveCycle", "SyncContext", "active_cycles", "ordered", "run_all", "run_mapping"]
 
 def run_mapping(
     ctx: SyncContext,
@@ -77,15 +60,6 @@ def _mapping_run(
         ctx, name, trigger=trigger, dry_run=dry_run, allow_mass_change=allow_mass_change,
         progress=progress, wait=wait, register=_active_add, unregister=_active_remove,
     )
-
-
-@dataclass(slots=True)
-class ActiveCycle:
-    """A cycle running in this process: what a forced stop must close and give back."""
-
-    mapping: str
-    holder: str
-    run_id: int | None = None
 
 
 _active: list[ActiveCycle] = []

@@ -8,11 +8,12 @@ Either way each mapping keeps one lease, one run row and one report for the whol
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -23,6 +24,7 @@ from core.clock import utcnow
 from core.db import UNREACHABLE
 from core.db import session as db_session
 from core.errors import InputError
+from core.hubschema import HubSchema
 from core.logs import bound, event, get_logger
 from jobs import lease
 from jobs.budget import over_budget, record_usage
@@ -34,14 +36,35 @@ from jobs.pull import PullPhase
 from jobs.push import PushPhase
 from jobs.report import RunReport
 from jobs.runs import close_run, open_run
-
-if TYPE_CHECKING:
-    from jobs.engine import ActiveCycle, SyncContext
+from mappings.spec import Mapping
 
 log = get_logger("engine")
 
 #: How often ``--wait`` asks for a held lease again.
 LOCK_POLL_SECONDS = 1.0
+
+@dataclass
+class SyncContext:
+    """Everything a cycle needs from outside: database, mappings, hub schema, connections."""
+
+    engine: Engine
+    mappings: dict[str, Mapping]
+    schema: HubSchema
+    #: Builds a fresh connector for a connection name (one per cycle: no state shared
+    #: between threads, and each run's API calls are counted on its own instance).
+    connect: Callable[[str], Connector]
+    #: Set on shutdown: cycles stop at the next page boundary, where cursors are safe.
+    stopping: threading.Event | None = None
+
+
+@dataclass(slots=True)
+class ActiveCycle:
+    """A cycle running in this process: what a forced stop must close and give back."""
+
+    mapping: str
+    holder: str
+    run_id: int | None = None
+
 
 class _PausedError(Exception):
     """The connection is over its API budget: this cycle does not start."""
