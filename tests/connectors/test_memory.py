@@ -328,7 +328,8 @@ def test_wrong_api_key_is_auth() -> None:
 @pytest.mark.parametrize(
     "config",
     [{"pagesize": 5}, {"page_size": 0}, {"retry": {"max_tries": 0}}, {"faults": {"rate": 1}},
-     {"store": "not a store"}, {"schema": {"Thing": {"key_prefix": "toolong"}}}],
+     {"store": "not a store"}, {"schema": {"Thing": {"key_prefix": "toolong"}}},
+     {"versions": "milliseconds"}],
 )
 def test_bad_settings_are_config(config: dict[str, Any]) -> None:
     with pytest.raises(ConnectorError) as info:
