@@ -25,6 +25,14 @@ def ann(sf: SalesforceHub, **values: Any) -> str:
     return sf.add_person(**{**fields, **values})
 
 
+def synced_manager(sf: SalesforceHub) -> tuple[str, str]:
+    """A hub person with a title, her Lead made and its echo read: (hub id, Lead id)."""
+    person_id = ann(sf, title="Manager")
+    sf.run()
+    sf.run()  # the echo read: the link holds the Lead's SystemModstamp
+    return person_id, sf.remote_ids(person_id)["Lead"]
+
+
 def rep_edits_before_our_next_write(
     sf: SalesforceHub, lead_id: str, fields: Mapping[str, Any]
 ) -> None:
@@ -88,10 +96,7 @@ def test_a_same_second_edit_before_our_write_is_not_overwritten(
     sf: SalesforceHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frozen_clock(monkeypatch)
-    person_id = ann(sf, title="Manager")
-    sf.run()
-    sf.run()  # the echo read: the link holds the Lead's SystemModstamp
-    lead_id = sf.remote_ids(person_id)["Lead"]
+    person_id, lead_id = synced_manager(sf)
 
     sf.edit_person(person_id, title="Director (hub)")
     rep_edits_before_our_next_write(sf, lead_id, {"Title": "Director (sales)"})
@@ -116,10 +121,7 @@ def test_a_same_second_edit_of_another_field_lets_our_write_through(
     sf: SalesforceHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frozen_clock(monkeypatch)
-    person_id = ann(sf, title="Manager")
-    sf.run()
-    sf.run()
-    lead_id = sf.remote_ids(person_id)["Lead"]
+    person_id, lead_id = synced_manager(sf)
 
     sf.edit_person(person_id, title="Director")
     rep_edits_before_our_next_write(sf, lead_id, {"City": "Oakland"})

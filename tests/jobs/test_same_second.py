@@ -48,6 +48,13 @@ def rep_edits_before_our_next_write(
     monkeypatch.setattr(MemoryConnector, "write", write)
 
 
+def synced_manager(h: Harness) -> tuple[str, str]:
+    """A hub person with a title, synced to a Lead this second: (hub id, Lead id)."""
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme", title="Manager")
+    h.run()
+    return ann, h.lead_by_email("ann@acme.com")["Id"]
+
+
 def test_only_a_row_version_may_stand_for_the_values() -> None:
     assert version_settles(True, "41", "41")
     assert not version_settles(True, "41", "42")
@@ -110,9 +117,7 @@ def test_our_own_write_coming_back_in_its_second_changes_nothing(
 def test_a_same_second_edit_before_our_write_is_not_overwritten(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme", title="Manager")
-    h.run()
-    key = h.lead_by_email("ann@acme.com")["Id"]
+    ann, key = synced_manager(h)
 
     h.edit_person(ann, title="Director (hub)")
     rep_edits_before_our_next_write(monkeypatch, h, key, {"Title": "Director (sales)"})
@@ -133,9 +138,7 @@ def test_a_same_second_edit_before_our_write_is_not_overwritten(
 def test_a_same_second_edit_of_another_field_does_not_block_our_write(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme", title="Manager")
-    h.run()
-    key = h.lead_by_email("ann@acme.com")["Id"]
+    ann, key = synced_manager(h)
 
     h.edit_person(ann, title="Director")
     rep_edits_before_our_next_write(monkeypatch, h, key, {"FirstName": "Annie"})
