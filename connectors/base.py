@@ -57,8 +57,16 @@ class OutboundRecord:
     key: str | None
     fields: Mapping[str, Any]
     op: Op = Op.UPSERT
+    #: The version the update is based on: a record changed by someone else since is CONFLICT.
     if_match: str | None = None
     external_id: tuple[str, str] | None = None
+    #: The values of ``fields`` the update is based on (the remote's as last synced), by field.
+    #: A remote whose versions are timestamps (``Capabilities.row_versions`` False) cannot tell
+    #: from the version alone whether a change stamped with ``if_match`` itself came before or
+    #: after the read: it compares the record's current values with these, and only a field
+    #: someone else changed since (current differs from both this and the value being written)
+    #: is a CONFLICT. None: nothing known, any foreign change at that stamp is a CONFLICT.
+    expected: Mapping[str, Any] | None = None
 
 
 class WriteStatus(StrEnum):
@@ -144,6 +152,11 @@ class Capabilities:
     external_id_upsert: bool = True
     max_batch_size: int = 200      # records per write call (the connector chunks for us)
     lookup_batch_size: int = 200   # values per lookup call
+    #: A ``Change.version`` changes on every write (Dataverse's ``versionnumber``, a sequence),
+    #: so an equal version means the record holds what we last read or wrote. False where it is
+    #: a timestamp (Salesforce's ``SystemModstamp`` has whole seconds): an edit made in the
+    #: same second carries the same version, and only its values tell it apart.
+    row_versions: bool = False
 
 
 class Connector(ABC):
@@ -153,6 +166,8 @@ class Connector(ABC):
     - ``read_changes`` is inclusive (cursor >= since) and may repeat records; the engine dedupes.
     - ``write`` returns exactly one result per input, in order; per-record failures are
       results, only batch-level failures (auth, config, transport after retries) raise.
+    - an update with ``if_match`` is a CONFLICT result when someone else changed the record
+      since that version, never a silent overwrite of their change (see ``expected``).
     - every failure is a :class:`ConnectorError` in the shared vocabulary, secrets redacted.
     - ``api_calls`` counts the remote calls made, so runs can report their cost.
     """

@@ -35,6 +35,7 @@ from jobs.plan.field import FieldInput, Move, plan_field
 from jobs.references import excluded_failure, pull_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from jobs.successors import follow_successors
+from jobs.versions import version_settles
 from mappings.expressions import ExpressionError
 from mappings.transforms import TransformError
 
@@ -236,7 +237,8 @@ class PullPhase:
                 if hub is None or hub.deleted_at is not None:
                     plan.skip = True  # deleted in the hub: from_hub policy decides, not this change
                     continue
-                if link.remote_version and change.version and link.remote_version == change.version:
+                row_versions = self.cycle.connector.capabilities.row_versions
+                if version_settles(row_versions, link.remote_version, change.version):
                     plan.noop = True  # our own write coming back, or nothing new
                     continue
                 plan.hub = hub
@@ -268,6 +270,7 @@ class PullPhase:
                     plan.create = True
                 plan.hub = hub
             self._plan_fields(plan)
+            plan.noop = _moves_nothing(plan)
         self._match_natural_keys(session, plans)
         self._explain_waits(session, [p for p in plans if p.waiting_on and p.failure])
         return plans
@@ -614,6 +617,19 @@ def _unique_key(model: type[HubRecord]) -> tuple[str, ...]:
         if isinstance(constraint, UniqueConstraint):
             return tuple(column.name for column in constraint.columns)
     return ()
+
+
+def _moves_nothing(plan: _Plan) -> bool:
+    """Read again at the link's version, and the merge moves nothing: our echo, or no news."""
+    link = plan.link
+    return (
+        link is not None
+        and link.remote_version == plan.change.version
+        and plan.failure is None
+        and not (plan.sets or plan.push_needed or plan.conflicts)
+        and not (plan.pending_conflict or plan.settled)
+        and plan.snapshot == link.snapshot
+    )
 
 
 def _remote_is_newer(change: Change, hub: HubRecord | None) -> bool:

@@ -166,6 +166,12 @@ class PushPhase:
                 op=p.op,
                 if_match=p.link.remote_version if p.link and p.op is Op.UPSERT else None,
                 external_id=(ext, p.hub.id) if ext and p.create else None,
+                # What the remote held when we last synced, for a foreign change in the same
+                # second as the version (see OutboundRecord.expected).
+                expected=(
+                    {k: p.link.snapshot[k] for k in p.payload if k in p.link.snapshot}
+                    if p.link and p.op is Op.UPSERT else None
+                ),
             )
             for p in plans
         ]

@@ -289,6 +289,56 @@ class ConnectorConformance:
         assert result.status is WriteStatus.FAILED
         assert result.error is not None and result.error.kind is ErrorKind.CONFLICT
 
+    def read_one(self, connector: Connector, key: str) -> Change:
+        """The record as the connector reads it now (by key): its values and version."""
+        key_field = connector.describe([self.object_name])[self.object_name].key_field
+        [change] = connector.lookup(self.object_name, key_field, [key],
+                                    fields=[self.required_field])
+        return change
+
+    def based_on(self, read: Change, value: str) -> OutboundRecord:
+        """An update of the required field based on what ``read`` saw, as the engine sends it."""
+        return OutboundRecord("u", read.key, {self.required_field: value}, if_match=read.version,
+                              expected={self.required_field: read.fields[self.required_field]})
+
+    def test_an_update_based_on_the_version_read_goes_through(
+        self, connector: Connector, remote: RemoteControl
+    ) -> None:
+        # Made by a user of the remote, not by us: only the values say that nobody changed it
+        # since, where versions are timestamps that the read shares with the change.
+        [key] = self.seed(remote, 1)
+        read = self.read_one(connector, key)
+        [result] = connector.write(self.object_name, [self.based_on(read, "Ours")])
+        assert result.ok, result.error
+        assert self.read_one(connector, key).fields[self.required_field] == "Ours"
+
+    def test_a_change_since_the_version_read_is_never_overwritten(
+        self, connector: Connector, remote: RemoteControl
+    ) -> None:
+        # The change may share the version read (a timestamp in the same second): CONFLICT all
+        # the same, and their value stays.
+        [key] = self.seed(remote, 1)
+        read = self.read_one(connector, key)
+        theirs = self.sample(5)[self.required_field]
+        remote.edit(key, {self.required_field: theirs})
+        [result] = connector.write(self.object_name, [self.based_on(read, "Ours")])
+        assert result.status is WriteStatus.FAILED
+        assert result.error is not None and result.error.kind is ErrorKind.CONFLICT
+        assert self.read_one(connector, key).fields[self.required_field] == theirs
+
+    def test_row_versions_change_on_every_write(self, connector: Connector) -> None:
+        if not connector.capabilities.row_versions:
+            pytest.skip("versions are timestamps: the engine compares values")
+        created = self.create(connector, 0)
+        versions = [created.version]
+        for value in ("First", "Second"):
+            [result] = connector.write(
+                self.object_name, [OutboundRecord("u", created.key, {self.required_field: value})])
+            versions.append(result.version)
+        versions.append(self.read_one(connector, created.key or "").version)
+        assert None not in versions and len(set(versions[:3])) == 3
+        assert versions[3] == versions[2], "a read reports the version the last write returned"
+
     def test_update_of_missing_record_is_not_found(
         self, connector: Connector, remote: RemoteControl
     ) -> None:

@@ -83,8 +83,9 @@ class DynamicsConnector(Connector):
 
     type_name = "dynamics"
     # Delta links are opaque and only the last page of a read has one: nothing to sort.
+    # ``versionnumber`` is a row version, new on every write: updates send it as If-Match.
     capabilities = Capabilities(sorted_changes=False, max_batch_size=MAX_BATCH_SIZE,
-                                lookup_batch_size=LOOKUP_CHUNK)
+                                lookup_batch_size=LOOKUP_CHUNK, row_versions=True)
     secret_keys = SECRET_KEYS
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from connectors.base import (
     WriteResult,
     WriteStatus,
 )
+from connectors.concurrency import overwritten_field
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.memory.schema import CURSOR_FIELD, KEY_FIELD, ObjectSchema, unknown_field
 from connectors.memory.store import MemoryStore, Record, SimulatedCrash
@@ -31,8 +32,12 @@ T = TypeVar("T")
 
 _SETTINGS = frozenset({
     "type", "path", "store", "api_key", "page_size", "max_batch_size", "lookup_batch_size",
-    "retry", "faults", "schema", "crash_after_write",
+    "retry", "faults", "schema", "crash_after_write", "versions",
 })
+#: ``versions:`` settings. ``sequence``: a record's version is its last change number, new on
+#: every write (like Dataverse's versionnumber). ``seconds``: its last change time in whole
+#: seconds (like Salesforce's SystemModstamp), so changes made in one second share a version.
+VERSIONS = ("sequence", "seconds")
 _FAULT_SETTINGS = frozenset({
     "transient_rate", "rate_limited_rate", "retry_after", "latency_ms", "latency_per_record_ms",
     "seed",
@@ -114,10 +119,11 @@ class MemoryConnector(Connector):
     ``api_key`` compared with the store's. Cursor: the store's global change sequence as a
     string, inclusive. Deletes: tombstones arrive as ``Op.DELETE``. Batches: ``max_batch_size``
     records per write call (200), ``lookup_batch_size`` values per lookup call (200).
+    Versions: see :data:`VERSIONS` (``if_match`` and ``expected`` are checked accordingly).
     """
 
     type_name = "memory"
-    capabilities = Capabilities()
+    capabilities = Capabilities(row_versions=True)
     secret_keys = frozenset({"api_key"})
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
@@ -134,11 +140,17 @@ class MemoryConnector(Connector):
         self.page_size = _positive_int(config, "page_size", 200)
         self.max_batch_size = _positive_int(config, "max_batch_size", 200)
         self.lookup_batch_size = _positive_int(config, "lookup_batch_size", 200)
-        # Per instance: the batch sizes are settings here, not facts of an API.
+        versions = config.get("versions", "sequence")
+        if versions not in VERSIONS:
+            raise ConnectorError(
+                ErrorKind.CONFIG, f"versions must be one of {', '.join(VERSIONS)}, not {versions!r}"
+            )
+        # Per instance: the batch sizes and versions are settings here, not facts of an API.
         self.capabilities = replace(  # type: ignore[misc]
             type(self).capabilities,
             max_batch_size=self.max_batch_size,
             lookup_batch_size=self.lookup_batch_size,
+            row_versions=versions == "sequence",
         )
         self.retry = RetryPolicy.from_config(config.get("retry"))
         self.faults = Faults.from_config(config.get("faults"))
@@ -323,15 +335,13 @@ class MemoryConnector(Connector):
                 if key is None:
                     raise ConnectorError(ErrorKind.VALIDATION, "A delete needs a key",
                                          code="MISSING_ARGUMENT")
-                self._check_version(obj, key, record.if_match)
+                self._check_version(obj, key, record)
                 store.delete(obj.name, key)
-                return WriteResult(record.ref, WriteStatus.DELETED, key,
-                                   store.version(obj.name, key))
+                return WriteResult(record.ref, WriteStatus.DELETED, key, self._version(obj, key))
             if key is None:
                 key = store.create(obj.name, fields)
-                return WriteResult(record.ref, WriteStatus.CREATED, key,
-                                   store.version(obj.name, key))
-            self._check_version(obj, key, record.if_match)
+                return WriteResult(record.ref, WriteStatus.CREATED, key, self._version(obj, key))
+            self._check_version(obj, key, record)
             current = store.get(obj.name, key) or {}
             # Resending a read-only field with its current value (a replayed upsert) is not a
             # change; only an actual attempt to change it is an error.
@@ -339,23 +349,47 @@ class MemoryConnector(Connector):
                       if n not in obj.fields or obj.fields[n].updateable or current.get(n) != v}
             changed = store.update(obj.name, key, fields)
             status = WriteStatus.UPDATED if changed else WriteStatus.UNCHANGED
-            return WriteResult(record.ref, status, key, store.version(obj.name, key))
+            return WriteResult(record.ref, status, key, self._version(obj, key))
         except ConnectorError as exc:
             return WriteResult(record.ref, WriteStatus.FAILED, record.key, error=exc)
 
-    def _check_version(self, obj: ObjectSchema, key: str, if_match: str | None) -> None:
+    def _check_version(self, obj: ObjectSchema, key: str, record: OutboundRecord) -> None:
         entry = self.store.entry(obj.name, key)
-        if if_match is None or entry is None or entry["_deleted"]:
+        if record.if_match is None or entry is None or entry["_deleted"]:
             return  # a missing record is NOT_FOUND, reported by the operation itself
-        if str(entry["_seq"]) != if_match:
+        if self._changed_since(entry, record):
             raise ConnectorError(
                 ErrorKind.CONFLICT,
-                f"The record was modified since it was read (version {entry['_seq']}, "
-                f"expected {if_match})",
+                f"The record was modified since it was read (version {self._stamp(entry)}, "
+                f"expected {record.if_match})",
                 code="PRECONDITION_FAILED",
                 status=412,
                 hint="the record changed in the CRM; the next sync re-reads and merges it",
             )
+
+    def _changed_since(self, entry: Record, record: OutboundRecord) -> bool:
+        """Would ``record`` overwrite a change made since the version it is based on?"""
+        version = self._stamp(entry)
+        if self.capabilities.row_versions:
+            return version != record.if_match
+        try:
+            based_on = datetime.fromisoformat(str(record.if_match))
+        except ValueError:
+            return True  # not a stamp of ours: nothing shows the record unchanged
+        changed_at = datetime.fromisoformat(version)
+        if changed_at != based_on:
+            return changed_at > based_on
+        return overwritten_field(entry, record.fields, record.expected) is not None
+
+    def _version(self, obj: ObjectSchema, key: str) -> str | None:
+        entry = self.store.entry(obj.name, key)
+        return self._stamp(entry) if entry is not None else None
+
+    def _stamp(self, entry: Record) -> str:
+        """A stored record's version, as ``versions:`` says."""
+        if self.capabilities.row_versions:
+            return str(entry["_seq"])
+        return _whole_seconds(entry["_modified_at"]).isoformat()
 
     def _maybe_crash(self) -> None:
         for holder in (self.store, self):
@@ -379,13 +413,19 @@ class MemoryConnector(Connector):
     def _change(self, record: Record, selected: list[str]) -> Change:
         key = record[KEY_FIELD]
         modified_at: datetime = record["_modified_at"]
-        version = str(record["_seq"])
+        if not self.capabilities.row_versions:
+            modified_at = _whole_seconds(modified_at)
+        version = self._stamp(record)
         if record["_deleted"]:
             return Change(key, Op.DELETE, {}, modified_at, version)
         values = {n: record.get(n) for n in selected}
         if CURSOR_FIELD in values:
             values[CURSOR_FIELD] = modified_at.isoformat()
         return Change(key, Op.UPSERT, values, modified_at, version)
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _not_found() -> ConnectorError:

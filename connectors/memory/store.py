@@ -15,7 +15,7 @@ import tempfile
 import threading
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +85,8 @@ class MemoryStore:
         self.schema: dict[str, ObjectSchema] = dict(schema) if schema else default_schema()
         #: Test hook: crash after this many more applied write chunks (see SimulatedCrash).
         self.crash_after_write: int | None = None
+        #: The CRM's clock, which stamps every change (tests stop it to make stamps tie).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._objects: dict[str, dict[str, Record]] = {}
         self._seq = 0
         self._api_key: str | None = None
@@ -443,7 +445,7 @@ class MemoryStore:
         return record
 
     def _put(self, object_name: str, key: str, old: Record | None, record: Record) -> None:
-        record = {**record, "_seq": self._seq, "_modified_at": datetime.now(UTC),
+        record = {**record, "_seq": self._seq, "_modified_at": self.clock(),
                   "_deleted": record.get("_deleted", False)}
         records = self._records(object_name)
         records.pop(key, None)

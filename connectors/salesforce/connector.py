@@ -68,7 +68,9 @@ class SalesforceConnector(Connector):
     """
 
     type_name = "salesforce"
-    capabilities = Capabilities(max_batch_size=200, lookup_batch_size=LOOKUP_CHUNK)
+    # SystemModstamp has whole seconds: edits in one second share a version (row_versions).
+    capabilities = Capabilities(max_batch_size=200, lookup_batch_size=LOOKUP_CHUNK,
+                                row_versions=False)
     secret_keys = SECRET_KEYS
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import ObjectInfo, Op, OutboundRecord, WriteResult, WriteStatus
+from connectors.concurrency import overwritten_field
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.salesforce.bulk import BulkIngest
 from connectors.salesforce.errors import record_error
@@ -229,9 +230,11 @@ class Writer:
     ) -> None:
         """``if_match`` on updates: CONFLICT when someone else changed the record since.
 
-        Collections have no conditional update, so one query per 200 such records reads
-        SystemModstamp and LastModifiedById just before the write. Changes by the
-        integration user itself (our own earlier writes) are not conflicts.
+        Collections have no conditional update, so one query per ~400 such records reads
+        SystemModstamp, LastModifiedById and the fields being written just before the write.
+        Changes by the integration user itself (our own earlier writes) are not conflicts.
+        SystemModstamp has whole seconds, so a change stamped with the version itself may
+        have come after our read: for those rows the values decide (connectors.concurrency).
         """
         checked = [p for p in pending if p.record.if_match and p.key and p.operation == "update"
                    and results[p.index] is None and not _unparsable(p.record.if_match)]
@@ -241,32 +244,26 @@ class Writer:
         me = token.user_id if token is not None else None
         by_key = {str(p.key)[:15]: p for p in checked}
         oldest = min(parse_datetime(str(p.record.if_match)) for p in checked)
+        written = dict.fromkeys(name for p in checked for name in p.values)
+        columns = ", ".join(dict.fromkeys(["Id", "SystemModstamp", "LastModifiedById", *written]))
         for ids in in_lists((p.key for p in checked), max_items=2000):
             if me is None and self.transport.token is not None:
                 me = self.transport.token.user_id
-            # Only rows someone else changed since the oldest version come back: in the
+            # Only rows someone else changed at or after the oldest version come back: in the
             # usual case none, so the check costs one call per ~400 records and no rows.
             others = f" AND LastModifiedById != {quote(me)}" if me else ""
-            soql = (f"SELECT Id, SystemModstamp, LastModifiedById FROM {object_name} "
-                    f"WHERE Id IN ({', '.join(ids)}) AND SystemModstamp > "
+            soql = (f"SELECT {columns} FROM {object_name} "
+                    f"WHERE Id IN ({', '.join(ids)}) AND SystemModstamp >= "
                     f"{soql_datetime(oldest)}{others}")
-            current = {row["Id"][:15]: row for row in self.connector.query_rows(soql)}
-            chunk = [by_key[key] for key in current if key in by_key]
-            for item in chunk:
-                row = current[str(item.key)[:15]]
-                changed = parse_datetime(row["SystemModstamp"]) > parse_datetime(
-                    str(item.record.if_match))
+            for row in self.connector.query_rows(soql):
+                item = by_key.get(row["Id"][:15])
                 by_other = me is None or str(row.get("LastModifiedById", ""))[:15] != me[:15]
-                if changed and by_other:
+                if item is None or not by_other:
+                    continue
+                conflict = _foreign_change(row, item)
+                if conflict is not None:
                     results[item.index] = WriteResult(
-                        item.record.ref, WriteStatus.FAILED, item.key, error=ConnectorError(
-                            ErrorKind.CONFLICT,
-                            f"The record was modified in Salesforce at {row['SystemModstamp']}, "
-                            f"after the version this update was based on "
-                            f"({item.record.if_match})",
-                            code="PRECONDITION_FAILED",
-                            hint="the record changed in Salesforce; the next sync re-reads and "
-                                 "merges it"))
+                        item.record.ref, WriteStatus.FAILED, item.key, error=conflict)
 
     def _ensure_member_statuses(self, pending: Sequence[Pending]) -> None:
         """Create the CampaignMemberStatus labels members are about to use (one query, one call).
@@ -311,6 +308,31 @@ def _is_lock(outcome: Mapping[str, Any]) -> bool:
     errors = outcome.get("errors") or []
     return not outcome.get("success") and any(
         e.get("statusCode") == "UNABLE_TO_LOCK_ROW" for e in errors)
+
+
+def _foreign_change(row: Mapping[str, Any], item: Pending) -> ConnectorError | None:
+    """The CONFLICT an update would meet on ``row`` (changed by someone else), None if none."""
+    stamp, based_on = row["SystemModstamp"], str(item.record.if_match)
+    changed_at, read_at = parse_datetime(stamp), parse_datetime(based_on)
+    if changed_at < read_at:
+        return None  # the row came back for another record's older version
+    if changed_at > read_at:
+        return ConnectorError(
+            ErrorKind.CONFLICT,
+            f"The record was modified in Salesforce at {stamp}, after the version this "
+            f"update was based on ({based_on})",
+            code="PRECONDITION_FAILED", hint=_CONFLICT_HINT)
+    name = overwritten_field(row, item.values, item.record.expected)
+    if name is None:
+        return None  # a change in the same second, but not to anything this update writes
+    return ConnectorError(
+        ErrorKind.CONFLICT,
+        f"{name} was changed in Salesforce at {stamp}, in the same second as the version "
+        f"this update was based on; it now holds {row.get(name)!r}",
+        code="PRECONDITION_FAILED", field=name, hint=_CONFLICT_HINT)
+
+
+_CONFLICT_HINT = "the record changed in Salesforce; the next sync re-reads and merges it"
 
 
 def _unparsable(version: str | None) -> bool:

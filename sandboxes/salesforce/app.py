@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, request
@@ -71,7 +72,7 @@ def create_app(
     app.register_blueprint(control_blueprint(), url_prefix="/__sandbox__")
 
     app.before_request(_api_call_checks)
-    app.after_request(_add_limit_info)
+    app.after_request(_add_server_headers)
     app.register_error_handler(SalesforceError, error_response)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -109,8 +110,10 @@ def _api_call_checks() -> None:
         raise fault
 
 
-def _add_limit_info(response: Response) -> Response:
+def _add_server_headers(response: Response) -> Response:
     response.headers["Sforce-Limit-Info"] = state().limits.header()
+    # The org's own time, as Salesforce's servers tell it: the clock SystemModstamp comes from.
+    response.headers["Date"] = format_datetime(state().org.now(), usegmt=True)
     return response
 
 

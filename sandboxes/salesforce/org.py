@@ -299,9 +299,8 @@ class Org:
     # ------------------------------------------------------------------ internals
 
     def _stamp(self) -> str:
-        """The next SystemModstamp: the clock at millisecond precision, never going back."""
-        moment = self.now()
-        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        """The next SystemModstamp: the clock in whole seconds (as in Salesforce), never earlier."""
+        moment = self.now().replace(microsecond=0)
         if moment < self._last_stamp:
             moment = self._last_stamp
         self._last_stamp = moment

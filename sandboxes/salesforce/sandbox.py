@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -54,7 +56,8 @@ class SalesforceSandbox(LocalSandbox):
     ``sb.url`` is the instance URL, ``sb.org`` the data, ``sb.faults`` what goes wrong,
     ``sb.limits`` the daily API counter; the credentials of the default connected app and
     integration user are ``client_id``, ``client_secret``, ``username``, ``password`` and
-    ``security_token``.
+    ``security_token``. ``clock`` (aware UTC, default the wall clock) is the org's time: it
+    stamps every change and answers in the ``Date`` header.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class SalesforceSandbox(LocalSandbox):
         port: int = 0,
         faults: Faults | None = None,
         state_path: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.config = config or default_config()
         #: Where the org is kept across restarts (loaded on start, saved every few seconds).
@@ -76,7 +80,7 @@ class SalesforceSandbox(LocalSandbox):
         )
         self.faults = faults or Faults()
         self.limits = ApiLimits(self.config.daily_api_limit)
-        org = Org(self.config)
+        org = Org(self.config, clock)
         app = self.config.connected_app
         user = self.config.api_user
         self.client_id = app.client_id
@@ -99,7 +103,7 @@ class SalesforceSandbox(LocalSandbox):
             auth=self.auth,
             limits=self.limits,
             api_versions=self.config.api_versions,
-            org_factory=lambda: Org(self.config),
+            org_factory=lambda: Org(self.config, clock),
         )
         self._server = ServedApp(self.app, host=host, port=port)
 

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,27 @@ class TestMemoryConformance(ConnectorConformance):
     @pytest.fixture
     def bad_auth_connector(self, store: MemoryStore) -> MemoryConnector:
         return MemoryConnector("crm", {"type": "memory", "store": store, "api_key": "wrong-key-1"})
+
+
+class TestMemorySecondsConformance(TestMemoryConformance):
+    """``versions: seconds`` on a stopped clock: every change shares one stamp (a tie)."""
+
+    @pytest.fixture
+    def store(self) -> MemoryStore:
+        store = MemoryStore(api_key=API_KEY)
+        moment = datetime(2024, 5, 1, 10, 22, 31, 250000, tzinfo=UTC)
+        store.clock = lambda: moment
+        return store
+
+    @pytest.fixture
+    def connector(self, store: MemoryStore) -> MemoryConnector:
+        return MemoryConnector("crm", {"type": "memory", "store": store, "api_key": API_KEY,
+                                       "max_batch_size": 7, "versions": "seconds"})
+
+    def test_versions_are_whole_second_stamps(self, connector: MemoryConnector) -> None:
+        created = self.create(connector, 0)
+        assert not connector.capabilities.row_versions
+        assert created.version == "2024-05-01T10:22:31+00:00"
 
 
 # -- the store and its file ------------------------------------------------------------------
@@ -306,7 +328,8 @@ def test_wrong_api_key_is_auth() -> None:
 @pytest.mark.parametrize(
     "config",
     [{"pagesize": 5}, {"page_size": 0}, {"retry": {"max_tries": 0}}, {"faults": {"rate": 1}},
-     {"store": "not a store"}, {"schema": {"Thing": {"key_prefix": "toolong"}}}],
+     {"store": "not a store"}, {"schema": {"Thing": {"key_prefix": "toolong"}}},
+     {"versions": "milliseconds"}],
 )
 def test_bad_settings_are_config(config: dict[str, Any]) -> None:
     with pytest.raises(ConnectorError) as info:

@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+import core.db
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.e2e.harness import SalesforceHub
 
 
 @pytest.fixture(scope="module")
 def shared_sandbox() -> Iterator[SalesforceSandbox]:
-    with SalesforceSandbox() as sandbox:
+    # The org keeps the hub's time: a test that stops it (tests.clock.frozen_clock) decides
+    # which edits share a second (SystemModstamp has whole seconds) and which follow.
+    with SalesforceSandbox(clock=lambda: core.db.utcnow()) as sandbox:
         yield sandbox
 
 

@@ -24,9 +24,19 @@ class ShiftableClock:
 
     def __init__(self) -> None:
         self.offset = timedelta()
+        self.stopped_at: datetime | None = None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return self.stopped_at or datetime.now(UTC) + self.offset
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """Stamp everything inside with one moment (``modifiedon`` ties)."""
+        self.stopped_at = self()
+        try:
+            yield
+        finally:
+            self.stopped_at = None
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
@@ -145,6 +155,51 @@ def test_both_sides_change_the_job_title_and_the_newest_change_wins(
     assert crm.person(second_id).title == "VP (hub)"
     assert crm.get("lead", second_lead)["jobtitle"] == "VP (hub)"
     assert crm.run().writes == 0, "a resolved conflict must not ping-pong"
+
+
+def test_edits_in_the_instant_of_our_write_reach_the_hub_and_our_echo_is_no_news(
+    crm: DynamicsHub, clock: ShiftableClock,
+) -> None:
+    # The Salesforce case (tests/e2e/test_same_second.py) on Dataverse, whose versionnumber
+    # is new on every write: the version alone tells a rep's edit from our own write's echo,
+    # even when both carry the same modifiedon.
+    person_id = ann(crm, title="Manager")
+    with clock.stopped():
+        assert crm.run().created_remote == 1
+        lead_id = crm.remote_ids(person_id)["lead"]
+        ours = crm.get("lead", lead_id)
+        crm.update("lead", lead_id, {"jobtitle": "VP Marketing"})  # the rep, same instant
+        theirs = crm.get("lead", lead_id)
+        assert theirs["modifiedon"] == ours["modifiedon"]
+        assert theirs["versionnumber"] != ours["versionnumber"]
+        report = crm.run()
+        assert (report.updated_hub, report.updated_remote, report.failed) == (1, 0, 0)
+        assert crm.person(person_id).title == "VP Marketing"
+
+        crm.edit_person(person_id, first_name="Annie")
+        assert crm.run().updated_remote == 1
+        seq = crm.person(person_id).change_seq
+        echo = crm.run()  # our write comes back: its version is the one the link holds
+        assert (echo.read, echo.writes, echo.failed) == (1, 0, 0)
+        assert crm.person(person_id).change_seq == seq
+
+        # A rep's edit between our read and our write: its new version fails our If-Match.
+        crm.edit_person(person_id, title="Director (hub)")
+
+        def rep_first(connector: Connector) -> None:
+            original = connector.write
+
+            def write(object_name: str, records: Any) -> Any:
+                crm.update("lead", lead_id, {"jobtitle": "Director (sales)"})
+                return original(object_name, records)
+
+            connector.write = write  # type: ignore[method-assign]
+
+        crm.on_connect = rep_first
+        clash = crm.run()
+        crm.on_connect = None
+        assert clash.failed == 1
+        assert crm.get("lead", lead_id)["jobtitle"] == "Director (sales)", "not overwritten"
 
 
 def test_a_qualified_lead_moves_the_person_to_its_contact_for_good(crm: DynamicsHub) -> None:

@@ -14,6 +14,7 @@ from core.hubschema import HubSchema
 from core.models import Campaign, CampaignMember
 from jobs import triage
 from mappings.check import check_against_remote
+from tests.clock import frozen_clock
 from tests.e2e.harness import SalesforceHub
 
 
@@ -96,7 +97,12 @@ def test_field_rules_of_the_shipped_lead_mapping(sf: SalesforceHub) -> None:
     assert sf.run().writes == 0
 
 
-def test_both_sides_change_the_same_field_and_the_newest_change_wins(sf: SalesforceHub) -> None:
+def test_both_sides_change_the_same_field_and_the_newest_change_wins(
+    sf: SalesforceHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Salesforce stamps whole seconds: within one second, which edit came last is unknowable,
+    # so each edit here gets a second of its own.
+    clock = frozen_clock(monkeypatch)
     first_id = ann(sf, title="Manager")
     second_id = ann(sf, email="bo@beta.io", first_name="Bo", title="Manager")
     sf.run()
@@ -104,8 +110,10 @@ def test_both_sides_change_the_same_field_and_the_newest_change_wins(sf: Salesfo
 
     # Ann: the hub changes first, then sales; Bo: sales first, then the hub.
     sf.edit_person(first_id, title="Director (hub)")
+    clock.advance(seconds=1)
     sf.update("Lead", first_lead, {"Title": "Director (sales)"})
     sf.update("Lead", second_lead, {"Title": "VP (sales)"})
+    clock.advance(seconds=1)
     sf.edit_person(second_id, title="VP (hub)")
 
     report = sf.run()

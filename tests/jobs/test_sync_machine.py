@@ -3,6 +3,10 @@
 After every "quiesce" (sync until nothing moves) it checks what users care about: all three
 systems agree on every mapped field, nobody exists twice, a change made on one side only is
 never lost, and one more cycle writes nothing (no ping-pong).
+
+The two CRMs version records as the real ones do: "crm" in whole seconds on a clock that only
+moves when the ``tick`` rule says (Salesforce's SystemModstamp: most changes tie with the
+version last read or written), "erp" with a number new on every write (Dataverse).
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine
 
-from connectors.base import Connector, Cursor, Page
+from connectors.base import Connector, Cursor, OutboundRecord, Page, WriteResult
 from connectors.memory.connector import MemoryConnector
 from connectors.memory.store import MemoryStore, SimulatedCrash
 from core.db import make_engine
 from jobs import lease
 from tests.causecounts import assert_cause_counts
+from tests.clock import Clock
 from tests.jobs.harness import Harness
 
 EMAILS = [f"user{i}@example.com" for i in range(6)]
@@ -84,9 +89,20 @@ def _contact_mapping() -> dict[str, Any]:
 
 
 class CrashingConnector(MemoryConnector):
-    """A memory connector whose process "dies" after handing out a number of read pages."""
+    """A memory connector whose process "dies" after handing out a number of read pages.
+
+    ``before_write`` runs once, just before the first write: a user's edit that lands after
+    the cycle read the CRM and before it writes there.
+    """
 
     crash_after_pages: int | None = None
+    before_write: Callable[[], None] | None = None
+
+    def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
+        if self.before_write is not None:
+            edit, self.before_write = self.before_write, None
+            edit()
+        return super().write(object_name, records)
 
     def read_changes(
         self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
@@ -115,17 +131,22 @@ class SyncMachine(RuleBasedStateMachine):
         )
         self.h.connector_config["crm"] = {"page_size": 2}
         self.h.connector_config["erp"] = {"page_size": 2}
+        self.crm_clock = Clock()
+        self.h.stores["crm"].clock = self.crm_clock
         self.crash_pages: dict[str, int | None] = {"crm": None, "erp": None}
+        self.before_write: dict[str, Callable[[], None] | None] = {"crm": None, "erp": None}
         self.h.ctx.connect = self._connect  # type: ignore[method-assign]
         # Per email and hub field: the last value each side wrote since the last quiesce.
         self.edits: dict[tuple[str, str], dict[str, Any]] = {}
         self.steps = 0
 
     def _connect(self, name: str) -> Connector:
-        config = {"type": "memory", "store": self.h.stores[name], "page_size": 2}
+        config = {"type": "memory", "store": self.h.stores[name], "page_size": 2,
+                  "versions": "seconds" if name == "crm" else "sequence"}
         connector = CrashingConnector(name, config)
         connector.crash_after_pages = self.crash_pages[name]
         self.crash_pages[name] = None  # one crash per injection
+        connector.before_write = self.before_write[name]
         return connector
 
     # -- helpers ----------------------------------------------------------------------------
@@ -209,6 +230,29 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(name=st.sampled_from(["crm-person", "erp-person"]))
     def sync(self, name: str) -> None:
         self.h.run(name)
+
+    @rule()
+    def tick(self) -> None:
+        """A second passes in "crm": until then every change there shares one version."""
+        self.crm_clock.advance(seconds=1)
+
+    @rule(
+        name=st.sampled_from(["crm-person", "erp-person"]),
+        email=st.sampled_from(EMAILS),
+        field=st.sampled_from(sorted(FIELDS)),
+        value=st.sampled_from(VALUES),
+    )
+    def sync_with_an_edit_before_its_write(
+        self, name: str, email: str, field: str, value: str | None
+    ) -> None:
+        """A rep saves a record after the cycle read the CRM, just before it writes there."""
+        connection = self.h.mappings[name].connection
+        side = "crm" if connection == "crm" else "erp"
+        self.before_write[connection] = lambda: self.edit(side, email, field, value)
+        try:
+            self.h.run(name)
+        finally:
+            self.before_write[connection] = None
 
     @rule(name=st.sampled_from(["crm-person", "erp-person"]), pages=st.integers(0, 2))
     def crash_between_pages(self, name: str, pages: int) -> None:

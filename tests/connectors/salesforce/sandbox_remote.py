@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -61,16 +62,16 @@ class SandboxRemote:
             for record in records:
                 keys.append(self.sandbox.org.insert(self.object_name, dict(record),
                                                     user_id=rep_id(self.sandbox)))
-                self._next_millisecond()
+                self._next_second()
         return keys
 
-    def _next_millisecond(self) -> None:
+    def _next_second(self) -> None:
         # Seeded records get distinct SystemModstamps, as records made one by one by people
-        # do; ties (one transaction, many records) have their own tests.
+        # do; ties (one transaction, many records) have their own tests. Stamps have whole
+        # seconds: the next change is stamped a second later rather than waited for.
         org = self.sandbox.org
         last = max(parse_stamp(r["SystemModstamp"]) for r in org.rows(self.object_name, True))
-        while org.now().replace(microsecond=org.now().microsecond // 1000 * 1000) <= last:
-            pass
+        org.bump_clock(last + timedelta(seconds=1))
 
     def edit(self, key: str, fields: Mapping[str, Any]) -> None:
         with self.sandbox.state.org_lock:

@@ -14,7 +14,7 @@ from connectors.base import Op, OutboundRecord, WriteStatus
 from connectors.conformance import changes_of, read_all
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.salesforce import SalesforceConnector
-from connectors.salesforce.schema import IN_LIST_BYTES
+from connectors.salesforce.schema import IN_LIST_BYTES, parse_datetime
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.connectors.salesforce.sandbox_remote import SandboxRemote, rep_id, sandbox_settings
 
@@ -55,6 +55,7 @@ def test_ties_on_the_cursor_are_reread_never_missed(
 ) -> None:
     # One transaction stamps all its records alike: freeze the org clock to make three.
     # (A day ahead: the org's stamps never go back, and setting it up stamped its users.)
+    # SystemModstamp has whole seconds, as in Salesforce: the milliseconds are dropped.
     frozen = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=123000)
     monkeypatch.setattr(sandbox.org, "_clock", lambda: frozen)
     with sandbox.state.org_lock:
@@ -62,11 +63,11 @@ def test_ties_on_the_cursor_are_reread_never_missed(
     remote.set_page_size(2)
     pages = read_all(crm, "Lead")
     assert [len(p.changes) for p in pages] == [2, 1]
-    expected = frozen.strftime("%Y-%m-%dT%H:%M:%S.123Z")
+    expected = frozen.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert pages[0].cursor == expected == pages[1].cursor
     again = changes_of(read_all(crm, "Lead", pages[0].cursor))
     assert sorted(c.key for c in again) == sorted(keys)
-    assert all(c.modified_at == frozen for c in again)
+    assert all(c.modified_at == frozen.replace(microsecond=0) for c in again)
 
 
 def test_cursor_is_inclusive_and_later_edits_follow(
@@ -264,11 +265,16 @@ def test_lookups_and_version_checks_fill_the_uri_but_never_pass_its_limit(
 
     version = read_all(crm, "Lead")[-1].cursor
     with sandbox.state.org_lock:  # a sales rep edits one record after that version
+        # (in a later second: within the version's own second the values decide, see below)
+        sandbox.org.bump_clock(parse_datetime(version) + timedelta(seconds=1))
         sandbox.org.update("Lead", keys[7], {"Title": "Rear Admiral"}, user_id=rep_id(sandbox))
     collections = SalesforceConnector("crm", sandbox_settings(sandbox))  # no Bulk below 2,000
     collections.describe(["Lead"])
     before = collections.api_calls
-    updates = [OutboundRecord(f"u{i}", key, {"Description": "checked"}, if_match=version)
+    # The rep made all of them in the version's second: what they held then (no description)
+    # is what these updates are based on, as the engine says with ``expected``.
+    updates = [OutboundRecord(f"u{i}", key, {"Description": "checked"}, if_match=version,
+                              expected={"Description": None})
                for i, key in enumerate(keys[:900])]
     results = collections.write("Lead", updates)
     checks_and_writes = collections.api_calls - before
