@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-import core.db
+import core.clock
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.e2e.harness import SalesforceHub
 
@@ -17,7 +17,7 @@ from tests.e2e.harness import SalesforceHub
 def shared_sandbox() -> Iterator[SalesforceSandbox]:
     # The org keeps the hub's time: a test that stops it (tests.clock.frozen_clock) decides
     # which edits share a second (SystemModstamp has whole seconds) and which follow.
-    with SalesforceSandbox(clock=lambda: core.db.utcnow()) as sandbox:
+    with SalesforceSandbox(clock=lambda: core.clock.utcnow()) as sandbox:
         yield sandbox
 
 
