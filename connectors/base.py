@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, ErrorKind
 
 #: Opaque to the engine: a modstamp+id, an OData delta link, a sequence number. Always a string
 #: so it can be stored as-is in ``sync_state``.
@@ -43,6 +43,19 @@ class Page:
 
     changes: Sequence[Change]
     cursor: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class HardDeletes:
+    """Records deleted for good since a cursor: past any recycle bin, so never in the feed.
+
+    ``gap`` is ``(from, to)`` when the remote no longer lists that stretch (it keeps deletions
+    for a while only): records deleted for good then may have been missed.
+    """
+
+    keys: Sequence[str]
+    cursor: Cursor | None
+    gap: tuple[datetime, datetime] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +151,7 @@ class Capabilities:
     """What a connector can do; the engine and the conformance suite adapt to these flags."""
 
     deletes_in_feed: bool = True   # deletes arrive as Op.DELETE changes in read_changes
+    hard_deletes: bool = False     # read_hard_deletes lists deletes the feed may never show
     sorted_changes: bool = True    # cursors ascend within and across pages
     write: bool = True
     delete: bool = True
@@ -202,6 +216,21 @@ class Connector(ABC):
     @abstractmethod
     def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
         """Create, update, upsert or delete records; one result per input, in order."""
+
+    def read_hard_deletes(
+        self, object_name: str, since: Cursor | None, *, now: datetime | None = None
+    ) -> HardDeletes:
+        """Keys of records deleted for good since ``since`` (only with ``hard_deletes``).
+
+        For remotes whose feed loses deletes: a purged recycle bin, a hard delete. Inclusive
+        like ``read_changes``: a key may come again, and deletes the feed did show may be
+        listed too. ``since`` None starts as far back as the remote still lists; ``now`` is
+        the caller's clock (the end of what is asked for). Its cursor is its own, never one
+        of ``read_changes``.
+        """
+        raise ConnectorError(
+            ErrorKind.CONFIG, f"the {self.type_name} connector cannot list hard deletes"
+        )
 
     def usage(self) -> ApiUsage | None:
         """The API allowance as last reported by the remote (no extra call); None if unknown."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from connectors.base import (
     Change,
     Connector,
     Cursor,
+    HardDeletes,
     ObjectInfo,
     Op,
     OutboundRecord,
@@ -25,6 +27,7 @@ from connectors.base import (
 from connectors.config import register_secrets
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy
+from connectors.salesforce.replication import read_deleted
 from connectors.salesforce.schema import (
     CURSOR_FIELD,
     KEY_FIELD,
@@ -64,11 +67,13 @@ class SalesforceConnector(Connector):
     Reads: ``queryAll`` ordered by SystemModstamp, Id — updates and deletes in one feed, the
     cursor is the last SystemModstamp of a page (inclusive). Writes: sObject Collections
     (``max_batch_size`` per call), Bulk API 2.0 from ``bulk_threshold`` records of one
-    operation. Converted leads and merged records carry a ``successor``.
+    operation. Converted leads and merged records carry a ``successor``. Records deleted for
+    good (past the Recycle Bin) come from ``sobjects/{T}/deleted/`` (``read_hard_deletes``).
     """
 
     type_name = "salesforce"
-    capabilities = Capabilities(max_batch_size=200, lookup_batch_size=LOOKUP_CHUNK)
+    capabilities = Capabilities(
+        max_batch_size=200, lookup_batch_size=LOOKUP_CHUNK, hard_deletes=True)
     secret_keys = SECRET_KEYS
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
@@ -146,6 +151,11 @@ class SalesforceConnector(Connector):
             self._described[object_name] = object_info(raw)
         return self._described[object_name]
 
+    def raw_describe(self, object_name: str) -> dict[str, Any]:
+        """The object's describe JSON as Salesforce sent it (fetched as ``object_info`` does)."""
+        self.object_info(object_name)
+        return self._raw_describe[object_name]
+
     def _fetch_describe(self, object_name: str) -> dict[str, Any]:
         if not object_name.replace("_", "").isalnum():
             raise _unknown_object(object_name)
@@ -199,6 +209,16 @@ class SalesforceConnector(Connector):
         """Every live row a query returns (all pages)."""
         for result in self.query_pages(soql):
             yield from result.get("records") or []
+
+    def read_hard_deletes(
+        self, object_name: str, since: Cursor | None, *, now: datetime | None = None
+    ) -> HardDeletes:
+        """Records deleted for good (emptied from the Recycle Bin, hard-deleted) since ``since``.
+
+        From ``sobjects/{T}/deleted/``, one call a window (see replication.py): the cursor is
+        Salesforce's ``latestDateCovered``, kept apart from ``read_changes``'s.
+        """
+        return read_deleted(self, object_name, since, now or datetime.now(UTC))
 
     def lookup(
         self,
