@@ -17,7 +17,8 @@ A subclass names the object to test and supplies fixtures::
         def remote(self, connector): ...  # a RemoteControl on that remote
 
 Capability flags (``connector.capabilities``) turn into skips. The checks follow
-style-anchors §9.8: describe, paging, inclusive cursors, deletes, one result per input,
+style-anchors §9.8: describe, paging, inclusive cursors, deletes (hard deletes with their own
+cursor where the connector lists them), one result per input,
 partial failure, idempotent upsert, 429/503/expired-session handling, secrets never shown (in
 any encoding, even when the token endpoint quotes the request back).
 """
@@ -28,6 +29,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 import pytest
@@ -69,6 +71,14 @@ class RemoteControl(Protocol):
 
     def set_page_size(self, n: int) -> None:
         """Make reads return at most ``n`` records per page."""
+        ...
+
+    def purge(self, key: str) -> None:
+        """Delete a record for good, past any recycle bin (remotes with ``hard_deletes``)."""
+        ...
+
+    def later(self, minutes: int) -> datetime:
+        """Let ``minutes`` pass on the remote's clock; return the time then (a ``now``)."""
         ...
 
     def inject(self, kind: str, times: int = 1, retry_after: float | None = None) -> None:
@@ -250,6 +260,26 @@ class ConnectorConformance:
         remote.delete(keys[0])
         later = changes_of(read_all(connector, self.object_name, cursor))
         assert [c.op for c in later if c.key == keys[0]] == [Op.DELETE]
+
+    def test_hard_deletes_are_listed_under_their_own_cursor(
+        self, connector: Connector, remote: RemoteControl
+    ) -> None:
+        if not connector.capabilities.hard_deletes:
+            pytest.skip("the remote's feed shows every delete")
+        keys = self.seed(remote, 2)
+        feed = read_all(connector, self.object_name)[-1].cursor
+        first = connector.read_hard_deletes(self.object_name, None, now=remote.later(0))
+        assert isinstance(first.cursor, str) and first.gap is None
+
+        remote.purge(keys[0])
+        now = remote.later(3)
+        assert keys[0] not in {c.key for c in changes_of(read_all(
+            connector, self.object_name, feed))}, "a record deleted for good leaves the feed"
+        found = connector.read_hard_deletes(self.object_name, first.cursor, now=now)
+        assert keys[0] in found.keys and keys[1] not in found.keys
+        assert isinstance(found.cursor, str) and found.gap is None
+        again = connector.read_hard_deletes(self.object_name, found.cursor, now=now)
+        assert set(again.keys) <= {keys[0]}, "from the new cursor: a repeat at most"
 
     # -- write ------------------------------------------------------------------------------
 
