@@ -23,6 +23,8 @@ from mappings.spec import Mapping
 
 #: Called after each page: (phase, records handled so far in this phase).
 Progress = Callable[[str, int], None]
+#: Job-level errors belong to the whole cycle, not to one of its phases.
+JOB_DIRECTION = "cycle"
 
 
 class MassChangeBraked(Exception):  # noqa: N818 - the brake doing its job, not an error
@@ -133,7 +135,9 @@ def get_cursor(session: Session, mapping: str, direction: str) -> str | None:
     return state.cursor if state else None
 
 
-def set_cursor(session: Session, mapping: str, direction: str, cursor: str, now: datetime) -> None:
+def set_cursor(
+    session: Session, mapping: str, direction: str, cursor: str | None, now: datetime
+) -> None:
     """Store a cursor in the caller's transaction (committed with the page it ends)."""
     state = session.get(SyncState, (mapping, direction))
     if state is None:

@@ -27,8 +27,9 @@ from core.logs import bound, event, get_logger
 from jobs import lease
 from jobs.budget import over_budget, record_usage
 from jobs.crashes import crash_failure, traceback_tail
-from jobs.cycle import Cycle, MassChangeBraked, Progress, pending_pushes
+from jobs.cycle import JOB_DIRECTION, Cycle, MassChangeBraked, Progress, pending_pushes
 from jobs.failures import Failure, FailureLog
+from jobs.hard_deletes import pull_hard_deletes
 from jobs.proxies import DryRunConnector, GuardedConnector
 from jobs.pull import PullPhase
 from jobs.push import PushPhase
@@ -38,8 +39,6 @@ from mappings.spec import Mapping
 
 log = get_logger("engine")
 
-#: Job-level errors belong to the whole cycle, not to one of its phases.
-JOB_DIRECTION = "cycle"
 #: How often ``--wait`` asks for a held lease again.
 LOCK_POLL_SECONDS = 1.0
 
@@ -175,7 +174,10 @@ def _run_held(
                     stopping=ctx.stopping,
                 )
                 if mapping.direction.pulls:
-                    PullPhase(cycle).run()
+                    pull = PullPhase(cycle)
+                    pull.run()
+                    if not cycle.stop_requested():
+                        pull_hard_deletes(cycle, pull)
                 if mapping.direction.pushes and not cycle.stop_requested():
                     PushPhase(cycle).run()
                 report.status = "partial" if report.failed else "success"

@@ -1,0 +1,115 @@
+"""Records deleted for good in the remote: listed on their own cursor, deleted like any other.
+
+Some remotes lose deletes from their change feed: a Salesforce record emptied from the
+Recycle Bin (by an admin, by Apex, after its 15 days) or hard-deleted never appears in
+``queryAll`` again. Such connectors list those deletes apart (``read_hard_deletes``). Where
+the mapping's delete policy acts on remote deletes, a cycle asks for that list after its
+normal read, at most every POLL_INTERVAL, and hands the linked records in it to the pull
+phase as deletes: the policy, the mass-change brake, the report, errors and the dry-run plan
+are the ones every remote delete goes through. Keys not linked (never were, or unlinked
+already because the feed showed the delete first) cost nothing; a linked record the remote
+has live again (restored from the bin) keeps its link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from connectors.base import Change, HardDeletes, Op
+from connectors.errors import ErrorKind
+from core.db import as_utc
+from core.models import SyncState
+from jobs.cycle import JOB_DIRECTION, Cycle, set_cursor
+from jobs.failures import HARD_DELETE_GAP, Failure
+from jobs.links import LinkIndex
+from jobs.pull import PullPhase
+from mappings.spec import Mapping
+
+#: The ``sync_state`` direction of the hard-delete cursor: its own, never the feed's.
+CURSOR = "to_hub:deleted"
+#: How often a mapping asks. Salesforce lists deletes in whole minutes and keeps them for
+#: weeks: asking every cycle would only double what an idle cycle costs.
+POLL_INTERVAL = timedelta(minutes=10)
+#: Keys per hub query, and deletes per applied page.
+CHUNK = 500
+
+
+def pull_hard_deletes(cycle: Cycle, pull: PullPhase) -> None:
+    """After ``pull`` read the feed: apply the remote's hard deletes of linked records."""
+    mapping, connector = cycle.mapping, cycle.connector
+    if mapping.deletes.from_remote == "ignore" or not connector.capabilities.hard_deletes:
+        return
+    with cycle.transaction() as session:
+        state = session.get(SyncState, (mapping.name, CURSOR))
+        if state is None:
+            # The first cycle starts the clock; the first poll, an interval on, lists all the
+            # remote still keeps (deletes from before Syncline ran included).
+            set_cursor(session, mapping.name, CURSOR, None, cycle.now)
+            return
+        if not due(state.updated_at, cycle.now):
+            return
+        since = state.cursor
+    found = connector.read_hard_deletes(mapping.remote_object, since, now=cycle.now)
+    gone = _linked_and_gone(cycle, found.keys)
+    cycle.report.read += len(gone)
+    for start in range(0, len(gone), CHUNK):
+        with cycle.transaction() as session:
+            pull.apply(session, [Change(key, Op.DELETE) for key in gone[start:start + CHUNK]])
+    with cycle.transaction() as session:
+        if found.gap is not None and not cycle.dry_run:
+            cycle.failures(session, JOB_DIRECTION).record(gap_failure(mapping, found), level="job")
+        set_cursor(session, mapping.name, CURSOR, found.cursor, cycle.now)
+
+
+def due(last: datetime | None, now: datetime) -> bool:
+    """Whether a poll is due, the last one having been at ``last`` (None: never)."""
+    return last is None or now - as_utc(last) >= POLL_INTERVAL
+
+
+def _linked_and_gone(cycle: Cycle, keys: Sequence[str]) -> list[str]:
+    """The listed keys that are linked in this mapping and not live in the remote again."""
+    keys = list(dict.fromkeys(keys))
+    with cycle.transaction() as session:
+        linked = _linked(session, cycle.mapping, keys)
+    if not linked:
+        return []
+    name = cycle.mapping.remote_object
+    key_field = cycle.connector.describe([name])[name].key_field
+    live = {
+        change.key
+        for change in cycle.connector.lookup(name, key_field, sorted(linked), fields=[key_field])
+    }
+    return [key for key in keys if key in linked and key not in live]
+
+
+def _linked(session: Session, mapping: Mapping, keys: Sequence[str]) -> set[str]:
+    index = LinkIndex(session, mapping)
+    found: set[str] = set()
+    for start in range(0, len(keys), CHUNK):
+        found.update(index.by_remote(keys[start:start + CHUNK]))
+    return found
+
+
+def gap_failure(mapping: Mapping, found: HardDeletes) -> Failure:
+    """The job-level warning for a stretch the remote no longer lists: deletes may be missed."""
+    assert found.gap is not None
+    start, end = (_minutes(moment) for moment in found.gap)
+    return Failure(
+        ErrorKind.NOT_FOUND,
+        f"{mapping.connection} no longer lists the {mapping.remote_object} records deleted "
+        f"from {start} to {end} UTC: records deleted there for good in that time (emptied "
+        "from the recycle bin, hard-deleted) may still be linked here",
+        code=HARD_DELETE_GAP,
+        hint="no cycle of this mapping asked for a longer time than the remote keeps its "
+        "deletes (Salesforce: 30 days, less once its delete log is purged). Nothing was "
+        "deleted in the hub because of it; if records were deleted in that time, unlink "
+        "them by hand, then ignore this error",
+    )
+
+
+def _minutes(moment: datetime) -> str:
+    return f"{as_utc(moment):%Y-%m-%d %H:%M}"
+
