@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 import requests
-from sqlmodel import Session
 
 import core.db
-from core.models import SyncState
 from jobs.hard_deletes import CURSOR
 from tests.e2e.harness import SalesforceHub
 from tests.sandboxes.salesforce.test_bulk import Bulk
@@ -66,12 +64,6 @@ def rep_purges(sf: SalesforceHub, lead_id: str) -> None:
     assert emptied.json() == {"purged": [lead_id]}
 
 
-def hard_cursor(sf: SalesforceHub) -> str | None:
-    with Session(sf.engine) as session:
-        state = session.get(SyncState, (LEADS, CURSOR))
-        return state.cursor if state else "no row"
-
-
 @pytest.mark.parametrize(("from_remote", "people_after", "deleted"),
                          [("unlink", 1, 0), ("delete_hub", 0, 1)])
 def test_a_lead_emptied_from_the_recycle_bin_meets_the_mappings_policy(
@@ -109,7 +101,7 @@ def test_a_mapping_that_ignores_remote_deletes_asks_nothing(
     ignored = sf.run()
 
     assert ignored.api_calls == 1, "one read: no poll of deleted records"
-    assert sf.remote_ids(person) == {"Lead": lead_id} and hard_cursor(sf) == "no row"
+    assert sf.remote_ids(person) == {"Lead": lead_id} and sf.cursor(LEADS, CURSOR) == "no row"
     policy(sf, "unlink")
     sf.run()
     clock.advance(minutes=11)
@@ -122,13 +114,13 @@ def test_the_dry_run_shows_the_unlink_and_does_nothing(sf: SalesforceHub, clock:
     lead_id = sf.remote_ids(person)["Lead"]
     rep_purges(sf, lead_id)
     clock.advance(minutes=11)
-    cursor = hard_cursor(sf)
+    cursor = sf.cursor(LEADS, CURSOR)
 
     plan = sf.run(dry_run=True)
 
     assert [(a.direction, a.action, a.hub_id, a.remote_id) for a in plan.planned] == [
         ("to_hub", "unlink", person, lead_id)]
-    assert sf.remote_ids(person) == {"Lead": lead_id} and hard_cursor(sf) == cursor
+    assert sf.remote_ids(person) == {"Lead": lead_id} and sf.cursor(LEADS, CURSOR) == cursor
     sf.run()
     assert sf.remote_ids(person) == {}
 

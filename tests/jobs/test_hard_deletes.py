@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
 
-from core.models import SyncState
 from jobs.hard_deletes import CURSOR
 from tests.clock import Clock, frozen_clock
 from tests.jobs.harness import Harness, mapping
@@ -34,12 +32,6 @@ def linked_people(h: Harness, n: int) -> list[str]:
     people = [h.add_person(email=f"p{i}@acme.com", last_name=f"P{i}") for i in range(n)]
     assert h.run().created_remote == n
     return people
-
-
-def hard_cursor(h: Harness) -> str | None:
-    with Session(h.engine) as session:
-        state = session.get(SyncState, ("crm-person", CURSOR))
-        return state.cursor if state else "no row"
 
 
 @pytest.mark.parametrize(("policy", "people_after", "deleted"),
@@ -79,7 +71,7 @@ def test_with_ignore_nothing_is_asked_and_the_link_stays(h: Harness, clock: Cloc
     ignored = h.run()
 
     assert ignored.api_calls == 1, "no extra call: the policy does not care"
-    assert h.link_of(ann) is not None and hard_cursor(h) == "no row"
+    assert h.link_of(ann) is not None and h.cursor("crm-person", CURSOR) == "no row"
     h.set_mappings(mapping(deletes={"from_remote": "unlink", "brake_floor": 10}))
     h.run()  # starts the hard-delete clock
     clock.advance(minutes=11)
@@ -93,7 +85,7 @@ def test_the_dry_run_lists_the_delete_and_changes_nothing(h: Harness, clock: Clo
     key = h.link_of(ann).remote_id
     h.crm.hard_delete("Lead", key)
     clock.advance(minutes=11)
-    cursor = hard_cursor(h)
+    cursor = h.cursor("crm-person", CURSOR)
 
     plan = h.run(dry_run=True)
 
@@ -101,7 +93,7 @@ def test_the_dry_run_lists_the_delete_and_changes_nothing(h: Harness, clock: Clo
         ("to_hub", "delete_hub", ann, key)]
     assert plan.deleted == 1
     assert h.link_of(ann) is not None and len(h.people()) == 1
-    assert hard_cursor(h) == cursor, "a dry run stores no cursor"
+    assert h.cursor("crm-person", CURSOR) == cursor, "a dry run stores no cursor"
     assert h.run().deleted == 1
 
 
@@ -112,13 +104,13 @@ def test_the_brake_stops_a_mass_hard_delete(h: Harness, clock: Clock) -> None:
     for link in h.links()[:10]:
         h.crm.hard_delete("Lead", link.remote_id)
     clock.advance(minutes=11)
-    cursor = hard_cursor(h)
+    cursor = h.cursor("crm-person", CURSOR)
 
     report = h.run()
 
     assert report.status == "braked" and "10 of 20" in (report.message or "")
     assert len(h.people()) == 20 and len(h.links()) == 20, "nothing past the brake is applied"
-    assert hard_cursor(h) == cursor, "the cursor stays: the next cycle finds them again"
+    assert h.cursor("crm-person", CURSOR) == cursor, "kept: the next cycle finds them again"
     assert h.run().status == "braked", "asked again at once: nothing was decided yet"
     released = h.run(allow_mass_change=True)
     assert (released.status, released.deleted) == ("success", 10)

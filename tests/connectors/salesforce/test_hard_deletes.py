@@ -18,38 +18,14 @@ from connectors.salesforce import SalesforceConnector
 from sandboxes.salesforce import routes_replication
 from sandboxes.salesforce.recycle import hard_delete
 from sandboxes.salesforce.sandbox import SalesforceSandbox
+from tests.clock import Clock
 from tests.connectors.salesforce.sandbox_remote import sandbox_settings
 
 
-class Moment:
-    """The org's clock and the caller's ``now``; a day ahead (the org's stamps never go back)."""
-
-    def __init__(self) -> None:
-        self.now = (datetime.now(UTC) + timedelta(days=1)).replace(second=7, microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def later(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[SalesforceSandbox]:
-    with SalesforceSandbox() as sandbox:
-        yield sandbox
-
-
 @pytest.fixture
-def sandbox(shared_sandbox: SalesforceSandbox) -> SalesforceSandbox:
-    shared_sandbox.state.reset()
-    return shared_sandbox
-
-
-@pytest.fixture
-def clock(sandbox: SalesforceSandbox) -> Moment:
-    moment = Moment()
+def clock(sandbox: SalesforceSandbox) -> Clock:
+    """The org's clock and the caller's ``now``: a day ahead (the org's stamps never go back)."""
+    moment = Clock((datetime.now(UTC) + timedelta(days=1)).replace(second=7))
     sandbox.org._clock = moment
     return moment
 
@@ -76,10 +52,10 @@ def minute(moment: datetime) -> str:
 
 
 def test_the_first_read_lists_what_salesforce_still_lists(
-    sandbox: SalesforceSandbox, clock: Moment, crm: SalesforceConnector
+    sandbox: SalesforceSandbox, clock: Clock, crm: SalesforceConnector
 ) -> None:
     [gone] = gone_for_good(sandbox, "Gone")
-    clock.later(minutes=2)
+    clock.advance(minutes=2)
     before = crm.api_calls
 
     found = crm.read_hard_deletes("Lead", None, now=clock.now)
@@ -89,38 +65,38 @@ def test_the_first_read_lists_what_salesforce_still_lists(
 
 
 def test_polling_from_the_cursor_sees_each_later_delete_and_misses_none(
-    sandbox: SalesforceSandbox, clock: Moment, crm: SalesforceConnector
+    sandbox: SalesforceSandbox, clock: Clock, crm: SalesforceConnector
 ) -> None:
     first = crm.read_hard_deletes("Lead", None, now=clock.now)
     [late] = gone_for_good(sandbox, "Late")  # in the minute the cursor names
-    clock.later(minutes=3)
+    clock.advance(minutes=3)
 
     second = crm.read_hard_deletes("Lead", first.cursor, now=clock.now)
     assert list(second.keys) == [late] and second.cursor == minute(clock.now)
 
     [later] = gone_for_good(sandbox, "Later")
-    clock.later(minutes=2)
+    clock.advance(minutes=2)
     third = crm.read_hard_deletes("Lead", second.cursor, now=clock.now)
     assert later in third.keys and third.gap is None
 
 
 def test_a_cursor_too_recent_to_ask_about_costs_no_call(
-    clock: Moment, crm: SalesforceConnector
+    clock: Clock, crm: SalesforceConnector
 ) -> None:
     first = crm.read_hard_deletes("Lead", None, now=clock.now)
     before = crm.api_calls
 
-    again = crm.read_hard_deletes("Lead", first.cursor, now=clock.later(seconds=70))
+    again = crm.read_hard_deletes("Lead", first.cursor, now=clock.advance(seconds=70))
 
     assert (list(again.keys), again.cursor, crm.api_calls) == ([], first.cursor, before)
 
 
 def test_a_cursor_older_than_30_days_starts_at_the_oldest_minute_and_reports_the_gap(
-    sandbox: SalesforceSandbox, clock: Moment, crm: SalesforceConnector
+    sandbox: SalesforceSandbox, clock: Clock, crm: SalesforceConnector
 ) -> None:
     stale = minute(clock.now - timedelta(days=40))
     [gone] = gone_for_good(sandbox, "Gone")
-    clock.later(minutes=3)
+    clock.advance(minutes=3)
 
     found = crm.read_hard_deletes("Lead", stale, now=clock.now)
 
@@ -133,16 +109,16 @@ def test_a_cursor_older_than_30_days_starts_at_the_oldest_minute_and_reports_the
 
 
 def test_a_delete_log_purged_past_the_cursor_is_a_gap_not_a_failure(
-    sandbox: SalesforceSandbox, clock: Moment, crm: SalesforceConnector
+    sandbox: SalesforceSandbox, clock: Clock, crm: SalesforceConnector
 ) -> None:
     cursor = crm.read_hard_deletes("Lead", None, now=clock.now).cursor
-    clock.later(minutes=5)
+    clock.advance(minutes=5)
     [early] = gone_for_good(sandbox, "Early")
-    clock.later(minutes=5)
+    clock.advance(minutes=5)
     [late] = gone_for_good(sandbox, "Late")
     cut = clock.now.replace(second=0)
     sandbox.org.delete_log.trim("Lead", cut)  # the platform drops entries older than cut
-    clock.later(minutes=3)
+    clock.advance(minutes=3)
     before = crm.api_calls
 
     found = crm.read_hard_deletes("Lead", cursor, now=clock.now)
@@ -154,15 +130,15 @@ def test_a_delete_log_purged_past_the_cursor_is_a_gap_not_a_failure(
 
 
 def test_a_window_with_too_many_ids_is_read_in_parts(
-    sandbox: SalesforceSandbox, clock: Moment, crm: SalesforceConnector,
+    sandbox: SalesforceSandbox, clock: Clock, crm: SalesforceConnector,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cursor = crm.read_hard_deletes("Lead", None, now=clock.now).cursor
-    clock.later(minutes=1)
+    clock.advance(minutes=1)
     [first] = gone_for_good(sandbox, "First")
-    clock.later(minutes=20)
+    clock.advance(minutes=20)
     [second] = gone_for_good(sandbox, "Second")
-    clock.later(minutes=5)
+    clock.advance(minutes=5)
     monkeypatch.setattr(routes_replication, "ID_LIMIT", 1)
 
     part = crm.read_hard_deletes("Lead", cursor, now=clock.now)

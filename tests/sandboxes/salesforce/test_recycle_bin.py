@@ -19,19 +19,10 @@ from sandboxes.salesforce import state
 from sandboxes.salesforce.org import Org
 from sandboxes.salesforce.recycle import hard_delete
 from sandboxes.salesforce.sandbox import SalesforceSandbox
+from tests.clock import Clock
 from tests.sandboxes.salesforce.test_bulk import Bulk
 
 VERSION = "59.0"
-
-
-class Moment:
-    """The org's clock, moved by hand; a day ahead of real time (modstamps never go back)."""
-
-    def __init__(self) -> None:
-        self.now = (datetime.now(UTC) + timedelta(days=1)).replace(second=5, microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -41,8 +32,9 @@ def sandbox() -> Iterator[SalesforceSandbox]:
 
 
 @pytest.fixture
-def clock(sandbox: SalesforceSandbox) -> Moment:
-    moment = Moment()
+def clock(sandbox: SalesforceSandbox) -> Clock:
+    """The org's clock, a day ahead of real time (the org's stamps never go back)."""
+    moment = Clock((datetime.now(UTC) + timedelta(days=1)).replace(second=5))
     sandbox.org._clock = moment
     return moment
 
@@ -82,7 +74,7 @@ def leads(sandbox: SalesforceSandbox, *names: str) -> list[str]:
 
 
 def test_emptied_and_hard_deleted_records_leave_query_all_but_stay_listed(
-    sandbox: SalesforceSandbox, clock: Moment, api: requests.Session
+    sandbox: SalesforceSandbox, clock: Clock, api: requests.Session
 ) -> None:
     start = clock.now.replace(second=0)
     binned, emptied, hard, kept = leads(sandbox, "Binned", "Emptied", "Hard", "Kept")
@@ -116,7 +108,7 @@ def test_emptied_and_hard_deleted_records_leave_query_all_but_stay_listed(
 
 
 def test_a_purge_naming_a_record_outside_the_bin_purges_nothing(
-    sandbox: SalesforceSandbox, clock: Moment, api: requests.Session
+    sandbox: SalesforceSandbox, clock: Clock, api: requests.Session
 ) -> None:
     binned, live = leads(sandbox, "Binned", "Live")
     sandbox.org.delete("Lead", binned)
@@ -131,7 +123,7 @@ def test_a_purge_naming_a_record_outside_the_bin_purges_nothing(
 
 
 def test_a_hard_delete_takes_the_records_its_delete_cascades_to(
-    sandbox: SalesforceSandbox, clock: Moment, api: requests.Session
+    sandbox: SalesforceSandbox, clock: Clock, api: requests.Session
 ) -> None:
     start = clock.now.replace(second=0)
     account = sandbox.org.insert("Account", {"Name": "Acme"})
@@ -146,7 +138,7 @@ def test_a_hard_delete_takes_the_records_its_delete_cascades_to(
 
 
 def test_bulk_hard_delete_deletes_past_the_bin(
-    sandbox: SalesforceSandbox, clock: Moment, api: requests.Session
+    sandbox: SalesforceSandbox, clock: Clock, api: requests.Session
 ) -> None:
     start = clock.now.replace(second=0)
     soft, hard = leads(sandbox, "Soft", "Hard")
@@ -164,7 +156,7 @@ def test_bulk_hard_delete_deletes_past_the_bin(
 
 
 def test_a_trimmed_delete_log_moves_earliest_date_available(
-    sandbox: SalesforceSandbox, clock: Moment, api: requests.Session
+    sandbox: SalesforceSandbox, clock: Clock, api: requests.Session
 ) -> None:
     start = clock.now.replace(second=0)
     old, recent = leads(sandbox, "Old", "Recent")
@@ -187,7 +179,7 @@ def test_a_trimmed_delete_log_moves_earliest_date_available(
 
 
 def test_deletions_stay_listed_until_the_30_days_pass(
-    sandbox: SalesforceSandbox, clock: Moment, api: requests.Session
+    sandbox: SalesforceSandbox, clock: Clock, api: requests.Session
 ) -> None:
     [gone] = leads(sandbox, "Gone")
     assert control(sandbox, "hard-delete", {"sobject": "Lead", "ids": [gone]}).ok
