@@ -232,6 +232,17 @@ class Connector(ABC):
             ErrorKind.CONFIG, f"the {self.type_name} connector cannot list hard deletes"
         )
 
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Change]:
+        """Records ``read_hard_deletes`` listed, as the remote has them now (``hard_deletes``).
+
+        A delete still in a recycle bin comes back as ``Op.DELETE`` with its successor (a
+        merge's master), a record restored since as ``Op.UPSERT``; a key the remote no longer
+        knows at all is left out: that record was deleted for good.
+        """
+        raise ConnectorError(
+            ErrorKind.CONFIG, f"the {self.type_name} connector cannot list hard deletes"
+        )
+
     def usage(self) -> ApiUsage | None:
         """The API allowance as last reported by the remote (no extra call); None if unknown."""
         return None

@@ -7,8 +7,9 @@ the mapping's delete policy acts on remote deletes, a cycle asks for that list a
 normal read, at most every POLL_INTERVAL, and hands the linked records in it to the pull
 phase as deletes: the policy, the mass-change brake, the report, errors and the dry-run plan
 are the ones every remote delete goes through. Keys not linked (never were, or unlinked
-already because the feed showed the delete first) cost nothing; a linked record the remote
-has live again (restored from the bin) keeps its link.
+already because the feed showed the delete first) cost nothing; the linked ones are looked up
+once more (``lookup_deleted``), so a merged record still in the bin moves its link to its
+master and one restored since keeps its link.
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ def pull_hard_deletes(cycle: Cycle, pull: PullPhase) -> None:
             return
         since = state.cursor
     found = connector.read_hard_deletes(mapping.remote_object, since, now=cycle.now)
-    gone = _linked_and_gone(cycle, found.keys)
-    cycle.report.read += len(gone)
-    for start in range(0, len(gone), CHUNK):
+    deletes = _deletes_of_linked(cycle, found.keys)
+    cycle.report.read += len(deletes)
+    for start in range(0, len(deletes), CHUNK):
         with cycle.transaction() as session:
-            pull.apply(session, [Change(key, Op.DELETE) for key in gone[start:start + CHUNK]])
+            pull.apply(session, deletes[start:start + CHUNK])
     with cycle.transaction() as session:
         if found.gap is not None and not cycle.dry_run:
             cycle.failures(session, JOB_DIRECTION).record(gap_failure(mapping, found), level="job")
@@ -69,20 +70,22 @@ def due(last: datetime | None, now: datetime) -> bool:
     return last is None or now - as_utc(last) >= POLL_INTERVAL
 
 
-def _linked_and_gone(cycle: Cycle, keys: Sequence[str]) -> list[str]:
-    """The listed keys that are linked in this mapping and not live in the remote again."""
+def _deletes_of_linked(cycle: Cycle, keys: Sequence[str]) -> list[Change]:
+    """Deletes for the listed keys linked in this mapping, as the remote has them now.
+
+    A record still in the recycle bin goes as the feed has it (a merged one with its
+    master, so its link moves there); one gone for good as a plain delete; one restored
+    since not at all (the feed brings it).
+    """
     keys = list(dict.fromkeys(keys))
     with cycle.transaction() as session:
         linked = _linked(session, cycle.mapping, keys)
     if not linked:
         return []
     name = cycle.mapping.remote_object
-    key_field = cycle.connector.describe([name])[name].key_field
-    live = {
-        change.key
-        for change in cycle.connector.lookup(name, key_field, sorted(linked), fields=[key_field])
-    }
-    return [key for key in keys if key in linked and key not in live]
+    known = {c.key: c for c in cycle.connector.lookup_deleted(name, sorted(linked))}
+    deletes = [known.get(key, Change(key, Op.DELETE)) for key in keys if key in linked]
+    return [change for change in deletes if change.op is Op.DELETE]
 
 
 def _linked(session: Session, mapping: Mapping, keys: Sequence[str]) -> set[str]:

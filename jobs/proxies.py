@@ -57,6 +57,9 @@ class ConnectorProxy(Connector):
     ) -> HardDeletes:
         return self.inner.read_hard_deletes(object_name, since, now=now)
 
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Any]:
+        return self.inner.lookup_deleted(object_name, keys)
+
     def lookup(
         self,
         object_name: str,

@@ -259,6 +259,17 @@ class MemoryConnector(Connector):
         keys, last = self._call(partial(self.store.purged, obj.name, _sequence(since)))
         return HardDeletes(keys, str(last + 1))  # every purge up to ``last`` is listed now
 
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Change]:
+        """Tombstones and live records the store still has of these keys; one call."""
+        obj = self.store.object_schema(object_name)
+        entries = self._call(partial(self._entries, obj.name, keys))
+        return [self._change(entry, [KEY_FIELD]) for entry in entries]
+
+    def _entries(self, object_name: str, keys: Sequence[str]) -> list[Record]:
+        with self.store.transaction():
+            entries = [self.store.entry(object_name, key) for key in dict.fromkeys(keys)]
+            return [entry for entry in entries if entry is not None]
+
     def lookup(
         self,
         object_name: str,

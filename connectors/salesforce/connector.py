@@ -220,6 +220,24 @@ class SalesforceConnector(Connector):
         """
         return read_deleted(self, object_name, since, now or datetime.now(UTC))
 
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Change]:
+        """What ``queryAll`` still has of these ids: deletes in the Recycle Bin, live records.
+
+        A merged record in the bin keeps its ``MasterRecordId`` here, which the deleted list
+        does not carry; an id ``queryAll`` no longer returns was deleted for good.
+        """
+        info = self.object_info(object_name)
+        selected = self._with_feed_fields(info, [KEY_FIELD])
+        found: dict[str, Change] = {}
+        for chunk in in_lists(keys, max_items=LOOKUP_CHUNK):
+            soql = (f"SELECT {', '.join(selected)} FROM {object_name} "
+                    f"WHERE {KEY_FIELD} IN ({', '.join(chunk)})")
+            for result in self.query_pages(soql, include_deleted=True):
+                for row in result.get("records") or []:
+                    change = self._change(object_name, row, {KEY_FIELD})
+                    found.setdefault(change.key, change)
+        return list(found.values())
+
     def lookup(
         self,
         object_name: str,

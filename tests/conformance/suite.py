@@ -266,11 +266,12 @@ class ConnectorConformance:
     ) -> None:
         if not connector.capabilities.hard_deletes:
             pytest.skip("the remote's feed shows every delete")
-        keys = self.seed(remote, 2)
+        keys = self.seed(remote, 3)
         feed = read_all(connector, self.object_name)[-1].cursor
         first = connector.read_hard_deletes(self.object_name, None, now=remote.later(0))
         assert isinstance(first.cursor, str) and first.gap is None
 
+        remote.delete(keys[2])  # in the recycle bin: the feed shows it
         remote.purge(keys[0])
         now = remote.later(3)
         assert keys[0] not in {c.key for c in changes_of(read_all(
@@ -279,7 +280,9 @@ class ConnectorConformance:
         assert keys[0] in found.keys and keys[1] not in found.keys
         assert isinstance(found.cursor, str) and found.gap is None
         again = connector.read_hard_deletes(self.object_name, found.cursor, now=now)
-        assert set(again.keys) <= {keys[0]}, "from the new cursor: a repeat at most"
+        assert set(again.keys) <= set(found.keys), "from the new cursor: repeats at most"
+        known = {c.key: c.op for c in connector.lookup_deleted(self.object_name, keys)}
+        assert known == {keys[1]: Op.UPSERT, keys[2]: Op.DELETE}, "gone for good: unknown"
 
     # -- write ------------------------------------------------------------------------------
 

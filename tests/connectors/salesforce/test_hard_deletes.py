@@ -3,7 +3,7 @@
 Against the sandbox on a clock the test moves: the first read, polling on from the cursor
 (the last minute read again, never a delete missed), a cursor too old for the 30 days, a
 delete log purged past the cursor, a window with more ids than one answer holds, an object
-Salesforce does not replicate.
+Salesforce does not replicate; and the second look at listed ids (``lookup_deleted``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connectors.base import Op
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.salesforce import SalesforceConnector
 from sandboxes.salesforce import routes_replication
@@ -159,3 +160,23 @@ def test_an_object_salesforce_does_not_replicate_is_a_config_error(
         sandbox.org.schema.objects["CampaignMemberStatus"].replicateable = True
     assert (info.value.kind, info.value.code) == (ErrorKind.CONFIG, "NOT_REPLICATEABLE")
     assert "deletes.from_remote" in (info.value.hint or "")
+
+
+def test_lookup_deleted_keeps_what_the_deleted_list_does_not_say(
+    sandbox: SalesforceSandbox, crm: SalesforceConnector
+) -> None:
+    with sandbox.state.org_lock:
+        org = sandbox.org
+        master, loser, binned, live = (
+            org.insert("Lead", {"LastName": n, "Company": "Acme"})
+            for n in ("Master", "Loser", "Binned", "Live"))
+        org.merge("Lead", master, [loser])
+        org.delete("Lead", binned)
+    [gone] = gone_for_good(sandbox, "Gone")
+
+    found = {c.key: c for c in crm.lookup_deleted("Lead", [loser, binned, live, gone])}
+
+    assert set(found) == {loser, binned, live}, "a record deleted for good is unknown"
+    assert (found[loser].op, found[loser].successor) == (Op.DELETE, ("Lead", master))
+    assert (found[binned].op, found[binned].successor) == (Op.DELETE, None)
+    assert found[live].op is Op.UPSERT
