@@ -47,10 +47,11 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class HardDeletes:
-    """Records deleted for good since a cursor: past any recycle bin, so never in the feed.
+    """Records deleted since a cursor, as the remote lists them apart from its change feed.
 
-    ``gap`` is ``(from, to)`` when the remote no longer lists that stretch (it keeps deletions
-    for a while only): records deleted for good then may have been missed.
+    The list holds the deletes the feed may never show (past a recycle bin, hard deletes)
+    and may hold others. ``gap`` is ``(from, to)`` when the remote no longer lists that
+    stretch (it keeps deletes for a while only): records deleted for good then may be missed.
     """
 
     keys: Sequence[str]

@@ -106,13 +106,13 @@ def gap_failure(mapping: Mapping, found: HardDeletes) -> Failure:
         f"from {start} to {end} UTC: records deleted there for good in that time (emptied "
         "from the recycle bin, hard-deleted) may still be linked here",
         code=HARD_DELETE_GAP,
-        hint="no cycle of this mapping asked for a longer time than the remote keeps its "
-        "deletes (Salesforce: 30 days, less once its delete log is purged). Nothing was "
-        "deleted in the hub because of it; if records were deleted in that time, unlink "
-        "them by hand, then ignore this error",
+        hint=f"this mapping did not ask {mapping.connection} for longer than it keeps its "
+        "deletes (Salesforce: 30 days, less once its delete log is purged); nothing in the "
+        "hub changed because of it. A record deleted for good in that time stays linked "
+        "until a write to it fails with NOT_FOUND, which names it. Ignore this error once "
+        "you have checked",
     )
 
 
 def _minutes(moment: datetime) -> str:
     return f"{as_utc(moment):%Y-%m-%d %H:%M}"
-

@@ -162,7 +162,7 @@ def test_a_cursor_older_than_salesforce_keeps_is_a_warning_kept_until_seen(
     [warning] = sf.errors("open")
     assert (warning.level, warning.code, warning.kind) == ("job", "HARD_DELETE_GAP", "not_found")
     assert "no longer lists the Lead records deleted from" in warning.message
-    assert "unlink them by hand" in (warning.hint or "")
+    assert "fails with NOT_FOUND" in (warning.hint or "")
     clock.advance(minutes=11)
     assert sf.run().status == "success"
     assert [e.code for e in sf.errors("open")] == ["HARD_DELETE_GAP"], "kept until seen"
