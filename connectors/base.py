@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, ErrorKind
 
 #: Opaque to the engine: a modstamp+id, an OData delta link, a sequence number. Always a string
 #: so it can be stored as-is in ``sync_state``.
@@ -43,6 +43,20 @@ class Page:
 
     changes: Sequence[Change]
     cursor: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class HardDeletes:
+    """Records deleted since a cursor, as the remote lists them apart from its change feed.
+
+    The list holds the deletes the feed may never show (past a recycle bin, hard deletes)
+    and may hold others. ``gap`` is ``(from, to)`` when the remote no longer lists that
+    stretch (it keeps deletes for a while only): records deleted for good then may be missed.
+    """
+
+    keys: Sequence[str]
+    cursor: Cursor | None
+    gap: tuple[datetime, datetime] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +160,7 @@ class Capabilities:
     """What a connector can do; the engine and the conformance suite adapt to these flags."""
 
     deletes_in_feed: bool = True   # deletes arrive as Op.DELETE changes in read_changes
+    hard_deletes: bool = False     # read_hard_deletes lists deletes the feed may never show
     sorted_changes: bool = True    # cursors ascend within and across pages
     write: bool = True
     delete: bool = True
@@ -217,6 +232,32 @@ class Connector(ABC):
     @abstractmethod
     def write(self, object_name: str, records: Sequence[OutboundRecord]) -> list[WriteResult]:
         """Create, update, upsert or delete records; one result per input, in order."""
+
+    def read_hard_deletes(
+        self, object_name: str, since: Cursor | None, *, now: datetime | None = None
+    ) -> HardDeletes:
+        """Keys of records deleted for good since ``since`` (only with ``hard_deletes``).
+
+        For remotes whose feed loses deletes: a purged recycle bin, a hard delete. Inclusive
+        like ``read_changes``: a key may come again, and deletes the feed did show may be
+        listed too. ``since`` None starts as far back as the remote still lists; ``now`` is
+        the caller's clock (the end of what is asked for). Its cursor is its own, never one
+        of ``read_changes``.
+        """
+        raise ConnectorError(
+            ErrorKind.CONFIG, f"the {self.type_name} connector cannot list hard deletes"
+        )
+
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Change]:
+        """Records ``read_hard_deletes`` listed, as the remote has them now (``hard_deletes``).
+
+        A delete still in a recycle bin comes back as ``Op.DELETE`` with its successor (a
+        merge's master), a record restored since as ``Op.UPSERT``; a key the remote no longer
+        knows at all is left out: that record was deleted for good.
+        """
+        raise ConnectorError(
+            ErrorKind.CONFIG, f"the {self.type_name} connector cannot list hard deletes"
+        )
 
     def usage(self) -> ApiUsage | None:
         """The API allowance as last reported by the remote (no extra call); None if unknown."""

@@ -133,7 +133,9 @@ def get_cursor(session: Session, mapping: str, direction: str) -> str | None:
     return state.cursor if state else None
 
 
-def set_cursor(session: Session, mapping: str, direction: str, cursor: str, now: datetime) -> None:
+def set_cursor(
+    session: Session, mapping: str, direction: str, cursor: str | None, now: datetime
+) -> None:
     """Store a cursor in the caller's transaction (committed with the page it ends)."""
     state = session.get(SyncState, (mapping, direction))
     if state is None:

@@ -46,8 +46,10 @@ HISTORY_LIMIT = 20
 OPEN_STATUSES = ("open", "retrying")
 #: Every status a sync error can have.
 ERROR_STATUSES = (*OPEN_STATUSES, "resolved", "ignored")
+#: A stretch the remote no longer lists hard deletes for: some may have been missed.
+HARD_DELETE_GAP = "HARD_DELETE_GAP"
 #: Job-level codes a completed cycle does not resolve: they report something already over.
-KEPT_UNTIL_SEEN = ("DATABASE_UNAVAILABLE",)
+KEPT_UNTIL_SEEN = ("DATABASE_UNAVAILABLE", HARD_DELETE_GAP)
 
 
 @dataclass(frozen=True, slots=True)

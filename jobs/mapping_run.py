@@ -31,6 +31,7 @@ from jobs.budget import over_budget, record_usage
 from jobs.crashes import crash_failure, traceback_tail
 from jobs.cycle import Cycle, MassChangeBraked, Progress, pending_pushes
 from jobs.failures import JOB_DIRECTION, Failure, FailureLog
+from jobs.hard_deletes import pull_hard_deletes
 from jobs.proxies import DryRunConnector, GuardedConnector
 from jobs.pull import PullPhase
 from jobs.push import PushPhase
@@ -157,9 +158,13 @@ class MappingRun:
 
     def pull(self) -> None:
         """The to_hub phase, if the mapping pulls and the run is still going."""
-        if self._cycle is not None and not self._over and self.mapping.direction.pulls:
+        cycle = self._cycle
+        if cycle is not None and not self._over and self.mapping.direction.pulls:
             with self._logged(), self._failures():
-                PullPhase(self._cycle).run()
+                pull = PullPhase(cycle)
+                pull.run()
+                if not cycle.stop_requested():
+                    pull_hard_deletes(cycle, pull)
 
     def push(self) -> None:
         """The to_remote phase, if the mapping pushes and the run is still going."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from connectors.base import (
     ApiUsage,
     Connector,
     Cursor,
+    HardDeletes,
     Op,
     OutboundRecord,
     Page,
@@ -49,6 +51,14 @@ class ConnectorProxy(Connector):
         self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
     ) -> Iterator[Page]:
         return self.inner.read_changes(object_name, since, fields=fields)
+
+    def read_hard_deletes(
+        self, object_name: str, since: Cursor | None, *, now: datetime | None = None
+    ) -> HardDeletes:
+        return self.inner.read_hard_deletes(object_name, since, now=now)
+
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Any]:
+        return self.inner.lookup_deleted(object_name, keys)
 
     def lookup(
         self,

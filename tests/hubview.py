@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 
 from core.clock import utcnow
-from core.models import CampaignMember, Link, Person, SyncError, SyncRun
+from core.models import CampaignMember, Link, Person, SyncError, SyncRun, SyncState
 from tests.causecounts import assert_cause_counts
 
 
@@ -76,6 +76,12 @@ class HubView:
         # Every test that reads errors also checks the grouped view's counts kept up.
         assert_cause_counts(self.engine)
         return [e for e in rows if not statuses or e.status in statuses]
+
+    def cursor(self, mapping: str, direction: str) -> str | None:
+        """A mapping's stored cursor for ``direction``; ``"no row"`` before it was ever set."""
+        with Session(self.engine) as session:
+            state = session.get(SyncState, (mapping, direction))
+            return state.cursor if state is not None else "no row"
 
     def runs(self) -> list[SyncRun]:
         with Session(self.engine, expire_on_commit=False) as session:

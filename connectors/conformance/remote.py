@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -23,6 +24,14 @@ class RemoteControl(Protocol):
 
     def set_page_size(self, n: int) -> None:
         """Make reads return at most ``n`` records per page."""
+        ...
+
+    def purge(self, key: str) -> None:
+        """Delete a record for good, past any recycle bin (remotes with ``hard_deletes``)."""
+        ...
+
+    def later(self, minutes: int) -> datetime:
+        """Let ``minutes`` pass on the remote's clock; return the time then (a ``now``)."""
         ...
 
     def inject(self, kind: str, times: int = 1, retry_after: float | None = None) -> None:

@@ -19,10 +19,11 @@ A subclass names the object to test and supplies fixtures::
         def remote(self, connector): ...  # a RemoteControl on that remote
 
 Capability flags (``connector.capabilities``) turn into skips. The checks are what the
-engine relies on of every connector: describe, paging, inclusive cursors, deletes, one result
-per input in input order, per-record failures, idempotent upserts, retries of 429/503 and one
-refresh of an expired session, and secrets never shown (in any encoding, even when the token
-endpoint quotes the request back).
+engine relies on of every connector: describe, paging, inclusive cursors, deletes (hard deletes
+with their own cursor where the connector lists them), one result per input in input order,
+per-record failures, idempotent upserts, retries of 429/503 and one refresh of an expired
+session, and secrets never shown (in any encoding, even when the token endpoint quotes the
+request back).
 
 The class is named so that pytest collects it only through a ``Test...`` subclass.
 """
@@ -223,6 +224,29 @@ class ConnectorConformance:
         remote.delete(keys[0])
         later = changes_of(read_all(connector, self.object_name, cursor))
         assert [c.op for c in later if c.key == keys[0]] == [Op.DELETE]
+
+    def test_hard_deletes_are_listed_under_their_own_cursor(
+        self, connector: Connector, remote: RemoteControl
+    ) -> None:
+        if not connector.capabilities.hard_deletes:
+            pytest.skip("the remote's feed shows every delete")
+        keys = self.seed(remote, 3)
+        feed = read_all(connector, self.object_name)[-1].cursor
+        first = connector.read_hard_deletes(self.object_name, None, now=remote.later(0))
+        assert isinstance(first.cursor, str) and first.gap is None
+
+        remote.delete(keys[2])  # in the recycle bin: the feed shows it
+        remote.purge(keys[0])
+        now = remote.later(3)
+        assert keys[0] not in {c.key for c in changes_of(read_all(
+            connector, self.object_name, feed))}, "a record deleted for good leaves the feed"
+        found = connector.read_hard_deletes(self.object_name, first.cursor, now=now)
+        assert keys[0] in found.keys and keys[1] not in found.keys
+        assert isinstance(found.cursor, str) and found.gap is None
+        again = connector.read_hard_deletes(self.object_name, found.cursor, now=now)
+        assert set(again.keys) <= set(found.keys), "from the new cursor: repeats at most"
+        known = {c.key: c.op for c in connector.lookup_deleted(self.object_name, keys)}
+        assert known == {keys[1]: Op.UPSERT, keys[2]: Op.DELETE}, "gone for good: unknown"
 
     # -- write ------------------------------------------------------------------------------
 

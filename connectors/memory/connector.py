@@ -14,6 +14,7 @@ from connectors.base import (
     Change,
     Connector,
     Cursor,
+    HardDeletes,
     ObjectInfo,
     Op,
     OutboundRecord,
@@ -117,13 +118,15 @@ class MemoryConnector(Connector):
     API: direct calls on a :class:`MemoryStore`; each check, describe, page, lookup chunk and
     write chunk counts as one call and may meet injected faults and latency. Auth: optional
     ``api_key`` compared with the store's. Cursor: the store's global change sequence as a
-    string, inclusive. Deletes: tombstones arrive as ``Op.DELETE``. Batches: ``max_batch_size``
-    records per write call (200), ``lookup_batch_size`` values per lookup call (200).
-    Versions: see :data:`VERSIONS` (``if_match`` and ``expected`` are checked accordingly).
+    string, inclusive. Deletes: tombstones arrive as ``Op.DELETE``; purged ones (the store's
+    recycle bin emptied, a hard delete) only through ``read_hard_deletes``. Batches:
+    ``max_batch_size`` records per write call (200), ``lookup_batch_size`` values per lookup
+    call (200). Versions: see :data:`VERSIONS` (``if_match`` and ``expected`` are checked
+    accordingly).
     """
 
     type_name = "memory"
-    capabilities = Capabilities(row_versions=True)
+    capabilities = Capabilities(row_versions=True, hard_deletes=True)
     secret_keys = frozenset({"api_key"})
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
@@ -242,13 +245,7 @@ class MemoryConnector(Connector):
         """Pages of records and tombstones with sequence >= ``since``, ``page_size`` each."""
         obj = self.store.object_schema(object_name)
         selected = self._selected(obj, fields)
-        try:
-            start = int(since) if since is not None else 0
-        except ValueError:
-            raise ConnectorError(
-                ErrorKind.CONFIG, f"cursor {since!r} is not a memory sequence number"
-            ) from None
-        return self._pages(obj, start, selected)
+        return self._pages(obj, _sequence(since), selected)
 
     def _pages(self, obj: ObjectSchema, start: int, selected: list[str]) -> Iterator[Page]:
         while True:
@@ -262,6 +259,28 @@ class MemoryConnector(Connector):
             if len(batch) <= self.page_size:
                 return
             start = page[-1]["_seq"] + 1
+
+    def read_hard_deletes(
+        self, object_name: str, since: Cursor | None, *, now: datetime | None = None
+    ) -> HardDeletes:
+        """Keys the store purged (``MemoryStore.purge``) since the cursor; one call.
+
+        The store keeps them all, so there is never a gap; ``now`` does not matter here.
+        """
+        obj = self.store.object_schema(object_name)
+        keys, last = self._call(partial(self.store.purged, obj.name, _sequence(since)))
+        return HardDeletes(keys, str(last + 1))  # every purge up to ``last`` is listed now
+
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Change]:
+        """Tombstones and live records the store still has of these keys; one call."""
+        obj = self.store.object_schema(object_name)
+        entries = self._call(partial(self._entries, obj.name, keys))
+        return [self._change(entry, [KEY_FIELD]) for entry in entries]
+
+    def _entries(self, object_name: str, keys: Sequence[str]) -> list[Record]:
+        with self.store.transaction():
+            entries = [self.store.entry(object_name, key) for key in dict.fromkeys(keys)]
+            return [entry for entry in entries if entry is not None]
 
     def lookup(
         self,
@@ -426,6 +445,14 @@ class MemoryConnector(Connector):
 
 def _whole_seconds(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
+def _sequence(cursor: Cursor | None) -> int:
+    """A cursor as the store's sequence number (0 before the first read)."""
+    try:
+        return int(cursor) if cursor is not None else 0
+    except ValueError:
+        raise ConnectorError(
+            ErrorKind.CONFIG, f"cursor {cursor!r} is not a memory sequence number"
+        ) from None
 
 
 def _not_found() -> ConnectorError:

@@ -94,6 +94,8 @@ class MemoryStore:
         #: Per object, (seq, key) for every mutation in order; entries whose record has moved
         #: on are stale and skipped, and compacted away once they are the majority.
         self._log: dict[str, list[tuple[int, str]]] = {}
+        #: Per object, (seq, key) of records purged for good: gone from the feed, listed here.
+        self._purged: dict[str, list[tuple[int, str]]] = {}
         self._faults: deque[ConnectorError] = deque()
         self._row_locks: list[list[Any]] = []
         self._lock = threading.RLock()
@@ -184,6 +186,7 @@ class MemoryStore:
             return
         self._signature = signature
         self._objects, self._seq, self._api_key, self._indexes, self._log = {}, 0, None, {}, {}
+        self._purged = {}
         if signature is None:
             return
         try:
@@ -196,6 +199,8 @@ class MemoryStore:
                     record["_modified_at"] = datetime.fromisoformat(record["_modified_at"])
                 self._objects[name] = {r[KEY_FIELD]: r for r in loaded}
                 self._log[name] = [(r["_seq"], r[KEY_FIELD]) for r in loaded]
+            for name, purged in (data.get("purged") or {}).items():
+                self._purged[name] = [(int(seq), str(key)) for seq, key in purged]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConnectorError(
                 ErrorKind.CONFIG, f"{self.path}: not a memory store file ({exc})"
@@ -209,7 +214,7 @@ class MemoryStore:
             for name, records in self._objects.items()
         }
         data = {"format": _FILE_FORMAT, "seq": self._seq, "api_key": self._api_key,
-                "objects": objects}
+                "objects": objects, "purged": self._purged}
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -425,6 +430,44 @@ class MemoryStore:
             old = self._live(object_name, key)
             self._seq += 1
             self._put(object_name, key, old, {KEY_FIELD: key, "_deleted": True})
+
+    def purge(self, object_name: str, keys: list[str] | None = None) -> list[str]:
+        """Empty the recycle bin: tombstones (all, or of ``keys``) leave the feed for good.
+
+        A key that is not a tombstone refuses the whole purge (NOT_FOUND); the purged keys
+        are listed by :meth:`purged` from then on.
+        """
+        with self.transaction():
+            records = self._records(object_name)
+            if keys is None:
+                keys = [k for k, r in records.items() if r["_deleted"]]
+            for key in keys:
+                if key not in records or not records[key]["_deleted"]:
+                    raise ConnectorError(
+                        ErrorKind.NOT_FOUND, f"{key} is not in the recycle bin",
+                        code="NOT_FOUND", status=404,
+                    )
+            log = self._purged.setdefault(object_name, [])
+            for key in dict.fromkeys(keys):
+                del records[key]
+                self._seq += 1
+                log.append((self._seq, key))
+            self._dirty = self._dirty or bool(keys)
+            return list(dict.fromkeys(keys))
+
+    def hard_delete(self, object_name: str, key: str) -> None:
+        """Delete a live record past the recycle bin: no tombstone, only :meth:`purged` lists it."""
+        with self.transaction():
+            self.delete(object_name, key)
+            self.purge(object_name, [key])
+
+    def purged(self, object_name: str, since_seq: int) -> tuple[list[str], int]:
+        """Keys purged with ``seq >= since_seq``, and the last sequence number handed out."""
+        with self.transaction():
+            self.object_schema(object_name)
+            log = self._purged.get(object_name, [])
+            found = log[bisect_left(log, (since_seq, "")):]
+            return [key for _, key in found], self._seq
 
     def version(self, object_name: str, key: str) -> str | None:
         """Return the record's version (its last sequence number), None if missing."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from connectors.base import (
     Change,
     Connector,
     Cursor,
+    HardDeletes,
     ObjectInfo,
     Op,
     OutboundRecord,
@@ -25,6 +27,7 @@ from connectors.base import (
 from connectors.config import register_secrets
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy
+from connectors.salesforce.replication import read_deleted
 from connectors.salesforce.schema import (
     CURSOR_FIELD,
     KEY_FIELD,
@@ -64,13 +67,14 @@ class SalesforceConnector(Connector):
     Reads: ``queryAll`` ordered by SystemModstamp, Id — updates and deletes in one feed, the
     cursor is the last SystemModstamp of a page (inclusive). Writes: sObject Collections
     (``max_batch_size`` per call), Bulk API 2.0 from ``bulk_threshold`` records of one
-    operation. Converted leads and merged records carry a ``successor``.
+    operation. Converted leads and merged records carry a ``successor``. Records deleted for
+    good (past the Recycle Bin) come from ``sobjects/{T}/deleted/`` (``read_hard_deletes``).
     """
 
     type_name = "salesforce"
     # SystemModstamp has whole seconds: edits in one second share a version (row_versions).
     capabilities = Capabilities(max_batch_size=200, lookup_batch_size=LOOKUP_CHUNK,
-                                row_versions=False)
+                                row_versions=False, hard_deletes=True)
     secret_keys = SECRET_KEYS
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
@@ -148,6 +152,11 @@ class SalesforceConnector(Connector):
             self._described[object_name] = object_info(raw)
         return self._described[object_name]
 
+    def raw_describe(self, object_name: str) -> dict[str, Any]:
+        """The object's describe JSON as Salesforce sent it (fetched as ``object_info`` does)."""
+        self.object_info(object_name)
+        return self._raw_describe[object_name]
+
     def _fetch_describe(self, object_name: str) -> dict[str, Any]:
         if not object_name.replace("_", "").isalnum():
             raise _unknown_object(object_name)
@@ -201,6 +210,34 @@ class SalesforceConnector(Connector):
         """Every live row a query returns (all pages)."""
         for result in self.query_pages(soql):
             yield from result.get("records") or []
+
+    def read_hard_deletes(
+        self, object_name: str, since: Cursor | None, *, now: datetime | None = None
+    ) -> HardDeletes:
+        """Records deleted for good (emptied from the Recycle Bin, hard-deleted) since ``since``.
+
+        From ``sobjects/{T}/deleted/``, one call a window (see replication.py): the cursor is
+        Salesforce's ``latestDateCovered``, kept apart from ``read_changes``'s.
+        """
+        return read_deleted(self, object_name, since, now or datetime.now(UTC))
+
+    def lookup_deleted(self, object_name: str, keys: Sequence[str]) -> list[Change]:
+        """What ``queryAll`` still has of these ids: deletes in the Recycle Bin, live records.
+
+        A merged record in the bin keeps its ``MasterRecordId`` here, which the deleted list
+        does not carry; an id ``queryAll`` no longer returns was deleted for good.
+        """
+        info = self.object_info(object_name)
+        selected = self._with_feed_fields(info, [KEY_FIELD])
+        found: dict[str, Change] = {}
+        for chunk in in_lists(keys, max_items=LOOKUP_CHUNK):
+            soql = (f"SELECT {', '.join(selected)} FROM {object_name} "
+                    f"WHERE {KEY_FIELD} IN ({', '.join(chunk)})")
+            for result in self.query_pages(soql, include_deleted=True):
+                for row in result.get("records") or []:
+                    change = self._change(object_name, row, {KEY_FIELD})
+                    found.setdefault(change.key, change)
+        return list(found.values())
 
     def lookup(
         self,

@@ -142,6 +142,12 @@ ERROR_TABLE: dict[str, ErrorRule] = {
     "CANNOT_UPDATE_CONVERTED_LEAD": ErrorRule(
         ErrorKind.CONFLICT,
         "the lead was converted and is read-only; the next read moves the link to its contact"),
+    # ExceptionCode; getUpdated/getDeleted in the SOAP API Developer Guide: a window that
+    # starts too far back (30 days, a purged delete log) or ends too soon after its start.
+    "INVALID_REPLICATION_DATE": ErrorRule(
+        ErrorKind.CONFIG,
+        "the window asked for deleted records is outside what Salesforce lists; check that "
+        "this machine's clock is right"),
     # -- our own bugs
     # ExceptionCode.
     "MALFORMED_QUERY": ErrorRule(ErrorKind.SYSTEM, "a query Syncline built was refused (a bug)"),

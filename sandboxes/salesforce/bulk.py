@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.ids import IdMinter, object_of
+from sandboxes.salesforce.recycle import hard_delete
 from sandboxes.salesforce.schema import find_field
 
 if TYPE_CHECKING:
@@ -411,6 +412,8 @@ class BulkJobs:
                 )
             elif job.operation == "update":
                 org.update(job.object, record_id, fields)
+            elif job.operation == "hardDelete":
+                hard_delete(org, object_of(record_id) or job.object, [record_id])
             else:
                 sobject = object_of(record_id) or job.object
                 org.delete(sobject, record_id)

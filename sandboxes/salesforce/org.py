@@ -13,6 +13,7 @@ from sandboxes.salesforce import conversion
 from sandboxes.salesforce.config import SandboxConfig
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.ids import KEY_PREFIXES, IdMinter, is_valid, object_of, to18
+from sandboxes.salesforce.recycle import DeleteLog
 from sandboxes.salesforce.schema import ObjectMeta, Schema
 from sandboxes.salesforce.standard_objects import (
     DEFAULT_CAMPAIGN_MEMBER_STATUSES,
@@ -57,6 +58,8 @@ class Org:
         self.lock = threading.RLock()
         self.minter = IdMinter()
         self.store = RecordStore(self.schema, list(self.config.duplicate_rules))
+        #: Deletions whose records left the Recycle Bin (recycle.py): getDeleted lists them.
+        self.delete_log = DeleteLog()
         self._tables = self.store.tables
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
         self._rules = {

@@ -1,5 +1,8 @@
 """Sandbox-only control routes under ``/__sandbox__/``: faults, limits, a sales rep's edits, state.
 
+The Recycle Bin's routes stand for what an admin or Apex does there: emptying it, deleting
+past it (``hardDelete``), and the platform purging old entries of the delete log.
+
 They need no token, are not counted against the daily limit and suffer no faults. Edits go
 through the Org, so validation applies exactly as it would to a user in the Salesforce UI.
 """
@@ -12,6 +15,8 @@ from flask import Blueprint, Response, request
 
 from sandboxes.salesforce.context import state
 from sandboxes.salesforce.errors import SalesforceError
+from sandboxes.salesforce.recycle import empty_recycle_bin, hard_delete
+from sandboxes.salesforce.validation import format_datetime, parse_datetime
 from sandboxes.salesforce.wire import json_response, no_content, request_json
 
 #: Objects whose live-record counts ``GET /__sandbox__/state`` reports.
@@ -30,6 +35,9 @@ def control_blueprint() -> Blueprint:
     blueprint.add_url_rule(
         "/records/<sobject>/<record_id>", view_func=_edit, methods=["PATCH", "DELETE"]
     )
+    blueprint.add_url_rule("/recycle-bin/empty", view_func=_empty_bin, methods=["POST"])
+    blueprint.add_url_rule("/hard-delete", view_func=_hard_delete, methods=["POST"])
+    blueprint.add_url_rule("/delete-log/trim", view_func=_trim_log, methods=["POST"])
     blueprint.add_url_rule("/expire-tokens", view_func=_expire_tokens, methods=["POST"])
     blueprint.add_url_rule("/reset", view_func=_reset, methods=["POST"])
     blueprint.add_url_rule("/state", view_func=_state, methods=["GET"])
@@ -140,6 +148,54 @@ def _edit(sobject: str, record_id: str) -> Response:
     with sandbox.org_lock:
         sandbox.org.update(sobject, record_id, fields, user_id=_rep_id())
     return no_content()
+
+
+def _ids(body: dict, *, required: bool) -> list[str] | None:
+    ids = body.get("ids")
+    if ids is None and not required:
+        return None
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise _bad_request("ids must be a non-empty list of record ids")
+    return ids
+
+
+def _empty_bin() -> Response:
+    """Body: ``{"ids": [...]}`` (those records) or ``{}`` (the whole bin); answers the ids."""
+    raw = request.get_data(cache=True, as_text=True)
+    body = request_json() if raw.strip() else {}
+    sandbox = state()
+    with sandbox.org_lock:
+        purged = empty_recycle_bin(sandbox.org, _ids(body, required=False))
+    return json_response({"purged": purged})
+
+
+def _hard_delete() -> Response:
+    """Body: ``{"sobject", "ids": [...]}``: deleted past the bin, as Bulk ``hardDelete`` does."""
+    body = request_json()
+    ids = _ids(body, required=True)
+    assert ids is not None
+    sandbox = state()
+    with sandbox.org_lock:
+        hard_delete(sandbox.org, _required(body, "sobject"), ids, user_id=_rep_id())
+    return json_response({"deleted": ids})
+
+
+def _trim_log() -> Response:
+    """Body: ``{"sobject", "before"}``: the platform drops older delete-log entries.
+
+    Answers how many were dropped and the object's ``earliestDateAvailable`` from then on.
+    """
+    body = request_json()
+    sandbox = state()
+    try:
+        before = parse_datetime(str(_required(body, "before")))
+    except ValueError as error:
+        raise _bad_request(f"before must be an ISO 8601 date and time: {error}") from None
+    with sandbox.org_lock:
+        meta = sandbox.org.schema.get(_required(body, "sobject"))
+        dropped = sandbox.org.delete_log.trim(meta.name, before)
+        earliest = sandbox.org.delete_log.trimmed[meta.name]
+    return json_response({"dropped": dropped, "earliestDateAvailable": format_datetime(earliest)})
 
 
 def _expire_tokens() -> Response:

@@ -51,6 +51,7 @@ class ObjectMeta:
         self.updateable = definition.updateable
         self.deletable = definition.deletable
         self.mergeable = definition.mergeable
+        self.replicateable = definition.replicateable
         self.fields: dict[str, FieldMeta] = {meta.name: meta for meta in definition.fields}
         self.child_relationships: list[ChildRelationship] = []
         self._by_lower: dict[str, FieldMeta] = {}
@@ -330,7 +331,7 @@ class Schema:
             "mruEnabled": meta.createable,
             "name": meta.name,
             "queryable": True,
-            "replicateable": True,
+            "replicateable": meta.replicateable,
             "retrieveable": True,
             "searchable": True,
             "triggerable": True,

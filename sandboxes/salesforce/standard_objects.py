@@ -182,6 +182,8 @@ class ObjectDefinition:
     deletable: bool = True
     mergeable: bool = False
     has_owner: bool = True
+    #: Whether getUpdated/getDeleted serve it (describe's ``replicateable``).
+    replicateable: bool = True
     extra: dict = field(default_factory=dict)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from sandboxes.persistence import FORMAT, StateError, read_state, write_json_atomically
 from sandboxes.salesforce.ids import IdMinter
 from sandboxes.salesforce.org import Org
+from sandboxes.salesforce.recycle import DeleteLog
 
 
 def save(org: Org, path: Path) -> None:
@@ -23,6 +24,8 @@ def save(org: Org, path: Path) -> None:
             "organization_id": org.organization_id,
             "last_id": org.minter.last,
             "tables": {name: list(table.values()) for name, table in org.store.tables.items()},
+            # Records gone from the Recycle Bin: getDeleted still lists them after a restart.
+            "delete_log": org.delete_log.as_dict(),
         }
     write_json_atomically(path, data)
 
@@ -36,6 +39,11 @@ def load(org: Org, path: Path) -> int:
     unknown = sorted(set(tables) - set(org.store.tables))
     if unknown:
         raise StateError(f"{path}: objects not in this sandbox's config: {', '.join(unknown)}")
+    delete_log = DeleteLog()
+    try:  # checked before anything is replaced: a bad file leaves the org as it was
+        delete_log.load(data.get("delete_log") or {}, org.store.tables)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise StateError(f"{path}: {exc}") from None
     count = 0
     with org.lock:
         for name, table in org.store.tables.items():
@@ -47,6 +55,7 @@ def load(org: Org, path: Path) -> int:
                 org.store.write(name, row["Id"], row)
                 latest = max(latest, row.get("SystemModstamp") or "")
                 count += 1
+        org.delete_log = delete_log
         org.minter = IdMinter(start=int(data["last_id"]) + 1)
         if latest:  # modstamps never go backwards, even across a restart
             org.bump_clock(datetime.strptime(latest, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC))

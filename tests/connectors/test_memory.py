@@ -43,6 +43,12 @@ class MemoryRemote:
     def set_page_size(self, n: int) -> None:
         self.connector.page_size = n
 
+    def purge(self, key: str) -> None:
+        self.store.hard_delete(self.object_name, key)
+
+    def later(self, minutes: int) -> datetime:
+        return datetime.now(UTC)  # the store orders by sequence, not by time
+
     def inject(self, kind: str, times: int = 1, retry_after: float | None = None) -> None:
         self.store.inject(kind, times, retry_after)
 
@@ -144,6 +150,25 @@ def test_file_store_is_shared_between_instances(tmp_path: Path) -> None:
     assert second.entry("Lead", key)["_deleted"]  # type: ignore[index]
     assert json.loads(path.read_text())["seq"] == 3
     assert not list(tmp_path.glob("crm.json.*[!k]"))  # no temp files left behind
+
+
+def test_purged_records_leave_the_feed_and_stay_listed_in_the_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "crm.json")
+    store = MemoryStore.at(path)
+    binned, hard, live = (store.create("Lead", lead(i)) for i in range(3))
+    store.delete("Lead", binned)
+    with pytest.raises(ConnectorError) as refused:
+        store.purge("Lead", [binned, live])
+    assert refused.value.kind is ErrorKind.NOT_FOUND and store.entry("Lead", binned)
+    assert store.purge("Lead") == [binned]
+    store.hard_delete("Lead", hard)
+    MemoryStore.forget_shared()
+
+    crm = MemoryConnector("crm", {"type": "memory", "path": path})
+    assert [c.key for c in changes_of(read_all(crm, "Lead"))] == [live]
+    found = crm.read_hard_deletes("Lead", None)
+    assert (list(found.keys), found.gap) == ([binned, hard], None)
+    assert list(crm.read_hard_deletes("Lead", found.cursor).keys) == []
 
 
 def test_file_store_is_shared_between_processes(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from connectors.salesforce import SalesforceConnector
 from connectors.salesforce.schema import parse_datetime as parse_stamp
 from sandboxes.salesforce import routes_data
 from sandboxes.salesforce.config import SandboxConfig
+from sandboxes.salesforce.recycle import hard_delete
 from sandboxes.salesforce.sandbox import SalesforceSandbox, default_config
 
 #: Credentials with every character an encoder treats specially (see
@@ -55,6 +56,7 @@ class SandboxRemote:
                  object_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sandbox, self.connector, self.object_name = sandbox, connector, object_name
         self.monkeypatch = monkeypatch
+        self.offset = timedelta()
 
     def seed(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
         keys = []
@@ -81,6 +83,17 @@ class SandboxRemote:
     def delete(self, key: str) -> None:
         with self.sandbox.state.org_lock:
             self.sandbox.org.delete(self.object_name, key, user_id=rep_id(self.sandbox))
+
+    def purge(self, key: str) -> None:
+        with self.sandbox.state.org_lock:
+            hard_delete(self.sandbox.org, self.object_name, [key], user_id=rep_id(self.sandbox))
+
+    def later(self, minutes: int) -> datetime:
+        # Salesforce lists deletions in whole minutes: the org's clock moves on by hand.
+        self.offset += timedelta(minutes=minutes)
+        offset = self.offset
+        self.sandbox.org._clock = lambda: datetime.now(UTC) + offset
+        return self.sandbox.org.now()
 
     def set_page_size(self, n: int) -> None:
         # Salesforce (and the sandbox) never page below 200 rows; the suite wants tiny pages.

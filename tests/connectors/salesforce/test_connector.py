@@ -19,18 +19,6 @@ from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.connectors.salesforce.sandbox_remote import SandboxRemote, rep_id, sandbox_settings
 
 
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[SalesforceSandbox]:
-    with SalesforceSandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(shared_sandbox: SalesforceSandbox) -> SalesforceSandbox:
-    shared_sandbox.state.reset()
-    return shared_sandbox
-
-
 @pytest.fixture
 def crm(sandbox: SalesforceSandbox) -> Iterator[SalesforceConnector]:
     connector = SalesforceConnector("crm", sandbox_settings(sandbox, bulk_threshold=5))
