@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from connectors.base import Change, HardDeletes, Op
 from connectors.errors import ErrorKind
-from core.db import as_utc
+from core.clock import as_utc
 from core.models import SyncState
 from jobs.cycle import Cycle, set_cursor
 from jobs.failures import HARD_DELETE_GAP, JOB_DIRECTION, Failure

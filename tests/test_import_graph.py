@@ -55,9 +55,13 @@ ALLOWED_CYCLES: dict[tuple[str, ...], str] = {
         "loading a config checks its cross-references by building the Schema from it, and the "
         "Schema reads that config: the org's metadata, parsed and then resolved"
     ),
-    ("sandboxes.salesforce.conversion", "sandboxes.salesforce.org"): (
-        "lead conversion and merge are Org operations kept in their own file; they take the "
-        "Org as a type only and work on its tables"
+    (
+        "sandboxes.salesforce.conversion",
+        "sandboxes.salesforce.org",
+        "sandboxes.salesforce.recycle",
+    ): (
+        "lead conversion and merge, and emptying the Recycle Bin, are Org operations kept in "
+        "their own files; they take the Org as a type only and work on its tables"
     ),
 }
 

@@ -45,3 +45,17 @@ class WriteApi(BulkApi, Protocol):
     def query_rows(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every live row a query returns."""
         ...
+
+
+class ReplicationApi(Protocol):
+    """The deleted-records poll's needs: the transport and the object's describe."""
+
+    transport: Transport
+
+    def object_info(self, object_name: str) -> ObjectInfo:
+        """One object's description (cached by the connector)."""
+        ...
+
+    def raw_describe(self, object_name: str) -> dict[str, Any]:
+        """The object's describe as Salesforce answered it (``replicateable`` and all)."""
+        ...

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectors.base import Cursor, HardDeletes
 from connectors.errors import ConnectorError, ErrorKind
+from connectors.salesforce.api import ReplicationApi
 from connectors.salesforce.schema import cursor_of, parse_cursor, parse_datetime, soql_datetime
-
-if TYPE_CHECKING:
-    from connectors.salesforce.connector import SalesforceConnector
 
 #: How far back Salesforce lists deletions.
 WINDOW = timedelta(days=30)
@@ -36,7 +34,7 @@ TOO_MANY_IDS = "EXCEEDED_ID_LIMIT"
 
 
 def read_deleted(
-    connector: SalesforceConnector, object_name: str, since: Cursor | None, now: datetime
+    connector: ReplicationApi, object_name: str, since: Cursor | None, now: datetime
 ) -> HardDeletes:
     """Ids deleted from ``since`` (None: as far back as listed) to ``now``, and the next cursor.
 
@@ -71,7 +69,7 @@ def read_deleted(
 
 
 def _read_within_limit(
-    connector: SalesforceConnector, object_name: str, start: datetime, end: datetime
+    connector: ReplicationApi, object_name: str, start: datetime, end: datetime
 ) -> Mapping[str, Any]:
     """One window's answer; a window over the id limit is halved until one fits."""
     while True:
@@ -85,7 +83,7 @@ def _read_within_limit(
 
 
 def _earliest_available(
-    connector: SalesforceConnector, object_name: str, end: datetime
+    connector: ReplicationApi, object_name: str, end: datetime
 ) -> datetime | None:
     """The object's ``earliestDateAvailable``, from the shortest window Salesforce accepts."""
     try:
@@ -102,7 +100,7 @@ def _earliest_available(
 
 
 def _get(
-    connector: SalesforceConnector, object_name: str, start: datetime, end: datetime
+    connector: ReplicationApi, object_name: str, start: datetime, end: datetime
 ) -> Mapping[str, Any]:
     params = {"start": _iso(start), "end": _iso(end)}
     body = connector.transport.call(
@@ -110,7 +108,7 @@ def _get(
     return body if isinstance(body, Mapping) else {}
 
 
-def _check_replicateable(connector: SalesforceConnector, object_name: str) -> None:
+def _check_replicateable(connector: ReplicationApi, object_name: str) -> None:
     connector.object_info(object_name)  # unknown object → CONFIG (from the shared describe)
     if connector.raw_describe(object_name).get("replicateable", True):
         return

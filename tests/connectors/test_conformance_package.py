@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: for their connector, with a RemoteControl of their own.
 AUTHOR_TESTS = '''
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -38,6 +39,12 @@ class StoreRemote:
 
     def set_page_size(self, n):
         self.connector.page_size = n
+
+    def purge(self, key):
+        self.store.hard_delete("Lead", key)
+
+    def later(self, minutes):
+        return datetime.now(UTC)  # the store orders by sequence, not by time
 
     def inject(self, kind, times=1, retry_after=None):
         self.store.inject(kind, times, retry_after)

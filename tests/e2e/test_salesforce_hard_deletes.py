@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-import core.db
+import core.clock
 from jobs.hard_deletes import CURSOR
 from tests.e2e.harness import SalesforceHub
 from tests.sandboxes.salesforce.test_bulk import Bulk
@@ -39,7 +39,7 @@ class Shifted:
 @pytest.fixture
 def clock(sf: SalesforceHub, monkeypatch: pytest.MonkeyPatch) -> Shifted:
     shifted = Shifted()
-    monkeypatch.setattr(core.db, "clock", shifted)
+    monkeypatch.setattr(core.clock, "clock", shifted)
     sf.sandbox.org._clock = shifted  # the org is fresh per test (the sandbox fixture resets it)
     return shifted
 
