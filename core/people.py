@@ -27,6 +27,7 @@ from core.db import session
 from core.errors import InputError, InputErrors
 from core.hubschema import HubField, HubSchema, normalize_email
 from core.models import Account, Person
+from core.values import blank
 
 BATCH_SIZE = 500
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -109,10 +110,6 @@ def _resolve(column: str, fields: dict[str, HubField]) -> str | None:
     return alias if alias in fields else None
 
 
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _is_jsonl(path: Path) -> bool:
     if path.suffix.lower() in JSONL_SUFFIXES:
         return True
@@ -177,7 +174,7 @@ class _Validator:
             if not str(name).strip():
                 continue
             field = self.column(str(name), line)
-            if field is None or _is_blank(raw):
+            if field is None or blank(raw):
                 continue
             if field == ID_COLUMN:
                 id_column = str(name)

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from core import values
+
 
 class _Missing:
     """Marker for "no snapshot value": the field was never synced for this link."""
@@ -58,8 +60,8 @@ def canon(value: Any) -> Any:
 
 
 def blank(value: Any) -> bool:
-    """True for None, empty or whitespace-only text, and the MISSING marker."""
-    return value is MISSING or canon(value) is None
+    """core.values.blank, and the MISSING marker (a value never read) too."""
+    return value is MISSING or values.blank(value)
 
 
 def _as_datetime(text: str) -> datetime | None:

@@ -20,6 +20,8 @@ from jinja2.parser import Parser
 from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from core import values
+
 #: Longest string or list a ``*`` may build, and the largest exponent ``**`` may use: an
 #: admin-written expression must not be able to exhaust memory or CPU.
 MAX_REPEAT = 10_000
@@ -96,9 +98,7 @@ _NONE = NoneLike()
 
 def blank(value: Any) -> bool:
     """Return True for None, missing values and strings that are empty or whitespace."""
-    if value is None or isinstance(value, Undefined):
-        return True
-    return isinstance(value, str) and not value.strip()
+    return isinstance(value, Undefined) or values.blank(value)
 
 
 def domain(email: Any) -> str | None:

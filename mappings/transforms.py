@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 import pycountry
 
+from core.values import blank
 from mappings.expressions import Expression
 
 if TYPE_CHECKING:
@@ -61,9 +62,7 @@ class Transform:
 
 
 def _blank_to_none(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
+    return None if blank(value) else value
 
 
 def _identity(value: Any) -> Any:
@@ -340,10 +339,6 @@ def _lookup_key(value: Any) -> str:
     return str(value)
 
 
-def _is_blank(value: Any) -> bool:
-    return value is None or value == ""
-
-
 def compile_row(row: FieldMap) -> None:
     """Build a row's pipelines and store them on ``row._to_remote``/``row._to_hub``/``row._expr``.
 
@@ -372,7 +367,7 @@ def compile_row(row: FieldMap) -> None:
                 value = value_map[value]
             elif _lookup_key(value) in value_map:
                 value = value_map[_lookup_key(value)]
-        if _is_blank(value) and default is not None:
+        if blank(value) and default is not None:
             value = default
         return value
 

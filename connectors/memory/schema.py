@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.base import FieldInfo, ObjectInfo
 from connectors.errors import ConnectorError, ErrorKind, PicklistRefusal, picklist_hint
+from core.values import blank
 
 KEY_FIELD = "Id"
 CURSOR_FIELD = "SystemModstamp"
@@ -226,11 +227,6 @@ def unknown_field(obj: ObjectSchema, name: str) -> ConnectorError:
     )
 
 
-def is_blank(value: Any) -> bool:
-    """None and empty strings count as "no value", as in Salesforce."""
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def check_values(
     obj: ObjectSchema, values: Mapping[str, Any], *, creating: bool
 ) -> tuple[dict[str, Any], ConnectorError | None]:
@@ -258,7 +254,7 @@ def check_values(
         clean[name] = value
     missing = [
         f.name for f in obj.fields.values()
-        if f.required and (f.name in clean or creating) and is_blank(
+        if f.required and (f.name in clean or creating) and blank(
             clean.get(f.name, obj.defaults.get(f.name) if creating else None))
     ]
     if missing:

@@ -286,6 +286,13 @@ def test_row_default_stands_in_for_blank() -> None:
     assert row.to_hub(" Acme ") == "Acme"
 
 
+def test_row_default_stands_in_for_spaces_without_a_strip_transform() -> None:
+    # "   " is blank everywhere in Syncline (core.values.blank), not only after a strip.
+    row = _row(hub="company", remote="Company", default="[not provided]")
+    assert row.to_remote({"company": "   "}) == "[not provided]"
+    assert row.to_remote({"company": 0}) == 0, "0 is a value"
+
+
 def test_row_value_map_then_transform_pipeline() -> None:
     row = _row(hub="country", remote="CountryCode", transform=["country_code"],
                value_map={"GB": "UK"}, rule="to_remote")
