@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 from cli.context import App, pass_app
 from cli.output import one_line
 from core.errors import InputError
-from core.hubschema import normalize_email
 from core.models import HUB_MODELS, HubRecord, Person
+from core.values import normalise_email
 from jobs.explain import Flow, MappingVerdict, RecordExplanation, explain_record
 
 #: Most people one email may name (the hub should hold one; a few duplicates are shown).
@@ -35,7 +35,7 @@ def find_records(session: Session, query: str) -> list[tuple[str, HubRecord]]:
             raise InputError("explain", f"no {hub_object} with id {key.strip()!r}")
         return [(hub_object, found)]
     if "@" in query:
-        email = normalize_email(query)
+        email = normalise_email(query)
         people = session.exec(
             select(Person)
             .where(Person.email == email)

@@ -17,6 +17,7 @@ from core.db import session
 from core.errors import InputError
 from core.models import ROLES, LoginCounter, User
 from core.models.users import COUNTER_VALUE_WIDTH
+from core.values import normalise_email as core_email
 
 MIN_PASSWORD_LENGTH = 12
 #: Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -27,8 +28,11 @@ HASH_METHOD = "scrypt"
 
 
 def normalise_email(email: str) -> str:
-    """Emails compare case-insensitively and without surrounding spaces."""
-    return email.strip().lower()
+    """An account's email in the one form Syncline compares emails (core.values), "" if blank.
+
+    Text rather than None, so ``validate`` names a blank email as not an email address.
+    """
+    return core_email(email) or ""
 
 
 def validate(email: str, password: str | None, role: str, role_where: str = "--role") -> None:

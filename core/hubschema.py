@@ -20,6 +20,7 @@ from sqlalchemy import JSON
 
 from core.errors import InputError
 from core.models import HUB_MODELS, HubRecord
+from core.values import normalise_email
 from core.yamlsource import display_path, line_of, load_yaml_file
 
 #: Columns the sync engine manages itself: never mapped, never written by a sync.
@@ -238,7 +239,7 @@ class HubSchema:
         hub_field = self.objects[_object_name(record)][name]
         value = hub_field.coerce(value)
         if name == "email" and isinstance(value, str):
-            value = normalize_email(value)
+            value = normalise_email(value)
         if hub_field.custom:
             attributes = dict(getattr(record, "attributes", None) or {})
             if isinstance(value, date | datetime):
@@ -268,11 +269,3 @@ class HubSchema:
 
 def _object_name(record: HubRecord) -> str:
     return record.__tablename__  # type: ignore[return-value]
-
-
-def normalize_email(value: str | None) -> str | None:
-    """Emails match case-insensitively and ignoring surrounding spaces."""
-    if value is None:
-        return None
-    text = value.strip().lower()
-    return text or None

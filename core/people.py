@@ -25,9 +25,9 @@ from sqlmodel import Session, col, select
 from core import csvfile
 from core.db import session
 from core.errors import InputError, InputErrors
-from core.hubschema import HubField, HubSchema, normalize_email
+from core.hubschema import HubField, HubSchema
 from core.models import Account, Person
-from core.values import blank
+from core.values import blank, normalise_email
 
 BATCH_SIZE = 500
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -194,7 +194,7 @@ class _Validator:
                 continue
             if field == "account_id":
                 self.account_refs.setdefault(values[field], (line, str(name)))
-        email = normalize_email(values.get("email"))
+        email = normalise_email(values.get("email"))
         if email is None:
             if "email" not in failed:
                 self.error(f"{self.file}:{line} email", "missing: every row needs an email")

@@ -17,8 +17,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.clock import utcnow
-from core.hubschema import HubField, HubSchema, normalize_email
+from core.hubschema import HubField, HubSchema
 from core.models import HUB_MODELS, Audit, HubRecord
+from core.values import normalise_email
 
 #: The audit action of a hand edit (``dashboard.audit_text`` turns it into a sentence).
 ACTION = "record.edit"
@@ -161,7 +162,7 @@ def _checked(
     if model is not None and session.get(model, value) is None:
         raise ValueError(f"no {hub_field.ref} with id {value!r}")
     if hub_field.name == "email":
-        _check_email_free(session, record, normalize_email(str(value)))
+        _check_email_free(session, record, normalise_email(str(value)))
     return value
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from core import sequence
-from core.hubschema import normalize_email
 from core.models import HUB_MODELS, Link
+from core.values import normalise_email
 from mappings.spec import Mapping
 
 
@@ -202,7 +202,7 @@ class RefResolver:
                 select(model.id, column).where(col(model.id).in_(values))
             )
             return {hub: str(value) for hub, value in rows if value is not None}
-        wanted = {normalize_email(v) if name == "email" else v: v for v in values if v}
+        wanted = {normalise_email(v) if name == "email" else v: v for v in values if v}
         rows = self.session.exec(
             select(column, model.id).where(
                 col(column).in_(list(wanted)), col(model.deleted_at).is_(None)

@@ -10,8 +10,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from connectors.base import Change, Connector
-from core.hubschema import normalize_email
 from core.models import HUB_MODELS, HubRecord
+from core.values import normalise_email
 from jobs.links import LinkIndex
 from mappings.spec import Mapping
 from mappings.transforms import TransformError
@@ -22,7 +22,7 @@ def match_key(hub_field: str, value: Any) -> str | None:
     if value is None:
         return None
     if hub_field == "email":
-        return normalize_email(str(value))
+        return normalise_email(str(value))
     text = str(value).strip().casefold()
     return text or None
 

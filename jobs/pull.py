@@ -14,6 +14,7 @@ from connectors.errors import ErrorKind
 from core.hubschema import HubField
 from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import touch
+from core.values import normalise_email
 from jobs.compare import MISSING, blank, canon, same
 from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
 from jobs.failures import (
@@ -646,5 +647,5 @@ def _remote_email(mapping: Any, change: Change) -> str | None:
     for hub_field, row in mapping.match_fields():
         if hub_field == "email":
             value = change.fields.get(row.remote)
-            return str(value).strip().lower() if value else None
+            return normalise_email(value)
     return None

@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from core.hubschema import HubSchema, normalize_email
+from core.hubschema import HubSchema
 from core.models import HUB_MODELS
+from core.values import normalise_email
 from mappings.explain import RuleCheck, check_rule
 from mappings.expressions import ExpressionError
 from mappings.spec import Mapping
@@ -87,7 +88,7 @@ def find_hub_record(db: Session, mapping: Mapping, schema: HubSchema, key: str
         return None
     record = db.get(model, key)
     if record is None and "email" in model.model_fields:
-        email = normalize_email(key)
+        email = normalise_email(key)
         record = db.exec(select(model).where(model.email == email)).first()  # type: ignore[attr-defined]
     return schema.values(record) if record is not None else None
 

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import InputError
-from core.hubschema import SYSTEM_FIELDS, HubField, HubSchema, normalize_email
+from core.hubschema import SYSTEM_FIELDS, HubField, HubSchema
 from core.models import Campaign, Person
+from core.values import normalise_email
 
 
 def load(tmp_path: Path, text: str) -> HubSchema:
@@ -173,14 +174,14 @@ def test_set_get_and_values(tmp_path: Path) -> None:
     ("given", "expected"),
     [(" A@B.com ", "a@b.com"), ("", None), ("   ", None), (None, None)],
 )
-def test_normalize_email(given: str | None, expected: str | None) -> None:
-    assert normalize_email(given) == expected
+def test_normalise_email(given: str | None, expected: str | None) -> None:
+    assert normalise_email(given) == expected
 
 
 @given(st.text())
-def test_normalize_email_is_idempotent(text: str) -> None:
-    once = normalize_email(text)
-    assert normalize_email(once) == once
+def test_normalise_email_is_idempotent(text: str) -> None:
+    once = normalise_email(text)
+    assert normalise_email(once) == once
 
 
 @given(st.integers(min_value=-(2**53), max_value=2**53))
