@@ -467,17 +467,14 @@ class PullPhase:
                 hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
                 marker = conflict_key(row.remote)
                 decision = plan_field(
-                    FieldInput(
-                        row.rule,
-                        base.get(row.remote, MISSING),
-                        hub_now,
-                        remote_now,
-                        pulls=row.pulls(self.direction),
-                        pushes=row.pushes(self.direction),
-                        conflicts=self.mapping.conflicts,
-                        remote_is_newer=remote_newer,
+                    FieldInput.of_row(
+                        row,
+                        self.mapping,
+                        base=base.get(row.remote, MISSING),
+                        hub=hub_now,
+                        remote=remote_now,
                         held=base.get(marker, MISSING),
-                        placeholder=row.default,
+                        remote_is_newer=remote_newer,
                     )
                 )
                 if decision.move is Move.HELD:

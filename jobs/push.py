@@ -27,7 +27,6 @@ from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_remote_matches, match_key
 from jobs.merge import (
     PENDING_KEY,
-    FieldState,
     conflict_key,
 )
 from jobs.plan.field import FieldInput, Move, plan_field
@@ -357,29 +356,23 @@ class PushPhase:
                     # kept us from linking it): its values are the base, not competing news.
                     ext = self.mapping.identity.external_id
                     ours = bool(ext) and str(matched.get(ext or "")) == hub.id
-                    theirs = matched.get(row.remote)
-                    state = FieldState(
-                        theirs if ours else MISSING, hub_now, theirs, placeholder=row.default
-                    )
+                    remote_now = matched.get(row.remote)
+                    field_base = remote_now if ours else MISSING
                 else:
-                    prior = base.get(row.remote, MISSING)
-                    state = FieldState(
-                        prior, hub_now, None if prior is MISSING else prior,
-                        placeholder=row.default,
-                    )
+                    # Not read this cycle: the remote holds what the last sync left there.
+                    field_base = base.get(row.remote, MISSING)
+                    remote_now = None if field_base is MISSING else field_base
                 marker = conflict_key(row.remote)
                 decision = plan_field(
-                    FieldInput(
-                        row.rule,
-                        state.base,
-                        hub_now,
-                        state.remote,
-                        pulls=matched is not None and row.pulls(self.direction),
-                        pushes=True,  # self.rows are the rows that push
-                        conflicts=self.mapping.conflicts,
-                        remote_is_newer=remote_newer,
+                    FieldInput.of_row(
+                        row,
+                        self.mapping,
+                        base=field_base,
+                        hub=hub_now,
+                        remote=remote_now,
                         held=base.get(marker, MISSING),
-                        placeholder=row.default,
+                        remote_is_newer=remote_newer,
+                        may_pull=matched is not None,
                     )
                 )
                 if decision.move is Move.HELD:
@@ -399,7 +392,7 @@ class PushPhase:
                             ErrorKind.CONFLICT,
                             f"both sides hold different values for {row.remote}: "
                             f"hub {canon(hub_now)!r}, "
-                            f"{self.mapping.connection} {canon(state.remote)!r}",
+                            f"{self.mapping.connection} {canon(remote_now)!r}",
                             code=CONFLICT_CODE,
                             field=row.remote,
                             hint="edit one side to the value you want, or give this field a rule",

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobs.compare import MISSING, blank
 from jobs.merge import FieldState, Winner, decide, settle_held_conflict
 from mappings.rules import Conflicts, FieldRule
+
+if TYPE_CHECKING:
+    from mappings.spec import FieldMap, Mapping
 
 
 class Move(StrEnum):
@@ -42,6 +45,37 @@ class FieldInput:
     held: Any = MISSING
     #: The row's ``default``: a remote holding it reads as blank, never as a typed value.
     placeholder: Any = None
+
+    @classmethod
+    def of_row(
+        cls,
+        row: FieldMap,
+        mapping: Mapping,
+        *,
+        base: Any,
+        hub: Any,
+        remote: Any,
+        held: Any,
+        remote_is_newer: bool,
+        may_pull: bool = True,
+    ) -> FieldInput:
+        """One mapped row's field: its rule, default and flows, the mapping's conflict policy.
+
+        ``may_pull`` narrows the pull further (the push phase takes remote values only from a
+        record it has just matched).
+        """
+        return cls(
+            row.rule,
+            base,
+            hub,
+            remote,
+            pulls=may_pull and row.pulls(mapping.direction),
+            pushes=row.pushes(mapping.direction),
+            conflicts=mapping.conflicts,
+            remote_is_newer=remote_is_newer,
+            held=held,
+            placeholder=row.default,
+        )
 
 
 @dataclass(frozen=True, slots=True)
