@@ -40,33 +40,19 @@ class FieldState:
         return blank(value) or (self.placeholder is not None and same(value, self.placeholder))
 
 
-#: Snapshot key holding the hub value at the moment a ``manual`` conflict was recorded on a
-#: field. While it is there neither side overwrites the other; the next edit on either side
-#: (or both sides made equal) settles it.
-CONFLICT_PREFIX = "$conflict:"
+def reconcile_pending(
+    snapshot: dict[str, Any], pending: dict[str, Any] | None, remote_fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The snapshot with a write in flight folded in where the remote shows it landed.
 
-
-#: Snapshot key holding the values of a write in flight, committed *before* the remote call.
-#: If the process dies after the remote applied the write but before the snapshot was updated,
-#: the next read sees those values again; matching them against this intent tells the merge
-#: they are our own write (an echo) rather than an edit made in the remote system.
-PENDING_KEY = "$pending"
-
-
-def reconcile_pending(snapshot: dict[str, Any], remote_fields: dict[str, Any]) -> dict[str, Any]:
-    """The snapshot with a write in flight folded in where the remote shows it landed."""
-    pending = snapshot.get(PENDING_KEY)
-    base = {k: v for k, v in snapshot.items() if k != PENDING_KEY}
-    if isinstance(pending, dict):
-        for name, value in pending.items():
-            if name in remote_fields and same(remote_fields[name], value):
-                base[name] = value
+    ``pending`` is what a write whose outcome we never learned was sending (``Link.pending``):
+    a remote value equal to it is our own write coming back, not an edit made over there.
+    """
+    base = dict(snapshot)
+    for name, value in (pending or {}).items():
+        if name in remote_fields and same(remote_fields[name], value):
+            base[name] = value
     return base
-
-
-def conflict_key(remote_field: str) -> str:
-    """The snapshot key marking a held conflict on ``remote_field``."""
-    return CONFLICT_PREFIX + remote_field
 
 
 def settle_held_conflict(held_hub: Any, state: FieldState) -> Winner | None:

@@ -1,73 +1,34 @@
-"""The to_remote phase: push hub changes since the cursor to the remote, in batches."""
+"""The to_remote phase: push hub changes since the cursor to the remote, in batches.
+
+Each page goes fetch → plan → apply: the links, ``ref`` translations and match lookups the page
+needs are read in batches, the pure :class:`~jobs.plan.push.PushPlanner` turns them into one
+typed action per hub record, the mass-change brake looks at the whole plan, and then the writes
+go out in one batch and their results are recorded, with the cursor, in one transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from connectors.base import Change, Op, OutboundRecord, WriteResult, WriteStatus
+from connectors.base import Op, OutboundRecord, WriteResult, WriteStatus
 from connectors.errors import ConnectorError, ErrorKind
 from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import changes_since
-from jobs.compare import MISSING, blank, canon
+from jobs.compare import canon
 from jobs.cycle import Brake, Cycle, changed_since, get_cursor, set_cursor
-from jobs.failures import (
-    CONFLICT_CODE,
-    Failure,
-    due_retries,
-    rule_failure,
-    unresolved_reference,
-    value_failure,
-    waiting_retries,
-)
+from jobs.failures import Failure, FailureLog, due_retries, waiting_retries
 from jobs.links import LinkIndex, RefResolver, claim
-from jobs.matching import find_remote_matches, match_key
-from jobs.merge import (
-    PENDING_KEY,
-    conflict_key,
-)
-from jobs.plan.field import FieldInput, Move, plan_field
-from jobs.references import excluded_failure, push_exclusions, wake_waiting
+from jobs.matching import find_remote_matches
+from jobs.plan import actions as act
+from jobs.plan.push import PushPage, PushPlanner, writes
+from jobs.references import push_exclusions, wake_waiting
 from jobs.report import PlannedAction
-from mappings.expressions import ExpressionError
 from mappings.hints import fit_hint_to_mapping
-from mappings.transforms import TransformError
 
 DIRECTION = "to_remote"
-
-
-@dataclass
-class _Plan:
-    """What pushing one hub record will do."""
-
-    hub: HubRecord
-    link: Link | None = None
-    matched: Change | None = None  # a remote record found by match keys (first link)
-    payload: dict[str, Any] = field(default_factory=dict)
-    sets: dict[str, Any] = field(default_factory=dict)  # hub fields to take from a matched record
-    op: Op = Op.UPSERT
-    create: bool = False
-    destructive: bool = False
-    unlink: bool = False
-    conflicts: list[Failure] = field(default_factory=list)
-    failure: Failure | None = None
-    skip: bool = False
-    noop: bool = False
-    pending_conflict: bool = False
-    settled: bool = False
-    settled_fields: list[str] = field(default_factory=list)
-    waiting_on: tuple[str, str] | None = None  # (hub ref field, hub id) not linked there yet
-
-    @property
-    def writes(self) -> bool:
-        return (
-            self.failure is None
-            and not (self.skip or self.noop or self.unlink)
-            and (self.op is Op.DELETE or self.create or bool(self.payload))
-        )
 
 
 class PushPhase:
@@ -77,11 +38,9 @@ class PushPhase:
         self.cycle = cycle
         self.mapping = cycle.mapping
         self.model = HUB_MODELS[self.mapping.hub_object]
-        self.direction = self.mapping.direction
-        self.rows = [r for r in self.mapping.fields if r.pushes(self.direction)]
         self.brake: Brake | None = None
         self.handled = 0
-        self._refs: dict[str, dict[str, str]] = {}
+        self.planner = PushPlanner(self.mapping, cycle.schema, cycle.mappings)
 
     def run(self) -> None:
         """Retry due records, then push every hub change since the cursor.
@@ -127,53 +86,94 @@ class PushPhase:
     def _push(self, hubs: Sequence[HubRecord], *, cursor: int | None) -> None:
         cycle = self.cycle
         with cycle.transaction() as session:
-            plans = self._plan_page(session, hubs)
+            actions = self._plan_page(session, hubs)
         assert self.brake is not None
-        self.brake.check(sum(p.destructive for p in plans), DIRECTION)
-        outgoing = [p for p in plans if p.writes]
+        self.brake.check(act.destructive_count(actions), DIRECTION)
+        outgoing = [a for a in actions if writes(a)]
         self._declare_intent(outgoing)
         results = self._write(outgoing)
         with cycle.transaction() as session:
-            self._record(session, plans, results)
+            self._record(session, hubs, actions, results)
             if cursor is not None:
                 set_cursor(session, self.mapping.name, DIRECTION, str(cursor), cycle.now)
         self.handled += len(hubs)
         cycle.tick(DIRECTION, self.handled)
 
-    def _declare_intent(self, plans: list[_Plan]) -> None:
-        """Commit what we are about to write onto each link before writing it (see PENDING_KEY)."""
-        updates = [p for p in plans if p.link is not None and p.payload and p.op is Op.UPSERT]
+    def _plan_page(self, session: Session, hubs: Sequence[HubRecord]) -> list[act.Action]:
+        """Fetch what the page needs in batches and plan it (reads only, remote lookups too)."""
+        planner = self.planner
+        links = LinkIndex(session, self.mapping).by_hub(h.id for h in hubs)
+        decided = planner.triage(hubs, links)
+        unlinked = [h for h in hubs if decided[h.id] is None and h.id not in links]
+        page = PushPage(list(hubs), links, refs=self._refs(session, hubs))
+        if unlinked:
+            page.taken_over = self._taken_over(session, unlinked)
+            looked_up = [h for h in unlinked if h.id not in page.taken_over]
+            if looked_up and planner.needs_lookup():
+                wanted, page.match_keys = planner.lookups(looked_up)
+                if wanted:
+                    page.matches = find_remote_matches(
+                        self.cycle.connector,
+                        session,
+                        self.mapping,
+                        [(w.hub_field, w.key, w.remote_value) for w in wanted],
+                    )
+        actions = planner.plan_page(page, decided)
+        waits = planner.waits(actions)
+        if waits:
+            exclusions = {
+                parent_id: found
+                for refs, parent_id in waits
+                if (found := push_exclusions(
+                    session, self.cycle.mappings, self.cycle.schema, refs, parent_id
+                ))
+            }
+            planner.explain_waits(actions, exclusions)
+        return actions
+
+    def _refs(self, session: Session, hubs: Sequence[HubRecord]) -> dict[str, dict[str, str]]:
+        """Hub id → remote id for every ``ref`` row's values on this page (a query a row)."""
+        resolver = RefResolver(session, self.cycle.mappings)
+        found: dict[str, dict[str, str]] = {}
+        for row in self.planner.rows:
+            if row.ref and row.hub:
+                ids = [str(getattr(h, row.hub)) for h in hubs if getattr(h, row.hub, None)]
+                found[row.remote] = resolver.to_remote(row.ref, ids)
+        return found
+
+    def _taken_over(self, session: Session, hubs: list[HubRecord]) -> set[str]:
+        """Hub records linked to an object named in ``create.unless_linked_to``."""
+        objects = self.mapping.create.unless_linked_to
+        if not objects:
+            return set()
+        return set(
+            session.exec(
+                select(Link.hub_id).where(
+                    Link.hub_object == self.mapping.hub_object,
+                    Link.connection == self.mapping.connection,
+                    col(Link.remote_object).in_(objects),
+                    col(Link.hub_id).in_([h.id for h in hubs]),
+                )
+            )
+        )
+
+    def _declare_intent(self, actions: list[act.Action]) -> None:
+        """Commit what we are about to write onto each link before writing it (Link.pending)."""
+        updates = [a for a in actions if isinstance(a, act.Update) and a.moves.to_remote]
         if not updates:
             return
         with self.cycle.transaction() as session:
-            links = LinkIndex(session, self.mapping).by_hub(p.hub.id for p in updates)
-            for plan in updates:
-                link = links.get(plan.hub.id)
+            links = LinkIndex(session, self.mapping).by_hub(a.key for a in updates)
+            for action in updates:
+                link = links.get(action.key)
                 if link is not None:
-                    link.snapshot = {**link.snapshot, PENDING_KEY: dict(plan.payload)}
+                    link.pending = dict(action.moves.to_remote)
                     session.add(link)
 
-    def _write(self, plans: list[_Plan]) -> dict[str, WriteResult]:
-        if not plans:
+    def _write(self, actions: list[act.Action]) -> dict[str, WriteResult]:
+        if not actions:
             return {}
-        ext = self.mapping.identity.external_id
-        records = [
-            OutboundRecord(
-                ref=p.hub.id,
-                key=p.link.remote_id if p.link else (p.matched.key if p.matched else None),
-                fields=p.payload,
-                op=p.op,
-                if_match=p.link.remote_version if p.link and p.op is Op.UPSERT else None,
-                external_id=(ext, p.hub.id) if ext and p.create else None,
-                # What the remote held when we last synced, for a foreign change in the same
-                # second as the version (see OutboundRecord.expected).
-                expected=(
-                    {k: p.link.snapshot[k] for k in p.payload if k in p.link.snapshot}
-                    if p.link and p.op is Op.UPSERT else None
-                ),
-            )
-            for p in plans
-        ]
+        records = [self._outbound(a) for a in actions]
         results = self.cycle.connector.write(self.mapping.remote_object, records)
         if len(results) != len(records):  # the contract, checked: never mis-attribute a result
             raise ConnectorError(
@@ -182,352 +182,159 @@ class PushPhase:
             )
         return {r.ref: r for r in results}
 
-    def _plan_page(self, session: Session, hubs: Sequence[HubRecord]) -> list[_Plan]:
-        links = LinkIndex(session, self.mapping).by_hub(h.id for h in hubs)
-        self._resolve_refs(session, hubs)
-        plans = [_Plan(hub, links.get(hub.id)) for hub in hubs]
-        live = []
-        for plan in plans:
-            if plan.hub.deleted_at is not None:
-                self._plan_delete(plan)
-                continue
-            try:
-                allowed = self.mapping.allows_push(self.cycle.schema.values(plan.hub))
-            except ExpressionError as exc:
-                plan.failure = rule_failure("sync_rule", exc)
-                continue
-            if allowed:
-                live.append(plan)
-            else:
-                plan.skip = True
-        unlinked = self._taken_over(session, [p for p in live if p.link is None])
-        self._match(session, unlinked)
-        for plan in live:
-            if plan.failure is None:
-                self._plan_fields(plan)
-        self._explain_waits(session, [p for p in live if p.waiting_on is not None])
-        return plans
-
-    def _explain_waits(self, session: Session, plans: list[_Plan]) -> None:
-        """A reference its own mappings keep out will never resolve: fail it, do not retry it."""
-        for plan in plans:
-            assert plan.waiting_on is not None and plan.failure is not None
-            hub_field, parent_id = plan.waiting_on
-            refs = [ref for row in self.rows if row.hub == hub_field for ref in row.refs]
-            exclusions = push_exclusions(
-                session, self.cycle.mappings, self.cycle.schema, refs, parent_id
+    def _outbound(self, action: act.Action) -> OutboundRecord:
+        if isinstance(action, act.Delete):
+            return OutboundRecord(
+                ref=action.key, key=action.link.remote_id, fields={}, op=Op.DELETE
             )
-            if exclusions:
-                parent = self.cycle.mappings[exclusions[0].mapping].hub_object
-                plan.failure = excluded_failure(
-                    plan.failure.field or hub_field, f"{parent} {parent_id}", exclusions,
-                    follows=True,
-                )
-
-    def _taken_over(self, session: Session, plans: list[_Plan]) -> list[_Plan]:
-        """Skip hub records linked to an object named in ``create.unless_linked_to``."""
-        objects = self.mapping.create.unless_linked_to
-        if not objects or not plans:
-            return plans
-        taken = set(
-            session.exec(
-                select(Link.hub_id).where(
-                    Link.hub_object == self.mapping.hub_object,
-                    Link.connection == self.mapping.connection,
-                    col(Link.remote_object).in_(objects),
-                    col(Link.hub_id).in_([p.hub.id for p in plans]),
-                )
+        assert isinstance(action, act.Write)
+        payload = action.moves.to_remote
+        if isinstance(action, act.Create):
+            ext = self.mapping.identity.external_id
+            return OutboundRecord(
+                ref=action.key, key=None, fields=payload,
+                external_id=(ext, action.key) if ext else None,
             )
+        if isinstance(action, act.Link):
+            assert action.matched is not None
+            return OutboundRecord(ref=action.key, key=action.matched.key, fields=payload)
+        link = action.link
+        assert link is not None
+        return OutboundRecord(
+            ref=action.key,
+            key=link.remote_id,
+            fields=payload,
+            if_match=link.remote_version,
+            # What the remote held when we last synced, for a foreign change in the same
+            # second as the version (see OutboundRecord.expected).
+            expected={k: link.snapshot[k] for k in payload if k in link.snapshot},
         )
-        for plan in plans:
-            plan.skip = plan.hub.id in taken
-        return [p for p in plans if not p.skip]
-
-    def _plan_delete(self, plan: _Plan) -> None:
-        policy = self.mapping.deletes.from_hub
-        if plan.link is None or policy == "ignore":
-            plan.noop = True
-        elif policy == "unlink":
-            plan.unlink = True
-        else:
-            plan.op = Op.DELETE
-            plan.destructive = True
-
-    def _match(self, session: Session, plans: list[_Plan]) -> None:
-        """Find remote records for unlinked hub records before creating any (one call per field)."""
-        m = self.mapping
-        if not m.create.remote and m.create.hub and m.direction.pulls:
-            # Nothing will be created, and the pull phase already linked (or brought in) every
-            # remote record it may: a lookup could only find what the mapping leaves out.
-            for plan in plans:
-                plan.skip = True
-            return
-        wanted: list[tuple[str, str, Any]] = []
-        keys: dict[str, list[tuple[str, str]]] = {}
-        for plan in plans:
-            values = self.cycle.schema.values(plan.hub)
-            for hub_field, row in self.mapping.match_fields():
-                try:
-                    remote_value = row.to_remote(values)
-                except TransformError:
-                    continue
-                key = match_key(hub_field, values.get(hub_field))
-                if key and not blank(remote_value):
-                    wanted.append((hub_field, key, remote_value))
-                    keys.setdefault(plan.hub.id, []).append((hub_field, key))
-        found = (
-            find_remote_matches(self.cycle.connector, session, self.mapping, wanted)
-            if wanted
-            else {}
-        )
-        claimed: dict[str, str] = {}
-        for plan in plans:
-            candidates = next((found[k] for k in keys.get(plan.hub.id, []) if k in found), [])
-            if len(candidates) > 1:
-                ids = ", ".join(c.key for c in candidates)
-                plan.failure = Failure(
-                    ErrorKind.DUPLICATE,
-                    f"{len(candidates)} {self.mapping.remote_object} records match this "
-                    f"{self.mapping.hub_object}: {ids}",
-                    code="AMBIGUOUS_MATCH",
-                    hint=f"merge the duplicates in {self.mapping.connection}, then retry",
-                )
-            elif candidates:
-                match = candidates[0]
-                if match.key in claimed:
-                    plan.failure = Failure(
-                        ErrorKind.DUPLICATE,
-                        f"{self.mapping.remote_object} {match.key} also matches hub record "
-                        f"{claimed[match.key]}; two hub records share its match key",
-                        code="DUPLICATE_HUB_RECORD",
-                        hint="merge the duplicate hub records (same email), then retry",
-                    )
-                else:
-                    claimed[match.key] = plan.hub.id
-                    plan.matched = match
-            elif self.mapping.create.remote:
-                plan.create = True
-            else:
-                plan.skip = True
-
-    def _resolve_refs(self, session: Session, hubs: Sequence[HubRecord]) -> None:
-        resolver = RefResolver(session, self.cycle.mappings)
-        for row in self.rows:
-            if row.ref and row.hub:
-                ids = [str(getattr(h, row.hub)) for h in hubs if getattr(h, row.hub, None)]
-                self._refs[row.remote] = resolver.to_remote(row.ref, ids)
-
-    def _plan_fields(self, plan: _Plan) -> None:
-        hub = plan.hub
-        values = self.cycle.schema.values(hub)
-        # An intent left by a crashed write is unknown territory: compare with what we know.
-        base = (
-            {k: v for k, v in plan.link.snapshot.items() if k != PENDING_KEY} if plan.link else {}
-        )
-        matched = plan.matched.fields if plan.matched else None
-        remote_newer = bool(
-            plan.matched
-            and plan.matched.modified_at
-            and hub.updated_at
-            and plan.matched.modified_at >= hub.updated_at
-        )
-        current = ""
-        waiting: dict[str, str] = {}  # hub ref field → a remote field it could not fill yet
-        filled: set[str] = set()
-        try:
-            for row in self.rows:
-                current = row.remote
-                if row.ref and row.hub:
-                    hub_ref = values.get(row.hub)
-                    hub_now = self._refs[row.remote].get(str(hub_ref)) if hub_ref else None
-                    if hub_ref and hub_now is None:
-                        waiting.setdefault(row.hub, row.remote)
-                        continue  # referenced record not linked yet: never blank the remote field
-                    if hub_now:
-                        filled.add(row.hub)
-                else:
-                    hub_now = row.to_remote(values)
-                if plan.create:
-                    if not blank(hub_now):
-                        plan.payload[row.remote] = canon(hub_now)
-                    continue
-                if matched is not None:
-                    # A remote record carrying this hub id is our own earlier write (a crash
-                    # kept us from linking it): its values are the base, not competing news.
-                    ext = self.mapping.identity.external_id
-                    ours = bool(ext) and str(matched.get(ext or "")) == hub.id
-                    remote_now = matched.get(row.remote)
-                    field_base = remote_now if ours else MISSING
-                else:
-                    # Not read this cycle: the remote holds what the last sync left there.
-                    field_base = base.get(row.remote, MISSING)
-                    remote_now = None if field_base is MISSING else field_base
-                marker = conflict_key(row.remote)
-                decision = plan_field(
-                    FieldInput.of_row(
-                        row,
-                        self.mapping,
-                        base=field_base,
-                        hub=hub_now,
-                        remote=remote_now,
-                        held=base.get(marker, MISSING),
-                        remote_is_newer=remote_newer,
-                        may_pull=matched is not None,
-                    )
-                )
-                if decision.move is Move.HELD:
-                    plan.pending_conflict = True
-                    continue
-                if decision.settled:
-                    plan.settled = True
-                    plan.settled_fields.append(row.remote)
-                if decision.move is Move.TO_REMOTE:
-                    plan.payload[row.remote] = canon(hub_now)
-                    plan.destructive |= decision.destructive
-                elif decision.move is Move.TO_HUB and matched is not None:
-                    plan.sets[row.hub or ""] = row.to_hub(matched.get(row.remote))
-                elif decision.move is Move.CONFLICT:
-                    plan.conflicts.append(
-                        Failure(
-                            ErrorKind.CONFLICT,
-                            f"both sides hold different values for {row.remote}: "
-                            f"hub {canon(hub_now)!r}, "
-                            f"{self.mapping.connection} {canon(remote_now)!r}",
-                            code=CONFLICT_CODE,
-                            field=row.remote,
-                            hint="edit one side to the value you want, or give this field a rule",
-                        )
-                    )
-        except (TransformError, ValueError) as exc:
-            plan.failure = value_failure(exc, current, "the hub")
-            return
-        unresolved = [hub_field for hub_field in waiting if hub_field not in filled]
-        if plan.create and unresolved:
-            hub_field = unresolved[0]
-            plan.failure = unresolved_reference(
-                self.mapping, waiting[hub_field], "the record it refers to is not synced there yet"
-            )
-            plan.waiting_on = (hub_field, str(values[hub_field]))
-            return
-        if plan.create and self.mapping.identity.external_id:
-            plan.payload[self.mapping.identity.external_id] = hub.id
-        if not plan.create and not plan.payload and plan.matched is None and not plan.conflicts:
-            plan.noop = True  # nothing differs from what the remote already holds: no call
 
     # -- results ----------------------------------------------------------------------------
 
     def _record(
-        self, session: Session, plans: list[_Plan], results: dict[str, WriteResult]
+        self,
+        session: Session,
+        hubs: Sequence[HubRecord],
+        actions: list[act.Action],
+        results: dict[str, WriteResult],
     ) -> None:
         cycle, report = self.cycle, self.cycle.report
         log = cycle.failures(session, DIRECTION)
-        links = LinkIndex(session, self.mapping).by_hub(p.hub.id for p in plans)
+        by_id = {h.id: h for h in hubs}
+        links = LinkIndex(session, self.mapping).by_hub(by_id)
         # Every record of the page ends either failed (recorded) or through: its errors here
-        # are over. Skipped and unchanged records count as through: nothing of them is left
-        # to retry, and a due retry that ended so must not stay due forever.
+        # are over. Unchanged records count as through: nothing of them is left to retry, and
+        # a due retry that ended so must not stay due forever.
         ok: list[str] = []
         held: list[str] = []  # through, but a field conflict of theirs may still wait for an edit
-        clashes = self._claim_links(session, plans, links, results)
-        for plan in plans:
-            hub, link = plan.hub, links.get(plan.hub.id)
+        settled: list[str] = []
+        clashes = self._claim_links(session, actions, links, results)
+        for action in actions:
+            hub = by_id[action.key]
+            link = links.get(hub.id)
             email = getattr(hub, "email", None)
-            if link is not None and PENDING_KEY in link.snapshot:  # the write has an outcome now
-                link.snapshot = {k: v for k, v in link.snapshot.items() if k != PENDING_KEY}
+            if link is not None and link.pending is not None:  # the write has an outcome now
+                link.pending = None
                 session.add(link)
-            if plan.failure is not None:
-                self._fail(log, plan, plan.failure, email)
+            if isinstance(action, act.Fail):
+                self._fail(log, hub, action.failure, email, link)
                 continue
-            if plan.skip:
-                report.skipped += 1
-                held.append(hub.id)
+            if isinstance(action, act.Skip):
+                report.skipped += action.counted
+                (held if action.counted else ok).append(hub.id)
                 continue
-            if plan.unlink and link is not None:
-                session.delete(link)
-                cycle.plan(PlannedAction(DIRECTION, "unlink", hub.id, link.remote_id, email))
+            if isinstance(action, act.Unlink):
+                if link is not None:
+                    session.delete(link)
+                    cycle.plan(PlannedAction(DIRECTION, "unlink", hub.id, link.remote_id, email))
                 ok.append(hub.id)
                 continue
             result = results.get(hub.id)
+            payload = action.moves.to_remote if isinstance(action, act.Write) else None
             if result is not None and not result.ok:
                 # A stale version (the remote changed while we wrote) is recorded like any other
                 # failure: the next pull merges the remote change and the record is pushed again,
                 # which resolves the row. Silently skipping it could hide a connector bug forever.
                 assert result.error is not None
                 error = fit_hint_to_mapping(result.error, self.mapping)
-                self._fail(log, plan, Failure.from_error(error), email, remote_id=result.key)
+                self._fail(log, hub, Failure.from_error(error), email, link, result.key, payload)
                 continue
             if hub.id in clashes:
                 remote_id = result.key if result is not None else None
-                self._fail(log, plan, clashes[hub.id], email, remote_id=remote_id)
+                self._fail(log, hub, clashes[hub.id], email, link, remote_id, payload)
                 continue
             if result is not None:
-                link = self._apply_result(session, plan, link, result)
-            if plan.matched is not None and link is not None:
-                link.snapshot = {
-                    **{k: canon(v) for k, v in plan.matched.fields.items()},
-                    **link.snapshot,
-                }
-                link.remote_version = link.remote_version or plan.matched.version
-                self._take_remote_values(session, hub, plan.sets)
-                cycle.plan(PlannedAction(DIRECTION, "link", hub.id, plan.matched.key, email))
-            for conflict in plan.conflicts:
+                link = self._apply_result(session, action, link, result)
+            if isinstance(action, act.Delete):
+                ok.append(hub.id)
+                continue
+            assert isinstance(action, act.Write)
+            moves = action.moves
+            if isinstance(action, act.Link) and action.matched is not None and link is not None:
+                matched = action.matched
+                found = {k: canon(v) for k, v in matched.fields.items()}
+                link.snapshot = {**found, **link.snapshot}
+                link.remote_version = link.remote_version or matched.version
+                self._take_remote_values(session, hub, moves.to_hub)
+                cycle.plan(PlannedAction(DIRECTION, "link", hub.id, matched.key, email))
+            for conflict in moves.conflicts:
                 log.record(
-                    conflict,
+                    conflict.failure,
                     hub_object=self.mapping.hub_object,
                     hub_id=hub.id,
                     remote_object=self.mapping.remote_object,
                     remote_id=link.remote_id if link else None,
                     email=email,
-                    payload=plan.payload,
+                    payload=payload,
                 )
-            if plan.settled and link is not None:  # settled by agreement: no write carried it
-                link.snapshot = {
-                    k: v
-                    for k, v in link.snapshot.items()
-                    if k not in {conflict_key(f) for f in plan.settled_fields}
-                }
+            if moves.settled and link is not None:  # settled by agreement: no write carried it
+                link.held = {k: v for k, v in link.held.items() if k not in moves.settled}
                 session.add(link)
-            if plan.conflicts or plan.pending_conflict:
-                report.failed += bool(plan.conflicts)
+            if moves.conflicts or moves.waiting:
+                report.failed += bool(moves.conflicts)
                 held.append(hub.id)
             else:
                 ok.append(hub.id)
+                settled += [hub.id] if moves.settled else []
         log.resolve(hub_ids=ok)
         log.resolve(hub_ids=held, conflicts=False)
-        log.resolve_conflicts(hub_ids=[p.hub.id for p in plans if p.settled and p.hub.id in ok])
+        log.resolve_conflicts(hub_ids=settled)
 
     def _apply_result(
-        self, session: Session, plan: _Plan, link: Link | None, result: WriteResult
+        self, session: Session, action: act.Action, link: Link | None, result: WriteResult
     ) -> Link | None:
-        cycle, report, hub = self.cycle, self.cycle.report, plan.hub
-        email = getattr(hub, "email", None)
-        if result.status is WriteStatus.DELETED or plan.op is Op.DELETE:
+        cycle, report = self.cycle, self.cycle.report
+        hub_id = action.key
+        email = getattr(action, "hub", None) and getattr(action.hub, "email", None)
+        if result.status is WriteStatus.DELETED or isinstance(action, act.Delete):
             if link is not None:
                 session.delete(link)
             report.deleted += result.status is WriteStatus.DELETED
-            cycle.plan(PlannedAction(DIRECTION, "delete", hub.id, result.key, email))
+            cycle.plan(PlannedAction(DIRECTION, "delete", hub_id, result.key, email))
             return None
+        assert isinstance(action, act.Write)
+        payload = action.moves.to_remote
         if result.status is WriteStatus.CREATED:
             report.created_remote += 1
         elif result.status is WriteStatus.UPDATED:
             report.updated_remote += 1
-        action = "create" if plan.create else "update"
         if result.status is not WriteStatus.UNCHANGED:
             before = link.snapshot if link else {}
             cycle.plan(
                 PlannedAction(
                     DIRECTION,
-                    action,
-                    hub.id,
+                    "create" if isinstance(action, act.Create) else "update",
+                    hub_id,
                     result.key,
                     email,
-                    {k: [before.get(k), v] for k, v in plan.payload.items()},
+                    {k: [before.get(k), v] for k, v in payload.items()},
                 )
             )
         assert link is not None, "a new link is claimed before the results are recorded"
-        snapshot = {**link.snapshot, **plan.payload}
-        for name in plan.payload:  # a value we pushed settles any conflict held on that field
-            snapshot.pop(conflict_key(name), None)
-        link.snapshot = snapshot
+        link.snapshot = {**link.snapshot, **payload}
+        # A value we pushed settles any conflict held on that field.
+        link.held = {k: v for k, v in link.held.items() if k not in payload}
         link.remote_version = result.version
         link.synced_at = cycle.now
         session.add(link)
@@ -536,7 +343,7 @@ class PushPhase:
     def _claim_links(
         self,
         session: Session,
-        plans: list[_Plan],
+        actions: list[act.Action],
         links: dict[str, Link],
         results: dict[str, WriteResult],
     ) -> dict[str, Failure]:
@@ -546,31 +353,30 @@ class PushPhase:
         this remote object, a conversion moving a person here). The same pair is simply
         linked already; anything else is a duplicate, returned as the record's failure.
         """
-        wanted: list[tuple[_Plan, Link]] = []
-        for plan in plans:
-            result = results.get(plan.hub.id)
-            if plan.hub.id in links or plan.failure is not None or plan.skip or plan.unlink:
+        wanted: list[tuple[str, Link]] = []
+        for action in actions:
+            if not isinstance(action, act.Create | act.Link) or action.key in links:
                 continue
+            result = results.get(action.key)
             if result is not None:
-                if not result.ok or plan.op is Op.DELETE or result.status is WriteStatus.DELETED:
+                if not result.ok or result.status is WriteStatus.DELETED:
                     continue
                 remote_id = result.key or ""
-            elif plan.matched is not None:
-                remote_id = plan.matched.key
+            elif isinstance(action, act.Link) and action.matched is not None:
+                remote_id = action.matched.key
             else:
                 continue
-            wanted.append((plan, self._link(plan.hub.id, remote_id)))
+            wanted.append((action.key, self._link(action.key, remote_id)))
         clashes: dict[str, Failure] = {}
         taken = claim(session, [link for _, link in wanted])
         made = [link for (_, link), other in zip(wanted, taken, strict=True) if other is None]
         wake_waiting(session, self.cycle.mappings, made, self.cycle.now)
-        for (plan, link), other in zip(wanted, taken, strict=True):
+        obj, hub_object = self.mapping.remote_object, self.mapping.hub_object
+        for (hub_id, link), other in zip(wanted, taken, strict=True):
             if other is None or (other.remote_id, other.hub_id) == (link.remote_id, link.hub_id):
-                links[plan.hub.id] = other or link
-                continue
-            obj, hub_object = self.mapping.remote_object, self.mapping.hub_object
-            if other.remote_id == link.remote_id:
-                clashes[plan.hub.id] = Failure(
+                links[hub_id] = other or link
+            elif other.remote_id == link.remote_id:
+                clashes[hub_id] = Failure(
                     ErrorKind.DUPLICATE,
                     f"{obj} {link.remote_id} is synced to hub record {other.hub_id} already; "
                     f"two hub records are that one {obj}",
@@ -578,7 +384,7 @@ class PushPhase:
                     hint="merge the duplicate hub records, then retry",
                 )
             else:
-                clashes[plan.hub.id] = Failure(
+                clashes[hub_id] = Failure(
                     ErrorKind.DUPLICATE,
                     f"this {hub_object} is synced to {obj} {other.remote_id} already; "
                     f"{obj} {link.remote_id} is a second one",
@@ -599,35 +405,40 @@ class PushPhase:
             synced_at=self.cycle.now,
         )
 
-    def _take_remote_values(self, session: Session, hub: HubRecord, sets: dict[str, Any]) -> None:
-        if not sets:
+    def _take_remote_values(
+        self, session: Session, hub: HubRecord, values: dict[str, Any]
+    ) -> None:
+        if not values:
             return
         row = session.get(self.model, hub.id)
         if row is None:
             return
-        changed = [name for name, value in sets.items() if self.cycle.schema.set(row, name, value)]
+        schema = self.cycle.schema
+        changed = [name for name, value in values.items() if schema.set(row, name, value)]
         if changed:
             session.add(row)
             self.cycle.report.updated_hub += 1
 
     def _fail(
         self,
-        log: Any,
-        plan: _Plan,
+        log: FailureLog,
+        hub: HubRecord,
         failure: Failure,
         email: str | None,
+        link: Link | None,
         remote_id: str | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         log.record(
             failure,
             hub_object=self.mapping.hub_object,
-            hub_id=plan.hub.id,
+            hub_id=hub.id,
             remote_object=self.mapping.remote_object,
-            remote_id=remote_id or (plan.link.remote_id if plan.link else None),
+            remote_id=remote_id or (link.remote_id if link else None),
             email=email,
-            payload=plan.payload or None,
+            payload=payload or None,
         )
         self.cycle.report.failed += 1
         self.cycle.plan(
-            PlannedAction(DIRECTION, "fail", plan.hub.id, remote_id, email, note=failure.message)
+            PlannedAction(DIRECTION, "fail", hub.id, remote_id, email, note=failure.message)
         )

@@ -10,6 +10,7 @@ successor's object takes over the person with its history intact.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -23,31 +24,62 @@ from jobs.report import PlannedAction
 DIRECTION = "to_hub"
 
 
-def follow_successors(
-    session: Session, cycle: Cycle, changes: Sequence[Change], links: dict[str, Link]
-) -> list[Change]:
-    """Move links of changes that name a successor; return the changes still to apply."""
+@dataclass(slots=True)
+class Relink:
+    """A change naming a successor: its link (None: never synced from here) moves there."""
+
+    change: Change
+    link: Link | None
+
+
+def plan_successors(
+    changes: Sequence[Change], links: dict[str, Link], remote_object: str
+) -> tuple[list[Change], list[Relink], set[str]]:
+    """Split off the changes that name a successor; no I/O.
+
+    Returns the changes still to plan, the moves to make, and the successors of this very
+    object (a merge's master) whose link the moves bring: planned against the moved link,
+    afresh. ``links`` is updated to what the moves will leave; a successor that has a link
+    of its own already is not one of them (that link is in the move's way).
+    """
     rest: list[Change] = []
+    relinks: list[Relink] = []
+    moved: set[str] = set()
     for change in changes:
         if change.successor is None:
             rest.append(change)
             continue
         link = links.pop(change.key, None)
+        relinks.append(Relink(change, link))
+        target_object, target_id = change.successor
+        if link is not None and target_object == remote_object and target_id not in links:
+            links[target_id] = link
+            moved.add(target_id)
+    return rest, relinks, moved
+
+
+def apply_relinks(session: Session, cycle: Cycle, relinks: Sequence[Relink]) -> dict[str, Link]:
+    """Make the moves; per successor id whose move was refused, the link that was in the way.
+
+    A change never synced from here is skipped: the successor's own mapping brings it in, if
+    it should, and whatever kept this record from syncing here is over.
+    """
+    refused: dict[str, Link] = {}
+    for relink in relinks:
+        change, link = relink.change, relink.link
         if link is None:
-            # Never synced from here: the successor's own mapping brings it in, if it should,
-            # and whatever kept this record from syncing here is over.
             cycle.report.skipped += 1
             cycle.failures(session, DIRECTION).resolve(remote_ids=[change.key])
             continue
-        moved = _move(session, cycle, change, link)
-        if moved and change.successor[0] == cycle.mapping.remote_object:
-            # The successor may be on this very page: plan it against the moved link.
-            links[change.successor[1]] = link
-    return rest
+        taken = _move(session, cycle, change, link)
+        if taken is not None:
+            assert change.successor is not None
+            refused[change.successor[1]] = taken
+    return refused
 
 
-def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> bool:
-    """Move ``link`` to the change's successor (True), or drop it when a link is in the way."""
+def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> Link | None:
+    """Move ``link`` to the change's successor, or drop it when a link is in the way (returned)."""
     assert change.successor is not None
     target_object, target_id = change.successor
     mapping = cycle.mapping
@@ -64,7 +96,7 @@ def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> bool:
     taken = move(session, link, target_object, target_id)
     if taken is None:
         # The old snapshot describes another record: the successor's first pull merges afresh.
-        link.snapshot = {}
+        link.snapshot, link.held, link.pending = {}, {}, None
         link.remote_version = None
         link.synced_at = cycle.now
         link.mapping = _mapping_for(cycle, target_object) or link.mapping
@@ -89,7 +121,7 @@ def _move(session: Session, cycle: Cycle, change: Change, link: Link) -> bool:
             f"{target_id}"
         )
     )
-    return taken is None
+    return taken
 
 
 def _mapping_for(cycle: Cycle, remote_object: str) -> str | None:

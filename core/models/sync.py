@@ -14,6 +14,12 @@ class Link(SQLModel, table=True):
 
     ``snapshot`` holds the mapped remote fields as the remote held them after the last sync
     (remote names and representation): the base of the three-way merge and the echo filter.
+    ``pending`` holds the values of a write in flight, committed *before* the remote call: if
+    the process dies after the remote applied it but before the snapshot was updated, the next
+    read shows those values again, and matching them against this intent tells the merge they
+    are our own write rather than an edit made over there. ``held`` maps a remote field with a
+    ``manual`` conflict to the hub value at the moment it was recorded: while it is there
+    neither side overwrites the other, and the next edit on either side settles it.
     """
 
     __table_args__ = (
@@ -29,6 +35,8 @@ class Link(SQLModel, table=True):
     remote_id: str = Field(max_length=255)
     mapping: str = Field(max_length=120, index=True)
     snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    held: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     remote_version: str | None = Field(default=None, max_length=255)
     synced_at: datetime | None = None
 

@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Any
 
 from core.models import Link, SyncError
-from jobs.merge import CONFLICT_PREFIX, PENDING_KEY
 from mappings.explain import Clause
 
 
@@ -96,15 +95,8 @@ class LinkFacts:
 
     @classmethod
     def of(cls, link: Link) -> LinkFacts:
-        """The facts of a stored link, its snapshot holding remote field values only.
-
-        Bookkeeping keys (a write in flight, held conflicts) are left out.
-        """
-        snapshot = {
-            key: value
-            for key, value in (link.snapshot or {}).items()
-            if key != PENDING_KEY and not key.startswith(CONFLICT_PREFIX)
-        }
+        """The facts of a stored link (its snapshot holds remote field values only)."""
+        snapshot = dict(link.snapshot or {})
         return cls(link.connection, link.remote_object, link.remote_id, link.synced_at, snapshot)
 
 

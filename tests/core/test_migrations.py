@@ -118,3 +118,35 @@ def test_0008_turns_recorded_login_failures_into_counters(db_url: str) -> None:
         assert "login_attempt" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_0010_moves_a_links_control_keys_into_their_own_columns(db_url: str) -> None:
+    """A write in flight and a held conflict survive the upgrade; the snapshot keeps values."""
+    engine = db.make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(db._alembic_config(connection), "0008")
+            insert = text(
+                "INSERT INTO link (hub_object, hub_id, connection, remote_object, remote_id, "
+                "mapping, snapshot) VALUES ('person', :hub, 'crm', 'Lead', :remote, "
+                "'crm-person', :snapshot)"
+            )
+            connection.execute(insert, {
+                "hub": "h1", "remote": "00Q1",
+                "snapshot": '{"Title": "CEO", "$pending": {"Title": "CTO"}, '
+                            '"$conflict:Company": "Acme"}',
+            })
+            connection.execute(
+                insert, {"hub": "h2", "remote": "00Q2", "snapshot": '{"Title": "$5 off"}'}
+            )
+        db.init_db(engine)
+        with db.session(engine) as s:
+            links = {link.remote_id: link for link in s.exec(select(Link))}
+        assert links["00Q1"].snapshot == {"Title": "CEO"}
+        assert links["00Q1"].pending == {"Title": "CTO"}
+        assert links["00Q1"].held == {"Company": "Acme"}
+        # A value that merely starts with "$" is a value, not a control key.
+        assert links["00Q2"].snapshot == {"Title": "$5 off"}
+        assert (links["00Q2"].pending, links["00Q2"].held) == (None, {})
+    finally:
+        engine.dispose()

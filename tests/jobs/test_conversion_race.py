@@ -80,16 +80,15 @@ def before_following(
 ) -> list[Any]:
     """Run ``meanwhile`` once, when a page naming a successor has been read, before any of
     it (the move of the link included) is applied."""
-    original = pull_module.follow_successors
+    original = pull_module.apply_relinks
     results: list[Any] = []
 
-    def let_the_other_commit_then_follow(session: Session, cycle: Any, changes: Any,
-                                         links: Any) -> Any:
-        if any(c.successor for c in changes) and not results:
+    def let_the_other_commit_then_follow(session: Session, cycle: Any, relinks: Any) -> Any:
+        if relinks and not results:
             results.append(meanwhile())
-        return original(session, cycle, changes, links)
+        return original(session, cycle, relinks)
 
-    monkeypatch.setattr(pull_module, "follow_successors", let_the_other_commit_then_follow)
+    monkeypatch.setattr(pull_module, "apply_relinks", let_the_other_commit_then_follow)
     return results
 
 
