@@ -18,6 +18,7 @@ from core.hubschema import HubSchema
 from core.models import HUB_MODELS, HubRecord, SyncState
 from jobs import lease
 from jobs.failures import FailureLog
+from jobs.links import LinkIndex
 from jobs.report import PlannedAction, RunReport
 from mappings.spec import Mapping
 
@@ -33,25 +34,34 @@ class MassChangeBraked(Exception):  # noqa: N818 - the brake doing its job, not 
 
 
 class Brake:
-    """Counts destructive changes (deletes, blanked values) against the mapping's limit."""
+    """Counts destructive changes (deletes, blanked values) against the mapping's limit.
 
-    def __init__(self, mapping: Mapping, linked: int, *, allow: bool) -> None:
+    The limit depends on how many records are linked, which is counted only when a page has
+    something destructive to check: an idle cycle over a million links never counts them.
+    """
+
+    def __init__(self, mapping: Mapping, linked: Callable[[], int], *, allow: bool) -> None:
         self.mapping = mapping
-        self.linked = linked
+        self._linked = linked
         self.allow = allow
-        self.limit = max(mapping.deletes.brake_floor, int(mapping.deletes.max_fraction * linked))
         self.count = 0
+        self._limit: tuple[int, int] | None = None  # (linked, limit), once counted
 
     def check(self, destructive: int, direction: str) -> None:
         """Raise MassChangeBraked before applying a page that would cross the limit."""
         if self.allow or destructive == 0:
             self.count += destructive
             return
-        if self.count + destructive > self.limit:
+        if self._limit is None:
+            linked = self._linked()
+            floor, share = self.mapping.deletes.brake_floor, self.mapping.deletes.max_fraction
+            self._limit = (linked, max(floor, int(share * linked)))
+        linked, limit = self._limit
+        if self.count + destructive > limit:
             share = self.mapping.deletes.max_fraction
             raise MassChangeBraked(
                 f"{direction}: this cycle would delete or blank {self.count + destructive} of "
-                f"{self.linked} linked records, above the limit of {self.limit} "
+                f"{linked} linked records, above the limit of {limit} "
                 f"(deletes.max_fraction {share:.0%}, "
                 f"brake_floor {self.mapping.deletes.brake_floor}); "
                 f"stopped before applying them"
@@ -143,6 +153,16 @@ def set_cursor(
     state.cursor = cursor
     state.updated_at = now
     session.add(state)
+
+
+def count_links(engine: Engine, mapping: Mapping) -> Callable[[], int]:
+    """How many records ``mapping`` links, counted when asked (the brake's denominator)."""
+
+    def count() -> int:
+        with Session(engine) as session:
+            return LinkIndex(session, mapping).count()
+
+    return count
 
 
 def pending_pushes(engine: Engine, mapping: Mapping) -> int:

@@ -19,7 +19,7 @@ from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import touch
 from core.values import normalise_email
 from jobs.compare import canon
-from jobs.cycle import Brake, Cycle, get_cursor, set_cursor
+from jobs.cycle import Brake, Cycle, count_links, get_cursor, set_cursor
 from jobs.failures import FailureLog, due_retries, waiting_retries
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
@@ -73,9 +73,7 @@ class PullPhase:
         with cycle.transaction() as session:
             cursor = get_cursor(session, self.mapping.name, DIRECTION)
             self.brake = Brake(
-                self.mapping,
-                LinkIndex(session, self.mapping).count(),
-                allow=cycle.allow_mass_change,
+                self.mapping, count_links(cycle.engine, self.mapping), allow=cycle.allow_mass_change
             )
             due = due_retries(session, self.mapping.name, DIRECTION, cycle.now)
             retry_ids = list(dict.fromkeys(e.remote_id for e in due if e.remote_id))

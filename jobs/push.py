@@ -18,7 +18,7 @@ from connectors.errors import ConnectorError, ErrorKind
 from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import changes_since
 from jobs.compare import canon
-from jobs.cycle import Brake, Cycle, changed_since, get_cursor, set_cursor
+from jobs.cycle import Brake, Cycle, changed_since, count_links, get_cursor, set_cursor
 from jobs.failures import Failure, FailureLog, due_retries, waiting_retries
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_remote_matches
@@ -53,9 +53,7 @@ class PushPhase:
         with cycle.transaction() as session:
             cursor = int(get_cursor(session, self.mapping.name, DIRECTION) or 0)
             self.brake = Brake(
-                self.mapping,
-                LinkIndex(session, self.mapping).count(),
-                allow=cycle.allow_mass_change,
+                self.mapping, count_links(cycle.engine, self.mapping), allow=cycle.allow_mass_change
             )
             due = due_retries(session, self.mapping.name, DIRECTION, cycle.now)
             retry_ids = {e.hub_id for e in due if e.hub_id}

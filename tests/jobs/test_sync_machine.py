@@ -4,6 +4,9 @@ After every "quiesce" (sync until nothing moves) it checks what users care about
 systems agree on every mapped field, nobody exists twice, a change made on one side only is
 never lost, and one more cycle writes nothing (no ping-pong).
 
+A Lead may be deleted for good (past the recycle bin, as Salesforce's emptyRecycleBin does):
+the cycle's own poll finds it, and the delete policies take the person out of all three.
+
 The two CRMs version records as the real ones do: "crm" in whole seconds on a clock that only
 moves when the ``tick`` rule says (Salesforce's SystemModstamp: most changes tie with the
 version last read or written), "erp" with a number new on every write (Dataverse).
@@ -29,12 +32,16 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from connectors.base import Connector, Cursor, OutboundRecord, Page, WriteResult
 from connectors.memory.connector import MemoryConnector
 from connectors.memory.store import MemoryStore, SimulatedCrash
+from core.clock import as_utc
 from core.db import make_engine
+from core.models import SyncState
 from jobs import lease
+from jobs.hard_deletes import CURSOR, POLL_INTERVAL
 from tests.causecounts import assert_cause_counts
 from tests.clock import Clock
 from tests.jobs.harness import Harness
@@ -60,6 +67,8 @@ def _lead_mapping() -> dict[str, Any]:
         "schedule": "1m",
         "page_size": 2,
         "identity": {"external_id": "Syncline_Id__c", "match": ["email"]},
+        # A Lead deleted for good takes its person with it, and the person its Contact.
+        "deletes": {"from_remote": "delete_hub", "brake_floor": 100},
         "fields": [
             {"hub": "email", "remote": "Email", "transform": ["strip", "lower"]},
             {"hub": "first_name", "remote": "FirstName"},
@@ -79,6 +88,7 @@ def _contact_mapping() -> dict[str, Any]:
         "schedule": "1m",
         "page_size": 2,
         "identity": {"external_id": "Syncline_Id__c", "match": ["email"]},
+        "deletes": {"from_hub": "delete_remote", "brake_floor": 100},
         "fields": [
             {"hub": "email", "remote": "Email", "transform": ["strip", "lower"]},
             {"hub": "first_name", "remote": "FirstName"},
@@ -271,6 +281,30 @@ class SyncMachine(RuleBasedStateMachine):
         store.crash_after_write = None
         self._restart(name)
 
+    @rule(email=st.sampled_from(EMAILS))
+    def hard_delete(self, email: str) -> None:
+        """A rep deletes a Lead and empties the recycle bin: the feed never shows it.
+
+        The next cycle of crm-person polls for deletes (ten minutes pass for the poll), so the
+        person goes from the hub and, at the next push of erp-person, from the other CRM.
+        """
+        found = self._find("crm", email)
+        if not isinstance(found, dict):
+            return
+        self.h.stores["crm"].hard_delete("Lead", found["Id"])
+        for key in [k for k in self.edits if k[0] == email]:
+            del self.edits[key]  # whatever was edited, the record is gone: nothing to keep
+        self._make_polls_due()
+        self.h.run("crm-person")
+
+    def _make_polls_due(self) -> None:
+        """Ten minutes pass for the hard-delete poll (it runs on its own interval)."""
+        with Session(self.h.engine) as session:
+            for state in session.exec(select(SyncState).where(SyncState.direction == CURSOR)):
+                state.updated_at = as_utc(state.updated_at) - POLL_INTERVAL
+                session.add(state)
+            session.commit()
+
     def _restart(self, name: str) -> None:
         # A dead process's lease expires; the engine already released ours on the way out,
         # but make sure nothing else would block the next cycle.
@@ -283,6 +317,7 @@ class SyncMachine(RuleBasedStateMachine):
     @rule()
     def quiesce_and_check(self) -> None:
         for _ in range(6):
+            self._make_polls_due()
             reports = self.h.run_all()
             assert all(r.status in ("success", "partial") for r in reports), [
                 (r.mapping, r.status, r.message) for r in reports
