@@ -29,10 +29,10 @@ def write_dropping_refused(
     One result per input, in input order. A resent record that goes through has the fields
     left out in ``refused``; one that fails again keeps its new failure, naming what both
     attempts refused when only fields were refused again. An update left with nothing to
-    write is not resent: it is UNCHANGED (no version: the remote's is the one it had), with
-    its refused fields. A create left with nothing, or refused a field it does not send
-    itself (its external id), stays failed. ``if_match`` and ``expected`` go along: the
-    first attempt changed nothing of a refused record, so the version it is based on holds.
+    write is not resent: it is UNCHANGED, with its refused fields. A create left with
+    nothing, or refused a field it does not send itself (its external id), stays failed.
+    ``if_match`` and ``expected`` go along: the first attempt changed nothing of a refused
+    record, so the version it is based on holds (the version an UNCHANGED one reports).
     ``on_field_error="fail_record"`` writes once and leaves every refusal a failure.
     """
     results = connector.write(object_name, records)
@@ -47,7 +47,7 @@ def write_dropping_refused(
             resend.append((index, retry))
         elif record.key is not None:
             results[index] = WriteResult(record.ref, WriteStatus.UNCHANGED, record.key,
-                                         refused=result.refused)
+                                         record.if_match, refused=result.refused)
     if not resend:
         return results
     again = connector.write(object_name, [record for _, record in resend])

@@ -120,12 +120,15 @@ def test_a_read_only_field_is_left_out_of_an_update(crm: MemoryConnector) -> Non
 
 def test_an_update_left_with_nothing_to_write_is_not_resent(crm: MemoryConnector) -> None:
     key = crm.store.create("Lead", {"LastName": "Hopper", "Company": "Navy"})
-    only_bad = OutboundRecord("grace", key, {"LeadSource": "call after 5pm"})
+    version = crm.store.version("Lead", key)
+    only_bad = OutboundRecord("grace", key, {"LeadSource": "call after 5pm"}, if_match=version)
     [result], calls = write(crm, [only_bad])
 
     assert calls == 1
-    assert (result.status, result.key, result.refused_fields) == (
-        WriteStatus.UNCHANGED, key, ["LeadSource"])
+    # Nothing was written: the version the update was based on is still the record's.
+    assert (result.status, result.key, result.version, result.refused_fields) == (
+        WriteStatus.UNCHANGED, key, version, ["LeadSource"])
+    assert crm.store.version("Lead", key) == version
     assert stored(crm, key).get("LeadSource") is None
 
 

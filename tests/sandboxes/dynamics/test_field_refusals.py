@@ -11,8 +11,6 @@ not valid for update, they are ignored"), and Dataverse checks no email format.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 
@@ -22,16 +20,9 @@ from tests.sandboxes.dynamics.test_batch import API, BatchClient, http_part, rea
 CONTINUE = "odata.continue-on-error"
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[DynamicsSandbox]:
-    with DynamicsSandbox() as sb:
-        yield sb
-
-
 @pytest.fixture
-def client(shared: DynamicsSandbox) -> BatchClient:
-    shared.state.reset()
-    return BatchClient(shared)
+def client(sandbox: DynamicsSandbox) -> BatchClient:
+    return BatchClient(sandbox)
 
 
 def lead(**columns: object) -> dict:
@@ -66,7 +57,7 @@ def test_each_refused_record_answers_its_own_400_and_the_rest_go_through(
 
 
 def test_read_only_columns_are_ignored_and_emails_are_not_checked(
-    shared: DynamicsSandbox, client: BatchClient,
+    sandbox: DynamicsSandbox, client: BatchClient,
 ) -> None:
     response = client.send(
         http_part("POST", f"{API}/leads", lead(fullname="Someone Else",
@@ -76,6 +67,6 @@ def test_read_only_columns_are_ignored_and_emails_are_not_checked(
     [part] = read_batch_response(response)
     assert part.status == 204
     guid = part.headers["odata-entityid"].rsplit("(", 1)[1].rstrip(")")
-    row = requests.get(f"{shared.api_url}/leads({guid})?$select=fullname,emailaddress1",
+    row = requests.get(f"{sandbox.api_url}/leads({guid})?$select=fullname,emailaddress1",
                        headers=client.headers).json()
     assert (row["fullname"], row["emailaddress1"]) == ("Hopper", "not-an-email")

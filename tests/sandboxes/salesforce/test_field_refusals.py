@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,18 +22,6 @@ READ_ONLY = (
     "Unable to create/update fields: IsConverted. Please check the security settings of this "
     "field and verify that it is read/write for your profile or permission set."
 )
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[SalesforceSandbox]:
-    with SalesforceSandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(shared: SalesforceSandbox) -> SalesforceSandbox:
-    shared.state.reset()
-    return shared
 
 
 @pytest.fixture
