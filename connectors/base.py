@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from connectors.errors import ConnectorError, ErrorKind
+from connectors.errors import ConnectorError, ErrorKind, FieldRefusal
 
 #: Opaque to the engine: a modstamp+id, an OData delta link, a sequence number. Always a string
 #: so it can be stored as-is in ``sync_state``.
@@ -95,13 +95,30 @@ class WriteStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """Exactly one per outbound record, in input order, with its ``ref`` echoed."""
+    """Exactly one per outbound record, in input order, with its ``ref`` echoed.
+
+    ``refused`` names fields the remote refused for reasons of their own. On a failed result:
+    the record failed because of them alone (the connector's error says so), so it may go
+    through without them. On a result that went through: the fields left out of what was
+    written (jobs.refusals resends a record without them).
+    """
 
     ref: str
     status: WriteStatus
     key: str | None = None
     version: str | None = None
     error: ConnectorError | None = None
+    refused: tuple[FieldRefusal, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A connector states the refusals once, on its error; the result repeats them.
+        if not self.refused and self.error is not None and self.error.refused:
+            object.__setattr__(self, "refused", self.error.refused)
+
+    @property
+    def refused_fields(self) -> list[str]:
+        """The names of the refused fields, in the order the remote gave them."""
+        return list(dict.fromkeys(refusal.field for refusal in self.refused))
 
     @property
     def ok(self) -> bool:

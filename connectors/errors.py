@@ -39,13 +39,32 @@ class PicklistRefusal:
     allowed: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class FieldRefusal:
+    """One field the remote refused for a reason of that field alone, in the remote's words.
+
+    Too long, not in a restricted picklist, not an email address, read-only, not a number:
+    the record would have gone through without this field, so it can be sent again without
+    it. ``value`` is the value as the engine asked to write it.
+    """
+
+    field: str
+    message: str
+    code: str | None = None
+    value: Any = None
+    hint: str | None = None
+    picklist: PicklistRefusal | None = None
+
+
 class ConnectorError(Exception):
     """A failure talking to a remote system, classified into the shared vocabulary.
 
     ``message`` is the remote system's own text (verbatim, secrets redacted); ``hint`` is our
     suggestion for the fix. Both are safe to show on the dashboard once HTML-escaped.
     ``refusal`` says which picklist value was refused, so the engine can fit the hint to the
-    mapping's value_map (a connector does not see the mapping).
+    mapping's value_map (a connector does not see the mapping). ``refused`` is set only when
+    every error of a record names a field refused for a reason of its own: the record failed
+    because of those fields and nothing else (see :class:`FieldRefusal`).
     """
 
     def __init__(
@@ -59,6 +78,7 @@ class ConnectorError(Exception):
         hint: str | None = None,
         retry_after: float | None = None,
         refusal: PicklistRefusal | None = None,
+        refused: tuple[FieldRefusal, ...] = (),
     ) -> None:
         super().__init__(message)
         self.kind = ErrorKind(kind)
@@ -69,6 +89,7 @@ class ConnectorError(Exception):
         self.hint = hint
         self.retry_after = retry_after
         self.refusal = refusal
+        self.refused = refused
 
     @property
     def retryable(self) -> bool:

@@ -18,11 +18,13 @@ from typing import Any
 from sqlalchemy import and_, event, func, or_, update
 from sqlmodel import Session, col, select
 
-from connectors.errors import ConnectorError, ErrorKind
+from connectors.errors import ConnectorError, ErrorKind, FieldRefusal, shown_value
 from core.clock import as_utc
 from core.models import SyncError
 from core.redaction import redact, redact_values
 from jobs import causes
+from mappings.hints import fit_hint_to_mapping
+from mappings.spec import Mapping as MappingSpec
 
 #: The direction of job-level errors: they belong to a whole run, not to one of its phases.
 JOB_DIRECTION = "cycle"
@@ -39,6 +41,12 @@ UNRESOLVED_REFERENCE = "UNRESOLVED_REFERENCE"
 REFERENCE_EXCLUDED = "REFERENCE_EXCLUDED"
 #: Field conflicts are settled by an edit on either side, never by the record's other fates.
 CONFLICT_CODE = "FIELD_CONFLICT"
+#: A field the remote refused while the rest of its record went through: settled when that
+#: field syncs (``FailureLog.resolve_fields``), never by the record's other fates.
+FIELD_REFUSED = "FIELD_REFUSED"
+#: Codes of rows about one field of a record that went through: they neither say the record
+#: failed nor end when it fails for another cause.
+FIELD_CODES = (CONFLICT_CODE, FIELD_REFUSED)
 #: Attempt history kept per row (the newest ones).
 HISTORY_LIMIT = 20
 
@@ -62,7 +70,8 @@ class Failure:
     field: str | None = None
     hint: str | None = None
     retry_after: float | None = None
-    #: Technical detail kept beside a job-level error (shown collapsed): never the message.
+    #: Kept beside the error when no payload is given, never the message: a job-level error's
+    #: technical detail (shown collapsed), a refused field's value (``{field: value}``).
     detail: Mapping[str, Any] | None = None
 
     @classmethod
@@ -88,6 +97,34 @@ def value_failure(exc: Exception, field: str, source: str) -> Failure:
         field=field,
         hint=f"correct the value in {source}, or adjust this field's transform or value_map "
         "in the mapping file, then retry",
+    )
+
+
+def refused_field(mapping: MappingSpec, refusal: FieldRefusal) -> Failure:
+    """The field-level failure of a field the remote refused while its record went through.
+
+    The remote's words, the value (kept as the row's payload, ``{field: value}``), and a hint
+    naming both fixes: the remote's side (a picklist value to add, a field to make writable)
+    and the hub's (the value to correct), with the value_map entries this mapping can take.
+    """
+    row = next((r for r in mapping.fields if r.remote == refusal.field), None)
+    source = f"{row.hub} in the hub" if row is not None and row.hub else "the value in the hub"
+    hint = refusal.hint
+    if refusal.picklist is not None:
+        fitted = fit_hint_to_mapping(ConnectorError(
+            ErrorKind.VALIDATION, refusal.message, field=refusal.field,
+            refusal=refusal.picklist), mapping).hint
+        hint = (f"add {shown_value(refusal.value)} to the {refusal.field} picklist or fix "
+                f"{source}" + (f"; or {fitted}" if fitted else ""))
+    elif not hint:
+        hint = f"fix {source}, or change how the mapping fills {refusal.field}"
+    return Failure(
+        ErrorKind.VALIDATION,
+        refusal.message,
+        code=FIELD_REFUSED,
+        field=refusal.field,
+        hint=f"{hint}. The rest of the record synced; {refusal.field} goes once this is fixed",
+        detail={refusal.field: refusal.value},
     )
 
 
@@ -242,7 +279,7 @@ class FailureLog:
                 row.next_retry_at = None
                 if failure.kind.retryable:  # the cause did not pass: say so, not "retried"
                     row.hint = gave_up_hint(failure.hint)
-        if level == "record" and record_key is not None and failure.code != CONFLICT_CODE:
+        if level == "record" and record_key is not None and failure.code not in FIELD_CODES:
             self._failed.setdefault(record_key, set()).add(key)
         self.session.add(row)
         self.recorded += 1
@@ -268,7 +305,7 @@ class FailureLog:
                 col(SyncError.status).in_(OPEN_STATUSES),
                 col(self._key_column).in_(list(failed)),
                 col(SyncError.fingerprint).not_in(fingerprints),
-                or_(col(SyncError.code).is_(None), col(SyncError.code) != CONFLICT_CODE),
+                or_(col(SyncError.code).is_(None), col(SyncError.code).not_in(FIELD_CODES)),
             )
             .values(status="resolved", resolved_at=self.now, next_retry_at=None)
         ).rowcount
@@ -281,18 +318,57 @@ class FailureLog:
         hub_ids: Iterable[str] = (),
         remote_ids: Iterable[str] = (),
         conflicts: bool = True,
+        refused_fields: bool = False,
     ) -> None:
         """Mark open errors of these records (this mapping and direction) resolved.
 
         ``conflicts=False`` leaves field conflicts open: the record went through, but a held
-        conflict on one of its fields still waits for an edit.
+        conflict on one of its fields still waits for an edit. Refused fields stay open unless
+        ``refused_fields``: a record going through says nothing of a field left out of it
+        (:meth:`resolve_fields` settles those); a record that is gone ends them all.
         """
+        kept = [code for code, keep in ((CONFLICT_CODE, not conflicts),
+                                        (FIELD_REFUSED, not refused_fields)) if keep]
         conditions = [col(SyncError.direction) == self.direction, col(SyncError.level) == "record"]
-        if not conflicts:
-            conditions.append(
-                or_(col(SyncError.code).is_(None), col(SyncError.code) != CONFLICT_CODE)
-            )
+        if kept:
+            conditions.append(or_(col(SyncError.code).is_(None), col(SyncError.code).not_in(kept)))
         self._resolve(hub_ids, remote_ids, *conditions)
+
+    def resolve_fields(self, synced: Mapping[str, Iterable[str]]) -> None:
+        """Resolve the refused-field errors of fields that synced: record key → field names.
+
+        The key is the hub id for pushes, the remote id for pulls. Only those fields' rows
+        end; the record's other errors (its other refused fields included) stay as they are.
+        One query finds which fields have open refusals at all (usually none), then one
+        UPDATE per such field, whatever the number of records.
+        """
+        by_field: dict[str, list[str]] = {}
+        for record_key, names in synced.items():
+            for name in names:
+                by_field.setdefault(name, []).append(record_key)
+        if not by_field:
+            return
+        refused = self.session.exec(
+            select(SyncError.field).distinct().where(
+                SyncError.mapping == self.mapping,
+                SyncError.direction == self.direction,
+                SyncError.level == "record",
+                SyncError.code == FIELD_REFUSED,
+                col(SyncError.status).in_(OPEN_STATUSES),
+                col(SyncError.field).in_(list(by_field)),
+            )
+        ).all()
+        pushes = self.direction == "to_remote"
+        for name in refused:
+            keys = by_field[str(name)]
+            self._resolve(
+                keys if pushes else (),
+                () if pushes else keys,
+                col(SyncError.direction) == self.direction,
+                col(SyncError.level) == "record",
+                col(SyncError.code) == FIELD_REFUSED,
+                col(SyncError.field) == name,
+            )
 
     def wake(self, hub_ids: Any) -> None:
         """The records these hub ids name just linked: their reference errors are due now.

@@ -38,6 +38,7 @@ _NOUNS = {
     "conflicts": "conflicts policy",
     "from_remote": "delete policy",
     "from_hub": "delete policy",
+    "on_field_error": "field error policy",
 }
 
 _TYPE_MESSAGES = {

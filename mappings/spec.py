@@ -107,6 +107,12 @@ class DeletePolicy(_Strict):
     brake_floor: int = Field(default=10, ge=0)
 
 
+#: What a field the remote refuses for a reason of its own does to its record (a value its
+#: picklist lacks, a text too long): ``skip_field`` leaves the field out and syncs the rest,
+#: ``fail_record`` fails the whole record (for fields that must never be partial).
+OnFieldError = Literal["skip_field", "fail_record"]
+
+
 class Mapping(_Strict):
     """One hub object ↔ one remote object on one connection, with its rules and field rows."""
 
@@ -126,6 +132,7 @@ class Mapping(_Strict):
     create: CreatePolicy = Field(default_factory=CreatePolicy)
     deletes: DeletePolicy = Field(default_factory=DeletePolicy)
     conflicts: Conflicts = Conflicts.NEWEST_WINS
+    on_field_error: OnFieldError = "skip_field"
     #: Hub records per push page (the connector still chunks to its own batch size).
     page_size: int = Field(default=500, ge=1, le=10000)
     fields: list[FieldMap] = Field(min_length=1)

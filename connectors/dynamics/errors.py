@@ -14,6 +14,7 @@ from connectors.errors import (
     ConnectorError,
     ErrorKind,
     ErrorRule,
+    FieldRefusal,
     PicklistRefusal,
     classify,
     picklist_hint,
@@ -219,8 +220,8 @@ def record_error(
     values: Mapping[str, Any] | None = None,
 ) -> ConnectorError:
     """Sharpen one failed record's error with what describe knows (allowed options, lengths)."""
-    field = error.field or _field_in(error.message, info)
     values = values or {}
+    field = error.field or _field_in(error.message, info, values)
     if error.code == "0x8004431a" and field and error.refusal is None:
         error.refusal = option_refusal(values.get(field), info.fields.get(field) if info else None)
     hint = _hint(error.code, field, error.message, info, values)
@@ -230,20 +231,64 @@ def record_error(
         error.hint = redact(hint)
     if field and error.field is None:
         error.field = field
+    if field and field in values and (error.code in FIELD_REFUSALS or (
+            error.code == PAYLOAD_ERROR and _LITERAL.search(error.message))):
+        error.refused = (FieldRefusal(field, error.message, error.code, values.get(field),
+                                      error.hint, error.refusal),)
     return error
+
+
+#: Codes that refuse one column for a reason of its own (the message names the column in
+#: quotes): StringLengthTooLong, PicklistValueOutOfRange, IntegerValueOutOfRange,
+#: DecimalValueOutOfRange, InvalidDateTime (the List). Without that column the record may go.
+#: A read-only column is no refusal here: Dataverse ignores columns not valid for the
+#: operation (UpdateRequest.Target, in the SDK reference), and checks no email format.
+FIELD_REFUSALS = frozenset({"0x80044331", "0x8004431a", "0x8004432f", "0x80044330",
+                            "0x80040239"})
+#: ODataClientPayloadError (the List): a value the column's type cannot hold is one of them.
+PAYLOAD_ERROR = "0x80048d19"
+#: The OData library's words for such a value; they name the value and the type, no column.
+_LITERAL = re.compile(r"Cannot convert the literal '(.*?)' to the expected type '(Edm\.\w+)'")
+#: Edm types → the FieldInfo types whose columns take them.
+_EDM_KINDS = {
+    "Edm.Int32": {"integer", "picklist"}, "Edm.Int64": {"integer"},
+    "Edm.Decimal": {"number"}, "Edm.Double": {"number"}, "Edm.Boolean": {"boolean"},
+    "Edm.DateTimeOffset": {"datetime"}, "Edm.Date": {"datetime"}, "Edm.Guid": {"id"},
+    "Edm.String": {"string", "text", "email", "url", "phone"},
+}
 
 
 _QUOTED = re.compile(r"'([A-Za-z0-9_]+)'")
 
 
-def _field_in(message: str, info: ObjectInfo | None) -> str | None:
+def _field_in(message: str, info: ObjectInfo | None,
+              values: Mapping[str, Any] | None = None) -> str | None:
     # Dataverse names the column in quotes: "The length of the 'subject' attribute ...".
     if info is None:
         return None
+    literal = _LITERAL.search(message)
+    if literal is not None:
+        return _holder_of(literal.group(1), literal.group(2), info, values or {})
     for name in _QUOTED.findall(message):
         if name in info.fields:
             return name
     return None
+
+
+def _holder_of(literal: str, edm_type: str, info: ObjectInfo,
+               values: Mapping[str, Any]) -> str | None:
+    """The one column sent ``literal`` whose type is ``edm_type``; None unless exactly one."""
+    kinds = _EDM_KINDS.get(edm_type, set())
+    holders = [
+        name for name, value in values.items()
+        if name in info.fields and info.fields[name].type in kinds
+        and _as_literal(value) == literal
+    ]
+    return holders[0] if len(holders) == 1 else None
+
+
+def _as_literal(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _hint(code: str | None, field: str | None, message: str, info: ObjectInfo | None,

@@ -37,7 +37,7 @@ from connectors.dynamics.schema import (
     option_value,
     version_of,
 )
-from connectors.errors import ConnectorError, ErrorKind, picklist_hint
+from connectors.errors import ConnectorError, ErrorKind, FieldRefusal, picklist_hint
 
 if TYPE_CHECKING:
     from connectors.dynamics.api import WriteApi
@@ -144,16 +144,28 @@ class Writer:
 
     def _body(self, described: EntityInfo, values: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {}
+        refused: list[ConnectorError] = []
         for name, value in values.items():
             column = described.columns.get(name)
             if column is None:
                 body[name] = _wire(value)  # Dataverse names what it does not know
             elif column.is_option_set:
-                body[name] = self._option(described, name, value)
+                try:
+                    body[name] = self._option(described, name, value)
+                except ConnectorError as exc:
+                    refused.append(exc)
             elif column.is_lookup:
                 body.update(self._binding(column, value))
             else:
                 body[name] = _wire(value)
+        if refused:
+            # Every option label no option has, not only the first: the record goes again
+            # without all of them (jobs.refusals), never once per label.
+            first = refused[0]
+            first.refused = tuple(
+                FieldRefusal(str(exc.field), exc.message, exc.code, values.get(str(exc.field)),
+                             exc.hint, exc.refusal) for exc in refused)
+            raise first
         return body
 
     @staticmethod

@@ -8,7 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.base import FieldInfo, ObjectInfo
-from connectors.errors import ConnectorError, ErrorKind, PicklistRefusal, picklist_hint
+from connectors.errors import (
+    ConnectorError,
+    ErrorKind,
+    FieldRefusal,
+    PicklistRefusal,
+    picklist_hint,
+)
 from core.values import blank
 
 KEY_FIELD = "Id"
@@ -233,44 +239,66 @@ def check_values(
     """Validate and normalise values written to ``obj``; return them or the first error.
 
     Checks run in Salesforce's order: unknown field, writability, required, type, length,
-    restricted picklist. Dates and datetimes are normalised to ISO strings.
+    restricted picklist. Dates and datetimes are normalised to ISO strings. Like Salesforce,
+    every field's problem is found, not only the first: when each one is a field's own (not
+    writable, wrong type, too long, not an email, not in the picklist), the error returned
+    lists them all in ``refused``, so the record can go again without those fields.
     """
     clean: dict[str, Any] = {}
+    problems: list[ConnectorError] = []
     for name, value in values.items():
         info = obj.fields.get(name)
         if info is None:
             return {}, unknown_field(obj, name)
         if not (info.createable if creating else info.updateable):
-            action = "insert" if creating else "update"
-            return {}, ConnectorError(
-                ErrorKind.CONFIG,
-                f"Unable to create/update fields: {name}. Please check the security settings of "
-                "this field and verify that it is read/write for your profile or permission set.",
-                code="INVALID_FIELD_FOR_INSERT_UPDATE",
-                field=name,
-                hint=f"{obj.name}.{name} cannot be set on {action}: stop mapping it towards "
-                f"this connection",
-            )
+            problems.append(_not_writable(obj, name, creating))
+            continue
         clean[name] = value
     missing = [
         f.name for f in obj.fields.values()
         if f.required and (f.name in clean or creating) and blank(
             clean.get(f.name, obj.defaults.get(f.name) if creating else None))
     ]
+    whole_record: ConnectorError | None = None
     if missing:
-        return {}, ConnectorError(
+        whole_record = ConnectorError(
             ErrorKind.VALIDATION,
             f"Required fields are missing: [{', '.join(missing)}]",
             code="REQUIRED_FIELD_MISSING",
             field=missing[0],
             hint=f"map a value for {missing[0]} or give it a default in the mapping",
         )
+        problems.append(whole_record)
     for name, value in list(clean.items()):
         normalised, error = _check_value(obj, obj.fields[name], value)
         if error is not None:
-            return {}, error
+            problems.append(error)
         clean[name] = normalised
-    return clean, None
+    if not problems:
+        return clean, None
+    first = problems[0]
+    if whole_record is None:
+        first.refused = tuple(_refusal(error, values) for error in problems)
+    return {}, first
+
+
+def _not_writable(obj: ObjectSchema, name: str, creating: bool) -> ConnectorError:
+    action = "insert" if creating else "update"
+    return ConnectorError(
+        ErrorKind.CONFIG,
+        f"Unable to create/update fields: {name}. Please check the security settings of "
+        "this field and verify that it is read/write for your profile or permission set.",
+        code="INVALID_FIELD_FOR_INSERT_UPDATE",
+        field=name,
+        hint=f"{obj.name}.{name} cannot be set on {action}: stop mapping it towards "
+        f"this connection",
+    )
+
+
+def _refusal(error: ConnectorError, values: Mapping[str, Any]) -> FieldRefusal:
+    name = error.field or ""
+    return FieldRefusal(name, error.message, error.code, values.get(name), error.hint,
+                        error.refusal)
 
 
 def _check_value(

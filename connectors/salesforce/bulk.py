@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 CSV_NULL = "#N/A"
 _TERMINAL = {"JobComplete", "Failed", "Aborted"}
 _FIELDS = re.compile(r"^[A-Za-z0-9_, ]*$")
+#: The end of one error in an ``sf__Error`` cell where another error's CODE: follows.
+_ERROR_END = re.compile(r"(?<=--)[;\s]+(?=[A-Z][A-Z0-9_]*:)")
 #: Never poll forever: a job still running after this long is left to finish on its own.
 MAX_WAIT_SECONDS = 3600.0
 
@@ -170,8 +172,8 @@ class BulkIngest:
         for row in failed:
             index = claim(row)
             if index is not None:
-                outcomes[index] = {"success": False, "errors": [parse_bulk_error(
-                    row.get("sf__Error", ""))]}
+                outcomes[index] = {"success": False,
+                                   "errors": parse_bulk_errors(row.get("sf__Error", ""))}
         for row in unprocessed:
             index = claim(row)
             if index is not None:
@@ -186,8 +188,18 @@ class BulkIngest:
         return columns
 
 
+def parse_bulk_errors(text: str) -> list[dict[str, Any]]:
+    """A failedResults ``sf__Error`` cell as per-record error dicts (Collections' shape).
+
+    Each error reads ``CODE:message:Field1,Field2 --`` (``CODE:message:--`` naming no field);
+    a cell holding several is read as several, whatever separates them after the ``--``.
+    """
+    parts = [part for part in _ERROR_END.split(text.strip()) if part.strip()]
+    return [parse_bulk_error(part) for part in parts] or [parse_bulk_error(text)]
+
+
 def parse_bulk_error(text: str) -> dict[str, Any]:
-    """``CODE:message:Field1,Field2 --`` (a failedResults cell) as a per-record error dict."""
+    """One ``CODE:message:Field1,Field2 --`` error as a per-record error dict."""
     body = text.strip()
     if body.endswith("--"):
         body = body[:-2].rstrip()

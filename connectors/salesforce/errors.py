@@ -11,6 +11,7 @@ from connectors.errors import (
     ConnectorError,
     ErrorKind,
     ErrorRule,
+    FieldRefusal,
     PicklistRefusal,
     classify,
     picklist_hint,
@@ -162,6 +163,16 @@ ERROR_TABLE: dict[str, ErrorRule] = {
         ErrorKind.SYSTEM, "a Bulk API job was moved to a state it cannot take (a bug)"),
 }
 
+#: Per-record statusCodes that refuse one field for a reason of its own (each error names the
+#: field in ``fields``): without that field the record may go through. INVALID_FIELD names a
+#: field only in Bulk results, where a value its type cannot hold is "Failed to deserialize
+#: field"; unnamed (an unknown column) it is the mapping's fault, not a field's value.
+FIELD_REFUSALS = frozenset({
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "STRING_TOO_LONG", "INVALID_EMAIL_ADDRESS",
+    "INVALID_FIELD_FOR_INSERT_UPDATE", "INVALID_TYPE_ON_FIELD_IN_RECORD",
+    "NUMBER_OUTSIDE_VALID_RANGE", "JSON_PARSER_ERROR", "INVALID_FIELD",
+})
+
 #: HTTP status → kind for REST errors whose code the table does not know.
 _STATUS_KINDS: dict[int, ErrorKind] = {
     300: ErrorKind.DUPLICATE, 400: _V, 401: ErrorKind.AUTH, 403: ErrorKind.PERMISSION,
@@ -245,7 +256,31 @@ def record_error(
         field=field,
         hint=redact(hint) if hint else None,
         refusal=refusal,
+        refused=refused_fields(errors, info, values),
     )
+
+
+def refused_fields(
+    errors: Sequence[Mapping[str, Any]], info: ObjectInfo | None, values: Mapping[str, Any]
+) -> tuple[FieldRefusal, ...]:
+    """Every field the errors refuse, when each error refuses named fields and nothing else.
+
+    One error that is the record's own (a validation rule, a missing required field, a
+    duplicate) and the record fails as a whole: nothing is returned.
+    """
+    refused: list[FieldRefusal] = []
+    for error in errors:
+        code = error.get("statusCode") or error.get("errorCode")
+        names = fields_of(error)
+        if code not in FIELD_REFUSALS or not names:
+            return ()
+        for name in names:
+            picklist = _refusal(code, name, error, info, values)
+            hint = _hint(code, name, error, info, values, picklist) or rule_for(code).hint
+            refused.append(FieldRefusal(
+                name, redact(str(error.get("message", ""))), code, values.get(name),
+                redact(hint) if hint else None, picklist))
+    return tuple(refused)
 
 
 def _refusal(code: str | None, field: str | None, error: Mapping[str, Any],

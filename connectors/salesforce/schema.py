@@ -155,3 +155,37 @@ def outbound_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+#: The type names Salesforce's JSON deserializer gives in JSON_PARSER_ERROR messages.
+_JSON_TYPES = {"integer": "int", "number": "double", "date": "date", "datetime": "datetime",
+               "boolean": "boolean"}
+_BOOLEAN_TEXT = frozenset({"true", "false"})
+
+
+def unreadable_as(info: FieldInfo | None, value: Any) -> str | None:
+    """The type Salesforce's JSON reader cannot read ``value`` as, for this field; None if it can.
+
+    A text that is no number for a number field, no ISO date for a date field: the REST API
+    refuses the whole request (400 JSON_PARSER_ERROR, "Cannot deserialize instance of double
+    from VALUE_STRING value ...") rather than the one record, so the writer looks for them.
+    """
+    if info is None or not isinstance(value, str) or info.type not in _JSON_TYPES:
+        return None
+    text = value.strip()
+    try:
+        if info.type in ("integer", "number"):
+            number = float(text)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError(text)
+        elif info.type == "date":
+            date.fromisoformat(text)
+        elif info.type == "datetime":
+            if text[10:11] != "T":  # "2024-05-01 10:00:00" is refused: ISO 8601 needs the T
+                raise ValueError(text)
+            parse_datetime(text)
+        elif text.lower() not in _BOOLEAN_TEXT:
+            raise ValueError(text)
+    except ValueError:
+        return _JSON_TYPES[info.type]
+    return None

@@ -24,6 +24,7 @@ from connectors.salesforce.schema import (
     parse_datetime,
     quote,
     soql_datetime,
+    unreadable_as,
 )
 
 if TYPE_CHECKING:
@@ -123,6 +124,46 @@ class Writer:
         return locked
 
     def _collections_call(
+        self, object_name: str, operation: str, ext_field: str | None, chunk: Sequence[Pending]
+    ) -> list[dict[str, Any]]:
+        try:
+            return self._collections_request(object_name, operation, ext_field, chunk)
+        except ConnectorError as exc:
+            if exc.code != "JSON_PARSER_ERROR" or operation == "delete":
+                raise
+            return self._without_unreadable(object_name, operation, ext_field, chunk, exc)
+
+    def _without_unreadable(
+        self, object_name: str, operation: str, ext_field: str | None,
+        chunk: Sequence[Pending], refusal: ConnectorError,
+    ) -> list[dict[str, Any]]:
+        """The chunk again without its records whose values Salesforce cannot read at all.
+
+        A text in a number or date field fails the whole request, naming one value and no
+        field. Describe says which records hold such values: each fails alone, naming its
+        fields, and the rest go in one more call. When describe finds none, the error stands.
+        """
+        info = self._info(object_name)
+        fields = info.fields if info is not None else {}
+        outcomes: dict[int, dict[str, Any]] = {}
+        for position, item in enumerate(chunk):
+            errors = [
+                {"statusCode": "JSON_PARSER_ERROR", "fields": [name],
+                 "message": _unreadable_message(refusal.message, type_name, value)}
+                for name, value in item.values.items()
+                if (type_name := unreadable_as(fields.get(name), value)) is not None
+            ]
+            if errors:
+                outcomes[position] = {"success": False, "errors": errors}
+        if not outcomes:
+            raise refusal
+        rest = [item for position, item in enumerate(chunk) if position not in outcomes]
+        answers = iter(self._collections_call(object_name, operation, ext_field, rest)
+                       if rest else [])
+        return [outcomes[position] if position in outcomes else next(answers)
+                for position in range(len(chunk))]
+
+    def _collections_request(
         self, object_name: str, operation: str, ext_field: str | None, chunk: Sequence[Pending]
     ) -> list[dict[str, Any]]:
         if operation == "delete":
@@ -302,6 +343,14 @@ class Writer:
             # fine: the member write that follows finds it either way.
             self.transport.call(
                 lambda sf, b=body: sf.restful("composite/sobjects", method="POST", json=b))
+
+
+def _unreadable_message(remote: str, type_name: str, value: Any) -> str:
+    """Salesforce's words for the value it named; the same words for the others it did not."""
+    if f"value {value} " in remote:
+        return remote
+    return (f"Cannot deserialize instance of {type_name} from VALUE_STRING value {value} or "
+            "request may be missing a required field")
 
 
 def _is_lock(outcome: Mapping[str, Any]) -> bool:

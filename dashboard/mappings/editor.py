@@ -24,7 +24,7 @@ ROW_KEYS = ("hub", "expr", "remote", "rule", "transform", "value_map", "default"
 TOP_KEYS = (
     "name", "description", "connection", "hub_object", "remote_object", "direction", "schedule",
     "enabled", "identity", "sync_rule", "pull_rule", "create", "deletes", "conflicts",
-    "page_size", "fields",
+    "on_field_error", "page_size", "fields",
 )  # fmt: skip
 
 #: Text YAML reads back as the same string without quotes, in flow and block context alike.

@@ -26,7 +26,7 @@ class Reason:
 
     code: str  # direction | disabled | deleted | sync_rule | pull_rule | linked | taken_over |
     #            create_policy | not_linked | unchanged | pending | up_to_date | open_error |
-    #            cycle_error
+    #            refused_field | cycle_error
     text: str
     clauses: tuple[Clause, ...] = ()
 

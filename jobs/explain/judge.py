@@ -11,6 +11,7 @@ from jobs.explain.facts import (
     Reason,
     Verdict,
 )
+from jobs.failures import FIELD_REFUSED
 from jobs.pull import DIRECTION as PULL_DIRECTION
 from jobs.push import DIRECTION as PUSH_DIRECTION
 from mappings.explain import RuleCheck, check_rule, describe
@@ -159,13 +160,19 @@ def _with_state(
     direction: str,
 ) -> Flow:
     """Add what the stored state says: a change waiting to go, errors keeping it back."""
-    failed = [e for e in facts.errors if e.level == "record" and e.direction == direction]
+    ours = [e for e in facts.errors if e.level == "record" and e.direction == direction]
+    # A refused field kept only itself out: the rest of the record went through.
+    refused = [e for e in ours if e.code == FIELD_REFUSED]
+    failed = [e for e in ours if e.code != FIELD_REFUSED]
     if direction == PUSH_DIRECTION and verdict is not Verdict.NO:
         verdict = _push_state(verdict, reasons, mapping, hub, facts, stuck=bool(failed))
     way = "push" if direction == PUSH_DIRECTION else "pull"
     for error in failed:
         verdict = Verdict.NO
         reasons.append(Reason("open_error", f"the last {way} failed: {error.sentence}"))
+    for error in refused:
+        reasons.append(Reason(
+            "refused_field", f"{error.field} was left out of the last {way}: {error.sentence}"))
     for error in facts.errors:
         if error.level == "job":
             # A cycle that stopped (the brake, the API budget, a login failure) moves nothing.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sandboxes.salesforce.deserialize import csv_problem
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.ids import IdMinter, object_of
 from sandboxes.salesforce.recycle import hard_delete
@@ -370,9 +371,14 @@ class BulkJobs:
         return rows
 
     def _typed_fields(self, job: Job, row: list[str]) -> dict:
-        """CSV strings to API JSON values; empty leaves a field alone, ``#N/A`` sets null."""
+        """CSV strings to API JSON values; empty leaves a field alone, ``#N/A`` sets null.
+
+        A cell its field's type cannot hold fails the row (INVALID_FIELD, "Failed to
+        deserialize field"), before any other check.
+        """
         fields: dict[str, Any] = {}
-        for column, raw in zip(job.columns, row, strict=False):
+        meta = self._sandbox.org.schema.get(job.object)
+        for number, (column, raw) in enumerate(zip(job.columns, row, strict=False), start=1):
             key = column.lower()
             name = job.field_names[key]
             if raw == "":
@@ -380,11 +386,20 @@ class BulkJobs:
             if raw == NULL_MARKER:
                 fields[name] = None
                 continue
+            problem = csv_problem(meta.field(name), raw, number)
+            if problem is not None:
+                raise problem
             fields[name] = _typed_value(job.field_types[key], raw)
         return fields
 
     def _apply(self, job: Job, row: list[str]) -> None:
-        fields = self._typed_fields(job, row)
+        try:
+            fields = self._typed_fields(job, row)
+        except SalesforceError as error:
+            id_column = next((i for i, c in enumerate(job.columns) if c.lower() == "id"), None)
+            record_id = row[id_column] if id_column is not None and id_column < len(row) else ""
+            job.failures.append([record_id, _error_text(error), *row])
+            return
         record_id = fields.pop("Id", None)
         org = self._sandbox.org
         try:
@@ -502,9 +517,11 @@ def _typed_value(field_type: str, raw: str) -> Any:
 
 
 def _error_text(error: SalesforceError) -> str:
-    """``CODE:message:Field1,Field2 --`` per error, like Bulk API failedResults."""
+    """``CODE:message:Field1,Field2 --`` per error (``CODE:message:--`` naming no field)."""
     return ";".join(
-        f"{item['code']}:{item['message']}:{','.join(item['fields'])} --" for item in error.errors
+        f"{item['code']}:{item['message']}:"
+        f"{(','.join(item['fields']) + ' ') if item['fields'] else ''}--"
+        for item in error.errors
     )
 
 

@@ -12,6 +12,7 @@ from sandboxes.salesforce import ids
 from sandboxes.salesforce.context import state
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.routes_data import (
+    check_readable,
     external_id_field,
     lock_check,
     lock_target,
@@ -147,6 +148,8 @@ def _collection() -> Response:
     if request.method == "DELETE":
         return _delete()
     records, all_or_none = _records_body()
+    check_readable(records, lambda record: _record_type(record) or ids.object_of(
+        str(_value_of(record, "Id") or "")))
     org = state().org
     planned: list[_Planned] = []
     for record in records:
@@ -232,6 +235,8 @@ def _upsert(sobject: str, field_name: str) -> Response:
     sandbox = state()
     with sandbox.org_lock:
         canonical = sandbox.org.describe(sobject)["name"]
+    check_readable(records, lambda _record: canonical)
+    with sandbox.org_lock:
         field_name = external_id_field(canonical, field_name)
         existing = {
             str(row.get(field_name)).lower(): row["Id"]

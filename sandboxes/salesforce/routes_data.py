@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from sandboxes.salesforce.context import state
+from sandboxes.salesforce.deserialize import check_json_records
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.faults import lock_error
 from sandboxes.salesforce.ids import to18
@@ -89,6 +90,16 @@ def lock_target(record: dict) -> str:
 
 
 # -- versions, limits ---------------------------------------------------------------------
+
+
+def check_readable(records: list[dict], type_of: Any) -> None:
+    """The request's JSON records read as their fields' types, or the whole request refused.
+
+    ``type_of(record)`` names a record's sObject (None when it has none: it fails alone later).
+    """
+    schema = state().org.schema
+    raw = request.get_data(cache=True, as_text=True)
+    check_json_records(lambda record: schema.find(type_of(record) or ""), records, raw)
 
 
 def _resources() -> Response:
@@ -183,6 +194,7 @@ def _sobject_root(sobject: str) -> Response:
         return json_response({"objectDescribe": summary, "recentItems": []})
     fields = request_json()
     sandbox.org.describe(sobject)  # unknown object: 404 before anything else
+    check_readable([fields], lambda _record: sobject)
     if any(key.lower() == "id" for key in fields):
         raise SalesforceError(
             "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"]
@@ -205,6 +217,7 @@ def _record(sobject: str, record_id: str) -> Response:
         return json_response(with_attributes(sobject, record, to18(record_id)))
     if request.method == "PATCH":
         fields = request_json()
+        check_readable([fields], lambda _record: sobject)
         if any(key.lower() == "id" for key in fields):
             raise SalesforceError(
                 "INVALID_FIELD", "The Id field should not be specified in the sobject data."
@@ -275,6 +288,7 @@ def _by_external_id(sobject: str, field_name: str, value: str) -> Response:
             record = sandbox.org.get(sobject, matches[0], _fields_param())
             return json_response(with_attributes(sobject, record, matches[0]))
     fields = _without_attributes(request_json())
+    check_readable([fields], lambda _record: sobject)
     if any(key.lower() == "id" for key in fields) and field_name != "Id":
         raise SalesforceError(
             "INVALID_FIELD", "The Id field should not be specified in the sobject data."

@@ -215,6 +215,16 @@ def test_an_open_push_error_keeps_the_record_back_with_its_hint(load: Any) -> No
     assert later.inbound.verdict is Verdict.YES
 
 
+def test_a_refused_field_is_named_without_holding_the_record_back(load: Any) -> None:
+    refused = error(code="FIELD_REFUSED", field="Phone",
+                    message="Phone: bad value for restricted picklist field: call after 5pm")
+    verdict = judge(load(), hub(), MappingFacts(link=LEAD, push_cursor=5, errors=(refused,)))
+    assert verdict.outbound.verdict is not Verdict.NO
+    assert "open_error" not in codes(verdict)
+    assert ("Phone was left out of the last push: FIELD_REFUSED: Phone: bad value for "
+            "restricted picklist field: call after 5pm (waits for a fix") in texts(verdict)
+
+
 def test_a_stopped_cycle_stops_both_ways(load: Any) -> None:
     braked = error(level="job", direction="cycle", code="MASS_CHANGE_BRAKE",
                    message="this cycle would delete 40 of 100 linked records")

@@ -43,8 +43,8 @@ fields:
 idenity: {match: [email]}
 fields: [{hub: email, remote: Email}]
 """, ["mappings/m.yaml:5 idenity: unknown key 'idenity' (known: conflicts, connection, create, "
-      "deletes, description, direction, enabled, fields, hub_object, identity, name, page_size, "
-      "pull_rule, remote_object, schedule, sync_rule)"]),
+      "deletes, description, direction, enabled, fields, hub_object, identity, name, "
+      "on_field_error, page_size, pull_rule, remote_object, schedule, sync_rule)"]),
     ("bad rule", HEAD + """\
 fields:
   - {hub: email, remote: Email}
@@ -57,6 +57,11 @@ direction: sideways
 fields: [{hub: email, remote: Email}]
 """, ["mappings/m.yaml:5 direction: 'sideways' is not a direction "
       "(allowed: to_remote, to_hub, both)"]),
+    ("bad field error policy", HEAD + """\
+on_field_error: skip
+fields: [{hub: email, remote: Email}]
+""", ["mappings/m.yaml:5 on_field_error: 'skip' is not a field error policy "
+      "(allowed: skip_field, fail_record)"]),
     ("bad delete policy", HEAD + """\
 deletes:
   from_remote: nuke

@@ -152,3 +152,28 @@ def test_403_is_permission_and_not_retried() -> None:
     assert info.value.kind is ErrorKind.PERMISSION
     assert "prvReadLead" in info.value.message
     assert crm.api_calls == 1
+
+
+def test_a_value_no_column_type_holds_is_refused_for_the_one_column_that_sent_it() -> None:
+    info = ObjectInfo("lead", "leadid", "versionnumber", {
+        "numberofemployees": FieldInfo("numberofemployees", "integer"),
+        "revenue": FieldInfo("revenue", "number"),
+        "new_seats": FieldInfo("new_seats", "integer"),
+        "jobtitle": FieldInfo("jobtitle", "string"),
+    })
+    words = ("Error identified in Payload provided by the user for Entity :'leads' ---->  "
+             "InnerException : Microsoft.OData.ODataException: Cannot convert the literal "
+             "'many' to the expected type 'Edm.Int32'.")
+    one = record_error(error_of(400, odata_error("0x80048d19", words)), info,
+                       {"numberofemployees": "many", "jobtitle": "many"})
+    assert one.field == "numberofemployees"
+    assert [(r.field, r.value) for r in one.refused] == [("numberofemployees", "many")]
+    # Two whole-number columns sent the same text: which one Dataverse read is not known.
+    both = record_error(error_of(400, odata_error("0x80048d19", words)), info,
+                        {"numberofemployees": "many", "new_seats": "many", "revenue": "many"})
+    assert (both.field, both.refused) == (None, ())
+    # Another payload error (an unknown navigation property) is the mapping's, not a value's.
+    other = record_error(error_of(400, odata_error("0x80048d19", "An undeclared property "
+                                                   "'numberofemployees' ...")), info,
+                         {"numberofemployees": 5})
+    assert other.refused == ()

@@ -14,18 +14,6 @@ from sandboxes.dynamics.sandbox import DynamicsSandbox
 from tests.connectors.dynamics.sandbox_remote import sandbox_settings
 
 
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[DynamicsSandbox]:
-    with DynamicsSandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(shared_sandbox: DynamicsSandbox) -> DynamicsSandbox:
-    shared_sandbox.state.reset()
-    return shared_sandbox
-
-
 @pytest.fixture
 def crm(sandbox: DynamicsSandbox) -> Iterator[DynamicsConnector]:
     connector = DynamicsConnector("crm", sandbox_settings(sandbox))

@@ -177,3 +177,39 @@ def test_composite_create_with_mixed_results() -> None:
     assert crm.api_calls == 2
     usage = crm.usage()
     assert usage is not None and (usage.used, usage.limit) == (41, 15000)
+
+
+def test_refused_fields_are_named_only_when_nothing_else_failed_the_record() -> None:
+    too_long = {"statusCode": "STRING_TOO_LONG", "fields": ["Company"],
+                "message": "Company: data value too large: xxx (max length=255)"}
+    read_only = {"statusCode": "INVALID_FIELD_FOR_INSERT_UPDATE", "fields": ["IsConverted"],
+                 "message": "Unable to create/update fields: IsConverted. ..."}
+    rule = {"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields": ["Phone"],
+            "message": "Phone must have 10 digits"}
+
+    alone = record_error([too_long, read_only], LEAD, {"Company": "xxx", "IsConverted": True})
+    assert [(r.field, r.code, r.value) for r in alone.refused] == [
+        ("Company", "STRING_TOO_LONG", "xxx"), ("IsConverted", "INVALID_FIELD_FOR_INSERT_UPDATE",
+                                                True)]
+    assert alone.refused[0].hint == (
+        "add a truncate transform on Company (max length 255) or shorten the value in the hub")
+    # A validation rule is the record's own, even when it points at a field.
+    assert record_error([too_long, rule], LEAD, {}).refused == ()
+    # INVALID_FIELD names a field only for a value it could not read (Bulk); else a column.
+    unknown = {"statusCode": "INVALID_FIELD", "fields": [], "message": "No such column 'X'"}
+    assert record_error([unknown], LEAD, {}).refused == ()
+
+
+def test_bulk_cells_with_several_errors_are_read_as_several() -> None:
+    from connectors.salesforce.bulk import parse_bulk_errors
+
+    assert parse_bulk_errors(
+        "STRING_TOO_LONG:Company: data value too large: A -- B (max length=255):Company --;"
+        "INVALID_EMAIL_ADDRESS:Email: invalid email address: x:Email --") == [
+        {"statusCode": "STRING_TOO_LONG", "fields": ["Company"],
+         "message": "Company: data value too large: A -- B (max length=255)"},
+        {"statusCode": "INVALID_EMAIL_ADDRESS", "fields": ["Email"],
+         "message": "Email: invalid email address: x"}]
+    assert parse_bulk_errors("INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--") == [
+        {"statusCode": "INVALID_CROSS_REFERENCE_KEY", "fields": [],
+         "message": "invalid cross reference id"}]
