@@ -118,13 +118,35 @@ def refused_field(mapping: MappingSpec, refusal: FieldRefusal) -> Failure:
                 f"{source}" + (f"; or {fitted}" if fitted else ""))
     elif not hint:
         hint = f"fix {source}, or change how the mapping fills {refusal.field}"
+    # The code is ours (it is what marks a field-level error); the remote's own code leads
+    # its message, where an admin searching the vendor's documentation looks for it.
+    message = refusal.message
+    if refusal.code and refusal.code.lower() not in message.lower():
+        message = f"{refusal.code}: {message}"
     return Failure(
         ErrorKind.VALIDATION,
-        refusal.message,
+        message,
         code=FIELD_REFUSED,
         field=refusal.field,
         hint=f"{hint}. The rest of the record synced; {refusal.field} goes once this is fixed",
         detail={refusal.field: refusal.value},
+    )
+
+
+def field_value_failure(exc: Exception, field: str, value: Any, source: str) -> Failure:
+    """A value a transform or the hub refused, left out while the rest of its record syncs.
+
+    Resolved like a field the remote refused: only once that field syncs (see
+    :meth:`FailureLog.resolve_fields`), never because the record went through.
+    """
+    failure = value_failure(exc, field, source)
+    return Failure(
+        failure.kind,
+        failure.message,
+        code=FIELD_REFUSED,
+        field=field,
+        hint=f"{failure.hint}. The rest of the record synced; {field} goes once this is fixed",
+        detail={field: value},
     )
 
 

@@ -208,6 +208,7 @@ class PullPhase:
         ok: list[str] = []
         held: list[str] = []
         settled: list[str] = []
+        clean: dict[str, list[str]] = {}  # remote id → fields that synced: refusals over
         for action in actions:
             change = changes[action.key]
             if isinstance(action, act.Fail):
@@ -223,12 +224,15 @@ class PullPhase:
                 self._write(session, action, change)
                 self._record_conflicts(log, action, change)
                 moves = action.moves
+                self._record_refused(log, action)
+                clean[action.key] = moves.clean
                 settled += [action.key] if moves.settled else []
-                self.cycle.report.failed += bool(moves.conflicts)
+                self.cycle.report.failed += bool(moves.conflicts or moves.refused)
                 (held if moves.conflicts or moves.waiting else ok).append(action.key)
         log.resolve(remote_ids=ok)
         log.resolve(remote_ids=held, conflicts=False)
         log.resolve_conflicts(remote_ids=settled)
+        log.resolve_fields(clean)
 
     def _after_refused_move(
         self, session: Session, page: PullPage, action: act.Action, refused: dict[str, Link]
@@ -358,6 +362,20 @@ class PullPhase:
                     _email(hub),
                     note=conflict.failure.message,
                 )
+            )
+
+    def _record_refused(self, log: FailureLog, action: act.Write) -> None:
+        """A field-level error for each value left out of a record that went through."""
+        hub = action.hub
+        for remote_field, failure in action.moves.refused.items():
+            log.record(
+                failure,
+                hub_object=self.mapping.hub_object,
+                hub_id=hub.id if hub else None,
+                remote_object=self.mapping.remote_object,
+                remote_id=action.key,
+                email=_email(hub),
+                payload=dict(failure.detail or {remote_field: None}),
             )
 
     def _fail(self, log: FailureLog, action: act.Fail, change: Change) -> None:

@@ -19,12 +19,13 @@ from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import changes_since
 from jobs.compare import canon
 from jobs.cycle import Brake, Cycle, changed_since, count_links, get_cursor, set_cursor
-from jobs.failures import Failure, FailureLog, due_retries, waiting_retries
+from jobs.failures import Failure, FailureLog, due_retries, refused_field, waiting_retries
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_remote_matches
 from jobs.plan import actions as act
 from jobs.plan.push import PushPage, PushPlanner, writes
 from jobs.references import push_exclusions, wake_waiting
+from jobs.refusals import write_dropping_refused
 from jobs.report import PlannedAction
 from mappings.hints import fit_hint_to_mapping
 
@@ -172,7 +173,12 @@ class PushPhase:
         if not actions:
             return {}
         records = [self._outbound(a) for a in actions]
-        results = self.cycle.connector.write(self.mapping.remote_object, records)
+        results = write_dropping_refused(
+            self.cycle.connector,
+            self.mapping.remote_object,
+            records,
+            on_field_error=self.mapping.on_field_error,
+        )
         if len(results) != len(records):  # the contract, checked: never mis-attribute a result
             raise ConnectorError(
                 ErrorKind.SYSTEM,
@@ -227,6 +233,7 @@ class PushPhase:
         ok: list[str] = []
         held: list[str] = []  # through, but a field conflict of theirs may still wait for an edit
         settled: list[str] = []
+        clean: dict[str, list[str]] = {}  # hub id → fields that synced: their refusals are over
         clashes = self._claim_links(session, actions, links, results)
         for action in actions:
             hub = by_id[action.key]
@@ -269,6 +276,9 @@ class PushPhase:
                 continue
             assert isinstance(action, act.Write)
             moves = action.moves
+            refused = self._record_refused(log, action, result, link, email)
+            clean[hub.id] = [f for f in moves.clean if f not in refused]
+            report.failed += bool(refused)
             if isinstance(action, act.Link) and action.matched is not None and link is not None:
                 matched = action.matched
                 found = {k: canon(v) for k, v in matched.fields.items()}
@@ -298,6 +308,7 @@ class PushPhase:
         log.resolve(hub_ids=ok)
         log.resolve(hub_ids=held, conflicts=False)
         log.resolve_conflicts(hub_ids=settled)
+        log.resolve_fields(clean)
 
     def _apply_result(
         self, session: Session, action: act.Action, link: Link | None, result: WriteResult
@@ -330,9 +341,11 @@ class PushPhase:
                 )
             )
         assert link is not None, "a new link is claimed before the results are recorded"
-        link.snapshot = {**link.snapshot, **payload}
+        # A field the remote refused keeps what it last synced: it goes again once fixed.
+        sent = {k: v for k, v in payload.items() if k not in result.refused_fields}
+        link.snapshot = {**link.snapshot, **sent}
         # A value we pushed settles any conflict held on that field.
-        link.held = {k: v for k, v in link.held.items() if k not in payload}
+        link.held = {k: v for k, v in link.held.items() if k not in sent}
         link.remote_version = result.version
         link.synced_at = cycle.now
         session.add(link)
@@ -391,6 +404,33 @@ class PushPhase:
                     "then retry",
                 )
         return clashes
+
+    def _record_refused(
+        self,
+        log: FailureLog,
+        action: act.Write,
+        result: WriteResult | None,
+        link: Link | None,
+        email: str | None,
+    ) -> set[str]:
+        """A field-level error per value left out (by us or the remote); their field names."""
+        failures = dict(action.moves.refused)
+        for refusal in result.refused if result is not None else ():
+            failures[refusal.field] = refused_field(self.mapping, refusal)
+        remote_id = (result.key if result is not None else None) or (
+            link.remote_id if link else None
+        )
+        for name, failure in failures.items():
+            log.record(
+                failure,
+                hub_object=self.mapping.hub_object,
+                hub_id=action.key,
+                remote_object=self.mapping.remote_object,
+                remote_id=remote_id,
+                email=email,
+                payload=dict(failure.detail or {name: None}),
+            )
+        return set(failures)
 
     def _link(self, hub_id: str, remote_id: str) -> Link:
         return Link(

@@ -166,6 +166,16 @@ class Mapping(_Strict):
             names.append(self.identity.external_id)
         return list(dict.fromkeys(names))
 
+    def skips_failed_field(self, row: FieldMap) -> bool:
+        """Does a value of ``row`` that cannot be synced leave just that field out?
+
+        Not under ``on_field_error: fail_record``, and never for a match field: a record
+        without the value it is matched by could be matched by nothing, and found twice.
+        """
+        if self.on_field_error == "fail_record":
+            return False
+        return all(row is not match for _, match in self.match_fields())
+
     def match_fields(self) -> list[tuple[str, FieldMap]]:
         """(hub field, row) per identity.match field; the row names the remote field to use."""
         out: list[tuple[str, FieldMap]] = []

@@ -42,6 +42,11 @@ class FieldMoves:
     waiting: bool = False
     #: A move blanks a value the other side holds (counted by the mass-change brake).
     destructive: bool = False
+    #: Remote field → why its value was left out (a transform or the hub refused it) while
+    #: the rest of the record syncs (``on_field_error: skip_field``).
+    refused: dict[str, Failure] = field(default_factory=dict)
+    #: Remote fields decided without a failure: their earlier refusals are over.
+    clean: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

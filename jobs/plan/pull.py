@@ -24,6 +24,7 @@ from jobs.compare import MISSING, blank, canon, same
 from jobs.failures import (
     CONFLICT_CODE,
     Failure,
+    field_value_failure,
     rule_failure,
     unresolved_reference,
     value_failure,
@@ -73,6 +74,21 @@ class PullRules:
     def hub_fields(self) -> dict[str, HubField]:
         """The hub object's fields by name."""
         return self.schema.fields(self.mapping.hub_object)
+
+
+@dataclass(slots=True)
+class _Merge:
+    """One remote record being merged into its hub record: the inputs, the decisions so far."""
+
+    change: Change
+    hub: HubRecord | None  # None: a new hub record
+    hub_values: dict[str, Any]
+    base: dict[str, Any]  # the values last synced (remote names)
+    held: dict[str, Any]  # the link's held conflicts, as this look leaves them
+    remote_newer: bool
+    moves: act.FieldMoves = field(default_factory=act.FieldMoves)
+    snapshot: dict[str, Any] = field(default_factory=dict)  # the link's next snapshot
+    waiting: dict[str, str] = field(default_factory=dict)  # hub ref field → unlinked remote field
 
 
 class PullPlanner:
@@ -199,69 +215,38 @@ class PullPlanner:
                 for name, v in change.fields.items()
                 if defaults.get(name) is None or not same(v, defaults[name])
             }
-        moves = act.FieldMoves()
-        snapshot = dict(base)
-        remote_newer = _remote_is_newer(change, hub)
-        current = ""
-        waiting: dict[str, str] = {}  # hub ref field → a remote field naming an unlinked record
-        try:
-            for row in self.mapping.fields:
-                current = row.remote
-                if row.remote not in change.fields:
-                    continue
-                remote_now = change.fields[row.remote]
-                ref_id: str | None = None
-                hub_side_remote: Any = None
-                if row.ref:
-                    # Ids only mean something once the referenced record is linked; until then
-                    # leave the field alone on both sides rather than blank it.
-                    to_hub = page.refs_to_hub[row.remote]
-                    to_remote = page.refs_to_remote[row.remote]
-                    ref_id = to_hub.get(str(remote_now)) if remote_now else None
-                    if remote_now and ref_id is None:
-                        waiting.setdefault(row.hub or "", row.remote)
-                        continue
-                    hub_ref = hub_values.get(row.hub or "")
-                    hub_side_remote = to_remote.get(hub_ref) if hub_ref else None
-                    if hub_ref and hub_side_remote is None and hub is not None:
-                        continue
-                snapshot[row.remote] = canon(remote_now)
-                if create:
-                    if row.pulls(self.mapping.direction) and not blank(remote_now):
-                        moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
-                    continue
-                hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
-                decision = plan_field(
-                    FieldInput.of_row(
-                        row,
-                        self.mapping,
-                        base=base.get(row.remote, MISSING),
-                        hub=hub_now,
-                        remote=remote_now,
-                        held=held.get(row.remote, MISSING),
-                        remote_is_newer=remote_newer,
-                    )
+        merge = _Merge(
+            change, hub, hub_values, base, held, _remote_is_newer(change, hub), snapshot=dict(base)
+        )
+        moves, snapshot = merge.moves, merge.snapshot
+        for row in self.mapping.fields:
+            if row.remote not in change.fields:
+                continue
+            try:
+                self._plan_row(page, row, merge)
+            except (TransformError, ValueError) as exc:
+                failure = value_failure(exc, row.remote, self.mapping.connection)
+                if not self.mapping.skips_failed_field(row):
+                    return act.Fail(change.key, failure, hub)
+                # Leave the field out, as it last synced: it goes once the value or the
+                # mapping is fixed, and the rest of the record goes now.
+                value = canon(change.fields[row.remote])
+                moves.refused[row.remote] = field_value_failure(
+                    exc, row.remote, value, self.mapping.connection
                 )
-                if decision.move is Move.HELD:
-                    moves.waiting = True
-                    continue
-                if decision.settled:
-                    del held[row.remote]
-                    moves.settled.append(row.remote)
-                if decision.move is Move.TO_HUB:
-                    moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
-                    moves.destructive |= decision.destructive
-                elif decision.move is Move.TO_REMOTE:
-                    moves.to_remote[row.remote] = canon(hub_now)
-                elif decision.move is Move.CONFLICT:
-                    # Hold it: remember the hub's value so both phases leave the field alone
-                    # until an edit on either side decides (see merge.settle_held_conflict).
-                    held[row.remote] = canon(hub_now)
-                    moves.conflicts.append(self._conflict(row.remote, hub_now, remote_now))
-        except (TransformError, ValueError) as exc:
-            return act.Fail(change.key, value_failure(exc, current, self.mapping.connection), hub)
+                moves.to_hub.pop(row.hub or "", None)
+                if row.remote in base:
+                    snapshot[row.remote] = base[row.remote]
+                else:
+                    snapshot.pop(row.remote, None)
+            else:
+                moves.clean.append(row.remote)
         columns = self.rules.model.__table__.columns  # type: ignore[attr-defined]
-        for hub_field, remote in waiting.items():
+        for remote_field, failure in moves.refused.items():
+            row = next(r for r in self.mapping.fields if r.remote == remote_field)
+            if create and row.hub in columns and not columns[row.hub].nullable:
+                return act.Fail(change.key, failure)  # no hub record can be made without it
+        for hub_field, remote in merge.waiting.items():
             required = hub_field in columns and not columns[hub_field].nullable
             if create and hub_field not in moves.to_hub and required:
                 why = f"{change.fields[remote]} is not synced to the hub yet"
@@ -282,6 +267,59 @@ class PullPlanner:
         if isinstance(planned, act.Link):
             planned.adopted = adopted
         return planned
+
+    def _plan_row(self, page: PullPage, row: FieldMap, merge: _Merge) -> None:
+        """One field row of a remote change, decided into the merge's moves and snapshot."""
+        hub, hub_values, moves = merge.hub, merge.hub_values, merge.moves
+        remote_now = merge.change.fields[row.remote]
+        ref_id: str | None = None
+        hub_side_remote: Any = None
+        if row.ref:
+            # Ids only mean something once the referenced record is linked; until then leave
+            # the field alone on both sides rather than blank it.
+            to_hub = page.refs_to_hub[row.remote]
+            to_remote = page.refs_to_remote[row.remote]
+            ref_id = to_hub.get(str(remote_now)) if remote_now else None
+            if remote_now and ref_id is None:
+                merge.waiting.setdefault(row.hub or "", row.remote)
+                return
+            hub_ref = hub_values.get(row.hub or "")
+            hub_side_remote = to_remote.get(hub_ref) if hub_ref else None
+            if hub_ref and hub_side_remote is None and hub is not None:
+                return
+        merge.snapshot[row.remote] = canon(remote_now)
+        if hub is None:  # a new hub record
+            if row.pulls(self.mapping.direction) and not blank(remote_now):
+                moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
+            return
+        hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
+        decision = plan_field(
+            FieldInput.of_row(
+                row,
+                self.mapping,
+                base=merge.base.get(row.remote, MISSING),
+                hub=hub_now,
+                remote=remote_now,
+                held=merge.held.get(row.remote, MISSING),
+                remote_is_newer=merge.remote_newer,
+            )
+        )
+        if decision.move is Move.HELD:
+            moves.waiting = True
+            return
+        if decision.settled:
+            del merge.held[row.remote]
+            moves.settled.append(row.remote)
+        if decision.move is Move.TO_HUB:
+            moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
+            moves.destructive |= decision.destructive
+        elif decision.move is Move.TO_REMOTE:
+            moves.to_remote[row.remote] = canon(hub_now)
+        elif decision.move is Move.CONFLICT:
+            # Hold it: remember the hub's value so both phases leave the field alone until
+            # an edit on either side decides (see merge.settle_held_conflict).
+            merge.held[row.remote] = canon(hub_now)
+            moves.conflicts.append(self._conflict(row.remote, hub_now, remote_now))
 
     def _conflict(self, remote_field: str, hub_now: Any, remote_now: Any) -> act.Conflict:
         failure = Failure(

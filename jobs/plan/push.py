@@ -23,6 +23,7 @@ from jobs.compare import MISSING, blank, canon
 from jobs.failures import (
     CONFLICT_CODE,
     Failure,
+    field_value_failure,
     rule_failure,
     unresolved_reference,
     value_failure,
@@ -203,12 +204,10 @@ class PushPlanner:
         # linking it): its values are the base, not competing news.
         ours = matched is not None and bool(ext) and str(matched.fields.get(ext or "")) == hub.id
         moves = act.FieldMoves()
-        current = ""
         waiting: dict[str, str] = {}  # hub ref field → a remote field it could not fill yet
         filled: set[str] = set()
-        try:
-            for row in self.rows:
-                current = row.remote
+        for row in self.rows:
+            try:
                 if row.ref and row.hub:
                     hub_ref = values.get(row.hub)
                     hub_now = page.refs[row.remote].get(str(hub_ref)) if hub_ref else None
@@ -222,6 +221,7 @@ class PushPlanner:
                 if create:
                     if not blank(hub_now):
                         moves.to_remote[row.remote] = canon(hub_now)
+                    moves.clean.append(row.remote)
                     continue
                 if matched is not None:
                     remote_now = matched.fields.get(row.remote)
@@ -242,20 +242,31 @@ class PushPlanner:
                         may_pull=matched is not None,
                     )
                 )
-                if decision.move is Move.HELD:
-                    moves.waiting = True
-                    continue
-                if decision.settled:
-                    moves.settled.append(row.remote)
-                if decision.move is Move.TO_REMOTE:
-                    moves.to_remote[row.remote] = canon(hub_now)
-                    moves.destructive |= decision.destructive
-                elif decision.move is Move.TO_HUB and matched is not None:
-                    moves.to_hub[row.hub or ""] = row.to_hub(matched.fields.get(row.remote))
-                elif decision.move is Move.CONFLICT:
-                    moves.conflicts.append(self._conflict(row.remote, hub_now, remote_now))
-        except (TransformError, ValueError) as exc:
-            return act.Fail(hub.id, value_failure(exc, current, "the hub"), hub)
+                taken = (
+                    row.to_hub(matched.fields.get(row.remote))
+                    if decision.move is Move.TO_HUB and matched is not None
+                    else None
+                )
+            except (TransformError, ValueError) as exc:
+                if not self.mapping.skips_failed_field(row):
+                    return act.Fail(hub.id, value_failure(exc, row.remote, "the hub"), hub)
+                # Left out, as it last synced: it goes once the value or the mapping is fixed.
+                value = canon(values.get(row.hub or ""))
+                moves.refused[row.remote] = field_value_failure(exc, row.remote, value, "the hub")
+                continue
+            moves.clean.append(row.remote)
+            if decision.move is Move.HELD:
+                moves.waiting = True
+                continue
+            if decision.settled:
+                moves.settled.append(row.remote)
+            if decision.move is Move.TO_REMOTE:
+                moves.to_remote[row.remote] = canon(hub_now)
+                moves.destructive |= decision.destructive
+            elif decision.move is Move.TO_HUB and matched is not None:
+                moves.to_hub[row.hub or ""] = taken
+            elif decision.move is Move.CONFLICT:
+                moves.conflicts.append(self._conflict(row.remote, hub_now, remote_now))
         unresolved = [hub_field for hub_field in waiting if hub_field not in filled]
         if create and unresolved:
             hub_field = unresolved[0]

@@ -252,8 +252,40 @@ def test_blanking_many_fields_also_trips_the_brake(h: Harness) -> None:
     assert all(h.person(i).title == "CMO" for i in ids)
 
 
-def test_a_failing_transform_fails_only_its_record(h: Harness) -> None:
+def test_a_failing_transform_leaves_out_only_its_field(h: Harness) -> None:
     data = mapping()
+    data["fields"].append({"hub": "phone", "remote": "Phone", "transform": ["phone_e164"]})
+    h.set_mappings(data)
+    good = [
+        h.add_person(email=f"p{i}@acme.com", last_name="P", phone="+1 415 555 0100")
+        for i in range(2)
+    ]
+    bad = h.add_person(email="bad@acme.com", last_name="Bad", phone="call me maybe")
+
+    report = h.run()
+
+    assert (report.status, report.created_remote, report.failed) == ("partial", 3, 1)
+    assert all(h.lead(h.link_of(i).remote_id)["Phone"] == "+14155550100" for i in good)
+    lead = h.lead(h.link_of(bad).remote_id)
+    assert lead["LastName"] == "Bad" and "Phone" not in lead
+    [error] = h.errors()
+    assert (error.hub_id, error.kind, error.code, error.field) == (
+        bad,
+        "validation",
+        "FIELD_REFUSED",
+        "Phone",
+    )
+    assert "call me maybe" in error.message and error.email == "bad@acme.com"
+
+    h.edit_person(bad, phone="+1 415 555 0199")
+    h.run()
+    assert lead["Id"] == h.link_of(bad).remote_id
+    assert h.lead(lead["Id"])["Phone"] == "+14155550199"
+    assert h.errors("open", "retrying") == []
+
+
+def test_a_failing_transform_fails_only_its_record_under_fail_record(h: Harness) -> None:
+    data = mapping(on_field_error="fail_record")
     data["fields"].append({"hub": "phone", "remote": "Phone", "transform": ["phone_e164"]})
     h.set_mappings(data)
     good = [
@@ -266,6 +298,7 @@ def test_a_failing_transform_fails_only_its_record(h: Harness) -> None:
 
     assert (report.status, report.created_remote, report.failed) == ("partial", 2, 1)
     assert all(h.lead(h.link_of(i).remote_id)["Phone"] == "+14155550100" for i in good)
+    assert h.link_of(bad) is None
     [error] = h.errors()
     assert (error.hub_id, error.kind, error.code, error.field) == (
         bad,
@@ -276,28 +309,35 @@ def test_a_failing_transform_fails_only_its_record(h: Harness) -> None:
     assert "call me maybe" in error.message and error.email == "bad@acme.com"
 
 
-def test_an_error_recurs_on_one_row_and_resolves_when_fixed(h: Harness) -> None:
+def test_a_refused_field_recurs_on_one_row_and_resolves_when_fixed(h: Harness) -> None:
     data = mapping()
     data["fields"].append({"hub": "lead_source", "remote": "LeadSource"})
     h.set_mappings(data)
     ann = h.add_person(email="ann@acme.com", last_name="Lee", lead_source="UK Roadshow")
-    h.run()
+    report = h.run()
+    # The picklist refuses one field: the lead is created without it, in the same run.
+    assert report.created_remote == 1
+    lead = h.lead(h.link_of(ann).remote_id)
+    assert lead["LastName"] == "Lee" and lead.get("LeadSource") in (None, "")
     h.edit_person(ann, title="CMO")
     h.run()
+    assert h.lead(h.link_of(ann).remote_id)["Title"] == "CMO"
 
     [error] = h.errors()
-    assert (error.code, error.attempts, error.status) == (
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+    assert (error.code, error.field, error.attempts, error.status) == (
+        "FIELD_REFUSED",
+        "LeadSource",
         2,
         "open",
     )
-    assert "UK Roadshow" in error.message
+    assert "UK Roadshow" in error.message and "picklist" in error.message.lower()
     assert "value_map" in (error.hint or "") and "Trade Show" in (error.hint or "")
     assert len(error.history) == 2
 
     h.edit_person(ann, lead_source="Trade Show")
     report = h.run()
-    assert report.created_remote == 1
+    assert report.updated_remote == 1
+    assert h.lead(h.link_of(ann).remote_id)["LeadSource"] == "Trade Show"
     assert h.errors()[0].status == "resolved"
 
 
