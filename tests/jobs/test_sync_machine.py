@@ -4,6 +4,10 @@ After every "quiesce" (sync until nothing moves) it checks what users care about
 systems agree on every mapped field, nobody exists twice, a change made on one side only is
 never lost, and one more cycle writes nothing (no ping-pong).
 
+A hub first name may be too long for both CRMs (their FirstName holds 40 characters, the
+hub's 80): each CRM refuses that one field, the rest of the record still syncs, and an open
+field-level error says so until the name changes; the CRMs keep their last name meanwhile.
+
 A Lead may be deleted for good (past the recycle bin, as Salesforce's emptyRecycleBin does):
 the cycle's own poll finds it, and the delete policies take the person out of all three.
 
@@ -55,6 +59,8 @@ FIELDS = {
     "company": ("Company", None),
 }
 SIDES = ("hub", "crm", "erp")
+#: A first name the hub holds and neither CRM does (FirstName is 40 characters there).
+TOO_LONG = "Maximiliana-" + "x" * 48
 DEFAULTS = {"Company": "[none]", "LastName": "[unknown]"}
 
 
@@ -237,6 +243,15 @@ class SyncMachine(RuleBasedStateMachine):
             value = None if value == DEFAULTS.get(remote_field) else value
         self.edits.setdefault((email, field), {})[side] = value
 
+    @rule(email=st.sampled_from(EMAILS))
+    def name_too_long_for_the_crms(self, email: str) -> None:
+        """An admin pastes a first name no CRM can hold: only that field stays behind."""
+        found = self._find("hub", email)
+        if found is None:
+            return
+        self.h.edit_person(str(found), first_name=TOO_LONG)
+        self.edits.setdefault((email, "first_name"), {})["hub"] = TOO_LONG
+
     @rule(name=st.sampled_from(["crm-person", "erp-person"]))
     def sync(self, name: str) -> None:
         self.h.run(name)
@@ -346,6 +361,10 @@ class SyncMachine(RuleBasedStateMachine):
             lead, contact = leads[person.email], contacts[person.email]
             for field, (lead_field, contact_field) in FIELDS.items():
                 hub_value = getattr(person, field)
+                if hub_value == TOO_LONG:
+                    # Refused by both CRMs: they keep an older name, never this one.
+                    assert TOO_LONG not in (lead.get(lead_field), contact.get(contact_field))
+                    continue
                 lead_value = lead.get(lead_field)
                 if lead_field in DEFAULTS and lead_value == DEFAULTS[lead_field]:
                     lead_value = None
@@ -358,6 +377,22 @@ class SyncMachine(RuleBasedStateMachine):
                     assert hub_value == next(iter(edits.values())), (person.email, field, edits)
                 elif edits:
                     assert hub_value in edits.values(), (person.email, field, edits)
+        self._check_refusals(people)
+
+    def _check_refusals(self, people: list[Any]) -> None:
+        """An open refused-field error per CRM for each too-long name, and none for any other."""
+        refused = {
+            (e.mapping, e.hub_id, e.field)
+            for e in self.h.errors("open", "retrying")
+            if e.code == "FIELD_REFUSED"
+        }
+        expected = {
+            (mapping, person.id, "FirstName")
+            for person in people
+            if person.first_name == TOO_LONG
+            for mapping in ("crm-person", "erp-person")
+        }
+        assert refused == expected, (refused, expected)
 
     def teardown(self) -> None:
         if self.steps:  # every run ends converged and checked, whatever it did last
