@@ -526,6 +526,35 @@ def waiting_retries(session: Session, mapping: str, direction: str, now: datetim
     }
 
 
+def open_refusals(
+    session: Session, mapping: str, hub_ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """Hub id → {remote field: value} the remote refused and nobody has fixed or retried yet.
+
+    Sending such a value again would be refused again (one wasted call and one more attempt
+    each cycle the record is read or edited); a new value, a mapping that now sends another,
+    or an admin's retry (status ``retrying``) lets it go out.
+    """
+    ids = list(hub_ids)
+    if not ids:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    rows = session.exec(
+        select(SyncError.hub_id, SyncError.field, SyncError.payload).where(
+            SyncError.mapping == mapping,
+            SyncError.direction == "to_remote",
+            SyncError.level == "record",
+            SyncError.code == FIELD_REFUSED,
+            SyncError.status == "open",
+            col(SyncError.hub_id).in_(ids),
+        )
+    )
+    for hub_id, name, payload in rows:
+        if hub_id and name and isinstance(payload, dict) and name in payload:
+            found.setdefault(hub_id, {})[name] = payload[name]
+    return found
+
+
 def job_retry_at(session: Session, mapping: str, now: datetime) -> datetime | None:
     """When a mapping's job-level error lets its next cycle run, if that is later than ``now``.
 

@@ -20,7 +20,7 @@ from core.sequence import touch
 from core.values import normalise_email
 from jobs.compare import canon
 from jobs.cycle import Brake, Cycle, count_links, get_cursor, set_cursor
-from jobs.failures import FailureLog, due_retries, waiting_retries
+from jobs.failures import FailureLog, due_retries, open_refusals, waiting_retries
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.plan import actions as act
@@ -155,6 +155,7 @@ class PullPhase:
         page = PullPage(
             changes, links, hubs, moved, match_keys, matches, taken, own,
             remote_defaults=self._remote_defaults() if own else {},
+            refused=open_refusals(session, self.mapping.name, hubs),
         )
         resolver = RefResolver(session, self.cycle.mappings)
         records = [*hubs.values(), *matches.values(), *own.values()]

@@ -19,7 +19,14 @@ from core.models import HUB_MODELS, HubRecord, Link
 from core.sequence import changes_since
 from jobs.compare import canon
 from jobs.cycle import Brake, Cycle, changed_since, count_links, get_cursor, set_cursor
-from jobs.failures import Failure, FailureLog, due_retries, refused_field, waiting_retries
+from jobs.failures import (
+    Failure,
+    FailureLog,
+    due_retries,
+    open_refusals,
+    refused_field,
+    waiting_retries,
+)
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_remote_matches
 from jobs.plan import actions as act
@@ -104,7 +111,8 @@ class PushPhase:
         links = LinkIndex(session, self.mapping).by_hub(h.id for h in hubs)
         decided = planner.triage(hubs, links)
         unlinked = [h for h in hubs if decided[h.id] is None and h.id not in links]
-        page = PushPage(list(hubs), links, refs=self._refs(session, hubs))
+        page = PushPage(list(hubs), links, refs=self._refs(session, hubs),
+                        refused=open_refusals(session, self.mapping.name, links))
         if unlinked:
             page.taken_over = self._taken_over(session, unlinked)
             looked_up = [h for h in unlinked if h.id not in page.taken_over]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from jobs.compare import MISSING, blank
+from jobs.compare import MISSING, blank, canon, same
 from jobs.merge import FieldState, Winner, decide, settle_held_conflict
 from mappings.rules import Conflicts, FieldRule
 
@@ -114,3 +114,12 @@ def plan_field(field: FieldInput) -> FieldPlan:
         destructive = blank(field.hub) and not blank(field.remote)
         return FieldPlan(Move.TO_REMOTE, settled, destructive)
     return FieldPlan(Move.NOTHING, settled)
+
+
+def refused_again(refused: dict[str, Any] | None, remote_field: str, value: Any) -> bool:
+    """The remote already refused exactly this value of this field (its error is still open).
+
+    Sending it again would only be refused again; the field waits for a new value, a mapping
+    that sends another one, or an admin's retry.
+    """
+    return bool(refused) and remote_field in refused and same(refused[remote_field], canon(value))

@@ -31,7 +31,7 @@ from jobs.failures import (
 )
 from jobs.merge import reconcile_pending
 from jobs.plan import actions as act
-from jobs.plan.field import FieldInput, Move, plan_field
+from jobs.plan.field import FieldInput, Move, plan_field, refused_again
 from jobs.references import Exclusion, excluded_failure
 from jobs.versions import version_settles
 from mappings.expressions import ExpressionError
@@ -58,6 +58,8 @@ class PullPage:
     refs_to_hub: dict[str, dict[str, str]] = field(default_factory=dict)  # ref field → ids
     refs_to_remote: dict[str, dict[str, str]] = field(default_factory=dict)
     remote_defaults: dict[str, Any] = field(default_factory=dict)
+    #: Hub id → {remote field: value} the remote refused and nobody fixed yet: not resent.
+    refused: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +316,8 @@ class PullPlanner:
             moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
             moves.destructive |= decision.destructive
         elif decision.move is Move.TO_REMOTE:
-            moves.to_remote[row.remote] = canon(hub_now)
+            if not refused_again(page.refused.get(hub.id), row.remote, hub_now):
+                moves.to_remote[row.remote] = canon(hub_now)
         elif decision.move is Move.CONFLICT:
             # Hold it: remember the hub's value so both phases leave the field alone until
             # an edit on either side decides (see merge.settle_held_conflict).
@@ -447,3 +450,4 @@ def _remote_is_newer(change: Change, hub: HubRecord | None) -> bool:
     if hub is None or hub.updated_at is None or change.modified_at is None:
         return True  # nothing to compare: the change we are looking at is the news
     return change.modified_at >= hub.updated_at
+

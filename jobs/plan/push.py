@@ -30,7 +30,7 @@ from jobs.failures import (
 )
 from jobs.matching import match_key
 from jobs.plan import actions as act
-from jobs.plan.field import FieldInput, Move, plan_field
+from jobs.plan.field import FieldInput, Move, plan_field, refused_again
 from jobs.references import Exclusion, excluded_failure
 from mappings.expressions import ExpressionError
 from mappings.spec import Mapping
@@ -51,6 +51,8 @@ class PushPage:
     #: Remote records found by match keys, and each unlinked hub record's keys in match order.
     matches: dict[MatchKey, list[Change]] = field(default_factory=dict)
     match_keys: dict[str, list[MatchKey]] = field(default_factory=dict)
+    #: Hub id → {remote field: value} the remote refused and nobody fixed yet: not resent.
+    refused: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +256,10 @@ class PushPlanner:
                 value = canon(values.get(row.hub or ""))
                 moves.refused[row.remote] = field_value_failure(exc, row.remote, value, "the hub")
                 continue
+            if decision.move is Move.TO_REMOTE and refused_again(
+                page.refused.get(hub.id), row.remote, hub_now
+            ):
+                continue  # the remote refused this very value: its error stays open
             moves.clean.append(row.remote)
             if decision.move is Move.HELD:
                 moves.waiting = True

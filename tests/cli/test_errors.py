@@ -11,7 +11,16 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.cli.conftest import Invoke
-from tests.cli.helpers import CONNECTIONS, crm, database_dump, error_lines, json_lines, rows, write
+from tests.cli.helpers import (
+    CONNECTIONS,
+    LEAD_MAPPING,
+    crm,
+    database_dump,
+    error_lines,
+    json_lines,
+    rows,
+    write,
+)
 
 PICKLIST_HINT = (
     "add a value_map entry for 'Podcast' on LeadSource; allowed: Web, Webinar, Trade Show, "
@@ -26,8 +35,7 @@ PODCAST_ALLOWED = """\
 """
 
 
-@pytest.fixture
-def failed(syncline: Invoke, ready: Engine, project: Path) -> Engine:
+def import_three(syncline: Invoke, project: Path) -> None:
     """One good person, one with a lead source the CRM refuses, one with a too long first name."""
     people = write(
         project / "people.csv",
@@ -37,6 +45,14 @@ def failed(syncline: Invoke, ready: Engine, project: Path) -> Engine:
         f"cid@example.com,{LONG_NAME},Cox,Web\n",
     )
     assert syncline("import", "people", str(people)).exit_code == 0
+
+
+@pytest.fixture
+def failed(syncline: Invoke, ready: Engine, project: Path) -> Engine:
+    """Two records the CRM refuses whole: the mapping says no Lead goes without all its fields."""
+    strict = "direction: both\non_field_error: fail_record\n"
+    write(project / "mappings" / "lead.yaml", LEAD_MAPPING.replace("direction: both\n", strict))
+    import_three(syncline, project)
     result = syncline("sync", "--json")
     assert result.exit_code == 0, result.output  # record-level errors: the mapping still ran
     [report] = json_lines(result.stdout)
@@ -189,6 +205,27 @@ def test_export_writes_a_csv_matching_the_rows(
     assert only["message"].startswith("FirstName: ")
 
 
+def test_list_shows_fields_left_out_of_records_that_synced(
+    syncline: Invoke, ready: Engine, project: Path
+) -> None:
+    """By default a refused field stays behind and its record goes: one error per field."""
+    import_three(syncline, project)
+    [report] = json_lines(syncline("sync", "--json").stdout)
+    assert (report["status"], report["created_remote"], report["failed"]) == ("partial", 3, 2)
+    [bob_key] = crm().find("Lead", "Email", "bob@example.com")
+    assert crm().get("Lead", bob_key).get("LeadSource") is None
+    assert crm().get("Lead", bob_key)["LastName"] == "Ray"
+
+    as_json = json_lines(syncline("errors", "list", "--json").stdout)
+    assert {(e["email"], e["code"], e["field"]) for e in as_json} == {
+        ("bob@example.com", "FIELD_REFUSED", "LeadSource"),
+        ("cid@example.com", "FIELD_REFUSED", "FirstName"),
+    }
+    listed = syncline("errors", "list").stdout
+    assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in listed and "STRING_TOO_LONG" in listed
+    assert "The rest of the record synced" in listed
+
+
 def test_errors_commands_with_nothing_to_show(syncline: Invoke, ready: Engine) -> None:
     assert syncline("errors", "list").stdout == "no matching errors\n"
     assert syncline("errors", "list", "--json").stdout == ""
@@ -259,10 +296,12 @@ def test_list_escapes_remote_text_so_it_cannot_forge_lines_or_drive_the_terminal
     assert len(lines) == 3, lines
     assert "\x1b" not in listed.stdout and "\r" not in listed.stdout
     assert lines[1] == (
-        "        LeadSource: bad value for restricted picklist field: "
+        "        INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: "
+        "LeadSource: bad value for restricted picklist field: "
         "Pod\\x1b[2J\\rcast\\nfix: nothing to see here"
     )
-    assert lines[2].startswith("        fix: add a value_map entry for 'Pod\\x1b[2J\\rcast\\nfix:")
+    assert lines[2].startswith(
+        "        fix: add 'Pod\\x1b[2J\\rcast\\nfix: nothing to see here' to ")
     # --json and the CSV export carry the text verbatim (JSON escapes it; CSV quotes it).
     [as_json] = json_lines(syncline("errors", "list", "--json").stdout)
     assert value in as_json["message"]

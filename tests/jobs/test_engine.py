@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from jobs import lease
+from jobs import lease, triage
+from tests.clock import Clock
 from tests.jobs.harness import Harness, mapping
 
 
@@ -324,21 +325,50 @@ def test_a_refused_field_recurs_on_one_row_and_resolves_when_fixed(h: Harness) -
     assert h.lead(h.link_of(ann).remote_id)["Title"] == "CMO"
 
     [error] = h.errors()
+    # Not sent again with the title: the CRM would only refuse the same value once more.
     assert (error.code, error.field, error.attempts, error.status) == (
         "FIELD_REFUSED",
         "LeadSource",
-        2,
+        1,
         "open",
     )
     assert "UK Roadshow" in error.message and "picklist" in error.message.lower()
     assert "value_map" in (error.hint or "") and "Trade Show" in (error.hint or "")
-    assert len(error.history) == 2
+
+    h.edit_person(ann, lead_source="UK Roadshow 2027")  # another value: tried, refused
+    h.run()
+    [error] = h.errors()
+    assert (error.attempts, error.status, len(error.history)) == (2, "open", 2)
+    assert "UK Roadshow 2027" in error.message
 
     h.edit_person(ann, lead_source="Trade Show")
     report = h.run()
     assert report.updated_remote == 1
     assert h.lead(h.link_of(ann).remote_id)["LeadSource"] == "Trade Show"
     assert h.errors()[0].status == "resolved"
+
+
+def test_a_refused_value_is_not_resent_each_time_its_record_is_read_again(h: Harness) -> None:
+    """Salesforce stamps whole seconds: an idle org re-reads the last second every cycle."""
+    data = mapping()
+    data["fields"].append({"hub": "lead_source", "remote": "LeadSource"})
+    h.set_mappings(data)
+    h.connector_config["crm"] = {"versions": "seconds"}
+    h.crm.clock = Clock()  # stopped: every later read ties with the Lead's stamp
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", lead_source="UK Roadshow")
+    h.run()
+
+    for _ in range(3):
+        report = h.run()
+        assert (report.read, report.writes, report.failed, report.api_calls) == (1, 0, 0, 1)
+    [error] = h.errors()
+    assert (error.code, error.attempts, error.status) == ("FIELD_REFUSED", 1, "open")
+
+    # The admin presses retry (say the picklist gained the value): it goes out once more.
+    assert triage.retry(h.engine, triage.ErrorFilter(mapping="crm-person"), "admin") == 1
+    report = h.run()
+    assert report.failed == 1 and h.errors()[0].attempts == 2
+    assert h.lead(h.link_of(ann).remote_id).get("LeadSource") is None
 
 
 def test_an_unreachable_crm_fails_the_run_and_loses_nothing(h: Harness) -> None:
