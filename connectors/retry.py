@@ -26,7 +26,12 @@ def _sleep(seconds: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how long to retry a remote call (Airbyte's Salesforce values by default)."""
+    """How often and how long to retry a remote call.
+
+    By default 5 tries, waiting up to 1, 2, 4 and 8 seconds between them (the wait doubles,
+    capped at 120 s): long enough to ride out a brief outage or a 429, short enough not to
+    stall a cycle.
+    """
 
     max_tries: int = 5
     initial_wait: float = 1.0
