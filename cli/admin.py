@@ -54,7 +54,18 @@ def mappings_check(app: App, offline: bool) -> None:
         return
     loaded = app.mappings  # raises InputErrors (exit 2) listing every problem in every file
     errors = warnings = 0
+    bad_connections: set[str] = set()
+    for connection in sorted({m.connection for m in loaded.values()}):
+        try:  # no remote call: even --offline checks what the file says
+            app.connections.check(connection)
+        except InputError as exc:
+            for line in redact(str(exc)).splitlines():
+                click.echo(f"error: {line}", err=True)
+            errors += len(exc.errors) if isinstance(exc, InputErrors) else 1
+            bad_connections.add(connection)
     for name, mapping in sorted(loaded.items()):
+        if mapping.connection in bad_connections:
+            continue
         if offline:
             click.echo(f"ok       {mapping.source} ({name})")
             continue

@@ -12,22 +12,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.models.sync import RUN_COUNTERS
 from core.redaction import redact, redact_values
 from jobs.report import JSON_KEYS, RunReport
 
 #: Column headings of the summary table, for the documented JSON keys after "mapping".
-HEADINGS = {
-    "status": "status",
-    "read": "read",
-    "created_hub": "+hub",
-    "updated_hub": "~hub",
-    "created_remote": "+remote",
-    "updated_remote": "~remote",
-    "deleted": "deleted",
-    "skipped": "skipped",
-    "failed": "failed",
-    "api_calls": "API calls",
-}
+HEADINGS = {"status": "status", **{counter.name: counter.short for counter in RUN_COUNTERS}}
 STATUS_STYLE = {
     "success": "green",
     "partial": "yellow",

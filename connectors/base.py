@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from connectors.errors import ConnectorError, ErrorKind, FieldRefusal
+from connectors.settings import ConnectionSettings
 
 #: Opaque to the engine: a modstamp+id, an OData delta link, a sequence number. Always a string
 #: so it can be stored as-is in ``sync_state``.
@@ -207,6 +208,8 @@ class Connector(ABC):
     #: Registry key used in the connections file (``type: memory``).
     type_name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: What its entry of the connections file may say (checked with ``file:line key`` errors).
+    settings_model: ClassVar[type[ConnectionSettings]] = ConnectionSettings
     #: Config keys whose values are secrets: never logged, stored or rendered.
     secret_keys: ClassVar[frozenset[str]] = frozenset()
     #: Share of the remote's API allowance above which no cycle starts (None: no budget).

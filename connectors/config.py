@@ -6,9 +6,11 @@
       client_secret: ${SF_CLIENT_SECRET}
       api_version: ${SF_API_VERSION:-59.0}
 
-Every secret (a key the connector declares in ``secret_keys``, or any key named like a
-password, secret, token or private key) is registered with the redactor as the file is read,
-so it never reaches a log line, an error message or the dashboard.
+Each entry's settings are checked against its connector type's pydantic model
+(:mod:`connectors.settings`) when it is built, with every problem named ``file:line key.path``
+as in a mapping file. Every secret (a key the connector declares in ``secret_keys``, or any
+key named like a password, secret, token or private key) is registered with the redactor as
+the file is read, so it never reaches a log line, an error message or the dashboard.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from connectors import REGISTRY, build_connector, connector_class
 from connectors.base import Connector
 from connectors.errors import ConnectorError, ErrorKind
-from core.errors import InputError
+from connectors.settings import ConnectionSettings, settings_problems
+from core.errors import InputError, InputErrors
 from core.redaction import redact
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 
@@ -95,8 +100,26 @@ class Connections:
             raise InputError(self.source, f"no connection named {name!r} (known: {known})")
         return dict(self._entries[name])
 
+    def check(self, name: str) -> ConnectionSettings:
+        """``name``'s settings checked against its type's model, or every problem in them.
+
+        Each problem is an InputError naming ``file:line name.key.path``, the way a mapping
+        file's are named; together they raise as one InputErrors.
+        """
+        config = self.get(name)
+        model = connector_class(str(config.get("type"))).settings_model
+        try:
+            return model.model_validate(config)
+        except ValidationError as exc:
+            found = [
+                InputError(self.where(name, *path), redact(message))
+                for path, message in settings_problems(model, config, exc)
+            ]
+        raise InputErrors(found)
+
     def build(self, name: str) -> Connector:
         """Instantiate the connector for ``name``; bad settings become an InputError."""
+        self.check(name)
         config = self.get(name)
         try:
             return build_connector(name, config)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Self, TypeVar
+from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.errors import ConnectorError, ErrorKind
+from connectors.errors import ConnectorError
 from core import shutdown
 from core.logs import event, get_logger
 
@@ -26,35 +26,17 @@ def _sleep(seconds: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how long to retry a remote call (Airbyte's Salesforce values by default)."""
+    """How often and how long to retry a remote call.
+
+    By default 5 tries, waiting up to 1, 2, 4 and 8 seconds between them (the wait doubles,
+    capped at 120 s): long enough to ride out a brief outage or a 429, short enough not to
+    stall a cycle.
+    """
 
     max_tries: int = 5
     initial_wait: float = 1.0
     max_wait: float = 120.0
     sleep: Callable[[float], None] = field(default=_sleep, compare=False)
-
-    @classmethod
-    def from_config(cls, data: Mapping[str, Any] | None) -> Self:
-        """Build from a connection's ``retry:`` block; a bad value raises CONFIG."""
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ConnectorError(ErrorKind.CONFIG, "retry must be a mapping")
-        unknown = sorted(set(data) - {"max_tries", "initial_wait", "max_wait"})
-        if unknown:
-            raise ConnectorError(
-                ErrorKind.CONFIG,
-                f"unknown retry setting {unknown[0]!r} (known: initial_wait, max_tries, max_wait)",
-            )
-        default = cls()
-        policy = cls(
-            max_tries=_number(data, "max_tries", default.max_tries, int),
-            initial_wait=_number(data, "initial_wait", default.initial_wait, float),
-            max_wait=_number(data, "max_wait", default.max_wait, float),
-        )
-        if policy.max_tries < 1:
-            raise ConnectorError(ErrorKind.CONFIG, "retry.max_tries must be at least 1")
-        return policy
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt`` (1-based) when no Retry-After came.
@@ -64,13 +46,6 @@ class RetryPolicy:
         """
         step = min(self.max_wait, self.initial_wait * 2.0 ** (attempt - 1))
         return step / 2 + random.uniform(0, step / 2)
-
-
-def _number(data: Mapping[str, Any], key: str, default: Any, kind: type) -> Any:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConnectorError(ErrorKind.CONFIG, f"retry.{key} must be a non-negative number")
-    return kind(value)
 
 
 def _retryable(exc: BaseException) -> bool:

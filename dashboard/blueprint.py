@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from core.clock import utc_text
 from core.logs import get_logger
 from core.models import SyncRun
+from core.models.sync import RUN_COUNTERS
 from core.redaction import redact
 
 PAGE_SIZE = 50
@@ -106,11 +107,6 @@ def redact_text(value: Any) -> str:
     return "" if value is None else redact(str(value))
 
 
-def moved(run: SyncRun) -> int:
-    """Count the records a run wrote on either side."""
-    return run.created_hub + run.updated_hub + run.created_remote + run.updated_remote
-
-
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page of a list: its rows and the links to its neighbours."""
@@ -161,7 +157,10 @@ SECTIONS = (
 
 @bp.app_context_processor
 def _navigation() -> dict[str, Any]:
-    return {"sections": [s for s in SECTIONS if s[0] in current_app.view_functions]}
+    return {
+        "sections": [s for s in SECTIONS if s[0] in current_app.view_functions],
+        "run_counters": RUN_COUNTERS,  # the runs pages' count columns, in order
+    }
 
 
 def local_path(target: str | None, fallback: str) -> str:

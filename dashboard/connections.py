@@ -8,8 +8,9 @@ budget); values still pass the redactor on the way out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,9 +23,7 @@ from werkzeug.wrappers import Response
 from connectors import REGISTRY, connector_class
 from connectors.base import ApiUsage
 from connectors.config import is_secret_key
-from connectors.dynamics.settings import DynamicsSettings
 from connectors.errors import ConnectorError
-from connectors.salesforce.settings import SalesforceSettings
 from core.clock import utcnow
 from core.errors import InputError
 from core.logs import event
@@ -39,12 +38,6 @@ from jobs.budget import record_status
 
 #: Plain settings worth showing as they are; URLs are shown by host only (see public_details).
 SHOWN_SETTINGS = ("auth", "api_version", "api_budget")
-#: Where each connector type keeps its settings' defaults: a setting left out of the file is
-#: shown with the value in force, so "which API version do we call?" has an answer.
-SETTINGS_CLASSES: dict[str, type] = {
-    "salesforce": SalesforceSettings,
-    "dynamics": DynamicsSettings,
-}
 #: "API calls by our runs" covers this window, like Salesforce's rolling daily allowance.
 CALLS_WINDOW = timedelta(hours=24)
 
@@ -108,14 +101,18 @@ def public_details(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def setting_defaults(type_name: Any) -> dict[str, Any]:
-    """The defaults of the shown settings a connector type has (none for an unknown type)."""
-    settings_class = SETTINGS_CLASSES.get(type_name) if isinstance(type_name, str) else None
-    if settings_class is None:
+    """The defaults of the shown settings a connector type has (none for an unknown type).
+
+    A setting left out of the file is shown with the value in force, so "which API version
+    do we call?" has an answer; the type's settings model is where those defaults live.
+    """
+    if not isinstance(type_name, str) or type_name not in REGISTRY:
         return {}
+    model = connector_class(type_name).settings_model
     return {
-        item.name: item.default
-        for item in fields(settings_class)
-        if item.name in SHOWN_SETTINGS and item.default is not MISSING
+        name: str(info.default) if isinstance(info.default, StrEnum) else info.default
+        for name, info in model.model_fields.items()
+        if name in SHOWN_SETTINGS and not info.is_required()
     }
 
 
@@ -242,7 +239,8 @@ def check_connection(space: Workspace, name: str) -> CheckResult:
     try:
         connector = space.connector(name)
     except InputError as exc:
-        return CheckResult(False, redact(f"settings: {exc.message}"))
+        # Where too (``connections.yaml:4 crm.page_size``): the admin edits that line.
+        return CheckResult(False, redact(f"settings: {'; '.join(str(exc).splitlines())}"))
     except ConnectorError as exc:
         return CheckResult(False, redact(str(exc)))
     try:

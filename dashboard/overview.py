@@ -13,8 +13,9 @@ from sqlmodel import col, select
 from alerts.state import active_alerts
 from core.clock import as_utc, utcnow
 from core.models import SyncError, SyncRun
+from core.models.sync import MOVED_COUNTERS
 from dashboard import workspace
-from dashboard.blueprint import bp, db, moved
+from dashboard.blueprint import bp, db
 from dashboard.charts import Bar, BarChart, format_number, render_bar_chart
 from dashboard.connections import connection_views
 from jobs.failures import OPEN_STATUSES
@@ -22,13 +23,9 @@ from mappings.schedule import parse_schedule
 from mappings.spec import Mapping
 
 #: What the throughput charts count: records a run created or updated, on the hub and on the
-#: remote (the "Moved" column; deletes are not counted). The SQL twin of ``blueprint.moved``.
-MOVED_SQL = (
-    col(SyncRun.created_hub)
-    + col(SyncRun.updated_hub)
-    + col(SyncRun.created_remote)
-    + col(SyncRun.updated_remote)
-)
+#: remote (the "Moved" column; deletes are not counted). The SQL twin of ``RunCounts.moved``.
+MOVED_SQL = sum((col(getattr(SyncRun, name)) for name in MOVED_COUNTERS[1:]),
+                start=col(getattr(SyncRun, MOVED_COUNTERS[0])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +252,6 @@ def overview() -> str:
         "dashboard/overview.html",
         rows=rows,
         has_runs=bool(runs),
-        moved=moved,
         total_open=sum(open_errors.values()),
         charts=charts,
         budgets=budgets,

@@ -8,7 +8,7 @@ from flask import abort, render_template, request
 from sqlmodel import col, select
 
 from core.models import SyncError, SyncRun
-from dashboard.blueprint import RUN_ERRORS_SHOWN, bp, db, known_mappings, moved, page_link, paginate
+from dashboard.blueprint import RUN_ERRORS_SHOWN, bp, db, known_mappings, page_link, paginate
 from dashboard.members import error_members
 from jobs.runs import RUN_STATUSES
 
@@ -34,7 +34,6 @@ def runs() -> str:
         status=status,
         mappings=mappings,
         statuses=RUN_STATUSES,
-        moved=moved,
     )
 
 
@@ -65,7 +64,6 @@ def run_detail(run_id: int) -> str:
     return render_template(
         "dashboard/run.html",
         run=run,
-        moved=moved(run),
         members=error_members(db(), shown),
         errors=shown,
         more_errors=len(errors) > RUN_ERRORS_SHOWN,

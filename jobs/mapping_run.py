@@ -26,6 +26,7 @@ from core.db import session as db_session
 from core.errors import InputError
 from core.hubschema import HubSchema
 from core.logs import bound, event, get_logger
+from core.models.sync import RUN_COUNTERS
 from jobs import lease
 from jobs.budget import over_budget, record_usage
 from jobs.crashes import crash_failure, traceback_tail
@@ -279,14 +280,7 @@ class MappingRun:
             log,
             "run.finished",
             status=report.status,
-            read=report.read,
-            created_hub=report.created_hub,
-            updated_hub=report.updated_hub,
-            created_remote=report.created_remote,
-            updated_remote=report.updated_remote,
-            deleted=report.deleted,
-            failed=report.failed,
-            api_calls=report.api_calls,
+            **{counter.name: getattr(report, counter.name) for counter in RUN_COUNTERS},
             duration_ms=report.duration_ms,
         )
 

@@ -5,20 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: The keys of ``syncline sync --json``, in order (the documented output contract).
-JSON_KEYS = (
-    "mapping",
-    "status",
-    "read",
-    "created_hub",
-    "updated_hub",
-    "created_remote",
-    "updated_remote",
-    "deleted",
-    "skipped",
-    "failed",
-    "api_calls",
-)
+from sqlmodel import Field
+
+from core.models.sync import RUN_COUNTERS, RunCounts
+
+#: The keys of ``syncline sync --json``, in order (the documented output contract): the
+#: mapping, its status, then every run counter.
+JSON_KEYS = ("mapping", "status", *(counter.name for counter in RUN_COUNTERS))
 
 
 @dataclass(slots=True)
@@ -34,33 +27,23 @@ class PlannedAction:
     note: str | None = None
 
 
-@dataclass(slots=True)
-class RunReport:
-    """Counts and outcome of one mapping's cycle."""
+class RunReport(RunCounts):
+    """Counts and outcome of one mapping's cycle (the counts are the ``sync_run`` row's)."""
 
     mapping: str
     status: str = "success"  # success | partial | failed | braked | paused | locked | disabled
-    read: int = 0
-    created_hub: int = 0
-    updated_hub: int = 0
-    created_remote: int = 0
-    updated_remote: int = 0
-    deleted: int = 0
-    skipped: int = 0
-    failed: int = 0
-    api_calls: int = 0
     run_id: int | None = None
     duration_ms: int = 0
     backlog: int = 0
     message: str | None = None
     dry_run: bool = False
     planned_write_calls: int = 0
-    planned: list[PlannedAction] = field(default_factory=list)
+    planned: list[PlannedAction] = Field(default_factory=list)
 
     @property
     def writes(self) -> int:
         """Records created or updated on either side ("a second run writes nothing" counts it)."""
-        return self.created_hub + self.updated_hub + self.created_remote + self.updated_remote
+        return self.moved
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` object: the documented keys first, then run id, duration and message."""

@@ -11,8 +11,9 @@ from sqlmodel import Session, col
 
 from core.clock import utcnow
 from core.models import SyncLease, SyncRun
+from core.models.sync import RunCounts
 from core.redaction import redact
-from jobs.report import JSON_KEYS, RunReport
+from jobs.report import RunReport
 
 #: Every status a ``sync_run`` row can hold. ``crashed``: its process died and another one
 #: closed it on taking the mapping over; ``interrupted``: stopped for shutdown mid-page;
@@ -62,8 +63,7 @@ def close_run(engine: Engine, report: RunReport) -> None:
         run = session.get(SyncRun, report.run_id)
         if run is None:
             return
-        # The documented counts (JSON_KEYS, minus the mapping itself) plus the run's outcome.
-        for name in (*JSON_KEYS[1:], "backlog", "duration_ms"):
+        for name in (*RunCounts.model_fields, "status", "backlog", "duration_ms"):
             setattr(run, name, getattr(report, name))
         # The message may quote a remote system or an exception: never a secret in the row.
         run.message = redact(report.message) if report.message else report.message

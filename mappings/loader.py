@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from core.errors import InputError, InputErrors
 from core.hubschema import SYSTEM_FIELDS, HubField, HubSchema
+from core.validation import problems
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 from mappings.expressions import Expression, ExpressionError
 from mappings.rules import FieldRule
@@ -40,22 +39,6 @@ _NOUNS = {
     "from_hub": "delete policy",
     "on_field_error": "field error policy",
 }
-
-_TYPE_MESSAGES = {
-    "list_type": "expected a list",
-    "dict_type": "expected a mapping (key: value)",
-    "model_type": "expected a mapping (key: value)",
-    "model_attributes_type": "expected a mapping (key: value)",
-    "string_type": "expected a string",
-    "int_type": "expected a whole number",
-    "int_parsing": "expected a whole number",
-    "int_from_float": "expected a whole number",
-    "float_type": "expected a number",
-    "float_parsing": "expected a number",
-    "bool_type": "expected true or false",
-    "bool_parsing": "expected true or false",
-}
-
 
 @dataclass
 class _File:
@@ -139,93 +122,16 @@ def locate(mapping: Mapping, path: KeyPath) -> str:
 # --- structure: pydantic errors in plain English -----------------------------------------------
 
 
-def _model_at(path: Iterable[str | int]) -> type[BaseModel] | None:
-    """Return the pydantic model validating ``path`` (None past the models)."""
-    model: type[BaseModel] | None = Mapping
-    for part in path:
-        if isinstance(part, int):
-            continue  # list index: same model (list[FieldMap] → FieldMap below)
-        if model is None or part not in model.model_fields:
-            return None
-        model = _inner_model(model.model_fields[part].annotation)
-    return model
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _allowed_values(path: KeyPath) -> list[str]:
-    model = _model_at(path[:-1])
-    if model is None or path[-1] not in model.model_fields:
-        return []
-    annotation = model.model_fields[str(path[-1])].annotation
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return [str(member.value) for member in annotation]
-    if get_origin(annotation) is Literal:
-        return [str(arg) for arg in get_args(annotation)]
-    return []
-
-
-def _real_path(data: Any, loc: tuple[Any, ...], kind: str) -> KeyPath:
-    """Keep the part of a pydantic ``loc`` that exists in the data (drops union-member tags)."""
-    path: list[str | int] = []
-    current = data
-    for part in loc:
-        in_dict = isinstance(current, dict) and part in current
-        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
-        if in_dict or in_list:
-            current = current[part]
-        else:
-            if kind == "missing" and isinstance(part, str):
-                path.append(part)
-            break
-        path.append(part)
-    return tuple(path)
-
-
-def _structure_message(error: Any, path: KeyPath) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "required"
-    if kind == "extra_forbidden":
-        model = _model_at(path[:-1])
-        known = ", ".join(sorted(model.model_fields)) if model else ""
-        return f"unknown key {path[-1]!r} (known: {known})"
-    if kind in ("enum", "literal_error"):
-        allowed = ", ".join(_allowed_values(path))
-        noun = _NOUNS.get(str(path[-1]), "allowed value")
-        return f"{error['input']!r} is not a {noun} (allowed: {allowed})"
-    if "[key]" in error["loc"]:
-        key = error["input"]
-        key = "null" if key is None else str(key).lower() if isinstance(key, bool) else key
-        return f"key {key} must be text: quote it ('{key}': ...)"
+def _mapping_wording(error: MappingABC[str, Any], path: KeyPath) -> str | None:
+    """Messages only a mapping needs: a transform entry's shape, an empty field list."""
+    if error["type"] in ("missing", "extra_forbidden", "enum", "literal_error") \
+            or "[key]" in error["loc"]:
+        return None
     if len(path) == 4 and path[0] == "fields" and path[2] == "transform":
         return "expected a transform name or {name: argument}"
-    if kind == "too_short" and path == ("fields",):
+    if error["type"] == "too_short" and path == ("fields",):
         return "needs at least one field row"
-    if kind in _TYPE_MESSAGES:
-        return _TYPE_MESSAGES[kind]
-    ctx = error.get("ctx") or {}
-    bounds = {
-        "greater_than": "must be greater than {gt}",
-        "greater_than_equal": "must be at least {ge}",
-        "less_than": "must be less than {lt}",
-        "less_than_equal": "must be at most {le}",
-    }
-    if kind in bounds:
-        # ``le=1`` on a float field reports 1.0; admins wrote 1.
-        plain = {k: int(v) if isinstance(v, float) and v.is_integer() else v
-                 for k, v in ctx.items()}
-        return bounds[kind].format(**plain)
-    message = str(error["msg"])
-    return message[:1].lower() + message[1:]
+    return None
 
 
 def _validate_structure(f: _File) -> Mapping | None:
@@ -235,15 +141,9 @@ def _validate_structure(f: _File) -> Mapping | None:
     try:
         return Mapping.model_validate(f.data)
     except ValidationError as exc:
-        seen: set[KeyPath] = set()
-        for error in exc.errors(include_url=False):
-            path = _real_path(f.data, error["loc"], error["type"])
-            if "[key]" in error["loc"]:
-                path = path[:-1]  # name the map, not the key: YAML keys print badly as paths
-            if path in seen:  # one message per place: union members repeat the same problem
-                continue
-            seen.add(path)
-            f.error(path, _structure_message(error, path))
+        for path, message in problems(Mapping, f.data, exc, nouns=_NOUNS,
+                                      override=_mapping_wording):
+            f.error(path, message)
         return None
 
 

@@ -10,7 +10,8 @@ from tests.importgraph import ROOT, shipped_roots
 #: References to notes that live next to the repository, not in it: a reader of a clone has
 #: none of them, so the fact itself belongs in the comment.
 OUTSIDE = re.compile(
-    r"crm-api-facts|marketing-facts|style-anchors|\.\./shared/|§"
+    r"crm-api-facts|marketing-facts|style-anchors|\banchors\.md|\.\./shared/"
+    r"|shared/(?:DESIGN|reference)|/work/|§"
     r"|\bfacts [A-F](?:\.\d+)?\b|\((?:[A-F]\.\d+(?:[,–-] ?)?)+\)"
 )
 SUFFIXES = {".py", ".md", ".yaml", ".html", ".css", ".toml", ".ini", ".lark", ".mako", ""}

@@ -33,7 +33,12 @@ from connectors.dynamics.schema import (
     read_value,
     version_of,
 )
-from connectors.dynamics.settings import MAX_BATCH_SIZE, SECRET_KEYS, DynamicsSettings
+from connectors.dynamics.settings import (
+    MAX_BATCH_SIZE,
+    SECRET_KEYS,
+    DynamicsConnection,
+    DynamicsSettings,
+)
 from connectors.dynamics.writes import Writer
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import HttpClient
@@ -87,6 +92,7 @@ class DynamicsConnector(Connector):
     capabilities = Capabilities(sorted_changes=False, max_batch_size=MAX_BATCH_SIZE,
                                 lookup_batch_size=LOOKUP_CHUNK, row_versions=True)
     secret_keys = SECRET_KEYS
+    settings_model = DynamicsConnection
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
         self._http: HttpClient | None = None

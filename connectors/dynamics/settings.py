@@ -4,23 +4,51 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from connectors.errors import ConnectorError, ErrorKind
-from connectors.http import check_url
-from connectors.retry import RetryPolicy
+from pydantic import BeforeValidator, Field, model_validator
 
-SETTINGS = frozenset({
-    "type", "url", "token_url", "client_id", "client_secret", "scope", "resource",
-    "api_version", "page_size", "max_batch_size", "retry",
-})
+from connectors.retry import RetryPolicy
+from connectors.settings import ConnectionSettings, WebAddress, parse_settings, version_text
+
 SECRET_KEYS = frozenset({"client_secret"})
 
 #: Dataverse's limits: pages of at most 5,000 rows (a larger odata.maxpagesize is refused) and
 #: at most 1,000 requests per $batch.
 MAX_PAGE_SIZE = 5000
 MAX_BATCH_SIZE = 1000
+
+
+class DynamicsConnection(ConnectionSettings):
+    """What a ``type: dynamics`` entry of the connections file may say."""
+
+    url: WebAddress = Field(description="the environment, e.g. https://org.crm.dynamics.com")
+    token_url: WebAddress = Field(
+        description="https://login.microsoftonline.com/<tenant-id>/oauth2/v2.0/token"
+    )
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+    #: The v2 scope; by default ``<url>/.default``.
+    scope: str | None = None
+    #: v1-style: the environment URL, which becomes the scope ``<resource>/.default``.
+    resource: str | None = None
+    api_version: Annotated[str, BeforeValidator(version_text("9.2"))] = "9.2"
+    page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    max_batch_size: int = Field(default=MAX_BATCH_SIZE, ge=1, le=MAX_BATCH_SIZE)
+
+    @model_validator(mode="after")
+    def _one_way_to_name_the_scope(self) -> Self:
+        if self.scope and self.resource:
+            raise ValueError("give scope or resource, not both")
+        return self
+
+    @property
+    def oauth_scope(self) -> str:
+        """The scope the token is asked for."""
+        if self.resource:
+            return self.resource.rstrip("/") + "/.default"
+        return self.scope or f"{self.url.rstrip('/')}/.default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +66,17 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class DynamicsSettings:
-    """Checked settings; ``credentials`` holds the secret."""
+    """Checked settings, as the connector uses them; ``credentials`` holds the secret.
+
+    Made only by :meth:`parse`: the defaults are :class:`DynamicsConnection`'s.
+    """
 
     url: str
     credentials: Credentials
-    api_version: str = "9.2"
-    page_size: int = MAX_PAGE_SIZE
-    max_batch_size: int = MAX_BATCH_SIZE
-    retry: RetryPolicy = RetryPolicy()
+    api_version: str
+    page_size: int
+    max_batch_size: int
+    retry: RetryPolicy
 
     @property
     def api_url(self) -> str:
@@ -55,60 +86,14 @@ class DynamicsSettings:
     @classmethod
     def parse(cls, name: str, config: Mapping[str, Any]) -> DynamicsSettings:
         """Check a connection's settings; anything wrong is a CONFIG error naming the setting."""
-        unknown = sorted(set(config) - SETTINGS)
-        if unknown:
-            raise ConnectorError(
-                ErrorKind.CONFIG,
-                f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
-                f" for dynamics connection '{name}' (known: {', '.join(sorted(SETTINGS))})",
-            )
-        missing = [k for k in ("url", "token_url", "client_id", "client_secret")
-                   if not config.get(k)]
-        if missing:
-            raise ConnectorError(
-                ErrorKind.CONFIG,
-                f"dynamics connection '{name}' needs {', '.join(missing)}",
-                hint="url is the environment (https://org.crm.dynamics.com); token_url is "
-                     "https://login.microsoftonline.com/<tenant-id>/oauth2/v2.0/token",
-            )
-        url = _text(config, "url").rstrip("/")
-        token_url = _text(config, "token_url")
-        check_url(url)
-        check_url(token_url)
-        if config.get("scope") and config.get("resource"):
-            raise ConnectorError(ErrorKind.CONFIG, "give scope or resource, not both")
-        if config.get("resource"):
-            # v1-style "resource" (the environment URL) becomes the v2 scope "<resource>/.default".
-            scope = _text(config, "resource").rstrip("/") + "/.default"
-        else:
-            scope = _text(config, "scope") if config.get("scope") else f"{url}/.default"
-        version = str(config.get("api_version", "9.2"))
-        if not version.replace(".", "", 1).isdigit() or "." not in version:
-            raise ConnectorError(
-                ErrorKind.CONFIG, f"api_version must look like 9.2, not {version!r}")
-        credentials = Credentials(token_url, _text(config, "client_id"),
-                                  _text(config, "client_secret"), scope)
+        given = parse_settings(DynamicsConnection, config, at=(name,))
+        credentials = Credentials(given.token_url, given.client_id, given.client_secret,
+                                  given.oauth_scope)
         return cls(
-            url=url,
+            url=given.url.rstrip("/"),
             credentials=credentials,
-            api_version=version,
-            page_size=_int(config, "page_size", MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE),
-            max_batch_size=_int(config, "max_batch_size", MAX_BATCH_SIZE, 1, MAX_BATCH_SIZE),
-            retry=RetryPolicy.from_config(config.get("retry")),
+            api_version=given.api_version,
+            page_size=given.page_size,
+            max_batch_size=given.max_batch_size,
+            retry=given.retry.policy(),
         )
-
-
-def _text(config: Mapping[str, Any], key: str) -> str:
-    value = config.get(key)
-    if not isinstance(value, str):
-        # Never echo the value: it may be a secret.
-        raise ConnectorError(ErrorKind.CONFIG, f"{key} must be text")
-    return value
-
-
-def _int(config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConnectorError(
-            ErrorKind.CONFIG, f"{key} must be an integer {low}..{high}, not {value!r}")
-    return value

@@ -25,25 +25,13 @@ from connectors.base import (
 from connectors.concurrency import overwritten_field
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.memory.schema import CURSOR_FIELD, KEY_FIELD, ObjectSchema, unknown_field
+from connectors.memory.settings import FaultSettings, MemoryConnection
 from connectors.memory.store import MemoryStore, Record, SimulatedCrash
-from connectors.retry import RetryPolicy, call_with_retry
+from connectors.retry import call_with_retry
+from connectors.settings import parse_settings
 from core import shutdown
 
 T = TypeVar("T")
-
-_SETTINGS = frozenset({
-    "type", "path", "store", "api_key", "page_size", "max_batch_size", "lookup_batch_size",
-    "retry", "faults", "schema", "crash_after_write", "versions",
-})
-#: ``versions:`` settings. ``sequence``: a record's version is its last change number, new on
-#: every write (like Dataverse's versionnumber). ``seconds``: its last change time in whole
-#: seconds (like Salesforce's SystemModstamp), so changes made in one second share a version.
-VERSIONS = ("sequence", "seconds")
-_FAULT_SETTINGS = frozenset({
-    "transient_rate", "rate_limited_rate", "retry_after", "latency_ms", "latency_per_record_ms",
-    "seed",
-})
-
 
 @dataclass(slots=True)
 class Faults:
@@ -61,25 +49,9 @@ class Faults:
         self._rng = random.Random(self.seed)
 
     @classmethod
-    def from_config(cls, data: Any) -> Faults:
-        """Build from a connection's ``faults:`` block; a bad value raises CONFIG."""
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ConnectorError(ErrorKind.CONFIG, "faults must be a mapping")
-        unknown = sorted(set(data) - _FAULT_SETTINGS)
-        if unknown:
-            known = ", ".join(sorted(_FAULT_SETTINGS))
-            raise ConnectorError(
-                ErrorKind.CONFIG, f"unknown faults setting {unknown[0]!r} (known: {known})"
-            )
-        for key, value in data.items():
-            if key != "seed" and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or value < 0):
-                raise ConnectorError(
-                    ErrorKind.CONFIG, f"faults.{key} must be a non-negative number"
-                )
-        return cls(**data)
+    def from_settings(cls, settings: FaultSettings) -> Faults:
+        """Build from a connection's checked ``faults:`` block."""
+        return cls(**settings.model_dump())
 
     def delay(self, records: int) -> float:
         """Seconds one call takes: fixed latency plus a per-record share."""
@@ -100,13 +72,6 @@ class Faults:
         return None
 
 
-def _positive_int(config: Mapping[str, Any], key: str, default: int) -> int:
-    value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConnectorError(ErrorKind.CONFIG, f"{key} must be a positive integer, not {value!r}")
-    return value
-
-
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -121,65 +86,37 @@ class MemoryConnector(Connector):
     string, inclusive. Deletes: tombstones arrive as ``Op.DELETE``; purged ones (the store's
     recycle bin emptied, a hard delete) only through ``read_hard_deletes``. Batches:
     ``max_batch_size`` records per write call (200), ``lookup_batch_size`` values per lookup
-    call (200). Versions: see :data:`VERSIONS` (``if_match`` and ``expected`` are checked
-    accordingly).
+    call (200). Versions: see :data:`connectors.memory.settings.Versions` (``if_match`` and
+    ``expected`` are checked accordingly).
     """
 
     type_name = "memory"
     capabilities = Capabilities(row_versions=True, hard_deletes=True)
     secret_keys = frozenset({"api_key"})
+    settings_model = MemoryConnection
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
         super().__init__(name, config)
-        unknown = sorted(set(config) - _SETTINGS)
-        if unknown:
-            raise ConnectorError(
-                ErrorKind.CONFIG,
-                f"unknown setting {unknown[0]!r} for a memory connection "
-                f"(known: {', '.join(sorted(_SETTINGS))})",
-            )
-        self.store = self._open_store(config)
-        self.store.extend_schema(config.get("schema"))
-        self.page_size = _positive_int(config, "page_size", 200)
-        self.max_batch_size = _positive_int(config, "max_batch_size", 200)
-        self.lookup_batch_size = _positive_int(config, "lookup_batch_size", 200)
-        versions = config.get("versions", "sequence")
-        if versions not in VERSIONS:
-            raise ConnectorError(
-                ErrorKind.CONFIG, f"versions must be one of {', '.join(VERSIONS)}, not {versions!r}"
-            )
+        settings = parse_settings(MemoryConnection, config, at=(name,))
+        self.store = settings.store or (
+            MemoryStore.at(settings.path) if settings.path else MemoryStore.named(self.name)
+        )
+        self.store.extend_schema(settings.schema_)
+        self.page_size = settings.page_size
+        self.max_batch_size = settings.max_batch_size
+        self.lookup_batch_size = settings.lookup_batch_size
         # Per instance: the batch sizes and versions are settings here, not facts of an API.
         self.capabilities = replace(  # type: ignore[misc]
             type(self).capabilities,
             max_batch_size=self.max_batch_size,
             lookup_batch_size=self.lookup_batch_size,
-            row_versions=versions == "sequence",
+            row_versions=settings.versions == "sequence",
         )
-        self.retry = RetryPolicy.from_config(config.get("retry"))
-        self.faults = Faults.from_config(config.get("faults"))
+        self.retry = settings.retry.policy()
+        self.faults = Faults.from_settings(settings.faults)
         #: Test hook, like ``MemoryStore.crash_after_write`` but for this connection only.
-        crash = config.get("crash_after_write")
-        if crash is not None and (isinstance(crash, bool) or not isinstance(crash, int)):
-            raise ConnectorError(ErrorKind.CONFIG, "crash_after_write must be a number of writes")
-        self.crash_after_write: int | None = crash
-        api_key = config.get("api_key")
-        if api_key is not None and not isinstance(api_key, str):
-            raise ConnectorError(ErrorKind.CONFIG, "api_key must be a string")
-        self._api_key = api_key
-
-    def _open_store(self, config: Mapping[str, Any]) -> MemoryStore:
-        store, path = config.get("store"), config.get("path")
-        if store is not None:
-            if not isinstance(store, MemoryStore):
-                raise ConnectorError(ErrorKind.CONFIG, "store must be a MemoryStore instance")
-            return store
-        if path is not None:
-            if not isinstance(path, str) or not path:
-                raise ConnectorError(ErrorKind.CONFIG, "path must be a file path")
-            return MemoryStore.at(path)
-        return MemoryStore.named(self.name)
-
-    # -- calls ------------------------------------------------------------------------------
+        self.crash_after_write: int | None = settings.crash_after_write
+        self._api_key = settings.api_key
 
     def _call(self, fn: Callable[[], T], *, records: int = 0) -> T:
         """One remote call: counted, faulted, authenticated, retried, one session refresh."""

@@ -38,7 +38,7 @@ from connectors.salesforce.schema import (
     parse_datetime,
     soql_datetime,
 )
-from connectors.salesforce.settings import SECRET_KEYS, SalesforceSettings
+from connectors.salesforce.settings import SECRET_KEYS, SalesforceConnection, SalesforceSettings
 from connectors.salesforce.transport import Transport
 from connectors.salesforce.writes import Writer
 from core.redaction import redact
@@ -76,6 +76,7 @@ class SalesforceConnector(Connector):
     capabilities = Capabilities(max_batch_size=200, lookup_batch_size=LOOKUP_CHUNK,
                                 row_versions=False, hard_deletes=True)
     secret_keys = SECRET_KEYS
+    settings_model = SalesforceConnection
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
         super().__init__(name, config)

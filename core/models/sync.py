@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -52,8 +53,56 @@ class SyncState(SQLModel, table=True):
     updated_at: datetime | None = None
 
 
-class SyncRun(SQLModel, table=True):
-    """One sync cycle of one mapping: what it moved, what it cost, how it ended."""
+@dataclass(frozen=True, slots=True)
+class RunCounter:
+    """One count a sync cycle keeps, with the headings the dashboard and the CLI give it."""
+
+    name: str
+    heading: str  # the dashboard's column ("Created hub")
+    short: str  # the CLI summary table's column ("+hub")
+    records: bool = True  # counts records (not so ``api_calls``, the run's cost)
+
+
+#: Every count a cycle keeps, in the order they are shown: the one list :class:`RunCounts`
+#: (so the ``sync_run`` table and the run report), the CLI table, ``sync --json`` and the
+#: dashboard's run pages are made from.
+RUN_COUNTERS = (
+    RunCounter("read", "Read", "read"),
+    RunCounter("created_hub", "Created hub", "+hub"),
+    RunCounter("updated_hub", "Updated hub", "~hub"),
+    RunCounter("created_remote", "Created remote", "+remote"),
+    RunCounter("updated_remote", "Updated remote", "~remote"),
+    RunCounter("deleted", "Deleted", "deleted"),
+    RunCounter("skipped", "Skipped", "skipped"),
+    RunCounter("failed", "Failed", "failed"),
+    RunCounter("api_calls", "API calls", "API calls", records=False),
+)
+#: The counters of records a run wrote, created or updated on either side: what "moved"
+#: sums (the throughput charts, "a second run writes nothing"). Deletes are not counted.
+MOVED_COUNTERS = ("created_hub", "updated_hub", "created_remote", "updated_remote")
+
+
+class RunCounts(SQLModel):
+    """The counts of one sync cycle (see RUN_COUNTERS): a run's row and its report share them."""
+
+    read: int = 0
+    created_hub: int = 0
+    updated_hub: int = 0
+    created_remote: int = 0
+    updated_remote: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    failed: int = 0
+    api_calls: int = 0
+
+    @property
+    def moved(self) -> int:
+        """Records created or updated on either side."""
+        return sum(getattr(self, name) for name in MOVED_COUNTERS)
+
+
+class SyncRun(RunCounts, table=True):
+    """One sync cycle of one mapping: what it moved (its RunCounts), what it cost, how it ended."""
 
     __tablename__ = "sync_run"
     __table_args__ = (
@@ -69,15 +118,6 @@ class SyncRun(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     duration_ms: int | None = None
-    read: int = 0
-    created_hub: int = 0
-    updated_hub: int = 0
-    created_remote: int = 0
-    updated_remote: int = 0
-    deleted: int = 0
-    skipped: int = 0
-    failed: int = 0
-    api_calls: int = 0
     backlog: int = 0  # hub changes still waiting to be pushed when the run ended
     message: str | None = Field(default=None, sa_type=Text)
     #: The lease holder (host:pid:attempt) that ran it: a run whose holder died is closed as

@@ -171,7 +171,7 @@ def test_unknown_setting_in_a_connection(
 ) -> None:
     write(project / "connections.yaml", CONNECTIONS + "  colour: blue\n")
     [line] = fails(syncline, "sync")
-    assert line.startswith("error: connections.yaml:1 crm: unknown setting 'colour'")
+    assert line.startswith("error: connections.yaml:4 crm.colour: unknown key 'colour' (known: ")
     assert "page_size" in line  # the known settings
 
 
@@ -185,8 +185,7 @@ def test_a_bad_connection_stops_every_mapping_before_any_write(
     )
     write(project / "mappings" / "zz-contact.yaml", CONTACT_MAPPING.replace("crm", "other"))
     [line] = fails(syncline, "sync")
-    assert line.startswith("error: connections.yaml:")
-    assert "other" in line and "page_size" in line
+    assert line == "error: connections.yaml:7 other.page_size: expected a whole number"
     assert not (project / "other.json").exists()
 
 

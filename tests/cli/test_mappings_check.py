@@ -88,6 +88,20 @@ def test_offline_never_touches_the_remote(syncline: Invoke, project: Path) -> No
     assert "right" not in online.output and "other" not in online.output
 
 
+def test_offline_still_checks_the_connection_settings(syncline: Invoke, project: Path) -> None:
+    write(project / "connections.yaml", CONNECTIONS + "  retry: {max_tries: 0, wait: 2}\n")
+    for args in (("--offline",), ()):
+        result = syncline("mappings", "check", *args)
+        assert result.exit_code == 2, result.output
+        assert error_lines(result) == [
+            "error: connections.yaml:4 crm.retry.max_tries: must be at least 1",
+            "error: connections.yaml:4 crm.retry.wait: unknown key 'wait' "
+            "(known: initial_wait, max_tries, max_wait)",
+            "error: mappings check: 2 error(s), 0 warning(s)",
+        ]
+        assert "ok " not in result.stdout
+
+
 def test_check_reports_file_problems_with_exit_2(syncline: Invoke, project: Path) -> None:
     lead = project / "mappings" / "lead.yaml"
     lead.write_text(lead.read_text().replace("{hub: email,", "{hb: email,"))

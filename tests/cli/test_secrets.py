@@ -84,5 +84,5 @@ def test_bad_input_next_to_a_secret_does_not_echo_it(
     )
     result = syncline("sync")
     assert result.exit_code == 2
-    assert "unknown setting 'colour'" in result.stderr
+    assert "crm.colour: unknown key 'colour'" in result.stderr
     assert SECRET not in result.output

@@ -128,7 +128,7 @@ def test_empty_file_has_no_connections(tmp_path: Path) -> None:
     assert "no connection named 'crm'" in info.value.message
 
 
-def test_bad_settings_fail_build_with_file_line_and_connection(tmp_path: Path) -> None:
+def test_bad_settings_fail_build_with_file_line_and_key_path(tmp_path: Path) -> None:
     path = write(tmp_path, """
         ok:
           type: memory
@@ -139,8 +139,10 @@ def test_bad_settings_fail_build_with_file_line_and_connection(tmp_path: Path) -
     connections = load_connections(path)
     with pytest.raises(InputError) as info:
         connections.build("crm")
-    assert info.value.where == f"{path}:3 crm"
-    assert "unknown setting 'pagesize'" in info.value.message
+    assert info.value.where == f"{path}:5 crm.pagesize"
+    assert info.value.message.startswith("unknown key 'pagesize' (known: ")
+    assert "page_size" in info.value.message
+    connections.build("ok").close()  # a bad entry stops only its own connection
 
 
 def test_secrets_are_registered_with_the_redactor(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.retry import RetryPolicy, call_with_retry
+from connectors.settings import RetrySettings, parse_settings
 
 
 def failing(*errors: BaseException, result: str = "ok") -> tuple[Callable[[], str], list[int]]:
@@ -127,11 +128,20 @@ def test_each_retry_is_logged(
     assert retries[0].name == "syncline.retry"
 
 
-def test_from_config() -> None:
-    assert RetryPolicy.from_config(None) == RetryPolicy()
-    policy = RetryPolicy.from_config({"max_tries": 3, "initial_wait": 0.1, "max_wait": 2})
-    assert (policy.max_tries, policy.initial_wait, policy.max_wait) == (3, 0.1, 2.0)
-    for bad in ({"max_tries": 0}, {"max_wait": -1}, {"max_tries": "5"}, {"tries": 3}, [1]):
+def test_policy_from_a_retry_block() -> None:
+    assert parse_settings(RetrySettings, {}).policy() == RetryPolicy()
+    policy = parse_settings(RetrySettings, {"max_tries": 3, "initial_wait": 0.1, "max_wait": 2})
+    assert policy.policy() == RetryPolicy(max_tries=3, initial_wait=0.1, max_wait=2.0)
+    for bad, words in (
+        ({"max_tries": 0}, "retry.max_tries: must be at least 1"),
+        ({"max_wait": -1}, "retry.max_wait: must be at least 0"),
+        ({"max_tries": "5"}, "retry.max_tries: expected a whole number"),
+        ({"max_tries": 2.5}, "retry.max_tries: expected a whole number"),
+        ({"tries": 3}, "retry.tries: unknown key 'tries' (known: initial_wait, max_tries, "
+                       "max_wait)"),
+        ([1], "retry: expected settings (key: value)"),
+    ):
         with pytest.raises(ConnectorError) as info:
-            RetryPolicy.from_config(bad)  # type: ignore[arg-type]
+            parse_settings(RetrySettings, bad, at=("retry",))
         assert info.value.kind is ErrorKind.CONFIG
+        assert info.value.message == words

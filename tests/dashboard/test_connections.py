@@ -198,7 +198,8 @@ def test_bad_settings_are_a_failed_check(app: Flask, client: FlaskClient, tmp_pa
     post(client, "/connections/crm/check")
     row = status(engine, "crm")
     assert row is not None and row.check_ok is False
-    assert row.check_message and "page_size must be a positive integer" in row.check_message
+    assert row.check_message and row.check_message.startswith("settings: ")
+    assert "crm.page_size: expected a whole number" in row.check_message
 
 
 def test_check_needs_csrf_login_and_a_known_connection(
@@ -269,7 +270,8 @@ def test_api_version_and_budget_are_shown_set_or_default(
     assert "<dt>api_version</dt><dd><code>61.0</code></dd>" in half
     assert ("<dt>api_budget</dt><dd><code>0.5: cycles pause at 50% of the daily API allowance"
             "</code></dd>") in half
-    assert "(default)" not in half
+    assert "<dt>auth</dt><dd><code>password (default)</code></dd>" in sf
+    assert half.count("(default)") == 1, "only auth, which sf-half leaves out too"
     assert "<dt>api_version</dt><dd><code>9.2 (default)</code></dd>" in d365
     assert "api_budget" not in d365, "Dataverse has no daily allowance to budget"
     assert "d365-secret-77" not in html and SF_SECRET not in html

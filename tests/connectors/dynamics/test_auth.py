@@ -93,7 +93,8 @@ def test_unknown_settings_are_named() -> None:
     with pytest.raises(ConnectorError) as info:
         DynamicsConnector("crm", settings(instance="x", pagesize=3))
     assert info.value.kind is ErrorKind.CONFIG
-    assert "'instance', 'pagesize'" in info.value.message
+    assert "crm.instance: unknown key 'instance'" in info.value.message
+    assert "crm.pagesize: unknown key 'pagesize'" in info.value.message
 
 
 @pytest.mark.parametrize(("extra", "words"), [
