@@ -56,6 +56,8 @@ class RunReport:
     dry_run: bool = False
     planned_write_calls: int = 0
     planned: list[PlannedAction] = field(default_factory=list)
+    #: How the pull_rule went into the remote's query, if it has one (jobs.pushdown).
+    pushdown: list[str] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -74,4 +76,5 @@ class RunReport:
             out["dry_run"] = True
             out["planned_write_calls"] = self.planned_write_calls
             out["planned"] = [asdict(p) for p in self.planned]
+            out["pushdown"] = list(self.pushdown)
         return out
