@@ -84,8 +84,15 @@ def matches(where: Filter, record: Mapping[str, Any]) -> bool:
 
 
 def any_of(*parts: Filter) -> Filter:
-    """``parts`` joined by OR (one part: itself)."""
-    return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
+    """``parts`` joined by OR (one part: itself; an OR among them is merged in)."""
+    flat = tuple(p for part in parts for p in (part.parts if isinstance(part, AnyOf) else (part,)))
+    return flat[0] if len(flat) == 1 else AnyOf(flat)
+
+
+def all_of(*parts: Filter) -> Filter:
+    """``parts`` joined by AND (one part: itself; an AND among them is merged in)."""
+    flat = tuple(p for part in parts for p in (part.parts if isinstance(part, All) else (part,)))
+    return flat[0] if len(flat) == 1 else All(flat)
 
 
 def _equal(stored: Any, wanted: Value) -> bool:

@@ -36,7 +36,7 @@ from jinja2 import Environment, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 
 from connectors.base import FieldInfo
-from connectors.filters import All, Compare, Filter, In, Value, any_of
+from connectors.filters import Compare, Filter, In, Value, all_of, any_of
 from mappings.explain import to_source
 
 #: Field types compared as text, numbers or booleans; other types are never pushed.
@@ -84,11 +84,7 @@ def split(rule: str | None, fields: Mapping[str, FieldInfo]) -> Pushdown | None:
         pushed.append(found[0])
         if not found[1]:
             kept.append(to_source(clause))
-    return Pushdown(rule, _all(pushed) if pushed else None, tuple(kept))
-
-
-def _all(parts: Sequence[Filter]) -> Filter:
-    return parts[0] if len(parts) == 1 else All(tuple(parts))
+    return Pushdown(rule, all_of(*pushed) if pushed else None, tuple(kept))
 
 
 def _conjuncts(node: nodes.Expr) -> list[nodes.Expr]:
@@ -127,7 +123,7 @@ class _Translator:
                 if not kept:
                     return None
                 exact = len(kept) == len(found) and all(e for _, e in kept)
-                return _all([f for f, _ in kept]), exact
+                return all_of(*[f for f, _ in kept]), exact
             every = [f for f in found if f is not None]
             if len(every) < len(found):
                 return None
@@ -248,8 +244,9 @@ class _Translator:
             return isinstance(value, bool)
         if kind == "number":
             # No exponent forms (1e-05): query languages spell those differently, if at all.
-            plain = isinstance(value, int) or (math.isfinite(value) and "e" not in repr(value))
-            return isinstance(value, int | float) and not isinstance(value, bool) and plain
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+            return isinstance(value, int) or (math.isfinite(value) and "e" not in repr(value))
         return kind == "text" and isinstance(value, str)
 
     def _exact_text(self, name: str, values: Sequence[Value]) -> bool:
