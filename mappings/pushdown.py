@@ -39,8 +39,10 @@ from connectors.base import FieldInfo
 from connectors.filters import Compare, Filter, In, Value, all_of, any_of
 from mappings.explain import to_source
 
-#: Field types compared as text, numbers or booleans; other types are never pushed.
-TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url", "picklist", "id", "reference"})
+#: Field types compared as text, numbers or booleans; other types are never pushed. Long text
+#: areas (``text``) cannot be filtered on in SOQL, and an id literal that is not a valid id fails
+#: the whole query there, so neither is pushed.
+TEXT_TYPES = frozenset({"string", "email", "phone", "url", "picklist"})
 NUMBER_TYPES = frozenset({"integer", "number"})
 BOOLEAN_TYPES = frozenset({"boolean"})
 
@@ -194,6 +196,8 @@ class _Translator:
         name = self._field(left)
         if name is None or not isinstance(right, nodes.List | nodes.Tuple):
             return None
+        if self._kind(name) == "boolean":
+            return None  # SOQL has no IN on checkboxes
         items = right.items
         if not items or not all(isinstance(i, nodes.Const) for i in items):
             return None

@@ -22,6 +22,7 @@ FIELDS = {
         FieldInfo("LeadSource", "picklist", picklist_values=SOURCES, restricted_picklist=True),
         FieldInfo("Status", "picklist", picklist_values=("Open", "Disqualified")),
         FieldInfo("Company", "string"),
+        FieldInfo("Description", "text"),
         FieldInfo("Email", "email"),
         FieldInfo("Score__c", "number"),
         FieldInfo("NumberOfEmployees", "integer"),
@@ -84,6 +85,9 @@ CASES: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("not Email", None, ("not Email",)),
     ("blank(Email)", None, ("blank(Email)",)),
     ("1 < Score__c < 5", None, ("1 < Score__c < 5",)),
+    ("Id == '00Q5e0000000001'", None, ("Id == '00Q5e0000000001'",)),
+    ("Description == 'x'", None, ("Description == 'x'",)),
+    ("HasOptedOutOfEmail in [true]", None, ("HasOptedOutOfEmail in [true]",)),
 ]
 
 
