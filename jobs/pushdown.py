@@ -71,7 +71,7 @@ def pull_filter(session: Session, connector: Connector, mapping: Mapping) -> Pul
     open_ids = _open_error_ids(session, mapping.name)
     if len(open_ids) > ALWAYS_READ_LIMIT:
         lines = [
-            f"pull_rule not pushed to {mapping.connection} this cycle: {len(open_ids)} records "
+            f"pull_rule not pushed to {mapping.connection} this cycle: {len(open_ids)} record(s) "
             f"with open errors must be read whatever the rule (more than {ALWAYS_READ_LIMIT}); "
             "the rule is checked here"
         ]
