@@ -16,6 +16,10 @@ record the engine would act on although the rule keeps it out:
 
 Errors waiting for a retry need nothing here: a due retry re-reads its record by key, and one
 not due yet is left out of every page anyway.
+
+One difference remains, on purpose: a rule that *fails* on a record (``Company - 1 > 0`` on a
+text) records an error for it; where the filter leaves that record out, there is none. The
+rule keeps such records out either way, and its error still shows on every record it reads.
 """
 
 from __future__ import annotations
