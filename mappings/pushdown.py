@@ -1,11 +1,12 @@
 """The part of a ``pull_rule`` a remote can evaluate itself: a neutral filter for its query.
 
-A rule such as ``LeadSource != 'Partner Referral' and blank(Email) == false`` is read as its
-syntax tree; the clauses that map cleanly onto a query language (comparisons of a remote field
-with a literal, ``in``/``not in`` lists, ``is none``, ``and``/``or``/``not``) become a
-:data:`Filter` that a connector renders as SOQL ``WHERE`` or OData ``$filter``. The rest stays
-here: the whole rule is still evaluated on every record that comes back, so the pushed filter
-only has to be *at least as permissive* as the rule. It must never drop a record the rule
+A rule such as ``LeadSource != 'Partner Referral' and domain(Email) != 'rival.com'`` is read
+as its syntax tree; the clauses that map cleanly onto a query language (comparisons of a remote
+field with a literal, ``in``/``not in`` lists, ``is none``, ``and``/``or``/``not``) become a
+neutral :data:`~connectors.filters.Filter` that a connector renders in its query language
+(Salesforce: SOQL ``WHERE``) or evaluates (the memory connector). The rest stays here: the
+whole rule is still evaluated on every record that comes back, so the pushed filter only has
+to be *at least as permissive* as the rule. It must never drop a record the rule
 keeps, which decides every translation below:
 
 - Remote text comparisons ignore case (SOQL and OData both do), the rule's do not. ``=`` and
