@@ -262,9 +262,9 @@ class MemoryConnector(Connector):
     def where_text(self, object_name: str, where: Filter) -> str:
         """The filter as the store applies it (field names checked against the schema)."""
         obj = self.store.object_schema(object_name)
-        for name in sorted(filter_fields(where)):
-            if name not in obj.fields:
-                raise unknown_field(obj, name)
+        unknown = sorted(filter_fields(where) - set(obj.fields))
+        if unknown:
+            raise unknown_field(obj, unknown[0])
         return filter_text(where)
 
     def _pages(
@@ -468,6 +468,8 @@ class MemoryConnector(Connector):
 
 def _whole_seconds(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
+
+
 def _kept(where: Filter, record: Record) -> bool:
     """Does the store return ``record`` under ``where``? (tombstones: always)."""
     return bool(record["_deleted"]) or matches(where, record)

@@ -195,7 +195,7 @@ class SalesforceConnector(Connector):
             conditions.append(f"{CURSOR_FIELD} >= {soql_datetime(start)}")
         if where is not None:
             condition = self.where_text(object_name, where)
-            conditions.append(f"({condition})" if conditions else f"{condition}")
+            conditions.append(f"({condition})" if conditions else condition)
         soql = f"SELECT {', '.join(selected)} FROM {object_name}"
         if conditions:
             soql += " WHERE " + " AND ".join(conditions)
@@ -204,10 +204,11 @@ class SalesforceConnector(Connector):
 
     def where_text(self, object_name: str, where: Filter) -> str:
         """The SOQL condition a change read adds for ``where`` (deletes always come)."""
-        for name in sorted(filter_fields(where)):
-            if name not in self.object_info(object_name).fields:
-                raise _unknown_field(object_name, name)
-        return feed_condition(where, set(self.object_info(object_name).fields), object_name)
+        known = set(self.object_info(object_name).fields)
+        unknown = sorted(filter_fields(where) - known)
+        if unknown:
+            raise _unknown_field(object_name, unknown[0])
+        return feed_condition(where, known, object_name)
 
     def _pages(self, object_name: str, soql: str, wanted: set[str]) -> Iterator[Page]:
         for result in self.query_pages(soql, include_deleted=True):
