@@ -58,7 +58,8 @@ def pull_filter(session: Session, connector: Connector, mapping: Mapping) -> Pul
     if pushdown is None or pushdown.pushed is None:
         return PulledFilter(
             None, (f"pull_rule not pushed to {mapping.connection}: no part of it can be said "
-                   "in the remote's query; it is checked here on every record read",)
+                   "in the remote's query without leaving out records the rule keeps (text "
+                   "there compares ignoring case); it is checked here on every record read",)
         )
     text = connector.where_text(name, pushdown.pushed)
     if text is None:

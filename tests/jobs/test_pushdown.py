@@ -58,3 +58,20 @@ def test_many_open_pull_errors_make_the_cycle_read_everything_as_before(
         "pull_rule pushed to crm: WHERE LeadSource != 'Partner Referral' OR LeadSource = null"
     )
     assert lines[-1] == "also read whatever the rule: 1 record(s) with open errors"
+
+
+def test_a_rule_no_query_can_say_is_read_whole_and_the_dry_run_says_why(
+    engine: Engine, tmp_path: Path
+) -> None:
+    h = Harness(engine, tmp_path, mapping(pull_rule="Company != 'Competitor'"))
+    lead(h, "ann@acme.com")
+    h.crm.create("Lead", {"Email": "spy@rival.com", "LastName": "Spy", "Company": "competitor"})
+
+    report = h.run(dry_run=True)
+
+    assert report.pushdown == [
+        "pull_rule not pushed to crm: no part of it can be said in the remote's query without "
+        "leaving out records the rule keeps (text there compares ignoring case); it is checked "
+        "here on every record read"
+    ]
+    assert report.read == 2 and report.created_hub == 2, "'competitor' is not 'Competitor'"
