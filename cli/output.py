@@ -99,6 +99,8 @@ def print_summary(reports: Sequence[RunReport], *, rich_table: bool) -> None:
 def print_plan(report: RunReport) -> None:
     """A dry run's planned record actions and the API calls it would spend."""
     click.echo(f"{report.mapping} (dry run, nothing written)")
+    for line in report.pushdown:
+        click.echo(f"  {one_line(line)}")
     if not report.planned:
         click.echo("  nothing to do")
     for action in report.planned:

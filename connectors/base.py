@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from connectors.errors import ConnectorError, ErrorKind, FieldRefusal
+from connectors.filters import Filter
 from connectors.settings import ConnectionSettings
 
 #: Opaque to the engine: a modstamp+id, an OData delta link, a sequence number. Always a string
@@ -228,11 +229,29 @@ class Connector(ABC):
     def describe(self, objects: Sequence[str] | None = None) -> dict[str, ObjectInfo]:
         """Describe the given objects (all known ones when None); unknown object → CONFIG."""
 
+    #: Why ``where`` never reaches this remote (``where_text`` None): a dry run says so.
+    where_refused: ClassVar[str] = "this connector reads every change and sends no filter"
+
     @abstractmethod
     def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+        self,
+        object_name: str,
+        since: Cursor | None,
+        *,
+        fields: Sequence[str] | None = None,
+        where: Filter | None = None,
     ) -> Iterator[Page]:
-        """Yield pages of upserts and deletes with cursor >= since (None = everything)."""
+        """Yield pages of upserts and deletes with cursor >= since (None = everything).
+
+        ``where``: the remote may leave out upserts of records that fail it (a pushed-down
+        ``pull_rule``); it must still return every delete and every record carrying a
+        ``successor``, which the engine acts on whatever the rule says. A connector that
+        cannot send it reads everything (``where_text`` None).
+        """
+
+    def where_text(self, object_name: str, where: Filter) -> str | None:
+        """The condition ``read_changes`` sends for ``where`` (a dry run prints it); None: none."""
+        return None
 
     @abstractmethod
     def lookup(

@@ -18,6 +18,7 @@ from connectors.base import (
     WriteResult,
     WriteStatus,
 )
+from connectors.filters import Filter
 
 
 class ConnectorProxy(Connector):
@@ -29,6 +30,7 @@ class ConnectorProxy(Connector):
         super().__init__(inner.name, {})
         self.inner = inner
         self.capabilities = inner.capabilities  # type: ignore[misc]
+        self.where_refused = inner.where_refused  # type: ignore[misc]
 
     @property  # type: ignore[override]
     def api_calls(self) -> int:
@@ -48,9 +50,17 @@ class ConnectorProxy(Connector):
         return self.inner.describe(objects)
 
     def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+        self,
+        object_name: str,
+        since: Cursor | None,
+        *,
+        fields: Sequence[str] | None = None,
+        where: Filter | None = None,
     ) -> Iterator[Page]:
-        return self.inner.read_changes(object_name, since, fields=fields)
+        return self.inner.read_changes(object_name, since, fields=fields, where=where)
+
+    def where_text(self, object_name: str, where: Filter) -> str | None:
+        return self.inner.where_text(object_name, where)
 
     def read_hard_deletes(
         self, object_name: str, since: Cursor | None, *, now: datetime | None = None

@@ -25,6 +25,7 @@ from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.plan import actions as act
 from jobs.plan.pull import PullPage, PullPlanner, PullRules, unique_key
+from jobs.pushdown import pull_filter
 from jobs.references import pull_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from jobs.successors import Relink, apply_relinks, plan_successors
@@ -78,11 +79,15 @@ class PullPhase:
             due = due_retries(session, self.mapping.name, DIRECTION, cycle.now)
             retry_ids = list(dict.fromkeys(e.remote_id for e in due if e.remote_id))
             held = waiting_retries(session, self.mapping.name, DIRECTION, cycle.now)
+            pushed = pull_filter(session, cycle.connector, self.mapping)
+        cycle.report.pushdown = list(pushed.lines)
         if retry_ids:
             self._retry(retry_ids)
         held.update(retry_ids)
         fields = self.mapping.remote_read_fields()
-        for page in cycle.connector.read_changes(self.mapping.remote_object, cursor, fields=fields):
+        for page in cycle.connector.read_changes(
+            self.mapping.remote_object, cursor, fields=fields, where=pushed.where
+        ):
             cycle.report.read += len(page.changes)
             with cycle.transaction() as session:
                 self.apply(session, [c for c in page.changes if c.key not in held])

@@ -39,6 +39,8 @@ class RunReport(RunCounts):
     dry_run: bool = False
     planned_write_calls: int = 0
     planned: list[PlannedAction] = Field(default_factory=list)
+    #: How the pull_rule went into the remote's query, if it has one (jobs.pushdown).
+    pushdown: list[str] = Field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -57,4 +59,5 @@ class RunReport(RunCounts):
             out["dry_run"] = True
             out["planned_write_calls"] = self.planned_write_calls
             out["planned"] = [asdict(p) for p in self.planned]
+            out["pushdown"] = list(self.pushdown)
         return out

@@ -52,6 +52,7 @@ from connectors.base import (
 from connectors.conformance.remote import RemoteControl
 from connectors.conformance.secretforms import leaks
 from connectors.errors import ConnectorError, ErrorKind
+from connectors.filters import AnyOf, Compare, In, matches
 
 FIELD_TYPES = frozenset({
     "string", "text", "email", "phone", "url", "picklist", "multipicklist", "boolean", "integer",
@@ -247,6 +248,39 @@ class ConnectorConformance:
         assert set(again.keys) <= set(found.keys), "from the new cursor: repeats at most"
         known = {c.key: c.op for c in connector.lookup_deleted(self.object_name, keys)}
         assert known == {keys[1]: Op.UPSERT, keys[2]: Op.DELETE}, "gone for good: unknown"
+
+    def test_a_filtered_read_returns_exactly_the_matching_records(
+        self, connector: Connector, remote: RemoteControl
+    ) -> None:
+        """A pushed-down pull_rule: what fails it is never sent; text matches ignoring case."""
+        field = self.required_field
+        keys = self.seed(remote, 4)
+        values = [self.sample(i)[field] for i in range(4)]
+        where = In(field, (values[0].upper(), values[2]))
+        read = self.upserts(read_all(connector, self.object_name, fields=[field], where=where))
+        if connector.where_text(self.object_name, where) is None:
+            # Nothing sent, so nothing left out: the engine applies the rule to every record.
+            assert {keys[0], keys[1], keys[2], keys[3]} <= {c.key for c in read}
+            return
+        assert {c.key for c in read if c.key in keys} == {keys[0], keys[2]}
+        assert all(matches(where, c.fields) for c in read), "nothing failing the filter"
+        unequal = AnyOf((Compare(field, "!=", values[1]), Compare(field, "=", None)))
+        read = self.upserts(read_all(connector, self.object_name, fields=[field], where=unequal))
+        assert {c.key for c in read if c.key in keys} == {keys[0], keys[2], keys[3]}
+
+    def test_a_filtered_read_still_returns_deletes(
+        self, connector: Connector, remote: RemoteControl
+    ) -> None:
+        """The engine acts on a delete whatever the rule says: a filter never hides one."""
+        if not connector.capabilities.deletes_in_feed:
+            pytest.skip("deletes are not in the feed")
+        field = self.required_field
+        keys = self.seed(remote, 2)
+        where = Compare(field, "=", self.sample(1)[field])
+        cursor = read_all(connector, self.object_name, where=where)[-1].cursor
+        remote.delete(keys[0])
+        later = changes_of(read_all(connector, self.object_name, cursor, where=where))
+        assert [c.op for c in later if c.key == keys[0]] == [Op.DELETE]
 
     # -- write ------------------------------------------------------------------------------
 

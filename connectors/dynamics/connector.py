@@ -41,6 +41,7 @@ from connectors.dynamics.settings import (
 )
 from connectors.dynamics.writes import Writer
 from connectors.errors import ConnectorError, ErrorKind
+from connectors.filters import Filter
 from connectors.http import HttpClient
 from connectors.retry import RetryPolicy
 from core.logs import event, get_logger
@@ -87,6 +88,10 @@ class DynamicsConnector(Connector):
     """
 
     type_name = "dynamics"
+    where_refused = (
+        "Dataverse refuses $filter on change-tracking reads (the delta link Syncline's cursor "
+        "is), so every change is read"
+    )
     # Delta links are opaque and only the last page of a read has one: nothing to sort.
     # ``versionnumber`` is a row version, new on every write: updates send it as If-Match.
     capabilities = Capabilities(sorted_changes=False, max_batch_size=MAX_BATCH_SIZE,
@@ -208,11 +213,17 @@ class DynamicsConnector(Connector):
         return entity_info(definition, attributes)
 
     def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+        self,
+        object_name: str,
+        since: Cursor | None,
+        *,
+        fields: Sequence[str] | None = None,
+        where: Filter | None = None,
     ) -> Iterator[Page]:
         """Change tracking: all rows and a delta link (since None), or changes since a link.
 
-        An expired or invalid delta link falls back to a full re-read, logged.
+        An expired or invalid delta link falls back to a full re-read, logged. ``where`` is
+        not sent (``where_refused``): every change comes and the engine applies the rule.
         """
         described = self.entity(object_name)
         wanted = self._wanted(described, fields)

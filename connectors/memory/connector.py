@@ -24,6 +24,7 @@ from connectors.base import (
 )
 from connectors.concurrency import overwritten_field
 from connectors.errors import ConnectorError, ErrorKind
+from connectors.filters import Filter, filter_fields, filter_text, matches
 from connectors.memory.schema import CURSOR_FIELD, KEY_FIELD, ObjectSchema, unknown_field
 from connectors.memory.settings import FaultSettings, MemoryConnection
 from connectors.memory.store import MemoryStore, Record, SimulatedCrash
@@ -177,17 +178,39 @@ class MemoryConnector(Connector):
         return self._call(lambda: {n: self.store.object_schema(n).info() for n in names})
 
     def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+        self,
+        object_name: str,
+        since: Cursor | None,
+        *,
+        fields: Sequence[str] | None = None,
+        where: Filter | None = None,
     ) -> Iterator[Page]:
-        """Pages of records and tombstones with sequence >= ``since``, ``page_size`` each."""
+        """Pages of records and tombstones with sequence >= ``since``, ``page_size`` each.
+
+        ``where`` is applied by the store, as a remote's query would: records failing it are
+        never returned, tombstones always are.
+        """
         obj = self.store.object_schema(object_name)
         selected = self._selected(obj, fields)
-        return self._pages(obj, _sequence(since), selected)
+        if where is not None:
+            self.where_text(object_name, where)  # an unknown field fails as a query would
+        return self._pages(obj, _sequence(since), selected, where)
 
-    def _pages(self, obj: ObjectSchema, start: int, selected: list[str]) -> Iterator[Page]:
+    def where_text(self, object_name: str, where: Filter) -> str:
+        """The filter as the store applies it (field names checked against the schema)."""
+        obj = self.store.object_schema(object_name)
+        unknown = sorted(filter_fields(where) - set(obj.fields))
+        if unknown:
+            raise unknown_field(obj, unknown[0])
+        return filter_text(where)
+
+    def _pages(
+        self, obj: ObjectSchema, start: int, selected: list[str], where: Filter | None = None
+    ) -> Iterator[Page]:
+        keep = None if where is None else partial(_kept, where)
         while True:
             # One more than a page tells whether another call is needed, like nextRecordsUrl.
-            fetch = partial(self.store.changes, obj.name, start, self.page_size + 1)
+            fetch = partial(self.store.changes, obj.name, start, self.page_size + 1, keep)
             batch = self._call(fetch)
             page = batch[: self.page_size]
             if not page:
@@ -382,6 +405,13 @@ class MemoryConnector(Connector):
 
 def _whole_seconds(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _kept(where: Filter, record: Record) -> bool:
+    """Does the store return ``record`` under ``where``? (tombstones: always)."""
+    return bool(record["_deleted"]) or matches(where, record)
+
+
 def _sequence(cursor: Cursor | None) -> int:
     """A cursor as the store's sequence number (0 before the first read)."""
     try:

@@ -342,8 +342,17 @@ class MemoryStore:
         with self.transaction():
             return sum(1 for r in self._records(object_name).values() if not r["_deleted"])
 
-    def changes(self, object_name: str, since_seq: int, limit: int) -> list[Record]:
-        """Up to ``limit`` records and tombstones with ``_seq >= since_seq``, by sequence."""
+    def changes(
+        self,
+        object_name: str,
+        since_seq: int,
+        limit: int,
+        keep: Callable[[Record], bool] | None = None,
+    ) -> list[Record]:
+        """Up to ``limit`` records and tombstones with ``_seq >= since_seq``, by sequence.
+
+        ``keep``: a query's filter; records it refuses are passed over, as a remote does.
+        """
         with self.transaction():
             records = self._records(object_name)
             log = self._log.setdefault(object_name, [])
@@ -355,7 +364,9 @@ class MemoryStore:
                 seq, key = log[i]
                 i += 1
                 record = records.get(key)
-                if record is not None and record["_seq"] == seq:  # else superseded
+                if record is None or record["_seq"] != seq:
+                    continue  # superseded
+                if keep is None or keep(record):
                     found.append(dict(record))
             return found
 

@@ -26,6 +26,7 @@ from connectors.base import (
 )
 from connectors.config import register_secrets
 from connectors.errors import ConnectorError, ErrorKind
+from connectors.filters import Filter, filter_fields
 from connectors.retry import RetryPolicy
 from connectors.salesforce.replication import read_deleted
 from connectors.salesforce.schema import (
@@ -40,6 +41,7 @@ from connectors.salesforce.schema import (
 )
 from connectors.salesforce.settings import SECRET_KEYS, SalesforceConnection, SalesforceSettings
 from connectors.salesforce.transport import Transport
+from connectors.salesforce.where import feed_condition
 from connectors.salesforce.writes import Writer
 from core.redaction import redact
 
@@ -173,18 +175,41 @@ class SalesforceConnector(Connector):
         return raw
 
     def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+        self,
+        object_name: str,
+        since: Cursor | None,
+        *,
+        fields: Sequence[str] | None = None,
+        where: Filter | None = None,
     ) -> Iterator[Page]:
-        """Pages of upserts and deletes with SystemModstamp >= ``since``, one per query page."""
+        """Pages of upserts and deletes with SystemModstamp >= ``since``, one per query page.
+
+        ``where`` goes into the query's WHERE, beside the cursor: records failing it are
+        never sent, except deletes and converted Leads (``feed_condition``).
+        """
         start = parse_cursor(since) if since is not None else None
         info = self.object_info(object_name)
         wanted = self._wanted(info, fields)
         selected = self._with_feed_fields(info, wanted)
-        soql = f"SELECT {', '.join(selected)} FROM {object_name}"
+        conditions = []
         if start is not None:
-            soql += f" WHERE {CURSOR_FIELD} >= {soql_datetime(start)}"
+            conditions.append(f"{CURSOR_FIELD} >= {soql_datetime(start)}")
+        if where is not None:
+            condition = self.where_text(object_name, where)
+            conditions.append(f"({condition})" if conditions else condition)
+        soql = f"SELECT {', '.join(selected)} FROM {object_name}"
+        if conditions:
+            soql += " WHERE " + " AND ".join(conditions)
         soql += f" ORDER BY {CURSOR_FIELD}, {KEY_FIELD}"
         return self._pages(object_name, soql, set(wanted))
+
+    def where_text(self, object_name: str, where: Filter) -> str:
+        """The SOQL condition a change read adds for ``where`` (deletes always come)."""
+        known = set(self.object_info(object_name).fields)
+        unknown = sorted(filter_fields(where) - known)
+        if unknown:
+            raise _unknown_field(object_name, unknown[0])
+        return feed_condition(where, known, object_name)
 
     def _pages(self, object_name: str, soql: str, wanted: set[str]) -> Iterator[Page]:
         for result in self.query_pages(soql, include_deleted=True):

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from connectors.base import ApiUsage, Change, Cursor, Page
+from connectors.filters import Filter
 from connectors.memory.connector import MemoryConnector
 from core.models import Audit, CampaignMember, ConnectionStatus, Link
 from jobs import budget
@@ -41,9 +42,14 @@ class CrmConnector(MemoryConnector):
     checks = 0
 
     def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+        self,
+        object_name: str,
+        since: Cursor | None,
+        *,
+        fields: Sequence[str] | None = None,
+        where: Filter | None = None,
     ) -> Iterator[Page]:
-        for page in super().read_changes(object_name, since, fields=fields):
+        for page in super().read_changes(object_name, since, fields=fields, where=where):
             yield Page(
                 [
                     Change(c.key, c.op, c.fields, c.modified_at, c.version,

@@ -39,6 +39,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from connectors.base import Connector, Cursor, OutboundRecord, Page, WriteResult
+from connectors.filters import Filter
 from connectors.memory.connector import MemoryConnector
 from connectors.memory.store import MemoryStore, SimulatedCrash
 from core.clock import as_utc
@@ -121,9 +122,15 @@ class CrashingConnector(MemoryConnector):
         return super().write(object_name, records)
 
     def read_changes(
-        self, object_name: str, since: Cursor | None, *, fields: Sequence[str] | None = None
+        self,
+        object_name: str,
+        since: Cursor | None,
+        *,
+        fields: Sequence[str] | None = None,
+        where: Filter | None = None,
     ) -> Iterator[Page]:
-        for n, page in enumerate(super().read_changes(object_name, since, fields=fields)):
+        pages = super().read_changes(object_name, since, fields=fields, where=where)
+        for n, page in enumerate(pages):
             if self.crash_after_pages is not None and n >= self.crash_after_pages:
                 # The engine committed the pages before this one; it never sees this one.
                 raise SimulatedCrash(f"crash after {n} pages")
