@@ -57,7 +57,11 @@ def say(line: str = "") -> None:
 
 
 def per_10k(seconds: float, records: int) -> str:
-    return f"{seconds * 1000 * PER / records:,.0f} ms per {PER:,}"
+    return f"{ms_per_10k(seconds, records)} ms per {PER:,}"
+
+
+def ms_per_10k(seconds: float, records: int) -> str:
+    return f"{seconds * 1000 * PER / records:,.0f}"
 
 
 # -- (a) the pure planners ------------------------------------------------------------------------
@@ -153,8 +157,9 @@ def kinds(actions: list[Any]) -> str:
 
 
 def cycles(records: int) -> float:
-    """Four phases of ``records`` records through real cycles; total seconds."""
+    """Four phases of ``records`` records through real cycles; total CPU seconds."""
     phases: list[Cycles] = []
+    say(f"  {'ms per ' + format(PER, ',') + ' records':<27} {'CPU':>8} {'wall':>8}")
     with BenchHub() as hub:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("new in the CRM (pull)", lambda: hub.crm_creates(records, "")),
@@ -167,15 +172,15 @@ def cycles(records: int) -> float:
             gc.collect()
             phase = hub.until_quiet(name, records)
             phases.append(phase)
-            say(f"  {name:<28} {per_10k(phase.total, records):>20}  "
-                f"({len(phase.reports)} cycles: "
-                f"{' + '.join(f'{s:.2f}' for s in phase.seconds)} s; {phase.describe()})")
+            say(f"  {name:<27} {ms_per_10k(phase.total_cpu, records):>8} "
+                f"{ms_per_10k(phase.total, records):>8}  ({len(phase.reports)} cycles, CPU "
+                f"{' + '.join(f'{s:.2f}' for s in phase.cpu)} s; {phase.describe()})")
         if any(p.moved() < records for p in phases):
             raise RuntimeError("a phase moved fewer records than it was given: see above")
-    total = sum(p.total for p in phases)
-    say(f"  {'all four':<28} {per_10k(total, records):>20}  "
-        f"({total:.1f} s for {4 * records:,} record changes)")
-    return total
+    cpu, wall = sum(p.total_cpu for p in phases), sum(p.total for p in phases)
+    say(f"  {'all four':<27} {ms_per_10k(cpu, records):>8} {ms_per_10k(wall, records):>8}"
+        f"  ({4 * records:,} record changes)")
+    return cpu
 
 
 # -- (b) the idle cycle ---------------------------------------------------------------------------
@@ -202,11 +207,11 @@ def statement_times(engine: Engine) -> Iterator[Counter[str]]:
         event.remove(engine, "after_cursor_execute", after)
 
 
-def idle(linked: int, repeats: int) -> float:
-    """Median seconds of an idle cycle with ``linked`` people linked; prints the details."""
+def idle(linked: int, repeats: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of an idle cycle with ``linked`` people linked (printed)."""
     with BenchHub() as hub:
         seeded = hub.seed_linked(linked)
-        report, _ = hub.cycle()  # the first cycle warms caches and opens the pool
+        report, _, _ = hub.cycle()  # the first cycle warms caches and opens the pool
         if report.read > 1 or report.backlog or hub.until_quiet("idle", 0).moved():
             raise RuntimeError(f"the seeded hub is not idle: {report}")
         # The memory CRM keeps a million records in this process: keep them (and the seed's
@@ -214,33 +219,35 @@ def idle(linked: int, repeats: int) -> float:
         gc.collect()
         gc.freeze()
         try:
-            seconds = []
+            seconds, cpu = [], []
             with statement_times(hub.engine) as spent:
                 for _ in range(repeats):
-                    report, taken = hub.cycle()
+                    report, taken, used = hub.cycle()
                     seconds.append(taken)
+                    cpu.append(used)
         finally:
             gc.unfreeze()
         median = statistics.median(seconds)
-        say(f"  {linked:>9,} linked: median {median * 1000:6.1f} ms, fastest "
-            f"{min(seconds) * 1000:6.1f} ms over {repeats} cycles; {report.read} read, "
-            f"{report.api_calls} API call; seeded in {seeded:.0f} s")
+        say(f"  {linked:>9,} linked: median {median * 1000:6.1f} ms wall "
+            f"({statistics.median(cpu) * 1000:.1f} ms CPU), fastest {min(seconds) * 1000:.1f} ms "
+            f"over {repeats} cycles; {report.read} read, {report.api_calls} API call; "
+            f"seeded in {seeded:.0f} s")
         slowest = spent.most_common(3)
         say(f"{'':13}{len(spent)} distinct statements; the slowest, ms per cycle:")
         for statement, spent_seconds in slowest:
             say(f"{'':15}{spent_seconds * 1000 / repeats:6.2f}  {statement[:90]}")
         check_links_are_real(hub, linked)
-    return median
+    return median, statistics.median(cpu)
 
 
 def check_links_are_real(hub: BenchHub, linked: int) -> None:
     """One hub edit goes out as one update, one CRM edit comes in as one: the seed is a sync."""
     index = linked // 2
     hub.hub_edit(index, "Pushed title")
-    pushed, _ = hub.cycle()
+    pushed, _, _ = hub.cycle()
     lead = hub.lead_of(index)
     hub.store.update("Lead", lead["Id"], {"Title": "Pulled title"}, validate=False)
-    pulled, _ = hub.cycle()
+    pulled, _, _ = hub.cycle()
     if (pushed.updated_remote, pushed.created_remote, lead["Title"]) != (1, 0, "Pushed title") or (
         pulled.updated_hub, pulled.created_hub, hub.person_title(index)
     ) != (1, 0, "Pulled title"):
@@ -313,12 +320,14 @@ def main(argv: list[str] | None = None) -> int:
         cycles(args.records)
     if "idle" in args.sections:
         say(f"\n(b) idle cycle (pull + push, nothing changed), median of {args.repeats}:")
-        small = idle(args.small, args.repeats)
-        large = idle(args.large, args.repeats)
-        ratio = large / small
-        verdict = "met" if ratio <= IDLE_GOAL else "MISSED"
-        say(f"  {args.large:,} vs {args.small:,} linked: {ratio:.2f}x "
-            f"(goal <= {IDLE_GOAL}x: {verdict})")
+        small, small_cpu = idle(args.small, args.repeats)
+        large, large_cpu = idle(args.large, args.repeats)
+        # Both: the wall clock is what a user waits, but on a shared box it mostly measures
+        # the other work (and the disk's fsyncs); the CPU time is what the cycle itself costs.
+        for clock, ratio in (("wall", large / small), ("CPU", large_cpu / small_cpu)):
+            verdict = "met" if ratio <= IDLE_GOAL else "MISSED"
+            say(f"  {args.large:,} vs {args.small:,} linked: {ratio:.2f}x {clock} "
+                f"(goal <= {IDLE_GOAL}x: {verdict})")
     for name in ("history", "backfill"):
         if name in args.sections:
             label = "(c) journal write overhead" if name == "history" else "(d) backfill"
