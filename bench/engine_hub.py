@@ -283,11 +283,8 @@ class BenchHub:
             session.commit()
 
     def lead_of(self, index: int) -> dict[str, Any]:
-        """The Lead linked to hub person ``index``."""
-        with self.engine.connect() as connection:
-            key = connection.execute(
-                text("SELECT remote_id FROM link WHERE hub_id = :id"), {"id": f"{index:032x}"}
-            ).scalar_one()
+        """Person ``index``'s Lead, found by its email (not through the link under test)."""
+        (key,) = self.store.find("Lead", "Email", email(index))
         lead = self.store.get("Lead", key)
         assert lead is not None
         return lead
