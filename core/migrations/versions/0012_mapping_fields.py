@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("mapping", sa.String(length=120), nullable=False),
         sa.Column("remote_field", sa.String(length=120), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("mapping", "remote_field"),
     )
     op.create_table(
@@ -35,10 +35,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("mapping", sa.String(length=120), nullable=False),
         sa.Column("fields", sa.JSON(), nullable=False),
-        sa.Column("since", sa.DateTime(), nullable=True),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("requested_by", sa.String(length=120), nullable=False),
-        sa.Column("requested_at", sa.DateTime(), nullable=False),
-        sa.Column("done_at", sa.DateTime(), nullable=True),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
