@@ -104,13 +104,18 @@ def print_summary(reports: Sequence[RunReport], *, rich_table: bool) -> None:
     for r in reports:
         if r.message:
             click.echo(f"{r.mapping}: {redact(r.message)}", err=True)
+        if not r.dry_run:
+            for line in r.backfill:
+                click.echo(f"{r.mapping}: {line}", err=True)
 
 
 def print_plan(report: RunReport) -> None:
     """A dry run's planned record actions and the API calls it would spend."""
     click.echo(f"{report.mapping} (dry run, nothing written)")
-    if not report.planned:
+    if not report.planned and not report.backfill:
         click.echo("  nothing to do")
+    for line in report.backfill:
+        click.echo(f"  {line}")
     for action in report.planned:
         who = action.email or action.hub_id or action.remote_id or "?"
         line = f"  {action.direction:<9} {action.action:<8} {who}"

@@ -35,6 +35,9 @@ DIRECTION = "to_remote"
 class PushPhase:
     """Pushes hub changes; remote writes are batched, results committed with the cursor."""
 
+    #: A record through ends its record-level errors: it synced whole (a backfill's does not).
+    settles_records = True
+
     def __init__(self, cycle: Cycle) -> None:
         self.cycle = cycle
         self.mapping = cycle.mapping
@@ -305,8 +308,9 @@ class PushPhase:
             else:
                 ok.append(hub.id)
                 settled += [hub.id] if moves.settled else []
-        log.resolve(hub_ids=ok)
-        log.resolve(hub_ids=held, conflicts=False)
+        if self.settles_records:
+            log.resolve(hub_ids=ok)
+            log.resolve(hub_ids=held, conflicts=False)
         log.resolve_conflicts(hub_ids=settled)
         log.resolve_fields(clean)
 

@@ -56,6 +56,8 @@ class RunReport:
     dry_run: bool = False
     planned_write_calls: int = 0
     planned: list[PlannedAction] = field(default_factory=list)
+    #: Backfills done (or, in a dry run, estimated), one line each (jobs.backfill).
+    backfill: list[str] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -70,6 +72,8 @@ class RunReport:
         out["backlog"] = self.backlog
         if self.message:
             out["message"] = self.message
+        if self.backfill:
+            out["backfill"] = self.backfill
         if self.dry_run:
             out["dry_run"] = True
             out["planned_write_calls"] = self.planned_write_calls

@@ -1,0 +1,135 @@
+"""A field row added to (or changed in) a mapping reaches every linked record: the sandbox org.
+
+Before backfills, such a row reached only the records that changed later (1 of 168 linked
+Leads in the demo). Here the shipped lead mapping loses a row, records are linked, and the
+row comes back: the next cycle sends (or reads) that field for every linked record, in one
+Bulk job per 10,000 records, and the cycle after is idle again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.salesforce import SalesforceConnector
+from tests.e2e.harness import SalesforceHub
+
+LEADS = 24
+
+
+def _without(sf: SalesforceHub, *hub_fields: str) -> list[dict[str, Any]]:
+    """Take rows out of the copied lead mapping; the rows taken, to put back later."""
+    taken: list[dict[str, Any]] = []
+
+    def change(data: dict[str, Any]) -> None:
+        taken.extend(r for r in data["fields"] if r.get("hub") in hub_fields)
+        data["fields"] = [r for r in data["fields"] if r.get("hub") not in hub_fields]
+
+    sf.edit_mapping("salesforce-lead", change)
+    return taken
+
+
+def _put_back(sf: SalesforceHub, rows: list[dict[str, Any]]) -> None:
+    sf.edit_mapping("salesforce-lead", lambda data: data["fields"].extend(rows))
+
+
+def _bulk_threshold(sf: SalesforceHub, records: int) -> None:
+    """Make Bulk API 2.0 take writes from ``records`` records (the default is 2,000)."""
+
+    def lower(connector: SalesforceConnector) -> None:
+        connector.bulk_threshold = records
+
+    sf.on_connect = lower
+
+
+def _ingest_jobs(sf: SalesforceHub) -> int:
+    bulk = sf.sandbox.state.bulk
+    assert bulk is not None
+    return len(bulk.list("ingest"))
+
+
+def _link_people(sf: SalesforceHub) -> dict[str, int]:
+    """Marketing-qualified people, each made a Lead by one cycle: hub id → score."""
+    scores = {}
+    for n in range(LEADS):
+        person_id = sf.add_person(email=f"p{n}@acme.com", first_name="P", last_name=f"N{n}",
+                                  company="Acme", score=50 + n)
+        scores[person_id] = 50 + n
+    first = sf.run()
+    assert first.created_remote == LEADS, first
+    return scores
+
+
+def test_a_field_row_added_after_linking_reaches_every_linked_lead_in_one_bulk_job(
+    sf: SalesforceHub,
+) -> None:
+    score_row = _without(sf, "score")
+    scores = _link_people(sf)
+    assert all(lead.get("Score__c") is None for lead in sf.leads()), "no score row yet"
+    _bulk_threshold(sf, 10)
+    jobs_before = _ingest_jobs(sf)
+
+    _put_back(sf, score_row)
+    report = sf.run()
+
+    assert report.status == "success", report.message
+    by_hub = {lead["Syncline_Id__c"]: lead for lead in sf.leads()}
+    assert {hub: by_hub[hub]["Score__c"] for hub in scores} == scores, "every linked Lead"
+    assert report.updated_remote == LEADS
+    assert _ingest_jobs(sf) - jobs_before == 1, "one Bulk job for all of them (⌈N/10,000⌉)"
+    assert report.api_calls <= 10, "a read, a describe and one Bulk job: not a call a Lead"
+    assert report.backfill == [f"backfill: {LEADS} records × fields [Score__c] done"]
+
+    idle = sf.run()
+    assert (idle.writes, idle.api_calls, idle.backfill) == (0, 1, []), "done once, then idle"
+    assert _ingest_jobs(sf) - jobs_before == 1
+
+
+def test_a_changed_value_map_is_sent_to_every_linked_lead(sf: SalesforceHub) -> None:
+    for n in range(3):
+        sf.add_person(email=f"w{n}@acme.com", last_name="W", company="Acme", score=70,
+                      lead_source="Organic Search")
+    sf.run()
+    assert {lead["LeadSource"] for lead in sf.leads()} == {"Web"}
+
+    def remap(data: dict[str, Any]) -> None:
+        sf.field_row(data, "lead_source")["value_map"]["Organic Search"] = "Other"
+
+    sf.edit_mapping("salesforce-lead", remap)
+    report = sf.run()
+
+    assert {lead["LeadSource"] for lead in sf.leads()} == {"Other"}
+    assert report.updated_remote == 3
+
+
+def test_a_two_way_row_added_pulls_where_the_hub_is_blank_and_sends_where_the_crm_is(
+    sf: SalesforceHub,
+) -> None:
+    city_row = _without(sf, "city")
+    with_city = sf.add_person(email="hub@acme.com", last_name="H", company="Acme", score=70,
+                              city="Leeds")
+    without_city = sf.add_person(email="crm@acme.com", last_name="C", company="Acme", score=70)
+    sf.run()
+    crm_lead = sf.lead_by_email("crm@acme.com")
+    sf.update("Lead", crm_lead["Id"], {"City": "Oakland"})
+    sf.run()
+    assert sf.person(without_city).city is None, "no city row: nothing came in"
+    assert not sf.lead_by_email("hub@acme.com").get("City")
+
+    _put_back(sf, city_row)
+    report = sf.run()
+
+    assert report.status == "success", report.message
+    assert sf.person(without_city).city == "Oakland", "pulled where the hub had none"
+    assert sf.lead_by_email("hub@acme.com")["City"] == "Leeds", "sent where the CRM had none"
+    assert sf.person(with_city).city == "Leeds"
+    assert sf.run().writes == 0
+
+
+def test_the_first_cycle_of_a_mapping_never_seen_backfills_nothing(sf: SalesforceHub) -> None:
+    sf.add_person(email="a@acme.com", last_name="A", company="Acme", score=70)
+
+    report = sf.run()
+
+    assert (report.created_remote, report.updated_remote, report.backfill) == (1, 0, [])
+    again = sf.run()
+    assert (again.updated_remote, again.backfill) == (0, [])
