@@ -10,10 +10,35 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from connectors.salesforce import SalesforceConnector
+from tests.clock import Clock, frozen_clock
 from tests.e2e.harness import SalesforceHub
 
 LEADS = 24
+DECOY = "decoy@elsewhere.com"
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return frozen_clock(monkeypatch)
+
+
+def _settle(sf: SalesforceHub, clock: Clock) -> None:
+    """Move the pull's cursor past the linked records, as time does between real cycles.
+
+    Records stamped in the second the cursor stands on are read again by every cycle (the
+    cursor is inclusive): a later edit elsewhere moves it on, so they are not.
+    """
+    clock.advance(seconds=10)
+    sf.insert("Lead", {"LastName": "Decoy", "Company": "Elsewhere", "Email": DECOY})
+    sf.run()
+    clock.advance(seconds=10)
+
+
+def _leads(sf: SalesforceHub) -> list[dict[str, Any]]:
+    return [lead for lead in sf.leads() if lead.get("Email") != DECOY]
 
 
 def _without(sf: SalesforceHub, *hub_fields: str) -> list[dict[str, Any]]:
@@ -60,10 +85,11 @@ def _link_people(sf: SalesforceHub) -> dict[str, int]:
 
 
 def test_a_field_row_added_after_linking_reaches_every_linked_lead_in_one_bulk_job(
-    sf: SalesforceHub,
+    sf: SalesforceHub, clock: Clock,
 ) -> None:
     score_row = _without(sf, "score")
     scores = _link_people(sf)
+    _settle(sf, clock)
     assert all(lead.get("Score__c") is None for lead in sf.leads()), "no score row yet"
     _bulk_threshold(sf, 10)
     jobs_before = _ingest_jobs(sf)
@@ -77,19 +103,23 @@ def test_a_field_row_added_after_linking_reaches_every_linked_lead_in_one_bulk_j
     assert report.updated_remote == LEADS
     assert _ingest_jobs(sf) - jobs_before == 1, "one Bulk job for all of them (⌈N/10,000⌉)"
     assert report.api_calls <= 10, "a read, a describe and one Bulk job: not a call a Lead"
-    assert report.backfill == [f"backfill: {LEADS} records × fields [Score__c] done"]
+    # The decoy's person is linked too; it has no score, so nothing went to it.
+    assert report.backfill == [f"backfill: {LEADS + 1} records × fields [Score__c] done"]
 
     idle = sf.run()
     assert (idle.writes, idle.api_calls, idle.backfill) == (0, 1, []), "done once, then idle"
     assert _ingest_jobs(sf) - jobs_before == 1
 
 
-def test_a_changed_value_map_is_sent_to_every_linked_lead(sf: SalesforceHub) -> None:
+def test_a_changed_value_map_is_sent_to_every_linked_lead(
+    sf: SalesforceHub, clock: Clock,
+) -> None:
     for n in range(3):
         sf.add_person(email=f"w{n}@acme.com", last_name="W", company="Acme", score=70,
                       lead_source="Organic Search")
     sf.run()
-    assert {lead["LeadSource"] for lead in sf.leads()} == {"Web"}
+    _settle(sf, clock)
+    assert {lead["LeadSource"] for lead in _leads(sf)} == {"Web"}
 
     def remap(data: dict[str, Any]) -> None:
         sf.field_row(data, "lead_source")["value_map"]["Organic Search"] = "Other"
@@ -97,12 +127,12 @@ def test_a_changed_value_map_is_sent_to_every_linked_lead(sf: SalesforceHub) -> 
     sf.edit_mapping("salesforce-lead", remap)
     report = sf.run()
 
-    assert {lead["LeadSource"] for lead in sf.leads()} == {"Other"}
+    assert {lead["LeadSource"] for lead in _leads(sf)} == {"Other"}
     assert report.updated_remote == 3
 
 
 def test_a_two_way_row_added_pulls_where_the_hub_is_blank_and_sends_where_the_crm_is(
-    sf: SalesforceHub,
+    sf: SalesforceHub, clock: Clock,
 ) -> None:
     city_row = _without(sf, "city")
     with_city = sf.add_person(email="hub@acme.com", last_name="H", company="Acme", score=70,
@@ -112,6 +142,7 @@ def test_a_two_way_row_added_pulls_where_the_hub_is_blank_and_sends_where_the_cr
     crm_lead = sf.lead_by_email("crm@acme.com")
     sf.update("Lead", crm_lead["Id"], {"City": "Oakland"})
     sf.run()
+    _settle(sf, clock)
     assert sf.person(without_city).city is None, "no city row: nothing came in"
     assert not sf.lead_by_email("hub@acme.com").get("City")
 
