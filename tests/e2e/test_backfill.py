@@ -8,11 +8,16 @@ Bulk job per 10,000 records, and the cycle after is idle again.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
 
 from connectors.salesforce import SalesforceConnector
+from core.models import ResyncRequest
+from jobs.backfill.scope import Resync, request, resolve_fields
 from tests.clock import Clock, frozen_clock
 from tests.e2e.harness import SalesforceHub
 
@@ -164,3 +169,65 @@ def test_the_first_cycle_of_a_mapping_never_seen_backfills_nothing(sf: Salesforc
     assert (report.created_remote, report.updated_remote, report.backfill) == (1, 0, [])
     again = sf.run()
     assert (again.updated_remote, again.backfill) == (0, [])
+
+
+def _drift(sf: SalesforceHub, person_id: str, *, score: int, title: str, at: Any) -> None:
+    """Change a hub row behind the engine's back (a database restore, a script): no change_seq."""
+    with sf.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE person SET score = :score, title = :title, updated_at = :at "
+                 "WHERE id = :id"),
+            {"score": score, "title": title, "at": at, "id": person_id},
+        )
+
+
+def test_a_resync_of_some_fields_since_a_date_repairs_only_those(
+    sf: SalesforceHub, clock: Clock,
+) -> None:
+    ids = [sf.add_person(email=f"r{n}@acme.com", last_name="R", company="Acme", score=60,
+                         title="Analyst") for n in range(4)]
+    sf.run()
+    _settle(sf, clock)
+    recent, old = ids[:2], ids[2:]
+    for person_id in recent:
+        _drift(sf, person_id, score=90, title="Boss", at=clock.now - timedelta(hours=1))
+    for person_id in old:
+        _drift(sf, person_id, score=90, title="Boss", at=clock.now - timedelta(days=3))
+    assert sf.run().writes == 0, "nothing the engine could have seen"
+    mapping = sf.mappings["salesforce-lead"]
+    resync = Resync(resolve_fields(mapping, ["score"]), since=clock.now - timedelta(days=1))
+    with Session(sf.engine) as session:
+        request(session, mapping, resync, by="ops@example.com", now=clock.now)
+        session.commit()
+
+    report = sf.run()
+
+    leads = {lead["Syncline_Id__c"]: lead for lead in sf.leads()}
+    assert [leads[i]["Score__c"] for i in ids] == [90, 90, 60, 60], "since: only recent ones"
+    assert {leads[i]["Title"] for i in ids} == {"Analyst"}, "--fields score: no Title"
+    # Three records changed within the day: the two people and the decoy's (it has no score).
+    assert report.backfill == ["backfill: 3 records × fields [Score__c] done"]
+    with Session(sf.engine) as session:
+        [done] = session.exec(select(ResyncRequest)).all()
+    assert (done.requested_by, done.run_id) == ("ops@example.com", report.run_id)
+    assert done.done_at is not None
+    assert sf.run().backfill == [], "a request is done once"
+
+
+def test_a_dry_run_shows_the_backfill_and_its_cost_and_does_nothing(
+    sf: SalesforceHub, clock: Clock,
+) -> None:
+    score_row = _without(sf, "score")
+    _link_people(sf)
+    _settle(sf, clock)
+    _put_back(sf, score_row)
+
+    plan = sf.run(dry_run=True)
+
+    # 25 linked people (the decoy too): one Collections call (Bulk jobs start at 2,000).
+    assert plan.backfill == [
+        f"backfill: {LEADS + 1} records × fields [Score__c] ≈ 1 API calls — "
+        "field rows changed: Score__c"
+    ]
+    assert all(lead.get("Score__c") is None for lead in sf.leads()), "nothing written"
+    assert sf.run().backfill == [f"backfill: {LEADS + 1} records × fields [Score__c] done"]
