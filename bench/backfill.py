@@ -41,7 +41,8 @@ SHIPPED = REPO / "mappings" / f"{MAPPING}.yaml"
 def main() -> None:
     """Parse the options, seed, backfill, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=100_000, help="linked Leads")
+    parser.add_argument("--records", type=int, default=50_000,
+                        help="linked Leads (default 50,000: about a minute and a half)")
     parser.add_argument("--database", help="hub database URL (default: a temporary SQLite)")
     parser.add_argument("--latency-ms", type=int, default=0, help="sandbox latency per call")
     args = parser.parse_args()

@@ -87,8 +87,10 @@ class BackfillPush(PushPhase):
         self.corrections = corrections
         self.planner.rows = [r for r in self.planner.rows if r.remote in backfill.fields]
         # Where no backfilled row takes remote values, the hub's value is sent whatever the
-        # remote holds: checking versions first would cost a query per few hundred records.
-        self.checks_versions = any(r.pulls(self.mapping.direction) for r in self.planner.rows)
+        # remote holds: checking versions first would cost a query per few hundred records,
+        # and a write whose outcome a crash hid needs no intent to be told from an edit (the
+        # next pull finds the remote holding the hub's value, which settles it either way).
+        self.pulls = any(r.pulls(self.mapping.direction) for r in self.planner.rows)
 
     def run(self) -> None:
         """Linked hub records a page at a time (by link id), then the pull's corrections."""
@@ -138,9 +140,13 @@ class BackfillPush(PushPhase):
             query = query.where(col(model.updated_at) >= since)
         return query
 
+    def _declare_intent(self, actions: list[act.Action]) -> None:
+        if self.pulls:
+            super()._declare_intent(actions)
+
     def _outbound(self, action: act.Action) -> OutboundRecord:
         record = super()._outbound(action)
-        if self.checks_versions:
+        if self.pulls:
             return record
         return replace(record, if_match=None, expected=None)
 
