@@ -15,8 +15,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.salesforce import SalesforceConnector
 from core.models import ResyncRequest
+from jobs.backfill import phases
 from jobs.backfill.scope import Resync, request, resolve_fields
 from tests.clock import Clock, frozen_clock
 from tests.e2e.harness import SalesforceHub
@@ -231,3 +233,43 @@ def test_a_dry_run_shows_the_backfill_and_its_cost_and_does_nothing(
     ]
     assert all(lead.get("Score__c") is None for lead in sf.leads()), "nothing written"
     assert sf.run().backfill == [f"backfill: {LEADS + 1} records × fields [Score__c] done"]
+
+
+def test_a_backfill_stopped_half_way_is_done_again_by_the_next_cycle(
+    sf: SalesforceHub, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    score_row = _without(sf, "score")
+    scores = _link_people(sf)
+    _settle(sf, clock)
+    monkeypatch.setattr(phases, "PAGE", 10)  # three pages of ten linked records
+    writes: list[int] = []
+
+    def second_write_fails(connector: SalesforceConnector) -> None:
+        real = connector.write
+
+        def write(object_name: str, records: Any) -> Any:
+            writes.append(len(records))
+            if len(writes) == 2:
+                raise ConnectorError(ErrorKind.TRANSIENT, "Service Unavailable",
+                                     code="SERVER_UNAVAILABLE")
+            return real(object_name, records)
+
+        connector.write = write  # type: ignore[method-assign]
+
+    sf.on_connect = second_write_fails
+    _put_back(sf, score_row)
+
+    broken = sf.run()
+
+    assert broken.status == "failed" and broken.backfill == []
+    sent = [lead for lead in _leads(sf) if lead.get("Score__c") is not None]
+    assert len(sent) == 10, "the first page went out before Salesforce failed"
+    sf.on_connect = None
+
+    again = sf.run()
+
+    assert again.backfill == [f"backfill: {LEADS + 1} records × fields [Score__c] done"]
+    assert again.updated_remote == LEADS - 10, "the rest, not the page done already"
+    by_hub = {lead["Syncline_Id__c"]: lead for lead in sf.leads()}
+    assert {hub: by_hub[hub]["Score__c"] for hub in scores} == scores
+    assert sf.run().backfill == []
