@@ -37,6 +37,8 @@ class PushPhase:
 
     #: A record through ends its record-level errors: it synced whole (a backfill's does not).
     settles_records = True
+    #: What a progress bar calls this phase.
+    label = DIRECTION
 
     def __init__(self, cycle: Cycle) -> None:
         self.cycle = cycle
@@ -99,7 +101,7 @@ class PushPhase:
             if cursor is not None:
                 set_cursor(session, self.mapping.name, DIRECTION, str(cursor), cycle.now)
         self.handled += len(hubs)
-        cycle.tick(DIRECTION, self.handled)
+        cycle.tick(self.label, self.handled)
 
     def _plan_page(self, session: Session, hubs: Sequence[HubRecord]) -> list[act.Action]:
         """Fetch what the page needs in batches and plan it (reads only, remote lookups too)."""

@@ -80,6 +80,7 @@ class BackfillPush(PushPhase):
     """Sends the backfilled fields of every linked hub record whose value differs."""
 
     settles_records = False
+    label = "backfill to_remote"
 
     def __init__(self, cycle: Cycle, backfill: Backfill, corrections: set[str]) -> None:
         super().__init__(cycle)
