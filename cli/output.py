@@ -94,6 +94,9 @@ def print_summary(reports: Sequence[RunReport], *, rich_table: bool) -> None:
     for r in reports:
         if r.message:
             click.echo(f"{r.mapping}: {redact(r.message)}", err=True)
+        if not r.dry_run:
+            for line in r.backfill:
+                click.echo(f"{r.mapping}: {line}", err=True)
 
 
 def print_plan(report: RunReport) -> None:
@@ -101,8 +104,10 @@ def print_plan(report: RunReport) -> None:
     click.echo(f"{report.mapping} (dry run, nothing written)")
     for line in report.pushdown:
         click.echo(f"  {one_line(line)}")
-    if not report.planned:
+    if not report.planned and not report.backfill:
         click.echo("  nothing to do")
+    for line in report.backfill:
+        click.echo(f"  {line}")
     for action in report.planned:
         who = action.email or action.hub_id or action.remote_id or "?"
         line = f"  {action.direction:<9} {action.action:<8} {who}"

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
+from datetime import UTC, datetime
 
 import click
 
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_plan, print_summary, progress
 from core import logs
-from jobs.engine import run_all
+from core.clock import utcnow
+from core.db import session as db_session
+from core.errors import InputError
+from jobs.backfill import scope as backfill_scope
+from jobs.backfill.scope import Resync
+from jobs.engine import SyncContext, run_all
 from jobs.report import RunReport
 from jobs.retention import DEFAULT_RETENTION_DAYS, RETENTION_ENV
 from jobs.scheduler import DEFAULT_STOP_TIMEOUT, build_scheduler, serve
@@ -36,6 +43,24 @@ FAILED = ("failed", "braked", "locked", "interrupted", "abandoned")
     metavar="SECONDS",
     help="If another process is running a mapping, wait up to this long for it to finish.",
 )
+@click.option(
+    "--resync",
+    is_flag=True,
+    help="Send (and read again, where a field pulls) the mapping's fields for every linked "
+    "record, as after a change to the mapping.",
+)
+@click.option(
+    "--fields",
+    "field_names",
+    metavar="A,B",
+    help="With --resync: only these fields (remote or hub names).",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
+    metavar="DATE",
+    help="With --resync: only records changed since DATE (UTC) on either side.",
+)
 @pass_app
 def sync(
     app: App,
@@ -44,6 +69,9 @@ def sync(
     as_json: bool,
     allow_mass_change: bool,
     wait_seconds: float,
+    resync: bool,
+    field_names: str | None,
+    since: datetime | None,
 ) -> None:
     """Run one sync cycle of each MAPPING now (default: every enabled mapping).
 
@@ -51,7 +79,12 @@ def sync(
     list`), 1 when a mapping failed, hit the mass-change brake or was held by another process
     (it says which: host, pid, since when), 2 on bad input.
     """
+    if (field_names is not None or since is not None) and not resync:
+        raise InputError("sync", "--fields and --since go with --resync")
     ctx = app.sync_context()
+    asked = _resyncs(ctx, names, field_names, since) if resync else {}
+    if asked and not dry_run:
+        _request(ctx, asked)  # stored first: a run that cannot start now leaves it pending
     with progress(app.interactive and not as_json, "syncing") as tick:
         reports = run_all(
             ctx,
@@ -61,8 +94,38 @@ def sync(
             progress=tick,
             trigger="manual",
             wait=wait_seconds,
+            resync=asked if dry_run else None,
         )
     report_and_exit(app, reports, as_json=as_json, dry_run=dry_run)
+
+
+def _resyncs(
+    ctx: SyncContext, names: tuple[str, ...], field_names: str | None, since: datetime | None
+) -> dict[str, Resync]:
+    """``--resync`` per named mapping, its fields checked against the mapping file."""
+    if not names:
+        raise InputError("sync", "--resync needs the mapping(s) to resync: "
+                         "syncline sync MAPPING --resync")
+    found: dict[str, Resync] = {}
+    for name in names:
+        mapping = ctx.mappings.get(name)
+        if mapping is None:
+            known = ", ".join(sorted(ctx.mappings)) or "none"
+            raise InputError("sync", f"no mapping named {name!r} (known: {known})")
+        fields = (
+            backfill_scope.resolve_fields(mapping, field_names.split(","))
+            if field_names is not None else ()
+        )
+        found[name] = Resync(fields, since.replace(tzinfo=UTC) if since else None)
+    return found
+
+
+def _request(ctx: SyncContext, asked: dict[str, Resync]) -> None:
+    """Store the resyncs (all or none) for the runs that follow to do."""
+    by = f"{getpass.getuser()} (command line)"
+    with db_session(ctx.engine) as session:
+        for name, resync in asked.items():
+            backfill_scope.request(session, ctx.mappings[name], resync, by=by, now=utcnow())
 
 
 def report_and_exit(app: App, reports: list[RunReport], *, as_json: bool, dry_run: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -175,6 +176,14 @@ class ApiUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteCost:
+    """What one ``write`` of many records costs at least: API calls, and Bulk jobs among them."""
+
+    calls: int
+    bulk_jobs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a connector can do; the engine and the conformance suite adapt to these flags."""
 
@@ -301,6 +310,15 @@ class Connector(ABC):
     def usage(self) -> ApiUsage | None:
         """The API allowance as last reported by the remote (no extra call); None if unknown."""
         return None
+
+    def write_cost(self, records: int) -> WriteCost:
+        """The least one ``write`` of ``records`` updates costs (a dry run's estimate)."""
+        return WriteCost(math.ceil(records / self.capabilities.max_batch_size))
+
+    def read_cost(self, records: int) -> int:
+        """The calls ``read_changes`` takes for ``records`` records (a dry run's estimate)."""
+        page = getattr(self, "page_size", None)
+        return math.ceil(records / page) if isinstance(page, int) and page > 0 else 1
 
     def ui_url(self, object_name: str, key: str) -> str | None:
         """Link to the record in the remote system's own UI, where the connection knows it."""

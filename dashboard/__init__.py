@@ -15,6 +15,7 @@ PAGE_MODULES = (
     "dashboard.runs",
     "dashboard.errors.views",
     "dashboard.mappings.views",
+    "dashboard.mappings.resync",
     "dashboard.connections",
     "dashboard.records",
     "dashboard.health",

@@ -115,6 +115,11 @@ def _mapping_sentence(action: str, target: str | None, detail: Mapping[str, Any]
         return f"Restored {old}{what}{saved}{changes}."
     if action == "mapping.edit":
         return f"Edited {what}{saved}{changes}."
+    if action == "mapping.resync":
+        fields = detail.get("fields") or []
+        which = ", ".join(str(f) for f in fields) if fields else "every field"
+        since = f", records changed since {detail['since']}" if detail.get("since") else ""
+        return f"Asked for a resync of {what} ({which}{since})."
     return _generic_sentence(action, target, detail)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from core.db import UNREACHABLE
 from core.errors import InputError
 from core.logs import event, get_logger
+from jobs.backfill.scope import Resync
 from jobs.cycle import Progress
 from jobs.mapping_run import ActiveCycle, MappingRun, SyncContext
 from jobs.report import RunReport
@@ -32,12 +33,14 @@ def run_mapping(
     allow_mass_change: bool = False,
     progress: Progress | None = None,
     wait: float = 0.0,
+    resync: Resync | None = None,
 ) -> RunReport:
     """Run one cycle of one mapping and report it; remote failures never escape as exceptions.
 
     ``wait``: seconds to keep trying when another process holds the mapping (default: none).
+    ``resync``: a backfill to do in this run besides the stored requests (a dry run's).
     """
-    run = _mapping_run(ctx, name, trigger, dry_run, allow_mass_change, progress, wait)
+    run = _mapping_run(ctx, name, trigger, dry_run, allow_mass_change, progress, wait, resync)
     try:
         if run.open():
             run.pull()
@@ -55,10 +58,12 @@ def _mapping_run(
     allow_mass_change: bool,
     progress: Progress | None,
     wait: float,
+    resync: Resync | None = None,
 ) -> MappingRun:
     return MappingRun(
         ctx, name, trigger=trigger, dry_run=dry_run, allow_mass_change=allow_mass_change,
         progress=progress, wait=wait, register=_active_add, unregister=_active_remove,
+        resync=resync,
     )
 
 
@@ -115,13 +120,14 @@ def run_all(
     allow_mass_change: bool = False,
     progress: Progress | None = None,
     wait: float = 0.0,
+    resync: dict[str, Resync] | None = None,
 ) -> list[RunReport]:
     """Run each named (default: every enabled) mapping once: every pull, then every push.
 
     Pulling all of them first puts a change read from one CRM into the hub before any mapping
     pushes, so it reaches the other CRMs in this run: a second run finds nothing to write.
     Each mapping keeps its lease for the whole run. Dependencies (``ref`` targets) go first in
-    both rounds.
+    both rounds. ``resync``: per mapping name, a backfill to do besides the stored requests.
     """
     for name in names or ():
         if name not in ctx.mappings:
@@ -129,7 +135,8 @@ def run_all(
             raise InputError("sync", f"no mapping named {name!r} (known: {known})")
     chosen = list(names) if names else [n for n, m in ctx.mappings.items() if m.enabled]
     runs = [
-        _mapping_run(ctx, name, trigger, dry_run, allow_mass_change, progress, wait)
+        _mapping_run(ctx, name, trigger, dry_run, allow_mass_change, progress, wait,
+                     (resync or {}).get(name))
         for name in ordered(ctx.mappings, chosen)
     ]
     opened: list[MappingRun] = []

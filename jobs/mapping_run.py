@@ -28,6 +28,9 @@ from core.hubschema import HubSchema
 from core.logs import bound, event, get_logger
 from core.models.sync import RUN_COUNTERS
 from jobs import lease
+from jobs.backfill import scope as backfill_scope
+from jobs.backfill.phases import BackfillPull, BackfillPush, estimate
+from jobs.backfill.scope import Backfill, Resync
 from jobs.budget import over_budget, record_usage
 from jobs.crashes import crash_failure, traceback_tail
 from jobs.cycle import Cycle, MassChangeBraked, Progress, pending_pushes
@@ -95,6 +98,7 @@ class MappingRun:
         wait: float = 0.0,
         register: Callable[[str, str | None], ActiveCycle | None] | None = None,
         unregister: Callable[[ActiveCycle | None], None] | None = None,
+        resync: Resync | None = None,
     ) -> None:
         self.ctx = ctx
         self.name = name
@@ -104,6 +108,8 @@ class MappingRun:
         self.allow_mass_change = allow_mass_change
         self.progress = progress
         self.wait = wait
+        #: A resync asked for in this process only (a dry run's): no request row holds it.
+        self.resync = resync
         self.report = RunReport(mapping=name, dry_run=dry_run)
         self.holder = None if dry_run else lease.new_holder()
         self._register = register
@@ -114,6 +120,10 @@ class MappingRun:
         self._heartbeat: lease.Heartbeat | None = None
         self._connector: Connector | None = None
         self._cycle: Cycle | None = None
+        #: What this run backfills (jobs.backfill), once open; None: nothing.
+        self._backfill: Backfill | None = None
+        #: Hub ids the backfill pull found the remote must be corrected for.
+        self._corrections: set[str] = set()
         #: Whether ``run.started`` was logged: then ``close`` writes the outcome.
         self._opened = False
         #: True once the run can do no more phases (not started, failed, stopped).
@@ -155,6 +165,7 @@ class MappingRun:
             self._over = False
             with self._failures():
                 self._cycle = self._start_cycle()
+                self._backfill = self._due_backfill(self._cycle)
         return not self._over
 
     def pull(self) -> None:
@@ -166,16 +177,26 @@ class MappingRun:
                 pull.run()
                 if not cycle.stop_requested():
                     pull_hard_deletes(cycle, pull)
+                backfill = self._backfill
+                if backfill is not None and backfill.pulls and not cycle.stop_requested():
+                    part = BackfillPull(cycle, backfill)
+                    part.run()
+                    self._corrections = part.corrections
 
     def push(self) -> None:
-        """The to_remote phase, if the mapping pushes and the run is still going."""
+        """The to_remote phase, if the mapping pushes and the run is still going; the backfill.
+
+        The backfill push follows the normal one, which has sent the records that changed
+        (their backfilled fields with them), so it writes only to records that did not.
+        """
         cycle = self._cycle
-        if cycle is None or self._over or not self.mapping.direction.pushes:
-            return
-        if cycle.stop_requested():
+        if cycle is None or self._over or cycle.stop_requested():
             return
         with self._logged(), self._failures():
-            PushPhase(cycle).run()
+            if self.mapping.direction.pushes:
+                PushPhase(cycle).run()
+            if self._backfill is not None and not cycle.stop_requested():
+                self._finish_backfill(cycle, self._backfill)
 
     def close(self) -> RunReport:
         """Settle the status, write the run row and usage, give the lease back; the report."""
@@ -202,6 +223,42 @@ class MappingRun:
         return report
 
     # -- inside -------------------------------------------------------------------------------
+
+    def _due_backfill(self, cycle: Cycle) -> Backfill | None:
+        """The backfill this run owes, if any; fingerprints with nothing to send stored now.
+
+        A dry run only estimates it: it reads and writes nothing for it.
+        """
+        with cycle.transaction() as session:
+            found = backfill_scope.due(session, self.mapping, self.resync)
+            if found is not None and found.fields and self.dry_run:
+                self.report.backfill.append(estimate(session, cycle, found))
+        if found is None or self.dry_run:
+            return None
+        if not found.fields:  # first sight of the mapping, a row removed: only remember it
+            with cycle.transaction() as session:
+                backfill_scope.finish(session, found, now=cycle.now, run_id=self.report.run_id)
+            return None
+        event(log, "backfill.started", fields=",".join(found.fields),
+              since=found.since.isoformat() if found.since else None)
+        return found
+
+    def _finish_backfill(self, cycle: Cycle, backfill: Backfill) -> None:
+        """Send the backfilled fields, then store the fingerprints: only once all went out."""
+        sent = 0
+        if backfill.pushes:
+            part = BackfillPush(cycle, backfill, self._corrections)
+            part.run()
+            sent = part.handled
+            if cycle.stop_requested():
+                return  # the fingerprints stay as they were: the next cycle goes on with it
+        with cycle.transaction() as session:
+            backfill_scope.finish(session, backfill, now=cycle.now, run_id=self.report.run_id)
+        self._backfill = None
+        self.report.backfill.append(
+            f"backfill: {sent} records × fields [{', '.join(backfill.fields)}] done"
+        )
+        event(log, "backfill.finished", fields=",".join(backfill.fields), records=sent)
 
     def _claim(self) -> bool:
         """Take the lease, waiting up to ``wait`` seconds; say who holds it if we cannot."""

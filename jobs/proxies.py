@@ -15,6 +15,7 @@ from connectors.base import (
     Op,
     OutboundRecord,
     Page,
+    WriteCost,
     WriteResult,
     WriteStatus,
 )
@@ -85,6 +86,12 @@ class ConnectorProxy(Connector):
 
     def ui_url(self, object_name: str, key: str) -> str | None:
         return self.inner.ui_url(object_name, key)
+
+    def write_cost(self, records: int) -> WriteCost:
+        return self.inner.write_cost(records)
+
+    def read_cost(self, records: int) -> int:
+        return self.inner.read_cost(records)
 
     def close(self) -> None:
         self.inner.close()

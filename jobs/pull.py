@@ -46,6 +46,9 @@ class PagePlan:
 class PullPhase:
     """Applies remote changes to the hub; commits hub rows, links, errors and cursor per page."""
 
+    #: A record through ends its record-level errors: it synced whole (a backfill's does not).
+    settles_records = True
+
     def __init__(self, cycle: Cycle) -> None:
         self.cycle = cycle
         self.mapping = cycle.mapping
@@ -235,8 +238,9 @@ class PullPhase:
                 settled += [action.key] if moves.settled else []
                 self.cycle.report.failed += bool(moves.conflicts or moves.refused)
                 (held if moves.conflicts or moves.waiting else ok).append(action.key)
-        log.resolve(remote_ids=ok)
-        log.resolve(remote_ids=held, conflicts=False)
+        if self.settles_records:
+            log.resolve(remote_ids=ok)
+            log.resolve(remote_ids=held, conflicts=False)
         log.resolve_conflicts(remote_ids=settled)
         log.resolve_fields(clean)
 
@@ -335,7 +339,7 @@ class PullPhase:
                     PlannedAction(DIRECTION, "update", hub.id, action.key, _email(hub), changed)
                 )
             elif action.moves.to_remote:
-                touch(session, hub)  # the remote must be corrected: make the push phase look
+                self._correct_remote(session, hub)
             if isinstance(action, act.Link):
                 cycle.plan(PlannedAction(DIRECTION, "link", hub.id, action.key, _email(hub)))
         link = action.link
@@ -346,6 +350,10 @@ class PullPhase:
         link.synced_at = cycle.now
         link.mapping = self.mapping.name
         session.add(link)
+
+    def _correct_remote(self, session: Session, hub: HubRecord) -> None:
+        """The remote must be corrected: make the push phase look at this record."""
+        touch(session, hub)
 
     def _record_conflicts(self, log: FailureLog, action: act.Write, change: Change) -> None:
         hub = action.hub

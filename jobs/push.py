@@ -42,6 +42,11 @@ DIRECTION = "to_remote"
 class PushPhase:
     """Pushes hub changes; remote writes are batched, results committed with the cursor."""
 
+    #: A record through ends its record-level errors: it synced whole (a backfill's does not).
+    settles_records = True
+    #: What a progress bar calls this phase.
+    label = DIRECTION
+
     def __init__(self, cycle: Cycle) -> None:
         self.cycle = cycle
         self.mapping = cycle.mapping
@@ -103,7 +108,7 @@ class PushPhase:
             if cursor is not None:
                 set_cursor(session, self.mapping.name, DIRECTION, str(cursor), cycle.now)
         self.handled += len(hubs)
-        cycle.tick(DIRECTION, self.handled)
+        cycle.tick(self.label, self.handled)
 
     def _plan_page(self, session: Session, hubs: Sequence[HubRecord]) -> list[act.Action]:
         """Fetch what the page needs in batches and plan it (reads only, remote lookups too)."""
@@ -313,8 +318,9 @@ class PushPhase:
             else:
                 ok.append(hub.id)
                 settled += [hub.id] if moves.settled else []
-        log.resolve(hub_ids=ok)
-        log.resolve(hub_ids=held, conflicts=False)
+        if self.settles_records:
+            log.resolve(hub_ids=ok)
+            log.resolve(hub_ids=held, conflicts=False)
         log.resolve_conflicts(hub_ids=settled)
         log.resolve_fields(clean)
 

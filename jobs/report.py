@@ -41,6 +41,8 @@ class RunReport(RunCounts):
     planned: list[PlannedAction] = Field(default_factory=list)
     #: How the pull_rule went into the remote's query, if it has one (jobs.pushdown).
     pushdown: list[str] = Field(default_factory=list)
+    #: Backfills done (or, in a dry run, estimated), one line each (jobs.backfill).
+    backfill: list[str] = Field(default_factory=list)
 
     @property
     def writes(self) -> int:
@@ -55,6 +57,8 @@ class RunReport(RunCounts):
         out["backlog"] = self.backlog
         if self.message:
             out["message"] = self.message
+        if self.backfill:
+            out["backfill"] = self.backfill
         if self.dry_run:
             out["dry_run"] = True
             out["planned_write_calls"] = self.planned_write_calls

@@ -27,6 +27,8 @@ _TERMINAL = {"JobComplete", "Failed", "Aborted"}
 _FIELDS = re.compile(r"^[A-Za-z0-9_, ]*$")
 #: The end of one error in an ``sf__Error`` cell where another error's CODE: follows.
 _ERROR_END = re.compile(r"(?<=--)[;\s]+(?=[A-Z][A-Z0-9_]*:)")
+#: Calls one job takes at least: create, upload, close, one poll, and its three result lists.
+BULK_JOB_CALLS = 7
 #: Never poll forever: a job still running after this long is left to finish on its own.
 MAX_WAIT_SECONDS = 3600.0
 

@@ -22,12 +22,14 @@ from connectors.base import (
     Op,
     OutboundRecord,
     Page,
+    WriteCost,
     WriteResult,
 )
 from connectors.config import register_secrets
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.filters import Filter, filter_fields
 from connectors.retry import RetryPolicy
+from connectors.salesforce.bulk import BULK_JOB_CALLS
 from connectors.salesforce.replication import read_deleted
 from connectors.salesforce.schema import (
     CURSOR_FIELD,
@@ -120,6 +122,12 @@ class SalesforceConnector(Connector):
         self.transport.retry = policy
 
     # -- the interface ----------------------------------------------------------------------
+
+    def write_cost(self, records: int) -> WriteCost:
+        """Collections calls of ``max_batch_size``, or one Bulk 2.0 job from ``bulk_threshold``."""
+        if records >= self.bulk_threshold:
+            return WriteCost(BULK_JOB_CALLS, bulk_jobs=1)
+        return super().write_cost(records)
 
     def check(self) -> None:
         """GET /limits: cheap, authenticated, and it refreshes ``usage()``."""

@@ -1,6 +1,7 @@
 """All Syncline tables, importable from one place so SQLModel.metadata knows every one."""
 
 from core.models.alerts import AlertState
+from core.models.backfill import MappingField, ResyncRequest
 from core.models.causes import ErrorCause
 from core.models.hub import (
     Account,
@@ -49,9 +50,11 @@ __all__ = [
     "HubSequence",
     "Link",
     "LoginCounter",
+    "MappingField",
     "MappingRevision",
     "Opportunity",
     "Person",
+    "ResyncRequest",
     "ROLES",
     "SyncError",
     "SyncLease",

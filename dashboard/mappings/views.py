@@ -13,12 +13,13 @@ from core.yamlsource import line_of, load_yaml
 from dashboard import workspace
 from dashboard.auth import admin_required, current_user
 from dashboard.blueprint import bp, db
-from dashboard.mappings import catalog, history, preview, schema
+from dashboard.mappings import catalog, history, preview, resync, schema
 from dashboard.mappings.catalog import MappingFile
 from dashboard.mappings.editor import EditError, apply_edit, unified_diff
 from dashboard.mappings.form import RULES, EditForm, from_data, from_post, to_edit
 from dashboard.mappings.syntax import transform_text
 from dashboard.mappings.validate import Finding, Verdict, validate_text
+from jobs.backfill.scope import moving_rows
 from mappings.rules import FieldRule
 
 CHANGED_ON_DISK = (
@@ -63,6 +64,8 @@ def mapping(name: str) -> str:
                                "transform_text": transform_text}
     if entry.mapping is not None:
         context.update(_preview(entry))
+        context["resyncs"] = resync.recent(db(), entry.name)
+        context["resync_rows"] = moving_rows(entry.mapping)
     return render_template("dashboard/mappings/view.html", **context)
 
 

@@ -96,9 +96,12 @@ class _Merge:
 class PullPlanner:
     """Plans remote changes against the hub: pure, and the same for a page or one record."""
 
-    def __init__(self, rules: PullRules) -> None:
+    def __init__(self, rules: PullRules, *, only: frozenset[str] | None = None) -> None:
         self.rules = rules
         self.mapping = rules.mapping
+        #: A backfill's remote fields: only these are planned, and a linked record is merged
+        #: even when its version says nothing changed (the mapping did). None: every field.
+        self.only = only
 
     def plan_page(self, page: PullPage) -> list[act.Action]:
         """One action per change of the page, in page order."""
@@ -155,7 +158,8 @@ class PullPlanner:
         if hub is None or hub.deleted_at is not None:
             return act.Skip(change.key)  # deleted in the hub: the from_hub policy decides
         version = None if fresh else link.remote_version
-        if version_settles(self.rules.row_versions, version, change.version):
+        settles = version_settles(self.rules.row_versions, version, change.version)
+        if settles and self.only is None:
             return act.Skip(change.key, counted=False)  # our own write back, or nothing new
         planned = self._plan_fields(page, change, hub, link, fresh=fresh)
         if isinstance(planned, act.Update) and _moves_nothing(planned, change, link, fresh):
@@ -224,6 +228,8 @@ class PullPlanner:
         for row in self.mapping.fields:
             if row.remote not in change.fields:
                 continue
+            if self.only is not None and row.remote not in self.only:
+                continue  # a backfill's record: its other fields stay as they last synced
             try:
                 self._plan_row(page, row, merge)
             except (TransformError, ValueError) as exc:
