@@ -98,7 +98,9 @@ class MemoryConnector(Connector):
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
         super().__init__(name, config)
-        settings = parse_settings(MemoryConnection, config, at=(name,))
+        # Built directly (tests, benchmarks) the class already says which type it is.
+        typed = {"type": self.type_name, **config}
+        settings = parse_settings(MemoryConnection, typed, at=(name,))
         self.store = settings.store or (
             MemoryStore.at(settings.path) if settings.path else MemoryStore.named(self.name)
         )
