@@ -2,6 +2,7 @@
 
 from core.models.alerts import AlertState
 from core.models.causes import ErrorCause
+from core.models.history import FieldHistory
 from core.models.hub import (
     Account,
     Campaign,
@@ -43,6 +44,7 @@ __all__ = [
     "Campaign",
     "CampaignMember",
     "ErrorCause",
+    "FieldHistory",
     "ConnectionStatus",
     "DashboardSession",
     "HubRecord",
