@@ -310,6 +310,25 @@ class PullPlanner:
         if decision.settled:
             del merge.held[row.remote]
             moves.settled.append(row.remote)
+        if decision.move in (Move.TO_HUB, Move.TO_REMOTE):
+            moves.reasons[row.remote] = decision.why
+        base = merge.base.get(row.remote, MISSING)
+        if (
+            decision.move is not Move.TO_HUB
+            and row.pulls(self.mapping.direction)
+            and not same(remote_now, base)
+            and not same(remote_now, hub_now)
+        ):
+            # A change read from the remote that the rules did not take: say why.
+            moves.kept.append(
+                act.Kept(
+                    row.remote,
+                    row.hub or "",
+                    canon(hub_values.get(row.hub or "")),
+                    canon(remote_now),
+                    decision.why,
+                )
+            )
         if decision.move is Move.TO_HUB:
             moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
             moves.destructive |= decision.destructive
