@@ -35,6 +35,7 @@ from jobs.plan.field import FieldInput, Move, plan_field
 from jobs.references import Exclusion, excluded_failure
 from jobs.versions import version_settles
 from mappings.expressions import ExpressionError
+from mappings.rules import FieldRule
 from mappings.spec import FieldMap, Mapping
 from mappings.transforms import TransformError
 
@@ -315,7 +316,7 @@ class PullPlanner:
         base = merge.base.get(row.remote, MISSING)
         if (
             decision.move is not Move.TO_HUB
-            and row.pulls(self.mapping.direction)
+            and row.rule is not FieldRule.NONE
             and not same(remote_now, base)
             and not same(remote_now, hub_now)
         ):
