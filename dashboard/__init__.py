@@ -17,6 +17,7 @@ PAGE_MODULES = (
     "dashboard.mappings.views",
     "dashboard.connections",
     "dashboard.records",
+    "dashboard.record_history",
     "dashboard.health",
 )
 
