@@ -51,6 +51,7 @@ class Journal:
         self._pulled_from = {row.hub: row.remote for row in pulling}
         #: Remote field → the hub field it is made from.
         self._pushed_from = {row.remote: row.hub for row in mapping.fields if row.hub}
+        self._sent = f"{mapping.name}: sent from the hub"
 
     # -- what the phases report ---------------------------------------------------------------
 
@@ -77,16 +78,20 @@ class Journal:
     def to_remote(
         self, hub_id: str, sent: dict[str, Any], before: dict[str, Any], moves: FieldMoves
     ) -> None:
-        """Remote fields the remote accepted: remote field → value, against what it held."""
+        """Remote fields the remote accepted: remote field → value, against what it held.
+
+        The planner sends only values that differ from what the remote holds, so each is a
+        change; the external id (no hub field) is not one of the record's values.
+        """
+        reasons = moves.reasons
         for remote_field, value in sent.items():
             hub_field = self._pushed_from.get(remote_field)
-            old = before.get(remote_field)
-            if hub_field is None or same(old, value):
-                continue  # the external id, or a value the remote held already
+            if hub_field is None:
+                continue
             self.entries.append(
                 Entry(
-                    hub_id, hub_field, remote_field, canon(old), canon(value), HUB, "to_remote",
-                    moves.reasons.get(remote_field, f"{self.mapping.name}: sent from the hub"),
+                    hub_id, hub_field, remote_field, canon(before.get(remote_field)),
+                    canon(value), HUB, "to_remote", reasons.get(remote_field) or self._sent,
                 )
             )
 
@@ -109,8 +114,10 @@ class Journal:
         if not rows:
             return 0
         hub_table = self.mapping.hub_object
-        session.execute(
-            insert(FieldHistory),
+        # A plain executemany on the page's connection: no ORM bookkeeping for rows the
+        # session never reads back.
+        session.connection().execute(
+            insert(FieldHistory.__table__),  # type: ignore[arg-type]
             [
                 {
                     "at": self.now,
