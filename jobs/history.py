@@ -51,27 +51,29 @@ class Journal:
         self._pulled_from = {row.hub: row.remote for row in pulling}
         #: Remote field → the hub field it is made from.
         self._pushed_from = {row.remote: row.hub for row in mapping.fields if row.hub}
+        #: Reasons for values no field decision stands behind.
         self._sent = f"{mapping.name}: sent from the hub"
+        self._created = f"{mapping.name}: a new {mapping.hub_object} from {mapping.connection}"
+        self._read = f"{mapping.name}: read from {mapping.connection}"
 
     # -- what the phases report ---------------------------------------------------------------
 
     def to_hub(
         self, hub_id: str, changed: dict[str, list[Any]], moves: FieldMoves, *, new: bool
     ) -> None:
-        """Hub fields a remote record changed: hub field → [old, new], in the hub's form."""
+        """Hub fields a remote record changed: hub field → [old, new], in the hub's form.
+
+        The callers pass only values the hub took (``HubSchema.set`` said they changed, or a
+        new record's values), so each is a change.
+        """
+        default = self._created if new else self._read
         for name, (old, value) in changed.items():
-            if same(old, value):
-                continue
             remote_field = self._pulled_from.get(name)
-            reason = moves.reasons.get(remote_field or "") or (
-                f"{self.mapping.name}: a new {self.mapping.hub_object} from "
-                f"{self.mapping.connection}" if new else f"{self.mapping.name}: read from "
-                f"{self.mapping.connection}"
-            )
             self.entries.append(
                 Entry(
                     hub_id, name, remote_field, canon(old), canon(value),
-                    self.mapping.connection, "to_hub", reason,
+                    self.mapping.connection, "to_hub",
+                    moves.reasons.get(remote_field or "") or default,
                 )
             )
 

@@ -85,6 +85,44 @@ def test_a_remote_change_the_rule_refuses_is_journaled_as_kept(h: Harness) -> No
     ]
 
 
+def test_a_person_created_from_the_crm_journals_its_values(h: Harness) -> None:
+    h.crm.create("Lead", {"Email": "bo@beta.io", "LastName": "Ng", "Company": "Beta"})
+    run = h.run()
+    bo = h.person_by_email("bo@beta.io").id
+    assert sorted(summary(history(h, bo))) == [
+        ("company", "to_hub", "crm", None, "Beta", "crm-person"),
+        ("email", "to_hub", "crm", None, "bo@beta.io", "crm-person"),
+        ("last_name", "to_hub", "crm", None, "Ng", "crm-person"),
+    ]
+    assert {(r.reason, r.run_id) for r in history(h, bo)} == {
+        ("crm-person: a new person from crm", run.run_id)}
+
+
+def test_a_dry_run_journals_nothing(h: Harness) -> None:
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme")
+    h.run(dry_run=True)
+    assert history(h, ann) == []
+    h.run()
+    assert len(history(h, ann)) == 3
+
+
+def test_a_conflict_held_for_an_edit_is_journaled_as_kept(h: Harness) -> None:
+    h.set_mappings(mapping(conflicts="manual"))
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", title="Base")
+    h.run()
+    key = h.link_of(ann).remote_id
+    h.edit_person(ann, title="Hub")
+    h.crm.update("Lead", key, {"Title": "Remote"})
+    h.run()
+
+    [kept] = [r for r in history(h, ann, "title") if r.direction == "kept"]
+    assert (kept.old, kept.new, kept.source) == ("Hub", "Remote", "crm")
+    assert kept.reason == (
+        "crm-person: both sides changed since the last sync; conflicts: manual, held until an "
+        "edit decides"
+    )
+
+
 def test_a_push_journals_only_the_values_the_remote_accepted(h: Harness) -> None:
     data = mapping()
     data["fields"].append({"hub": "lead_source", "remote": "LeadSource"})
