@@ -107,8 +107,8 @@ class FieldPlan:
     destructive: bool = False
     #: Why, in words (the rule or conflict policy that decided): kept in the field history.
     why: str = dataclass_field(default="", compare=False)
-    #: The side whose value stands: the remote's wins but is not taken here (a remote change
-    #: that loses, for the history's "kept" entries).
+    #: The remote's value won but is not taken here (the push phase, or a row that does not
+    #: pull): the hub keeps its own, which the history journals as "kept".
     remote_won: bool = dataclass_field(default=False, compare=False)
 
 
