@@ -54,11 +54,11 @@ def change_text(row: FieldHistory) -> str:
 def where_text(row: FieldHistory) -> str:
     """Which way it went: from a connection into the hub, or from the hub out to one."""
     if row.direction == "to_remote":
-        target = row.mapping
-        return f"from the hub to {row.remote_field or row.field} ({target})"
+        return f"from the hub to {row.remote_field or row.field} ({row.mapping})"
     if row.direction == "kept":
         return f"in the hub ({row.mapping})"
-    return f"from {row.source} {row.remote_field or ''} ({row.mapping})".replace("  ", " ")
+    field = f" {row.remote_field}" if row.remote_field else ""
+    return f"from {row.source}{field} ({row.mapping})"
 
 
 def line(row: FieldHistory) -> str:
