@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from core.clock import utcnow
 from core.models import FieldHistory
 from jobs.compare import canon, same
 from jobs.plan.actions import FieldMoves, Kept
@@ -40,10 +40,9 @@ class Entry:
 class Journal:
     """Collects one page's field history for one mapping, then writes it with the page."""
 
-    def __init__(self, mapping: Mapping, run_id: int | None, now: datetime) -> None:
+    def __init__(self, mapping: Mapping, run_id: int | None) -> None:
         self.mapping = mapping
         self.run_id = run_id
-        self.now = now
         self.entries: list[Entry] = []
         self._kept: list[Entry] = []
         #: Hub field → the remote field that feeds it (at most one per hub field).
@@ -116,13 +115,16 @@ class Journal:
         if not rows:
             return 0
         hub_table = self.mapping.hub_object
+        # When the page is written, not when its cycle began: a run of several mappings pulls
+        # them all before it pushes any, and the history reads in the order things happened.
+        now = utcnow()
         # A plain executemany on the page's connection: no ORM bookkeeping for rows the
         # session never reads back.
         session.connection().execute(
             insert(FieldHistory.__table__),  # type: ignore[arg-type]
             [
                 {
-                    "at": self.now,
+                    "at": now,
                     "hub_table": hub_table,
                     "hub_id": e.hub_id,
                     "field": e.field,

@@ -203,7 +203,7 @@ class PullPhase:
         actions = [self._after_refused_move(session, plan.page, a, refused) for a in plan.actions]
         actions = self._claim_links(session, plan.page, actions)
         log = self.cycle.failures(session, DIRECTION)
-        journal = Journal(self.mapping, self.cycle.run_id, self.cycle.now)
+        journal = Journal(self.mapping, self.cycle.run_id)
         changes = {c.key: c for c in plan.page.changes}
         # Every change ends either failed (recorded) or through, and then its errors here are
         # over; a held field conflict still waits for an edit unless this change settled it.

@@ -226,7 +226,7 @@ class PushPhase:
     ) -> None:
         cycle, report = self.cycle, self.cycle.report
         log = cycle.failures(session, DIRECTION)
-        journal = Journal(self.mapping, cycle.run_id, cycle.now)
+        journal = Journal(self.mapping, cycle.run_id)
         by_id = {h.id: h for h in hubs}
         links = LinkIndex(session, self.mapping).by_hub(by_id)
         # Every record of the page ends either failed (recorded) or through: its errors here

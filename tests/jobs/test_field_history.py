@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from connectors.memory.store import MemoryStore
-from core.field_history import line
+from core.field_history import history_of, line
 from core.models import FieldHistory
 from tests.jobs.harness import Harness, mapping
 
@@ -184,6 +184,11 @@ def test_two_mappings_preferring_their_own_remote_say_why_an_edit_did_not_stick(
         "prefer_remote_unless_blank: salesforce holds a value, so it stands)"
     )
     assert "company  kept 'Acme'; dynamics said 'Newco Group'" in line(why)
+    with Session(h.engine) as session:
+        newest_first = history_of(session, ann, "company")
+    assert [r.id for r in newest_first] == [r.id for r in reversed(history(h, ann, "company"))], (
+        "newest first is the order things happened, across the mappings of one run"
+    )
 
     h.edit_person(ann, title="CEO")  # both pushes look at the record again
     h.run_all()
