@@ -146,14 +146,15 @@ class Journal:
         """The kept values that are news, each saying where the value the hub kept came from.
 
         A push looks at a record whenever any of its fields changes, and the two sides still
-        disagree on this one: the same "kept" is journaled once, not at every look. One query
-        reads the fields' latest rows, and only on a page that kept something.
+        disagree on this one: the same "kept" is journaled once per mapping, not at every
+        look. One query reads the fields' rows, and only on a page that kept something.
         """
         if not self._kept:
             return []
         ids = {e.hub_id for e in self._kept}
         fields = {e.field for e in self._kept}
         latest: dict[tuple[str, str], FieldHistory] = {}
+        mine: dict[tuple[str, str], FieldHistory] = {}  # this mapping's latest row per field
         rows = session.exec(
             select(FieldHistory)
             .where(col(FieldHistory.hub_id).in_(ids), col(FieldHistory.field).in_(fields))
@@ -161,17 +162,19 @@ class Journal:
         )
         for row in rows:
             latest[(row.hub_id, row.field)] = row
+            if row.mapping == self.mapping.name:
+                mine[(row.hub_id, row.field)] = row
         fresh: list[Entry] = []
         for entry in self._kept:
-            last = latest.get((entry.hub_id, entry.field))
+            own = mine.get((entry.hub_id, entry.field))
             if (
-                last is not None
-                and last.direction == "kept"
-                and last.mapping == self.mapping.name
-                and same(last.old, entry.old)
-                and same(last.new, entry.new)
+                own is not None
+                and own.direction == "kept"
+                and same(own.old, entry.old)
+                and same(own.new, entry.new)
             ):
                 continue
+            last = latest.get((entry.hub_id, entry.field))
             reason = entry.reason
             if (
                 last is not None

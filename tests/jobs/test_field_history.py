@@ -194,3 +194,25 @@ def test_two_mappings_preferring_their_own_remote_say_why_an_edit_did_not_stick(
     h.run_all()
     assert len(history(h, ann, "company")) == 6, "a disagreement is journaled once, not per look"
     assert [r.field for r in history(h, ann)[-2:]] == ["title", "title"]
+
+
+def test_a_hub_edit_two_mappings_keep_out_is_journaled_once_by_each(
+    engine: Engine, tmp_path: Path
+) -> None:
+    h = Harness(engine, tmp_path, *TWO_LEAD_MAPPINGS,
+                stores={"salesforce": MemoryStore(), "dynamics": MemoryStore()})
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme")
+    h.run_all()
+
+    h.edit_person(ann, company="Acme Holdings")  # both CRMs' rules prefer their own value
+    h.run_all()
+    for title in ("CFO", "CEO"):  # every push looks at the record again
+        h.edit_person(ann, title=title)
+        h.run_all()
+
+    kept = [r for r in history(h, ann, "company") if r.direction == "kept"]
+    assert sorted((r.mapping, r.old, r.new) for r in kept) == [
+        ("dynamics-lead", "Acme Holdings", "Acme"),
+        ("salesforce-lead", "Acme Holdings", "Acme"),
+    ]
+    assert h.person(ann).company == "Acme Holdings"
