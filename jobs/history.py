@@ -48,8 +48,11 @@ class Journal:
         #: Hub field → the remote field that feeds it (at most one per hub field).
         pulling = [row for row in mapping.fields if row.hub and row.pulls(mapping.direction)]
         self._pulled_from = {row.hub: row.remote for row in pulling}
-        #: Remote field → the hub field it is made from.
-        self._pushed_from = {row.remote: row.hub for row in mapping.fields if row.hub}
+        #: Remote field → the hub field it is made from (a computed row is known by its remote
+        #: field: it has no hub field, and the value it sends is a change all the same).
+        self._pushed_from = {
+            row.remote: row.hub or row.remote for row in mapping.fields if row.hub or row.expr
+        }
         #: Reasons for values no field decision stands behind.
         self._sent = f"{mapping.name}: sent from the hub"
         self._created = f"{mapping.name}: a new {mapping.hub_object} from {mapping.connection}"

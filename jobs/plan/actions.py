@@ -36,8 +36,8 @@ class Kept:
     """
 
     remote_field: str
-    hub_field: str
-    kept: Any  # the hub's value, in the hub's form
+    hub_field: str  # a computed row (``expr``), which has none: its remote field
+    kept: Any  # the hub's value, in the hub's form (a computed row's: the remote's form)
     offered: Any  # the remote's value, in the remote's form
     reason: str
 

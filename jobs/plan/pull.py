@@ -324,8 +324,8 @@ class PullPlanner:
             moves.kept.append(
                 act.Kept(
                     row.remote,
-                    row.hub or "",
-                    canon(hub_values.get(row.hub or "")),
+                    row.hub or row.remote,  # a computed row is known by its remote field
+                    canon(hub_values.get(row.hub) if row.hub else hub_now),
                     canon(remote_now),
                     decision.why,
                 )

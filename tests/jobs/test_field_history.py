@@ -216,3 +216,22 @@ def test_a_hub_edit_two_mappings_keep_out_is_journaled_once_by_each(
         ("salesforce-lead", "Acme Holdings", "Acme"),
     ]
     assert h.person(ann).company == "Acme Holdings"
+
+
+def test_a_computed_field_is_journaled_by_its_remote_name(h: Harness) -> None:
+    data = mapping()
+    data["fields"] = [r for r in data["fields"] if r.get("hub") != "title"]
+    data["fields"].append({"remote": "Title", "expr": "(company or 'n/a') ~ ' / ' ~ last_name",
+                           "rule": "to_remote"})
+    h.set_mappings(data)
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", company="Acme")
+    h.run()
+    key = h.link_of(ann).remote_id
+    h.crm.update("Lead", key, {"Title": "edited by a rep"})
+    h.run()
+
+    assert summary(history(h, ann, "Title")) == [
+        ("Title", "to_remote", "hub", None, "Acme / Lee", "crm-person"),
+        ("Title", "kept", "crm", "Acme / Lee", "edited by a rep", "crm-person"),
+        ("Title", "to_remote", "hub", "edited by a rep", "Acme / Lee", "crm-person"),
+    ]
