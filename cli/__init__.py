@@ -59,9 +59,23 @@ def main(ctx: click.Context, config: str | None, mappings_dir: str | None, log_l
 
 
 def _register() -> None:
-    from cli import admin, alerts, demo, explain, people, sandbox, sync, troubleshoot, users, web
+    from cli import (
+        admin,
+        alerts,
+        demo,
+        explain,
+        history,
+        people,
+        sandbox,
+        sync,
+        troubleshoot,
+        users,
+        web,
+    )
 
-    for module in (admin, web, sync, troubleshoot, explain, people, demo, sandbox, users, alerts):
+    for module in (
+        admin, web, sync, troubleshoot, explain, history, people, demo, sandbox, users, alerts
+    ):
         module.register(main)
 
 

@@ -22,17 +22,20 @@ from jobs.explain import Flow, MappingVerdict, RecordExplanation, explain_record
 MATCHES_SHOWN = 20
 
 
-def find_records(session: Session, query: str) -> list[tuple[str, HubRecord]]:
+def find_records(
+    session: Session, query: str, where: str = "explain"
+) -> list[tuple[str, HubRecord]]:
     """The hub records ``query`` names: ``object:id``, a person's email, or a hub id.
 
-    Raises InputError naming what was looked for when nothing matches.
+    Raises InputError naming ``where`` (the command) and what was looked for when nothing
+    matches.
     """
     query = query.strip()
     hub_object, sep, key = query.partition(":")
     if sep and hub_object in HUB_MODELS:
         found = session.get(HUB_MODELS[hub_object], key.strip().lower())
         if found is None:
-            raise InputError("explain", f"no {hub_object} with id {key.strip()!r}")
+            raise InputError(where, f"no {hub_object} with id {key.strip()!r}")
         return [(hub_object, found)]
     if "@" in query:
         email = normalise_email(query)
@@ -43,7 +46,7 @@ def find_records(session: Session, query: str) -> list[tuple[str, HubRecord]]:
             .limit(MATCHES_SHOWN)
         ).all()
         if not people:
-            raise InputError("explain", f"no person with email {email!r}")
+            raise InputError(where, f"no person with email {email!r}")
         return [("person", person) for person in people]
     # A bare id: people first (the usual question), then every other hub object.
     for name, model in HUB_MODELS.items():
@@ -51,7 +54,7 @@ def find_records(session: Session, query: str) -> list[tuple[str, HubRecord]]:
         if found is not None:
             return [(name, found)]
     raise InputError(
-        "explain",
+        where,
         f"no person with email or hub id {query!r} (for other records: "
         f"{', '.join(n + ':<id>' for n in HUB_MODELS if n != 'person')})",
     )

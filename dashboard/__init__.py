@@ -18,6 +18,7 @@ PAGE_MODULES = (
     "dashboard.mappings.resync",
     "dashboard.connections",
     "dashboard.records",
+    "dashboard.record_history",
     "dashboard.health",
 )
 

@@ -100,7 +100,8 @@ def sync_history(record: HubRecord, links: list[Link]) -> list[SyncError]:
     return list(rows)
 
 
-def _find(hub_object: str, hub_id: str) -> HubRecord:
+def find_record(hub_object: str, hub_id: str) -> HubRecord:
+    """The hub record a page's URL names, or 404."""
     model = HUB_MODELS.get(hub_object)
     if model is None or len(hub_id) > HUB_ID_LENGTH:
         abort(404)
@@ -113,14 +114,14 @@ def _find(hub_object: str, hub_id: str) -> HubRecord:
 @bp.route("/records/<hub_object>/<hub_id>")
 def record(hub_object: str, hub_id: str) -> str:
     """One hub record: why it syncs or not, its fields, links, snapshots and sync history."""
-    return _render(hub_object, _find(hub_object, hub_id))
+    return _render(hub_object, find_record(hub_object, hub_id))
 
 
 @bp.route("/records/<hub_object>/<hub_id>/edit", methods=["POST"])
 @admin_required
 def record_edit(hub_object: str, hub_id: str) -> Response | tuple[str, int]:
     """Save an admin's edit of the record's fields; the next cycle of each mapping sends it."""
-    found = _find(hub_object, hub_id)
+    found = find_record(hub_object, hub_id)
     space = workspace.current()
     posted = {
         key.removeprefix(FIELD_PREFIX): value
@@ -144,7 +145,7 @@ def record_edit(hub_object: str, hub_id: str) -> Response | tuple[str, int]:
                        message=message), 422
     except ChangedMeanwhileError as exc:
         db().rollback()
-        fresh = _find(hub_object, hub_id)
+        fresh = find_record(hub_object, hub_id)
         message = (f"Not saved: {exc}, by a sync or another admin. The form now shows the "
                    "current values; nothing was changed.")
         return _render(hub_object, fresh, message=message), 409
@@ -207,7 +208,7 @@ def _render(
         hub_object=hub_object,
         record=found,
         member=member,
-        title=str(member) if member else _title(found),
+        title=str(member) if member else page_title(found),
         fields=record_fields(found),
         links=views,
         errors=errors[:ERRORS_SHOWN],
@@ -224,7 +225,8 @@ def _render(
     )
 
 
-def _title(record: HubRecord) -> str:
+def page_title(record: HubRecord) -> str:
+    """A record's page heading: a person's name (or email), another record's name or id."""
     if isinstance(record, Person):
         name = " ".join(part for part in (record.first_name, record.last_name) if part)
         return name or record.email or record.id

@@ -55,14 +55,27 @@ def reconcile_pending(
     return base
 
 
-def settle_held_conflict(held_hub: Any, state: FieldState) -> Winner | None:
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A winner and why, in words an admin reads in the field history.
+
+    ``reason`` names the remote as ``{remote}``, filled in with the connection's name by
+    :func:`jobs.plan.field.plan_field` (the merge itself knows no connection).
+    """
+
+    winner: Winner
+    reason: str
+
+
+def settle_held_conflict(held_hub: Any, state: FieldState) -> Verdict | None:
     """Decide a field with a held conflict: None while nobody has touched either side since."""
     if same(state.hub, state.remote):
-        return Winner.AGREE
+        return Verdict(Winner.AGREE, "the held conflict is over: both sides now agree")
     if not same(state.remote, state.base):
-        return Winner.REMOTE  # someone edited the remote since: that edit is the decision
+        # Someone edited the remote since: that edit is the decision.
+        return Verdict(Winner.REMOTE, "the held conflict was settled by an edit in {remote}")
     if not same(state.hub, held_hub):
-        return Winner.HUB
+        return Verdict(Winner.HUB, "the held conflict was settled by an edit in the hub")
     return None
 
 
@@ -73,55 +86,79 @@ def decide(
     conflicts: Conflicts = Conflicts.NEWEST_WINS,
     remote_is_newer: bool = False,
 ) -> Winner:
-    """Which side's value should both sides hold for this field?
+    """Which side's value should both sides hold for this field? (see :func:`judge`)."""
+    return judge(rule, state, conflicts=conflicts, remote_is_newer=remote_is_newer).winner
+
+
+def judge(
+    rule: FieldRule,
+    state: FieldState,
+    *,
+    conflicts: Conflicts = Conflicts.NEWEST_WINS,
+    remote_is_newer: bool = False,
+) -> Verdict:
+    """Which side's value should both sides hold for this field, and why?
 
     ``remote_is_newer`` breaks ``newest_wins`` ties in favour of the record changed last.
     The caller checks that the winning flow is allowed for the row (direction, rule sets).
     """
     if same(state.hub, state.remote):
-        return Winner.AGREE
+        return Verdict(Winner.AGREE, "both sides hold the same value")
+    named = f"rule {rule.value}"
     if rule is FieldRule.NONE:
-        return Winner.NONE
+        return Verdict(Winner.NONE, f"{named}: the field does not sync")
     first_link = state.base is MISSING
     if first_link:
         # Two records just matched (e.g. by email): a blank never erases a value, whatever
         # the rule, so linking an existing CRM record cannot wipe data on either side.
         if state.empty(state.hub):
-            return Winner.REMOTE if rule is not FieldRule.TO_REMOTE else Winner.NONE
+            if rule is FieldRule.TO_REMOTE:
+                return Verdict(Winner.NONE, f"first link, {named}: the hub is blank")
+            return Verdict(Winner.REMOTE, "first link: the hub was blank, {remote} was not")
         if state.empty(state.remote):
-            return Winner.HUB if rule is not FieldRule.TO_HUB else Winner.NONE
+            if rule is FieldRule.TO_HUB:
+                return Verdict(Winner.NONE, f"first link, {named}: {{remote}} is blank")
+            return Verdict(Winner.HUB, "first link: {remote} was blank, the hub was not")
     remote_changed = first_link or not same(state.remote, state.base)
     hub_changed = first_link or not same(state.hub, state.base)
 
     match rule:
         case FieldRule.TO_REMOTE:
-            return Winner.HUB
+            return Verdict(Winner.HUB, f"{named}: the hub's value goes to {{remote}}")
         case FieldRule.TO_HUB:
-            return Winner.REMOTE
+            return Verdict(Winner.REMOTE, f"{named}: {{remote}}'s value goes to the hub")
         case FieldRule.PREFER_REMOTE_UNLESS_BLANK:
-            return Winner.HUB if state.empty(state.remote) else Winner.REMOTE
+            if state.empty(state.remote):
+                return Verdict(Winner.HUB, f"{named}: {{remote}} is blank, so the hub's stands")
+            return Verdict(Winner.REMOTE, f"{named}: {{remote}} holds a value, so it stands")
         case FieldRule.PREFER_HUB_UNLESS_BLANK:
-            return Winner.REMOTE if state.empty(state.hub) else Winner.HUB
+            if state.empty(state.hub):
+                return Verdict(Winner.REMOTE, f"{named}: the hub is blank, so {{remote}}'s stands")
+            return Verdict(Winner.HUB, f"{named}: the hub holds a value, so it stands")
         case FieldRule.FILL_BLANK:
             if state.empty(state.hub):
-                return Winner.REMOTE
+                return Verdict(Winner.REMOTE, f"{named}: the hub was blank")
             if state.empty(state.remote):
-                return Winner.HUB
-            return Winner.NONE
+                return Verdict(Winner.HUB, f"{named}: {{remote}} was blank")
+            return Verdict(Winner.NONE, f"{named}: both hold a value, neither is overwritten")
     # two_way, hub_wins, remote_wins: a change on one side flows to the other.
     if remote_changed and not hub_changed:
-        return Winner.REMOTE
+        return Verdict(Winner.REMOTE, f"{named}: only {{remote}} changed since the last sync")
     if hub_changed and not remote_changed:
-        return Winner.HUB
+        return Verdict(Winner.HUB, f"{named}: only the hub changed since the last sync")
+    both = "both sides changed since the last sync" if not first_link else "first link"
     if rule is FieldRule.HUB_WINS:
-        return Winner.HUB
+        return Verdict(Winner.HUB, f"{named}: {both}, the hub wins")
     if rule is FieldRule.REMOTE_WINS:
-        return Winner.REMOTE
+        return Verdict(Winner.REMOTE, f"{named}: {both}, {{remote}} wins")
+    policy = f"{both}; conflicts: {conflicts.value}"
     match conflicts:
         case Conflicts.HUB_WINS:
-            return Winner.HUB
+            return Verdict(Winner.HUB, policy)
         case Conflicts.REMOTE_WINS:
-            return Winner.REMOTE
+            return Verdict(Winner.REMOTE, policy)
         case Conflicts.MANUAL:
-            return Winner.CONFLICT
-    return Winner.REMOTE if remote_is_newer else Winner.HUB
+            return Verdict(Winner.CONFLICT, f"{policy}, held until an edit decides")
+    if remote_is_newer:
+        return Verdict(Winner.REMOTE, f"{policy}, {{remote}}'s record changed last")
+    return Verdict(Winner.HUB, f"{policy}, the hub record changed last")

@@ -21,6 +21,7 @@ from core.values import normalise_email
 from jobs.compare import canon
 from jobs.cycle import Brake, Cycle, count_links, get_cursor, set_cursor
 from jobs.failures import FailureLog, due_retries, open_refusals, waiting_retries
+from jobs.history import Journal
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_hub_matches, find_own_records, remote_match_keys
 from jobs.plan import actions as act
@@ -211,6 +212,7 @@ class PullPhase:
         actions = [self._after_refused_move(session, plan.page, a, refused) for a in plan.actions]
         actions = self._claim_links(session, plan.page, actions)
         log = self.cycle.failures(session, DIRECTION)
+        journal = Journal(self.mapping, self.cycle.run_id)
         changes = {c.key: c for c in plan.page.changes}
         # Every change ends either failed (recorded) or through, and then its errors here are
         # over; a held field conflict still waits for an edit unless this change settled it.
@@ -230,7 +232,7 @@ class PullPhase:
                 self._unlink(session, action)
                 ok.append(action.key)
             else:
-                self._write(session, action, change)
+                self._write(session, action, change, journal)
                 self._record_conflicts(log, action, change)
                 moves = action.moves
                 self._record_refused(log, action)
@@ -243,6 +245,7 @@ class PullPhase:
             log.resolve(remote_ids=held, conflicts=False)
         log.resolve_conflicts(remote_ids=settled)
         log.resolve_fields(clean)
+        journal.flush(session)
 
     def _after_refused_move(
         self, session: Session, page: PullPage, action: act.Action, refused: dict[str, Link]
@@ -313,7 +316,9 @@ class PullPhase:
         session.delete(action.link)
         cycle.plan(PlannedAction(DIRECTION, how, action.link.hub_id, action.key))
 
-    def _write(self, session: Session, action: act.Write, change: Change) -> None:
+    def _write(
+        self, session: Session, action: act.Write, change: Change, journal: Journal
+    ) -> None:
         cycle, schema = self.cycle, self.cycle.schema
         hub = action.hub
         assert hub is not None and action.link is not None, "claimed before the page is written"
@@ -325,6 +330,7 @@ class PullPhase:
             cycle.report.created_hub += 1
             changes = {k: [None, canon(v)] for k, v in to_hub.items()}
             cycle.plan(PlannedAction(DIRECTION, "create", hub.id, action.key, _email(hub), changes))
+            journal.to_hub(hub.id, changes, action.moves, new=True)
         else:
             before = {name: schema.get(hub, name) for name in to_hub}
             changed = {
@@ -332,6 +338,8 @@ class PullPhase:
                 for name, value in to_hub.items()
                 if schema.set(hub, name, value)
             }
+            journal.to_hub(hub.id, changed, action.moves, new=False)
+            journal.kept(hub.id, action.moves.kept)
             if changed:
                 session.add(hub)
                 cycle.report.updated_hub += 1

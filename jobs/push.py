@@ -27,6 +27,7 @@ from jobs.failures import (
     refused_field,
     waiting_retries,
 )
+from jobs.history import Journal
 from jobs.links import LinkIndex, RefResolver, claim
 from jobs.matching import find_remote_matches
 from jobs.plan import actions as act
@@ -238,6 +239,7 @@ class PushPhase:
     ) -> None:
         cycle, report = self.cycle, self.cycle.report
         log = cycle.failures(session, DIRECTION)
+        journal = Journal(self.mapping, cycle.run_id)
         by_id = {h.id: h for h in hubs}
         links = LinkIndex(session, self.mapping).by_hub(by_id)
         # Every record of the page ends either failed (recorded) or through: its errors here
@@ -283,7 +285,7 @@ class PushPhase:
                 self._fail(log, hub, clashes[hub.id], email, link, remote_id, payload)
                 continue
             if result is not None:
-                link = self._apply_result(session, action, link, result)
+                link = self._apply_result(session, action, link, result, journal)
             if isinstance(action, act.Delete):
                 ok.append(hub.id)
                 continue
@@ -297,8 +299,10 @@ class PushPhase:
                 found = {k: canon(v) for k, v in matched.fields.items()}
                 link.snapshot = {**found, **link.snapshot}
                 link.remote_version = link.remote_version or matched.version
-                self._take_remote_values(session, hub, moves.to_hub)
+                taken = self._take_remote_values(session, hub, moves.to_hub)
+                journal.to_hub(hub.id, taken, moves, new=False)
                 cycle.plan(PlannedAction(DIRECTION, "link", hub.id, matched.key, email))
+            journal.kept(hub.id, moves.kept)
             for conflict in moves.conflicts:
                 log.record(
                     conflict.failure,
@@ -323,9 +327,15 @@ class PushPhase:
             log.resolve(hub_ids=held, conflicts=False)
         log.resolve_conflicts(hub_ids=settled)
         log.resolve_fields(clean)
+        journal.flush(session)
 
     def _apply_result(
-        self, session: Session, action: act.Action, link: Link | None, result: WriteResult
+        self,
+        session: Session,
+        action: act.Action,
+        link: Link | None,
+        result: WriteResult,
+        journal: Journal,
     ) -> Link | None:
         cycle, report = self.cycle, self.cycle.report
         hub_id = action.key
@@ -357,6 +367,9 @@ class PushPhase:
         assert link is not None, "a new link is claimed before the results are recorded"
         # A field the remote refused keeps what it last synced: it goes again once fixed.
         sent = {k: v for k, v in payload.items() if k not in result.refused_fields}
+        if result.status is not WriteStatus.UNCHANGED:
+            held = action.matched.fields if isinstance(action, act.Link) and action.matched else {}
+            journal.to_remote(hub_id, sent, {**held, **link.snapshot}, action.moves)
         link.snapshot = {**link.snapshot, **sent}
         # A value we pushed settles any conflict held on that field.
         link.held = {k: v for k, v in link.held.items() if k not in sent}
@@ -459,17 +472,24 @@ class PushPhase:
 
     def _take_remote_values(
         self, session: Session, hub: HubRecord, values: dict[str, Any]
-    ) -> None:
+    ) -> dict[str, list[Any]]:
+        """A matched record's values the hub takes; hub field → [old, new] of those it changed."""
         if not values:
-            return
+            return {}
         row = session.get(self.model, hub.id)
         if row is None:
-            return
+            return {}
         schema = self.cycle.schema
-        changed = [name for name, value in values.items() if schema.set(row, name, value)]
+        before = {name: schema.get(row, name) for name in values}
+        changed = {
+            name: [before[name], value]
+            for name, value in values.items()
+            if schema.set(row, name, value)
+        }
         if changed:
             session.add(row)
             self.cycle.report.updated_hub += 1
+        return changed
 
     def _fail(
         self,

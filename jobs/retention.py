@@ -1,4 +1,4 @@
-"""Keeping history bounded: resolved/ignored errors and old runs are purged after N days.
+"""Keeping history bounded: resolved/ignored errors, old runs and field history go after N days.
 
 N comes from ``syncline scheduler --retention-days`` or the ``SYNCLINE_RETENTION_DAYS``
 environment variable, which the dashboard reads too (as RETENTION_DAYS) to say what it keeps.
@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from core.clock import utcnow
 from core.db import session
 from core.errors import InputError
-from core.models import SyncError, SyncRun
+from core.models import FieldHistory, SyncError, SyncRun
 from jobs import causes
 
 #: Marketo keeps five days of sync errors; admins asked for months.
@@ -40,10 +40,11 @@ class Purged:
 
     errors: int
     runs: int
+    history: int = 0  # field history rows
 
 
 def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
-    """Delete resolved and ignored errors, and runs, last seen more than ``days`` ago.
+    """Delete resolved and ignored errors, runs and field history older than ``days``.
 
     Open errors are never purged: they still need someone's attention, however old.
     """
@@ -63,9 +64,12 @@ def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
         runs = db.exec(  # type: ignore[call-overload]
             delete(SyncRun).where(col(SyncRun.id).in_(old_runs))
         ).rowcount
+        history = db.exec(  # type: ignore[call-overload]
+            delete(FieldHistory).where(col(FieldHistory.at) < cutoff)
+        ).rowcount
         if errors:
             causes.rebuild(db)  # the purged rows leave their causes' counts
-    return Purged(errors=int(errors or 0), runs=int(runs or 0))
+    return Purged(errors=int(errors or 0), runs=int(runs or 0), history=int(history or 0))
 
 
 def refresh_statistics(engine: Engine) -> None:
@@ -77,5 +81,5 @@ def refresh_statistics(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     with engine.begin() as connection:
-        for table in ("sync_error", "sync_run"):
+        for table in ("sync_error", "sync_run", "field_history"):
             connection.exec_driver_sql(f"ANALYZE {table}")

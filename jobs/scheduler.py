@@ -107,7 +107,10 @@ def purge_job(source: Source, days: int) -> None:
     ctx = current(source)
     purged = retention.purge(ctx.engine, days)
     retention.refresh_statistics(ctx.engine)
-    event(log, "retention.purged", errors=purged.errors, runs=purged.runs, days=days)
+    event(
+        log, "retention.purged", errors=purged.errors, runs=purged.runs,
+        history=purged.history, days=days,
+    )
 
 
 @guarded(lambda source: ("alerts", None))

@@ -3,6 +3,7 @@
 from core.models.alerts import AlertState
 from core.models.backfill import MappingField, ResyncRequest
 from core.models.causes import ErrorCause
+from core.models.history import FieldHistory
 from core.models.hub import (
     Account,
     Campaign,
@@ -44,6 +45,7 @@ __all__ = [
     "Campaign",
     "CampaignMember",
     "ErrorCause",
+    "FieldHistory",
     "ConnectionStatus",
     "DashboardSession",
     "HubRecord",

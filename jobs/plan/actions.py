@@ -27,6 +27,21 @@ class Conflict:
     failure: Failure  # the sync error an admin sees
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A value one side offered that lost: the hub keeps its own (for the field history).
+
+    Pulling, a remote change the rules did not take into the hub; pushing, a remote value
+    that differs from the hub's and stands, though the push takes it nowhere.
+    """
+
+    remote_field: str
+    hub_field: str  # a computed row (``expr``), which has none: its remote field
+    kept: Any  # the hub's value, in the hub's form (a computed row's: the remote's form)
+    offered: Any  # the remote's value, in the remote's form
+    reason: str
+
+
 @dataclass(slots=True)
 class FieldMoves:
     """The per-field decisions of one record."""
@@ -47,6 +62,10 @@ class FieldMoves:
     refused: dict[str, Failure] = field(default_factory=dict)
     #: Remote fields decided without a failure: their earlier refusals are over.
     clean: list[str] = field(default_factory=list)
+    #: Remote field → why its value moves (the rule or conflict policy that decided).
+    reasons: dict[str, str] = field(default_factory=dict)
+    #: Values a remote offered that the hub did not take, and why.
+    kept: list[Kept] = field(default_factory=list)
 
 
 @dataclass(slots=True)

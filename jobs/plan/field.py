@@ -8,11 +8,12 @@ no remote, so the whole decision table is tested directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from jobs.compare import MISSING, blank, canon, same
-from jobs.merge import FieldState, Winner, decide, settle_held_conflict
+from jobs.merge import FieldState, Verdict, Winner, judge, settle_held_conflict
 from mappings.rules import Conflicts, FieldRule
 
 if TYPE_CHECKING:
@@ -45,6 +46,11 @@ class FieldInput:
     held: Any = MISSING
     #: The row's ``default``: a remote holding it reads as blank, never as a typed value.
     placeholder: Any = None
+    #: Who decides, for the reason in the field history: the mapping and its connection.
+    mapping: str = ""
+    connection: str = "the remote"
+    #: Why a remote value that wins is not taken here ("" when it is).
+    no_pull: str = ""
 
     @classmethod
     def of_row(
@@ -64,17 +70,29 @@ class FieldInput:
         ``may_pull`` narrows the pull further (the push phase takes remote values only from a
         record it has just matched).
         """
+        pulls = row.pulls(mapping.direction)
+        no_pull = ""
+        if not pulls:
+            no_pull = "the row does not sync to the hub"
+        elif not may_pull:
+            no_pull = (
+                f"a push takes no value back from {mapping.connection}: "
+                "only a change read there does"
+            )
         return cls(
             row.rule,
             base,
             hub,
             remote,
-            pulls=may_pull and row.pulls(mapping.direction),
+            pulls=may_pull and pulls,
             pushes=row.pushes(mapping.direction),
             conflicts=mapping.conflicts,
             remote_is_newer=remote_is_newer,
             held=held,
             placeholder=row.default,
+            mapping=mapping.name,
+            connection=mapping.connection,
+            no_pull=no_pull,
         )
 
 
@@ -87,6 +105,11 @@ class FieldPlan:
     settled: bool = False
     #: The move blanks a value the other side holds (counted by the mass-change brake).
     destructive: bool = False
+    #: Why, in words (the rule or conflict policy that decided): kept in the field history.
+    why: str = dataclass_field(default="", compare=False)
+    #: The remote's value won but is not taken here (the push phase, or a row that does not
+    #: pull): the hub keeps its own, which the history journals as "kept".
+    remote_won: bool = dataclass_field(default=False, compare=False)
 
 
 NOTHING = FieldPlan(Move.NOTHING)
@@ -96,24 +119,35 @@ def plan_field(field: FieldInput) -> FieldPlan:
     """Decide one field: the three-way merge, a held conflict, and the row's allowed flows."""
     state = FieldState(field.base, field.hub, field.remote, placeholder=field.placeholder)
     settled = field.held is not MISSING
+    verdict: Verdict | None
     if settled:
-        held = settle_held_conflict(field.held, state)
-        if held is None:
+        verdict = settle_held_conflict(field.held, state)
+        if verdict is None:
             return FieldPlan(Move.HELD)
-        winner = held
     else:
-        winner = decide(
+        verdict = judge(
             field.rule, state, conflicts=field.conflicts, remote_is_newer=field.remote_is_newer
         )
+    winner, why = verdict.winner, _worded(verdict.reason, field)
     if winner is Winner.CONFLICT:
-        return FieldPlan(Move.CONFLICT)
+        return FieldPlan(Move.CONFLICT, why=why)
     if winner is Winner.REMOTE and field.pulls:
         destructive = blank(field.remote) and not blank(field.hub)
-        return FieldPlan(Move.TO_HUB, settled, destructive)
+        return FieldPlan(Move.TO_HUB, settled, destructive, why)
     if winner is Winner.HUB and field.pushes:
         destructive = blank(field.hub) and not blank(field.remote)
-        return FieldPlan(Move.TO_REMOTE, settled, destructive)
-    return FieldPlan(Move.NOTHING, settled)
+        return FieldPlan(Move.TO_REMOTE, settled, destructive, why)
+    if winner is Winner.REMOTE and field.no_pull:
+        why = f"{why}; {field.no_pull}"
+    return FieldPlan(Move.NOTHING, settled, why=why, remote_won=winner is Winner.REMOTE)
+
+
+def _worded(reason: str, field: FieldInput) -> str:
+    """A verdict's reason with its connection named, and the mapping whose rule it is."""
+    text = reason.replace("{remote}", field.connection)
+    if not field.mapping:
+        return text
+    return f"{field.mapping}'s {text}" if text.startswith("rule ") else f"{field.mapping}: {text}"
 
 
 def refused_again(refused: dict[str, Any] | None, remote_field: str, value: Any) -> bool:

@@ -35,6 +35,7 @@ from jobs.plan.field import FieldInput, Move, plan_field, refused_again
 from jobs.references import Exclusion, excluded_failure
 from jobs.versions import version_settles
 from mappings.expressions import ExpressionError
+from mappings.rules import FieldRule
 from mappings.spec import FieldMap, Mapping
 from mappings.transforms import TransformError
 
@@ -318,6 +319,25 @@ class PullPlanner:
         if decision.settled:
             del merge.held[row.remote]
             moves.settled.append(row.remote)
+        if decision.move in (Move.TO_HUB, Move.TO_REMOTE):
+            moves.reasons[row.remote] = decision.why
+        base = merge.base.get(row.remote, MISSING)
+        if (
+            decision.move is not Move.TO_HUB
+            and row.rule is not FieldRule.NONE
+            and not same(remote_now, base)
+            and not same(remote_now, hub_now)
+        ):
+            # A change read from the remote that the rules did not take: say why.
+            moves.kept.append(
+                act.Kept(
+                    row.remote,
+                    row.hub or row.remote,  # a computed row is known by its remote field
+                    canon(hub_values.get(row.hub) if row.hub else hub_now),
+                    canon(remote_now),
+                    decision.why,
+                )
+            )
         if decision.move is Move.TO_HUB:
             moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
             moves.destructive |= decision.destructive

@@ -74,6 +74,8 @@ class PushPlanner:
         self.schema = schema
         self.mappings = mappings
         self.rows = [r for r in mapping.fields if r.pushes(mapping.direction)]
+        #: Why a new remote record's values are what they are, in the field history.
+        self._created = f"{mapping.name}: a new {mapping.remote_object} in {mapping.connection}"
 
     # -- step one: what the records and their links decide ----------------------------------
 
@@ -223,6 +225,7 @@ class PushPlanner:
                 if create:
                     if not blank(hub_now):
                         moves.to_remote[row.remote] = canon(hub_now)
+                        moves.reasons[row.remote] = self._created
                     moves.clean.append(row.remote)
                     continue
                 if matched is not None:
@@ -266,6 +269,20 @@ class PushPlanner:
                 continue
             if decision.settled:
                 moves.settled.append(row.remote)
+            if decision.move in (Move.TO_REMOTE, Move.TO_HUB):
+                moves.reasons[row.remote] = decision.why
+            elif decision.remote_won and row.hub and not row.ref:
+                # The remote's value stands and differs from the hub's, which stays: a push
+                # takes nothing back, so say why the two sides disagree.
+                moves.kept.append(
+                    act.Kept(
+                        row.remote,
+                        row.hub,
+                        canon(values.get(row.hub)),
+                        canon(remote_now),
+                        decision.why,
+                    )
+                )
             if decision.move is Move.TO_REMOTE:
                 moves.to_remote[row.remote] = canon(hub_now)
                 moves.destructive |= decision.destructive

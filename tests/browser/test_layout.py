@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from app import create_app
 from core.accounts import add_user
 from core.db import session
-from core.models import Campaign, CampaignMember, Person, SyncError, SyncRun
+from core.models import Campaign, CampaignMember, FieldHistory, Person, SyncError, SyncRun
 from jobs import causes
 from tests.browser.conftest import LiveServer
 
@@ -238,3 +238,37 @@ def test_users_and_account_pages_fit_a_1366_window(
     page.close()
     for context in contexts:
         context.close()
+
+
+def test_a_persons_history_tab_fits_a_1366_window(
+    browser: Any, server: tuple[LiveServer, int], sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    live, run_id = server
+    with session(sqlite_engine) as db:
+        person = Person(email=LONG_EMAIL, first_name="Maximiliana-Konstantina")
+        db.add(person)
+        db.flush()
+        company = ("Zweckverband-für-Wasserversorgung-und-Abwasserbeseitigung-Nordost-"
+                   "GmbH-&-Co.-KG-International-Holdings")
+        for n, (direction, source) in enumerate(
+            [("to_hub", "dynamics"), ("kept", "salesforce"), ("to_remote", "hub")] * 4
+        ):
+            db.add(FieldHistory(
+                at=NOW - timedelta(minutes=n), hub_table="person", hub_id=person.id,
+                field="very_long_custom_attribution_field_name",
+                remote_field="Very_Long_Custom_Attribution_Field_Name__c",
+                old=f"{company} {n}", new=f"{company} {n + 1}", source=source,
+                direction=direction, mapping="salesforce-campaign-member", run_id=run_id,
+                reason="dynamics-lead's rule prefer_remote_unless_blank: dynamics holds a "
+                "value, so it stands; a push takes no value back from dynamics: only a change "
+                "read there does; the hub's value came from salesforce-lead in run 12345 "
+                "(salesforce-lead's rule prefer_remote_unless_blank: salesforce holds a value)",
+            ))
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    _log_in(page, live.url, "admin@example.com")
+    page.goto(f"{live.url}/records/person/{person.id}/history")
+    assert page.locator("table.field-history tbody tr").count() == 12
+    _fits(page, _shots(tmp_path), "record-history")
+    reason = page.locator("table.field-history td.message").first.bounding_box()
+    assert reason is not None and reason["width"] >= 250, f"the reason is squeezed: {reason}"
+    page.close()

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
+from core.field_history import line
+from core.models import FieldHistory
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.e2e.dynamics_harness import DynamicsHub
@@ -80,3 +83,41 @@ def test_a_salesforce_lead_reaches_dynamics_and_a_dynamics_edit_reaches_salesfor
     assert [r["leadid"] for r in hub.rows("lead")] == [dyn_lead["leadid"]], "one in Dynamics"
     assert [p.id for p in hub.people()] == [person.id], "one person in the hub"
     assert hub.errors("open", "retrying") == []
+
+
+def test_a_company_edit_made_in_dynamics_that_salesforce_overrules_says_why(
+    hub: DynamicsHub,
+) -> None:
+    """Both shipped lead mappings prefer their own CRM's Company: the history tells the story."""
+    sf_lead = hub.sf_insert("Lead", {
+        "FirstName": "Ann", "LastName": "Lee", "Company": "Acme", "Email": "ann@acme.com",
+        "Phone": "+14155550100", "Status": hub.mapped("salesforce-lead", "lifecycle_stage", "MQL")})
+    for _ in range(2):
+        hub.run_all(THREE_WAY)
+    person = hub.person_by_email("ann@acme.com")
+    dyn_lead = hub.lead_by_email("ann@acme.com")
+    assert dyn_lead["companyname"] == "Acme"
+
+    hub.update("lead", dyn_lead["leadid"], {"companyname": "Newco Group"})
+    for _ in range(3):
+        hub.run_all(THREE_WAY)
+
+    assert hub.person(person.id).company == "Acme", "Salesforce's rule put its value back"
+    assert hub.sf_get("Lead", sf_lead)["Company"] == "Acme"
+    with Session(hub.engine) as session:
+        rows = list(session.exec(
+            select(FieldHistory)
+            .where(FieldHistory.hub_id == person.id, FieldHistory.field == "company")
+            .order_by(col(FieldHistory.id))))
+    told = [line(r) for r in rows]
+    came = next(r for r in rows if r.direction == "to_hub" and r.mapping == "dynamics-lead")
+    assert (came.old, came.new, came.source) == ("Acme", "Newco Group", "dynamics"), told
+    back = next(r for r in rows if r.direction == "to_hub" and r.mapping == "salesforce-lead"
+                and r.id > came.id)
+    assert (back.old, back.new, back.source) == ("Newco Group", "Acme", "salesforce"), told
+    assert back.reason == ("salesforce-lead's rule prefer_remote_unless_blank: salesforce "
+                           "holds a value, so it stands"), told
+    kept = rows[-1]
+    assert (kept.direction, kept.old, kept.new, kept.mapping) == (
+        "kept", "Acme", "Newco Group", "dynamics-lead"), told
+    assert "the hub's value came from salesforce-lead" in kept.reason, told

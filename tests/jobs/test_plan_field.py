@@ -157,3 +157,43 @@ def test_the_whole_space_is_its_own_mirror_image() -> None:
             broken.append(f"{rule} {policy} {base!r} {hub!r} {remote!r}: {plan.move} vs "
                           f"{mirrored.move}")
     assert broken == [], broken[:10]
+
+
+def why(rule: FieldRule, base: Any, hub: Any, remote: Any, **options: Any) -> str:
+    """The reason the field history keeps, for a mapping "crm-lead" on connection "crm"."""
+    field = FieldInput(
+        rule, base, hub, remote, options.pop("pulls", True), True,
+        options.pop("conflicts", C.NEWEST_WINS), options.pop("newer", False),
+        options.pop("held", M), mapping="crm-lead", connection="crm",
+        no_pull=options.pop("no_pull", ""),
+    )
+    assert not options
+    return plan_field(field).why
+
+
+@pytest.mark.parametrize(("rule", "base", "hub", "remote", "options", "reason"), [
+    (R.TWO_WAY, "a", "a", "b", {}, "crm-lead's rule two_way: only crm changed since the last sync"),
+    (R.TWO_WAY, "a", "b", "c", {"newer": True},
+     "crm-lead: both sides changed since the last sync; conflicts: newest_wins, crm's record "
+     "changed last"),
+    (R.TWO_WAY, "a", "b", "c", {"conflicts": C.MANUAL},
+     "crm-lead: both sides changed since the last sync; conflicts: manual, held until an edit "
+     "decides"),
+    (R.HUB_WINS, "a", "b", "c", {},
+     "crm-lead's rule hub_wins: both sides changed since the last sync, the hub wins"),
+    (R.TWO_WAY, M, None, "c", {}, "crm-lead: first link: the hub was blank, crm was not"),
+    (R.FILL_BLANK, "a", "b", "c", {},
+     "crm-lead's rule fill_blank: both hold a value, neither is overwritten"),
+    (R.PREFER_HUB_UNLESS_BLANK, "a", None, "c", {},
+     "crm-lead's rule prefer_hub_unless_blank: the hub is blank, so crm's stands"),
+    (R.PREFER_REMOTE_UNLESS_BLANK, "a", "b", "a",
+     {"pulls": False, "no_pull": "a push takes no value back"},
+     "crm-lead's rule prefer_remote_unless_blank: crm holds a value, so it stands; a push "
+     "takes no value back"),
+    (R.TWO_WAY, "a", "a", "c", {"held": "a"},
+     "crm-lead: the held conflict was settled by an edit in crm"),
+])
+def test_each_decision_says_why_in_the_words_the_history_keeps(
+    rule: FieldRule, base: Any, hub: Any, remote: Any, options: dict[str, Any], reason: str
+) -> None:
+    assert why(rule, base, hub, remote, **options) == reason

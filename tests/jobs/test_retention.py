@@ -18,7 +18,7 @@ from cli import main
 from cli.context import App
 from core.clock import utcnow
 from core.errors import InputError
-from core.models import SyncError, SyncRun
+from core.models import FieldHistory, SyncError, SyncRun
 from jobs import retention
 
 
@@ -123,6 +123,30 @@ def test_the_default_keeps_ninety_days(engine: Engine) -> None:
     assert (purged.errors, purged.runs) == (1, 1)
     assert list(_errors(engine)) == ["resolved-89"]
     assert _run_ids(engine) == [kept_run]
+
+
+def _change(engine: Engine, at: datetime, field: str) -> None:
+    with Session(engine) as session:
+        session.add(
+            FieldHistory(
+                at=at, hub_table="person", hub_id="p1", field=field, old="a", new="b",
+                source="crm", direction="to_hub", mapping="crm-person", reason="rule two_way",
+            )
+        )
+        session.commit()
+
+
+def test_field_history_is_kept_for_the_same_period(engine: Engine) -> None:
+    now = utcnow()
+    _change(engine, now - timedelta(days=91), "title")
+    _change(engine, now - timedelta(days=89), "company")
+    _change(engine, now - timedelta(days=31), "phone")
+
+    assert retention.purge(engine).history == 1
+    with Session(engine) as session:
+        kept = sorted(row.field for row in session.exec(select(FieldHistory)))
+    assert kept == ["company", "phone"]
+    assert retention.purge(engine, days=30).history == 2
 
 
 def test_a_retention_period_must_be_whole_days(engine: Engine) -> None:

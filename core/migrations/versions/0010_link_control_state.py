@@ -3,7 +3,7 @@
 ``$conflict:<field>`` keys so the snapshot holds remote values only.
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"  # becomes 0009 when the history table lands
+down_revision: str | None = "0008"  # there is no 0009: the number was given up
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
