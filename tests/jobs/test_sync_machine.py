@@ -313,9 +313,15 @@ class SyncMachine(RuleBasedStateMachine):
         found = self._find("crm", email)
         if not isinstance(found, dict):
             return
+        linked = any(link.remote_id == found["Id"] for link in self.h.links())
         self.h.stores["crm"].hard_delete("Lead", found["Id"])
         for key in [k for k in self.edits if k[0] == email]:
-            del self.edits[key]  # whatever was edited, the record is gone: nothing to keep
+            if linked:
+                del self.edits[key]  # the person goes everywhere: nothing to keep
+            else:
+                # A Lead never linked (a crash after creating it) takes nobody with it: the
+                # hub's and the other CRM's edits still stand.
+                self.edits[key].pop("crm", None)
         self._make_polls_due()
         self.h.run("crm-person")
 
