@@ -301,7 +301,17 @@ class PullPlanner:
             if row.pulls(self.mapping.direction) and not blank(remote_now):
                 moves.to_hub[row.hub or ""] = self._to_hub(row, remote_now, ref_id)
             return
-        hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
+        try:
+            hub_now = hub_side_remote if row.ref else row.to_remote(hub_values)
+        except (TransformError, ValueError):
+            # The hub's own value cannot be put in the remote's terms: that is the push's
+            # error to report (once, as the field's), not a second one here. The field stays
+            # as it last synced until the hub's value is fixed.
+            if row.remote in merge.base:
+                merge.snapshot[row.remote] = merge.base[row.remote]
+            else:
+                merge.snapshot.pop(row.remote, None)
+            return
         decision = plan_field(
             FieldInput.of_row(
                 row,

@@ -257,7 +257,10 @@ class PushPlanner:
                     return act.Fail(hub.id, value_failure(exc, row.remote, "the hub"), hub)
                 # Left out, as it last synced: it goes once the value or the mapping is fixed.
                 value = canon(values.get(row.hub or ""))
-                moves.refused[row.remote] = field_value_failure(exc, row.remote, value, "the hub")
+                if not refused_again(page.refused.get(hub.id), row.remote, value):
+                    moves.refused[row.remote] = field_value_failure(
+                        exc, row.remote, value, "the hub"
+                    )
                 continue
             if decision.move is Move.TO_REMOTE and refused_again(
                 page.refused.get(hub.id), row.remote, hub_now
