@@ -356,6 +356,14 @@ class FailureLog:
             conditions.append(or_(col(SyncError.code).is_(None), col(SyncError.code).not_in(kept)))
         self._resolve(hub_ids, remote_ids, *conditions)
 
+    def resolve_gone(self, hub_ids: Iterable[str]) -> None:
+        """These hub records were deleted: every open error of theirs here ends, both ways.
+
+        A field refused on the way out, a conflict held: nothing is left to fix on a record
+        that no longer exists, and an admin should not be sent looking for it.
+        """
+        self._resolve(hub_ids, (), col(SyncError.level) == "record")
+
     def resolve_fields(self, synced: Mapping[str, Iterable[str]]) -> None:
         """Resolve the refused-field errors of fields that synced: record key → field names.
 

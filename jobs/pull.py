@@ -220,6 +220,7 @@ class PullPhase:
         held: list[str] = []
         settled: list[str] = []
         clean: dict[str, list[str]] = {}  # remote id → fields that synced: refusals over
+        gone: list[str] = []  # hub ids deleted: all their errors here end
         for action in actions:
             change = changes[action.key]
             if isinstance(action, act.Fail):
@@ -231,6 +232,8 @@ class PullPhase:
             elif isinstance(action, act.Unlink | act.Delete):
                 self._unlink(session, action)
                 ok.append(action.key)
+                if isinstance(action, act.Delete):
+                    gone.append(action.link.hub_id)
             else:
                 self._write(session, action, change, journal)
                 self._record_conflicts(log, action, change)
@@ -245,6 +248,7 @@ class PullPhase:
             log.resolve(remote_ids=held, conflicts=False)
         log.resolve_conflicts(remote_ids=settled)
         log.resolve_fields(clean)
+        log.resolve_gone(gone)
         journal.flush(session)
 
     def _after_refused_move(

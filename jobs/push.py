@@ -249,6 +249,7 @@ class PushPhase:
         held: list[str] = []  # through, but a field conflict of theirs may still wait for an edit
         settled: list[str] = []
         clean: dict[str, list[str]] = {}  # hub id → fields that synced: their refusals are over
+        gone: list[str] = []  # hub ids whose remote record went with them
         clashes = self._claim_links(session, actions, links, results)
         for action in actions:
             hub = by_id[action.key]
@@ -263,6 +264,8 @@ class PushPhase:
             if isinstance(action, act.Skip):
                 report.skipped += action.counted
                 (held if action.counted else ok).append(hub.id)
+                if hub.deleted_at is not None:  # deleted before it ever linked here
+                    gone.append(hub.id)
                 continue
             if isinstance(action, act.Unlink):
                 if link is not None:
@@ -288,6 +291,7 @@ class PushPhase:
                 link = self._apply_result(session, action, link, result, journal)
             if isinstance(action, act.Delete):
                 ok.append(hub.id)
+                gone.append(hub.id)
                 continue
             assert isinstance(action, act.Write)
             moves = action.moves
@@ -327,6 +331,7 @@ class PushPhase:
             log.resolve(hub_ids=held, conflicts=False)
         log.resolve_conflicts(hub_ids=settled)
         log.resolve_fields(clean)
+        log.resolve_gone(gone)
         journal.flush(session)
 
     def _apply_result(
