@@ -371,6 +371,21 @@ def test_a_refused_value_is_not_resent_each_time_its_record_is_read_again(h: Har
     assert h.lead(h.link_of(ann).remote_id).get("LeadSource") is None
 
 
+def test_a_deleted_persons_refused_field_error_ends_with_her(h: Harness) -> None:
+    data = mapping(deletes={"from_remote": "delete_hub", "brake_floor": 100})
+    data["fields"].append({"hub": "lead_source", "remote": "LeadSource"})
+    h.set_mappings(data)
+    ann = h.add_person(email="ann@acme.com", last_name="Lee", lead_source="UK Roadshow")
+    h.run()
+    assert [(e.code, e.status) for e in h.errors()] == [("FIELD_REFUSED", "open")]
+
+    h.crm.delete("Lead", h.link_of(ann).remote_id)  # a rep deletes the Lead
+    report = h.run()
+
+    assert report.deleted == 1 and h.people() == []
+    assert [(e.code, e.status) for e in h.errors()] == [("FIELD_REFUSED", "resolved")]
+
+
 def test_an_unreachable_crm_fails_the_run_and_loses_nothing(h: Harness) -> None:
     h.connector_config["crm"] = {"retry": {"max_tries": 1}}
     ann = h.add_person(email="ann@acme.com", last_name="Lee")
