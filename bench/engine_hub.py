@@ -28,12 +28,25 @@ from jobs.engine import SyncContext, run_mapping
 from jobs.report import RunReport
 from mappings.loader import load_mappings
 from mappings.spec import Mapping
-from tests.jobs.harness import LEAD_MAPPING as ENGINE_TEST_MAPPING
 
 MAPPING_NAME = "crm-person"
-#: The engine tests' lead mapping (two-way fields, a default, a push-only score, email
-#: matching), shared so the bench measures what the tests check.
-LEAD_MAPPING = ENGINE_TEST_MAPPING
+#: The engine tests' lead mapping: two-way fields, a default, a push-only score, email matching.
+LEAD_MAPPING: dict[str, Any] = {
+    "name": MAPPING_NAME,
+    "connection": "crm",
+    "hub_object": "person",
+    "remote_object": "Lead",
+    "identity": {"external_id": "Syncline_Id__c", "match": ["email"]},
+    "deletes": {"brake_floor": 100},
+    "fields": [
+        {"hub": "email", "remote": "Email", "transform": ["strip", "lower"]},
+        {"hub": "first_name", "remote": "FirstName"},
+        {"hub": "last_name", "remote": "LastName", "default": "[unknown]"},
+        {"hub": "company", "remote": "Company", "default": "[not provided]"},
+        {"hub": "title", "remote": "Title"},
+        {"hub": "score", "remote": "Score__c", "rule": "to_remote"},
+    ],
+}
 #: Rows per INSERT statement when seeding (bounded memory, few round trips).
 CHUNK = 5_000
 #: SQLite page cache while seeding, in KiB (1 GiB; the default is 2 MiB).
