@@ -93,6 +93,13 @@ class _Merge:
     snapshot: dict[str, Any] = field(default_factory=dict)  # the link's next snapshot
     waiting: dict[str, str] = field(default_factory=dict)  # hub ref field → unlinked remote field
 
+    def keep_as_synced(self, remote_field: str) -> None:
+        """Leave a field out of the next snapshot as it last synced, so it is looked at again."""
+        if remote_field in self.base:
+            self.snapshot[remote_field] = self.base[remote_field]
+        else:
+            self.snapshot.pop(remote_field, None)
+
 
 class PullPlanner:
     """Plans remote changes against the hub: pure, and the same for a page or one record."""
@@ -244,10 +251,7 @@ class PullPlanner:
                     exc, row.remote, value, self.mapping.connection
                 )
                 moves.to_hub.pop(row.hub or "", None)
-                if row.remote in base:
-                    snapshot[row.remote] = base[row.remote]
-                else:
-                    snapshot.pop(row.remote, None)
+                merge.keep_as_synced(row.remote)
             else:
                 moves.clean.append(row.remote)
         columns = self.rules.model.__table__.columns  # type: ignore[attr-defined]
@@ -307,10 +311,7 @@ class PullPlanner:
             # The hub's own value cannot be put in the remote's terms: that is the push's
             # error to report (once, as the field's), not a second one here. The field stays
             # as it last synced until the hub's value is fixed.
-            if row.remote in merge.base:
-                merge.snapshot[row.remote] = merge.base[row.remote]
-            else:
-                merge.snapshot.pop(row.remote, None)
+            merge.keep_as_synced(row.remote)
             return
         decision = plan_field(
             FieldInput.of_row(
