@@ -10,6 +10,7 @@ from core.models.hub import (
     CampaignMember,
     HubRecord,
     Opportunity,
+    OpportunityContactRole,
     Person,
     Touch,
     new_id,
@@ -35,6 +36,7 @@ HUB_MODELS: dict[str, type[HubRecord]] = {
     "campaign_member": CampaignMember,
     "touch": Touch,
     "opportunity": Opportunity,
+    "opportunity_contact_role": OpportunityContactRole,
 }
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "MappingField",
     "MappingRevision",
     "Opportunity",
+    "OpportunityContactRole",
     "Person",
     "ResyncRequest",
     "ROLES",

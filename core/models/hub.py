@@ -93,18 +93,37 @@ class CampaignMember(HubRecord, table=True):
 
 
 class Touch(HubRecord, table=True):
-    """One marketing touch on a person (a visit, a form fill, an attended webinar)."""
+    """One marketing interaction of one person (a form fill, a webinar attended, an ad click).
+
+    ``natural_key`` (person, time, type, campaign) makes recording a touch idempotent whatever
+    brought it: an import read twice, a campaign response seen again. ``member_id`` ties a touch
+    made by a campaign membership to it, so the touch follows the membership (and goes with it).
+    """
 
     person_id: str = Field(foreign_key="person.id", max_length=32, index=True)
-    campaign_id: str | None = Field(default=None, foreign_key="campaign.id", max_length=32)
+    campaign_id: str | None = Field(
+        default=None, foreign_key="campaign.id", max_length=32, index=True
+    )
+    member_id: str | None = Field(
+        default=None, foreign_key="campaign_member.id", max_length=32, index=True
+    )
     occurred_at: datetime | None = None
+    touch_type: str | None = Field(default=None, max_length=40)
     channel: str | None = Field(default=None, max_length=80)
     source: str | None = Field(default=None, max_length=120)
+    medium: str | None = Field(default=None, max_length=120)
+    utm_campaign: str | None = Field(default=None, max_length=255)
+    utm_content: str | None = Field(default=None, max_length=255)
+    utm_term: str | None = Field(default=None, max_length=255)
+    landing_page: str | None = Field(default=None, max_length=2000)
+    #: What recorded it: import, crm_response, member_status (later: webform, zoom...).
+    origin: str | None = Field(default=None, max_length=40)
+    natural_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class Opportunity(HubRecord, table=True):
-    """A deal pulled from the CRM, with the people who played a role in it."""
+    """A deal pulled from the CRM; its people are its contact roles."""
 
     name: str | None = Field(default=None, max_length=255)
     amount: float | None = None
@@ -113,5 +132,17 @@ class Opportunity(HubRecord, table=True):
     is_closed: bool = False
     is_won: bool = False
     account_id: str | None = Field(default=None, foreign_key="account.id", max_length=32)
-    # [{"person_id": ..., "role": ..., "primary": bool}] from OpportunityContactRole.
-    contact_roles: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    #: When the deal was created in the CRM (``created_at`` is when the hub first saw it):
+    #: attribution's lookback and opportunity-creation touch count from this.
+    created_on: datetime | None = None
+
+
+class OpportunityContactRole(HubRecord, table=True):
+    """A person's role on a deal (Salesforce OpportunityContactRole): who attribution credits."""
+
+    __tablename__ = "opportunity_contact_role"
+
+    opportunity_id: str = Field(foreign_key="opportunity.id", max_length=32, index=True)
+    person_id: str = Field(foreign_key="person.id", max_length=32, index=True)
+    role: str | None = Field(default=None, max_length=80)
+    is_primary: bool = False

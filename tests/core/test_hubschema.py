@@ -30,7 +30,9 @@ def test_standard_fields_come_from_the_tables() -> None:
     assert schema.fields("campaign")["start_date"].type == "date"
     assert schema.fields("campaign")["cost"].type == "number"
     assert schema.fields("touch")["occurred_at"].type == "datetime"
-    assert schema.fields("opportunity")["contact_roles"].type == "json"
+    assert schema.fields("touch")["detail"].type == "json"
+    role = schema.fields("opportunity_contact_role")
+    assert (role["person_id"].type, role["person_id"].ref) == ("ref", "person")
     for fields in schema.objects.values():
         assert not SYSTEM_FIELDS & set(fields)
     with pytest.raises(KeyError):
