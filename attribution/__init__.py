@@ -1,0 +1,1 @@
+"""Multi-touch attribution (design note to follow)."""
