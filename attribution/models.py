@@ -80,8 +80,10 @@ class Credit:
 
 @dataclass(frozen=True, slots=True)
 class Attribution:
-    """One deal under one model: credits of the touches with a share above zero, in journey
-    order, the pending share, and whether the deal had no touch at all."""
+    """One deal under one model: its credits, pending share and whether it had no touch.
+
+    ``credits`` lists the touches with a share above zero, in journey order.
+    """
 
     deal_id: str
     model: str
@@ -139,7 +141,7 @@ class PositionModel:
 
     def attribute(self, journey: Journey) -> Attribution:
         """Credit ``journey``'s touches by position; see the module docstring for the rules."""
-        touches, positions, deal = journey.touches, journey.positions, journey.deal
+        touches, positions = journey.touches, journey.positions
         if not touches:
             return _unattributed(self.name, journey)
         shares = [Fraction(0)] * len(touches)
