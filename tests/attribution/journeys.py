@@ -18,7 +18,9 @@ def at(day: float) -> datetime:
     return DAY0 + timedelta(days=day)
 
 
-def touch(touch_id: str, day: float, kind: str = "web_visit", campaign: str | None = None) -> TouchPoint:
+def touch(
+    touch_id: str, day: float, kind: str = "web_visit", campaign: str | None = None
+) -> TouchPoint:
     return TouchPoint(touch_id, at(day), kind, campaign, None)
 
 
@@ -48,3 +50,13 @@ def pct(value: str) -> Fraction:
 def table(result: Attribution) -> dict[str, tuple[Fraction, tuple[str, ...]]]:
     """touch id → (credit, positions): the shape of a hand-computed table."""
     return {c.touch_id: (c.credit, c.positions) for c in result.credits}
+
+
+def marketo_touches() -> list[TouchPoint]:
+    """Nine touches: FT, LC, two middles, OC (the deal is created on day 4.5), three middles,
+    then a touch on the close day (day 8)."""
+    return [
+        touch("t1", 0, "ad_click"), touch("t2", 1, "form_fill"), touch("t3", 2, "email_click"),
+        touch("t4", 3), touch("t5", 4, "event"), touch("t6", 5), touch("t7", 6, "email_click"),
+        touch("t8", 7.9), touch("t9", 8.25, "content_download"),
+    ]

@@ -6,20 +6,10 @@ from fractions import Fraction
 
 import pytest
 
-from attribution import BUILTIN_MODELS, Journey, PositionModel, Position, TimeDecayModel
-from tests.attribution.journeys import deal, journey, pct, table, touch
+from attribution import BUILTIN_MODELS, Journey, Position, PositionModel, TimeDecayModel
+from tests.attribution.journeys import deal, journey, marketo_touches, pct, table, touch
 
 FT, LC, OC, CW, MID = ("FT",), ("LC",), ("OC",), ("CW",), ("middle",)
-
-
-def marketo_touches() -> list:
-    """Nine touches: FT, LC, two middles, OC (the deal is created on day 4.5), three middles,
-    then a touch on the close day (day 8)."""
-    return [
-        touch("t1", 0, "ad_click"), touch("t2", 1, "form_fill"), touch("t3", 2, "email_click"),
-        touch("t4", 3), touch("t5", 4, "event"), touch("t6", 5), touch("t7", 6, "email_click"),
-        touch("t8", 7.9), touch("t9", 8.25, "content_download"),
-    ]
 
 
 def run(model: str, j: Journey):
@@ -173,7 +163,8 @@ def test_time_decay_touches_after_the_reference_weigh_as_much_as_one_on_it() -> 
     result = run("time_decay", journey(deal(0), touches))
     # Three equal weights: 333333333333.33… units each, the spare one to the smallest id.
     assert table(result) == {
-        "a": (Fraction(333333333334, 10**12), MID), "b": (Fraction(333333333333, 10**12), ("FT", "LC")),
+        "a": (Fraction(333333333334, 10**12), MID),
+        "b": (Fraction(333333333333, 10**12), ("FT", "LC")),
         "c": (Fraction(333333333333, 10**12), MID),
     }
 
