@@ -57,7 +57,7 @@ def custom_models(draw: st.DrawFn) -> Model:
 MODELS = st.one_of(st.sampled_from(list(BUILTIN_MODELS.values())), custom_models())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(deal=deals(), touches=touch_lists(), model=MODELS, lookback=st.integers(0, 400),
        shuffle=st.randoms(use_true_random=False))
 def test_credits_are_positive_add_up_to_one_and_ignore_input_order(
@@ -84,7 +84,7 @@ def test_credits_are_positive_add_up_to_one_and_ignore_input_order(
     assert again == result
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(deal=deals(), touches=touch_lists(), model=MODELS)
 def test_revenue_shares_add_up_exactly_to_the_amount_in_cents(
     deal: Deal, touches: list[TouchPoint], model: Model
