@@ -137,6 +137,11 @@ class PositionModel:
     middles: MiddleRange = MiddleRange.ALL
 
     def __post_init__(self) -> None:
+        # Own copies: a caller's dict changed later must not change a model already in use.
+        object.__setattr__(self, "weights", {Position(p): Fraction(w)
+                                             for p, w in self.weights.items()})
+        object.__setattr__(self, "middle", Fraction(self.middle))
+        object.__setattr__(self, "middles", MiddleRange(self.middles))
         shares = [*self.weights.values(), self.middle]
         if any(share < 0 for share in shares):
             raise ValueError(f"model {self.name}: shares must not be negative")
