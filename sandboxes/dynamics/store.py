@@ -426,8 +426,12 @@ class Environment:
         row.update(changes)
         if state is not None:
             settle_status(meta, row, changes)
-        # overriddencreatedon is how migrations keep a row's original creation date.
-        row["createdon"] = row.get("overriddencreatedon") or now
+        # overriddencreatedon is how migrations keep a row's original creation date: it becomes
+        # createdon, and overriddencreatedon then tells when the row was migrated (now).
+        if row.get("overriddencreatedon"):
+            row["createdon"], row["overriddencreatedon"] = row["overriddencreatedon"], now
+        else:
+            row["createdon"] = now
         row["modifiedon"] = now
         row["versionnumber"] = version
         compute_columns(meta, row)
