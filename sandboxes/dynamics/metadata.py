@@ -265,6 +265,33 @@ def attributes_json(entity: EntityMeta) -> list[dict]:
     return [attribute_json(entity, attribute) for attribute in entity.attributes.values()]
 
 
+def many_to_one_json(entity: EntityMeta, metadata: Metadata) -> list[dict]:
+    """``.../ManyToOneRelationships``: one per lookup target, with its navigation property.
+
+    ``ReferencingEntityNavigationPropertyName`` is what a client binds with. The relationship
+    SchemaNames are the sandbox's own (``<target>_<entity>_<lookup>``).
+    """
+    relationships = []
+    for navigation, (attribute, target) in entity.bindings.items():
+        if target not in metadata.entities:
+            continue  # systemuser, team: tables the sandbox does not serve
+        referenced = metadata.entities[target]
+        relationships.append(
+            {
+                "@odata.type": f"#{NAMESPACE}.OneToManyRelationshipMetadata",
+                "SchemaName": f"{target}_{entity.logical_name}_{attribute}",
+                "RelationshipType": "OneToManyRelationship",
+                "IsCustomRelationship": entity.attributes[attribute].is_custom,
+                "ReferencedEntity": target,
+                "ReferencedAttribute": referenced.primary_id,
+                "ReferencingEntity": entity.logical_name,
+                "ReferencingAttribute": attribute,
+                "ReferencingEntityNavigationPropertyName": navigation,
+            }
+        )
+    return relationships
+
+
 def csdl_xml(metadata: Metadata) -> str:
     """A CSDL (EDMX 4.0) `$metadata` document: an EntityType and EntitySet per entity."""
     lines = [

@@ -263,3 +263,19 @@ def test_attribution_table_is_described_like_the_others(api: Api) -> None:
     assert attributes["syncline_revenue"]["AttributeType"] == "Money"
     assert '<NavigationProperty Name="syncline_CampaignId" Type="mscrm.campaign"/>' in csdl
     assert '<EntitySet Name="syncline_attributions"' in csdl
+
+
+def test_many_to_one_relationships_name_the_navigation_property_to_bind(api: Api) -> None:
+    custom = api.get(
+        "EntityDefinitions(LogicalName='syncline_attribution')/ManyToOneRelationships"
+    ).json()["value"]
+    standard = api.get(
+        "EntityDefinitions(LogicalName='connection')/ManyToOneRelationships"
+    ).json()["value"]
+
+    navigation = {(r["ReferencingAttribute"], r["ReferencedEntity"]):
+                  r["ReferencingEntityNavigationPropertyName"] for r in custom}  # fmt: skip
+    assert navigation[("syncline_opportunityid", "opportunity")] == "syncline_OpportunityId"
+    assert navigation[("syncline_contactid", "contact")] == "syncline_ContactId"
+    assert {r["ReferencingEntityNavigationPropertyName"] for r in standard} >= {
+        "record1id_opportunity", "record2id_contact", "record2roleid"}
