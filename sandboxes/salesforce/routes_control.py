@@ -164,7 +164,9 @@ def _edit(sobject: str, record_id: str) -> Response:
     org = sandbox.org
     fields = request_json() if request.method == "PATCH" else {}
     with sandbox.org_lock:
-        influence.check_ui_edit(org, sobject, org.get(sobject, record_id))
+        found = org.by_id(record_id)  # a bad or unknown id fails below, as it always has
+        if found is not None:
+            influence.check_ui_edit(org, sobject, found[1])
         if request.method == "DELETE":
             org.delete(sobject, record_id, user_id=_rep_id())
         else:
