@@ -9,7 +9,7 @@ from connectors.errors import ConnectorError
 from core.db import init_db, schema_revision
 from core.errors import InputError, InputErrors
 from core.redaction import redact
-from mappings.check import check_against_remote
+from mappings.check import check_against_remote, lookup_objects
 from mappings.loader import load_mappings
 from mappings.workspace import load_each_alone
 
@@ -71,7 +71,8 @@ def mappings_check(app: App, offline: bool) -> None:
             continue
         try:
             with app.connect(mapping.connection) as connector:
-                objects = connector.describe([mapping.remote_object])
+                objects = connector.describe([mapping.remote_object,
+                                              *lookup_objects(mapping)])
         except ConnectorError as exc:
             click.echo(
                 f"error: {mapping.source} connection: cannot describe "
