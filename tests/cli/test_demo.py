@@ -19,7 +19,8 @@ MAPPINGS = [
     "dynamics-lead",
     "dynamics-list", "dynamics-list-member",
     "salesforce-account", "salesforce-campaign", "salesforce-campaign-member",
-    "salesforce-contact", "salesforce-lead", "salesforce-opportunity", "webinar-registrant",
+    "salesforce-contact", "salesforce-lead", "salesforce-opportunity",
+    "salesforce-opportunity-contact-role", "webinar-registrant",
 ]  # fmt: skip
 
 
