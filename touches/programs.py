@@ -80,10 +80,10 @@ class UtmSpec(_Strict):
 
 
 class ProgramsSpec(_Strict):
-    """The whole file."""
+    """The whole file; each channel is checked on its own (:class:`ChannelSpec`)."""
 
     default_channel: str | None = None
-    channels: dict[str, ChannelSpec] = Field(default_factory=dict)
+    channels: dict[str, Any] = Field(default_factory=dict)
     shared_statuses: list[StatusSpec] = Field(default_factory=list)
     utm: UtmSpec = Field(default_factory=UtmSpec)
 
@@ -207,12 +207,21 @@ def parse_programs(data: Any, lines: Mapping[KeyPath, int], source: str) -> Prog
         for key_path, message in problems(ProgramsSpec, data, exc, nouns=_NOUNS):
             error(key_path, message)
         raise InputErrors([e for _, e in sorted(found, key=lambda f: f[0])]) from None
-    channels = _channels(spec, error)
+    # One channel at a time: the messages name the channel's keys (core.validation follows
+    # models, not maps of them).
+    specs: dict[str, ChannelSpec] = {}
+    for name, entry in spec.channels.items():
+        try:
+            specs[str(name)] = ChannelSpec.model_validate(entry)
+        except ValidationError as exc:
+            for key_path, message in problems(ChannelSpec, entry, exc, nouns=_NOUNS):
+                error(("channels", name, *key_path), message)
+    channels = _channels(specs, spec.shared_statuses, error)
     _unique_statuses(spec.shared_statuses, ("shared_statuses",), error)
     if spec.default_channel is not None and spec.default_channel not in spec.channels:
         known = ", ".join(spec.channels) or "none"
         error(("default_channel",), f"no channel named {spec.default_channel!r} (known: {known})")
-    for name, channel in spec.channels.items():
+    for name, channel in specs.items():
         _unique_statuses(channel.statuses, ("channels", name, "statuses"), error)
     for kind in ("source", "medium"):
         for alias, target in getattr(spec.utm, kind).items():
@@ -228,11 +237,13 @@ def parse_programs(data: Any, lines: Mapping[KeyPath, int], source: str) -> Prog
                     fingerprint, source, dict(lines))
 
 
-def _channels(spec: ProgramsSpec, error: Any) -> dict[str, Channel]:
+def _channels(
+    specs: Mapping[str, ChannelSpec], shared_statuses: list[StatusSpec], error: Any
+) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     owner: dict[str, str] = {}  # campaign type (casefolded) → channel listing it
     names: dict[str, str] = {}
-    for name, channel in spec.channels.items():
+    for name, channel in specs.items():
         if not name.strip():
             error(("channels",), "a channel name must not be blank")
             continue
@@ -248,7 +259,7 @@ def _channels(spec: ProgramsSpec, error: Any) -> dict[str, Channel]:
         default = str(channel.touch_type)
         own = {s.status.casefold() for s in channel.statuses}
         # A channel may list a shared status itself: its own entry (place, success) wins.
-        shared = [s for s in spec.shared_statuses if s.status.casefold() not in own]
+        shared = [s for s in shared_statuses if s.status.casefold() not in own]
         statuses = [
             Status(s.status, s.success, str(s.touch_type or default))
             for s in (*channel.statuses, *shared)
