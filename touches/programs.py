@@ -214,7 +214,8 @@ def parse_programs(data: Any, lines: Mapping[KeyPath, int], source: str) -> Prog
         try:
             specs[str(name)] = ChannelSpec.model_validate(entry)
         except ValidationError as exc:
-            for key_path, message in problems(ChannelSpec, entry, exc, nouns=_NOUNS):
+            for key_path, message in problems(ChannelSpec, entry, exc, nouns=_NOUNS,
+                                              override=_channel_wording):
                 error(("channels", name, *key_path), message)
     channels = _channels(specs, spec.shared_statuses, error)
     _unique_statuses(spec.shared_statuses, ("shared_statuses",), error)
@@ -235,6 +236,13 @@ def parse_programs(data: Any, lines: Mapping[KeyPath, int], source: str) -> Prog
     ).hexdigest()
     return Programs(channels, tuple(spec.shared_statuses), spec.default_channel, aliases,
                     fingerprint, source, dict(lines))
+
+
+def _channel_wording(error: Mapping[str, Any], path: KeyPath) -> str | None:
+    """An empty status list in words an admin uses."""
+    if error["type"] == "too_short" and path == ("statuses",):
+        return "needs at least one status"
+    return None
 
 
 def _channels(
