@@ -300,9 +300,9 @@ class StatusProblem:
 def check_mappings(programs: Programs, mappings: Mapping[str, MappingSpec]) -> list[StatusProblem]:
     """Hold every campaign member mapping's status ``value_map`` to the programs file.
 
-    A hub status the map names must be a status of some channel (error: members arriving
-    with it would never count). A mapping that pushes statuses should translate every status
-    of the file (warning: an untranslated one reaches the CRM as the hub's code).
+    A hub status the map names must be a status of some channel or a shared one: a member
+    arriving with any other would never count as a touch, however it responded. (Statuses the
+    map leaves out pass through as they are, as value maps do everywhere.)
     """
     known = programs.all_statuses()
     if not known:
@@ -324,13 +324,4 @@ def check_mappings(programs: Programs, mappings: Mapping[str, MappingSpec]) -> l
                     f"(statuses: {', '.join(sorted(known))}); add it to a channel's statuses "
                     "or to shared_statuses",
                 ))
-            if row.pushes(mapping.direction):
-                mapped = {str(k).casefold() for k in row.value_map}
-                missing = sorted(code for code in known if code.casefold() not in mapped)
-                if missing:
-                    found.append(StatusProblem(
-                        "warning", where,
-                        f"statuses of {programs.source} without a value here reach "
-                        f"{mapping.remote_object} as the hub's code: {', '.join(missing)}",
-                    ))
     return found
