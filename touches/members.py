@@ -176,6 +176,9 @@ def member_touches(
     redoing one writes nothing (recording is idempotent).
     """
     report = MemberTouchReport()
+    with db_session(engine) as db:
+        if not _pending(db, _read_cursor(db), programs):
+            return report  # idle: two indexed reads, no write and no lock
     while True:
         with db_session(engine) as db:
             # Taking the counter's lock first: two processes running the step take turns, and
@@ -199,6 +202,17 @@ def member_touches(
                 cursor.campaign = campaigns[-1].change_seq
             _write_cursor(db, cursor)
             return report
+
+
+def _pending(db: Session, cursor: _Cursor, programs: Programs) -> bool:
+    """Whether a member or campaign changed since the cursor, or the programs file did."""
+    if cursor.programs != programs.fingerprint:
+        return True
+    for model, seq in ((CampaignMember, cursor.member), (Campaign, cursor.campaign)):
+        newer = select(model.id).where(col(model.change_seq) > seq).limit(1)
+        if db.exec(newer).first() is not None:
+            return True
+    return False
 
 
 def _sync_campaigns(

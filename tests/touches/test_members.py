@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from core.clock import as_utc
@@ -138,3 +138,21 @@ def test_a_member_touch_meeting_an_imported_one_becomes_one_touch(
     [touch] = touches(sqlite_engine, live=False)
     assert (touch.member_id, touch.source, touch.origin) == (attended.id, "linkedin",
                                                             "crm_response")
+
+
+def test_an_idle_run_writes_nothing_at_all(sqlite_engine: Engine, programs: Programs) -> None:
+    fay, webinar = person("fay@x.com"), campaign("Webinar: Idle", type="Webinar")
+    add(sqlite_engine, fay, webinar, member(fay, webinar, status="attended"))
+    assert member_touches(sqlite_engine, programs).created == 1
+    writes: list[str] = []
+
+    def count_writes(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement)
+
+    event.listen(sqlite_engine, "before_cursor_execute", count_writes)
+    try:
+        assert member_touches(sqlite_engine, programs).members == 0
+    finally:
+        event.remove(sqlite_engine, "before_cursor_execute", count_writes)
+    assert writes == []
