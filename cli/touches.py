@@ -45,6 +45,15 @@ def import_touches_command(app: App, file: Path) -> None:
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 
+#: What one record of each export is, for the help text.
+_NOUNS = {
+    "touches": "touch (with its person's email and campaign's name)",
+    "members": "campaign member (with its person's email and campaign's name)",
+    "campaigns": "campaign",
+    "opportunities": "opportunity",
+}
+
+
 def _export_command(what: str) -> click.Command:
     @click.command(what)
     @click.option("--json", "as_json", is_flag=True, help="JSON Lines instead of CSV.")
@@ -64,10 +73,7 @@ def _export_command(what: str) -> click.Command:
         else:
             export_records(app.engine, what, sys.stdout, fmt=fmt)
 
-    command.help = (
-        f"Export every live {what[:-1] if what != 'opportunities' else 'opportunity'} "
-        "with its hub ids (CSV, or JSON Lines with --json)."
-    )
+    command.help = f"Export every live {_NOUNS[what]}, hub ids first (CSV; --json: JSON Lines)."
     return command
 
 
