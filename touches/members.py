@@ -17,7 +17,7 @@ programs file starts it over from the first member. It runs in the hub only, aft
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +29,14 @@ from core.clock import utcnow
 from core.db import session as db_session
 from core.models import Campaign, CampaignMember, SyncState, Touch
 from touches.programs import Channel, Programs, Status
-from touches.record import Outcome, TouchInput, record_touch, remove_touch
+from touches.record import (
+    Outcome,
+    TouchInput,
+    natural_key,
+    record_touch,
+    remove_touch,
+    touches_by_key,
+)
 from touches.types import Origin, TouchType
 
 #: Where the step keeps its cursor: a SyncState row no mapping can have (names are kebab-case).
@@ -109,31 +116,22 @@ def touch_for(
     return kind, origin.value
 
 
-def sync_member(
-    db: Session,
+def _touch_input(
     member: CampaignMember,
     campaign: Campaign | None,
     programs: Programs,
-    touches: Iterable[Touch],
-) -> tuple[Outcome | None, bool]:
-    """Bring the member's touch in step with it; returns (outcome, whether one was removed).
-
-    ``touches`` are the touches made by this member (``member_id``), removed ones included.
-    """
-    mine = sorted(touches, key=lambda t: (t.deleted_at is None, t.change_seq), reverse=True)
-    live = [t for t in mine if t.deleted_at is None]
-    wanted = touch_for(member, campaign, programs)
-    if wanted is None:
-        return None, sum(remove_touch(db, t) for t in live) > 0
+    live: list[Touch],
+    wanted: tuple[str, str],
+) -> TouchInput:
+    """The touch a counting member stands for (its time kept once it has one)."""
     kind, origin = wanted
-    current = live[0] if live else (mine[0] if mine else None)
     occurred: datetime | None = member.first_responded_at
     if occurred is None:
         occurred = live[0].occurred_at if live else None
     if occurred is None:
         occurred = member.updated_at or utcnow()
     channel = programs.channel_of(campaign)
-    touch = TouchInput(
+    return TouchInput(
         person_id=member.person_id,
         occurred_at=occurred,
         touch_type=kind,
@@ -142,7 +140,35 @@ def sync_member(
         channel=channel.name if channel is not None else campaign.channel if campaign else None,
         member_id=member.id,
     )
-    outcome, kept = record_touch(db, touch, fields=MEMBER_FIELDS, replaces=current)
+
+
+def _live(touches: Iterable[Touch]) -> list[Touch]:
+    """A member's live touches, the latest written first."""
+    return sorted((t for t in touches if t.deleted_at is None), key=lambda t: t.change_seq,
+                  reverse=True)
+
+
+def sync_member(
+    db: Session,
+    member: CampaignMember,
+    campaign: Campaign | None,
+    programs: Programs,
+    touches: Iterable[Touch],
+    known: Mapping[str, Touch] | None = None,
+) -> tuple[Outcome | None, bool]:
+    """Bring the member's touch in step with it; returns (outcome, whether one was removed).
+
+    ``touches`` are the touches made by this member (``member_id``), removed ones included;
+    ``known`` as for record_touch.
+    """
+    mine = sorted(touches, key=lambda t: (t.deleted_at is None, t.change_seq), reverse=True)
+    live = _live(mine)
+    wanted = touch_for(member, campaign, programs)
+    if wanted is None:
+        return None, sum(remove_touch(db, t) for t in live) > 0
+    current = live[0] if live else (mine[0] if mine else None)
+    touch = _touch_input(member, campaign, programs, live, wanted)
+    outcome, kept = record_touch(db, touch, fields=MEMBER_FIELDS, replaces=current, known=known)
     # Any other live touch of this member is a leftover (two touches for one membership).
     removed = sum(remove_touch(db, t) for t in live if t is not kept) > 0
     return outcome, removed
@@ -159,12 +185,28 @@ def _sync_page(
     made: dict[str, list[Touch]] = {}
     for touch in db.exec(select(Touch).where(col(Touch.member_id).in_(ids))):
         made.setdefault(touch.member_id or "", []).append(touch)
+    # Members never share a natural key (it holds the person and the campaign, and a person is
+    # in a campaign once), so the page's keys are looked up at once, and nothing needs to see
+    # the page's new touches before its one flush (one change_seq allocation).
+    keys = []
     for member in members:
-        outcome, removed = sync_member(
-            db, member, campaigns.get(member.campaign_id), programs, made.get(member.id, [])
-        )
-        report.members += 1
-        report.add(outcome, removed)
+        campaign = campaigns.get(member.campaign_id)
+        wanted = touch_for(member, campaign, programs)
+        if wanted is not None:
+            live = _live(made.get(member.id, []))
+            touch = _touch_input(member, campaign, programs, live, wanted)
+            keys.append(natural_key(touch.person_id, touch.occurred_at, touch.touch_type,
+                                    touch.campaign_id))
+    known = touches_by_key(db, keys)
+    with db.no_autoflush:
+        for member in members:
+            outcome, removed = sync_member(
+                db, member, campaigns.get(member.campaign_id), programs, made.get(member.id, []),
+                known,
+            )
+            report.members += 1
+            report.add(outcome, removed)
+    db.flush()
 
 
 def member_touches(

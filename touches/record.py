@@ -13,7 +13,7 @@ so the change feed carries it too.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -127,6 +127,16 @@ def find_by_key(session: Session, key: str) -> Touch | None:
     return session.exec(select(Touch).where(col(Touch.natural_key) == key)).first()
 
 
+def touches_by_key(session: Session, keys: Iterable[str], batch: int = 500) -> dict[str, Touch]:
+    """The touches holding any of these natural keys, removed or not, by key (few queries)."""
+    wanted = sorted(set(keys))
+    found: dict[str, Touch] = {}
+    for start in range(0, len(wanted), batch):
+        query = select(Touch).where(col(Touch.natural_key).in_(wanted[start : start + batch]))
+        found.update((touch.natural_key or "", touch) for touch in session.exec(query))
+    return found
+
+
 def record_touch(
     session: Session,
     touch: TouchInput,
@@ -134,6 +144,7 @@ def record_touch(
     aliases: UtmAliases = NO_ALIASES,
     fields: Collection[str] | None = None,
     replaces: Touch | None = None,
+    known: Mapping[str, Touch] | None = None,
 ) -> tuple[Outcome, Touch]:
     """Create the touch, or update the one with its natural key; the caller commits.
 
@@ -141,12 +152,15 @@ def record_touch(
     included): a campaign member's touch leaves the UTM values someone imported alone.
     ``replaces`` is the touch this one supersedes (a member's touch whose time or type moved):
     it takes the new key, or is removed when another touch holds that key already.
-    A removed touch recorded again comes back. Raises TouchRefusedError for a bad touch.
+    A removed touch recorded again comes back. ``known``: the touches by natural key the
+    caller loaded for a batch (touches_by_key); a key it lacks has no touch. Raises
+    TouchRefusedError for a bad touch.
     """
     values = normalised(touch, aliases)
     if fields is not None:
         values = {k: v for k, v in values.items() if k not in OPTIONAL_FIELDS or k in fields}
-    existing = find_by_key(session, values["natural_key"])
+    key = values["natural_key"]
+    existing = known.get(key) if known is not None else find_by_key(session, key)
     if existing is None and replaces is not None:
         existing = replaces
     elif replaces is not None and replaces is not existing:
