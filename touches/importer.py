@@ -36,6 +36,7 @@ from touches.record import (
     natural_key,
     normalised,
     record_touch,
+    touches_by_key,
 )
 from touches.types import Origin
 from touches.utm import UTM_FIELDS
@@ -286,12 +287,17 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _key(touch: TouchInput) -> str:
+    """The natural key of a touch already checked by ``normalised`` (type in its stored case)."""
+    return natural_key(touch.person_id, touch.occurred_at, touch.touch_type.strip().lower(),
+                       touch.campaign_id)
+
+
 def _check_repeats(checked: _Checked, touches: list[tuple[_Row, TouchInput]]) -> None:
     """Two rows of one file that are the same touch: which one is right is the admin's call."""
     first: dict[str, int] = {}
     for row, touch in touches:
-        key = natural_key(touch.person_id, touch.occurred_at, touch.touch_type.strip().lower(),
-                          touch.campaign_id)
+        key = _key(touch)
         if key in first:
             checked.error(row.line, "occurred_at", f"the same touch as line {first[key]} "
                           "(same person, time to the second, touch type and campaign)")
@@ -315,9 +321,11 @@ def import_touches(engine: Engine, path: str | Path, *, programs: Programs) -> I
         for start in range(0, len(touches), BATCH_SIZE):
             # The file holds no touch twice (checked above), so a lookup need not see the
             # batch's own new rows: no flush per row, one change_seq allocation per batch.
+            batch = [touch for _, touch in touches[start : start + BATCH_SIZE]]
+            known = touches_by_key(db, (_key(touch) for touch in batch))
             with db.no_autoflush:
-                for _, touch in touches[start : start + BATCH_SIZE]:
-                    outcome, _ = record_touch(db, touch, aliases=programs.aliases)
+                for touch in batch:
+                    outcome, _ = record_touch(db, touch, aliases=programs.aliases, known=known)
                     counts[outcome] += 1
             db.flush()
     return ImportReport(
