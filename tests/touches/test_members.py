@@ -4,12 +4,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from core.clock import as_utc
 from core.db import session
+from core.hubschema import HubSchema
 from core.sequence import current_seq
+from jobs.engine import SyncContext
+from jobs.scheduler import build_scheduler, hub_steps_job
 from tests.touches.helpers import add, campaign, change, member, person, touches
 from touches.members import member_touches
 from touches.programs import Programs, load_programs
@@ -156,3 +160,22 @@ def test_an_idle_run_writes_nothing_at_all(sqlite_engine: Engine, programs: Prog
     finally:
         event.remove(sqlite_engine, "before_cursor_execute", count_writes)
     assert writes == []
+
+
+def test_the_scheduler_runs_the_step_on_its_own_job(
+    sqlite_engine: Engine, programs: Programs
+) -> None:
+    gus, webinar = person("gus@x.com"), campaign("Webinar: Jobs", type="Webinar")
+    add(sqlite_engine, gus, webinar, member(gus, webinar, status="attended"))
+    no_connections = lambda name: None  # noqa: E731 - the step makes no remote call
+    ctx = SyncContext(sqlite_engine, {}, HubSchema.standard(), no_connections,  # type: ignore[arg-type]
+                      programs=programs)
+    scheduler = build_scheduler(ctx, scheduler=BackgroundScheduler(timezone="UTC"))
+    job = scheduler.get_job("hub-steps")
+    assert job is not None and job.args == (ctx,)
+    hub_steps_job(ctx)
+    [touch] = touches(sqlite_engine)
+    assert (touch.person_id, touch.touch_type) == (gus.id, "webinar_attended")
+    without = SyncContext(sqlite_engine, {}, HubSchema.standard(), no_connections)  # type: ignore[arg-type]
+    assert build_scheduler(without, scheduler=BackgroundScheduler(timezone="UTC")).get_job(
+        "hub-steps") is None
