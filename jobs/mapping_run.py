@@ -42,6 +42,7 @@ from jobs.push import PushPhase
 from jobs.report import RunReport
 from jobs.runs import close_run, open_run
 from mappings.spec import Mapping
+from touches.programs import Programs
 
 log = get_logger("engine")
 
@@ -60,6 +61,9 @@ class SyncContext:
     connect: Callable[[str], Connector]
     #: Set on shutdown: cycles stop at the next page boundary, where cursors are safe.
     stopping: threading.Event | None = None
+    #: Channels and member statuses (programs.yaml) for the hub steps after the pulls
+    #: (jobs.hub_steps); None: those steps do not run.
+    programs: Programs | None = None
 
 
 @dataclass(slots=True)
