@@ -378,8 +378,9 @@ def load_mapping(
 
 
 #: Files of the mappings folder that configure something else than a mapping (the hub schema,
-#: the alert rules), spelled ``.yaml``; their ``.yml`` twins are reserved too.
-RESERVED_FILES = frozenset({"hub.yaml", "alerts.yaml"})
+#: the alert rules, the attribution models), spelled ``.yaml``; their ``.yml`` twins are
+#: reserved too.
+RESERVED_FILES = frozenset({"hub.yaml", "alerts.yaml", "attribution.yaml"})
 
 
 def is_reserved(path: Path) -> bool:
