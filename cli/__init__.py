@@ -62,6 +62,7 @@ def _register() -> None:
     from cli import (
         admin,
         alerts,
+        attribution,
         demo,
         explain,
         history,
@@ -74,7 +75,8 @@ def _register() -> None:
     )
 
     for module in (
-        admin, web, sync, troubleshoot, explain, history, people, demo, sandbox, users, alerts
+        admin, web, sync, troubleshoot, explain, history, people, demo, sandbox, users, alerts,
+        attribution,
     ):
         module.register(main)
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from core import db
 from core.models import (
+    Account,
     AttributionCredit,
     Campaign,
     CampaignInfluence,
@@ -89,3 +90,20 @@ def influence(engine: Engine) -> InfluenceRows:
                 (r.influence, r.revenue, r.change_seq, r.deleted_at is not None)
             for r in rows
         }
+
+
+def story(engine: Engine) -> None:
+    """Won deal W (Ann and Bob), open deal O (Ann alone), open deal N (Cy, who has no touch)."""
+    add(engine, Account(id="acme", name="Acme"))
+    add(engine, person("ann", "acme"), person("bob", "acme"), person("cy"),
+        campaign("ads", "Paid"), campaign("webinar", "Webinar"), campaign("news", "Email"))
+    add(engine,
+        touch("t1", "ann", "2026-01-10 09:00", "web_visit", "ads"),
+        touch("t2", "ann", "2026-02-01 09:00", "form_fill", "webinar"),
+        touch("t3", "bob", "2026-02-20 09:00", "email_click", "news"),
+        touch("t4", "bob", "2026-03-20 09:00", "event"),
+        opportunity("W", "2026-03-01 10:00", amount=1000.0, closed="2026-04-10", won=True),
+        opportunity("O", "2026-03-01 10:00", amount=600.0),
+        opportunity("N", "2026-03-05 10:00", amount=500.0))
+    add(engine, role("W", "ann", primary=True), role("W", "bob"), role("O", "ann"),
+        role("N", "cy"))

@@ -9,40 +9,12 @@ from sqlmodel import Session
 from attribution.config import parse_settings
 from attribution.engine import run
 from core.clock import utcnow
-from core.models import Account, AttributionResult, Opportunity
+from core.models import AttributionResult, Opportunity
 from core.sequence import current_seq
-from tests.attribution.hub import (
-    WEIGHTED,
-    add,
-    campaign,
-    credits,
-    influence,
-    opportunity,
-    person,
-    role,
-    touch,
-    when,
-)
+from tests.attribution.hub import WEIGHTED, credits, influence, story, when
 from tests.clock import frozen_clock
 
 SETTINGS = parse_settings(WEIGHTED, "attribution.yaml")
-
-
-def story(engine: Engine) -> None:
-    """Won deal W (Ann and Bob), open deal O (Ann alone), open deal N (Cy, who has no touch)."""
-    add(engine, Account(id="acme", name="Acme"))
-    add(engine, person("ann", "acme"), person("bob", "acme"), person("cy"),
-        campaign("ads", "Paid"), campaign("webinar", "Webinar"), campaign("news", "Email"))
-    add(engine,
-        touch("t1", "ann", "2026-01-10 09:00", "web_visit", "ads"),
-        touch("t2", "ann", "2026-02-01 09:00", "form_fill", "webinar"),
-        touch("t3", "bob", "2026-02-20 09:00", "email_click", "news"),
-        touch("t4", "bob", "2026-03-20 09:00", "event"),
-        opportunity("W", "2026-03-01 10:00", amount=1000.0, closed="2026-04-10", won=True),
-        opportunity("O", "2026-03-01 10:00", amount=600.0),
-        opportunity("N", "2026-03-05 10:00", amount=500.0))
-    add(engine, role("W", "ann", primary=True), role("W", "bob"), role("O", "ann"),
-        role("N", "cy"))
 
 
 @pytest.fixture(autouse=True)
