@@ -19,7 +19,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlmodel import Session
 
 from core.models import AttributionCredit, AttributionResult, Campaign, Opportunity, Touch
@@ -116,24 +127,30 @@ def build_report(session: Session, model: str, by: str, dates: DateRange) -> lis
     in_pipeline = dates.created(created_at)
     in_revenue = dates.won(opportunity)
     in_scope = true() if dates.whole else or_(in_pipeline, in_revenue, false())
-    label = _group_label(by, touch, campaign)
-    # The campaign id joins the grouping so two campaigns sharing a name stay two rows.
-    key = touch.campaign_id if by == "campaign" else literal("")
-    rows = session.execute(
+    # The campaign id is part of the group so two campaigns sharing a name stay two rows.
+    # The label is computed in a subquery: PostgreSQL cannot match a GROUP BY expression
+    # holding bound parameters with the same expression in the select list.
+    key = touch.campaign_id if by == "campaign" else literal_column("NULL")
+    rows_in_scope = (
         select(
-            label.label("grp"), key.label("key"),
-            func.count(func.distinct(credit.touch_id)),
-            func.count(func.distinct(credit.opportunity_id)),
-            func.sum(credit.credit),
-            func.sum(case((in_pipeline, credit.revenue), else_=0)),
-            func.sum(case((in_revenue, credit.revenue), else_=0)),
+            _group_label(by, touch, campaign).label("grp"), key.label("grp_key"),
+            credit.touch_id, credit.opportunity_id, credit.credit,
+            case((in_pipeline, credit.revenue), else_=0).label("pipeline"),
+            case((in_revenue, credit.revenue), else_=0).label("revenue"),
         )
         .select_from(AttributionCredit.__table__)  # type: ignore[attr-defined]
         .join(Opportunity.__table__, opportunity.id == credit.opportunity_id)  # type: ignore[attr-defined]
         .outerjoin(Touch.__table__, touch.id == credit.touch_id)  # type: ignore[attr-defined]
         .outerjoin(Campaign.__table__, campaign.id == touch.campaign_id)  # type: ignore[attr-defined]
         .where(credit.model == model, opportunity.deleted_at.is_(None), in_scope)
-        .group_by(label, key)
+        .subquery()
+    )
+    r = rows_in_scope.c
+    rows = session.execute(
+        select(r.grp, r.grp_key, func.count(func.distinct(r.touch_id)),
+               func.count(func.distinct(r.opportunity_id)), func.sum(r.credit),
+               func.sum(r.pipeline), func.sum(r.revenue))
+        .group_by(r.grp, r.grp_key)
     ).all()
     report = [
         ReportRow(str(row[0]), model, int(row[2]), int(row[3]),
