@@ -122,3 +122,20 @@ def test_account_contacts_count_everyone_at_the_account(engine: Engine) -> None:
 def _seq(engine: Engine) -> int:
     with Session(engine) as session:
         return current_seq(session)
+
+
+def test_an_edited_attribution_file_recomputes_everything(engine: Engine) -> None:
+    story(engine)
+    run(engine, parse_settings("models: [first_touch, linear]\n", "attribution.yaml"))
+    assert run(engine, parse_settings("models: [first_touch, linear]\n", "a.yaml")).full is False
+    linear = {k for k, v in influence(engine).items() if k[3] == "linear" and not v[3]}
+    assert linear
+
+    edited = run(engine, parse_settings("models: [first_touch, u_shaped]\n", "a.yaml"))
+    assert (edited.full, edited.opportunities) == (True, 3)
+    assert credits(engine, "linear") == {}
+    assert set(credits(engine, "u_shaped")) == {("W", "t1"), ("W", "t2"), ("O", "t1"),
+                                                ("O", "t2")}
+    # The dropped model's CampaignInfluence rows are deleted (softly: the push removes them).
+    rows = influence(engine)
+    assert all(rows[key][3] for key in linear)

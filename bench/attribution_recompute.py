@@ -1,7 +1,8 @@
 """Attribution at scale: a full recompute, then an incremental one after 1 % of touches change.
 
 ```
-.venv/bin/python -m bench.attribution [--scale 1.0] [--database URL] [--models a,b] [--json]
+.venv/bin/python -m bench.attribution_recompute [--scale 1.0] [--database URL] [--models a,b]
+    [--change 0.01] [--json]
 ```
 
 At ``--scale 1`` the hub holds 100,000 opportunities and 1,000,000 touches (a smaller scale
