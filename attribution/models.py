@@ -46,13 +46,14 @@ remainder (ties to the smaller touch id): exact fractions that sum to 1 like the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
+from math import lcm
 from typing import Protocol
 
-from attribution.apportion import apportion
+from attribution.apportion import apportion, common_units
 from attribution.positions import Journey, Position
 
 #: Time-decay shares are multiples of 1 / DECAY_UNITS.
@@ -107,13 +108,16 @@ class Model(Protocol):
     def attribute(self, journey: Journey) -> Attribution: ...
 
 
-def _result(name: str, journey: Journey, shares: list[Fraction], pending: Fraction) -> Attribution:
+def _result(
+    name: str, journey: Journey, shares: Sequence[int], denominator: int, pending: int = 0
+) -> Attribution:
+    """Shares given as integers over one denominator (exact, and cheap to add up)."""
     credits = tuple(
-        Credit(touch.id, share, journey.labels(i))
-        for i, (touch, share) in enumerate(zip(journey.touches, shares, strict=True))
+        Credit(touch.id, Fraction(share, denominator), labels)
+        for touch, share, labels in zip(journey.touches, shares, journey.labels, strict=True)
         if share > 0
     )
-    return Attribution(journey.deal.id, name, credits, pending)
+    return Attribution(journey.deal.id, name, credits, Fraction(pending, denominator))
 
 
 def _unattributed(name: str, journey: Journey) -> Attribution:
@@ -133,6 +137,11 @@ class PositionModel:
     middles: MiddleRange = MiddleRange.ALL
 
     def __post_init__(self) -> None:
+        # Own copies: a caller's dict changed later must not change a model already in use.
+        object.__setattr__(self, "weights", {Position(p): Fraction(w)
+                                             for p, w in self.weights.items()})
+        object.__setattr__(self, "middle", Fraction(self.middle))
+        object.__setattr__(self, "middles", MiddleRange(self.middles))
         shares = [*self.weights.values(), self.middle]
         if any(share < 0 for share in shares):
             raise ValueError(f"model {self.name}: shares must not be negative")
@@ -144,34 +153,38 @@ class PositionModel:
         touches, positions = journey.touches, journey.positions
         if not touches:
             return _unattributed(self.name, journey)
-        shares = [Fraction(0)] * len(touches)
-        pending = Fraction(0)
-        orphaned = Fraction(0)  # shares of positions or middles that do not exist
-        holders: set[int] = set()
-        for position, weight in self.weights.items():
+        # Integer units of 1/base (base: the weights' common denominator) until the end.
+        *units, middle = common_units([*self.weights.values(), self.middle])
+        base = lcm(*(w.denominator for w in (*self.weights.values(), self.middle)))
+        held: dict[int, int] = {}  # touch index → units from the positions it holds
+        pending = orphaned = 0  # orphaned: shares of positions or middles that do not exist
+        for position, weight in zip(self.weights, units, strict=True):
             if weight == 0:
                 continue
             index = positions.index(position)
             if index is not None:
-                shares[index] += weight
-                holders.add(index)
+                held[index] = held.get(index, 0) + weight
             elif position is Position.CW:
                 pending += weight  # open or lost: no CW touch (yet)
             else:
                 orphaned += weight
-        if self.middle:
-            middles = [i for i in range(len(touches)) if i not in holders and self._in_range(
-                journey, i)]
-            if middles:
-                for i in middles:
-                    shares[i] += self.middle / len(middles)
-            else:
-                orphaned += self.middle
+        middles = [i for i in range(len(touches)) if i not in held and self._in_range(
+            journey, i)] if middle else []
+        if middle and not middles:
+            orphaned += middle
+        # Nobody holds a position (last_touch without OC): the FT, index 0, takes it.
+        receivers = sorted(held) or [0]
+        # One denominator for everything: base × (number of middles) × (number of receivers).
+        m, r = len(middles) or 1, len(receivers) if orphaned else 1
+        shares = [0] * len(touches)
+        for index, weight in held.items():
+            shares[index] += weight * m * r
+        for index in middles:
+            shares[index] += middle * r
         if orphaned:
-            receivers = sorted(holders) or [0]  # nobody holds a position: the FT (index 0)
-            for i in receivers:
-                shares[i] += orphaned / len(receivers)
-        return _result(self.name, journey, shares, pending)
+            for index in receivers:
+                shares[index] += orphaned * m
+        return _result(self.name, journey, shares, base * m * r, pending * m * r)
 
     def _in_range(self, journey: Journey, index: int) -> bool:
         if self.middles is MiddleRange.BETWEEN_FT_AND_LC:
@@ -192,8 +205,7 @@ class LinearModel:
         """Credit each touch ``1 / n``."""
         if not journey.touches:
             return _unattributed(self.name, journey)
-        share = Fraction(1, len(journey.touches))
-        return _result(self.name, journey, [share] * len(journey.touches), Fraction(0))
+        return _result(self.name, journey, [1] * len(journey.touches), len(journey.touches))
 
 
 @dataclass(frozen=True)
@@ -217,10 +229,10 @@ class TimeDecayModel:
         # Relative to the newest touch, so the largest weight is 1 and far-back journeys with
         # a short half-life cannot underflow to all zeros.
         newest = min(days)
-        weights = [Fraction(2.0 ** (-(d - newest) / self.half_life_days)) for d in days]
-        units = apportion(DECAY_UNITS, weights, [t.id for t in touches])
-        return _result(self.name, journey, [Fraction(u, DECAY_UNITS) for u in units],
-                       Fraction(0))
+        weights = [(2.0 ** (-(d - newest) / self.half_life_days)).as_integer_ratio()
+                   for d in days]
+        units = apportion(DECAY_UNITS, common_units(weights), [t.id for t in touches])
+        return _result(self.name, journey, units, DECAY_UNITS)
 
 
 def _pct(value: float) -> Fraction:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
-from attribution.apportion import apportion
+from attribution.apportion import apportion, common_units
 from attribution.models import Attribution
 
 CENT = Decimal("0.01")
@@ -29,5 +29,5 @@ def revenue_shares(amount: Decimal, result: Attribution) -> list[Decimal]:
         if not any(weights):
             raise ValueError(f"deal {result.deal_id}: credits are all zero")
     sign = -1 if cents < 0 else 1
-    parts = apportion(abs(cents), weights, keys)
+    parts = apportion(abs(cents), common_units(weights), keys)
     return [(Decimal(sign * p) / 100).quantize(CENT) for p in parts]

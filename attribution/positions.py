@@ -23,7 +23,7 @@ counts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -155,12 +155,12 @@ class Positions:
 
     def index(self, position: Position) -> int | None:
         """The index of the touch holding ``position``, or None when it does not exist."""
-        return {Position.FT: self.ft, Position.LC: self.lc,
-                Position.OC: self.oc, Position.CW: self.cw}[position]
+        return getattr(self, position.key)  # type: ignore[no-any-return]
 
     def held_by(self, index: int) -> tuple[str, ...]:
         """The positions a touch holds, in journey order (FT, LC, OC, CW), or ``("middle",)``."""
-        held = tuple(p.value for p in Position if self.index(p) == index)
+        held = tuple(label for label, at in (("FT", self.ft), ("LC", self.lc), ("OC", self.oc),
+                                             ("CW", self.cw)) if at == index)
         return held or (MIDDLE,)
 
 
@@ -190,10 +190,13 @@ class Journey:
     deal: Deal
     touches: tuple[TouchPoint, ...]
     positions: Positions
+    #: What each touch holds, by index (``("middle",)`` for none): computed once, read by
+    #: every model.
+    labels: tuple[tuple[str, ...], ...] = field(init=False)
 
-    def labels(self, index: int) -> tuple[str, ...]:
-        """The positions the touch at ``index`` holds (``("middle",)`` for none)."""
-        return self.positions.held_by(index)
+    def __post_init__(self) -> None:
+        labels = tuple(self.positions.held_by(i) for i in range(len(self.touches)))
+        object.__setattr__(self, "labels", labels)  # frozen: set once, here
 
 
 def build_journey(

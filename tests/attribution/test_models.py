@@ -202,3 +202,13 @@ def test_a_custom_model_without_middles_spreads_the_middle_share_over_its_positi
 def test_a_model_whose_shares_do_not_add_up_is_refused() -> None:
     with pytest.raises(ValueError, match="add up to 100"):
         PositionModel("bad", {Position.FT: pct("50")}, pct("40"))
+
+
+def test_a_model_built_from_plain_values_behaves_like_one_built_from_enums() -> None:
+    plain = PositionModel("plain_u", {"FT": Fraction(2, 5), "LC": Fraction(2, 5)},  # type: ignore[dict-item]
+                          Fraction(1, 5), "between_ft_and_lc")  # type: ignore[arg-type]
+    touches = [touch("a", 0, "ad_click"), touch("b", 1), touch("c", 2, "form_fill"),
+               touch("d", 3)]
+    j = journey(deal(5), touches)
+    assert table(plain.attribute(j)) == table(BUILTIN_MODELS["u_shaped"].attribute(j))
+    assert table(plain.attribute(j))["b"] == (pct("20"), MID)
