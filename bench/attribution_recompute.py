@@ -144,7 +144,8 @@ def _settings(models: str | None) -> AttributionSettings:
     return parse_settings(f"models: [{models}]\n", "--models")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Seed, run, print the figures; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0,
                         help="1.0 = 100,000 opportunities × 1,000,000 touches")
@@ -152,16 +153,19 @@ def main() -> None:
     parser.add_argument("--models", help="comma-separated shipped models (default: the file's)")
     parser.add_argument("--change", type=float, default=0.01, help="share of touches changed")
     parser.add_argument("--json", action="store_true", help="one JSON object")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     settings = _settings(args.models)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database or f"sqlite:///{Path(folder) / 'bench.db'}"
         engine = db.make_engine(url)
         db.init_db(engine)
         started = time.perf_counter()
-        child = multiprocessing.get_context("fork").Process(target=seed, args=(url, args.scale))
+        # A spawned child: forking a process that may hold threads (a test runner's) is unsafe.
+        child = multiprocessing.get_context("spawn").Process(target=seed, args=(url, args.scale))
         child.start()
         child.join()
+        if child.exitcode != 0:
+            raise SystemExit(f"seeding failed (exit code {child.exitcode})")
         seeded = time.perf_counter() - started
         clock.clock = lambda: NOW  # every run sees the same "now"
         rss_before = _peak_rss_mib()
@@ -188,12 +192,13 @@ def main() -> None:
         engine.dispose()
     if args.json:
         print(json.dumps(figures))
-        return
+        return 0
     for key, value in figures.items():
         print(f"{key:28} {value}")
     print(f"{'goal':28} incremental under 1/20 of full: "
           f"{'met' if figures['ratio_incremental_to_full'] < 0.05 else 'NOT met'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
