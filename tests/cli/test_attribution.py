@@ -114,3 +114,13 @@ def test_an_empty_hub_reports_nothing(syncline: Invoke, ready: Engine) -> None:
     result = syncline("attribution", "report", "--model", "w_shaped", "--by", "campaign",
                       "--json")
     assert (result.exit_code, result.stdout) == (0, "")
+
+
+def test_a_broken_attribution_file_is_bad_input(
+    syncline: Invoke, ready: Engine, project: Path
+) -> None:
+    write(project / "mappings" / "attribution.yaml", "people: contacts\nmodels: [w_shaped]\n")
+    result = syncline("attribution", "run")
+    assert result.exit_code == 2
+    [line] = error_lines(result)
+    assert line.startswith("error: ") and "attribution.yaml:1 people:" in line
