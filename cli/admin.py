@@ -9,7 +9,7 @@ from connectors.errors import ConnectorError
 from core.db import init_db, schema_revision
 from core.errors import InputError, InputErrors
 from core.redaction import redact
-from mappings.check import check_against_remote, lookup_objects
+from mappings.check import check_against_remote, lookup_objects, missing_lookups
 from mappings.loader import load_mappings
 from mappings.spec import Mapping
 from mappings.workspace import load_each_alone
@@ -75,6 +75,9 @@ def mappings_check(app: App, offline: bool) -> None:
             with app.connect(mapping.connection) as connector:
                 objects = connector.describe([mapping.remote_object,
                                               *lookup_objects(mapping)])
+                problems = check_against_remote(mapping, objects, app.schema)
+                if not problems:
+                    problems = missing_lookups(mapping, connector, _lookup_values(app, mapping))
         except ConnectorError as exc:
             click.echo(
                 f"error: {mapping.source} connection: cannot describe "
@@ -83,7 +86,6 @@ def mappings_check(app: App, offline: bool) -> None:
             )
             errors += 1
             continue
-        problems = check_against_remote(mapping, objects, app.schema)
         for problem in problems:
             click.echo(
                 f"{problem.level}: {problem.where}: {problem.message}", err=problem.level == "error"
@@ -97,6 +99,17 @@ def mappings_check(app: App, offline: bool) -> None:
     if errors:
         raise InputError("mappings check", f"{errors} error(s), {warnings} warning(s)")
     click.echo(f"{len(loaded)} mapping(s) checked, {warnings} warning(s)")
+
+
+def _lookup_values(app: App, mapping: Mapping) -> dict[str, list[str]]:
+    """The values a mapping's lookup rows will send, where the hub knows them in advance.
+
+    Campaign Influence rows name their model: every model of the attribution file must exist
+    as a Campaign Influence model in the org, or its rows fail.
+    """
+    if mapping.hub_object == "campaign_influence":
+        return {"model": [model.name for model in app.attribution.models]}
+    return {}
 
 
 def _check_programs(app: App, loaded: dict[str, Mapping]) -> tuple[int, int]:

@@ -7,13 +7,13 @@ naming ``file:line keypath`` like the loader's errors, with a message that says 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Literal
 
-from connectors.base import FieldInfo, ObjectInfo
+from connectors.base import Connector, FieldInfo, ObjectInfo
 from connectors.errors import picklist_hint
 from core.hubschema import HubField, HubSchema
 from core.yamlsource import KeyPath, line_of
@@ -111,9 +111,11 @@ class _Checker:
         name = f"{self.obj.name}.{info.name}"
         if not info.createable and not info.updateable:
             self.add("error", at, f"{name} is read-only; make the row rule: to_hub")
-        elif not info.updateable and not self.mapping.fields[i].ref:
-            # A ref on a create-only field is a join record's parent (CampaignMember.LeadId):
-            # it never changes in the hub either, so there is nothing to warn about.
+        elif not info.updateable and not (self.mapping.fields[i].ref
+                                          or self.mapping.fields[i].lookup):
+            # A ref on a create-only field is a join record's parent (CampaignMember.LeadId),
+            # a lookup its kind (CampaignInfluence.ModelId): neither changes in the hub either,
+            # so there is nothing to warn about.
             self.add("warning", at, f"{name} is set on create only; later changes won't reach it")
         elif not info.createable:
             self.add("warning", at, f"{name} cannot be set on create, only by later updates")
@@ -245,8 +247,9 @@ class _Checker:
                 )
                 continue
             row = m.fields[pushed[info.name]]
-            # A blank ref waits for its record (UNRESOLVED_REFERENCE); a default id means nothing.
-            if row.default is None and row.expr is None and not row.ref:
+            # A blank ref waits for its record (UNRESOLVED_REFERENCE); a default id means nothing,
+            # and a lookup's values are checked against the remote's records (missing_lookups).
+            if row.default is None and row.expr is None and not row.ref and not row.lookup:
                 self.add(
                     "warning",
                     ("fields", pushed[info.name], "remote"),
@@ -321,3 +324,31 @@ def _string_literal(expr: str | None) -> str | None:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[0] not in text[1:-1]:
         return text[1:-1]
     return None
+
+
+def missing_lookups(
+    mapping: Mapping, connector: Connector, expected: MappingABC[str, Sequence[str]]
+) -> list[Problem]:
+    """Values a ``lookup:`` row will send that name no remote record (one query per row).
+
+    ``expected``: hub field → the values it will hold (the attribution models, for the
+    Campaign Influence mapping); rows of other fields are not checked.
+    """
+    problems: list[Problem] = []
+    for i, row in enumerate(mapping.fields):
+        target = row.lookup_target
+        values = expected.get(row.hub or "") if target else None
+        if not target or not values:
+            continue
+        obj, field_name = target
+        found = {str(c.fields.get(field_name, "")).casefold()
+                 for c in connector.lookup(obj, field_name, list(values), fields=[field_name])}
+        for value in values:
+            if value.casefold() not in found:
+                problems.append(Problem(
+                    "error", locate(mapping, ("fields", i, "lookup")),
+                    f"no {obj} has {field_name} {value!r}: create it (for Campaign Influence "
+                    f"models: Setup > Campaign Influence > Models, API name {value}, a custom "
+                    "model), or its records fail until it exists",
+                ))
+    return problems

@@ -5,6 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import requests
+
+from attribution.engine import settings_in
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.cli.conftest import Invoke
@@ -116,6 +119,7 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
 ) -> None:
     shutil.rmtree(project / "mappings")
     shutil.copytree(SHIPPED_MAPPINGS, project / "mappings", ignore=shutil.ignore_patterns("*.py"))
+    models = [m.name for m in settings_in(project / "mappings").models]
     with SalesforceSandbox() as sandbox, DynamicsSandbox() as dataverse:
         write(
             project / "connections.yaml",
@@ -128,9 +132,23 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
             f"  token_url: {dataverse.token_url}\n  client_id: {dataverse.client_id}\n"
             f"  client_secret: {dataverse.client_secret}\n",
         )
+        # An admin has created every Campaign Influence model but one.
+        for name in models[:-1]:
+            made = requests.post(f"{sandbox.url}/__sandbox__/campaign-influence-models",
+                                 json={"DeveloperName": name, "MasterLabel": name})
+            assert made.status_code == 201, made.text
+        missing = syncline("mappings", "check")
+        requests.post(f"{sandbox.url}/__sandbox__/campaign-influence-models",
+                      json={"DeveloperName": models[-1], "MasterLabel": models[-1]})
         result = syncline("mappings", "check")
+    assert missing.exit_code == 2
+    [line] = error_lines(missing)[:1]
+    assert line.startswith(
+        "error: mappings/salesforce-campaign-influence.yaml:22 fields.model.lookup: no "
+        f"CampaignInfluenceModel has DeveloperName {models[-1]!r}: create it (for Campaign "
+        f"Influence models: Setup > Campaign Influence > Models, API name {models[-1]}"), line
     assert result.exit_code == 0, result.output
-    assert "14 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
+    assert "16 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
     assert "ok       mappings/salesforce-lead.yaml (salesforce-lead ↔ salesforce.Lead)" in (
         result.stdout
     )
