@@ -48,7 +48,6 @@ from attribution.money import revenue_shares
 from attribution.positions import (
     DEFAULT_LEAD_CREATION_TYPES,
     MIDDLE,
-    TOUCH_TYPES,
     Deal,
     Journey,
     Position,
@@ -60,7 +59,7 @@ from attribution.positions import (
 )
 
 __all__ = [
-    "BUILTIN_MODELS", "DEFAULT_LEAD_CREATION_TYPES", "MIDDLE", "TOUCH_TYPES", "Attribution",
+    "BUILTIN_MODELS", "DEFAULT_LEAD_CREATION_TYPES", "MIDDLE", "Attribution",
     "AttributionSettings", "Credit", "Deal", "Journey", "LinearModel", "MiddleRange", "Model",
     "Position", "PositionModel", "Positions", "TimeDecayModel", "TouchPoint", "build_journey",
     "find_positions", "load_settings", "parse_settings", "revenue_shares", "select_touches",

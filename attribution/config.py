@@ -40,7 +40,6 @@ from attribution.models import (
 )
 from attribution.positions import (
     DEFAULT_LEAD_CREATION_TYPES,
-    TOUCH_TYPES,
     Deal,
     Journey,
     Position,
@@ -50,6 +49,9 @@ from attribution.positions import (
 from core.errors import InputError, InputErrors
 from core.validation import problems
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml, load_yaml_file
+from touches.types import (
+    TOUCH_TYPES,  # the hub's kinds of touch: lead_creation_types are among them
+)
 
 #: The attribution file's name in the mappings folder.
 ATTRIBUTION_FILE = "attribution.yaml"

@@ -28,13 +28,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-#: The kinds of touch the hub records; ``lead_creation_types`` in the attribution file must be
-#: among them (a misspelt type would silently make every FT the LC).
-TOUCH_TYPES: tuple[str, ...] = (
-    "form_fill", "webinar_registration", "webinar_attended", "event", "ad_click",
-    "email_click", "web_visit", "content_download", "sales_touch", "other",
-)
-
 #: Touch types that count as lead creation unless the attribution file says otherwise.
 DEFAULT_LEAD_CREATION_TYPES: frozenset[str] = frozenset(
     {"form_fill", "webinar_registration", "content_download"}

@@ -69,14 +69,15 @@ def _register() -> None:
         people,
         sandbox,
         sync,
+        touches,
         troubleshoot,
         users,
         web,
     )
 
     for module in (
-        admin, web, sync, troubleshoot, explain, history, people, demo, sandbox, users, alerts,
-        attribution,
+        admin, web, sync, troubleshoot, explain, history, people, touches, demo, sandbox, users,
+        alerts, attribution,
     ):
         module.register(main)
 

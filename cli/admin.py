@@ -9,9 +9,11 @@ from connectors.errors import ConnectorError
 from core.db import init_db, schema_revision
 from core.errors import InputError, InputErrors
 from core.redaction import redact
-from mappings.check import check_against_remote
+from mappings.check import check_against_remote, lookup_objects
 from mappings.loader import load_mappings
+from mappings.spec import Mapping
 from mappings.workspace import load_each_alone
+from touches.programs import check_mappings, load_programs, programs_path
 
 
 @click.command()
@@ -53,7 +55,7 @@ def mappings_check(app: App, offline: bool) -> None:
         _check_without_connections(app, offline, None if missing else exc)
         return
     loaded = app.mappings  # raises InputErrors (exit 2) listing every problem in every file
-    errors = warnings = 0
+    errors, warnings = _check_programs(app, loaded)
     bad_connections: set[str] = set()
     for connection in sorted({m.connection for m in loaded.values()}):
         try:  # no remote call: even --offline checks what the file says
@@ -71,7 +73,8 @@ def mappings_check(app: App, offline: bool) -> None:
             continue
         try:
             with app.connect(mapping.connection) as connector:
-                objects = connector.describe([mapping.remote_object])
+                objects = connector.describe([mapping.remote_object,
+                                              *lookup_objects(mapping)])
         except ConnectorError as exc:
             click.echo(
                 f"error: {mapping.source} connection: cannot describe "
@@ -94,6 +97,30 @@ def mappings_check(app: App, offline: bool) -> None:
     if errors:
         raise InputError("mappings check", f"{errors} error(s), {warnings} warning(s)")
     click.echo(f"{len(loaded)} mapping(s) checked, {warnings} warning(s)")
+
+
+def _check_programs(app: App, loaded: dict[str, Mapping]) -> tuple[int, int]:
+    """Check programs.yaml, and the member statuses the mappings translate against it.
+
+    Prints each problem; returns (errors, warnings). A folder without the file has no
+    channels, which is valid.
+    """
+    path = programs_path(app.mappings_dir)
+    try:
+        programs = load_programs(path)
+    except InputError as exc:
+        problems = exc.errors if isinstance(exc, InputErrors) else [exc]
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        return len(problems), 0
+    found = check_mappings(programs, loaded)
+    for problem in found:
+        click.echo(f"{problem.level}: {problem.where}: {problem.message}",
+                   err=problem.level == "error")
+    errors = sum(p.level == "error" for p in found)
+    if path.exists() and not errors:
+        click.echo(f"ok       {programs.source} ({len(programs.channels)} channels)")
+    return errors, len(found) - errors
 
 
 def _no_connections_file(app: App) -> bool:
@@ -122,6 +149,7 @@ def _check_without_connections(app: App, offline: bool, problem: InputError | No
         found, loaded = [exc], load_each_alone(app.mappings_dir, app.schema)
     for error in found:
         click.echo(f"error: {error}", err=True)
+    program_errors, program_warnings = _check_programs(app, loaded)
     for name, mapping in sorted(loaded.items()):
         click.echo(f"ok       {mapping.source} ({name}; connection name not checked)")
     if problem is not None:
@@ -135,11 +163,12 @@ def _check_without_connections(app: App, offline: bool, problem: InputError | No
             f"the remote schema checks (fields exist and are writable, lengths, restricted "
             f"picklists, required fields) of {targets}")
     click.echo(f"not checked without a connections file: {'; '.join(skipped)}", err=True)
-    if found or problem is not None:
-        files = f"{len(found)} error(s) in the mapping files" if found else "mapping files valid"
+    if found or program_errors or problem is not None:
+        count = len(found) + program_errors
+        files = f"{count} error(s) in the mapping files" if count else "mapping files valid"
         reason = "; the connections file could not be used" if problem is not None else ""
         raise InputError("mappings check", files + reason)
-    click.echo(f"{len(loaded)} mapping file(s) checked offline, 0 warning(s)")
+    click.echo(f"{len(loaded)} mapping file(s) checked offline, {program_warnings} warning(s)")
 
 
 def register(group: click.Group) -> None:

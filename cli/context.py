@@ -13,6 +13,8 @@ import click
 from sqlalchemy.engine import Engine
 
 import mappings as mappings_package
+from attribution.config import AttributionSettings
+from attribution.engine import settings_in
 from connectors.base import Connector
 from connectors.config import Connections, load_connections
 from core.db import check_connection, database_url, make_engine, require_schema
@@ -22,6 +24,7 @@ from jobs.engine import SyncContext
 from jobs.live import LiveConfig
 from mappings.loader import load_mappings
 from mappings.spec import Mapping
+from touches.programs import Programs, load_programs, programs_path
 
 #: Where the connections file is looked for when --config and SYNCLINE_CONFIG are not given.
 CONFIG_CANDIDATES = ("connections.yaml", "instance/connections.yaml")
@@ -81,6 +84,16 @@ class App:
         return HubSchema.load(self.mappings_dir / "hub.yaml")
 
     @cached_property
+    def programs(self) -> Programs:
+        """Channels, member statuses and UTM aliases (``<mappings>/programs.yaml``; none: empty)."""
+        return load_programs(programs_path(self.mappings_dir))
+
+    @cached_property
+    def attribution(self) -> AttributionSettings:
+        """The attribution models (``<mappings>/attribution.yaml``; none: every default)."""
+        return settings_in(self.mappings_dir)
+
+    @cached_property
     def connections(self) -> Connections:
         """The parsed connections file (``${VAR}`` substituted, secrets registered to redact)."""
         return load_connections(self.resolve_config())
@@ -109,7 +122,10 @@ class App:
         loaded = self.mappings
         for name in sorted({m.connection for m in loaded.values()}):
             self.connect(name).close()
-        return SyncContext(self.engine, loaded, self.schema, self.connect, self.stopping)
+        return SyncContext(
+            self.engine, loaded, self.schema, self.connect, self.stopping, self.programs,
+            self.attribution,
+        )
 
     def live_config(self) -> LiveConfig:
         """The files as a long-running process follows them (``syncline scheduler``).

@@ -16,6 +16,7 @@ from core.errors import InputError
 from core.logs import event, get_logger
 from jobs.backfill.scope import Resync
 from jobs.cycle import Progress
+from jobs.hub_steps import run_hub_steps
 from jobs.mapping_run import ActiveCycle, MappingRun, SyncContext
 from jobs.report import RunReport
 from mappings.spec import Mapping
@@ -127,7 +128,9 @@ def run_all(
     Pulling all of them first puts a change read from one CRM into the hub before any mapping
     pushes, so it reaches the other CRMs in this run: a second run finds nothing to write.
     Each mapping keeps its lease for the whole run. Dependencies (``ref`` targets) go first in
-    both rounds. ``resync``: per mapping name, a backfill to do besides the stored requests.
+    both rounds. Between the rounds the hub steps run (jobs.hub_steps: campaign members
+    become touches), except in a dry run. ``resync``: per mapping name, a backfill to do
+    besides the stored requests.
     """
     for name in names or ():
         if name not in ctx.mappings:
@@ -144,6 +147,8 @@ def run_all(
         opened = [run for run in runs if run.open()]
         for run in opened:
             run.pull()
+        if opened and not dry_run:
+            run_hub_steps(ctx)
         for run in opened:
             run.push()
     finally:

@@ -164,6 +164,17 @@ def rule_failure(rule: str, exc: Exception) -> Failure:
 def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
     """A record that names another record not linked yet: retried until that one syncs."""
     refs = {row.remote: " or ".join(row.refs) for row in mapping.fields if row.ref}
+    lookups = {row.remote: row.lookup for row in mapping.fields if row.lookup}
+    if field in lookups:  # a remote record named by a field value: only an admin can add it
+        obj, _, name = lookups[field].partition(".")
+        return Failure(
+            ErrorKind.TRANSIENT,
+            f"{field}: {why}",
+            code=UNRESOLVED_REFERENCE,
+            field=field,
+            hint=f"create the {obj} whose {name} is the value this record names (syncline "
+            "mappings check lists what is missing); retries find it by themselves",
+        )
     if "." in refs.get(field, ""):  # object.field: a hub record with that value must exist
         return Failure(
             ErrorKind.TRANSIENT,

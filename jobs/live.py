@@ -16,6 +16,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from attribution.config import AttributionSettings
+from attribution.engine import settings_in
 from connectors.base import Connector
 from connectors.errors import ErrorKind
 from core.clock import utcnow
@@ -25,6 +27,7 @@ from core.logs import event, get_logger
 from jobs.engine import SyncContext
 from jobs.failures import JOB_DIRECTION, Failure, FailureLog
 from mappings.workspace import Workspace, load_workspace, signature
+from touches.programs import Programs, load_programs, programs_path
 
 log = get_logger("scheduler")
 
@@ -103,8 +106,29 @@ class LiveConfig:
             return connections.build(name)
 
         return SyncContext(
-            self.engine, workspace.runnable, workspace.hub_schema, connect, self.stopping
+            self.engine, workspace.runnable, workspace.hub_schema, connect, self.stopping,
+            self._programs(), self._attribution(),
         )
+
+    def _programs(self) -> Programs | None:
+        """The programs file as it is now; None (hub steps wait) while it does not load."""
+        try:
+            return load_programs(programs_path(self.mappings_dir))
+        except InputError as exc:
+            # The syncs go on: only the touches from campaign members wait for the fix.
+            event(log, "programs.invalid", error=str(exc).splitlines()[0],
+                  hint="fix it (`syncline mappings check` lists every problem)")
+            return None
+
+    def _attribution(self) -> AttributionSettings | None:
+        """The attribution file as it is now; None (attribution waits) while it does not load."""
+        try:
+            return settings_in(self.mappings_dir)
+        except InputError as exc:
+            # The syncs go on; the credits already computed stay until the file is fixed.
+            event(log, "attribution.invalid", error=str(exc).splitlines()[0],
+                  hint="fix it (`syncline mappings check` lists every problem)")
+            return None
 
     def _record_problems(self, workspace: Workspace) -> None:
         """One job-level error per stopped mapping; resolve it for mappings that load again."""

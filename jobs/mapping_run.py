@@ -17,6 +17,7 @@ from functools import partial
 
 from sqlalchemy.engine import Engine
 
+from attribution.config import AttributionSettings
 from connectors.base import Connector
 from connectors.errors import ConnectorError, ErrorKind
 from core import shutdown
@@ -42,6 +43,7 @@ from jobs.push import PushPhase
 from jobs.report import RunReport
 from jobs.runs import close_run, open_run
 from mappings.spec import Mapping
+from touches.programs import Programs
 
 log = get_logger("engine")
 
@@ -60,6 +62,12 @@ class SyncContext:
     connect: Callable[[str], Connector]
     #: Set on shutdown: cycles stop at the next page boundary, where cursors are safe.
     stopping: threading.Event | None = None
+    #: Channels and member statuses (programs.yaml) for the hub steps after the pulls
+    #: (jobs.hub_steps); None: those steps do not run.
+    programs: Programs | None = None
+    #: The attribution models (attribution.yaml), recomputed after the member touches so the
+    #: pushes send fresh Campaign Influence; None: attribution waits (a file that does not load).
+    attribution: AttributionSettings | None = None
 
 
 @dataclass(slots=True)

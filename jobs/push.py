@@ -34,6 +34,7 @@ from jobs.plan import actions as act
 from jobs.plan.push import PushPage, PushPlanner, writes
 from jobs.references import push_exclusions, wake_waiting
 from jobs.refusals import write_dropping_refused
+from jobs.remote_lookups import RemoteLookups
 from jobs.report import PlannedAction
 from mappings.hints import fit_hint_to_mapping
 
@@ -55,6 +56,8 @@ class PushPhase:
         self.brake: Brake | None = None
         self.handled = 0
         self.planner = PushPlanner(self.mapping, cycle.schema, cycle.mappings)
+        #: Made on the first page with a ``lookup:`` row; its hits last the cycle.
+        self.lookups: RemoteLookups | None = None
 
     def run(self) -> None:
         """Retry due records, then push every hub change since the cursor.
@@ -145,13 +148,24 @@ class PushPhase:
         return actions
 
     def _refs(self, session: Session, hubs: Sequence[HubRecord]) -> dict[str, dict[str, str]]:
-        """Hub id → remote id for every ``ref`` row's values on this page (a query a row)."""
+        """Hub value → remote id for every ``ref`` and ``lookup`` row's values on this page.
+
+        A ref translates through the links (a query a row); a lookup asks the remote, once per
+        value and cycle.
+        """
         resolver = RefResolver(session, self.cycle.mappings)
         found: dict[str, dict[str, str]] = {}
         for row in self.planner.rows:
-            if row.ref and row.hub:
-                ids = [str(getattr(h, row.hub)) for h in hubs if getattr(h, row.hub, None)]
-                found[row.remote] = resolver.to_remote(row.ref, ids)
+            if not row.hub or not (row.ref or row.lookup):
+                continue
+            values = [str(getattr(h, row.hub)) for h in hubs if getattr(h, row.hub, None)]
+            target = row.lookup_target
+            if target is not None:
+                if self.lookups is None:
+                    self.lookups = RemoteLookups(self.cycle.connector)
+                found[row.remote] = self.lookups.resolve(*target, values)
+            elif row.ref:
+                found[row.remote] = resolver.to_remote(row.ref, values)
         return found
 
     def _taken_over(self, session: Session, hubs: list[HubRecord]) -> set[str]:

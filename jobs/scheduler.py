@@ -38,6 +38,7 @@ from core.models import SyncError, SyncRun
 from jobs import lease, retention
 from jobs.engine import SyncContext, active_cycles, run_mapping
 from jobs.failures import job_retry_at
+from jobs.hub_steps import HUB_STEPS_SECONDS, run_hub_steps
 from jobs.live import LiveConfig, Snapshot
 from jobs.outage import guarded, outage_for
 from jobs.runs import close_unfinished
@@ -111,6 +112,12 @@ def purge_job(source: Source, days: int) -> None:
         log, "retention.purged", errors=purged.errors, runs=purged.runs,
         history=purged.history, days=days,
     )
+
+
+@guarded(lambda source: ("hub-steps", None))
+def hub_steps_job(source: Source) -> None:
+    """The hub's own work after the pulls (member touches, attribution), on its own clock."""
+    run_hub_steps(current(source))
 
 
 @guarded(lambda source: ("alerts", None))
@@ -210,8 +217,9 @@ def build_scheduler(
 ) -> BaseScheduler:
     """A scheduler with one job per enabled mapping, the retry sweeper and the retention purge.
 
-    With a LiveConfig it also gets the watch job that follows the files, reaps dead runs and
-    notices the end of a database outage.
+    The hub steps (jobs.hub_steps) get a job when there are files to run them with. With a
+    LiveConfig it also gets the watch job that follows the files, reaps dead runs and notices
+    the end of a database outage.
     """
     # Checked now: a bad period must stop the start, not fail the first purge a minute later.
     retention_days = retention.check_days(retention_days, "retention days")
@@ -246,6 +254,18 @@ def build_scheduler(
         replace_existing=True,
         next_run_time=now + timedelta(minutes=1),
     )
+    if isinstance(source, LiveConfig) or ctx.programs is not None or ctx.attribution is not None:
+        scheduler.add_job(
+            hub_steps_job,
+            "interval",
+            seconds=HUB_STEPS_SECONDS,
+            args=(source,),
+            id="hub-steps",
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+            next_run_time=now + timedelta(seconds=HUB_STEPS_SECONDS),
+        )
     if isinstance(source, LiveConfig):
         scheduler.add_job(
             alerts_job,

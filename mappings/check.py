@@ -55,9 +55,17 @@ class Problem:
 class _Checker:
     """Collects problems for one mapping against one remote object."""
 
-    def __init__(self, mapping: Mapping, obj: ObjectInfo, hub_schema: HubSchema) -> None:
+    def __init__(
+        self,
+        mapping: Mapping,
+        obj: ObjectInfo,
+        hub_schema: HubSchema,
+        objects: MappingABC[str, ObjectInfo] | None = None,
+    ) -> None:
         self.mapping = mapping
         self.obj = obj
+        #: Every object described, for rows that look records up in another one.
+        self.objects = objects or {obj.name: obj}
         self.hub_fields: MappingABC[str, HubField] = hub_schema.objects.get(mapping.hub_object, {})
         self.found: list[tuple[int, Problem]] = []
 
@@ -91,6 +99,7 @@ class _Checker:
                 self.check_length(i, row, info)
                 self.check_picklist(i, row, info)
             self.check_types(i, row, info)
+            self.check_lookup(i, row)
         self.check_required(pushed)
         self.check_external_id()
         self.check_pull_rule()
@@ -203,6 +212,19 @@ class _Checker:
             "add a value_map or transform, or map a field of a matching type",
         )
 
+    def check_lookup(self, i: int, row: FieldMap) -> None:
+        target = row.lookup_target
+        if target is None:
+            return
+        obj_name, field_name = target
+        at: KeyPath = ("fields", i, "lookup")
+        looked_in = self.objects.get(obj_name)
+        if looked_in is None:
+            self.add("error", at, f"connection {self.mapping.connection!r} has no object "
+                     f"{obj_name!r} to look {row.hub} up in")
+        elif field_name not in looked_in.fields:
+            self.add("error", at, f"{obj_name} has no field {field_name!r}")
+
     def check_required(self, pushed: MappingABC[str, int]) -> None:
         m = self.mapping
         if not (m.create.remote and m.direction.pushes):
@@ -285,7 +307,12 @@ def check_against_remote(
                 f"({hint}known: {known})",
             )
         ]
-    return _Checker(mapping, obj, hub_schema).run()
+    return _Checker(mapping, obj, hub_schema, objects).run()
+
+
+def lookup_objects(mapping: Mapping) -> list[str]:
+    """Remote objects a mapping's ``lookup:`` rows read, to describe beside its own."""
+    return sorted({t[0] for row in mapping.fields if (t := row.lookup_target)})
 
 
 def _string_literal(expr: str | None) -> str | None:

@@ -250,6 +250,8 @@ def _check_row(
             )
     if row.value_map and pulls:
         _check_injective(f, at + ("value_map",), row.value_map)
+    if row.lookup is not None:
+        _check_lookup(f, at, row)
     if row.ref is not None and row.hub is not None and hub_fields is not None:
         hub_field = hub_fields.get(row.hub)
         if hub_field is not None and hub_field.type != "ref":
@@ -258,6 +260,24 @@ def _check_row(
                 f"{row.hub!r} is a {hub_field.type} field; ref: needs a reference field "
                 "(such as account_id)",
             )
+
+
+def _check_lookup(f: _File, at: KeyPath, row: FieldMap) -> None:
+    """A ``lookup:`` row sends the id of the remote record its hub value names: push only."""
+    obj, _, name = (row.lookup or "").partition(".")
+    if not obj or not name or "." in name:
+        f.error(at + ("lookup",), f"{row.lookup!r} should be Object.Field, such as "
+                "CampaignInfluenceModel.DeveloperName")
+    if row.hub is None:
+        f.error(at + ("lookup",), "a lookup row needs hub: (the field holding the name)")
+    if row.rule is not FieldRule.TO_REMOTE:
+        f.error(at + ("rule",), "a lookup row only writes ids: give it rule: to_remote")
+    if row.ref is not None:
+        f.error(at + ("lookup",), "a row has either ref: (a hub link) or lookup: (a remote "
+                "record by a field), not both")
+    if row.transform or row.value_map:
+        f.error(at + ("lookup",), "a lookup row compares the hub value as it is: "
+                "no transform or value_map")
 
 
 def _check_injective(f: _File, path: KeyPath, value_map: MappingABC[str, Any]) -> None:
@@ -378,9 +398,9 @@ def load_mapping(
 
 
 #: Files of the mappings folder that configure something else than a mapping (the hub schema,
-#: the alert rules, the attribution models), spelled ``.yaml``; their ``.yml`` twins are
-#: reserved too.
-RESERVED_FILES = frozenset({"hub.yaml", "alerts.yaml", "attribution.yaml"})
+#: the alert rules, the attribution models, the programs), spelled ``.yaml``; their ``.yml``
+#: twins are reserved too.
+RESERVED_FILES = frozenset({"hub.yaml", "alerts.yaml", "attribution.yaml", "programs.yaml"})
 
 
 def is_reserved(path: Path) -> bool:

@@ -34,6 +34,10 @@ class FieldMap(_Strict):
     #: contact or a lead): the first mapping that knows the id translates it. ``person.email``
     #: instead names a hub field the remote value equals (a campaign response's email).
     ref: str | list[str] | None = None
+    #: ``Object.Field`` of the remote: the hub value names a remote record by that field and
+    #: the row writes that record's id (a Campaign Influence model by its DeveloperName, which
+    #: differs from org to org). Push only; looked up once per value and cycle.
+    lookup: str | None = None
 
     # Compiled by the loader: a callable pipeline for each direction and the expression.
     _to_remote: Any = PrivateAttr(default=None)
@@ -46,6 +50,14 @@ class FieldMap(_Strict):
         if self.ref is None:
             return ()
         return (self.ref,) if isinstance(self.ref, str) else tuple(self.ref)
+
+    @property
+    def lookup_target(self) -> tuple[str, str] | None:
+        """``(object, field)`` of a ``lookup:`` row, else None."""
+        if not self.lookup or "." not in self.lookup:
+            return None
+        obj, _, name = self.lookup.partition(".")
+        return obj, name
 
     @property
     def label(self) -> str:

@@ -57,11 +57,13 @@ ALLOWED_CYCLES: dict[tuple[str, ...], str] = {
     ),
     (
         "sandboxes.salesforce.conversion",
+        "sandboxes.salesforce.influence",
         "sandboxes.salesforce.org",
         "sandboxes.salesforce.recycle",
     ): (
-        "lead conversion and merge, and emptying the Recycle Bin, are Org operations kept in "
-        "their own files; they take the Org as a type only and work on its tables"
+        "lead conversion and merge, emptying the Recycle Bin, and campaign influence are Org "
+        "operations kept in their own files; they take the Org as a type only and work on its "
+        "tables"
     ),
 }
 

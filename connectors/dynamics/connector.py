@@ -26,6 +26,7 @@ from connectors.config import register_secrets
 from connectors.dynamics.auth import TokenAuth
 from connectors.dynamics.errors import classify_response, is_expired_tracking
 from connectors.dynamics.schema import (
+    LOOKUP_TYPES,
     EntityInfo,
     entity_info,
     odata_literal,
@@ -68,7 +69,9 @@ LOOKUP_URL_BYTES = 12_000
 LEAD_QUALIFIED = 1
 _ATTRIBUTE_PROPERTIES = ("LogicalName,AttributeType,AttributeOf,MaxLength,RequiredLevel,"
                          "IsValidForCreate,IsValidForUpdate,DisplayName,Format,Targets,"
-                         "OptionSet,DefaultFormValue")
+                         "OptionSet,DefaultFormValue,IsCustomAttribute")
+_RELATIONSHIP_PROPERTIES = ("ReferencingAttribute,ReferencedEntity,"
+                            "ReferencingEntityNavigationPropertyName")
 
 
 def forget_describes() -> None:
@@ -210,7 +213,14 @@ class DynamicsConnector(Connector):
         attributes = definition.get("Attributes")
         if not isinstance(attributes, list):
             attributes = self.get_json(f"{path}/Attributes").get("value") or []
-        return entity_info(definition, attributes)
+        relationships: list[Any] = []
+        if any(a.get("IsCustomAttribute") and a.get("AttributeType") in LOOKUP_TYPES
+               for a in attributes):
+            # Custom lookups bind by a navigation name only the relationships tell; standard
+            # tables follow the naming convention, so they cost no extra request.
+            relationships = self.get_json(f"{path}/ManyToOneRelationships", params={
+                "$select": _RELATIONSHIP_PROPERTIES}).get("value") or []
+        return entity_info(definition, attributes, relationships)
 
     def read_changes(
         self,

@@ -8,7 +8,7 @@ the Dynamics UI; lookups travel as the target's GUID under the lookup's logical 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +42,8 @@ class Column:
     #: Option value → label, for option-set columns.
     options: Mapping[int, str] = field(default_factory=dict)
     targets: tuple[str, ...] = ()
+    #: Target table → navigation property, from the table's ManyToOneRelationships.
+    navigations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_lookup(self) -> bool:
@@ -59,7 +61,15 @@ class Column:
         return f"_{self.name}_value" if self.is_lookup else self.name
 
     def navigation(self, target: str) -> str:
-        """The navigation property for binding to ``target`` (single-target lookups: the name)."""
+        """The navigation property for binding to ``target``.
+
+        Dataverse names it in the relationship's ``ReferencingEntityNavigationPropertyName``:
+        a custom lookup binds by its SchemaName (``syncline_OpportunityId``) and refuses the
+        lower-case logical name. Without that metadata, standard tables' conventions hold: a
+        single-target lookup is its own name, a polymorphic one ``<name>_<target>``.
+        """
+        if target in self.navigations:
+            return self.navigations[target]
         return self.name if len(self.targets) <= 1 else f"{self.name}_{target}"
 
 
@@ -75,9 +85,19 @@ class EntityInfo:
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def entity_info(definition: Mapping[str, Any], attributes: list[Mapping[str, Any]]
-                ) -> EntityInfo:
-    """Build from ``EntityDefinitions(LogicalName='x')`` and its ``Attributes``."""
+def entity_info(definition: Mapping[str, Any], attributes: list[Mapping[str, Any]],
+                relationships: Sequence[Mapping[str, Any]] = ()) -> EntityInfo:
+    """Build from a table's definition, its ``Attributes`` and its ``ManyToOneRelationships``.
+
+    The relationships are fetched only for tables with custom lookups (see Column.navigation).
+    """
+    navigations: dict[str, dict[str, str]] = {}
+    for relationship in relationships:
+        attribute = str(relationship.get("ReferencingAttribute") or "")
+        target = str(relationship.get("ReferencedEntity") or "")
+        navigation = str(relationship.get("ReferencingEntityNavigationPropertyName") or "")
+        if attribute and target and navigation:
+            navigations.setdefault(attribute, {})[target] = navigation
     name = str(definition["LogicalName"])
     primary_id = str(definition["PrimaryIdAttribute"])
     keys = {str(k.get("LogicalName") or k.get("SchemaName")): tuple(k.get("KeyAttributes") or ())
@@ -92,7 +112,8 @@ def entity_info(definition: Mapping[str, Any], attributes: list[Mapping[str, Any
             continue
         if raw.get("AttributeOf"):
             continue  # a shadow column (xxxname, yomi...) of another attribute
-        column = Column(logical, attribute_type, _options(raw), tuple(raw.get("Targets") or ()))
+        column = Column(logical, attribute_type, _options(raw), tuple(raw.get("Targets") or ()),
+                        navigations.get(logical, {}))
         columns[logical] = column
         fields[logical] = _field_info(raw, column, logical == primary_id, logical in key_columns)
         if name == "listmember" and logical in _MEMBER_COLUMNS:

@@ -212,7 +212,7 @@ class PushPlanner:
         filled: set[str] = set()
         for row in self.rows:
             try:
-                if row.ref and row.hub:
+                if (row.ref or row.lookup) and row.hub:
                     hub_ref = values.get(row.hub)
                     hub_now = page.refs[row.remote].get(str(hub_ref)) if hub_ref else None
                     if hub_ref and hub_now is None:
@@ -296,13 +296,14 @@ class PushPlanner:
         unresolved = [hub_field for hub_field in waiting if hub_field not in filled]
         if create and unresolved:
             hub_field = unresolved[0]
+            remote_field = waiting[hub_field]
+            target = next((r.lookup_target for r in self.rows if r.remote == remote_field
+                           and r.lookup), None)
+            why = (f"no {target[0]} has {target[1]} {values[hub_field]!r} there" if target
+                   else "the record it refers to is not synced there yet")
             return act.Fail(
                 hub.id,
-                unresolved_reference(
-                    self.mapping,
-                    waiting[hub_field],
-                    "the record it refers to is not synced there yet",
-                ),
+                unresolved_reference(self.mapping, remote_field, why),
                 hub,
                 waiting_on=(hub_field, str(values[hub_field])),
             )

@@ -61,6 +61,8 @@ class AttributeMeta:
     navigation: tuple[tuple[str, str], ...] = ()
     min_value: float | None = None
     max_value: float | None = None
+    #: The SchemaName when it differs from the logical name (custom columns keep their case).
+    schema_name: str | None = None
 
     @property
     def is_lookup(self) -> bool:
@@ -99,6 +101,10 @@ class EntityMeta:
     object_type_code: int = 0
     display_name: str = ""
     is_activity: bool = False
+    #: A table made in the environment (a publisher prefix), not shipped by Microsoft.
+    is_custom: bool = False
+    #: The SchemaName when it is not the logical name with a capital first letter.
+    schema_name: str | None = None
     #: Columns checked by the default duplicate detection rule (empty: no rule).
     duplicate_rule: tuple[str, ...] = ()
     #: Navigation property → (lookup attribute, target entity), built from the attributes.
@@ -183,7 +189,7 @@ def attribute_json(entity: EntityMeta, attribute: AttributeMeta) -> dict:
     body: dict = {
         "@odata.type": f"#{NAMESPACE}.{odata_type}",
         "LogicalName": attribute.logical_name,
-        "SchemaName": attribute.logical_name,
+        "SchemaName": attribute.schema_name or attribute.logical_name,
         "EntityLogicalName": entity.logical_name,
         "AttributeType": attribute.attribute_type,
         "AttributeTypeName": {"Value": type_name},
@@ -228,7 +234,8 @@ def entity_definition_json(entity: EntityMeta, *, expand_attributes: bool = Fals
     """`EntityDefinitions(LogicalName='lead')`, with `Attributes` when `$expand`ed."""
     body: dict = {
         "LogicalName": entity.logical_name,
-        "SchemaName": entity.logical_name[:1].upper() + entity.logical_name[1:],
+        "SchemaName": entity.schema_name
+        or entity.logical_name[:1].upper() + entity.logical_name[1:],
         "EntitySetName": entity.entity_set,
         "LogicalCollectionName": entity.entity_set,
         "PrimaryIdAttribute": entity.primary_id,
@@ -236,7 +243,7 @@ def entity_definition_json(entity: EntityMeta, *, expand_attributes: bool = Fals
         "ObjectTypeCode": entity.object_type_code,
         "ChangeTrackingEnabled": entity.change_tracking,
         "IsActivity": entity.is_activity,
-        "IsCustomEntity": False,
+        "IsCustomEntity": entity.is_custom,
         "DisplayName": _label(entity.display_name or entity.logical_name),
         "Keys": [
             {
@@ -256,6 +263,33 @@ def entity_definition_json(entity: EntityMeta, *, expand_attributes: bool = Fals
 def attributes_json(entity: EntityMeta) -> list[dict]:
     """Every attribute of `entity` as `.../Attributes` returns them."""
     return [attribute_json(entity, attribute) for attribute in entity.attributes.values()]
+
+
+def many_to_one_json(entity: EntityMeta, metadata: Metadata) -> list[dict]:
+    """``.../ManyToOneRelationships``: one per lookup target, with its navigation property.
+
+    ``ReferencingEntityNavigationPropertyName`` is what a client binds with. The relationship
+    SchemaNames are the sandbox's own (``<target>_<entity>_<lookup>``).
+    """
+    relationships = []
+    for navigation, (attribute, target) in entity.bindings.items():
+        if target not in metadata.entities:
+            continue  # systemuser, team: tables the sandbox does not serve
+        referenced = metadata.entities[target]
+        relationships.append(
+            {
+                "@odata.type": f"#{NAMESPACE}.OneToManyRelationshipMetadata",
+                "SchemaName": f"{target}_{entity.logical_name}_{attribute}",
+                "RelationshipType": "OneToManyRelationship",
+                "IsCustomRelationship": entity.attributes[attribute].is_custom,
+                "ReferencedEntity": target,
+                "ReferencedAttribute": referenced.primary_id,
+                "ReferencingEntity": entity.logical_name,
+                "ReferencingAttribute": attribute,
+                "ReferencingEntityNavigationPropertyName": navigation,
+            }
+        )
+    return relationships
 
 
 def csdl_xml(metadata: Metadata) -> str:

@@ -81,8 +81,15 @@ def _qualify() -> Response:
 
 
 def _create(entity_set: str) -> Response:
+    """Create a row as a user in the app would; answers the row.
+
+    ``createdon`` may be given, so tests can build histories: it is written as a migration
+    writes it (``overriddencreatedon``).
+    """
     sandbox = state()
     values = request_json()
+    if "createdon" in values:
+        values["overriddencreatedon"] = values.pop("createdon")
     with sandbox.env_lock:
         entity = sandbox.env.metadata.entity(entity_set)
         guid = sandbox.env.create(entity.logical_name, values)

@@ -13,6 +13,7 @@ from sandboxes.dynamics.metadata import (
     attributes_json,
     csdl_xml,
     entity_definition_json,
+    many_to_one_json,
 )
 from sandboxes.dynamics.wire import base_url, json_response
 
@@ -60,7 +61,7 @@ def _wants_attributes() -> bool:
 
 
 def entity_definition(logical_name: str, navigation: str | None) -> Response:
-    """``EntityDefinitions(LogicalName='lead')`` and ``.../Attributes``."""
+    """``EntityDefinitions(LogicalName='lead')``, its Attributes and ManyToOneRelationships."""
     entity = _definition(logical_name)
     context = f"{base_url()}/$metadata#EntityDefinitions"
     if navigation == "Attributes":
@@ -68,6 +69,13 @@ def entity_definition(logical_name: str, navigation: str | None) -> Response:
             {
                 "@odata.context": f"{context}('{entity.logical_name}')/Attributes",
                 "value": attributes_json(entity),
+            }
+        )
+    if navigation == "ManyToOneRelationships":
+        return json_response(
+            {
+                "@odata.context": f"{context}('{entity.logical_name}')/ManyToOneRelationships",
+                "value": many_to_one_json(entity, state().env.metadata),
             }
         )
     if navigation is not None:

@@ -321,6 +321,9 @@ def opportunity() -> EntityMeta:
         memo("description", 2000),
         money("estimatedvalue"),
         when("estimatedclosedate"),
+        # Set when the opportunity is closed (won or lost), as the close dialog does.
+        money("actualvalue"),
+        when("actualclosedate"),
         number("closeprobability", low=0, high=100),
         _states([(0, "Open"), (1, "Won"), (2, "Lost")]),
         _statuses(

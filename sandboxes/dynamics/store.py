@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sandboxes.dynamics import qualification
+from sandboxes.dynamics import connections, qualification
 from sandboxes.dynamics.errors import (
     CONCURRENCY_VERSION_MISMATCH,
     DUPLICATE_DETECTED,
@@ -22,7 +22,7 @@ from sandboxes.dynamics.errors import (
 )
 from sandboxes.dynamics.indexes import RowIndexes
 from sandboxes.dynamics.metadata import EntityMeta, Metadata
-from sandboxes.dynamics.standard_entities import standard_entities
+from sandboxes.dynamics.sales_entities import all_entities
 from sandboxes.dynamics.validation import (
     LOOKUP_NAME,
     coerce_value,
@@ -44,6 +44,7 @@ _ALL_REQUIRED = frozenset({"SystemRequired", "ApplicationRequired"})
 _CASCADE_DELETE = frozenset({
     ("contact", "parentcustomerid"), ("listmember", "listid"), ("listmember", "entityid"),
     ("campaignresponse", "regardingobjectid"),
+    ("connection", "record1id"), ("connection", "record2id"),
 })  # fmt: skip
 
 
@@ -57,7 +58,7 @@ class Environment:
         *,
         enforce_application_required: bool = False,
     ) -> None:
-        self.metadata = metadata if metadata is not None else Metadata(standard_entities())
+        self.metadata = metadata if metadata is not None else Metadata(all_entities())
         self._clock = clock or (lambda: datetime.now(UTC))
         # Re-entrant: savepoints, qualification and cascades call public methods again.
         self.lock = threading.RLock()
@@ -159,7 +160,12 @@ class Environment:
                 raise DataverseError(
                     DUPLICATE_RECORD, "A record with matching key values already exists.", 412
                 )
-            return self._insert(meta, guid, changes, detect_duplicates)
+            if meta.logical_name != connections.ENTITY:
+                return self._insert(meta, guid, changes, detect_duplicates)
+            with self.savepoint():  # a connection and its reciprocal are made together
+                guid = self._insert(meta, guid, changes, detect_duplicates)
+                connections.after_create(self, guid)
+            return guid
 
     def update(
         self,
@@ -177,7 +183,12 @@ class Environment:
             self._check_if_match(row, if_match)
             changes = normalize(meta, values, creating=False, resolve_bind=self._resolve_bind)
             self._check_primary_id(meta, row, changes)
-            self._apply(meta, row, changes, detect_duplicates)
+            if meta.logical_name != connections.ENTITY:
+                self._apply(meta, row, changes, detect_duplicates)
+                return
+            with self.savepoint():
+                self._apply(meta, row, changes, detect_duplicates)
+                connections.after_update(self, row["_guid"])
 
     def upsert(
         self,
@@ -231,7 +242,12 @@ class Environment:
         with self.lock:
             row = self._row(meta, guid)
             self._check_if_match(row, if_match)
+            related = None
+            if meta.logical_name == connections.ENTITY:
+                related = connections.before_delete(self, row["_guid"])
             self._delete(meta, row["_guid"])
+            if related is not None:
+                self._delete(meta, related)
 
     def reset(self) -> None:
         """Remove every row; delta tokens issued before now stop working."""
@@ -410,8 +426,12 @@ class Environment:
         row.update(changes)
         if state is not None:
             settle_status(meta, row, changes)
-        # overriddencreatedon is how migrations keep a row's original creation date.
-        row["createdon"] = row.get("overriddencreatedon") or now
+        # overriddencreatedon is how migrations keep a row's original creation date: it becomes
+        # createdon, and overriddencreatedon then tells when the row was migrated (now).
+        if row.get("overriddencreatedon"):
+            row["createdon"], row["overriddencreatedon"] = row["overriddencreatedon"], now
+        else:
+            row["createdon"] = now
         row["modifiedon"] = now
         row["versionnumber"] = version
         compute_columns(meta, row)

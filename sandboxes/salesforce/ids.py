@@ -13,6 +13,8 @@ KEY_PREFIXES: dict[str, str] = {
     "User": "005",
     "Opportunity": "006",
     "Organization": "00D",
+    "CampaignInfluenceModel": "03V",
+    "CampaignInfluence": "0KK",
     "OpportunityContactRole": "00K",
     "Lead": "00Q",
     "CampaignMember": "00v",

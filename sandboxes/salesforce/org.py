@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sandboxes.salesforce import conversion
+from sandboxes.salesforce import conversion, influence
 from sandboxes.salesforce.config import SandboxConfig
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.ids import KEY_PREFIXES, IdMinter, is_valid, object_of, to18
@@ -71,6 +71,7 @@ class Org:
         self.default_owner_id = self.users[0].user_id
         #: Off only while loading data that predates the duplicate rules (demo seeds, imports).
         self.duplicate_rules_on = True
+        influence.seed_primary_model(self)
 
     # ------------------------------------------------------------------ metadata
 
@@ -418,6 +419,8 @@ class Org:
             _derive_stage(row, old, values)
         elif meta.name == "CampaignMember":
             self._derive_member(row, old, values)
+        else:
+            influence.derive(self, meta.name, row, old, values)
 
     def _derive_member(self, row: dict, old: dict | None, values: dict) -> None:
         if old is None and row["LeadId"] is None and row["ContactId"] is None:
@@ -498,6 +501,8 @@ class Org:
                 )
         elif meta.name == "CampaignMember":
             self._roll_up(old, new)
+        # Campaign influence and contact roles (revenue shares, primary flags, recalculation).
+        influence.after_write(self, meta.name, old, new, new["LastModifiedById"])
 
     def _roll_up(self, old: dict | None, new: dict) -> None:
         """Keep the campaign's member counts in step (incrementally: O(1) per member write)."""

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from sandboxes.salesforce import influence
+from sandboxes.salesforce.audit import pop_audit_dates, set_audit_dates
 from sandboxes.salesforce.context import state
 from sandboxes.salesforce.errors import SalesforceError
 from sandboxes.salesforce.recycle import empty_recycle_bin, hard_delete
@@ -20,7 +22,10 @@ from sandboxes.salesforce.validation import format_datetime, parse_datetime
 from sandboxes.salesforce.wire import json_response, no_content, request_json
 
 #: Objects whose live-record counts ``GET /__sandbox__/state`` reports.
-COUNTED_OBJECTS = ("Lead", "Contact", "Account", "Campaign", "CampaignMember", "Opportunity")
+COUNTED_OBJECTS = (
+    "Lead", "Contact", "Account", "Campaign", "CampaignMember", "Opportunity",
+    "OpportunityContactRole", "CampaignInfluence",
+)  # fmt: skip
 
 
 def control_blueprint() -> Blueprint:
@@ -34,6 +39,13 @@ def control_blueprint() -> Blueprint:
     blueprint.add_url_rule("/records/<sobject>", view_func=_list, methods=["GET"])
     blueprint.add_url_rule(
         "/records/<sobject>/<record_id>", view_func=_edit, methods=["PATCH", "DELETE"]
+    )
+    blueprint.add_url_rule("/campaign-influence-models", view_func=_create_model, methods=["POST"])
+    blueprint.add_url_rule(
+        "/campaign-influence-models/<model_id>", view_func=_change_model, methods=["PATCH"]
+    )
+    blueprint.add_url_rule(
+        "/campaign-influence/recalculate", view_func=_recalculate, methods=["POST"]
     )
     blueprint.add_url_rule("/recycle-bin/empty", view_func=_empty_bin, methods=["POST"])
     blueprint.add_url_rule("/hard-delete", view_func=_hard_delete, methods=["POST"])
@@ -122,10 +134,19 @@ def _merge() -> Response:
 
 
 def _create(sobject: str) -> Response:
+    """Create a record as a rep in the UI would.
+
+    The body may carry ``CreatedDate`` and ``LastModifiedDate`` (audit fields set on creation),
+    so tests can build histories; ``SystemModstamp`` stays the time of the write.
+    """
     sandbox = state()
     fields = request_json()
-    with sandbox.org_lock:
-        record_id = sandbox.org.insert(sobject, fields, user_id=_rep_id())
+    dates = pop_audit_dates(fields)
+    org = sandbox.org
+    with sandbox.org_lock, org.savepoint():
+        influence.check_ui_edit(org, sobject, fields)
+        record_id = org.insert(sobject, fields, user_id=_rep_id())
+        set_audit_dates(org, sobject, record_id, dates)
     return json_response({"id": record_id, "success": True, "errors": []}, 201)
 
 
@@ -140,14 +161,59 @@ def _list(sobject: str) -> Response:
 
 def _edit(sobject: str, record_id: str) -> Response:
     sandbox = state()
-    if request.method == "DELETE":
-        with sandbox.org_lock:
-            sandbox.org.delete(sobject, record_id, user_id=_rep_id())
-        return no_content()
-    fields = request_json()
+    org = sandbox.org
+    fields = request_json() if request.method == "PATCH" else {}
     with sandbox.org_lock:
-        sandbox.org.update(sobject, record_id, fields, user_id=_rep_id())
+        found = org.by_id(record_id)  # a bad or unknown id fails below, as it always has
+        if found is not None:
+            influence.check_ui_edit(org, sobject, found[1])
+        if request.method == "DELETE":
+            org.delete(sobject, record_id, user_id=_rep_id())
+        else:
+            org.update(sobject, record_id, fields, user_id=_rep_id())
     return no_content()
+
+
+def _create_model() -> Response:
+    """An admin adds a campaign influence model in Setup.
+
+    Body: ``{"DeveloperName", "MasterLabel", "ModelDescription"?, "IsModelLocked"?,
+    "IsDefaultModel"?, "RecordPreference"?}``; answers ``{"id"}``.
+    """
+    sandbox = state()
+    with sandbox.org_lock:
+        model_id = influence.create_model(sandbox.org, request_json(), user_id=_admin_id())
+    return json_response({"id": model_id, "success": True, "errors": []}, 201)
+
+
+def _change_model(model_id: str) -> Response:
+    """Body: any of ``MasterLabel``, ``ModelDescription``, ``IsModelLocked``, ``IsDefaultModel``."""
+    sandbox = state()
+    with sandbox.org_lock:
+        influence.change_model(sandbox.org, model_id, request_json(), user_id=_admin_id())
+    return no_content()
+
+
+def _recalculate() -> Response:
+    """Recalculate the Primary Campaign Source model, as the platform does on its schedule.
+
+    Body: ``{"opportunity_ids": [...]}`` or none (every open opportunity); answers the ids of
+    the influence records it deleted and created.
+    """
+    raw = request.get_data(cache=True, as_text=True)
+    body = request_json() if raw.strip() else {}
+    ids = body.get("opportunity_ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+        raise _bad_request("opportunity_ids must be a list of opportunity ids")
+    sandbox = state()
+    with sandbox.org_lock:
+        result = influence.recalculate(sandbox.org, ids, user_id=sandbox.org.default_owner_id)
+    return json_response(result)
+
+
+def _admin_id() -> str:
+    """Setup changes are made by the first user (the org's administrator)."""
+    return state().org.default_owner_id
 
 
 def _ids(body: dict, *, required: bool) -> list[str] | None:

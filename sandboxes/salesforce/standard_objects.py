@@ -428,6 +428,56 @@ def _opportunity_contact_role() -> ObjectDefinition:
     )  # fmt: skip
 
 
+#: When a model creates influence records (the Metadata API's recordPreference values).
+RECORD_PREFERENCES = picklist("AllRecords", "RecordsWithAttribution")
+
+
+def _campaign_influence_model() -> ObjectDefinition:
+    # Models are set up in Setup (here: the control API); the API can only read them.
+    fields = [
+        read_only(F("DeveloperName", "string", "Unique Name", length=80, nillable=False)),
+        read_only(F("MasterLabel", "string", "Model Name", length=80, nillable=False,
+                    name_field=True)),
+        read_only(F("Language", "picklist", "Master Language", length=40,
+                    picklist_values=picklist("en_US"), restricted_picklist=True)),
+        read_only(F("NamespacePrefix", "string", length=15)),
+        read_only(F("IsActive", "boolean", "Active")),
+        read_only(F("IsDefaultModel", "boolean", "Default Model")),
+        read_only(F("IsModelLocked", "boolean", "Locked")),
+        read_only(F("ModelDescription", "string", "Model Description", length=255)),
+        # The reference documents the field but not its values, so it lists none.
+        read_only(F("ModelType", "picklist", "Model Type", length=255)),
+        read_only(F("RecordPreference", "picklist", "Record Preference", length=255,
+                    picklist_values=RECORD_PREFERENCES)),
+    ]  # fmt: skip
+    return ObjectDefinition(
+        "CampaignInfluenceModel", "Campaign Influence Model", "Campaign Influence Models",
+        fields, createable=False, updateable=False, deletable=False, has_owner=False,
+        replicateable=False,
+    )  # fmt: skip
+
+
+def _campaign_influence() -> ObjectDefinition:
+    fields = [
+        ref("CampaignId", "Campaign", "Campaign", cascade_delete=True, nillable=False,
+            updateable=False, label="Campaign ID"),
+        ref("CampaignMemberId", "CampaignMember", "CampaignMember", updateable=False,
+            label="Campaign Member ID"),
+        ref("ContactId", "Contact", "Contact", updateable=False, label="Contact ID"),
+        F("Influence", "percent", "Influence (%)", precision=18, scale=2,
+          defaulted_on_create=True),
+        ref("ModelId", "CampaignInfluenceModel", "Model", nillable=False, updateable=False,
+            label="Model ID"),
+        ref("OpportunityId", "Opportunity", "Opportunity", cascade_delete=True, nillable=False,
+            updateable=False, label="Opportunity ID"),
+        read_only(F("RevenueShare", "currency", "Revenue Share")),
+    ]  # fmt: skip
+    return ObjectDefinition(
+        "CampaignInfluence", "Campaign Influence", "Campaign Influences", fields,
+        has_owner=False,
+    )  # fmt: skip
+
+
 def _user() -> ObjectDefinition:
     # Users are managed in Setup (here: the config file), so the API sees them read-only.
     fields = [
@@ -452,7 +502,8 @@ def standard_definitions() -> list[ObjectDefinition]:
     """Fresh (mutable) definitions of every standard object, system fields included."""
     definitions = [
         _lead(), _contact(), _account(), _campaign(), _campaign_member(),
-        _campaign_member_status(), _opportunity(), _opportunity_contact_role(), _user(),
+        _campaign_member_status(), _opportunity(), _opportunity_contact_role(),
+        _campaign_influence_model(), _campaign_influence(), _user(),
     ]  # fmt: skip
     for definition in definitions:
         head, tail = _system_fields(definition.has_owner)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sandboxes.persistence import FORMAT, StateError, read_state, write_json_atomically
 from sandboxes.salesforce.ids import IdMinter
+from sandboxes.salesforce.influence import seed_primary_model
 from sandboxes.salesforce.org import Org
 from sandboxes.salesforce.recycle import DeleteLog
 
@@ -59,4 +60,6 @@ def load(org: Org, path: Path) -> int:
         org.minter = IdMinter(start=int(data["last_id"]) + 1)
         if latest:  # modstamps never go backwards, even across a restart
             org.bump_clock(datetime.strptime(latest, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC))
+        # A state saved before the sandbox knew campaign influence still gets its default model.
+        seed_primary_model(org)
     return count

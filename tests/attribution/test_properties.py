@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from attribution import (
     BUILTIN_MODELS,
-    TOUCH_TYPES,
     Deal,
     MiddleRange,
     Model,
@@ -22,6 +21,7 @@ from attribution import (
     revenue_shares,
 )
 from tests.attribution.journeys import DAY0, NOW, at
+from touches.types import TOUCH_TYPES
 
 HOURS = st.integers(min_value=-400 * 24, max_value=120 * 24)  # hour steps make ties likely
 

@@ -26,7 +26,7 @@ def _errors(write: Write, hub_schema: HubSchema, text: str) -> list[str]:
     return [str(error) for error in caught.value.errors]
 
 
-KNOWN_ROW_KEYS = "default, expr, hub, ref, remote, rule, transform, value_map"
+KNOWN_ROW_KEYS = "default, expr, hub, lookup, ref, remote, rule, transform, value_map"
 
 # (id, YAML text, expected errors). Line numbers count from 1; HEAD is lines 1-4.
 BROKEN: list[tuple[str, str, list[str]]] = [
@@ -459,3 +459,22 @@ def test_a_ref_may_name_several_mappings_each_checked(
     write("b.yaml", CONTACT.replace("ref: sf-account}", "ref: [sf-account]}"))
     loaded = load_mappings(workdir / "mappings", hub_schema=hub_schema)
     assert loaded["sf-contact"].fields[1].refs == ("sf-account",)
+
+
+def test_a_lookup_row_only_writes_ids_and_names_an_object_field(
+    write: Write, workdir: Path, hub_schema: HubSchema
+) -> None:
+    row = "  - {hub: lead_source, remote: SourceId__c, lookup: %s}\n"
+    write("a.yaml", ACCOUNT)
+    write("b.yaml", CONTACT + row % "Source__c")
+    with pytest.raises(InputErrors) as caught:
+        load_mappings(workdir / "mappings", hub_schema=hub_schema)
+    assert str(caught.value).splitlines() == [
+        "mappings/b.yaml:8 fields.lead_source.lookup: 'Source__c' should be Object.Field, such as "
+        "CampaignInfluenceModel.DeveloperName",
+        "mappings/b.yaml:8 fields.lead_source.rule: a lookup row only writes ids: give it rule: "
+        "to_remote",
+    ]
+    write("b.yaml", CONTACT + row % "Source__c.Name, rule: to_remote")
+    loaded = load_mappings(workdir / "mappings", hub_schema=hub_schema)
+    assert loaded["sf-contact"].fields[2].lookup_target == ("Source__c", "Name")

@@ -68,3 +68,22 @@ def test_rate_limit_waits_retry_after(sandbox: DynamicsSandbox, crm: DynamicsCon
     sandbox.faults.inject("rate_limited", 1, retry_after=4)
     assert read_all(crm, "lead")[-1].cursor
     assert slept == [4.0]
+
+
+def test_custom_lookups_bind_by_the_navigation_name_dataverse_publishes(
+    sandbox: DynamicsSandbox, crm: DynamicsConnector
+) -> None:
+    """syncline_attribution's lookups bind as syncline_OpportunityId, not the logical name."""
+    contact = sandbox.env.create("contact", {"lastname": "Hopper"})
+    campaign = sandbox.env.create("campaign", {"name": "Launch webinar"})
+    opportunity = sandbox.env.create("opportunity", {
+        "name": "Acme renewal", "estimatedvalue": 9000})
+    [made] = crm.write("syncline_attribution", [OutboundRecord("attr-1", None, {
+        "syncline_name": "w_shaped / Launch webinar", "syncline_model": "w_shaped",
+        "syncline_opportunityid": opportunity, "syncline_campaignid": campaign,
+        "syncline_contactid": contact, "syncline_credit": 0.3, "syncline_revenue": 2700})])
+    assert made.status is WriteStatus.CREATED, made.error
+    lookups = ["syncline_opportunityid", "syncline_campaignid", "syncline_contactid"]
+    [change] = crm.lookup("syncline_attribution", "syncline_attributionid", [made.key],
+                          fields=lookups)
+    assert [change.fields[name] for name in lookups] == [opportunity, campaign, contact]

@@ -8,7 +8,7 @@ from sandboxes.salesforce.schema import Schema
 
 OBJECTS = [
     "Lead", "Contact", "Account", "Campaign", "CampaignMember", "CampaignMemberStatus",
-    "Opportunity", "OpportunityContactRole", "User",
+    "Opportunity", "OpportunityContactRole", "CampaignInfluenceModel", "CampaignInfluence", "User",
 ]  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes.salesforce import state
+from sandboxes.salesforce import influence, state
 from sandboxes.salesforce.org import Org
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from sandboxes.salesforce.seed import seed_org
@@ -60,3 +60,27 @@ def test_unreadable_or_foreign_state_is_refused_with_the_file_named(tmp_path: Pa
     path.write_text(json.dumps({"format": 1, "organization_id": "00Dxx", "tables": {}}))
     with pytest.raises(state.StateError, match="another org configuration"):
         state.load(Org(), path)
+
+
+def test_custom_influence_models_survive_a_restart_and_old_states_get_the_default(
+    tmp_path: Path,
+) -> None:
+    org = Org()
+    custom = influence.create_model(
+        org, {"DeveloperName": "Linear", "MasterLabel": "Linear"}, user_id=org.default_owner_id
+    )
+    path = tmp_path / "org.json"
+    state.save(org, path)
+    data = json.loads(path.read_text())
+    restored = Org()
+    state.load(restored, path)
+    del data["tables"]["CampaignInfluenceModel"]  # a state saved before models existed
+    path.write_text(json.dumps(data))
+    old = Org()
+    state.load(old, path)
+
+    assert sorted(m["DeveloperName"] for m in restored.rows("CampaignInfluenceModel")) == [
+        "Linear", "primaryModel"]
+    assert [m["Id"] for m in restored.rows("CampaignInfluenceModel")][1] == custom
+    assert [(m["DeveloperName"], m["IsDefaultModel"]) for m in old.rows(
+        "CampaignInfluenceModel")] == [("primaryModel", True)]
