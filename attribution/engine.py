@@ -53,7 +53,7 @@ from core.models import (
     Touch,
 )
 from core.models.attribution import PENDING
-from core.sequence import current_seq
+from core.sequence import current_seq, hold
 
 #: The input tables whose change sequence a run follows, by cursor name.
 INPUTS: dict[str, Any] = {
@@ -158,6 +158,7 @@ def run(
         if progress:
             progress(done)
     with db.session(engine) as session:
+        hold(session)  # another run moving the cursors at the same time waits, then updates
         now = utcnow()
         for name in [*INPUTS, SETTINGS_CURSOR]:
             cursor = session.get(AttributionCursor, name) or AttributionCursor(name=name)
@@ -269,6 +270,10 @@ def _credit_row(
 
 def _write(session: Session, chunk: list[str], computed: _Computed, now: datetime) -> int:
     """Replace the chunk's rows (deleted and skipped opportunities end up with none)."""
+    # The hub counter's lock, taken before reading the chunk's campaign_influence rows: a
+    # second run writing the same opportunities (the scheduler's hub step and the command)
+    # waits here and then sees this one's rows, instead of inserting them a second time.
+    hold(session)
     for table in (AttributionCredit, AttributionResult, AttributionPerson):
         c = table.__table__.c  # type: ignore[attr-defined]
         for batch in slices(chunk):

@@ -15,17 +15,12 @@ from datetime import date, datetime
 import click
 from sqlmodel import Session
 
-from attribution.config import AttributionSettings
-from attribution.engine import run, settings_in
+from attribution.engine import run
 from attribution.report import GROUPINGS, KEYS, DateRange, build_report
 from cli.context import App, pass_app
-from cli.output import one_line
+from cli.output import one_line, progress
 from core import csvfile
 from core.errors import InputError
-
-
-def _settings(app: App) -> AttributionSettings:
-    return settings_in(app.mappings_dir)
 
 
 @click.group("attribution")
@@ -43,8 +38,10 @@ def run_command(app: App, full: bool, as_json: bool) -> None:
     Prints how many opportunities were recomputed, the credit rows written, how many of them
     have no touch at all (unattributed) and the campaign influence rows changed.
     """
-    settings = _settings(app)
-    report = run(app.engine, settings, full=full)
+    settings = app.attribution
+    with progress(app.interactive, "attribution") as update:
+        report = run(app.engine, settings, full=full,
+                     progress=lambda done: update("recompute", done))
     if as_json:
         click.echo(json.dumps(report.as_json()))
     else:
@@ -85,7 +82,7 @@ def report_command(
     """
     if as_json and as_csv:
         raise InputError("attribution report", "choose one of --json and --csv")
-    settings = _settings(app)
+    settings = app.attribution
     names = [m.name for m in settings.models]
     if model not in names:
         where = settings.source or "the default attribution settings"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
@@ -139,3 +141,27 @@ def test_an_edited_attribution_file_recomputes_everything(engine: Engine) -> Non
     # The dropped model's CampaignInfluence rows are deleted (softly: the push removes them).
     rows = influence(engine)
     assert all(rows[key][3] for key in linear)
+
+
+@pytest.mark.postgres
+def test_two_runs_at_once_write_each_influence_row_once(postgres_engine: Engine) -> None:
+    """The scheduler's hub step and `syncline attribution run` may overlap."""
+    story(postgres_engine)
+    errors: list[BaseException] = []
+
+    def one_run() -> None:
+        try:
+            run(postgres_engine, SETTINGS, full=True)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = influence(postgres_engine)
+    # first_touch: W and O via ads; w_shaped: W's ads, webinar, news and O's ads, webinar;
+    # full_path the same five (t4 has no campaign): 12 rows, each once and live.
+    assert len(rows) == 12 and not any(deleted for *_, deleted in rows.values())
