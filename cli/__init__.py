@@ -62,6 +62,7 @@ def _register() -> None:
     from cli import (
         admin,
         alerts,
+        attribution,
         demo,
         explain,
         history,
@@ -76,7 +77,7 @@ def _register() -> None:
 
     for module in (
         admin, web, sync, troubleshoot, explain, history, people, touches, demo, sandbox, users,
-        alerts,
+        alerts, attribution,
     ):
         module.register(main)
 

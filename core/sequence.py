@@ -10,8 +10,9 @@ numbers: change_seq order *is* commit order, and once a reader sees seq N every 
 is already committed. SQLite gets the same guarantee from its single write lock. The price
 is that hub writes are serialised, which the short batch transactions of the engine afford.
 
-Numbers are assigned in ``before_flush`` to ORM writes: a bulk ``update()`` statement bypasses
-it and must not be used on hub tables. ``RETURNING`` needs SQLite 3.35 or later.
+Numbers are assigned in ``before_flush`` to ORM writes: a bulk ``insert()``/``update()``
+statement bypasses it, so one may write hub rows only with numbers taken from :func:`reserve`.
+``RETURNING`` needs SQLite 3.35 or later.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ def touch(session: Session, record: HubRecord) -> None:
     session.info.setdefault(_TOUCHED, {})[id(record)] = record
     # Marking a column modified makes the session dirty, so the next flush does happen.
     attributes.flag_modified(record, "updated_at")
+
+
+def reserve(session: Session, count: int) -> range:
+    """Numbers for ``count`` hub rows that a bulk statement writes (``before_flush`` never sees it).
+
+    The caller sets ``change_seq`` (and ``updated_at``) on each row itself; the counter row
+    stays locked until its transaction ends, exactly as for ORM writes.
+    """
+    if count <= 0:
+        return range(0)
+    last = _allocate(session, count)
+    return range(last - count + 1, last + 1)
 
 
 def hold(session: Session) -> None:

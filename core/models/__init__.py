@@ -1,6 +1,13 @@
 """All Syncline tables, importable from one place so SQLModel.metadata knows every one."""
 
 from core.models.alerts import AlertState
+from core.models.attribution import (
+    AttributionCredit,
+    AttributionCursor,
+    AttributionPerson,
+    AttributionResult,
+    CampaignInfluence,
+)
 from core.models.backfill import MappingField, ResyncRequest
 from core.models.causes import ErrorCause
 from core.models.history import FieldHistory
@@ -37,14 +44,20 @@ HUB_MODELS: dict[str, type[HubRecord]] = {
     "touch": Touch,
     "opportunity": Opportunity,
     "opportunity_contact_role": OpportunityContactRole,
+    "campaign_influence": CampaignInfluence,
 }
 
 __all__ = [
     "HUB_MODELS",
     "Account",
     "AlertState",
+    "AttributionCredit",
+    "AttributionCursor",
+    "AttributionPerson",
+    "AttributionResult",
     "Audit",
     "Campaign",
+    "CampaignInfluence",
     "CampaignMember",
     "ErrorCause",
     "FieldHistory",
