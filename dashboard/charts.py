@@ -178,8 +178,8 @@ def render_grouped_bars(chart: GroupedBars) -> Markup:
         x = left + index * slot
         parts.append(
             f'<rect class="chart-series-{index % SERIES_COLOURS}" x="{_n(x)}" '
-            f'y="{MARGIN_TOP - 10}" width="10" height="10"/><text class="chart-label" x="{_n(x + 14)}" '
-            f'y="{MARGIN_TOP}">{escape(name)}</text>'
+            f'y="{MARGIN_TOP - 10}" width="10" height="10"/>'
+            f'<text class="chart-label" x="{_n(x + 14)}" y="{MARGIN_TOP}">{escape(name)}</text>'
         )
     parts.append('</g><g class="chart-grid" aria-hidden="true">')
     base_y = plot_top + plot_height

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Response, abort, render_template, request, url_for
@@ -54,6 +54,14 @@ def percent(value: Decimal | float | None) -> str:
         return "—"
     text = f"{Decimal(str(value)) * 100:.2f}".rstrip("0").rstrip(".")
     return f"{text} %"
+
+
+@bp.app_template_filter("opportunities")
+def opportunities(value: Decimal | float | None) -> str:
+    """A summed credit, in opportunities, to three decimals: 0.525 stays 0.525."""
+    if value is None:
+        return "—"
+    return str(Decimal(str(value)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
 @bp.app_template_filter("money")
