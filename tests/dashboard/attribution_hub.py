@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from attribution.config import parse_settings
 from attribution.engine import run
-from core.models import Campaign, Touch
+from core.models import Campaign
 from tests.attribution.hub import add, opportunity, person, role, touch, when
 
 #: first_touch, w_shaped and full_path, contact roles, a year's lookback.
@@ -50,13 +50,6 @@ def build(engine: Engine) -> None:
 def compute(engine: Engine, folder: Path) -> None:
     """What ``syncline attribution run`` does with ``folder``'s attribution file."""
     run(engine, parse_settings((folder / "attribution.yaml").read_text(), "attribution.yaml"))
-
-
-def add_touch(engine: Engine, **fields: object) -> Touch:
-    """One more touch, stored."""
-    record = Touch(**fields)  # type: ignore[arg-type]
-    add(engine, record)
-    return record
 
 
 class _Cells(HTMLParser):
