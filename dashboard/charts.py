@@ -156,8 +156,10 @@ def render_grouped_bars(chart: GroupedBars) -> Markup:
     legend_height = 22
     plot_top = MARGIN_TOP + legend_height
     plot_height = max(len(chart.groups), 1) * group_height
-    height = plot_top + plot_height + MARGIN_BOTTOM
-    left, right = GROUP_LABEL_WIDTH, WIDTH - MARGIN_RIGHT
+    # Below the plot: the tick labels, then the unit on a line of its own.
+    height = plot_top + plot_height + MARGIN_BOTTOM + 14
+    # Room on the right for half of the last tick's label, which can be ten digits long.
+    left, right = GROUP_LABEL_WIDTH, WIDTH - 2 * MARGIN_RIGHT
     values = [v for _, row in chart.groups for v in row]
     top, step = axis_scale(max(values, default=0))
 
@@ -191,8 +193,8 @@ def render_grouped_bars(chart: GroupedBars) -> Markup:
             f'{escape(format_number(step * tick))}</text>'
         )
     parts.append(
-        f'<text class="chart-unit" x="{right}" y="{_n(base_y + 16)}" dy="12" '
-        f'text-anchor="end">{escape(chart.unit)}</text></g><g class="chart-bars">'
+        f'<text class="chart-unit" x="{_n((left + right) / 2)}" y="{_n(base_y + 34)}" '
+        f'text-anchor="middle">{escape(chart.unit)}</text></g><g class="chart-bars">'
     )
     for row, (label, row_values) in enumerate(chart.groups):
         y = plot_top + row * group_height + GROUP_GAP / 2

@@ -41,8 +41,9 @@ from dashboard.charts import render_grouped_bars
 from dashboard.records import HUB_ID_LENGTH, find_record, page_title
 
 #: Models shown when the URL names none: these when computed, else the first computed ones.
-DEFAULT_MODELS = ("first_touch", "linear", "w_shaped", "full_path")
-MOST_MODELS_BY_DEFAULT = 4
+#: Three models' credit, pipeline and revenue fit a 1366 px window beside long campaign names.
+DEFAULT_MODELS = ("first_touch", "w_shaped", "full_path")
+MOST_MODELS_BY_DEFAULT = 3
 #: What the page tells an admin to run when nothing is stored (cli/attribution.py).
 RUN_HINT = "syncline attribution run"
 

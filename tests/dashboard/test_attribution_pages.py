@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -172,16 +173,21 @@ def test_drill_down_from_a_campaign_to_its_opportunities_to_one_of_them(
     assert won is not None
     opportunity_page = _page(client, won.group(1))
     journey = table(opportunity_page, "journey-table")
-    assert journey[0][:6] == ["When", "Type", "Channel", "Campaign", "Source / medium",
-                              "Positions"]
-    assert journey[0][6:] == ["first_touch", "w_shaped", "full_path"]
-    # Shares and revenue per model; the cents of W's thirds go by largest remainder.
-    assert [row[5] for row in journey[1:5]] == ["FT", "LC", "OC", "CW"]
-    assert [row[6] for row in journey[1:5]] == ["100 % 1,000.00", "0 %", "0 %", "0 %"]
-    assert [row[8] for row in journey[1:5]] == ["25 % 250.00"] * 4
-    assert journey[1][:5] == ["2026-01-10 09:00:00 UTC", "web_visit", "Paid", "Ads",
-                              "google / cpc"]
-    assert journey[-1] == ["Total", "100 %", "100 %", "100 %"]
+    assert journey[0] == ["#", "When", "Type", "Channel", "Campaign", "Source / medium",
+                          "Positions"]
+    assert journey[1] == ["1", "2026-01-10 09:00:00 UTC", "web_visit", "Paid", "Ads",
+                          "google / cpc", "FT"]
+    assert [row[6] for row in journey[1:]] == ["FT", "LC", "OC", "CW"]
+    credit = table(opportunity_page, "credit-table")
+    assert credit[0] == ["Touch", "first_touch", "w_shaped", "full_path"]
+    # First touch: all to t1. W-shaped: FT, LC and OC 30 % each and no middle before the
+    # creation, so its 10 % is split among them: a third each, cents by largest remainder.
+    # Full path: 22.5 % per position, no middle: 25 % each.
+    assert [row[1] for row in credit[1:5]] == ["100 % 1,000.00", "0 %", "0 %", "0 %"]
+    assert [row[2].split(" %")[0] for row in credit[1:5]] == ["33.33", "33.33", "33.33", "0"]
+    assert sum(Decimal(row[2].split()[-1].replace(",", "")) for row in credit[1:4]) == 1000
+    assert [row[3] for row in credit[1:5]] == ["25 % 250.00"] * 4
+    assert credit[-1] == ["Total", "100 %", "100 %", "100 %"]
 
 
 def test_the_opportunity_page_shows_its_fields_people_and_pending_share(
@@ -192,15 +198,16 @@ def test_the_opportunity_page_shows_its_fields_people_and_pending_share(
                                            .split("</dl>")[0]))
     assert "Amount 600.00" in facts and "Created 2026-03-01 10:00:00 UTC" in facts
     assert "Outcome open" in facts
+    assert [row[1:] for row in table(html, "journey-table")[1:]] == [
+        ["2026-01-10 09:00:00 UTC", "web_visit", "Paid", "Ads", "google / cpc", "FT"],
+        ["2026-02-01 09:00:00 UTC", "form_fill", "Webinar", MARKUP_NAME, "— / —", "LC, OC"],
+    ]
     # W-shaped: FT 30 % to t1, LC and OC 30 % each to t2; no middle, so its 10 % goes
     # half to each positioned touch. Full path: the same, with CW's 22.5 % pending.
-    assert table(html, "journey-table")[1:] == [
-        ["2026-01-10 09:00:00 UTC", "web_visit", "Paid", "Ads", "google / cpc", "FT",
-         "100 % 600.00", "35 % 210.00", "27.5 % 165.00"],
-        ["2026-02-01 09:00:00 UTC", "form_fill", "Webinar", MARKUP_NAME, "— / —", "LC, OC",
-         "0 %", "65 % 390.00", "50 % 300.00"],
-        ["(pending): the closed-won share, held back until the opportunity is won", "pending",
-         "—", "—", "22.5 % 135.00"],
+    assert table(html, "credit-table")[1:] == [
+        ["#1 FT", "100 % 600.00", "35 % 210.00", "27.5 % 165.00"],
+        ["#2 LC, OC", "0 %", "65 % 390.00", "50 % 300.00"],
+        ["(pending) CW, until won", "—", "—", "22.5 % 135.00"],
         ["Total", "100 %", "100 %", "100 %"],
     ]
     assert '<a href="/records/person/ann">ann@example.com</a>' in html
