@@ -19,7 +19,7 @@ from attribution.config import AttributionSettings
 from attribution.engine import run, settings_in
 from attribution.report import GROUPINGS, KEYS, DateRange, build_report
 from cli.context import App, pass_app
-from cli.output import one_line
+from cli.output import one_line, progress
 from core import csvfile
 from core.errors import InputError
 
@@ -44,7 +44,9 @@ def run_command(app: App, full: bool, as_json: bool) -> None:
     have no touch at all (unattributed) and the campaign influence rows changed.
     """
     settings = _settings(app)
-    report = run(app.engine, settings, full=full)
+    with progress(app.interactive, "attribution") as update:
+        report = run(app.engine, settings, full=full,
+                     progress=lambda done: update("recompute", done))
     if as_json:
         click.echo(json.dumps(report.as_json()))
     else:

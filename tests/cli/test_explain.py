@@ -102,7 +102,8 @@ def test_explain_unknown_people_exit_2_naming_what_was_looked_for(
         (("account:" + "0" * 32,), f"error: explain: no account with id '{'0' * 32}'"),
         (("0" * 32, "--json"),
          f"error: explain: no person with email or hub id '{'0' * 32}' (for other records: "
-         "account:<id>, campaign:<id>, campaign_member:<id>, touch:<id>, opportunity:<id>)"),
+         "account:<id>, campaign:<id>, campaign_member:<id>, touch:<id>, opportunity:<id>, "
+         "opportunity_contact_role:<id>, campaign_influence:<id>)"),
     ]:
         result = syncline("explain", *args)
         assert result.exit_code == 2, result.output

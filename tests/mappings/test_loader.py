@@ -132,7 +132,8 @@ fields: [{hub: email, remote: Email}]
 identity: {match: []}
 fields: [{hub: email, remote: Email}]
 """, ["mappings/m.yaml:3 hub_object: unknown hub object 'persons' (did you mean 'person'? known: "
-      "account, campaign, campaign_member, opportunity, opportunity_contact_role, person, touch)"]),
+      "account, campaign, campaign_influence, campaign_member, opportunity, "
+      "opportunity_contact_role, person, touch)"]),
     ("unknown and system hub fields", HEAD + """\
 fields:
   - {hub: email, remote: Email}
