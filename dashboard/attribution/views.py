@@ -19,7 +19,7 @@ from flask import Response, abort, render_template, request, url_for
 from sqlmodel import col, select
 
 from attribution.config import AttributionSettings
-from attribution.engine import fingerprint, settings_in
+from attribution.engine import SETTINGS_CURSOR, fingerprint, settings_in
 from attribution.positions import Journey
 from attribution.report import GROUPINGS, KEYS, DateRange
 from attribution.views import (
@@ -33,7 +33,14 @@ from attribution.views import (
 from core import csvfile
 from core.clock import utcnow
 from core.errors import InputError
-from core.models import Campaign, Opportunity, OpportunityContactRole, Person, Touch
+from core.models import (
+    AttributionCursor,
+    Campaign,
+    Opportunity,
+    OpportunityContactRole,
+    Person,
+    Touch,
+)
 from dashboard import workspace
 from dashboard.attribution.sides import METRICS, compare
 from dashboard.blueprint import bp, db
@@ -156,6 +163,7 @@ def attribution() -> str:
         metrics=METRICS,
         settings_problem=settings_problem,
         has_opportunities=_opportunity_count() > 0,
+        last_run=db().get(AttributionCursor, SETTINGS_CURSOR),
         run_hint=RUN_HINT,
         csv_url=url_for("dashboard.attribution_csv", **filters.args()),
     )

@@ -275,6 +275,20 @@ def test_empty_states_say_what_to_do(client: FlaskClient, engine: Engine) -> Non
     assert "No attribution yet" in html and f"Run <code>{RUN_HINT}</code>" in html
 
 
+def test_opportunities_that_arrived_after_the_last_run_are_waiting_for_the_next(
+    client: FlaskClient, engine: Engine, folder: Path
+) -> None:
+    compute(engine, folder)  # on an empty hub
+    add(engine, opportunity("W", "2026-03-01 10:00"))
+    html = _page(client, "/attribution")
+    assert "No attribution stored" in html and "Run it again if opportunities arrived" in html
+    compute(engine, folder)  # W has no people, so no touch: reported, never dropped
+    html = _page(client, "/attribution")
+    assert table(html, "attribution-table")[2] == [
+        "(no touches)", "1.000", "1,000.00", "0.00", "1.000", "1,000.00", "0.00",
+        "1.000", "1,000.00", "0.00"]
+
+
 def test_the_hint_names_a_command_that_exists() -> None:
     program, *words = RUN_HINT.split()
     assert program == "syncline"
