@@ -13,6 +13,8 @@ import click
 from sqlalchemy.engine import Engine
 
 import mappings as mappings_package
+from attribution.config import AttributionSettings
+from attribution.engine import settings_in
 from connectors.base import Connector
 from connectors.config import Connections, load_connections
 from core.db import check_connection, database_url, make_engine, require_schema
@@ -87,6 +89,11 @@ class App:
         return load_programs(programs_path(self.mappings_dir))
 
     @cached_property
+    def attribution(self) -> AttributionSettings:
+        """The attribution models (``<mappings>/attribution.yaml``; none: every default)."""
+        return settings_in(self.mappings_dir)
+
+    @cached_property
     def connections(self) -> Connections:
         """The parsed connections file (``${VAR}`` substituted, secrets registered to redact)."""
         return load_connections(self.resolve_config())
@@ -116,7 +123,8 @@ class App:
         for name in sorted({m.connection for m in loaded.values()}):
             self.connect(name).close()
         return SyncContext(
-            self.engine, loaded, self.schema, self.connect, self.stopping, self.programs
+            self.engine, loaded, self.schema, self.connect, self.stopping, self.programs,
+            self.attribution,
         )
 
     def live_config(self) -> LiveConfig:

@@ -74,6 +74,7 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
                 sf.org if sf is not None and not sf.restored else None,
                 dyn.env if dyn is not None and not dyn.restored else None,
                 webinar,
+                [model.name for model in app.attribution.models],
             )
             click.echo(
                 "seeded " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()),

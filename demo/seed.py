@@ -8,6 +8,7 @@ A few records fail on purpose, each for a reason an admin can fix from the dashb
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from core.clock import utcnow
 from core.db import session
 from core.logs import event, get_logger
 from core.models import Account, Audit, Campaign, CampaignMember, Person
+from demo.journeys import seed_influence_models, seed_journeys
 from sandboxes.dynamics.seed import seed_environment
 from sandboxes.salesforce.seed import ascii_slug, domain_for, seed_org
 
@@ -44,9 +46,17 @@ def is_seeded(engine: Engine) -> bool:
 
 
 def seed(
-    engine: Engine, org: Org | None, env: Environment | None, webinar: MemoryStore
+    engine: Engine,
+    org: Org | None,
+    env: Environment | None,
+    webinar: MemoryStore,
+    influence_models: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Fill the hub, the Salesforce org and Dataverse environment (those we run), the webinars."""
+    """Fill the hub, the Salesforce org and Dataverse environment (those we run), the webinars.
+
+    ``influence_models``: the attribution models, each made a Campaign Influence model in the
+    org (as an admin would) so the hub's credit can be written there.
+    """
     fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR"])
     Faker.seed(SEED)
     rnd = random.Random(SEED)
@@ -138,6 +148,9 @@ def seed(
         shared = [p for p in rnd.sample(people[:150], 12) if p.get("phone")]
         for name, count in seed_org(org, shared, seed=SEED).items():
             counts[f"salesforce_{name.replace(' ', '_')}"] = count
+        with session(engine) as db:
+            counts.update(seed_journeys(db, org, rnd))
+        counts["salesforce_influence_models"] = seed_influence_models(org, influence_models)
     if env is not None:
         # Others marketing also knows in the Dynamics business unit (two of them in both CRMs).
         shared = rnd.sample(people[100:150], 6)

@@ -1,15 +1,21 @@
-"""Work in the hub alone that follows what the pulls brought: campaign members → touches.
+"""Hub work that follows what the pulls brought: member touches, then attribution.
 
-It runs after the pulls of ``syncline sync`` (and the demo's cycles), before the pushes, so a
-response read from Salesforce is a touch before anything is sent on; the scheduler runs it on
-its own job. It never runs inside a mapping's cycle: it plans no remote write and holds no
-mapping's lease. Each step keeps its own cursor over the change sequence.
+Campaign members become touches, then attribution recomputes the opportunities whose touches,
+people or amounts changed. It runs after the pulls of ``syncline sync`` (and the demo's
+cycles), before the pushes, so a response read from Salesforce is a touch, and its credit a
+Campaign Influence row, before anything is sent on; the scheduler runs it on its own job. It
+never runs inside a mapping's cycle: it plans no remote write and holds no mapping's lease.
+Each step keeps its own cursor over the change sequence.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from attribution import engine as attribution
 from core.db import UNREACHABLE
 from core.logs import event, get_logger
 from jobs.mapping_run import SyncContext
@@ -21,23 +27,42 @@ log = get_logger("engine")
 HUB_STEPS_SECONDS = 30
 
 
-def run_hub_steps(ctx: SyncContext) -> MemberTouchReport | None:
-    """Run every hub step once; None when there is nothing to run them with (no programs).
+@dataclass(slots=True)
+class HubStepsReport:
+    """What each step did this time (None: it did not run, or failed and was logged)."""
+
+    touches: MemberTouchReport | None = None
+    attribution: attribution.RunReport | None = None
+
+
+def run_hub_steps(ctx: SyncContext) -> HubStepsReport:
+    """Run every hub step once: those whose file is missing or broken (None) wait.
 
     A failing step is logged and leaves its cursor where it was (its next run redoes the
     work): the pushes after it must still happen. An unreachable database is raised.
     """
-    if ctx.programs is None:
-        return None
+    report = HubStepsReport()
+    programs, settings = ctx.programs, ctx.attribution
+    if programs is not None:
+        report.touches = _step("member-touches", lambda: member_touches(ctx.engine, programs))
+        touches = report.touches
+        if touches is not None and (touches.created or touches.updated or touches.removed):
+            event(log, "touches.from_members", members=touches.members,
+                  created=touches.created, updated=touches.updated, removed=touches.removed)
+    if settings is not None:
+        report.attribution = _step("attribution", lambda: attribution.run(ctx.engine, settings))
+        done = report.attribution
+        if done is not None and done.opportunities:
+            event(log, "attribution.recomputed", **done.as_json())
+    return report
+
+
+def _step(name: str, work: Callable[[], Any]) -> Any:
     try:
-        report = member_touches(ctx.engine, ctx.programs)
+        return work()
     except UNREACHABLE:
         raise
     except Exception as exc:  # a bug in a step must not keep the mappings from pushing
-        event(log, "hub_step.failed", level=logging.ERROR, step="member-touches",
+        event(log, "hub_step.failed", level=logging.ERROR, step=name,
               error=f"{type(exc).__name__}: {exc}")
         return None
-    if report.created or report.updated or report.removed:
-        event(log, "touches.from_members", members=report.members, created=report.created,
-              updated=report.updated, removed=report.removed)
-    return report

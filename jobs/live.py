@@ -16,6 +16,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from attribution.config import AttributionSettings
+from attribution.engine import settings_in
 from connectors.base import Connector
 from connectors.errors import ErrorKind
 from core.clock import utcnow
@@ -105,7 +107,7 @@ class LiveConfig:
 
         return SyncContext(
             self.engine, workspace.runnable, workspace.hub_schema, connect, self.stopping,
-            self._programs(),
+            self._programs(), self._attribution(),
         )
 
     def _programs(self) -> Programs | None:
@@ -115,6 +117,16 @@ class LiveConfig:
         except InputError as exc:
             # The syncs go on: only the touches from campaign members wait for the fix.
             event(log, "programs.invalid", error=str(exc).splitlines()[0],
+                  hint="fix it (`syncline mappings check` lists every problem)")
+            return None
+
+    def _attribution(self) -> AttributionSettings | None:
+        """The attribution file as it is now; None (attribution waits) while it does not load."""
+        try:
+            return settings_in(self.mappings_dir)
+        except InputError as exc:
+            # The syncs go on; the credits already computed stay until the file is fixed.
+            event(log, "attribution.invalid", error=str(exc).splitlines()[0],
                   hint="fix it (`syncline mappings check` lists every problem)")
             return None
 

@@ -17,6 +17,7 @@ from functools import partial
 
 from sqlalchemy.engine import Engine
 
+from attribution.config import AttributionSettings
 from connectors.base import Connector
 from connectors.errors import ConnectorError, ErrorKind
 from core import shutdown
@@ -64,6 +65,9 @@ class SyncContext:
     #: Channels and member statuses (programs.yaml) for the hub steps after the pulls
     #: (jobs.hub_steps); None: those steps do not run.
     programs: Programs | None = None
+    #: The attribution models (attribution.yaml), recomputed after the member touches so the
+    #: pushes send fresh Campaign Influence; None: attribution waits (a file that does not load).
+    attribution: AttributionSettings | None = None
 
 
 @dataclass(slots=True)

@@ -116,7 +116,7 @@ def purge_job(source: Source, days: int) -> None:
 
 @guarded(lambda source: ("hub-steps", None))
 def hub_steps_job(source: Source) -> None:
-    """The hub's own work after the pulls (campaign members → touches), on its own clock."""
+    """The hub's own work after the pulls (member touches, attribution), on its own clock."""
     run_hub_steps(current(source))
 
 
@@ -217,7 +217,7 @@ def build_scheduler(
 ) -> BaseScheduler:
     """A scheduler with one job per enabled mapping, the retry sweeper and the retention purge.
 
-    The hub steps (jobs.hub_steps) get a job when there are programs to run them with. With a
+    The hub steps (jobs.hub_steps) get a job when there are files to run them with. With a
     LiveConfig it also gets the watch job that follows the files, reaps dead runs and notices
     the end of a database outage.
     """
@@ -254,7 +254,7 @@ def build_scheduler(
         replace_existing=True,
         next_run_time=now + timedelta(minutes=1),
     )
-    if isinstance(source, LiveConfig) or ctx.programs is not None:
+    if isinstance(source, LiveConfig) or ctx.programs is not None or ctx.attribution is not None:
         scheduler.add_job(
             hub_steps_job,
             "interval",

@@ -1,9 +1,9 @@
 """Demo data for the Salesforce sandbox: an org that looks lived in, deterministic per seed.
 
-Accounts with contacts and deals, leads in every status, a campaign sales ran, a lead already
-converted, partner referrals and two leads for one person that predate the duplicate rule. The
-hub demo (demo/seed.py) passes the people it also holds, so both sides share some of them, typed
-the way sales types them (in capitals).
+Accounts with contacts and deals (opened months ago, with contact roles), leads in every
+status, a campaign sales ran, a lead already converted, partner referrals and two leads for one
+person that predate the duplicate rule. The hub demo (demo/seed.py) passes the people it also
+holds, so both sides share some of them, typed the way sales types them (in capitals).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from faker import Faker
 
+from sandboxes.salesforce.audit import set_audit_dates
 from sandboxes.salesforce.org import Org
 
 SEED = 2026
@@ -23,6 +24,7 @@ INDUSTRIES = ["Technology", "Banking", "Healthcare", "Retail", "Manufacturing", 
 SOURCES = ["Web", "Phone Inquiry", "Purchased List", "Other"]
 STATUSES = ["Open - Not Contacted", "Open - Not Contacted", "Working - Contacted"]
 STAGES = ["Prospecting", "Qualification", "Proposal/Price Quote", "Closed Won", "Closed Lost"]
+ROLES = ["Evaluator", "Technical Buyer", "Economic Buyer", "Influencer"]
 
 
 def seed_org(
@@ -61,13 +63,28 @@ def seed_org(
         counts["contacts"] += 2
     for index, account in enumerate(accounts[:5]):
         stage = STAGES[index % len(STAGES)]
-        org.insert("Opportunity", {
+        # Opened weeks or months ago (audit fields, as a migration sets them); a closed deal
+        # closed in the past, an open one is expected to close ahead.
+        opened = org.now() - timedelta(days=rnd.randint(45, 150), hours=rnd.randint(0, 23))
+        closes = (opened.date() + timedelta(days=rnd.randint(20, 40)) if stage.startswith("Closed")
+                  else org.today() + timedelta(days=rnd.randint(10, 90)))
+        opportunity = org.insert("Opportunity", {
             "Name": f"{fake.bs().title()[:60]} ({index + 1})",
             "AccountId": account,
             "StageName": stage,
             "Amount": rnd.choice([12_000, 48_000, 95_000, 240_000]),
-            "CloseDate": (org.today() + timedelta(days=rnd.randint(-30, 90))).isoformat(),
+            "CloseDate": closes.isoformat(),
         })
+        set_audit_dates(org, "Opportunity", opportunity, {"CreatedDate": opened})
+        # The account's two contacts play a role: the first decides, and is the primary.
+        for order, role in enumerate(("Decision Maker", rnd.choice(ROLES))):
+            org.insert("OpportunityContactRole", {
+                "OpportunityId": opportunity,
+                "ContactId": contacts[2 * accounts.index(account) + order],
+                "Role": role,
+                "IsPrimary": order == 0,
+            })
+            counts["contact roles"] = counts.get("contact roles", 0) + 1
         counts["opportunities"] += 1
 
     leads: list[str] = []

@@ -18,7 +18,8 @@ MAPPINGS = [
     "dynamics-account", "dynamics-campaign", "dynamics-campaign-response", "dynamics-contact",
     "dynamics-lead",
     "dynamics-list", "dynamics-list-member",
-    "salesforce-account", "salesforce-campaign", "salesforce-campaign-member",
+    "salesforce-account", "salesforce-campaign", "salesforce-campaign-influence",
+    "salesforce-campaign-member",
     "salesforce-contact", "salesforce-lead", "salesforce-opportunity",
     "salesforce-opportunity-contact-role", "webinar-registrant",
 ]  # fmt: skip
@@ -62,6 +63,10 @@ def test_demo_once_three_times_then_errors_list(
     assert reports["salesforce-lead"]["failed"] >= 4
     assert reports["salesforce-campaign-member"]["created_remote"] > 0
     assert reports["salesforce-opportunity"]["created_hub"] > 0
+    # Attribution between the pulls and the pushes: its credit is in Salesforce the same run.
+    assert reports["salesforce-opportunity-contact-role"]["created_hub"] > 0
+    assert reports["salesforce-campaign-influence"]["created_remote"] > 0
+    assert reports["salesforce-campaign-influence"]["failed"] == 0
     assert reports["webinar-registrant"]["created_hub"] > 0
 
     assert reports["dynamics-lead"]["created_remote"] > 0
