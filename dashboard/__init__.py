@@ -20,6 +20,7 @@ PAGE_MODULES = (
     "dashboard.records",
     "dashboard.record_history",
     "dashboard.health",
+    "dashboard.attribution.views",
 )
 
 

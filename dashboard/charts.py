@@ -1,4 +1,4 @@
-"""Charts drawn on the server as SVG: a bar chart with axes and a usage meter.
+"""Charts drawn on the server as SVG: a bar chart with axes, grouped bars and a usage meter.
 
 Nothing is loaded at run time (no CDN, no script): the page carries the finished drawing.
 Colours and fonts come from CSS classes in ``style.css``; geometry uses SVG presentation
@@ -123,6 +123,100 @@ def render_bar_chart(chart: BarChart) -> Markup:
                 f'text-anchor="middle">{escape(bar.label)}</text>'
             )
     parts.append("</g></svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedBars:
+    """Horizontal bars: one row per group, one bar per series in it (models side by side)."""
+
+    id: str
+    title: str
+    description: str
+    unit: str
+    series: Sequence[str]
+    #: (group label, one value per series)
+    groups: Sequence[tuple[str, Sequence[float]]]
+
+
+#: Grouped chart geometry: the label column, one bar's thickness and the gap between groups.
+GROUP_LABEL_WIDTH = 220
+GROUP_BAR = 10
+GROUP_GAP = 10
+#: Longest group label drawn; the full text is in the tooltip and the table.
+GROUP_LABEL_CHARS = 32
+#: Distinct series colours in style.css (chart-series-0 ... -5); more series repeat them.
+SERIES_COLOURS = 6
+
+
+def render_grouped_bars(chart: GroupedBars) -> Markup:
+    """Draw ``chart`` as an accessible SVG with a legend; labels on the left can be long."""
+    count = max(len(chart.series), 1)
+    group_height = count * GROUP_BAR + GROUP_GAP
+    legend_height = 22
+    plot_top = MARGIN_TOP + legend_height
+    plot_height = max(len(chart.groups), 1) * group_height
+    # Below the plot: the tick labels, then the unit on a line of its own.
+    height = plot_top + plot_height + MARGIN_BOTTOM + 14
+    # Room on the right for half of the last tick's label, which can be ten digits long.
+    left, right = GROUP_LABEL_WIDTH, WIDTH - 2 * MARGIN_RIGHT
+    values = [v for _, row in chart.groups for v in row]
+    top, step = axis_scale(max(values, default=0))
+
+    def x_of(value: float) -> float:
+        return left + (right - left) * (max(value, 0.0) / top)
+
+    ident = escape(chart.id)
+    parts = [
+        f'<svg class="chart chart-grouped" viewBox="0 0 {WIDTH} {_n(height)}" '
+        f'xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(chart.title)}</title>',
+        f'<desc id="{ident}-desc">{escape(chart.description)}</desc>',
+        '<g class="chart-legend" aria-hidden="true">',
+    ]
+    slot = (right - left) / count
+    for index, name in enumerate(chart.series):
+        x = left + index * slot
+        parts.append(
+            f'<rect class="chart-series-{index % SERIES_COLOURS}" x="{_n(x)}" '
+            f'y="{MARGIN_TOP - 10}" width="10" height="10"/>'
+            f'<text class="chart-label" x="{_n(x + 14)}" y="{MARGIN_TOP}">{escape(name)}</text>'
+        )
+    parts.append('</g><g class="chart-grid" aria-hidden="true">')
+    base_y = plot_top + plot_height
+    for tick in range(round(top / step) + 1):
+        x = _n(x_of(step * tick))
+        parts.append(
+            f'<line x1="{x}" y1="{plot_top}" x2="{x}" y2="{_n(base_y)}"/>'
+            f'<text class="chart-tick" x="{x}" y="{_n(base_y + 16)}" text-anchor="middle">'
+            f'{escape(format_number(step * tick))}</text>'
+        )
+    parts.append(
+        f'<text class="chart-unit" x="{_n((left + right) / 2)}" y="{_n(base_y + 34)}" '
+        f'text-anchor="middle">{escape(chart.unit)}</text></g><g class="chart-bars">'
+    )
+    for row, (label, row_values) in enumerate(chart.groups):
+        y = plot_top + row * group_height + GROUP_GAP / 2
+        shown = label if len(label) <= GROUP_LABEL_CHARS else label[:GROUP_LABEL_CHARS - 1] + "…"
+        parts.append(
+            f'<g class="chart-group"><title>{escape(label)}</title>'
+            f'<text class="chart-label" x="{left - 8}" y="{_n(y + count * GROUP_BAR / 2)}" '
+            f'text-anchor="end" dominant-baseline="middle">{escape(shown)}</text>'
+        )
+        for index, value in enumerate(row_values):
+            name = chart.series[index] if index < len(chart.series) else ""
+            parts.append(
+                f'<rect class="chart-series-{index % SERIES_COLOURS}" x="{left}" '
+                f'y="{_n(y + index * GROUP_BAR)}" width="{_n(x_of(value) - left)}" '
+                f'height="{GROUP_BAR - 1}"><title>{escape(label)} · {escape(name)}: '
+                f'{escape(format_number(value))} {escape(chart.unit)}</title></rect>'
+            )
+        parts.append("</g>")
+    parts.append(
+        f'</g><g class="chart-axis" aria-hidden="true"><line x1="{left}" y1="{plot_top}" '
+        f'x2="{left}" y2="{_n(base_y)}"/></g></svg>'
+    )
     return Markup("".join(parts))
 
 

@@ -26,6 +26,7 @@ from core.record_edit import (
     editable_fields,
 )
 from dashboard import workspace
+from dashboard.attribution.record_parts import record_attribution
 from dashboard.audit_text import describe as describe_audit
 from dashboard.auth import admin_required, current_user
 from dashboard.blueprint import bp, db, format_when, log
@@ -222,6 +223,7 @@ def _render(
         stray_problems=sorted((k, v) for k, v in problems.items() if k not in offered),
         posted=posted or {},
         edit_message=message,
+        attribution=record_attribution(db(), hub_object, found),
     )
 
 

@@ -20,9 +20,20 @@ import yaml
 from sqlalchemy import Engine
 
 from app import create_app
+from attribution.engine import run, settings_in
 from core.accounts import add_user
 from core.db import session
-from core.models import Campaign, CampaignMember, FieldHistory, Person, SyncError, SyncRun
+from core.models import (
+    Campaign,
+    CampaignMember,
+    FieldHistory,
+    Opportunity,
+    OpportunityContactRole,
+    Person,
+    SyncError,
+    SyncRun,
+    Touch,
+)
 from jobs import causes
 from tests.browser.conftest import LiveServer
 
@@ -271,4 +282,66 @@ def test_a_persons_history_tab_fits_a_1366_window(
     _fits(page, _shots(tmp_path), "record-history")
     reason = page.locator("table.field-history td.message").first.bounding_box()
     assert reason is not None and reason["width"] >= 250, f"the reason is squeezed: {reason}"
+    page.close()
+
+
+def _seed_attribution(engine: Engine, folder: Path) -> tuple[str, str, str]:
+    """Long-named campaigns and people, touches and three deals, attributed under every model
+    of the shipped attribution file; returns (an opportunity, a campaign, a person) id."""
+    kinds = ["web_visit", "form_fill", "webinar_registration", "email_click", "event",
+             "ad_click", "content_download", "sales_touch"]
+    with session(engine) as db:
+        campaigns = [Campaign(name=f"Partner Roadshow 2026 no. {n}: Customer Data Platforms for "
+                                   "Enterprise Marketing Operations (EMEA, on demand)",
+                              channel=f"Field-Marketing-Partner-Co-Sponsored-Channel-{n}")
+                     for n in range(6)]
+        people = [Person(email=f"{n}.{LONG_EMAIL}", first_name="Maximiliana-Konstantina",
+                         last_name="von Hohenzollern-Sigmaringen") for n in range(3)]
+        db.add_all([*campaigns, *people])
+        db.flush()
+        for n in range(16):
+            db.add(Touch(person_id=people[n % 3].id, campaign_id=campaigns[n % 6].id,
+                         occurred_at=NOW - timedelta(days=60 - 3 * n), touch_type=kinds[n % 8],
+                         source="linkedin-sponsored-content-partner-network",
+                         medium="paid-social-retargeting-audience", origin="import"))
+        deals = [Opportunity(name=f"Zweckverband-für-Wasserversorgung-und-Abwasserbeseitigung "
+                                  f"Nordost GmbH & Co. KG: Enterprise renewal {n}",
+                             amount=1_234_567.89 * (n + 1), stage="Negotiation/Review",
+                             created_on=NOW - timedelta(days=20 - n),
+                             close_date=(NOW + timedelta(days=10)).date() if n else None,
+                             is_closed=bool(n), is_won=n == 1) for n in range(3)]
+        db.add_all(deals)
+        db.flush()
+        for deal in deals:
+            for n, who in enumerate(people):
+                db.add(OpportunityContactRole(opportunity_id=deal.id, person_id=who.id,
+                                              role="Economic Decision Maker", is_primary=n == 0))
+        ids = deals[1].id, campaigns[0].id, people[0].id
+    run(engine, settings_in(folder))
+    return ids
+
+
+def test_the_attribution_and_opportunity_pages_fit_a_1366_window(
+    browser: Any, server: tuple[LiveServer, int], sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    live, _ = server
+    opportunity_id, campaign_id, person_id = _seed_attribution(sqlite_engine, tmp_path / "mappings")
+    shots = _shots(tmp_path)
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    _log_in(page, live.url, "admin@example.com")
+    for name, url in [("attribution", "/attribution"),
+                      ("attribution-channel", "/attribution?by=channel&metric=revenue"),
+                      ("attribution-campaign", f"/attribution/campaigns/{campaign_id}"),
+                      ("opportunity", f"/opportunities/{opportunity_id}"),
+                      ("person-touches", f"/records/person/{person_id}")]:
+        page.goto(live.url + url)
+        _fits(page, shots, name)
+        for table in page.locator("main table").all():
+            box, holder = table.bounding_box(), page.locator("main").bounding_box()
+            assert box is not None and holder is not None
+            assert box["x"] + box["width"] <= holder["x"] + holder["width"] + 1, (
+                f"{name}: a table ({box}) is wider than the page ({holder})")
+    page.goto(live.url + "/attribution")
+    assert page.locator("svg.chart-grouped rect.chart-series-0").count() >= 6
+    assert page.locator("#attribution-table tbody tr").count() >= 6
     page.close()

@@ -10,9 +10,11 @@ import pytest
 from dashboard.charts import (
     Bar,
     BarChart,
+    GroupedBars,
     axis_scale,
     format_number,
     render_bar_chart,
+    render_grouped_bars,
     render_meter,
 )
 
@@ -113,3 +115,24 @@ def test_format_number(value: float, text: str) -> None:
 
 def test_bar_count_in_markup() -> None:
     assert len(re.findall(r'class="chart-bar"', str(render_bar_chart(chart([1] * 24))))) == 24
+
+
+def test_grouped_bars_draw_one_bar_per_series_in_each_group_to_scale() -> None:
+    chart = GroupedBars(
+        id="g1", title="Pipeline per campaign", description="two models", unit="pipeline",
+        series=["first_touch", "w_shaped"],
+        groups=[("Ads", [1000.0, 500.0]), ('<b>Webinar</b> & "Co"', [0.0, 250.0])],
+    )
+    root = parse(render_grouped_bars(chart))
+    groups = root.findall(f".//{SVG}g[@class='chart-group']")
+    assert [g.find(f"{SVG}title").text for g in groups] == [  # type: ignore[union-attr]
+        "Ads", '<b>Webinar</b> & "Co"']
+    widths = [[float(r.get("width", "")) for r in g.findall(f"{SVG}rect")] for g in groups]
+    assert widths[0][0] == pytest.approx(2 * widths[0][1])
+    assert widths[1][0] == 0 and widths[1][1] == pytest.approx(widths[0][1] / 2)
+    tips = [r.find(f"{SVG}title").text for r in groups[1].findall(f"{SVG}rect")]  # type: ignore[union-attr]
+    assert tips == ['<b>Webinar</b> & "Co" · first_touch: 0 pipeline',
+                    '<b>Webinar</b> & "Co" · w_shaped: 250 pipeline']
+    legend = [t.text for t in root.findall(f".//{SVG}g[@class='chart-legend']/{SVG}text")]
+    assert legend == ["first_touch", "w_shaped"]
+    assert "style=" not in str(render_grouped_bars(chart))
