@@ -118,9 +118,11 @@ def print_plan(report: RunReport) -> None:
         if action.note:
             line += f"  ({action.note})"
         click.echo(line)
+    # The backfill's calls are its own estimate (above): these are the cycle's record actions.
+    besides = " besides the backfill" if report.backfill else ""
     click.echo(
         f"  API calls: {report.api_calls} spent reading, "
-        f"{report.planned_write_calls} write call(s) planned"
+        f"{report.planned_write_calls} write call(s) planned{besides}"
     )
 
 

@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_plan, print_summary, progress
@@ -24,6 +25,9 @@ from jobs.scheduler import DEFAULT_STOP_TIMEOUT, build_scheduler, serve
 #: Statuses that make ``syncline sync`` exit 1: the mapping could not do its work (or did not
 #: run at all because another process holds it: exit 0 would say it synced).
 FAILED = ("failed", "braked", "locked", "interrupted", "abandoned")
+
+#: How often a dry run starts over when SQLite's snapshot went stale under it (see below).
+DRY_RUN_ATTEMPTS = 3
 
 
 @click.command()
@@ -85,17 +89,29 @@ def sync(
     asked = _resyncs(ctx, names, field_names, since) if resync else {}
     if asked and not dry_run:
         _request(ctx, asked)  # stored first: a run that cannot start now leaves it pending
-    with progress(app.interactive and not as_json, "syncing") as tick:
-        reports = run_all(
-            ctx,
-            list(names) or None,
-            dry_run=dry_run,
-            allow_mass_change=allow_mass_change,
-            progress=tick,
-            trigger="manual",
-            wait=wait_seconds,
-            resync=asked if dry_run else None,
-        )
+    for attempt in range(1, DRY_RUN_ATTEMPTS + 1):
+        try:
+            with progress(app.interactive and not as_json, "syncing") as tick:
+                reports = run_all(
+                    ctx,
+                    list(names) or None,
+                    dry_run=dry_run,
+                    allow_mass_change=allow_mass_change,
+                    progress=tick,
+                    trigger="manual",
+                    wait=wait_seconds,
+                    resync=asked if dry_run else None,
+                )
+            break
+        except OperationalError as exc:
+            # A dry run plans inside one transaction it rolls back. On SQLite, a scheduler
+            # committing meanwhile makes that transaction's first write fail at once ("database
+            # is locked": its snapshot is stale). Nothing was written, so it simply starts over.
+            if not (dry_run and "database is locked" in str(exc)):
+                raise
+            if attempt == DRY_RUN_ATTEMPTS:
+                raise InputError("sync --dry-run", "the database stayed busy with other syncs "
+                                 f"({attempt} tries); try again, or stop the scheduler") from None
     report_and_exit(app, reports, as_json=as_json, dry_run=dry_run)
 
 

@@ -38,13 +38,17 @@ from touches.record import (
     record_touch,
     touches_by_key,
 )
-from touches.types import Origin
+from touches.types import TOUCH_TYPES, Origin
 from touches.utm import UTM_FIELDS
 
 COLUMNS = (
     "email", "occurred_at", "touch_type", "campaign", "channel", *UTM_FIELDS, "detail",
 )
 REQUIRED = ("email", "occurred_at", "touch_type")
+#: Columns ``syncline export touches`` writes beside ours: hub ids and what recorded a touch.
+#: Read back, they are ignored (the hub finds the person by email and the campaign by name), so
+#: an exported file imports as it is.
+EXPORTED_ONLY = ("id", "person_id", "campaign_id", "origin", "member_id")
 BATCH_SIZE = 500
 _HUB_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -100,7 +104,7 @@ class _Checked:
         """Every CSV column must be one the importer knows; the required ones must be there."""
         present = {name.strip().lower() for name in names if name.strip()}
         for name in names:
-            if name.strip() and name.strip().lower() not in COLUMNS:
+            if name.strip() and name.strip().lower() not in (*COLUMNS, *EXPORTED_ONLY):
                 self.error(1, None, f"unknown column {name!r} (columns: {', '.join(COLUMNS)})")
         for name in REQUIRED:
             if name not in present:
@@ -114,7 +118,7 @@ class _Checked:
             if not key:
                 continue
             if key not in COLUMNS:
-                if check_keys:
+                if check_keys and key not in EXPORTED_ONLY:
                     self.error(line, str(name), f"unknown column (columns: {', '.join(COLUMNS)})")
                 continue
             values[key] = None if blank(raw) else raw
@@ -122,6 +126,11 @@ class _Checked:
         for name in REQUIRED:
             if values.get(name) is None:
                 self.error(line, name, "missing: every touch needs one")
+        kind = values.get("touch_type")
+        if kind is not None and str(kind).strip().lower() not in TOUCH_TYPES:
+            # Said here, with the row's other problems, not only once its person is found.
+            self.error(line, "touch_type", f"{str(kind)!r} is not a touch type (allowed: "
+                       f"{', '.join(TOUCH_TYPES)})")
         if values.get("occurred_at") is not None:
             try:
                 row.occurred_at = parse_time(values["occurred_at"])
@@ -277,7 +286,8 @@ def _resolve(
             normalised(touch, programs.aliases)
         except TouchRefusedError as exc:
             for name, message in exc.problems.items():
-                checked.error(row.line, name, message)
+                if name != "touch_type":  # already said by the row's own check
+                    checked.error(row.line, name, message)
             continue
         touches.append((row, touch))
     return touches

@@ -100,7 +100,8 @@ def test_bad_rows_are_listed_with_file_line_and_column_and_nothing_is_written(
           "bob@y.com,2026-03-01T09:00:00Z,event,No Such Campaign,\n"
           "bob@y.com,2026-03-01T09:00:00Z,event,Twin,\n"
           'bob@y.com,2026-03-01T09:00:00Z,event,,"[1, 2]"\n'
-          "ann@x.com,2026-03-01T09:00:00.5Z,form_fill,,\n")
+          "ann@x.com,2026-03-01T09:00:00.5Z,form_fill,,\n"
+          "nobody@x.com,soon,form_fil,No Such Campaign,\n")
     before = database_dump(ready)
     result = syncline("import", "touches", "bad.csv")
     assert result.exit_code == 2
@@ -119,11 +120,14 @@ def test_bad_rows_are_listed_with_file_line_and_column_and_nothing_is_written(
     assert lines[4].startswith(
         "error: bad.csv:7 campaign: 2 campaigns are named 'Twin': give the hub id instead (")
     assert all(twin in lines[4] for twin in twins) and len(twins) == 2
-    assert lines[5:] == [
+    assert lines[5:7] == [
         'error: bad.csv:8 detail: expected a JSON object ({"key": "value"})',
         "error: bad.csv:9 occurred_at: the same touch as line 2 (same person, time to the "
         "second, touch type and campaign)",
     ]
+    # One row, every problem it has.
+    assert sorted(line.split()[2].rstrip(":") for line in lines[7:]) == [
+        "campaign", "email", "occurred_at", "touch_type"]
     assert database_dump(ready) == before
 
 
@@ -180,6 +184,22 @@ def test_exports_carry_hub_ids_emails_and_campaign_names(
     as_csv = list(csv.DictReader(syncline("export", "members").stdout.splitlines()))
     assert [(r["email"], r["campaign"], r["responded"]) for r in as_csv] == [
         ("ann@x.com", "Webinar: Launch", "true")]
+
+
+def test_an_exported_file_imports_back_as_it_is(
+    syncline: Invoke, ready: Engine, project: Path, hub_with_people: dict[str, str]
+) -> None:
+    write(project / "t.csv", "email,occurred_at,touch_type,campaign,source\n"
+          "ann@x.com,2026-03-01T09:15:42Z,webinar_attended,Webinar: Launch,FB\n")
+    assert syncline("import", "touches", "t.csv").exit_code == 0
+    exported = syncline("export", "touches", "-o", "exported.csv")
+    assert exported.exit_code == 0, exported.output
+
+    again = syncline("import", "touches", "exported.csv")
+
+    assert again.exit_code == 0, again.output
+    assert "unchanged=1" in again.stdout
+    assert count(ready, "touch") == 1
 
 
 def test_sync_turns_campaign_responses_into_touches(
