@@ -19,6 +19,7 @@ from sandboxes.dynamics.routes_control import control_blueprint
 from sandboxes.dynamics.routes_data import api_resource, service_document
 from sandboxes.dynamics.wire import API_ROOT, error_response, json_response
 from sandboxes.faults import ECHO_TOKEN_REQUEST, echoed_request
+from sandboxes.record_page import record_page
 
 if TYPE_CHECKING:
     from sandboxes.dynamics.store import Environment
@@ -45,6 +46,7 @@ def create_app(
         app.extensions["dynamics_sandbox"].clock = clock
     app.register_blueprint(control_blueprint(), url_prefix="/__sandbox__")
     app.add_url_rule("/<tenant>/oauth2/v2.0/token", view_func=_token, methods=["POST"])
+    app.add_url_rule("/main.aspx", view_func=_record_form, methods=["GET"])
     app.add_url_rule(f"{API_ROOT}/", endpoint="api_root", view_func=service_document)
     app.add_url_rule(
         f"{API_ROOT}/<path:resource>",
@@ -133,3 +135,11 @@ def _token(tenant: str) -> Response:
     # Entra ID is not an OData service.
     response.headers["Content-Type"] = "application/json; charset=utf-8"
     return response
+
+
+def _record_form() -> Response:
+    """``main.aspx?etn=lead&id=…&pagetype=entityrecord``: the record's form in the web client."""
+    table, key = request.args.get("etn", ""), request.args.get("id", "")
+    env = state().env
+    found = env.find(table, key) if table in env.metadata.entities else None
+    return record_page("Dynamics 365", table, key, found)

@@ -10,6 +10,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from sandboxes.faults import ECHO_TOKEN_REQUEST, echoed_request
+from sandboxes.record_page import record_page
 from sandboxes.salesforce.auth import Auth, OAuthError, bearer_token
 from sandboxes.salesforce.bulk import BulkJobs
 from sandboxes.salesforce.config import RELEASE_NAMES
@@ -79,6 +80,7 @@ def create_app(
 
     app.add_url_rule("/services/oauth2/token", view_func=_token, methods=["POST"])
     app.add_url_rule("/services/data/", view_func=_versions, methods=["GET"])
+    app.add_url_rule("/lightning/r/<sobject>/<record_id>/view", view_func=_record_view)
     return app
 
 
@@ -177,3 +179,14 @@ def _versions() -> Response:
             for version in state().api_versions
         ]
     )
+
+
+def _record_view(sobject: str, record_id: str) -> Response:
+    """``/lightning/r/Lead/<id>/view``: the record's page in Lightning Experience."""
+    sandbox = state()
+    with sandbox.org_lock:
+        try:
+            found: dict | None = dict(sandbox.org.get(sobject, record_id))
+        except SalesforceError:
+            found = None
+    return record_page("Salesforce", sobject, record_id, found)
