@@ -140,6 +140,10 @@ def run(
             since = min(cursors[name].seq for name in INPUTS)
             targets = _dirty(session, since, upto, settings.people)
     report = RunReport(full=full)
+    if not full and not targets and all(cursors[name].seq == upto for name in INPUTS):
+        # Idle: nothing changed in the hub since the last run, so nothing is written either.
+        report.seconds = time.perf_counter() - started
+        return report
     if full:
         with db.session(engine) as session:
             _drop_other_models(session, names)

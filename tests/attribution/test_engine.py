@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlmodel import Session
 
 from attribution.config import parse_settings
@@ -85,6 +85,27 @@ def test_a_noop_recompute_leaves_campaign_influence_untouched(engine: Engine) ->
     assert influence(engine) == before
     assert _seq(engine) == seq
     assert run(engine, SETTINGS).opportunities == 0  # nothing changed since
+
+
+def test_an_idle_run_writes_nothing(engine: Engine) -> None:
+    """The scheduler runs attribution every 30 s: with nothing new it only reads."""
+    story(engine)
+    run(engine, SETTINGS)
+    # Its own campaign_influence rows took change numbers after it read the counter: the next
+    # run moves the cursors past them (it cannot tell them from someone else's writes).
+    assert run(engine, SETTINGS).opportunities == 0
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, text: str, *args: object) -> None:
+        statements.append(text.split()[0].upper() if text.split()[0].upper() == "SELECT" else text)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        idle = run(engine, SETTINGS)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert idle.opportunities == 0
+    assert statements and set(statements) <= {"SELECT"}, [s for s in statements if s != "SELECT"]
 
 
 def test_credit_that_disappears_soft_deletes_its_influence(engine: Engine) -> None:
