@@ -62,9 +62,10 @@ browser:
 	    || echo "browser: could not install chromium"; \
 	fi
 
+# Two workers (`-n 2`): CI's machine has two cores, and much of the suite waits on processes.
 test: venv services browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: venv
 	$(BIN)/ruff check .
