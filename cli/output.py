@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -136,3 +137,16 @@ def one_line(text: str) -> str:
         ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
         for ch in redact(text)
     )
+
+
+def print_import_counts(file: Path, report: Any, *, rich_table: bool) -> None:
+    """An import's rows, created, updated and unchanged: a table, or ``k=v`` pairs for scripts."""
+    counts = {name: getattr(report, name) for name in ("rows", "created", "updated", "unchanged")}
+    if rich_table:
+        table = Table(title=f"Imported {file.name}", title_justify="left")
+        for key in counts:
+            table.add_column(key, justify="right")
+        table.add_row(*(f"{v:,}" for v in counts.values()))
+        Console().print(table)
+    else:
+        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 
 from cli.context import App, pass_app
+from cli.output import print_import_counts
 from core.errors import InputError
 from core.people import ON_DUPLICATE, ImportReport, OnDuplicate, export_people, import_people
 
@@ -59,20 +59,7 @@ def import_people_command(app: App, file: Path, on_duplicate: OnDuplicate) -> No
     else:
         report = import_people(engine, file, schema=app.schema, on_duplicate=on_duplicate)
     _report_duplicates(file, report)
-    counts = {
-        "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-    }
-    if app.interactive:
-        table = Table(title=f"Imported {file.name}", title_justify="left")
-        for key in counts:
-            table.add_column(key, justify="right")
-        table.add_row(*(f"{v:,}" for v in counts.values()))
-        Console().print(table)
-    else:
-        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    print_import_counts(file, report, rich_table=app.interactive)
 
 
 def _report_duplicates(file: Path, report: ImportReport) -> None:

@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from cli.context import App, pass_app
+from cli.output import print_import_counts
 from cli.people import export_group, import_group
 from core.errors import InputError
 from core.hub_export import EXPORTS, export_records
@@ -29,20 +28,7 @@ def import_touches_command(app: App, file: Path) -> None:
     if not file.exists():
         raise InputError(str(file), "file not found")
     report = import_touches(app.engine, file, programs=app.programs)
-    counts = {
-        "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-    }
-    if app.interactive:
-        table = Table(title=f"Imported {file.name}", title_justify="left")
-        for key in counts:
-            table.add_column(key, justify="right")
-        table.add_row(*(f"{v:,}" for v in counts.values()))
-        Console().print(table)
-    else:
-        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    print_import_counts(file, report, rich_table=app.interactive)
 
 
 #: What one record of each export is, for the help text.

@@ -13,8 +13,10 @@ Wire formats (the Salesforce Bulk API's upload) are not spreadsheets and keep va
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any, Protocol
 
 #: Characters that make a spreadsheet treat a cell as a formula (or, for tab and carriage
@@ -69,3 +71,21 @@ class _NeutralisingWriter:
 def writer(out: Any, lineterminator: str = "\r\n") -> RowWriter:
     """A CSV writer for a file people open: RFC 4180 quoting, formula-like cells neutralised."""
     return _NeutralisingWriter(out, lineterminator)
+
+
+def plain(value: Any) -> Any:
+    """A value as an export writes it in JSON: dates and times in ISO 8601, the rest as is."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def cell(value: Any) -> str:
+    """A value as an export writes it in CSV: blank for none, true/false, JSON for structures."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(plain(value))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
 from typing import Any, Literal, TextIO
 
 from sqlalchemy import Engine
@@ -101,22 +100,6 @@ def _columns(record: Any, columns: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(record, name, None) for name in columns}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(_plain(value))
-
-
 def export_records(
     engine: Engine, what: str, out: TextIO, *, fmt: Literal["csv", "jsonl"] = "csv"
 ) -> int:
@@ -133,9 +116,9 @@ def export_records(
     with session(engine) as db:
         for row in rows(db):
             if writer is not None:
-                writer.writerow([_cell(row[name]) for name in columns])
+                writer.writerow([csvfile.cell(row[name]) for name in columns])
             else:
-                record = {name: _plain(row[name]) for name in columns}
+                record = {name: csvfile.plain(row[name]) for name in columns}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
             if count % BATCH_SIZE == 0:

@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -420,22 +419,6 @@ def import_people(
                         duplicates=checked.duplicates())
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(_plain(value))
-
-
 def _live_people_by_email(db: Session) -> Iterable[Person]:
     query = (
         select(Person)
@@ -473,9 +456,10 @@ def export_people(
         for person in _live_people_by_email(db):
             values = [person.id, *(schema.get(person, name) for name in fields)]
             if writer is not None:
-                writer.writerow([_cell(value) for value in values])
+                writer.writerow([csvfile.cell(value) for value in values])
             else:
-                record = {name: _plain(value) for name, value in zip(names, values, strict=True)}
+                pairs = zip(names, values, strict=True)
+                record = {name: csvfile.plain(value) for name, value in pairs}
                 text = json.dumps(record, ensure_ascii=False)
                 if fmt == "jsonl":
                     out.write(text + "\n")
