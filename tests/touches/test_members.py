@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, event
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from attribution.config import parse_settings
 from core.clock import as_utc
 from core.db import session
 from core.hubschema import HubSchema
+from core.models import AttributionCredit, CampaignInfluence, Opportunity, OpportunityContactRole
 from core.sequence import current_seq
 from jobs.engine import SyncContext
 from jobs.scheduler import build_scheduler, hub_steps_job
@@ -179,3 +181,26 @@ def test_the_scheduler_runs_the_step_on_its_own_job(
     without = SyncContext(sqlite_engine, {}, HubSchema.standard(), no_connections)  # type: ignore[arg-type]
     assert build_scheduler(without, scheduler=BackgroundScheduler(timezone="UTC")).get_job(
         "hub-steps") is None
+
+
+def test_the_hub_steps_job_credits_the_deal_the_new_touch_belongs_to(
+    sqlite_engine: Engine, programs: Programs
+) -> None:
+    """Member → touch, then attribution over it, in one run of the scheduler's job."""
+    gus, webinar = person("gus@x.com"), campaign("Webinar: Jobs", type="Webinar")
+    deal = Opportunity(name="Jobs deal", amount=1000.0, created_on=datetime.now(UTC))
+    add(sqlite_engine, gus, webinar, deal,
+        member(gus, webinar, status="attended"),
+        OpportunityContactRole(opportunity_id=deal.id, person_id=gus.id, is_primary=True))
+    settings = parse_settings("models: [first_touch]\n", "attribution.yaml")
+    ctx = SyncContext(sqlite_engine, {}, HubSchema.standard(), lambda name: None,  # type: ignore[arg-type,return-value]
+                      programs=programs, attribution=settings)
+
+    hub_steps_job(ctx)
+
+    [touch] = touches(sqlite_engine)
+    with Session(sqlite_engine) as db:
+        [credit] = db.exec(select(AttributionCredit)).all()
+        [row] = db.exec(select(CampaignInfluence)).all()
+    assert (credit.opportunity_id, credit.touch_id, credit.share) == (deal.id, touch.id, "1/1")
+    assert (row.campaign_id, row.person_id, row.influence) == (webinar.id, gus.id, 100.0)
