@@ -305,7 +305,7 @@ def measure(scale: float, page_size: int | None, change: float) -> dict[str, Any
 def _print(figures: dict[str, Any]) -> None:
     for key, value in figures.items():
         if key != "cycles":
-            print(f"{key:28} {value}")
+            print(f"{key:36} {value}")
     print()
     print(f"{'cycle':14} {'rows':>7} {'created':>8} {'updated':>8} {'deleted':>8} {'failed':>7} "
           f"{'collections':>12} {'bulk calls':>11} {'bulk jobs':>10} {'write calls':>12} "
