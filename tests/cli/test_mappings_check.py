@@ -143,8 +143,10 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
         result = syncline("mappings", "check")
     assert missing.exit_code == 2
     [line] = error_lines(missing)[:1]
+    text = (project / "mappings" / "salesforce-campaign-influence.yaml").read_text()
+    row = next(n for n, t in enumerate(text.splitlines(), 1) if "lookup:" in t)
     assert line.startswith(
-        "error: mappings/salesforce-campaign-influence.yaml:22 fields.model.lookup: no "
+        f"error: mappings/salesforce-campaign-influence.yaml:{row} fields.model.lookup: no "
         f"CampaignInfluenceModel has DeveloperName {models[-1]!r}: create it (for Campaign "
         f"Influence models: Setup > Campaign Influence > Models, API name {models[-1]}"), line
     assert result.exit_code == 0, result.output
