@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
+from cli import sync as cli_sync
 from jobs.report import JSON_KEYS
 from tests.cli.conftest import Invoke
 from tests.cli.helpers import (
@@ -241,3 +245,31 @@ def test_a_disabled_mapping_runs_only_when_named_and_then_says_so(
     )
     assert crm().count("Contact") == 0
     assert [run["mapping"] for run in rows(ready, "sync_run")] == ["lead"]
+
+
+def test_a_dry_run_whose_snapshot_went_stale_starts_over_then_says_so_in_one_line(
+    syncline: Invoke, ready: Engine, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite refuses a dry run's first write when a scheduler committed since it began."""
+    import_people(syncline, project, "email,first_name,last_name\nann@example.com,Ann,Lee\n")
+    real, attempts = cli_sync.run_all, []
+
+    def busy_then_real(*args: Any, busy: int, **kwargs: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) <= busy:
+            raise OperationalError("UPDATE sync_error ...", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli_sync, "run_all", lambda *a, **k: busy_then_real(*a, busy=2, **k))
+    retried = syncline("sync", "--dry-run")
+    assert retried.exit_code == 0, retried.output
+    assert len(attempts) == 3 and "lead (dry run, nothing written)" in retried.stdout
+
+    attempts.clear()
+    monkeypatch.setattr(cli_sync, "run_all", lambda *a, **k: busy_then_real(*a, busy=9, **k))
+    busy = syncline("sync", "--dry-run")
+    assert busy.exit_code == 2
+    assert error_lines(busy) == [
+        "error: sync --dry-run: the database stayed busy with other syncs (3 tries); try again, "
+        "or stop the scheduler"]
+    assert "Traceback" not in busy.output
