@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -71,6 +72,40 @@ class _NeutralisingWriter:
 def writer(out: Any, lineterminator: str = "\r\n") -> RowWriter:
     """A CSV writer for a file people open: RFC 4180 quoting, formula-like cells neutralised."""
     return _NeutralisingWriter(out, lineterminator)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRecord:
+    """One non-blank row of a CSV file: its line and cells by column, or why it cannot be read."""
+
+    line: int
+    values: dict[str, str]
+    problem: str | None = None
+
+
+def read_records(
+    handle: Iterable[str], on_header: Callable[[list[str]], None]
+) -> Iterator[CsvRecord]:
+    """The rows of a CSV file an admin hands an import, after ``on_header`` saw its header.
+
+    Blank rows are skipped; a row with values beyond the header is a problem, not a record.
+    """
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        return
+    on_header(header)
+    for values in reader:
+        if not any(value.strip() for value in values):
+            continue
+        # line_num is the physical line where the record ended (quoted fields may span lines).
+        if any(value.strip() for value in values[len(header) :]):
+            yield CsvRecord(reader.line_num, {},
+                            f"{len(values)} values but the header has {len(header)} columns")
+            continue
+        # Our own export quotes formula-like cells for spreadsheets: read them back as they were.
+        cells = [restore(value) for value in values]
+        yield CsvRecord(reader.line_num, dict(zip(header, cells, strict=False)))
 
 
 def plain(value: Any) -> Any:

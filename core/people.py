@@ -264,22 +264,11 @@ class _Validator:
 
 
 def _read_csv(handle: TextIO, checked: _Validator) -> None:
-    reader = csv.reader(handle)
-    header = next(reader, None)
-    if header is None:
-        return
-    checked.header(header)
-    for values in reader:
-        if not any(value.strip() for value in values):
-            continue
-        # line_num is the physical line where the record ended (quoted fields may span lines).
-        if any(value.strip() for value in values[len(header) :]):
-            message = f"{len(values)} values but the header has {len(header)} columns"
-            checked.error(f"{checked.file}:{reader.line_num}", message)
-            continue
-        # Our own export quotes formula-like cells for spreadsheets: read them back as they were.
-        cells = [csvfile.restore(value) for value in values]
-        checked.row(reader.line_num, dict(zip(header, cells, strict=False)))
+    for record in csvfile.read_records(handle, checked.header):
+        if record.problem is not None:
+            checked.error(f"{checked.file}:{record.line}", record.problem)
+        else:
+            checked.row(record.line, record.values)
 
 
 def _read_jsonl(handle: TextIO, checked: _Validator) -> None:

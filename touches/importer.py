@@ -153,20 +153,11 @@ class _Checked:
 
 def _read_csv(path: Path, checked: _Checked) -> None:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
-        checked.header(header)
-        for values in reader:
-            if not any(value.strip() for value in values):
-                continue
-            if any(value.strip() for value in values[len(header):]):
-                checked.error(reader.line_num, None,
-                              f"{len(values)} values but the header has {len(header)} columns")
-                continue
-            cells = [csvfile.restore(value) for value in values]
-            checked.row(reader.line_num, dict(zip(header, cells, strict=False)), check_keys=False)
+        for record in csvfile.read_records(handle, checked.header):
+            if record.problem is not None:
+                checked.error(record.line, None, record.problem)
+            else:
+                checked.row(record.line, record.values, check_keys=False)
 
 
 def _read_jsonl(path: Path, checked: _Checked) -> None:
