@@ -10,8 +10,10 @@ as the file loads again.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +32,7 @@ from mappings.workspace import Workspace, load_workspace, signature
 from touches.programs import Programs, load_programs, programs_path
 
 log = get_logger("scheduler")
+T = TypeVar("T")
 
 #: The job-level error of a mapping whose file (or hub.yaml, or connections file) is broken.
 INVALID_CODE = "MAPPING_INVALID"
@@ -112,23 +115,14 @@ class LiveConfig:
 
     def _programs(self) -> Programs | None:
         """The programs file as it is now; None (hub steps wait) while it does not load."""
-        try:
-            return load_programs(programs_path(self.mappings_dir))
-        except InputError as exc:
-            # The syncs go on: only the touches from campaign members wait for the fix.
-            event(log, "programs.invalid", error=str(exc).splitlines()[0],
-                  hint="fix it (`syncline mappings check` lists every problem)")
-            return None
+        # The syncs go on: only the touches from campaign members wait for the fix.
+        return _or_none("programs.invalid",
+                        lambda: load_programs(programs_path(self.mappings_dir)))
 
     def _attribution(self) -> AttributionSettings | None:
         """The attribution file as it is now; None (attribution waits) while it does not load."""
-        try:
-            return settings_in(self.mappings_dir)
-        except InputError as exc:
-            # The syncs go on; the credits already computed stay until the file is fixed.
-            event(log, "attribution.invalid", error=str(exc).splitlines()[0],
-                  hint="fix it (`syncline mappings check` lists every problem)")
-            return None
+        # The syncs go on; the credits already computed stay until the file is fixed.
+        return _or_none("attribution.invalid", lambda: settings_in(self.mappings_dir))
 
     def _record_problems(self, workspace: Workspace) -> None:
         """One job-level error per stopped mapping; resolve it for mappings that load again."""
@@ -158,3 +152,13 @@ def _invalid(problems: list[InputError]) -> Failure:
         hint="this mapping does not sync until the file loads again: fix it (or check it with "
         "`syncline mappings check`); the scheduler picks the fix up within seconds",
     )
+
+
+def _or_none(event_name: str, load: Callable[[], T]) -> T | None:
+    """What ``load`` reads, or None after logging the file's first problem as ``event_name``."""
+    try:
+        return load()
+    except InputError as exc:
+        event(log, event_name, error=str(exc).splitlines()[0],
+              hint="fix it (`syncline mappings check` lists every problem)")
+        return None
