@@ -47,10 +47,12 @@ def seed_journeys(db: Session, org: Org, rnd: random.Random) -> dict[str, int]:
     touches = people = 0
     contacts = {row["Id"]: row for row in org.rows("Contact")}
     known = {p.email: p for p in db.exec(select(Person))}
+    roles: dict[str, list[dict]] = {}
+    for role in sorted(org.rows("OpportunityContactRole"), key=lambda row: row["Id"]):
+        roles.setdefault(role["OpportunityId"], []).append(role)
     for deal in sorted(org.rows("Opportunity"), key=lambda row: row["Id"]):
         opened = parse_datetime(str(deal["CreatedDate"]))
-        roles = [r for r in org.rows("OpportunityContactRole") if r["OpportunityId"] == deal["Id"]]
-        for role in sorted(roles, key=lambda row: row["Id"]):
+        for role in roles.get(deal["Id"], []):
             contact = contacts.get(role["ContactId"])
             if contact is None or not contact.get("Email"):
                 continue
