@@ -164,9 +164,9 @@ def rule_failure(rule: str, exc: Exception) -> Failure:
 def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
     """A record that names another record not linked yet: retried until that one syncs."""
     refs = {row.remote: " or ".join(row.refs) for row in mapping.fields if row.ref}
-    lookups = {row.remote: row.lookup for row in mapping.fields if row.lookup}
+    lookups = {row.remote: row.lookup_target for row in mapping.fields if row.lookup_target}
     if field in lookups:  # a remote record named by a field value: only an admin can add it
-        obj, _, name = lookups[field].partition(".")
+        obj, name = lookups[field]
         return Failure(
             ErrorKind.TRANSIENT,
             f"{field}: {why}",
