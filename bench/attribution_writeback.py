@@ -42,12 +42,9 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from attribution.config import AttributionSettings
 from attribution.engine import run as run_attribution
 from attribution.engine import settings_in
-from bench.common import CallLog, counting_requests, kind_of
+from bench.common import CallLog, counting_requests, kind_of, sandbox_context
 from bench.salesforce_push import endpoint_of
-from connectors import build_connector
-from connectors.base import Connector
 from core import db
-from core.hubschema import HubSchema
 from core.models import (
     Campaign,
     CampaignInfluence,
@@ -59,7 +56,6 @@ from core.models import (
 )
 from core.sequence import reserve
 from jobs.engine import SyncContext, run_mapping
-from mappings.loader import load_mappings
 from sandboxes.salesforce import influence
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 
@@ -206,19 +202,6 @@ def change_touches(engine: Engine, share: float, now: datetime, seed_value: int 
 # -- cycles -------------------------------------------------------------------------------------
 
 
-def _context(engine: Engine, folder: Path, sandbox: SalesforceSandbox) -> SyncContext:
-    schema = HubSchema.load(folder / "hub.yaml")
-    settings = {"type": "salesforce", "login_url": sandbox.url, "client_id": sandbox.client_id,
-                "client_secret": sandbox.client_secret, "username": sandbox.username,
-                "password": sandbox.password, "security_token": sandbox.security_token,
-                "bulk_poll_seconds": 0.05}
-
-    def connect(name: str) -> Connector:
-        return build_connector(name, settings)
-
-    return SyncContext(engine, load_mappings(folder, hub_schema=schema), schema, connect)
-
-
 def _mapping_folder(folder: Path, page_size: int | None) -> Path:
     """The shipped mapping files, the influence mapping's page_size overridden when asked."""
     mappings = folder / "mappings"
@@ -277,7 +260,7 @@ def measure(scale: float, page_size: int | None, change: float) -> dict[str, Any
         seeded = time.perf_counter() - started
         full = run_attribution(engine, settings, full=True)
         rows = _live(engine, CampaignInfluence)
-        ctx = _context(engine, mappings, sandbox)
+        ctx = sandbox_context(engine, mappings, sandbox)
         log = CallLog(endpoint_of)
         with counting_requests(log):
             first = push_cycle("first", ctx, log, sandbox)

@@ -22,15 +22,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bench.common import INSERT_CHUNK, REPO, seed_people, write_mapping
-from connectors import build_connector
-from connectors.base import Connector
+from bench.common import INSERT_CHUNK, REPO, sandbox_context, seed_people, write_mapping
 from core import clock, db
 from core.hubschema import HubSchema
 from core.models import Link, Person, SyncState
 from jobs.backfill import scope
 from jobs.backfill.phases import PAGE
-from jobs.engine import SyncContext, run_mapping
+from jobs.engine import run_mapping
 from mappings.loader import load_mappings
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 
@@ -70,7 +68,7 @@ def run(engine: Engine, folder: Path, sandbox: SalesforceSandbox, records: int) 
     print(f"seeded {records:,} linked people and Leads in {time.perf_counter() - started:.1f} s")
 
     _put_row(mappings / SHIPPED.name, score_row)
-    ctx = _context(engine, mappings, sandbox)
+    ctx = sandbox_context(engine, mappings, sandbox)
     plan = run_mapping(ctx, MAPPING, dry_run=True)
     print(f"dry run: {plan.backfill[0] if plan.backfill else 'no backfill planned'}")
 
@@ -146,19 +144,6 @@ def _remember_mapping(engine: Engine, folder: Path) -> None:
         session.commit()
     with engine.begin() as connection:  # the people were synced before this run began
         connection.execute(update(Person.__table__).values(updated_at=now))  # type: ignore[attr-defined]
-
-
-def _context(engine: Engine, folder: Path, sandbox: SalesforceSandbox) -> SyncContext:
-    schema = HubSchema.load(folder / "hub.yaml")
-    settings = {"type": "salesforce", "login_url": sandbox.url, "client_id": sandbox.client_id,
-                "client_secret": sandbox.client_secret, "username": sandbox.username,
-                "password": sandbox.password, "security_token": sandbox.security_token,
-                "bulk_poll_seconds": 0.05}
-
-    def connect(name: str) -> Connector:
-        return build_connector(name, settings)
-
-    return SyncContext(engine, load_mappings(folder, hub_schema=schema), schema, connect)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.engine import Engine
 
+from connectors import build_connector
 from connectors.base import Connector
 from core import clock, sequence
 from core.hubschema import HubSchema
@@ -34,6 +35,7 @@ from core.models import Person
 from jobs.engine import SyncContext, run_mapping
 from jobs.report import RunReport
 from mappings.loader import load_mappings
+from sandboxes.salesforce.sandbox import SalesforceSandbox
 
 REPO = Path(__file__).resolve().parent.parent
 HUB_SCHEMA_FILE = REPO / "mappings" / "hub.yaml"
@@ -98,6 +100,20 @@ def counting_requests(log: CallLog) -> Iterator[CallLog]:
 
 
 # -- measurements -------------------------------------------------------------------------------
+
+
+def sandbox_context(engine: Engine, folder: Path, sandbox: SalesforceSandbox) -> SyncContext:
+    """Real cycles of ``folder``'s mappings, their connections built for ``sandbox``'s org."""
+    schema = HubSchema.load(folder / "hub.yaml")
+    settings = {"type": "salesforce", "login_url": sandbox.url, "client_id": sandbox.client_id,
+                "client_secret": sandbox.client_secret, "username": sandbox.username,
+                "password": sandbox.password, "security_token": sandbox.security_token,
+                "bulk_poll_seconds": 0.05}
+
+    def connect(name: str) -> Connector:
+        return build_connector(name, settings)
+
+    return SyncContext(engine, load_mappings(folder, hub_schema=schema), schema, connect)
 
 
 def peak_rss_mb() -> float:
