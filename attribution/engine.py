@@ -257,7 +257,7 @@ def _compute(
             if result.pending:
                 out.credits.append(_credit_row(opportunity_id, result.model, None, PENDING,
                                                result.pending, money[-1]))
-        out.influence.update(totals.rows())
+        out.influence.update(totals.rows(inputs.crm.get(opportunity_id)))
     return out
 
 

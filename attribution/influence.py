@@ -38,6 +38,8 @@ class Influence:
 
     influence: float
     revenue: float | None
+    #: The connection that holds the opportunity (where the row goes back to).
+    crm: str | None = None
 
 
 class InfluenceTotals:
@@ -54,12 +56,13 @@ class InfluenceTotals:
             before = self._revenue.get(key, Decimal(0))
             self._revenue[key] = None if revenue is None or before is None else before + revenue
 
-    def rows(self) -> dict[Key, Influence]:
-        """The rows as they should be stored."""
+    def rows(self, crm: str | None) -> dict[Key, Influence]:
+        """The rows as they should be stored, for a deal held by the connection ``crm``."""
         return {
             key: Influence(
                 round(float(credit * 100), INFLUENCE_DECIMALS),
                 None if self._revenue[key] is None else float(self._revenue[key]),  # type: ignore[arg-type]
+                crm,
             )
             for key, credit in self._credit.items()
         }
@@ -71,15 +74,16 @@ def write_influence(
     """Make the rows of ``opportunity_ids`` what ``wanted`` says; returns the rows written."""
     table = CampaignInfluence.__table__  # type: ignore[attr-defined]
     c = table.c
-    existing: dict[Key, tuple[str, float, float | None, bool]] = {}
+    existing: dict[Key, tuple[str, float, float | None, bool, str | None]] = {}
     for batch in slices(opportunity_ids):
         rows = session.execute(
             select(c.id, c.opportunity_id, c.campaign_id, c.person_id, c.model, c.influence,
-                   c.revenue, c.deleted_at).where(c.opportunity_id.in_(batch))
+                   c.revenue, c.deleted_at, c.crm).where(c.opportunity_id.in_(batch))
         ).all()
         for row in rows:
             key = (row.opportunity_id, row.campaign_id, row.person_id, row.model)
-            existing[key] = (row.id, row.influence, row.revenue, row.deleted_at is not None)
+            existing[key] = (row.id, row.influence, row.revenue, row.deleted_at is not None,
+                             row.crm)
     new: list[dict[str, object]] = []
     changed: list[dict[str, object]] = []
     for key in sorted(wanted):
@@ -90,13 +94,14 @@ def write_influence(
             new.append({
                 "id": new_id(), "opportunity_id": opportunity_id, "campaign_id": campaign_id,
                 "person_id": person_id, "model": model, "influence": want.influence,
-                "revenue": want.revenue, "created_at": now, "deleted_at": None,
+                "revenue": want.revenue, "crm": want.crm, "created_at": now, "deleted_at": None,
             })
-        elif have[3] or have[1] != want.influence or have[2] != want.revenue:
+        elif have[3] or (have[1], have[2], have[4]) != (want.influence, want.revenue, want.crm):
             changed.append({"row_id": have[0], "influence": want.influence,
-                            "revenue": want.revenue, "deleted_at": None})
+                            "revenue": want.revenue, "crm": want.crm, "deleted_at": None})
     gone = [
-        {"row_id": have[0], "influence": have[1], "revenue": have[2], "deleted_at": now}
+        {"row_id": have[0], "influence": have[1], "revenue": have[2], "crm": have[4],
+         "deleted_at": now}
         for key, have in sorted(existing.items()) if key not in wanted and not have[3]
     ]
     changed.sort(key=lambda row: str(row["row_id"]))

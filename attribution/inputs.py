@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, union
 from sqlmodel import Session, col
 
 from attribution.positions import Deal, TouchPoint
 from core.clock import as_utc
-from core.models import Opportunity, OpportunityContactRole, Person, Touch
+from core.models import Link, Opportunity, OpportunityContactRole, Person, Touch
 
 #: Ids per ``IN (...)`` list: under SQLite's historical 999-parameter limit.
 SLICE = 900
@@ -53,6 +53,8 @@ class ChunkInputs:
     touches: dict[str, list[TouchPoint]] = field(default_factory=lambda: defaultdict(list))
     #: Touch id → its person (campaign influence is per person).
     touch_person: dict[str, str] = field(default_factory=dict)
+    #: Opportunity id → the connection it was pulled from: its credit goes back there.
+    crm: dict[str, str] = field(default_factory=dict)
 
     def touches_of(self, opportunity_id: str) -> list[TouchPoint]:
         """Every live touch of the opportunity's people (the journey selects among them)."""
@@ -94,9 +96,16 @@ def read_chunk(session: Session, ids: Sequence[str], people: str) -> ChunkInputs
             else:
                 found.skipped[row.id] = deal
     live = list(found.deals)
+    link = Link.__table__.c  # type: ignore[attr-defined]
     for batch in slices(live):
         for opportunity_id, person_id in session.execute(_people_query(batch, people)).all():
             found.people.setdefault(opportunity_id, set()).add(person_id)
+        crms = session.execute(
+            select(link.hub_id, link.connection)
+            .where(link.hub_object == "opportunity", link.hub_id.in_(batch))
+            .order_by(link.connection.desc())
+        ).all()
+        found.crm.update(crms)  # a deal linked twice (never, in practice) keeps the first name
     persons = sorted({p for group in found.people.values() for p in group})
     touch = Touch.__table__.c  # type: ignore[attr-defined]
     for batch in slices(persons):
@@ -117,10 +126,15 @@ def read_chunk(session: Session, ids: Sequence[str], people: str) -> ChunkInputs
 
 
 def _people_query(ids: list[str], people: str) -> Any:
-    """(opportunity id, person id) pairs of the live people who count for ``ids``."""
+    """(opportunity id, person id) pairs of the live people who count for ``ids``.
+
+    Under either contact-role rule the deal's own primary contact (Dynamics names it on the
+    opportunity) counts too, as a primary role would: a deal with no role rows keeps its
+    person.
+    """
     person = Person.__table__.c  # type: ignore[attr-defined]
+    opportunity = Opportunity.__table__.c  # type: ignore[attr-defined]
     if people == "account_contacts":
-        opportunity = Opportunity.__table__.c  # type: ignore[attr-defined]
         return (
             select(opportunity.id, person.id)
             .join(Person.__table__, and_(person.account_id == opportunity.account_id,
@@ -128,15 +142,21 @@ def _people_query(ids: list[str], people: str) -> Any:
             .where(opportunity.id.in_(ids), opportunity.account_id.is_not(None))
         )
     role = OpportunityContactRole.__table__.c  # type: ignore[attr-defined]
-    query = (
+    roles = (
         select(role.opportunity_id, role.person_id)
         .join(Person.__table__, and_(person.id == role.person_id,
                                            person.deleted_at.is_(None)))
         .where(role.opportunity_id.in_(ids), role.deleted_at.is_(None))
     )
     if people == "primary_contact_role":
-        query = query.where(role.is_primary.is_(True))
-    return query
+        roles = roles.where(role.is_primary.is_(True))
+    primary_contacts = (
+        select(opportunity.id, opportunity.primary_contact_id)
+        .join(Person.__table__, and_(person.id == opportunity.primary_contact_id,
+                                     person.deleted_at.is_(None)))
+        .where(opportunity.id.in_(ids))
+    )
+    return union(roles, primary_contacts)
 
 
 def opportunities_of_people(session: Session, person_ids: Iterable[str], people: str) -> set[str]:
@@ -153,6 +173,9 @@ def opportunities_of_people(session: Session, person_ids: Iterable[str], people:
                 .where(person.id.in_(batch))
             )
         else:
-            query = select(role.opportunity_id).where(col(role.person_id).in_(batch))
+            query = union(
+                select(role.opportunity_id).where(col(role.person_id).in_(batch)),
+                select(opportunity.id).where(opportunity.primary_contact_id.in_(batch)),
+            )
         found.update(session.execute(query).scalars())
     return found

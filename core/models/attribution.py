@@ -108,3 +108,6 @@ class CampaignInfluence(HubRecord, table=True):
     model: str = Field(max_length=40)
     influence: float = 0.0
     revenue: float | None = None
+    #: Connection name of the CRM that holds the opportunity: each CRM's mapping sends only
+    #: its own deals' rows (``sync_rule: "crm == 'salesforce'"``).
+    crm: str | None = Field(default=None, max_length=80)

@@ -135,6 +135,11 @@ class Opportunity(HubRecord, table=True):
     #: When the deal was created in the CRM (``created_at`` is when the hub first saw it):
     #: attribution's lookback and opportunity-creation touch count from this.
     created_on: datetime | None = None
+    #: The deal's main contact where the CRM names one on the deal itself (Dynamics
+    #: ``parentcontactid``): attribution counts this person beside the contact roles.
+    primary_contact_id: str | None = Field(
+        default=None, foreign_key="person.id", max_length=32, index=True
+    )
 
 
 class OpportunityContactRole(HubRecord, table=True):
