@@ -1,6 +1,7 @@
-"""The demo's buyer journeys: what marketing knew of the people on Salesforce's deals.
+"""The demo's buyer journeys: what marketing knew of the people on the CRMs' deals.
 
-The Salesforce org holds deals with contact roles (sandboxes.salesforce.seed). Marketing met
+The Salesforce org holds deals with contact roles (sandboxes.salesforce.seed), the Dataverse
+environment deals with their contact and a stakeholder (sandboxes.dynamics.seed). Marketing met
 those people long before: as webinar attendees, ebook readers, ad clickers and booth visitors.
 This module gives the hub those people (the Contact pull links them by email) and their touches
 around each deal's creation, so the first `syncline demo` run computes real attribution, and
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
@@ -24,6 +25,7 @@ from touches.record import TouchInput, record_touch
 from touches.types import Origin
 
 if TYPE_CHECKING:
+    from sandboxes.dynamics.store import Environment
     from sandboxes.salesforce.org import Org
 
 #: Programs beside the webinars, each (name, type, channel, touch type); types the Salesforce
@@ -41,31 +43,59 @@ WEB = [
 ]
 
 
+#: A deal as journeys need it: when it opened, and its people's (email, first, last name).
+Deal = tuple[datetime, list[tuple[str, str | None, str | None]]]
+
+
 def seed_journeys(db: Session, org: Org, rnd: random.Random) -> dict[str, int]:
     """Hub people for the contacts on the org's deals and their touches (idempotent keys)."""
-    campaigns = _programs(db)
-    touches = people = 0
     contacts = {row["Id"]: row for row in org.rows("Contact")}
-    known = {p.email: p for p in db.exec(select(Person))}
     roles: dict[str, list[dict]] = {}
     for role in sorted(org.rows("OpportunityContactRole"), key=lambda row: row["Id"]):
         roles.setdefault(role["OpportunityId"], []).append(role)
+    deals: list[Deal] = []
     for deal in sorted(org.rows("Opportunity"), key=lambda row: row["Id"]):
-        opened = parse_datetime(str(deal["CreatedDate"]))
-        for role in roles.get(deal["Id"], []):
-            contact = contacts.get(role["ContactId"])
-            if contact is None or not contact.get("Email"):
-                continue
-            email = str(contact["Email"]).lower()
+        people = [contacts[role["ContactId"]] for role in roles.get(deal["Id"], [])
+                  if contacts.get(role["ContactId"], {}).get("Email")]
+        deals.append((parse_datetime(str(deal["CreatedDate"])),
+                      [(str(c["Email"]), c.get("FirstName"), c.get("LastName")) for c in people]))
+    return _journeys(db, deals, org.now(), rnd)
+
+
+def seed_dynamics_journeys(db: Session, env: Environment, rnd: random.Random) -> dict[str, int]:
+    """The same for the Dataverse environment's deals: their contact and stakeholders."""
+    contacts = {row["contactid"]: row for row in env.rows("contact")}
+    stakeholders: dict[str, list[str]] = {}
+    for row in sorted(env.rows("connection"), key=lambda row: row["connectionid"]):
+        if row.get("ismaster") and row.get("record1objecttypecode") == 3:
+            stakeholders.setdefault(row["_record1id_value"], []).append(row["_record2id_value"])
+    deals: list[Deal] = []
+    for deal in sorted(env.rows("opportunity"), key=lambda row: row["opportunityid"]):
+        ids = [deal.get("_parentcontactid_value"), *stakeholders.get(deal["opportunityid"], [])]
+        people = [contacts[i] for i in ids if i in contacts and contacts[i].get("emailaddress1")]
+        deals.append((parse_datetime(str(deal["createdon"])),
+                      [(str(c["emailaddress1"]), c.get("firstname"), c.get("lastname"))
+                       for c in people]))
+    return _journeys(db, deals, datetime.now(UTC), rnd)
+
+
+def _journeys(
+    db: Session, deals: list[Deal], now: datetime, rnd: random.Random
+) -> dict[str, int]:
+    campaigns = _programs(db)
+    touches = people = 0
+    known = {p.email: p for p in db.exec(select(Person))}
+    for opened, contacts in deals:
+        for address, first_name, last_name in contacts:
+            email = address.lower()
             person = known.get(email)
             if person is None:
-                person = Person(email=email, first_name=contact.get("FirstName"),
-                                last_name=contact.get("LastName"))
+                person = Person(email=email, first_name=first_name, last_name=last_name)
                 db.add(person)
                 db.flush()
                 known[email] = person
                 people += 1
-            for moment in _moments(rnd, opened, org.now()):
+            for moment in _moments(rnd, opened, now):
                 record_touch(db, _touch(rnd, person.id, moment, campaigns))
                 touches += 1
     return {"hub_journey_people": people, "hub_touches": touches}
@@ -87,10 +117,12 @@ def seed_influence_models(org: Org, names: Sequence[str]) -> int:
 
 
 def _programs(db: Session) -> list[Campaign]:
-    """The webinars already seeded plus the other programs, as hub campaigns."""
+    """The webinars already seeded plus the other programs, as hub campaigns (made once)."""
     campaigns = list(db.exec(select(Campaign).where(Campaign.type == "Webinar")))
+    existing = {c.name: c for c in db.exec(select(Campaign))}
     for name, kind, channel, _ in PROGRAMS:
-        campaign = Campaign(name=name, type=kind, channel=channel, status="Completed")
+        campaign = existing.get(name) or Campaign(name=name, type=kind, channel=channel,
+                                                  status="Completed")
         db.add(campaign)
         campaigns.append(campaign)
     db.flush()

@@ -21,7 +21,7 @@ from core.clock import utcnow
 from core.db import session
 from core.logs import event, get_logger
 from core.models import Account, Audit, Campaign, CampaignMember, Person
-from demo.journeys import seed_influence_models, seed_journeys
+from demo.journeys import seed_dynamics_journeys, seed_influence_models, seed_journeys
 from sandboxes.dynamics.seed import seed_environment
 from sandboxes.salesforce.seed import ascii_slug, domain_for, seed_org
 
@@ -156,6 +156,10 @@ def seed(
         shared = rnd.sample(people[100:150], 6)
         for name, count in seed_environment(env, shared).items():
             counts[f"dynamics_{name.replace(' ', '_')}"] = count
+        with session(engine) as db:
+            # Its own random stream: the Salesforce half of the demo stays as it was.
+            for name, count in seed_dynamics_journeys(db, env, random.Random(SEED + 1)).items():
+                counts[f"dynamics_{name}"] = count
 
     with webinar.transaction():
         attendees = rnd.sample(people[:150], 15)

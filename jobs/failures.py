@@ -44,9 +44,13 @@ CONFLICT_CODE = "FIELD_CONFLICT"
 #: A field the remote refused while the rest of its record went through: settled when that
 #: field syncs (``FailureLog.resolve_fields``), never by the record's other fates.
 FIELD_REFUSED = "FIELD_REFUSED"
+#: An optional reference left blank because the record it names is not linked yet, while the
+#: rest of its record went through: retried (the record re-read) until the reference resolves,
+#: and settled like a refused field, when that field syncs.
+REFERENCE_PENDING = "REFERENCE_PENDING"
 #: Codes of rows about one field of a record that went through: they neither say the record
 #: failed nor end when it fails for another cause.
-FIELD_CODES = (CONFLICT_CODE, FIELD_REFUSED)
+FIELD_CODES = (CONFLICT_CODE, FIELD_REFUSED, REFERENCE_PENDING)
 #: Attempt history kept per row (the newest ones).
 HISTORY_LIMIT = 20
 
@@ -191,6 +195,19 @@ def unresolved_reference(mapping: Any, field: str, why: str) -> Failure:
         field=field,
         hint=f"this record goes through once the record it refers to syncs through mapping "
         f"{refs.get(field, '?')!r}; if that one has an error of its own, fix that first",
+    )
+
+
+def pending_reference(mapping: Any, field: str, why: str) -> Failure:
+    """An optional reference not linked yet: the record went through without it for now."""
+    refs = {row.remote: " or ".join(row.refs) for row in mapping.fields if row.ref}
+    return Failure(
+        ErrorKind.TRANSIENT,
+        f"{field}: {why}; the rest of the record synced without it",
+        code=REFERENCE_PENDING,
+        field=field,
+        hint=f"this field fills in once the record it refers to syncs through mapping "
+        f"{refs.get(field, '?')!r}; retries re-read this record until then",
     )
 
 
@@ -361,7 +378,8 @@ class FailureLog:
         (:meth:`resolve_fields` settles those); a record that is gone ends them all.
         """
         kept = [code for code, keep in ((CONFLICT_CODE, not conflicts),
-                                        (FIELD_REFUSED, not refused_fields)) if keep]
+                                        (FIELD_REFUSED, not refused_fields),
+                                        (REFERENCE_PENDING, not refused_fields)) if keep]
         conditions = [col(SyncError.direction) == self.direction, col(SyncError.level) == "record"]
         if kept:
             conditions.append(or_(col(SyncError.code).is_(None), col(SyncError.code).not_in(kept)))
@@ -394,7 +412,7 @@ class FailureLog:
                 SyncError.mapping == self.mapping,
                 SyncError.direction == self.direction,
                 SyncError.level == "record",
-                SyncError.code == FIELD_REFUSED,
+                col(SyncError.code).in_((FIELD_REFUSED, REFERENCE_PENDING)),
                 col(SyncError.status).in_(OPEN_STATUSES),
                 col(SyncError.field).in_(list(by_field)),
             )
@@ -407,7 +425,7 @@ class FailureLog:
                 () if pushes else keys,
                 col(SyncError.direction) == self.direction,
                 col(SyncError.level) == "record",
-                col(SyncError.code) == FIELD_REFUSED,
+                col(SyncError.code).in_((FIELD_REFUSED, REFERENCE_PENDING)),
                 col(SyncError.field) == name,
             )
 
@@ -420,7 +438,7 @@ class FailureLog:
         admin, deciding when.
         """
         waiting = and_(
-            col(SyncError.code) == UNRESOLVED_REFERENCE,
+            col(SyncError.code).in_((UNRESOLVED_REFERENCE, REFERENCE_PENDING)),
             col(SyncError.status) == "retrying",
             col(SyncError.next_retry_at) > self.now,
         )

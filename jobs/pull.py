@@ -9,7 +9,7 @@ written, all of the page in one transaction with its cursor.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
@@ -130,6 +130,8 @@ class PullPhase:
         latest: dict[str, Change] = {}
         for change in changes:  # a page may repeat a record (inclusive cursors): last one wins
             latest.pop(change.key, None)
+            if change.op is Op.UPSERT:
+                change = replace(change, fields=self.mapping.read_fallbacks(change.fields))
             latest[change.key] = change
         links = LinkIndex(session, self.mapping).by_remote(latest)
         rest, relinks, moved = plan_successors(
@@ -358,7 +360,9 @@ class PullPhase:
         link.snapshot = action.snapshot
         link.held = action.held
         link.pending = None  # whatever write was in flight, this read is its outcome
-        link.remote_version = change.version
+        # A reference still pending: no version, so its retry re-reads the record in full
+        # instead of skipping it as unchanged.
+        link.remote_version = None if action.moves.pending else change.version
         link.synced_at = cycle.now
         link.mapping = self.mapping.name
         session.add(link)

@@ -93,6 +93,8 @@ class _Checker:
             if info is None:
                 self.add("error", ("fields", i, "remote"), self.unknown(row.remote))
                 continue
+            if row.fallback and row.fallback not in self.obj.fields:
+                self.add("error", ("fields", i, "fallback"), self.unknown(row.fallback))
             if row.pushes(self.mapping.direction):
                 pushed[row.remote] = i
                 self.check_writable(i, info)
@@ -144,7 +146,7 @@ class _Checker:
                 f"{what}, {info.name} only {info.length}: longer values will fail; "
                 f"add {{truncate: {info.length}}} as the last transform",
             )
-        too_long = [str(v) for v in (row.value_map or {}).values() if len(str(v)) > info.length]
+        too_long = [str(v) for _, v in row.value_map_pairs() if len(str(v)) > info.length]
         if too_long:
             self.add(
                 "error",
@@ -159,7 +161,7 @@ class _Checker:
         allowed = set(info.picklist_values)
         listed = _listing(info.picklist_values)
         if row.value_map:
-            bad = [str(v) for v in row.value_map.values() if str(v) not in allowed]
+            bad = [str(v) for _, v in row.value_map_pairs() if str(v) not in allowed]
             if bad:
                 self.add(
                     "error",
@@ -180,7 +182,7 @@ class _Checker:
                     f"allowed: {listed}",
                 )
         elif choices:
-            mapped = row.value_map or {}
+            mapped = row.value_map_written()
             for choice in choices:
                 if str(mapped.get(choice, choice)) not in allowed:
                     # The same fix, in the same words, as the hint of a record that failed.

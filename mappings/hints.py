@@ -6,7 +6,6 @@ whether the row pulls, where the loader requires the value_map to be one-to-one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping as MappingABC
 from typing import Any
 
 from connectors.errors import ConnectorError, picklist_hint
@@ -22,7 +21,7 @@ def taken_targets(row: FieldMap, mapping: Mapping, key: Any) -> dict[str, str]:
     """
     if not row.value_map or not row.pulls(mapping.direction):
         return {}
-    return {str(target): other for other, target in row.value_map.items() if other != key}
+    return {str(target): other for other, target in row.value_map_pairs() if other != key}
 
 
 def fit_hint_to_mapping(error: ConnectorError, mapping: Mapping) -> ConnectorError:
@@ -31,10 +30,9 @@ def fit_hint_to_mapping(error: ConnectorError, mapping: Mapping) -> ConnectorErr
     row = _pushing_row(mapping, error.field)
     if refusal is None or row is None or error.field is None:
         return error
-    value_map: MappingABC[str, Any] = row.value_map or {}
     # A refused value that an entry produced is fixed by changing that entry, not adding one.
-    mapped_from = next((key for key, target in value_map.items() if target == refusal.value),
-                       None)
+    mapped_from = next((key for key, target in row.value_map_written().items()
+                        if target == refusal.value), None)
     key = mapped_from if mapped_from is not None else refusal.value
     error.hint = redact(picklist_hint(error.field, refusal.value, refusal.allowed,
                                       taken_targets(row, mapping, key), mapped_from=mapped_from))

@@ -249,9 +249,13 @@ def _check_row(
                 f"(rule {row.rule.value}, direction {m.direction.value}); use rule: to_remote",
             )
     if row.value_map and pulls:
-        _check_injective(f, at + ("value_map",), row.value_map)
+        _check_injective(f, at + ("value_map",), row)
+    if row.value_map and any(isinstance(v, list) and not v for v in row.value_map.values()):
+        f.error(at + ("value_map",), "an empty list maps to no remote value; give it one or more")
     if row.lookup is not None:
         _check_lookup(f, at, row)
+    if row.fallback is not None:
+        _check_fallback(f, at, row, pushes)
     if row.ref is not None and row.hub is not None and hub_fields is not None:
         hub_field = hub_fields.get(row.hub)
         if hub_field is not None and hub_field.type != "ref":
@@ -280,10 +284,19 @@ def _check_lookup(f: _File, at: KeyPath, row: FieldMap) -> None:
                 "no transform or value_map")
 
 
-def _check_injective(f: _File, path: KeyPath, value_map: MappingABC[str, Any]) -> None:
+def _check_fallback(f: _File, at: KeyPath, row: FieldMap, pushes: bool) -> None:
+    """A ``fallback:`` row reads one of two remote fields: it cannot write either back."""
+    if pushes:
+        f.error(at + ("fallback",), "a fallback row only reads (it could not say which field "
+                "to write): give it rule: to_hub")
+    if row.fallback == row.remote:
+        f.error(at + ("fallback",), f"the fallback is {row.remote!r} itself; name another field")
+
+
+def _check_injective(f: _File, path: KeyPath, row: FieldMap) -> None:
     """Check a pulled value maps back to one hub value: no two keys may share a value."""
     keys_by_value: dict[str, list[str]] = {}
-    for key, value in value_map.items():
+    for key, value in row.value_map_pairs():
         keys_by_value.setdefault(repr(value), []).append(key)
     for value, keys in keys_by_value.items():
         if len(keys) > 1:

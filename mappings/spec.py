@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from core.values import blank
 from mappings.rules import PULL_RULES, PUSH_RULES, Conflicts, Direction, FieldRule
 
 
@@ -26,6 +27,8 @@ class FieldMap(_Strict):
     remote: str
     rule: FieldRule = FieldRule.TWO_WAY
     transform: list[str | dict[str, Any]] = Field(default_factory=list)
+    #: Hub value → remote value. A list names every remote value that reads back as this hub
+    #: value (a Dynamics statecode Won or Lost is a closed deal); its first is the one written.
     value_map: dict[str, Any] | None = None
     default: Any = None
     expr: str | None = None
@@ -38,6 +41,9 @@ class FieldMap(_Strict):
     #: the row writes that record's id (a Campaign Influence model by its DeveloperName, which
     #: differs from org to org). Push only; looked up once per value and cycle.
     lookup: str | None = None
+    #: Remote field read instead when ``remote`` is blank, on a row that only pulls (a Dynamics
+    #: deal's ``actualvalue``, else its ``estimatedvalue`` while it is open).
+    fallback: str | None = None
 
     # Compiled by the loader: a callable pipeline for each direction and the expression.
     _to_remote: Any = PrivateAttr(default=None)
@@ -50,6 +56,21 @@ class FieldMap(_Strict):
         if self.ref is None:
             return ()
         return (self.ref,) if isinstance(self.ref, str) else tuple(self.ref)
+
+    def value_map_pairs(self) -> list[tuple[str, Any]]:
+        """(hub value, remote value) per remote value the value_map names, lists flattened."""
+        pairs: list[tuple[str, Any]] = []
+        for key, mapped in (self.value_map or {}).items():
+            targets = mapped if isinstance(mapped, list) else [mapped]
+            pairs.extend((key, target) for target in targets)
+        return pairs
+
+    def value_map_written(self) -> dict[str, Any]:
+        """Hub value → the remote value a push writes (a list's first)."""
+        return {
+            key: (mapped[0] if isinstance(mapped, list) and mapped else mapped)
+            for key, mapped in (self.value_map or {}).items()
+        }
 
     @property
     def lookup_target(self) -> tuple[str, str] | None:
@@ -172,11 +193,25 @@ class Mapping(_Strict):
     def remote_read_fields(self) -> list[str]:
         """Remote fields to read: every mapped field, the pull_rule's names, the external id."""
         names: list[str] = [row.remote for row in self.fields]
+        names.extend(row.fallback for row in self.fields if row.fallback)
         if self._pull_rule is not None:
             names.extend(sorted(self._pull_rule.names))
         if self.identity.external_id:
             names.append(self.identity.external_id)
         return list(dict.fromkeys(names))
+
+    def read_fallbacks(self, fields: MappingABC[str, Any]) -> MappingABC[str, Any]:
+        """A remote record's fields with each blank ``fallback`` row's field read from its fallback.
+
+        Done once where a page comes in, so the merge, its snapshot and the history all see
+        the value the row reads.
+        """
+        taken = {
+            row.remote: fields.get(row.fallback)
+            for row in self.fields
+            if row.fallback and blank(fields.get(row.remote)) and row.fallback in fields
+        }
+        return {**fields, **taken} if taken else fields
 
     def skips_failed_field(self, row: FieldMap) -> bool:
         """Does a value of ``row`` that cannot be synced leave just that field out?

@@ -346,12 +346,12 @@ def compile_row(row: FieldMap) -> None:
     validates both first so admins get file:line errors instead.
     """
     steps = [make_transform(spec) for spec in row.transform]
-    value_map = dict(row.value_map or {})
+    value_map = row.value_map_written()
     inverse: dict[Any, Any] = {}
-    for key, mapped in value_map.items():
+    for key, mapped in row.value_map_pairs():
         try:
             inverse.setdefault(mapped, key)
-        except TypeError:  # an unhashable value (a list) cannot be looked up; skip it
+        except TypeError:  # an unhashable value (a mapping) cannot be looked up; skip it
             continue
     inverse_by_text = {_lookup_key(mapped): key for mapped, key in inverse.items()}
     default = row.default

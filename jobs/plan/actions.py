@@ -62,6 +62,9 @@ class FieldMoves:
     refused: dict[str, Failure] = field(default_factory=dict)
     #: Remote fields decided without a failure: their earlier refusals are over.
     clean: list[str] = field(default_factory=list)
+    #: Optional reference field → the remote id it names, not linked yet (its failure is in
+    #: ``refused``): the record goes without it and is read again on retry.
+    pending: dict[str, str] = field(default_factory=dict)
     #: Remote field → why its value moves (the rule or conflict policy that decided).
     reasons: dict[str, str] = field(default_factory=dict)
     #: Values a remote offered that the hub did not take, and why.

@@ -25,6 +25,7 @@ from jobs.failures import (
     CONFLICT_CODE,
     Failure,
     field_value_failure,
+    pending_reference,
     rule_failure,
     unresolved_reference,
     value_failure,
@@ -261,13 +262,18 @@ class PullPlanner:
                 return act.Fail(change.key, failure)  # no hub record can be made without it
         for hub_field, remote in merge.waiting.items():
             required = hub_field in columns and not columns[hub_field].nullable
+            why = f"{change.fields[remote]} is not synced to the hub yet"
             if create and hub_field not in moves.to_hub and required:
-                why = f"{change.fields[remote]} is not synced to the hub yet"
                 return act.Fail(
                     change.key,
                     unresolved_reference(self.mapping, remote, why),
                     waiting_on=(remote, str(change.fields[remote])),
                 )
+            # An optional reference waits on its own: the record goes now, and a retry reads
+            # it again (early, once the named record links) to fill the field in.
+            moves.refused[remote] = pending_reference(self.mapping, remote, why)
+            moves.pending[remote] = str(change.fields[remote])
+            moves.clean.remove(remote)
         kind: type[act.Write]
         if create:
             kind = act.Create
@@ -295,6 +301,9 @@ class PullPlanner:
             ref_id = to_hub.get(str(remote_now)) if remote_now else None
             if remote_now and ref_id is None:
                 merge.waiting.setdefault(row.hub or "", row.remote)
+                # Never synced: as if it last agreed on blank, so the re-read once the named
+                # record links sees the remote's value as news and takes it.
+                merge.snapshot.setdefault(row.remote, None)
                 return
             hub_ref = hub_values.get(row.hub or "")
             hub_side_remote = to_remote.get(hub_ref) if hub_ref else None
@@ -437,19 +446,31 @@ class PullPlanner:
         return joined
 
     def waits(self, planned: list[act.Action]) -> list[tuple[tuple[str, ...], str]]:
-        """(ref mappings, remote id) of the references failed records wait for."""
+        """(ref mappings, remote id) of the references records wait for, failed or pending."""
         refs = {row.remote: row.refs for row in self.mapping.fields if row.ref}
-        return [
-            (refs[a.waiting_on[0]], a.waiting_on[1])
-            for a in planned
-            if isinstance(a, act.Fail) and a.waiting_on is not None
-        ]
+        waits: list[tuple[tuple[str, ...], str]] = []
+        for a in planned:
+            if isinstance(a, act.Fail) and a.waiting_on is not None:
+                waits.append((refs[a.waiting_on[0]], a.waiting_on[1]))
+            elif isinstance(a, act.Write):
+                waits += [(refs[name], remote_id) for name, remote_id in a.moves.pending.items()]
+        return waits
 
     def explain_waits(
         self, planned: list[act.Action], exclusions: dict[str, list[Exclusion]]
     ) -> None:
-        """A reference its own mappings keep out will never resolve: fail it, do not retry it."""
+        """A reference its own mappings keep out will never resolve: do not retry it.
+
+        A failed record says why and waits for an admin; an optional field simply stays blank
+        (it is not ours to sync), with nothing to retry.
+        """
         for action in planned:
+            if isinstance(action, act.Write):
+                for name, remote_id in list(action.moves.pending.items()):
+                    if exclusions.get(remote_id):
+                        del action.moves.pending[name]
+                        del action.moves.refused[name]
+                continue
             if not isinstance(action, act.Fail) or action.waiting_on is None:
                 continue
             field_name, remote_id = action.waiting_on

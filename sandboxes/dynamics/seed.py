@@ -1,4 +1,4 @@
-"""Demo data for the Dataverse sandbox: accounts with contacts, open leads, a marketing list.
+"""Demo data for the Dataverse sandbox: accounts with contacts and deals, leads, a marketing list.
 
 Deterministic per seed. The hub demo (demo/seed.py) passes a few hub people that marketing in
 the Dynamics business unit also has as leads, so both systems share some people from the start.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faker import Faker
@@ -29,6 +30,7 @@ def seed_environment(
     rnd = random.Random(seed)
     counts = {"accounts": 0, "contacts": 0, "leads": 0, "list members": 0}
     contacts: list[str] = []
+    accounts: list[str] = []
     for _ in range(5):
         name = fake.unique.company()
         domain = domain_for(name)
@@ -39,6 +41,7 @@ def seed_environment(
             "address1_country": rnd.choice(["United States", "France", "United Kingdom"]),
         })
         counts["accounts"] += 1
+        accounts.append(account)
         for _ in range(2):
             first, last = fake.first_name(), fake.last_name()
             contacts.append(env.create("contact", {
@@ -50,6 +53,7 @@ def seed_environment(
                 "parentcustomerid_account@odata.bind": f"/accounts({account})",
             }))
             counts["contacts"] += 1
+    counts.update(_seed_deals(env, rnd, accounts, contacts))
     leads: list[str] = []
     for person in shared:
         leads.append(env.create("lead", {
@@ -80,4 +84,41 @@ def seed_environment(
     for contact in rnd.sample(contacts, 4):
         env.add_list_member(marketing_list, contact)
         counts["list members"] += 1
+    return counts
+
+
+def _seed_deals(
+    env: Environment, rnd: random.Random, accounts: list[str], contacts: list[str]
+) -> dict[str, int]:
+    """A deal on each of three accounts: the first contact on the deal, the second connected.
+
+    Opened weeks or months ago (``overriddencreatedon``, as a migration sets it); one won, so
+    its actual value and close date differ from the estimate.
+    """
+    role = env.create("connectionrole", {"name": "Influencer", "category": 1000})  # Stakeholder
+    now = datetime.now(UTC).replace(microsecond=0)
+    counts = {"opportunities": 0, "stakeholders": 0}
+    for index, account in enumerate(accounts[:3]):
+        opened = now - timedelta(days=rnd.randint(45, 150), hours=rnd.randint(0, 23))
+        estimate = rnd.choice([18_000, 60_000, 150_000])
+        values: dict[str, Any] = {
+            "name": f"{rnd.choice(['Platform', 'Expansion', 'Pilot'])} deal ({index + 1})",
+            "estimatedvalue": estimate,
+            "estimatedclosedate": (now + timedelta(days=rnd.randint(10, 90))).date().isoformat(),
+            "overriddencreatedon": opened.isoformat().replace("+00:00", "Z"),
+            "parentaccountid@odata.bind": f"/accounts({account})",
+            "parentcontactid@odata.bind": f"/contacts({contacts[2 * index]})",
+        }
+        if index == 0:  # won: the close dialog's actual revenue and date
+            closed = opened + timedelta(days=rnd.randint(20, 40))
+            values.update(statecode=1, statuscode=3, actualvalue=estimate - 2_000,
+                          actualclosedate=closed.date().isoformat())
+        opportunity = env.create("opportunity", values)
+        env.create("connection", {
+            "record1id_opportunity@odata.bind": f"/opportunities({opportunity})",
+            "record2id_contact@odata.bind": f"/contacts({contacts[2 * index + 1]})",
+            "record2roleid@odata.bind": f"/connectionroles({role})",
+        })
+        counts["opportunities"] += 1
+        counts["stakeholders"] += 1
     return counts

@@ -15,9 +15,10 @@ from tests.cli.conftest import Invoke
 from tests.cli.helpers import SHIPPED_MAPPINGS, count, json_lines, rows
 
 MAPPINGS = [
-    "dynamics-account", "dynamics-campaign", "dynamics-campaign-response", "dynamics-contact",
-    "dynamics-lead",
-    "dynamics-list", "dynamics-list-member",
+    "dynamics-account", "dynamics-attribution", "dynamics-campaign",
+    "dynamics-campaign-response", "dynamics-contact", "dynamics-lead",
+    "dynamics-list", "dynamics-list-member", "dynamics-opportunity",
+    "dynamics-opportunity-stakeholder",
     "salesforce-account", "salesforce-campaign", "salesforce-campaign-influence",
     "salesforce-campaign-member",
     "salesforce-contact", "salesforce-lead", "salesforce-opportunity",
@@ -69,6 +70,11 @@ def test_demo_once_three_times_then_errors_list(
     assert reports["salesforce-campaign-influence"]["failed"] == 0
     assert reports["webinar-registrant"]["created_hub"] > 0
 
+    # Dynamics deals, their contact and stakeholders: their credit goes to syncline_attribution.
+    assert reports["dynamics-opportunity"]["created_hub"] == 3
+    assert reports["dynamics-opportunity-stakeholder"]["created_hub"] == 3
+    assert reports["dynamics-attribution"]["created_remote"] > 0
+    assert reports["dynamics-attribution"]["failed"] == 0
     assert reports["dynamics-lead"]["created_remote"] > 0
     assert reports["dynamics-list-member"]["created_remote"] > 0, "AddMemberList, per member"
     assert (tmp_path / "instance" / "demo" / "dynamics.json").is_file(), "the environment too"

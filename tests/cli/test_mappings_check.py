@@ -150,7 +150,7 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
         f"CampaignInfluenceModel has DeveloperName {models[-1]!r}: create it (for Campaign "
         f"Influence models: Setup > Campaign Influence > Models, API name {models[-1]}"), line
     assert result.exit_code == 0, result.output
-    assert "16 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
+    assert "19 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
     assert "ok       mappings/salesforce-lead.yaml (salesforce-lead ↔ salesforce.Lead)" in (
         result.stdout
     )

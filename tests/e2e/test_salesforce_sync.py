@@ -223,6 +223,8 @@ def test_a_converted_lead_moves_the_person_to_its_contact_for_good(sf: Salesforc
                                                 user_id=sf.rep)
     contact_id = converted["contactId"]
     sf.run("salesforce-lead")
+    # The conversion made an Account too: synced first, the Contact's AccountId resolves.
+    sf.run("salesforce-account")
     sf.run("salesforce-contact")
 
     assert sf.remote_ids(person_id) == {"Contact": contact_id}

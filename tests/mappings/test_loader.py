@@ -26,7 +26,7 @@ def _errors(write: Write, hub_schema: HubSchema, text: str) -> list[str]:
     return [str(error) for error in caught.value.errors]
 
 
-KNOWN_ROW_KEYS = "default, expr, hub, lookup, ref, remote, rule, transform, value_map"
+KNOWN_ROW_KEYS = "default, expr, fallback, hub, lookup, ref, remote, rule, transform, value_map"
 
 # (id, YAML text, expected errors). Line numbers count from 1; HEAD is lines 1-4.
 BROKEN: list[tuple[str, str, list[str]]] = [
@@ -179,6 +179,24 @@ fields:
 """, ["mappings/m.yaml:9 fields.country.value_map: keys 'UK' and 'GB' all map to 'United "
       "Kingdom', so a pulled 'United Kingdom' cannot be mapped back; keep one key or make the "
       "row rule: to_remote"]),
+    ("a list value shared by two keys", HEAD + """\
+fields:
+  - {hub: email, remote: Email}
+  - {hub: country, remote: Country, rule: to_hub, value_map: {UK: [Britain, England], GB: England}}
+  - {hub: city, remote: City, rule: to_hub, value_map: {London: []}}
+""", ["mappings/m.yaml:7 fields.country.value_map: keys 'UK' and 'GB' all map to 'England', so "
+      "a pulled 'England' cannot be mapped back; keep one key or make the row rule: to_remote",
+      "mappings/m.yaml:8 fields.city.value_map: an empty list maps to no remote value; give it "
+      "one or more"]),
+    ("fallback rows", HEAD + """\
+fields:
+  - {hub: email, remote: Email}
+  - {hub: company, remote: Company, fallback: Website}
+  - {hub: city, remote: City, rule: to_hub, fallback: City}
+""", ["mappings/m.yaml:7 fields.company.fallback: a fallback row only reads (it could not say "
+      "which field to write): give it rule: to_hub",
+      "mappings/m.yaml:8 fields.city.fallback: the fallback is 'City' itself; name another "
+      "field"]),
     ("computed rows", HEAD + """\
 fields:
   - {hub: email, remote: Email}

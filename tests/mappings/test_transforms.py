@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings.spec import FieldMap
+from mappings.spec import FieldMap, Mapping
 from mappings.transforms import TRANSFORMS, TransformError, compile_row, make_transform
 
 # --- each transform, both directions -----------------------------------------------------------
@@ -275,6 +275,31 @@ def test_row_value_map_matches_by_text_and_yaml_booleans() -> None:
     numbers = _row(hub="lifecycle_stage", remote="Stage__c", value_map={"MQL": 1, "SQL": 2})
     assert numbers.to_hub(2) == "SQL"
     assert numbers.to_hub("2") == "SQL"  # the remote sent the number as text
+
+
+def test_row_value_map_list_reads_every_value_and_writes_the_first() -> None:
+    # A Dynamics deal is closed when its statecode is Won or Lost.
+    row = _row(hub="is_closed", remote="statecode",
+               value_map={"true": ["Won", "Lost"], "false": "Open"})
+    assert row.to_hub("Won") == "true"
+    assert row.to_hub("Lost") == "true"
+    assert row.to_hub("Open") == "false"
+    assert row.to_remote({"is_closed": True}) == "Won"
+    assert row.to_remote({"is_closed": False}) == "Open"
+
+
+def test_fallback_reads_the_second_field_only_when_the_first_is_blank() -> None:
+    mapping = Mapping(
+        name="dynamics-opportunity", connection="dynamics", hub_object="opportunity",
+        remote_object="opportunity", direction="to_hub",
+        fields=[FieldMap(hub="amount", remote="actualvalue", fallback="estimatedvalue")],
+    )
+    assert mapping.remote_read_fields() == ["actualvalue", "estimatedvalue"]
+    open_deal = {"actualvalue": None, "estimatedvalue": 5000}
+    assert mapping.read_fallbacks(open_deal) == {"actualvalue": 5000, "estimatedvalue": 5000}
+    won = {"actualvalue": 4200, "estimatedvalue": 5000}
+    assert mapping.read_fallbacks(won) == won
+    assert mapping.read_fallbacks({"actualvalue": 0, "estimatedvalue": 5000})["actualvalue"] == 0
 
 
 def test_row_default_stands_in_for_blank() -> None:
