@@ -77,7 +77,8 @@ def mappings_check(app: App, offline: bool) -> None:
                                               *lookup_objects(mapping)])
                 problems = check_against_remote(mapping, objects, app.schema)
                 if not problems:
-                    problems = missing_lookups(mapping, connector, _lookup_values(app, mapping))
+                    problems = missing_lookups(mapping, connector, _lookup_values(app, mapping),
+                                               INFLUENCE_MODEL_HOW_TO)
         except ConnectorError as exc:
             click.echo(
                 f"error: {mapping.source} connection: cannot describe "
@@ -99,6 +100,11 @@ def mappings_check(app: App, offline: bool) -> None:
     if errors:
         raise InputError("mappings check", f"{errors} error(s), {warnings} warning(s)")
     click.echo(f"{len(loaded)} mapping(s) checked, {warnings} warning(s)")
+
+
+#: Where an admin makes a Campaign Influence model a credit row names.
+INFLUENCE_MODEL_HOW_TO = ("for Campaign Influence models: Setup > Campaign Influence > Models, "
+                          "API name {value}, a custom model")
 
 
 def _lookup_values(app: App, mapping: Mapping) -> dict[str, list[str]]:

@@ -329,12 +329,16 @@ def _string_literal(expr: str | None) -> str | None:
 
 
 def missing_lookups(
-    mapping: Mapping, connector: Connector, expected: MappingABC[str, Sequence[str]]
+    mapping: Mapping,
+    connector: Connector,
+    expected: MappingABC[str, Sequence[str]],
+    how_to_create: str = "",
 ) -> list[Problem]:
     """Values a ``lookup:`` row will send that name no remote record (one query per row).
 
     ``expected``: hub field → the values it will hold (the attribution models, for the
-    Campaign Influence mapping); rows of other fields are not checked.
+    Campaign Influence mapping); rows of other fields are not checked. ``how_to_create``
+    says where an admin makes a missing one (``{value}`` stands for its name).
     """
     problems: list[Problem] = []
     for i, row in enumerate(mapping.fields):
@@ -347,10 +351,10 @@ def missing_lookups(
                  for c in connector.lookup(obj, field_name, list(values), fields=[field_name])}
         for value in values:
             if value.casefold() not in found:
+                how = f" ({how_to_create.format(value=value)})" if how_to_create else ""
                 problems.append(Problem(
                     "error", locate(mapping, ("fields", i, "lookup")),
-                    f"no {obj} has {field_name} {value!r}: create it (for Campaign Influence "
-                    f"models: Setup > Campaign Influence > Models, API name {value}, a custom "
-                    "model), or its records fail until it exists",
+                    f"no {obj} has {field_name} {value!r}: create it{how}, or its records fail "
+                    "until it exists",
                 ))
     return problems

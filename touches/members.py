@@ -3,7 +3,8 @@
 A member counts when a CRM says it responded (Salesforce ``HasResponded`` and
 ``FirstRespondedDate``, a Dynamics campaign response's received time: ``responded`` /
 ``first_responded_at``), or when its status is a ``success`` status of its campaign's channel
-(programs.yaml). Its touch happened at ``first_responded_at``, else when the member reached
+(programs.yaml), unless its status is a ``negative`` one: a declined invitation or a bounced
+email is an answer, not engagement. Its touch happened at ``first_responded_at``, else when the member reached
 the status (its ``updated_at`` then; kept afterwards). The touch follows the member: a new
 status or response time updates it (still one touch), and a membership deleted or no longer
 counting removes it (soft delete, so attribution hears of it).
@@ -105,6 +106,8 @@ def touch_for(
         return None
     channel = programs.channel_of(campaign)
     status = member_status(programs, channel, member.status)
+    if status is not None and status.negative:
+        return None  # a no (declined, bounced) is an answer, not engagement
     responded = member.responded or member.first_responded_at is not None
     if not responded and not (status is not None and status.success):
         return None

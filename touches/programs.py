@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import InputError, InputErrors
 from core.models import Campaign
@@ -59,7 +59,16 @@ class StatusSpec(_Strict):
 
     status: str = Field(min_length=1, description="the hub's status code, e.g. attended")
     success: bool = False
+    #: A response that says no (declined, opted out, bounced): never a touch, even when a CRM
+    #: marks it responded, since it is no engagement to credit.
+    negative: bool = False
     touch_type: TouchType | None = None
+
+    @model_validator(mode="after")
+    def _not_both(self) -> StatusSpec:
+        if self.success and self.negative:
+            raise ValueError(f"{self.status!r} cannot be both success and negative")
+        return self
 
 
 class ChannelSpec(_Strict):
@@ -95,6 +104,7 @@ class Status:
     code: str
     success: bool
     touch_type: str
+    negative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +167,8 @@ class Programs:
         wanted = code.strip().casefold()
         for spec in self.shared:
             if spec.status.casefold() == wanted:
-                return Status(spec.status, spec.success, str(spec.touch_type or TouchType.OTHER))
+                return Status(spec.status, spec.success, str(spec.touch_type or TouchType.OTHER),
+                              spec.negative)
         return None
 
     def all_statuses(self) -> dict[str, list[str]]:
@@ -269,7 +280,7 @@ def _channels(
         # A channel may list a shared status itself: its own entry (place, success) wins.
         shared = [s for s in shared_statuses if s.status.casefold() not in own]
         statuses = [
-            Status(s.status, s.success, str(s.touch_type or default))
+            Status(s.status, s.success, str(s.touch_type or default), s.negative)
             for s in (*channel.statuses, *shared)
         ]
         channels[name] = Channel(name, default, tuple(statuses), tuple(channel.campaign_types))

@@ -12,7 +12,13 @@ from attribution.config import parse_settings
 from core.clock import as_utc
 from core.db import session
 from core.hubschema import HubSchema
-from core.models import AttributionCredit, CampaignInfluence, Opportunity, OpportunityContactRole
+from core.models import (
+    AttributionCredit,
+    CampaignInfluence,
+    CampaignMember,
+    Opportunity,
+    OpportunityContactRole,
+)
 from core.sequence import current_seq
 from jobs.engine import SyncContext
 from jobs.scheduler import build_scheduler, hub_steps_job
@@ -80,7 +86,8 @@ def test_a_success_status_alone_is_a_touch_at_the_time_it_was_reached(
     member_touches(sqlite_engine, programs)
     [touch] = touches(sqlite_engine)
     with Session(sqlite_engine) as db:
-        clicked_at = db.merge(sent).updated_at
+        # Read afresh: merging ``sent`` would copy its stale, pre-change updated_at back in.
+        clicked_at = db.get(CampaignMember, sent.id).updated_at
     assert (touch.touch_type, touch.origin) == ("email_click", "member_status")
     assert as_utc(touch.occurred_at) == as_utc(clicked_at).replace(microsecond=0)
 
@@ -94,6 +101,22 @@ def test_a_success_status_alone_is_a_touch_at_the_time_it_was_reached(
     [again] = touches(sqlite_engine)
     assert again.id == touch.id
     assert len(touches(sqlite_engine, live=False)) == 1
+
+
+def test_a_response_that_says_no_is_no_touch(sqlite_engine: Engine, programs: Programs) -> None:
+    # A Dynamics campaign response: declined, with its received time; then it bounces too.
+    cy, event = person("cy@z.com"), campaign("Data Summit Berlin", type="Trade Show")
+    answered = member(cy, event, status="declined", responded=True, first_responded_at=RESPONDED)
+    add(sqlite_engine, cy, event, answered)
+    member_touches(sqlite_engine, programs)
+    assert touches(sqlite_engine) == []
+    change(sqlite_engine, answered, status="responded")
+    member_touches(sqlite_engine, programs)
+    assert [t.touch_type for t in touches(sqlite_engine)] == ["event"]
+    # The address bounces afterwards: the touch goes with the no.
+    change(sqlite_engine, answered, status="bounced")
+    assert member_touches(sqlite_engine, programs).removed == 1
+    assert touches(sqlite_engine) == []
 
 
 def test_a_campaign_changing_channel_reconsiders_its_members(
