@@ -318,3 +318,54 @@ def test_a_waiting_member_goes_out_on_the_first_sweep_after_its_campaign_syncs(
     assert [e.status for e in member_errors(h, member)] == ["resolved"]
     [sent] = h.crm.all("CampaignMember")
     assert sent["Syncline_Id__c"] == member
+
+
+ACCOUNT: dict[str, Any] = {
+    "name": "crm-account", "connection": "crm", "hub_object": "account", "remote_object": "Account",
+    "direction": "to_hub", "identity": {"match": []}, "create": {"remote": False, "hub": True},
+    "pull_rule": "Industry != 'Other'", "fields": [{"hub": "name", "remote": "Name"}],
+}
+CONTACT_WITH_ACCOUNT: dict[str, Any] = {
+    **CONTACT, "direction": "to_hub",
+    "fields": [*CONTACT["fields"], {"hub": "account_id", "remote": "AccountId",
+                                    "ref": "crm-account"}],
+}
+
+
+def test_an_optional_reference_not_synced_yet_fills_in_on_the_retry(
+    h: Harness, clock: Clock
+) -> None:
+    """The contact goes in at once; its account, synced later, reaches it on the retry."""
+    h.set_mappings(PERSON, ACCOUNT, CONTACT_WITH_ACCOUNT)
+    account = h.crm.create("Account", {"Name": "Acme"})
+    h.crm.create("Contact", {"Email": "ann@acme.com", "LastName": "Lee", "AccountId": account})
+    sync_job(h.ctx, "crm-contact")  # before the account synced
+
+    ann = h.person_by_email("ann@acme.com")
+    assert ann.account_id is None
+    [error] = h.errors()
+    assert (error.code, error.field, error.status) == ("REFERENCE_PENDING", "AccountId",
+                                                       "retrying")
+    assert error.message == (f"AccountId: {account} is not synced to the hub yet; the rest of "
+                             "the record synced without it")
+    sync_job(h.ctx, "crm-account")
+    clock.advance(seconds=30)
+    assert sweep_retries(h.ctx) == ["crm-contact"]
+
+    assert h.person_by_email("ann@acme.com").account_id is not None
+    assert [e.status for e in h.errors()] == ["resolved"]
+
+
+def test_an_optional_reference_the_rules_keep_out_stays_blank_without_an_error(
+    h: Harness, clock: Clock
+) -> None:
+    h.set_mappings(PERSON, ACCOUNT, CONTACT_WITH_ACCOUNT)
+    rival = h.crm.create("Account", {"Name": "Rival", "Industry": "Other"})
+    h.crm.create("Contact", {"Email": "cy@rival.com", "LastName": "Cy", "AccountId": rival})
+    sync_job(h.ctx, "crm-account")
+    sync_job(h.ctx, "crm-contact")
+
+    assert h.person_by_email("cy@rival.com").account_id is None
+    assert h.errors() == []
+    clock.advance(hours=1)
+    assert sweep_retries(h.ctx) == []
