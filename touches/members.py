@@ -4,10 +4,10 @@ A member counts when a CRM says it responded (Salesforce ``HasResponded`` and
 ``FirstRespondedDate``, a Dynamics campaign response's received time: ``responded`` /
 ``first_responded_at``), or when its status is a ``success`` status of its campaign's channel
 (programs.yaml), unless its status is a ``negative`` one: a declined invitation or a bounced
-email is an answer, not engagement. Its touch happened at ``first_responded_at``, else when the member reached
-the status (its ``updated_at`` then; kept afterwards). The touch follows the member: a new
-status or response time updates it (still one touch), and a membership deleted or no longer
-counting removes it (soft delete, so attribution hears of it).
+email is an answer, not engagement. Its touch happened at ``first_responded_at``, else when
+the member reached the status (its ``updated_at`` then; kept afterwards). The touch follows
+the member: a new status or response time updates it (still one touch), and a membership
+deleted or no longer counting removes it (soft delete, so attribution hears of it).
 
 The step reads campaign members changed since its cursor, by change sequence, a page per
 transaction, then the members of campaigns whose channel or type may have changed. A changed

@@ -143,7 +143,7 @@ def value_map_text(value_map: Any) -> str:
         key_text = key if isinstance(key, str) else value_text(key)
         if key_text != key_text.strip() or "=" in key_text or key_text.startswith('"'):
             key_text = json.dumps(key_text, ensure_ascii=False)
-        lines.append(f"{key_text} = {value_text(value)}")
+        lines.append(f"{key_text} = {_map_value_text(value)}")
     return "\n".join(lines)
 
 
@@ -194,7 +194,22 @@ def _entry(n: int, line: str) -> tuple[str, Any]:
         raise SyntaxTextError(f"line {n}: nothing before the '='")
     if not value_part.strip():
         raise SyntaxTextError(f"line {n}: nothing after the '=' for {key!r}")
-    return key, parse_value(value_part)
+    return key, _parse_map_value(value_part)
+
+
+def _map_value_text(value: Any) -> str:
+    """A value_map value: one value, or a list of them as ``[Won, Lost]``."""
+    if isinstance(value, list):
+        return "[" + ", ".join(value_text(item, extra_quote=",[]") for item in value) + "]"
+    return value_text(value, extra_quote="[")
+
+
+def _parse_map_value(text: str) -> Any:
+    """Read what :func:`_map_value_text` writes: ``[Won, Lost]`` is a list of two values."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
+        return [parse_value(item) for item in _split_commas(text[1:-1])]
+    return parse_value(text)
 
 
 # -- defaults ------------------------------------------------------------------------------------

@@ -82,6 +82,11 @@ def test_value_map_syntax() -> None:
     assert parse_value_map(text) == {
         "Podcast": "Other", "Word of Mouth": "Referral", "a = b": "c", "yes": True}
     assert value_map_text({"a = b": "c", "x": "true"}) == '"a = b" = c\nx = "true"'
+    # A list reads several remote values back as one hub value (a Dynamics statecode).
+    assert parse_value_map("true = [Won, Lost]\nfalse = Open") == {
+        "true": ["Won", "Lost"], "false": "Open"}
+    assert value_map_text({"closed": ["Won", "a, b"], "text": "[x]"}) == (
+        'closed = [Won, "a, b"]\ntext = "[x]"')
     # An untouched line keeps the file's value even where the text would read differently.
     assert parse_value_map("on = Yes", keep={"on": "Yes"}) == {"on": "Yes"}
     for bad, message in [("Podcast Other",
