@@ -228,13 +228,7 @@ def attribution_opportunity(opportunity_id: str) -> str:
     if found is None:
         abort(404)
     settings, settings_problem = _settings()
-    people = list(db().exec(
-        select(OpportunityContactRole, Person)
-        .join(Person, col(Person.id) == col(OpportunityContactRole.person_id))
-        .where(OpportunityContactRole.opportunity_id == found.id,
-               col(OpportunityContactRole.deleted_at).is_(None))
-        .order_by(col(OpportunityContactRole.is_primary).desc(), Person.email, Person.id)
-    ).all())
+    people = _deal_people(found)
     results, credits = opportunity_credits(db(), found.id)
     journey: Journey | str | None = (
         journey_of(db(), settings, found.id, utcnow()) if settings else None)
@@ -265,6 +259,34 @@ def attribution_opportunity(opportunity_id: str) -> str:
         settings_problem=settings_problem,
         run_hint=RUN_HINT,
     )
+
+
+@dataclass(frozen=True)
+class DealPerson:
+    """One person on a deal as the page lists them: a contact role, or the deal's contact."""
+
+    person: Person
+    role: str | None
+    is_primary: bool
+
+
+def _deal_people(found: Opportunity) -> list[DealPerson]:
+    """The deal's contact roles, and its own main contact (Dynamics) where it has no role."""
+    rows = db().exec(
+        select(OpportunityContactRole, Person)
+        .join(Person, col(Person.id) == col(OpportunityContactRole.person_id))
+        .where(OpportunityContactRole.opportunity_id == found.id,
+               col(OpportunityContactRole.deleted_at).is_(None))
+    ).all()
+    people = [DealPerson(person, role.role, role.is_primary) for role, person in rows]
+    contact = db().get(Person, found.primary_contact_id) if found.primary_contact_id else None
+    if contact is not None and contact.deleted_at is None:
+        # Attribution counts the deal's contact as a primary role: so does the page.
+        people = [DealPerson(p.person, p.role, True) if p.person.id == contact.id else p
+                  for p in people]
+        if all(p.person.id != contact.id for p in people):
+            people.append(DealPerson(contact, "Contact on the deal", True))
+    return sorted(people, key=lambda p: (not p.is_primary, p.person.email or "", p.person.id))
 
 
 def _journey_touches(

@@ -23,7 +23,7 @@ from app import create_app
 from cli import main
 from core.models import User
 from dashboard.attribution.views import RUN_HINT
-from tests.attribution.hub import add, opportunity
+from tests.attribution.hub import add, opportunity, role
 from tests.clock import frozen_clock
 from tests.dashboard.attribution_hub import MARKUP_NAME, NOW, SETTINGS, build, compute, table
 from tests.dashboard.conftest import unwrapped
@@ -212,6 +212,22 @@ def test_the_opportunity_page_shows_its_fields_people_and_pending_share(
     ]
     assert '<a href="/records/person/ann">ann@example.com</a>' in html
     assert 'id="stale"' not in html
+
+
+def test_a_deals_own_contact_is_listed_as_its_primary_person(
+    client: FlaskClient, hub: Engine
+) -> None:
+    # A Dynamics deal names its contact on the deal (bob) beside its contact role (ann).
+    deal = opportunity("D", "2026-03-01 10:00")
+    deal.primary_contact_id = "bob"
+    add(hub, deal, role("D", "ann"))
+
+    rows = table(_page(client, "/opportunities/D"), "people-table")
+
+    assert [[cell.split()[0] for cell in row[:1]] + row[1:] for row in rows[1:]] == [
+        ["bob@example.com", "Contact on the deal", "yes"],
+        ["ann@example.com", "—", "no"],
+    ]
 
 
 def test_the_opportunity_page_tells_when_its_credit_is_out_of_date(
