@@ -81,32 +81,41 @@ def _credits(session: Session, chunk: Sequence[str], wanted: list[dict[str, obje
 def _results(session: Session, chunk: Sequence[str], wanted: list[dict[str, object]]) -> None:
     table = AttributionResult.__table__  # type: ignore[attr-defined]
     c = table.c
-    have: dict[tuple[str, str], Any] = {}
+    have: dict[tuple[str, str], tuple[Any, ...]] = {}
     for batch in slices(chunk):
         for row in session.execute(
             select(c.opportunity_id, c.model, c.unattributed, c.touches, c.fingerprint)
             .where(c.opportunity_id.in_(batch))
         ).all():
-            have[(row.opportunity_id, row.model)] = row
+            have[(row[0], row[1])] = (bool(row[2]), row[3], row[4])
     new: list[dict[str, object]] = []
-    kept: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
+    seqs: set[object] = set()
     for row in wanted:
         old = have.pop((str(row["opportunity_id"]), str(row["model"])), None)
         if old is None:
             new.append(row)
-        else:  # ``seq`` (the sequence computed at) moves on every recompute
-            kept.append({**row, "key_opportunity": row["opportunity_id"],
-                         "key_model": row["model"]})
+            continue
+        seqs.add(row["seq"])
+        if old != (row["unattributed"], row["touches"], row["fingerprint"]):
+            changed.append({"key_opportunity": row["opportunity_id"], "key_model": row["model"],
+                            "unattributed": row["unattributed"], "touches": row["touches"],
+                            "fingerprint": row["fingerprint"]})
     for opportunity_id, model in sorted(have):
         session.execute(delete(table).where(c.opportunity_id == opportunity_id,
                                             c.model == model))
-    if kept:
+    # Every row of a recomputed opportunity says it was computed at this run's sequence: one
+    # statement for the chunk (a run computes everything at one ``upto``).
+    for seq in seqs:
+        for batch in slices(chunk):
+            session.execute(update(table).where(c.opportunity_id.in_(batch)).values(seq=seq))
+    if changed:
         session.execute(
             update(table).where(and_(c.opportunity_id == bindparam("key_opportunity"),
                                      c.model == bindparam("key_model")))
             .values(unattributed=bindparam("unattributed"), touches=bindparam("touches"),
-                    fingerprint=bindparam("fingerprint"), seq=bindparam("seq")),
-            kept)
+                    fingerprint=bindparam("fingerprint")),
+            changed)
     if new:
         session.execute(insert(table), new)
 
