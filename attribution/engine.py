@@ -47,6 +47,7 @@ from attribution.inputs import (
     person_opportunities,
     read_chunk,
     slices,
+    text_of,
 )
 from attribution.models import Attribution, credits_every_touch
 from attribution.money import revenue_shares
@@ -218,7 +219,9 @@ def _dirty(session: Session, since: int, upto: int, settings: AttributionSetting
     credit = AttributionCredit.__table__.c  # type: ignore[attr-defined]
     for batch in slices(sorted({row[0] for row in touches})):
         dirty.update(session.execute(
-            select(credit.opportunity_id).where(credit.touch_id.in_(batch))).scalars())
+            # A touch has a row per model on each deal: deduplicated in the database.
+            select(text_of(credit.opportunity_id)).distinct()
+            .where(credit.touch_id.in_(batch))).scalars())
     if any(credits_every_touch(model) for model in settings.models):
         # Those credit rows list every touch of every journey, so a touch that was in none
         # matters only where it is now: the opportunities of its person whose journey window
@@ -236,7 +239,8 @@ def _opportunities_of(session: Session, persons: set[str], people: str) -> set[s
     computed_for = AttributionPerson.__table__.c  # type: ignore[attr-defined]
     for batch in slices(sorted(persons)):
         found.update(session.execute(
-            select(computed_for.opportunity_id).where(computed_for.person_id.in_(batch))
+            select(text_of(computed_for.opportunity_id))
+            .where(computed_for.person_id.in_(batch))
         ).scalars())
     return found
 
@@ -253,7 +257,7 @@ def _windows_reached(
     computed_for = AttributionPerson.__table__.c  # type: ignore[attr-defined]
     for batch in slices(sorted(persons)):
         pairs.update(session.execute(
-            select(computed_for.person_id, computed_for.opportunity_id)
+            select(text_of(computed_for.person_id), text_of(computed_for.opportunity_id))
             .where(computed_for.person_id.in_(batch))).all())
     of_person: dict[str, set[str]] = {}
     for person_id, opportunity_id in pairs:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
-from attribution.inputs import slices
+from attribution.inputs import slices, text_of
 from core.models import AttributionCredit, AttributionPerson, AttributionResult
 
 #: The tables a chunk's rows live in, besides campaign_influence (see attribution.influence).
@@ -51,26 +51,27 @@ def update_rows(
 def _credits(session: Session, chunk: Sequence[str], wanted: list[dict[str, object]]) -> None:
     table = AttributionCredit.__table__  # type: ignore[attr-defined]
     c = table.c
-    have: dict[tuple[Any, ...], Any] = {}
+    # Rows unpacked as tuples: a chunk reads some twenty of them per opportunity.
+    have: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    columns = (c.id, *map(text_of, (c.opportunity_id, c.model, c.touch_id, c.positions,
+                                     c.share)), c.revenue)
     for batch in slices(chunk):
-        for row in session.execute(
-            select(c.id, c.opportunity_id, c.model, c.touch_id, c.positions, c.share, c.revenue)
-            .where(c.opportunity_id.in_(batch))
+        for row_id, opportunity_id, model, touch_id, positions, share, revenue in session.execute(
+            select(*columns).where(c.opportunity_id.in_(batch))
         ).all():
-            have[(row.opportunity_id, row.model, row.touch_id)] = row
+            have[(opportunity_id, model, touch_id)] = (row_id, positions, share, revenue)
     new: list[dict[str, object]] = []
     changed: list[dict[str, object]] = []
     for row in wanted:
         old = have.pop((row["opportunity_id"], row["model"], row["touch_id"]), None)
         if old is None:
             new.append(row)
-        elif (old.positions, old.share, old.revenue) != (
-                row["positions"], row["share"], row["revenue"]):
+        elif old[1] != row["positions"] or old[2] != row["share"] or old[3] != row["revenue"]:
             # ``credit`` is ``share`` as a decimal: equal shares, equal credits.
-            changed.append({"row_id": old.id, "positions": row["positions"],
+            changed.append({"row_id": old[0], "positions": row["positions"],
                             "share": row["share"], "credit": row["credit"],
                             "revenue": row["revenue"]})
-    for batch in slices(sorted(old.id for old in have.values())):
+    for batch in slices(sorted(old[0] for old in have.values())):
         session.execute(delete(table).where(c.id.in_(batch)))
     if changed:
         session.execute(update(table).where(c.id == bindparam("row_id")), changed)
@@ -84,7 +85,8 @@ def _results(session: Session, chunk: Sequence[str], wanted: list[dict[str, obje
     have: dict[tuple[str, str], tuple[Any, ...]] = {}
     for batch in slices(chunk):
         for row in session.execute(
-            select(c.opportunity_id, c.model, c.unattributed, c.touches, c.fingerprint)
+            select(text_of(c.opportunity_id), text_of(c.model), c.unattributed, c.touches,
+                   text_of(c.fingerprint))
             .where(c.opportunity_id.in_(batch))
         ).all():
             have[(row[0], row[1])] = (bool(row[2]), row[3], row[4])
@@ -126,7 +128,8 @@ def _people(session: Session, chunk: Sequence[str], wanted: list[dict[str, objec
     have: set[tuple[str, str]] = set()
     for batch in slices(chunk):
         have.update((row[0], row[1]) for row in session.execute(
-            select(c.opportunity_id, c.person_id).where(c.opportunity_id.in_(batch))).all())
+            select(text_of(c.opportunity_id), text_of(c.person_id))
+            .where(c.opportunity_id.in_(batch))).all())
     want = {(str(row["opportunity_id"]), str(row["person_id"])) for row in wanted}
     for opportunity_id, person_id in sorted(have - want):
         session.execute(delete(table).where(c.opportunity_id == opportunity_id,
