@@ -256,7 +256,7 @@ def _windows_reached(
     pairs = person_opportunities(session, persons, settings.people)
     computed_for = AttributionPerson.__table__.c  # type: ignore[attr-defined]
     for batch in slices(sorted(persons)):
-        pairs.update(session.execute(
+        pairs.update((person_id, opportunity_id) for person_id, opportunity_id in session.execute(
             select(text_of(computed_for.person_id), text_of(computed_for.opportunity_id))
             .where(computed_for.person_id.in_(batch))).all())
     of_person: dict[str, set[str]] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, bindparam, cast, delete, func, insert, select, update
 from sqlmodel import Session
 
 from attribution.inputs import slices, text_of
@@ -82,41 +82,55 @@ def _credits(session: Session, chunk: Sequence[str], wanted: list[dict[str, obje
 def _results(session: Session, chunk: Sequence[str], wanted: list[dict[str, object]]) -> None:
     table = AttributionResult.__table__  # type: ignore[attr-defined]
     c = table.c
-    have: dict[tuple[str, str], tuple[Any, ...]] = {}
+    # Every model's row of an opportunity holds the same values (its journey's), so a summary
+    # per opportunity says whether anything but ``seq`` changed: one row read, not nine.
+    have: dict[str, tuple[Any, ...]] = {}
+    flag = cast(c.unattributed, Integer)
     for batch in slices(chunk):
-        for row in session.execute(
-            select(text_of(c.opportunity_id), text_of(c.model), c.unattributed, c.touches,
-                   text_of(c.fingerprint))
-            .where(c.opportunity_id.in_(batch))
+        for opportunity_id, *summary in session.execute(
+            select(text_of(c.opportunity_id), func.count(), func.min(c.model), func.max(c.model),
+                   func.min(flag), func.max(flag), func.min(c.touches), func.max(c.touches),
+                   func.min(c.fingerprint), func.max(c.fingerprint))
+            .where(c.opportunity_id.in_(batch)).group_by(c.opportunity_id)
         ).all():
-            have[(row[0], row[1])] = (bool(row[2]), row[3], row[4])
-    new: list[dict[str, object]] = []
-    changed: list[dict[str, object]] = []
-    seqs: set[object] = set()
+            have[opportunity_id] = tuple(summary)
+    by_opportunity: dict[str, list[dict[str, object]]] = {}
     for row in wanted:
-        old = have.pop((str(row["opportunity_id"]), str(row["model"])), None)
-        if old is None:
-            new.append(row)
+        by_opportunity.setdefault(str(row["opportunity_id"]), []).append(row)
+    kept: list[str] = []
+    changed: list[dict[str, object]] = []
+    new: list[dict[str, object]] = []
+    for opportunity_id, rows in by_opportunity.items():
+        summary = have.pop(opportunity_id, None)
+        models = sorted(str(row["model"]) for row in rows)
+        values = {(int(bool(row["unattributed"])), row["touches"], row["fingerprint"])
+                  for row in rows}
+        same_rows = summary is not None and len(values) == 1 and summary[:3] == (
+            len(rows), models[0], models[-1])
+        if same_rows:
+            flag_, touches, fingerprint = next(iter(values))
+            if summary[3:] == (flag_, flag_, touches, touches, fingerprint, fingerprint):
+                kept.append(opportunity_id)
+            else:
+                changed.append({"key_opportunity": opportunity_id, "unattributed": bool(flag_),
+                                "touches": touches, "fingerprint": fingerprint,
+                                "seq": rows[0]["seq"]})
             continue
-        seqs.add(row["seq"])
-        if old != (row["unattributed"], row["touches"], row["fingerprint"]):
-            changed.append({"key_opportunity": row["opportunity_id"], "key_model": row["model"],
-                            "unattributed": row["unattributed"], "touches": row["touches"],
-                            "fingerprint": row["fingerprint"]})
-    for opportunity_id, model in sorted(have):
-        session.execute(delete(table).where(c.opportunity_id == opportunity_id,
-                                            c.model == model))
-    # Every row of a recomputed opportunity says it was computed at this run's sequence: one
-    # statement for the chunk (a run computes everything at one ``upto``).
-    for seq in seqs:
-        for batch in slices(chunk):
+        if summary is not None:  # other models' rows, or some missing: never after a full run
+            have[opportunity_id] = summary
+        new.extend(rows)
+    for batch in slices(sorted(have)):  # deleted or unattributable now, or rewritten whole
+        session.execute(delete(table).where(c.opportunity_id.in_(batch)))
+    if kept:
+        # A run computes everything at one ``upto``: the rows say they are that recent.
+        seq = wanted[0]["seq"]
+        for batch in slices(kept):
             session.execute(update(table).where(c.opportunity_id.in_(batch)).values(seq=seq))
     if changed:
         session.execute(
-            update(table).where(and_(c.opportunity_id == bindparam("key_opportunity"),
-                                     c.model == bindparam("key_model")))
+            update(table).where(c.opportunity_id == bindparam("key_opportunity"))
             .values(unattributed=bindparam("unattributed"), touches=bindparam("touches"),
-                    fingerprint=bindparam("fingerprint")),
+                    fingerprint=bindparam("fingerprint"), seq=bindparam("seq")),
             changed)
     if new:
         session.execute(insert(table), new)
