@@ -71,12 +71,30 @@ def _credits(session: Session, chunk: Sequence[str], wanted: list[dict[str, obje
             changed.append({"row_id": old[0], "positions": row["positions"],
                             "share": row["share"], "credit": row["credit"],
                             "revenue": row["revenue"]})
-    for batch in slices(sorted(old[0] for old in have.values())):
+    # A row that went and a new one of the same opportunity and model (the first touch is
+    # another one now, a touch left the journey and one came in): the old row takes the new
+    # touch, an update in place instead of a delete and an insert that each touch every index.
+    free: dict[tuple[Any, Any], list[Any]] = {}
+    for (opportunity_id, model, _), old in sorted(have.items(), key=lambda item: item[1][0]):
+        free.setdefault((opportunity_id, model), []).append(old[0])
+    inserted: list[dict[str, object]] = []
+    moved: list[dict[str, object]] = []
+    for row in new:
+        spare = free.get((row["opportunity_id"], row["model"]))
+        if spare:
+            moved.append({"row_id": spare.pop(), "touch_id": row["touch_id"],
+                          "positions": row["positions"], "share": row["share"],
+                          "credit": row["credit"], "revenue": row["revenue"]})
+        else:
+            inserted.append(row)
+    for batch in slices(sorted(row_id for spare in free.values() for row_id in spare)):
         session.execute(delete(table).where(c.id.in_(batch)))
-    if changed:
-        session.execute(update(table).where(c.id == bindparam("row_id")), changed)
-    if new:
-        session.execute(insert(table), new)
+    # Two statements: setting touch_id, even unchanged, would rewrite its index entry.
+    for rows in (changed, moved):
+        if rows:
+            session.execute(update(table).where(c.id == bindparam("row_id")), rows)
+    if inserted:
+        session.execute(insert(table), inserted)
 
 
 def _results(session: Session, chunk: Sequence[str], wanted: list[dict[str, object]]) -> None:
