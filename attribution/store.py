@@ -1,12 +1,14 @@
 """Writing a recomputed chunk's attribution rows: all new after a full run's delete, or a diff.
 
 A full run replaces a chunk's rows wholesale (delete, then one insert per table): every row is
-new anyway. An incremental run recomputes opportunities whose inputs changed, and most of their
-rows come out the same (a touch moving inside a journey keeps its linear share, the first touch
-stays first), so it reads the chunk's rows and writes only the difference: rows that went are
-deleted, rows whose values changed are updated in place (their indexed columns are the key, so
-no index moves), and new rows are inserted. Deleting and re-inserting every row of a few
-thousand deals scattered over tables of millions was most of an incremental run's writing.
+new anyway. An incremental run recomputes opportunities whose inputs changed, and many of
+their rows come out the same: a touch moving inside a journey keeps its linear share, the
+first touch stays first. In the recompute benchmark (1 % of touches moved) about a third of
+the recomputed deals' credit rows were unchanged, half changed values and the rest came or
+went, and three result rows in five changed only their ``seq``. So an incremental chunk reads
+its rows and writes the difference: changed rows are updated in place (their indexed columns
+are the key, so no index moves), a row that went gives its id to a new one of the same deal
+and model, and only the rest is deleted or inserted.
 """
 
 from __future__ import annotations
