@@ -22,7 +22,7 @@ from fractions import Fraction
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from attribution.inputs import slices
+from attribution.inputs import slices, text_of
 from core.models import CampaignInfluence, new_id
 from core.sequence import reserve
 
@@ -77,13 +77,15 @@ def write_influence(
     existing: dict[Key, tuple[str, float, float | None, bool, str | None]] = {}
     for batch in slices(opportunity_ids):
         rows = session.execute(
-            select(c.id, c.opportunity_id, c.campaign_id, c.person_id, c.model, c.influence,
-                   c.revenue, c.deleted_at, c.crm).where(c.opportunity_id.in_(batch))
+            select(*map(text_of, (c.id, c.opportunity_id, c.campaign_id, c.person_id, c.model)),
+                   c.influence, c.revenue, c.deleted_at.is_not(None), text_of(c.crm))
+            .where(c.opportunity_id.in_(batch))
         ).all()
-        for row in rows:
-            key = (row.opportunity_id, row.campaign_id, row.person_id, row.model)
-            existing[key] = (row.id, row.influence, row.revenue, row.deleted_at is not None,
-                             row.crm)
+        # Unpacked as tuples: an incremental run reads a dozen rows per opportunity.
+        for row_id, opportunity_id, campaign_id, person_id, model, share, revenue, deleted, \
+                crm in rows:
+            existing[(opportunity_id, campaign_id, person_id, model)] = (
+                row_id, share, revenue, bool(deleted), crm)
     new: list[dict[str, object]] = []
     changed: list[dict[str, object]] = []
     for key in sorted(wanted):

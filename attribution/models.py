@@ -259,3 +259,17 @@ BUILTIN_MODELS: dict[str, Model] = {
     "time_decay": TimeDecayModel(),
 }
 
+
+
+def credits_every_touch(model: Model) -> bool:
+    """Whether ``model`` gives every touch of a journey a share above zero.
+
+    Such a model's credit rows list the whole journey, so they tell which touches an
+    opportunity was last computed with. ``linear`` does; so does a position model whose
+    middle share is above zero and goes to all other touches (``full_path``). A touch may get
+    no share under the others (time decay rounds a touch far back to zero).
+    """
+    if isinstance(model, LinearModel):
+        return True
+    return (isinstance(model, PositionModel) and model.middle > 0
+            and model.middles is MiddleRange.ALL)

@@ -144,38 +144,37 @@ def _settings(models: str | None) -> AttributionSettings:
     return parse_settings(f"models: [{models}]\n", "--models")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Seed, run, print the figures; returns the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="1.0 = 100,000 opportunities × 1,000,000 touches")
-    parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
-    parser.add_argument("--models", help="comma-separated shipped models (default: the file's)")
-    parser.add_argument("--change", type=float, default=0.01, help="share of touches changed")
-    parser.add_argument("--json", action="store_true", help="one JSON object")
-    args = parser.parse_args(argv)
-    settings = _settings(args.models)
+def measure(
+    scale: float = 1.0, database: str | None = None, models: str | None = None,
+    change: float = 0.01,
+) -> dict[str, Any]:
+    """Seed, run full, change, run incremental and idle; every figure."""
+    settings = _settings(models)
+    real_clock = clock.clock
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database or f"sqlite:///{Path(folder) / 'bench.db'}"
+        url = database or f"sqlite:///{Path(folder) / 'bench.db'}"
         engine = db.make_engine(url)
         db.init_db(engine)
         started = time.perf_counter()
         # A spawned child: forking a process that may hold threads (a test runner's) is unsafe.
-        child = multiprocessing.get_context("spawn").Process(target=seed, args=(url, args.scale))
+        child = multiprocessing.get_context("spawn").Process(target=seed, args=(url, scale))
         child.start()
         child.join()
         if child.exitcode != 0:
             raise SystemExit(f"seeding failed (exit code {child.exitcode})")
         seeded = time.perf_counter() - started
         clock.clock = lambda: NOW  # every run sees the same "now"
-        rss_before = _peak_rss_mib()
-        full = run(engine, settings, full=True)
-        rss_full = _peak_rss_mib()
-        changed = change_touches(engine, args.change)
-        incremental = run(engine, settings)
-        idle = run(engine, settings)
+        try:
+            rss_before = _peak_rss_mib()
+            full = run(engine, settings, full=True)
+            rss_full = _peak_rss_mib()
+            changed = change_touches(engine, change)
+            incremental = run(engine, settings)
+            idle = run(engine, settings)
+        finally:
+            clock.clock = real_clock  # a caller running another bench next needs real time
         figures = {
-            "scale": args.scale, "models": [m.name for m in settings.models],
+            "scale": scale, "models": [m.name for m in settings.models],
             "opportunities": _count(engine, Opportunity), "touches": _count(engine, Touch),
             "seed_seconds": round(seeded, 1),
             "full_seconds": round(full.seconds, 2), "full_credit_rows": full.credit_rows,
@@ -188,15 +187,40 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_incremental_to_full": round(incremental.seconds / full.seconds, 4),
             "idle_seconds": round(idle.seconds, 3), "idle_opportunities": idle.opportunities,
             "per_opportunity_ms": round(1000 * full.seconds / max(full.opportunities, 1), 3),
+            "peak_rss_mib": round(_peak_rss_mib(), 1),
         }
         engine.dispose()
-    if args.json:
-        print(json.dumps(figures))
-        return 0
+    return figures
+
+
+def print_figures(figures: dict[str, Any]) -> None:
+    """The figures one a line, then whether the goal was met."""
     for key, value in figures.items():
         print(f"{key:28} {value}")
     print(f"{'goal':28} incremental under 1/20 of full: "
           f"{'met' if figures['ratio_incremental_to_full'] < 0.05 else 'NOT met'}")
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options of this bench (``bench.attribution`` offers them too)."""
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="1.0 = 100,000 opportunities × 1,000,000 touches")
+    parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
+    parser.add_argument("--models", help="comma-separated shipped models (default: the file's)")
+    parser.add_argument("--change", type=float, default=0.01, help="share of touches changed")
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed, run, print the figures; returns the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_options(parser)
+    args = parser.parse_args(argv)
+    figures = measure(args.scale, args.database, args.models, args.change)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print_figures(figures)
     return 0
 
 

@@ -285,7 +285,8 @@ def measure(scale: float, page_size: int | None, change: float) -> dict[str, Any
     return figures
 
 
-def _print(figures: dict[str, Any]) -> None:
+def print_figures(figures: dict[str, Any]) -> None:
+    """The figures, then one line per cycle and its calls by endpoint."""
     for key, value in figures.items():
         if key != "cycles":
             print(f"{key:36} {value}")
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(figures))
     else:
-        _print(figures)
+        print_figures(figures)
     return 0
 
 

@@ -30,7 +30,7 @@ from core.models import (
     Person,
     Touch,
 )
-from tests.attribution.hub import campaign, opportunity, person, role, touch, when
+from tests.attribution.hub import campaign, opportunity, person, role, story, touch, when
 from tests.clock import Clock
 
 PEOPLE = ["p0", "p1", "p2", "p3"]
@@ -158,16 +158,19 @@ def _state(engine: Engine) -> tuple[Any, ...]:
                                st.sampled_from([None, *CAMPAIGNS])), max_size=12),
     roles=st.sets(st.tuples(st.sampled_from(DEALS), st.sampled_from(PEOPLE)), max_size=8),
     rounds=st.lists(st.lists(CHANGE, min_size=1, max_size=4), min_size=1, max_size=3),
+    # With linear or full_path the credit rows list every journey's touches and a moved touch
+    # dirties only the windows it lands in; without, every deal of its person.
+    models=st.sampled_from(["first_touch, w_shaped, full_path, linear",
+                            "first_touch, last_touch, time_decay"]),
 )
 def test_incremental_recompute_matches_a_full_one(
     _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch, people: str,
     touches: list[tuple[str, int, str, str | None]], roles: set[tuple[str, str]],
-    rounds: list[list[tuple[Any, ...]]],
+    rounds: list[list[tuple[Any, ...]]], models: str,
 ) -> None:
     monkeypatch.setattr("core.clock.clock", Clock(when("2026-06-01 00:00")))
     config = parse_settings(
-        f"people: {people}\nlookback_days: 30\n"
-        "models: [first_touch, w_shaped, full_path, linear]\n", "attribution.yaml")
+        f"people: {people}\nlookback_days: 30\nmodels: [{models}]\n", "attribution.yaml")
     with fresh_hub(_sqlite_template) as engine:
         _build(engine, touches, roles)
         run(engine, config)
@@ -183,3 +186,39 @@ def test_incremental_recompute_matches_a_full_one(
         assert _state(engine) == incremental
         # The incremental runs left every campaign_influence row as a full run wants it.
         assert full.influence_rows == 0
+
+
+def _move(engine: Engine, touch_id: str, at: str) -> None:
+    with db.session(engine) as session:
+        moved = session.get(Touch, touch_id)
+        assert moved is not None
+        moved.occurred_at = when(at)
+        session.add(moved)
+
+
+@pytest.mark.parametrize("models, complete", [
+    ("linear, first_touch", True), ("first_touch, time_decay", False)])
+def test_a_touch_moving_across_journey_windows(
+    _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch, models: str, complete: bool,
+) -> None:
+    """Out of every window, into one, out again: the runs end where a full one does."""
+    monkeypatch.setattr("core.clock.clock", Clock(when("2026-06-01 00:00")))
+    # Ann is on W (created 03-01, won 04-10) and O (created 03-01, open): with a 30-day
+    # lookback both journeys start on 01-30, so t1 (01-10) is in neither and t2 (02-01) in both.
+    config = parse_settings(f"lookback_days: 30\nmodels: [{models}]\n", "attribution.yaml")
+    with fresh_hub(_sqlite_template) as engine:
+        story(engine)
+        run(engine, config)
+        _move(engine, "t1", "2025-06-01 09:00")  # from outside every window to outside
+        report = run(engine, config)
+        # Nothing ann's deals see changed; only models that credit every journey touch let
+        # the run know t1 was in no journey before (time decay may round a share to zero).
+        assert report.opportunities == (0 if complete else 2)
+        for touch_id, at in (("t1", "2026-02-15 09:00"),  # into both windows
+                             ("t2", "2025-12-01 09:00"),  # out of both
+                             ("t1", "2026-04-20 09:00")):  # out of W's (after its close), in O's
+            _move(engine, touch_id, at)
+            assert run(engine, config).opportunities == 2
+            incremental = _state(engine)
+            assert run(engine, config, full=True).influence_rows == 0
+            assert _state(engine) == incremental
