@@ -202,7 +202,7 @@ def print_figures(figures: dict[str, Any]) -> None:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    """The options of this bench (``bench.attribution`` offers them too)."""
+    """The options of this bench (``bench.attribution_all`` offers them too)."""
     parser.add_argument("--scale", type=float, default=1.0,
                         help="1.0 = 100,000 opportunities × 1,000,000 touches")
     parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")

@@ -1,11 +1,13 @@
 """Attribution end to end: the recompute bench, then the write-back bench, all figures.
 
 ```
-.venv/bin/python -m bench.attribution [--scale 1.0] [--database URL] [--models a,b]
+.venv/bin/python -m bench.attribution_all [--scale 1.0] [--database URL] [--models a,b]
     [--change 0.01] [--page-size N] [--json]
 ```
 
-The issue's entry point. It runs :mod:`bench.attribution_recompute` (a full recompute of
+The issue's entry point (named ``attribution_all`` rather than ``attribution``: a bench module
+named after a package would shadow that package for a bench run as ``python bench/x.py``). It
+runs :mod:`bench.attribution_recompute` (a full recompute of
 100,000 opportunities × 1,000,000 touches at ``--scale 1``, then an incremental one after
 ``--change`` of the touches move; goal: under 1/20 of the full time) and then
 :mod:`bench.attribution_writeback` (560 opportunities' ``campaign_influence`` pushed to the
