@@ -22,6 +22,7 @@ from core.models.hub import (
     Touch,
     new_id,
 )
+from core.models.inbound import InboundEvent
 from core.models.sync import (
     Audit,
     ConnectionStatus,
@@ -50,6 +51,7 @@ HUB_MODELS: dict[str, type[HubRecord]] = {
 __all__ = [
     "HUB_MODELS",
     "Account",
+    "InboundEvent",
     "AlertState",
     "AttributionCredit",
     "AttributionCursor",

@@ -1,0 +1,74 @@
+"""Storing inbound requests durably, once each, before anything is done with them.
+
+A request is answered only after its row is committed, so a crash right after the answer
+loses nothing: the scheduler processes what is left ``received``. The unique (source, event
+id) turns a sender's retry into a duplicate: one ``INSERT ... ON CONFLICT DO NOTHING``, so two
+copies arriving at once cannot both be stored. Processed events are kept at least
+:data:`KEEP_DAYS`, long enough to recognise any sender's retries (Standard Webhooks senders
+retry for about a day and a half).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from core.models import InboundEvent
+
+#: Processed events are purged after this many days (never earlier: duplicates are found by
+#: looking them up).
+KEEP_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a request ended up: its row, and whether that row was there already."""
+
+    id: int
+    duplicate: bool
+
+
+def event_id_for(sender_id: str | None, body: bytes) -> str:
+    """The sender's event id, else a digest of the body (a resent body is the same event)."""
+    if sender_id and sender_id.strip():
+        return sender_id.strip()[:255]
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def store(
+    session: Session,
+    source: str,
+    event_id: str,
+    body: bytes,
+    content_type: str | None,
+    received_at: datetime,
+) -> Stored:
+    """Insert the request unless (source, event id) is stored already; commits nothing."""
+    values = {"source": source, "event_id": event_id, "body": body, "status": "received",
+              "content_type": (content_type or None) and content_type[:120],
+              "received_at": received_at}
+    dialect = session.get_bind().dialect.name
+    table = InboundEvent.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["source", "event_id"]).returning(table.c.id)
+    new_id = session.execute(statement).scalar()
+    if new_id is not None:
+        return Stored(int(new_id), duplicate=False)
+    existing = session.execute(
+        select(table.c.id).where(table.c.source == source, table.c.event_id == event_id)
+    ).scalar_one()
+    return Stored(int(existing), duplicate=True)
+
+
+def purge(session: Session, now: datetime, keep_days: int = KEEP_DAYS) -> int:
+    """Delete processed events older than ``keep_days``; failed ones stay for their replay."""
+    table = InboundEvent.__table__  # type: ignore[attr-defined]
+    result = session.execute(delete(table).where(
+        table.c.status == "processed", table.c.received_at < now - timedelta(days=keep_days)))
+    return int(result.rowcount or 0)
