@@ -42,8 +42,12 @@ class Pager:
         next_token = ""
         if offset + size < len(rows):
             next_token = secrets.token_urlsafe(24)
+            now = self._clock()
             with self._lock:
-                self._tokens[next_token] = (query, offset + size, self._clock() + TOKEN_LIFETIME_S)
+                # Clients that stop paging leave tokens behind: drop the expired ones.
+                for stale in [t for t, kept in self._tokens.items() if kept[2] < now]:
+                    del self._tokens[stale]
+                self._tokens[next_token] = (query, offset + size, now + TOKEN_LIFETIME_S)
         total = len(rows)
         return chunk, {
             "page_count": max(1, -(-total // size)) if total else 0,

@@ -93,6 +93,8 @@ def _get_webinar(webinar_id: str) -> Response:
     with account.lock:
         webinar = dict(account.webinar(_webinar_id(webinar_id)))
         webinar["settings"] = dict(webinar["settings"])
+    # The spec's webinar object has no status: the sandbox's own bookkeeping stays out.
+    webinar.pop("status", None)
     return json_response(webinar)
 
 
