@@ -58,6 +58,8 @@ class Account:
         self.webinars: dict[int, dict[str, Any]] = {}
         #: webinar id → registrant id → registrant.
         self.registrants: dict[int, dict[str, dict[str, Any]]] = {}
+        #: webinar id → lower-cased email → registrant id (Zoom keeps one registration per email).
+        self._emails: dict[int, dict[str, str]] = {}
         #: instance UUID → {"webinar_id", "participants", "absentees", "report_ready"}.
         self.instances: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(81_000_000_001)
@@ -133,6 +135,7 @@ class Account:
                 "join_url": f"https://zoom.us/w/{webinar_id}?tk={_short_id()}",
             }
             self.registrants[webinar_id][registrant_id] = registrant
+            self._emails.setdefault(webinar_id, {})[email.lower()] = registrant_id
             return dict(registrant)
 
     def update_statuses(self, webinar_id: int, action: str,
@@ -216,11 +219,14 @@ class Account:
             return dict(found) if found else None
 
     def _by_email(self, webinar_id: int, email: str) -> dict[str, Any] | None:
-        email = email.strip().lower()
-        for registrant in self.registrants.get(webinar_id, {}).values():
-            if registrant["email"].lower() == email:
-                return registrant
-        return None
+        emails = self._emails.get(webinar_id)
+        if emails is None or len(emails) != len(self.registrants.get(webinar_id, {})):
+            # Restored from a state file (or edited directly): rebuild the index.
+            emails = self._emails[webinar_id] = {
+                r["email"].lower(): rid for rid, r in self.registrants.get(webinar_id, {}).items()
+            }
+        registrant_id = emails.get(email.strip().lower())
+        return self.registrants.get(webinar_id, {}).get(registrant_id) if registrant_id else None
 
     def instance(self, key: str) -> dict[str, Any] | None:
         """The ended instance of a UUID, or of a webinar id (its latest instance)."""
@@ -236,4 +242,5 @@ class Account:
         with self.lock:
             self.webinars.clear()
             self.registrants.clear()
+            self._emails.clear()
             self.instances.clear()
