@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -11,8 +12,18 @@ import requests
 from sandboxes.zoom.sandbox import ZoomSandbox
 
 
+def path_uuid(uuid: str) -> str:
+    """A UUID for a path as Zoom asks: encoded, twice when it starts with ``/`` or holds ``//``."""
+    once = quote(uuid, safe="")
+    return quote(once, safe="") if uuid.startswith("/") or "//" in uuid else once
+
+
 class Clock:
-    """Epoch seconds that only move when a test moves them."""
+    """Epoch seconds that only move when a test moves them.
+
+    Rate limits count per second of this clock: a test making more calls of one category
+    than the plan allows per second (Pro: 20 Medium) must move it, as time would.
+    """
 
     def __init__(self, now: float = 1_780_000_000.25) -> None:
         self.now = now

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from tests.sandboxes.zoom.conftest import Client
+from tests.sandboxes.zoom.conftest import Client, path_uuid
 
 
 def _ended_webinar(client: Client, *, report_ready: bool = True, **values: Any
@@ -32,7 +32,7 @@ def _ended_webinar(client: Client, *, report_ready: bool = True, **values: Any
 
 def test_before_the_end_there_are_no_absentees_and_no_report(client: Client) -> None:
     webinar = client.webinar()
-    absentees = client.get(f"/past_webinars/{webinar['uuid']}/absentees")
+    absentees = client.get(f"/past_webinars/{path_uuid(webinar['uuid'])}/absentees")
     assert absentees.status_code == 404
     assert absentees.json()["code"] == 3001
     report = client.get(f"/report/webinars/{webinar['id']}/participants")
@@ -75,7 +75,7 @@ def test_report_not_ready_yet_answers_3001_until_it_is(client: Client) -> None:
     report = client.get(f"/report/webinars/{webinar['id']}/participants")
     assert report.status_code == 404 and report.json()["code"] == 3001
     # Absentees come from registration data, available once the webinar ended.
-    assert client.get(f"/past_webinars/{webinar['uuid']}/absentees").status_code == 200
+    assert client.get(f"/past_webinars/{path_uuid(webinar['uuid'])}/absentees").status_code == 200
     client.control("POST", f"/webinars/{webinar['id']}/report-ready")
     assert client.get(f"/report/webinars/{webinar['id']}/participants").status_code == 200
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sandboxes.zoom.sandbox import ZoomSandbox
-from tests.sandboxes.zoom.conftest import Client
+from tests.sandboxes.zoom.conftest import Client, path_uuid
 
 
 def test_webinars_registrants_and_reports_survive_a_restart(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_webinars_registrants_and_reports_survive_a_restart(tmp_path: Path) -> N
         assert second.restored
         client = Client(second)
         assert client.get(f"/webinars/{webinar['id']}").json()["topic"] == "Kept"
-        rows = client.get(f"/report/webinars/{webinar['uuid']}/participants").json()
+        rows = client.get(f"/report/webinars/{path_uuid(webinar['uuid'])}/participants").json()
         assert rows["participants"][0]["duration"] == 1800
         # New webinars do not reuse a restored id.
         assert client.webinar("New")["id"] != webinar["id"]
