@@ -1,4 +1,4 @@
-"""``syncline sandbox``: run a local CRM emulator (Salesforce or Dataverse) in the foreground."""
+"""``syncline sandbox``: run a local emulator (Salesforce, Dataverse or Zoom) in the foreground."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @click.group("sandbox")
 def sandbox_group() -> None:
-    """Local emulators of the CRMs Syncline talks to (for demos, tests and benchmarks)."""
+    """Local emulators of the CRMs and martech tools Syncline talks to (demos, tests, bench)."""
 
 
 @sandbox_group.command("salesforce")
@@ -217,6 +217,87 @@ def dynamics_command(
     click.echo(f"  client_id:      {sandbox.client_id}", err=True)
     click.echo("  (the client secret is in sandboxes/dynamics/sandbox.py)", err=True)
     click.echo(f"  scope:          {sandbox.scope}", err=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+@sandbox_group.command("zoom")
+@click.option("--port", default=8703, show_default=True, type=int, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--latency-ms", default=0.0, type=float, help="Added latency per API call.")
+@click.option(
+    "--latency-per-record-ms",
+    default=0.0,
+    type=float,
+    help="Added latency per record returned.",
+)
+@click.option("--fail-rate-503", default=0.0, type=float, help="Share of calls answered 503.")
+@click.option("--rate-429", default=0.0, type=float, help="Share of calls answered 429.")
+@click.option(
+    "--plan",
+    type=click.Choice(["pro", "business"]),
+    default="pro",
+    show_default=True,
+    help="Account plan whose rate limits apply.",
+)
+@click.option("--token-lifetime", type=int, help="Access token lifetime in seconds.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    help="Keep the account in this JSON file across restarts (saved every 5 s).",
+)
+def zoom_command(
+    port: int,
+    host: str,
+    latency_ms: float,
+    latency_per_record_ms: float,
+    fail_rate_503: float,
+    rate_429: float,
+    plan: str,
+    token_lifetime: int | None,
+    state_file: str | None,
+) -> None:
+    """Serve the Zoom API v2 (webinars) emulator at http://HOST:PORT until Ctrl-C.
+
+    Get a token at POST /oauth/token?grant_type=account_credentials&account_id=… with HTTP
+    Basic client credentials (printed on start); the API is at /v2; act as the host (create
+    webinars, register people, end a webinar) and set faults under /__sandbox__/.
+    """
+    from sandboxes.zoom.faults import Faults
+    from sandboxes.zoom.sandbox import SandboxConfig, ZoomSandbox
+    from sandboxes.zoom.state import StateError as ZoomStateError
+
+    overrides: dict[str, object] = {"plan": plan}
+    if token_lifetime is not None:
+        overrides["token_lifetime_s"] = token_lifetime
+    try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            latency_per_record_ms=latency_per_record_ms,
+            rate_503=fail_rate_503,
+            rate_429=rate_429,
+        )
+    except ValueError as error:
+        raise InputError("options", str(error)) from error
+    sandbox = ZoomSandbox(
+        dataclasses.replace(SandboxConfig(), **overrides), host=host, port=port, faults=faults,
+        state_path=Path(state_file) if state_file else None,
+    )
+    try:
+        sandbox.start()
+    except OSError as error:
+        raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
+    except ZoomStateError as error:
+        raise InputError("--state", str(error)) from error
+    click.echo(f"Zoom sandbox at {sandbox.api_url}", err=True)
+    click.echo(f"  token URL:      {sandbox.token_url}", err=True)
+    click.echo(f"  account_id:     {sandbox.account_id}", err=True)
+    click.echo(f"  client_id:      {sandbox.client_id}", err=True)
+    click.echo("  (the client secret is in sandboxes/zoom/sandbox.py)", err=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         sandbox.serve_forever()

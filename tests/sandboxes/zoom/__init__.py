@@ -1,0 +1,1 @@
+"""Tests of the Zoom sandbox, through HTTP as a client sees it."""
