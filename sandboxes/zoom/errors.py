@@ -20,8 +20,8 @@ WEBINAR_MISSING = 3001
 WEBINAR_OVER = 3038
 #: Developer forum (several threads): ``{"code": 124, "message": "Invalid access token."}``.
 INVALID_TOKEN = 124
-#: Developer forum: "Invalid access token, does not contain scopes:[…]." (the brief says 4700;
-#: Zoom's OAuth error table gives 4700 to an empty token, and the scope message came with 4711).
+#: Developer forum: "Invalid access token, does not contain scopes:[…]." with 4711 (4700 is
+#: sometimes expected, but Zoom's OAuth error table gives 4700 to an empty token).
 MISSING_SCOPE = 4711
 #: The code Zoom puts in the body of a 429 (developer forum quotes).
 RATE_LIMITED = 429
