@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,7 +14,8 @@ from core.errors import InputError
 
 if TYPE_CHECKING:
     from sandboxes.salesforce.sandbox import SalesforceSandbox
-    from sandboxes.salesforce.state import StateError
+
+T = TypeVar("T")
 
 
 @click.group("sandbox")
@@ -71,6 +73,7 @@ def salesforce_command(
     from sandboxes.salesforce.config import ConfigError, SandboxConfig
     from sandboxes.salesforce.faults import Faults
     from sandboxes.salesforce.sandbox import SalesforceSandbox
+    from sandboxes.salesforce.state import StateError as SalesforceStateError
 
     try:
         config = SandboxConfig.load(config_file)
@@ -82,38 +85,20 @@ def salesforce_command(
     if token_lifetime is not None:
         overrides["token_lifetime_seconds"] = token_lifetime
     config = dataclasses.replace(config, **overrides)
-    try:
-        faults = Faults(
-            latency_ms=latency_ms,
-            latency_per_record_ms=latency_per_record_ms,
-            rate_503=fail_rate_503,
-            lock_rate=lock_rate,
-            rate_429=rate_429,
-        )
-    except ValueError as error:
-        raise InputError("options", str(error)) from error
+    faults = _faults(Faults, latency_ms=latency_ms, latency_per_record_ms=latency_per_record_ms,
+                     rate_503=fail_rate_503, lock_rate=lock_rate, rate_429=rate_429)
     sandbox = SalesforceSandbox(
         config, host=host, port=port, faults=faults,
         state_path=Path(state_file) if state_file else None,
     )
-    try:
-        sandbox.start()
-    except OSError as error:
-        raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
-    except StateError as error:
-        raise InputError("--state", str(error)) from error
+    _start(sandbox, host, port, SalesforceStateError)
     if seed and not sandbox.restored:
         _seed(sandbox)
     click.echo(f"Salesforce sandbox at {sandbox.url} (API v{sandbox.api_version})", err=True)
     click.echo(f"  client_id:      {sandbox.client_id}", err=True)
     click.echo(f"  username:       {sandbox.username}", err=True)
     click.echo("  (secrets are in the sandbox config file)", err=True)
-    # SIGTERM (a supervisor, the demo) stops it like Ctrl-C does, so the state is saved.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped", err=True)
+    _serve(sandbox)
 
 
 def _seed(sandbox: SalesforceSandbox) -> None:
@@ -184,25 +169,13 @@ def dynamics_command(
         overrides["requests_per_window"] = requests_per_window
     if token_lifetime is not None:
         overrides["token_lifetime_s"] = token_lifetime
-    try:
-        faults = Faults(
-            latency_ms=latency_ms,
-            latency_per_record_ms=latency_per_record_ms,
-            rate_503=fail_rate_503,
-            rate_429=rate_429,
-        )
-    except ValueError as error:
-        raise InputError("options", str(error)) from error
+    faults = _faults(Faults, latency_ms=latency_ms, latency_per_record_ms=latency_per_record_ms,
+                     rate_503=fail_rate_503, rate_429=rate_429)
     sandbox = DynamicsSandbox(
         dataclasses.replace(SandboxConfig(), **overrides), host=host, port=port, faults=faults,
         state_path=Path(state_file) if state_file else None,
     )
-    try:
-        sandbox.start()
-    except OSError as error:
-        raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
-    except DynamicsStateError as error:
-        raise InputError("--state", str(error)) from error
+    _start(sandbox, host, port, DynamicsStateError)
     if seed and not sandbox.restored:
         from sandboxes.dynamics.seed import seed_environment
 
@@ -217,11 +190,7 @@ def dynamics_command(
     click.echo(f"  client_id:      {sandbox.client_id}", err=True)
     click.echo("  (the client secret is in sandboxes/dynamics/sandbox.py)", err=True)
     click.echo(f"  scope:          {sandbox.scope}", err=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped", err=True)
+    _serve(sandbox)
 
 
 @sandbox_group.command("zoom")
@@ -274,30 +243,41 @@ def zoom_command(
     overrides: dict[str, object] = {"plan": plan}
     if token_lifetime is not None:
         overrides["token_lifetime_s"] = token_lifetime
-    try:
-        faults = Faults(
-            latency_ms=latency_ms,
-            latency_per_record_ms=latency_per_record_ms,
-            rate_503=fail_rate_503,
-            rate_429=rate_429,
-        )
-    except ValueError as error:
-        raise InputError("options", str(error)) from error
+    faults = _faults(Faults, latency_ms=latency_ms, latency_per_record_ms=latency_per_record_ms,
+                     rate_503=fail_rate_503, rate_429=rate_429)
     sandbox = ZoomSandbox(
         dataclasses.replace(SandboxConfig(), **overrides), host=host, port=port, faults=faults,
         state_path=Path(state_file) if state_file else None,
     )
-    try:
-        sandbox.start()
-    except OSError as error:
-        raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
-    except ZoomStateError as error:
-        raise InputError("--state", str(error)) from error
+    _start(sandbox, host, port, ZoomStateError)
     click.echo(f"Zoom sandbox at {sandbox.api_url}", err=True)
     click.echo(f"  token URL:      {sandbox.token_url}", err=True)
     click.echo(f"  account_id:     {sandbox.account_id}", err=True)
     click.echo(f"  client_id:      {sandbox.client_id}", err=True)
     click.echo("  (the client secret is in sandboxes/zoom/sandbox.py)", err=True)
+    _serve(sandbox)
+
+
+def _faults(factory: Callable[..., T], **settings: float) -> T:
+    """The sandbox's fault settings; a rate outside 0–1 is a bad option, not a traceback."""
+    try:
+        return factory(**settings)
+    except ValueError as error:
+        raise InputError("options", str(error)) from error
+
+
+def _start(sandbox: Any, host: str, port: int, state_error: type[Exception]) -> None:
+    """Bind the port and load the state file, naming the option at fault when either fails."""
+    try:
+        sandbox.start()
+    except OSError as error:
+        raise InputError("--port", f"cannot listen on {host}:{port}: {error.strerror}") from error
+    except state_error as error:
+        raise InputError("--state", str(error)) from error
+
+
+def _serve(sandbox: Any) -> None:
+    """Serve until Ctrl-C or SIGTERM (a supervisor, the demo), which save the state alike."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         sandbox.serve_forever()
