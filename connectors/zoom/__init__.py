@@ -1,0 +1,1 @@
+"""Zoom (API v2, webinars): a thin client; the connector over it comes with its mappings."""
