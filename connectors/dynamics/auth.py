@@ -17,57 +17,34 @@ import requests
 from connectors.dynamics.errors import rule_for
 from connectors.dynamics.settings import Credentials
 from connectors.errors import ConnectorError, ErrorKind
+from connectors.tokens import CachedToken
 from core.redaction import redact, redacted_excerpt
 
-#: (connect, read) seconds for the token call: it is small or broken.
-TOKEN_TIMEOUT = (10.0, 60.0)
-#: Fetch a new token this long before the old one expires, so no call goes out on a token
-#: that dies in flight.
-EXPIRY_MARGIN_SECONDS = 120.0
 
-
-class TokenAuth:
+class TokenAuth(CachedToken):
     """Bearer headers for the Web API; ``refresh()`` after a 401 (the HttpClient's Auth)."""
 
     def __init__(self, credentials: Credentials, session: requests.Session,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(f"dynamics:{credentials.token_url}:{credentials.client_id}", session,
+                         clock)
         self.credentials = credentials
-        self.session = session
-        self.clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
 
-    def headers(self) -> dict[str, str]:
-        """``Authorization: Bearer ...``, fetching a token first when there is none (or old)."""
-        if self._token is None or self.clock() >= self._expires_at:
-            self.refresh()
-        return {"Authorization": f"Bearer {self._token}"}
-
-    def refresh(self) -> None:
+    def _fetch(self) -> tuple[str, float]:
         """POST the client-credentials form; AUTH with Entra ID's own words when refused."""
         c = self.credentials
         form = {"grant_type": "client_credentials", "client_id": c.client_id,
                 "client_secret": c.client_secret, "scope": c.scope}
-        try:
-            response = self.session.post(c.token_url, data=form, timeout=TOKEN_TIMEOUT)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            host = urlsplit(c.token_url).hostname
-            raise ConnectorError(
-                ErrorKind.TRANSIENT, f"{type(exc).__name__} talking to {host} for a token"
-            ) from None
+        response = self._post(c.token_url, data=form)
         try:
             body = response.json()
         except ValueError:
             body = None
         if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
-            self._token = str(body["access_token"])
-            redact.rotate(f"dynamics:{c.token_url}:{c.client_id}", self._token)
             lifetime = body.get("expires_in")
             seconds = float(lifetime) if isinstance(lifetime, int | float | str) and str(
                 lifetime).replace(".", "", 1).isdigit() else 3599.0
-            self._expires_at = self.clock() + max(seconds - EXPIRY_MARGIN_SECONDS, 0.0)
-            return
-        self._token = None
+            return str(body["access_token"]), seconds
         raise token_error(response, body)
 
     def __repr__(self) -> str:

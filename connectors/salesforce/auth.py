@@ -19,10 +19,9 @@ import requests
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.http import check_url
 from connectors.salesforce.errors import rule_for
+from connectors.tokens import TOKEN_TIMEOUT
 from core.redaction import redact, redacted_excerpt
 
-#: (connect, read) seconds for the token call: it is small or broken.
-TOKEN_TIMEOUT = (10.0, 60.0)
 #: A JWT assertion only needs to outlive the request; Salesforce allows at most 3 minutes.
 JWT_LIFETIME_SECONDS = 180
 
