@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, select, type_coerce, union
+from sqlalchemy import String, and_, func, select, type_coerce, union
 from sqlmodel import Session, col
 
 from attribution.positions import Deal, TouchPoint
@@ -111,12 +111,13 @@ def read_chunk(session: Session, ids: Sequence[str], people: str) -> ChunkInputs
     for batch in slices(live):
         for opportunity_id, person_id in session.execute(_people_query(batch, people)).all():
             found.people.setdefault(opportunity_id, set()).add(person_id)
-        crms = session.execute(
-            select(link.hub_id, link.connection)
+        # A deal linked twice (never, in practice) goes to the greatest connection name, as
+        # migration 0015 decided for the rows it filled in.
+        found.crm.update(session.execute(
+            select(link.hub_id, func.max(link.connection))
             .where(link.hub_object == "opportunity", link.hub_id.in_(batch))
-            .order_by(link.connection.desc())
-        ).all()
-        found.crm.update(crms)  # a deal linked twice (never, in practice) keeps the first name
+            .group_by(link.hub_id)
+        ).all())
     persons = sorted({p for group in found.people.values() for p in group})
     touch = Touch.__table__.c  # type: ignore[attr-defined]
     for batch in slices(persons):
