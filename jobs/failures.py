@@ -438,7 +438,7 @@ class FailureLog:
         admin, deciding when.
         """
         waiting = and_(
-            col(SyncError.code).in_((UNRESOLVED_REFERENCE, REFERENCE_PENDING)),
+            col(SyncError.code) == UNRESOLVED_REFERENCE,
             col(SyncError.status) == "retrying",
             col(SyncError.next_retry_at) > self.now,
         )

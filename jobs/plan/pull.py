@@ -269,8 +269,9 @@ class PullPlanner:
                     unresolved_reference(self.mapping, remote, why),
                     waiting_on=(remote, str(change.fields[remote])),
                 )
-            # An optional reference waits on its own: the record goes now, and a retry reads
-            # it again (early, once the named record links) to fill the field in.
+            # An optional reference waits on its own: the record goes now, and its retry (on
+            # the usual backoff: the field stays blank, so no link can name the record to
+            # wake it early) reads it again to fill the field in.
             moves.refused[remote] = pending_reference(self.mapping, remote, why)
             moves.pending[remote] = str(change.fields[remote])
             moves.clean.remove(remote)
