@@ -21,6 +21,7 @@ from jobs.failures import FailureLog
 from jobs.links import LinkIndex
 from jobs.report import PlannedAction, RunReport
 from mappings.spec import Mapping
+from touches.programs import Programs
 
 #: Called after each page: (phase, records handled so far in this phase).
 Progress = Callable[[str, int], None]
@@ -86,6 +87,8 @@ class Cycle:
     allow_mass_change: bool = False
     progress: Progress | None = None
     stopping: threading.Event | None = None
+    #: Channels and their status order, for the memberships a mapping's ``activity`` moves.
+    programs: Programs | None = None
     _dry_session: Session | None = field(default=None, repr=False)
 
     @contextmanager

@@ -320,6 +320,7 @@ class MappingRun:
             allow_mass_change=self.allow_mass_change,
             progress=self.progress,
             stopping=ctx.stopping,
+            programs=ctx.programs,
         )
 
     def _finish(self) -> None:

@@ -34,6 +34,16 @@ class FieldState:
     #: The row's ``default``: a remote holding it means "nothing here" (it reads as blank in
     #: the hub), so it must never win over a real value as if someone had typed it.
     placeholder: Any = None
+    #: Values in the order a ``forward`` field moves through (remote representation); values
+    #: at one position are equal steps. Empty for every other rule.
+    order: tuple[tuple[Any, ...], ...] = ()
+
+    def rank(self, value: Any) -> int:
+        """Position of ``value`` in ``order``; -1 when blank or not listed (before them all)."""
+        if blank(value):
+            return -1
+        return next((i for i, step in enumerate(self.order)
+                     if any(same(value, v) for v in step)), -1)
 
     def empty(self, value: Any) -> bool:
         """Blank, or the placeholder a default filled in."""
@@ -119,6 +129,11 @@ def judge(
             if rule is FieldRule.TO_HUB:
                 return Verdict(Winner.NONE, f"first link, {named}: {{remote}} is blank")
             return Verdict(Winner.HUB, "first link: {remote} was blank, the hub was not")
+    if rule is FieldRule.FORWARD:
+        if state.rank(state.remote) > state.rank(state.hub):
+            return Verdict(Winner.REMOTE, f"{named}: {{remote}}'s value comes later in the order")
+        return Verdict(Winner.NONE, f"{named}: the hub's value is as far along: it never moves "
+                       "back")
     remote_changed = first_link or not same(state.remote, state.base)
     hub_changed = first_link or not same(state.hub, state.base)
 

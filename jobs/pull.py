@@ -31,6 +31,7 @@ from jobs.references import pull_exclusions, wake_waiting
 from jobs.report import PlannedAction
 from jobs.successors import Relink, apply_relinks, plan_successors
 from mappings.spec import Mapping
+from touches.activity import record_activity
 
 DIRECTION = "to_hub"
 
@@ -238,6 +239,8 @@ class PullPhase:
                     gone.append(action.link.hub_id)
             else:
                 self._write(session, action, change, journal)
+                if not self._record_activity(session, log, action, change):
+                    continue  # its error stays open: a retry or replay records it again
                 self._record_conflicts(log, action, change)
                 moves = action.moves
                 self._record_refused(log, action)
@@ -252,6 +255,29 @@ class PullPhase:
         log.resolve_fields(clean)
         log.resolve_gone(gone)
         journal.flush(session)
+
+    def _record_activity(
+        self, session: Session, log: FailureLog, action: act.Write, change: Change
+    ) -> bool:
+        """The touches and membership the record stands for; False when one had a problem.
+
+        The record itself went through; the problem is a record-level error holding the raw
+        record, and the link keeps no version, so a retry (a replay) reads it in full again.
+        """
+        hub = action.hub
+        if self.mapping.activity is None or hub is None or action.link is None:
+            return True
+        failures = record_activity(session, self.mapping, hub, change.fields,
+                                   programs=self.cycle.programs,
+                                   read_at=change.modified_at or self.cycle.now)
+        for failure in failures:
+            log.record(failure, hub_object=self.mapping.hub_object, hub_id=hub.id,
+                       remote_object=self.mapping.remote_object, remote_id=action.key,
+                       email=_email(hub), payload=dict(change.fields))
+        if failures:
+            action.link.remote_version = None
+            self.cycle.report.failed += 1
+        return not failures
 
     def _after_refused_move(
         self, session: Session, page: PullPage, action: act.Action, refused: dict[str, Link]

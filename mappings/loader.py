@@ -252,6 +252,9 @@ def _check_row(
         _check_injective(f, at + ("value_map",), row)
     if row.value_map and any(isinstance(v, list) and not v for v in row.value_map.values()):
         f.error(at + ("value_map",), "an empty list maps to no remote value; give it one or more")
+    if row.rule is FieldRule.FORWARD and not row.value_map:
+        f.error(at + ("rule",), "rule forward moves a value only to a later one: give the row a "
+                "value_map listing the values in order")
     if row.lookup is not None:
         _check_lookup(f, at, row)
     if row.fallback is not None:
@@ -356,6 +359,41 @@ def _check_identity(f: _File, m: Mapping, hub_fields: MappingABC[str, HubField] 
                 break
 
 
+def _check_activity(f: _File, m: Mapping) -> None:
+    """``activity`` needs records coming in, of people or members; its ``when`` compiles."""
+    activity = m.activity
+    assert activity is not None
+    if not m.direction.pulls:
+        f.error(("activity",), f"activity is recorded from records coming in; a "
+                f"{m.direction.value} mapping brings none")
+    if m.hub_object not in ("person", "campaign_member"):
+        f.error(("activity",), f"activity belongs to a person or campaign_member mapping, not "
+                f"{m.hub_object}")
+    if activity.membership is not None and m.hub_object != "person":
+        f.error(("activity", "membership"), "a campaign_member mapping is the membership "
+                "already: membership belongs to a person mapping")
+    membership = activity.membership
+    if membership is not None and not (membership.campaign or membership.by):
+        f.error(("activity", "membership"), "name the campaign: campaign: (a field holding it) "
+                "or by: with campaigns: (a field picking one)")
+    if membership is not None and membership.by and not membership.campaigns:
+        f.error(("activity", "membership", "campaigns"), "by: needs campaigns: (value → campaign)")
+    for i, touch in enumerate(activity.touches):
+        if touch.campaign and m.hub_object == "campaign_member":
+            f.error(("activity", "touches", i, "campaign"), "a member's touch belongs to its "
+                    "campaign: leave campaign out")
+        if touch.when:
+            touch._when = _compile_expression(f, ("activity", "touches", i, "when"), touch.when)
+
+
+def _check_push_only_linked(f: _File, m: Mapping) -> None:
+    """Each ``push_only_linked`` field has a row that pushes it through a ``ref``."""
+    for k, name in enumerate(m.push_only_linked):
+        if not any(row.hub == name and row.ref and row.pushes(m.direction) for row in m.fields):
+            f.error(("push_only_linked", k), f"{name!r} has no row that pushes it with a ref: "
+                    "only a referenced record can be linked")
+
+
 def _check_file(
     f: _File, hub_schema: HubSchema, connections: MappingABC[str, Any] | None
 ) -> Mapping | None:
@@ -366,6 +404,9 @@ def _check_file(
     for i, row in enumerate(m.fields):
         _check_row(f, i, row, m, hub_fields)
     _check_sources(f, m)
+    _check_push_only_linked(f, m)
+    if m.activity is not None:
+        _check_activity(f, m)
     # A misspelt field row (``hub: emial``) would also leave identity.match without its row;
     # report the cause once, not its echo.
     if not f.errors:
@@ -495,8 +536,9 @@ def _check_refs(
                     message = f"{ref!r} names {obj!r}, but {row.hub} points at {target}"
                 elif name not in hub_schema.objects.get(obj, {}):
                     message = f"{obj} has no field {name!r}"
-                elif m.direction.pushes and row.pushes(m.direction):
-                    message = f"{ref!r} can only be read: give this row rule: to_hub"
+                elif row.pulls(m.direction) and name != "email":
+                    message = (f"{ref!r} cannot find a record when read (only an email names "
+                               "one): give this row rule: to_remote")
                 else:
                     continue
             elif other is None:

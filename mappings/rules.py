@@ -19,8 +19,13 @@ class FieldRule(StrEnum):
     to_remote                    yes (enforced)   no               hub
     to_hub                       no               yes              remote
     fill_blank                   into blank only  into blank only  neither
+    forward                      no               to a later value remote if later
     none                         no               no               n/a
     ============================ ================ ================ ==================
+
+    ``forward`` is for statuses that only move on (Registered → No Show → Attended): the
+    remote's value is taken when it comes later in the row's ``value_map`` order than the
+    hub's, so an older report or a slower system can never move a member back.
     """
 
     TWO_WAY = "two_way"
@@ -31,11 +36,12 @@ class FieldRule(StrEnum):
     TO_REMOTE = "to_remote"
     TO_HUB = "to_hub"
     FILL_BLANK = "fill_blank"
+    FORWARD = "forward"
     NONE = "none"
 
 
 #: Rules under which a hub value may be written to the remote.
-PUSH_RULES = frozenset(set(FieldRule) - {FieldRule.TO_HUB, FieldRule.NONE})
+PUSH_RULES = frozenset(set(FieldRule) - {FieldRule.TO_HUB, FieldRule.FORWARD, FieldRule.NONE})
 #: Rules under which a remote value may be written to the hub.
 PULL_RULES = frozenset(set(FieldRule) - {FieldRule.TO_REMOTE, FieldRule.NONE})
 #: Rules that are one-way by definition (computed fields must use one of these).

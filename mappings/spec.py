@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from core.values import blank
+from mappings.activity import Activity
 from mappings.rules import PULL_RULES, PUSH_RULES, Conflicts, Direction, FieldRule
 
 
@@ -35,7 +36,9 @@ class FieldMap(_Strict):
     #: Name of another mapping whose links translate this id field (hub id ↔ remote id), or
     #: several when the remote id may name records of either (a marketing list member is a
     #: contact or a lead): the first mapping that knows the id translates it. ``person.email``
-    #: instead names a hub field the remote value equals (a campaign response's email).
+    #: instead names a hub field the remote value equals (a campaign response's email); a
+    #: push writes that field of the referenced record (a webinar registrant's email and
+    #: name, sent as ``person.first_name`` rows with rule: to_remote).
     ref: str | list[str] | None = None
     #: ``Object.Field`` of the remote: the hub value names a remote record by that field and
     #: the row writes that record's id (a Campaign Influence model by its DeveloperName, which
@@ -64,6 +67,13 @@ class FieldMap(_Strict):
             targets = mapped if isinstance(mapped, list) else [mapped]
             pairs.extend((key, target) for target in targets)
         return pairs
+
+    def value_order(self) -> tuple[tuple[Any, ...], ...]:
+        """The value_map's remote values, a step per key in file order (``rule: forward``)."""
+        return tuple(
+            tuple(mapped) if isinstance(mapped, list) else (mapped,)
+            for mapped in (self.value_map or {}).values()
+        )
 
     def value_map_written(self) -> dict[str, Any]:
         """Hub value → the remote value a push writes (a list's first)."""
@@ -166,6 +176,13 @@ class Mapping(_Strict):
     deletes: DeletePolicy = Field(default_factory=DeletePolicy)
     conflicts: Conflicts = Conflicts.NEWEST_WINS
     on_field_error: OnFieldError = "skip_field"
+    #: Reference fields whose records must already be linked through their row's ``ref`` for
+    #: a hub record to go out at all: a Zoom registration belongs to a campaign linked to a
+    #: Zoom webinar, and a member of any other campaign is none of the mapping's business
+    #: (skipped, no error), where an unlinked reference otherwise waits for its record.
+    push_only_linked: list[str] = Field(default_factory=list)
+    #: Touches and memberships each pulled record stands for (mappings.activity).
+    activity: Activity | None = None
     #: Hub records per push page (the connector still chunks to its own batch size).
     page_size: int = Field(default=500, ge=1, le=10000)
     fields: list[FieldMap] = Field(min_length=1)
@@ -198,6 +215,8 @@ class Mapping(_Strict):
             names.extend(sorted(self._pull_rule.names))
         if self.identity.external_id:
             names.append(self.identity.external_id)
+        if self.activity is not None:
+            names.extend(self.activity.remote_fields())
         return list(dict.fromkeys(names))
 
     def read_fallbacks(self, fields: MappingABC[str, Any]) -> MappingABC[str, Any]:

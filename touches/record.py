@@ -1,6 +1,6 @@
 """Recording a touch: the one function every source calls (imports, campaign members...).
 
-Later sources (web forms, webinar attendance) come through here too.
+Web forms and webinars come through here too, from their mappings' ``activity`` blocks.
 
 A touch is identified by its natural key: person, time to the second (UTC), touch type and
 campaign. Recording the same touch again updates the fields that differ and otherwise writes
@@ -148,17 +148,19 @@ def record_touch(
 ) -> tuple[Outcome, Touch]:
     """Create the touch, or update the one with its natural key; the caller commits.
 
-    ``fields`` limits which of :data:`OPTIONAL_FIELDS` are written (None: all, blanks
-    included): a campaign member's touch leaves the UTM values someone imported alone.
+    ``fields`` limits which of :data:`OPTIONAL_FIELDS` an update writes (None: all, blanks
+    included; a new touch takes them all): a campaign member's touch leaves the UTM values
+    someone imported alone.
     ``replaces`` is the touch this one supersedes (a member's touch whose time or type moved):
     it takes the new key, or is removed when another touch holds that key already.
     A removed touch recorded again comes back. ``known``: the touches by natural key the
     caller loaded for a batch (touches_by_key); a key it lacks has no touch. Raises
     TouchRefusedError for a bad touch.
     """
-    values = normalised(touch, aliases)
+    created = normalised(touch, aliases)
+    values = created
     if fields is not None:
-        values = {k: v for k, v in values.items() if k not in OPTIONAL_FIELDS or k in fields}
+        values = {k: v for k, v in created.items() if k not in OPTIONAL_FIELDS or k in fields}
     key = values["natural_key"]
     existing = known.get(key) if known is not None else find_by_key(session, key)
     if existing is None and replaces is not None:
@@ -166,9 +168,10 @@ def record_touch(
     elif replaces is not None and replaces is not existing:
         remove_touch(session, replaces)
     if existing is None:
-        created = Touch(**values)
-        session.add(created)
-        return Outcome.CREATED, created
+        # A new touch takes every value given; ``fields`` only guards what others set since.
+        made = Touch(**created)
+        session.add(made)
+        return Outcome.CREATED, made
     changed = False
     for name, value in values.items():
         if not _same(getattr(existing, name), value):

@@ -29,3 +29,4 @@ class Origin(StrEnum):
     IMPORT = "import"
     CRM_RESPONSE = "crm_response"  # a CRM says the member responded (HasResponded, a response)
     MEMBER_STATUS = "member_status"  # the member reached a success status of its channel
+    ACTIVITY = "activity"  # a pulled record's mapping says it stands for one (a form, a webinar)

@@ -34,6 +34,11 @@ def _recent_enough(version: str) -> str:
     return version
 
 
+#: The response statuses of the shipped campaign member mapping (programs.yaml success ones).
+RESPONDED_STATUSES = ("Responded", "Attended", "Clicked", "Filled-out Form", "Downloaded",
+                      "Meeting Held")
+
+
 class SalesforceConnection(ConnectionSettings):
     """What a ``type: salesforce`` entry of the connections file may say."""
 
@@ -58,6 +63,10 @@ class SalesforceConnection(ConnectionSettings):
     api_budget: float = Field(default=0.8, gt=0, le=1)
     #: Where the org's pages are, when login_url is not the org's own My Domain.
     ui_url: OptionalWebAddress = None
+    #: Campaign member statuses that count as a response: a label Syncline creates on a
+    #: campaign (the member write needs it) gets ``HasResponded`` when it is one of these, so
+    #: an attendee is a responder in Salesforce's own reports and Campaign Influence.
+    responded_statuses: list[str] = Field(default_factory=lambda: list(RESPONDED_STATUSES))
 
     @model_validator(mode="after")
     def _grant_has_its_credentials(self) -> Self:
@@ -93,6 +102,8 @@ class SalesforceSettings:
     #: Where the org's pages are (links from the dashboard without logging in): the
     #: ``ui_url`` setting, else a My Domain login_url; None when neither says.
     ui_url: str | None
+    #: Member status labels created as responses (``HasResponded``).
+    responded_statuses: tuple[str, ...] = RESPONDED_STATUSES
 
     @classmethod
     def parse(cls, name: str, config: Mapping[str, Any]) -> SalesforceSettings:
@@ -112,4 +123,5 @@ class SalesforceSettings:
             api_budget=given.api_budget,
             retry=given.retry.policy(),
             ui_url=ui_url.rstrip("/") if ui_url else None,
+            responded_statuses=tuple(given.responded_statuses),
         )

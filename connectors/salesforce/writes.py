@@ -310,7 +310,8 @@ class Writer:
         """Create the CampaignMemberStatus labels members are about to use (one query, one call).
 
         A member's Status must be one of its campaign's statuses; creating a missing label
-        first means a new status value in the hub never fails the member write.
+        first means a new status value in the hub never fails the member write. A label in
+        ``responded_statuses`` is created as a response (Attended, Filled-out Form).
         """
         wanted: dict[str, set[str]] = {}
         for item in pending:
@@ -329,6 +330,7 @@ class Writer:
             existing.setdefault(campaign, set()).add(str(row["Label"]).lower())
             next_order[campaign] = max(next_order.get(campaign, 0), int(row.get("SortOrder") or 0))
         missing: list[dict[str, Any]] = []
+        responded = {label.casefold() for label in self.connector.settings.responded_statuses}
         for campaign, labels in wanted.items():
             short = campaign[:15]
             for label in sorted(labels):
@@ -336,7 +338,8 @@ class Writer:
                     next_order[short] = next_order.get(short, 0) + 1
                     missing.append({"attributes": {"type": "CampaignMemberStatus"},
                                     "CampaignId": campaign, "Label": label,
-                                    "HasResponded": False, "SortOrder": next_order[short]})
+                                    "HasResponded": label.casefold() in responded,
+                                    "SortOrder": next_order[short]})
         for start in range(0, len(missing), 200):
             body = {"allOrNone": False, "records": missing[start:start + 200]}
             # A label another process created meanwhile fails here as a duplicate, which is

@@ -51,6 +51,8 @@ class FieldInput:
     connection: str = "the remote"
     #: Why a remote value that wins is not taken here ("" when it is).
     no_pull: str = ""
+    #: A ``forward`` row's value order (see FieldState.order).
+    order: tuple[tuple[Any, ...], ...] = ()
 
     @classmethod
     def of_row(
@@ -93,6 +95,7 @@ class FieldInput:
             mapping=mapping.name,
             connection=mapping.connection,
             no_pull=no_pull,
+            order=row.value_order() if row.rule is FieldRule.FORWARD else (),
         )
 
 
@@ -117,7 +120,8 @@ NOTHING = FieldPlan(Move.NOTHING)
 
 def plan_field(field: FieldInput) -> FieldPlan:
     """Decide one field: the three-way merge, a held conflict, and the row's allowed flows."""
-    state = FieldState(field.base, field.hub, field.remote, placeholder=field.placeholder)
+    state = FieldState(field.base, field.hub, field.remote, placeholder=field.placeholder,
+                       order=field.order)
     settled = field.held is not MISSING
     verdict: Verdict | None
     if settled:

@@ -141,10 +141,24 @@ class PushPlanner:
         planned: list[act.Action] = []
         for hub in page.hubs:
             action = decided.get(hub.id)
+            if action is None and not self._in_scope(page, hub):
+                action = act.Skip(hub.id, counted=False, hub=hub)
             if action is None:
                 action = self._plan_live(page, hub, claimed)
             planned.append(action)
         return planned
+
+    def _in_scope(self, page: PushPage, hub: HubRecord) -> bool:
+        """Are the records ``push_only_linked`` names linked here? (no such fields: yes)."""
+        if not self.mapping.push_only_linked:
+            return True
+        values = self.schema.values(hub)
+        for name in self.mapping.push_only_linked:
+            value = values.get(name)
+            rows = [row for row in self.rows if row.hub == name and row.ref]
+            if not value or not any(str(value) in page.refs.get(row.remote, {}) for row in rows):
+                return False
+        return True
 
     def _plan_live(self, page: PushPage, hub: HubRecord, claimed: dict[str, str]) -> act.Action:
         link = page.links.get(hub.id)

@@ -197,3 +197,29 @@ def test_each_decision_says_why_in_the_words_the_history_keeps(
     rule: FieldRule, base: Any, hub: Any, remote: Any, options: dict[str, Any], reason: str
 ) -> None:
     assert why(rule, base, hub, remote, **options) == reason
+
+
+STATUSES = (("Registered",), ("No Show",), ("Attended", "Watched"))
+
+
+def forward(base: Any, hub: Any, remote: Any) -> Move:
+    """A ``forward`` status row as a Zoom registrant mapping has it (pull only)."""
+    field = FieldInput(R.FORWARD, base, hub, remote, True, False, order=STATUSES)
+    return plan_field(field).move
+
+
+@pytest.mark.parametrize(("base", "hub", "remote", "move"), [
+    ("Registered", "Registered", "Attended", TO_HUB),   # the report came in
+    ("Registered", "Registered", "No Show", TO_HUB),
+    ("No Show", "No Show", "Attended", TO_HUB),         # a late report: still forward
+    ("Attended", "Attended", "No Show", NOTHING),        # an older report never moves back
+    ("Registered", "Attended", "Registered", NOTHING),   # the hub is ahead (a CRM said so)
+    ("Registered", "Attended", "Watched", NOTHING),      # the same step, another spelling
+    (M, None, "Registered", TO_HUB),                     # a first link fills a blank
+    ("Registered", "Invited", "Registered", TO_HUB),     # a value outside the order comes first
+    ("Attended", "Attended", None, NOTHING),             # a blank never moves a status back
+])
+def test_forward_only_moves_a_value_later_in_its_order(
+    base: Any, hub: Any, remote: Any, move: Move
+) -> None:
+    assert forward(base, hub, remote) is move

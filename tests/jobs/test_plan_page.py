@@ -54,6 +54,9 @@ def _load(rule: FieldRule, conflicts: Conflicts, more: str) -> Mapping:
         {"hub": "email", "remote": "Email", "transform": ["strip", "lower"]},
         {"hub": "title", "remote": "Title", "rule": rule.value},
     ]
+    if rule is FieldRule.FORWARD:  # a forward row moves along its value_map's order
+        order = ("Older", BASE, HUB_EDIT, REMOTE_EDIT)
+        data["fields"][1]["value_map"] = {value: value for value in order}
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "crm-person.yaml").write_text(yaml.safe_dump(data))
         return load_mappings(folder, hub_schema=SCHEMA)["crm-person"]

@@ -42,16 +42,17 @@ fields:
     ("unknown top-level key", HEAD + """\
 idenity: {match: [email]}
 fields: [{hub: email, remote: Email}]
-""", ["mappings/m.yaml:5 idenity: unknown key 'idenity' (known: conflicts, connection, create, "
-      "deletes, description, direction, enabled, fields, hub_object, identity, name, "
-      "on_field_error, page_size, pull_rule, remote_object, schedule, sync_rule)"]),
+""", ["mappings/m.yaml:5 idenity: unknown key 'idenity' (known: activity, conflicts, connection, "
+      "create, deletes, description, direction, enabled, fields, hub_object, identity, name, "
+      "on_field_error, page_size, pull_rule, push_only_linked, remote_object, schedule, "
+      "sync_rule)"]),
     ("bad rule", HEAD + """\
 fields:
   - {hub: email, remote: Email}
   - {hub: company, remote: Company, rule: two-way}
 """, ["mappings/m.yaml:7 fields.company.rule: 'two-way' is not a rule (allowed: two_way, "
       "hub_wins, remote_wins, prefer_remote_unless_blank, prefer_hub_unless_blank, to_remote, "
-      "to_hub, fill_blank, none)"]),
+      "to_hub, fill_blank, forward, none)"]),
     ("bad direction", HEAD + """\
 direction: sideways
 fields: [{hub: email, remote: Email}]
