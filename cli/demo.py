@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_summary, progress
-from connectors.memory.store import MemoryStore
 from core import accounts
 from core.db import init_db
 from core.errors import InputError
@@ -29,10 +28,10 @@ from sandboxes.persistence import StateError
 @click.option("--port", default=5000, show_default=True, type=int, help="Dashboard port.")
 @pass_app
 def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
-    """Try Syncline on the Salesforce and Dataverse sandboxes and a local webinar platform.
+    """Try Syncline on the Salesforce, Dataverse and Zoom sandboxes and a website's forms.
 
     Creates the database and instance/connections.yaml if needed, starts the sandboxes
-    (http://127.0.0.1:8701 and :8702, their data kept in instance/demo/), seeds
+    (http://127.0.0.1:8701, :8702 and :8703, their data kept in instance/demo/), seeds
     realistic people once, runs a sync cycle of every mapping, then (without --once) keeps
     syncing every 30 seconds and serves the dashboard at http://127.0.0.1:PORT.
     """
@@ -63,17 +62,16 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
     except StateError as exc:
         raise InputError("sandboxes", str(exc)) from exc
     try:
-        for sandbox in (sandboxes.salesforce, sandboxes.dynamics):
+        for sandbox in (sandboxes.salesforce, sandboxes.dynamics, sandboxes.zoom):
             if sandbox is not None:
                 click.echo(f"{type(sandbox).__name__} at {sandbox.url}", err=True)
         if not seed.is_seeded(engine):
-            webinar = MemoryStore.at(app.connections.get("webinar")["path"])
-            sf, dyn = sandboxes.salesforce, sandboxes.dynamics
+            sf, dyn, zoom = sandboxes.salesforce, sandboxes.dynamics, sandboxes.zoom
             counts = seed.seed(
                 engine,
                 sf.org if sf is not None and not sf.restored else None,
                 dyn.env if dyn is not None and not dyn.restored else None,
-                webinar,
+                zoom.account if zoom is not None and not zoom.restored else None,
                 [model.name for model in app.attribution.models],
             )
             click.echo(

@@ -10,12 +10,11 @@ import requests
 from faker import Faker
 from sqlmodel import select
 
-from connectors.memory.store import MemoryStore
 from core.db import session
 from core.logs import event, get_logger
-from core.models import Person
-from demo.sandboxes import dynamics_address, salesforce_address
-from demo.seed import WEBINARS, new_registrant
+from core.models import Campaign, CampaignMember, Person
+from demo.sandboxes import dynamics_address, salesforce_address, zoom_address
+from demo.webinars import WEBINARS, new_registrant
 
 if TYPE_CHECKING:
     from cli.context import App
@@ -74,8 +73,39 @@ def activity_job(app: App) -> Callable[[], None]:
                 person = rnd.choice(people)
                 person.score = min(100, (person.score or 0) + rnd.randint(5, 20))
                 db.add(person)
-        webinar = MemoryStore.at(app.connections.get("webinar")["path"])
-        webinar.create("Registrant", new_registrant(fake, rnd.choice(WEBINARS), attended=False))
+        _webinar_signups(app, rnd, fake, runs)
         event(log, "demo.activity")
 
     return act
+
+
+def _webinar_signups(app: App, rnd: random.Random, fake: Faker, runs: int) -> None:
+    """Sign someone up for the upcoming webinar, on Zoom's page or (now and then) in the hub.
+
+    A hub member with status registered is what a form fill or a CRM campaign member makes;
+    the Zoom mapping registers that person over there.
+    """
+    upcoming = next(topic for topic, _, _, over in WEBINARS if not over)
+    host, port = zoom_address(app)
+    control = f"http://{host}:{port}/__sandbox__"
+    try:
+        webinars = requests.get(f"{control}/webinars", timeout=5).json()
+        found = [w for w in webinars if w.get("topic") == upcoming]
+        if found:
+            requests.post(f"{control}/webinars/{found[0]['id']}/registrants",
+                          json=new_registrant(fake), timeout=5)
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        event(log, "demo.activity_failed", error=str(exc))
+    if runs % 4:
+        return
+    with session(app.engine) as db:
+        campaign = db.exec(select(Campaign).where(Campaign.name == upcoming)).first()
+        if campaign is None:
+            return  # not synced from Zoom yet
+        joined = set(db.exec(select(CampaignMember.person_id)
+                             .where(CampaignMember.campaign_id == campaign.id)))
+        people = [p for p in db.exec(select(Person).where(Person.email != None).limit(200))  # noqa: E711
+                  if p.id not in joined and p.first_name]
+        if people:
+            db.add(CampaignMember(person_id=rnd.choice(people).id, campaign_id=campaign.id,
+                                  status="registered"))

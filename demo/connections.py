@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: Everything the demo keeps between runs (its sandboxes' data, the webinar platform).
+#: Everything the demo keeps between runs (its sandboxes' data).
 DEMO_DIR = Path("instance/demo")
 CONNECTIONS_FILE = Path("instance/connections.yaml")
 SALESFORCE_STATE = DEMO_DIR / "salesforce.json"
 DYNAMICS_STATE = DEMO_DIR / "dynamics.json"
+ZOOM_STATE = DEMO_DIR / "zoom.json"
+#: The demo forms' signing secret (Standard Webhooks: whsec_ + base64 of the key).
+FORMS_SECRET = "whsec_c3luY2xpbmUtZGVtby1mb3Jtcy1zaWduaW5nLWtleQ=="
 CONNECTIONS_YAML = """\
-# Written by `syncline demo`: the Salesforce and Dataverse sandboxes (the demo starts them on
-# ports 8701 and 8702 and keeps their data in instance/demo/) and a webinar platform stored as
-# a JSON file.
+# Written by `syncline demo`: the Salesforce, Dataverse and Zoom sandboxes (the demo starts them
+# on ports 8701, 8702 and 8703 and keeps their data in instance/demo/) and the website's forms,
+# which post signed submissions to POST /hooks/website-forms on the dashboard.
 # Point real systems here later (see connections.example.yaml); keep secrets in ${ENV_VARS}.
 salesforce:
   type: salesforce
@@ -32,9 +35,17 @@ dynamics:
   token_url: ${DEMO_DYNAMICS_URL:-http://127.0.0.1:8702}/7f3c2b1a-0d4e-4c5b-9a8f-5e6d7c8b9a01/oauth2/v2.0/token
   client_id: 51f81489-12ee-4a9e-aaae-a2591f45987d
   client_secret: ${DEMO_DYNAMICS_CLIENT_SECRET:-sandbox~secret.Dataverse-2027}
-webinar:
-  type: memory
-  path: instance/demo/webinar.json
+zoom:
+  type: zoom
+  account_id: sbxAcct_Q3xk9ZpLr2Vw
+  client_id: sbxClient7fK2mQ9x
+  client_secret: ${DEMO_ZOOM_CLIENT_SECRET:-sandbox-zoom-secret-4Hq8Tz}
+  api_url: ${DEMO_ZOOM_URL:-http://127.0.0.1:8703}/v2
+  token_url: ${DEMO_ZOOM_URL:-http://127.0.0.1:8703}/oauth/token
+website-forms:
+  type: webhook
+  scheme: standard
+  secret: ${FORMS_WEBHOOK_SECRET:-whsec_c3luY2xpbmUtZGVtby1mb3Jtcy1zaWduaW5nLWtleQ==}
 """
 
 

@@ -8,12 +8,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from demo.connections import DYNAMICS_STATE, SALESFORCE_STATE
+from demo.connections import DYNAMICS_STATE, SALESFORCE_STATE, ZOOM_STATE
 
 if TYPE_CHECKING:
     from cli.context import App
     from sandboxes.dynamics.sandbox import DynamicsSandbox
     from sandboxes.salesforce.sandbox import SalesforceSandbox
+    from sandboxes.zoom.sandbox import ZoomSandbox
 
 
 def _address(app: App, connection: str, key: str, port: int) -> tuple[str, int]:
@@ -31,6 +32,11 @@ def dynamics_address(app: App) -> tuple[str, int]:
     return _address(app, "dynamics", "url", 8702)
 
 
+def zoom_address(app: App) -> tuple[str, int]:
+    """Host and port of the demo's Zoom sandbox, from the connections file."""
+    return _address(app, "zoom", "api_url", 8703)
+
+
 def _answers(url: str) -> bool:
     try:
         requests.get(url, timeout=1)
@@ -45,18 +51,20 @@ class DemoSandboxes:
 
     salesforce: SalesforceSandbox | None = None
     dynamics: DynamicsSandbox | None = None
+    zoom: ZoomSandbox | None = None
 
     def stop(self) -> None:
         """Stop them; each saves its data for the next run."""
-        for sandbox in (self.salesforce, self.dynamics):
+        for sandbox in (self.salesforce, self.dynamics, self.zoom):
             if sandbox is not None:
                 sandbox.stop()
 
 
 def start_sandboxes(app: App) -> DemoSandboxes:
-    """Start the Salesforce and Dataverse sandboxes the demo connections point at."""
+    """Start the Salesforce, Dataverse and Zoom sandboxes the demo connections point at."""
     from sandboxes.dynamics.sandbox import DynamicsSandbox
     from sandboxes.salesforce.sandbox import SalesforceSandbox
+    from sandboxes.zoom.sandbox import ZoomSandbox
 
     started = DemoSandboxes()
     try:
@@ -70,6 +78,9 @@ def start_sandboxes(app: App) -> DemoSandboxes:
             started.dynamics = DynamicsSandbox(
                 host=host, port=port, state_path=DYNAMICS_STATE
             ).start()
+        host, port = zoom_address(app)
+        if not _answers(f"http://{host}:{port}/__sandbox__/state"):
+            started.zoom = ZoomSandbox(host=host, port=port, state_path=ZOOM_STATE).start()
     except BaseException:
         started.stop()
         raise

@@ -1,4 +1,4 @@
-"""The demo's data: hub people and accounts, CRM records, webinar registrants, seeded once.
+"""The demo's data: hub people and accounts, CRM records, Zoom webinars, seeded once.
 
 Everything is seeded deterministically (Faker with a fixed seed) and marked with an audit row,
 so ``syncline demo --once`` can run again and again: the second run finds nothing to seed.
@@ -16,18 +16,19 @@ from faker import Faker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connectors.memory.store import MemoryStore
 from core.clock import utcnow
 from core.db import session
 from core.logs import event, get_logger
 from core.models import Account, Audit, Campaign, CampaignMember, Person
 from demo.journeys import seed_dynamics_journeys, seed_influence_models, seed_journeys
+from demo.webinars import seed_zoom
 from sandboxes.dynamics.seed import seed_environment
 from sandboxes.salesforce.seed import ascii_slug, domain_for, seed_org
 
 if TYPE_CHECKING:
     from sandboxes.dynamics.store import Environment
     from sandboxes.salesforce.org import Org
+    from sandboxes.zoom.store import Account as ZoomAccount
 
 log = get_logger("demo")
 
@@ -49,10 +50,10 @@ def seed(
     engine: Engine,
     org: Org | None,
     env: Environment | None,
-    webinar: MemoryStore,
+    zoom: ZoomAccount | None,
     influence_models: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Fill the hub, the Salesforce org and Dataverse environment (those we run), the webinars.
+    """Fill the hub, the Salesforce org, Dataverse environment and Zoom account (those we run).
 
     ``influence_models``: the attribution models, each made a Campaign Influence model in the
     org (as an admin would) so the hub's credit can be written there.
@@ -161,58 +162,11 @@ def seed(
             for name, count in seed_dynamics_journeys(db, env, random.Random(SEED + 1)).items():
                 counts[f"dynamics_{name}"] = count
 
-    with webinar.transaction():
-        attendees = rnd.sample(people[:150], 15)
-        for person in attendees:
-            webinar.create(
-                "Registrant",
-                {
-                    "Email": person["email"],
-                    "FirstName": person["first_name"],
-                    "LastName": person["last_name"],
-                    "Company": person["company"],
-                    "Webinar": rnd.choice(WEBINARS),
-                    "Attended": rnd.random() < 0.6,
-                    "RegisteredAt": utcnow().isoformat(),
-                },
-            )
-        for _ in range(25):
-            webinar.create(
-                "Registrant", new_registrant(fake, rnd.choice(WEBINARS), rnd.random() < 0.5)
-            )
-        # Someone pasted a whole address into the company box: longer than the hub's 255.
-        webinar.create(
-            "Registrant",
-            {
-                "Email": "li.wei@example.cn",
-                "FirstName": "Li",
-                "LastName": "Wei",
-                "Company": "Shenzhen Advanced Manufacturing and Industrial Automation Technology "
-                "Co., Ltd., Building 7, Phase 2, Nanshan Science and Technology Park, Nanshan "
-                "District, Shenzhen, Guangdong Province, People's Republic of China, Attn: "
-                "Procurement and Strategic Sourcing Department",
-                "Webinar": WEBINARS[0],
-                "Attended": True,
-                "RegisteredAt": utcnow().isoformat(),
-            },
-            validate=False,  # the webinar platform's form has no limit
-        )
-    counts["registrants"] = webinar.count("Registrant")
+    if zoom is not None:
+        # Its own random stream too: the CRM halves of the demo stay as they were.
+        counts.update(seed_zoom(zoom, people[:150], random.Random(SEED + 2), fake))
     event(log, "demo.seeded", **counts)
     return counts
-
-
-def new_registrant(fake: Faker, webinar: str, attended: bool) -> dict[str, Any]:
-    """A webinar registrant the hub does not know yet: a new name at a free email domain."""
-    first, last = fake.first_name(), fake.last_name()
-    return {
-        "Email": f"{ascii_slug(first)}.{ascii_slug(last)}@{fake.free_email_domain()}",
-        "FirstName": first,
-        "LastName": last,
-        "Webinar": webinar,
-        "Attended": attended,
-        "RegisteredAt": utcnow().isoformat(),
-    }
 
 
 def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
