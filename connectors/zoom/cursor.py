@@ -6,7 +6,9 @@
   are never read again (kept only while the webinar is still within ``recent_days``);
 - ``d``: for each webinar still read, a digest of its registrants' versions at the last read:
   a webinar whose digest is unchanged emits nothing, so an idle cycle hands the engine nothing;
-- ``t``: when the read started (the ``person`` object reads registrations made since).
+- ``t``: registrant cursors: when the read started; person cursors: the latest registration
+  time seen (Zoom's clock), with ``h``, a digest of the registrations made in that second, so
+  a person read picks up registrations made since without repeating the last second's.
 
 The cursor of a read cut short is never stored (only the last page carries one), so a digest
 always stands for registrants the engine was given.
@@ -31,6 +33,8 @@ class ReadState:
     time: datetime | None = None
     final: set[str] = field(default_factory=set)
     digests: dict[str, str] = field(default_factory=dict)
+    #: Person cursors: the digest of the registrations made at ``time`` exactly.
+    mark: str | None = None
 
     @property
     def full(self) -> bool:
@@ -39,8 +43,11 @@ class ReadState:
 
     def encode(self) -> str:
         """The cursor string (sorted, so equal states give equal cursors)."""
-        body = {"v": VERSION, "t": iso(self.time), "final": sorted(self.final, key=_id_order),
-                "d": dict(sorted(self.digests.items(), key=lambda item: _id_order(item[0])))}
+        body: dict = {"v": VERSION, "t": iso(self.time),
+                      "final": sorted(self.final, key=_id_order),
+                      "d": dict(sorted(self.digests.items(), key=lambda item: _id_order(item[0])))}
+        if self.mark is not None:
+            body["h"] = self.mark
         return json.dumps(body, separators=(",", ":"))
 
     @classmethod
@@ -56,7 +63,8 @@ class ReadState:
             if when is None:
                 raise ValueError("no read time")
             return cls(when, {str(x) for x in body.get("final") or ()},
-                       {str(k): str(v) for k, v in (body.get("d") or {}).items()})
+                       {str(k): str(v) for k, v in (body.get("d") or {}).items()},
+                       str(body["h"]) if body.get("h") else None)
         except (ValueError, KeyError, TypeError):
             raise ConnectorError(
                 ErrorKind.CONFIG, "the stored cursor is not one of the Zoom connector's",

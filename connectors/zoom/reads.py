@@ -36,6 +36,7 @@ from connectors.zoom.records import (
     iso,
     latest_registrations,
     only,
+    parse_time,
     person_change,
     person_fields,
     registrant_change,
@@ -44,9 +45,8 @@ from connectors.zoom.records import (
     webinar_end,
 )
 
-#: The ``person`` object reads registrations made since its last read, less this much: the
-#: clocks of Zoom and of this machine may differ a little (a repeat is harmless).
-CLOCK_SKEW = timedelta(minutes=5)
+#: A person cursor's time before any registration was seen.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: What a report is: the participant rows and the absentees (None while Zoom lists none).
 Report = tuple[list[dict], list[dict] | None]
 
@@ -186,25 +186,32 @@ class Reader:
 
         Registration closes when a webinar ends, so registrations made since the last read
         are all in upcoming webinars: an incremental read reads only those (from the cache
-        the registrant read of the same cycle filled).
+        the registrant read of the same cycle filled). Zoom edits no registration, so a
+        person's values change only with a new one.
         """
         state = ReadState.decode(since)
         now = self.clock()
         registrations: list[Mapping[str, Any]] = []
+        upcoming: list[Mapping[str, Any]] = []
         for webinar in self.webinars(PERSON):
             end = webinar_end(webinar)
-            if not state.full and end is not None and end <= now:
+            ended = end is not None and end <= now
+            if not state.full and ended:
                 continue
             for change in self.registrant_changes(webinar, PERSON, None) or ():
                 registrations.append(change.fields)
+                if not ended:
+                    upcoming.append(change.fields)
+        after = _latest_mark(registrations, upcoming, state)
         if not state.full:
-            assert state.time is not None
-            since_time = iso(state.time - CLOCK_SKEW) or ""
-            registrations = [r for r in registrations
-                             if str(r.get("create_time") or "") >= since_time]
+            # Made after the cursor's second, or in it when that second's registrations changed.
+            second = iso(state.time) or ""
+            again = _mark_of(registrations, second) != state.mark
+            registrations = [r for r in registrations if _created(r) > second
+                             or again and _created(r) == second]
         changes = [_cut(person_change(person_fields(r)), fields, "email")
                    for r in latest_registrations(registrations).values()]
-        yield from self._paged(changes, ReadState(time=now).encode())
+        yield from self._paged(changes, after.encode())
 
     def people(self, reader: str | None) -> dict[str, Change]:
         """Every person of every listed webinar, by normalised email (for lookups)."""
@@ -221,6 +228,30 @@ class Reader:
         for chunk in chunks[:-1]:
             yield Page(chunk, None)
         yield Page(chunks[-1], cursor)
+
+
+def _created(registration: Mapping[str, Any]) -> str:
+    return str(registration.get("create_time") or "")
+
+
+def _mark_of(registrations: Sequence[Mapping[str, Any]], second: str) -> str:
+    """A digest of the registrations made in ``second``."""
+    keys = sorted(str(r["key"]) for r in registrations if _created(r) == second)
+    return hashlib.sha256("|".join(keys).encode()).hexdigest()[:12]
+
+
+def _latest_mark(registrations: Sequence[Mapping[str, Any]],
+                 upcoming: Sequence[Mapping[str, Any]], state: ReadState) -> ReadState:
+    """The person cursor after a read: the latest registration time seen, and its digest.
+
+    The digest covers the upcoming webinars' registrations only: those are what the next
+    (incremental) read compares it with.
+    """
+    latest = max((_created(r) for r in registrations), default="")
+    before = iso(state.time) or ""
+    if not latest or (before and latest < before):
+        return ReadState(time=state.time or EPOCH, mark=state.mark)
+    return ReadState(time=parse_time(latest), mark=_mark_of(upcoming, latest))
 
 
 def _cut(change: Change, fields: Sequence[str] | None, key_field: str) -> Change:

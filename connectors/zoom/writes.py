@@ -76,7 +76,7 @@ class RegistrantWriter:
         deletes: dict[str, list[int]] = {}
         for i, record in enumerate(records):
             if record.key is None:
-                if record.op is Op.DELETE:
+                if record.op == Op.DELETE:
                     results[i] = _failed(record, ErrorKind.VALIDATION, "a delete needs a key")
                 else:
                     results[i] = self._create(record)
@@ -87,7 +87,7 @@ class RegistrantWriter:
                                      f"{record.key!r} is not a Zoom registrant key "
                                      "(webinar id:registrant id)")
                 continue
-            group = deletes if record.op is Op.DELETE else updates
+            group = deletes if record.op == Op.DELETE else updates
             group.setdefault(parts[0], []).append(i)
         for webinar_id, indexes in updates.items():
             self._update(webinar_id, records, indexes, results)
