@@ -116,7 +116,7 @@ def drain(connector: ZoomConnector, object_name: str, since: str | None) -> tupl
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set (the sandbox's store included: it runs in-process)."""
+    """Peak resident set of this process (the sandbox store included: it runs in-process)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
