@@ -101,9 +101,11 @@ class Reader:
         return self.cache.get((self.identity, "report", str(webinar["id"])), reader, fetch)
 
     def forget(self, webinar_id: str) -> None:
-        """Drop a webinar's cached registrants (after registering or cancelling someone)."""
-        self.cache.forget(lambda key: isinstance(key, tuple) and len(key) == 3
-                          and key[0] == self.identity and key[2] == webinar_id)
+        """Drop a webinar's cached registrants (after a write; a lookup reads them live).
+
+        Its report stays: once Zoom serves one it does not change.
+        """
+        self.cache.forget(lambda key: key == (self.identity, "registrants", webinar_id))
 
     # -- webinar ------------------------------------------------------------------------------
 
