@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         people, person_cursor = drain(connector, "person", None)
         full_wall = time.perf_counter() - started
         full_calls = connector.api_calls
-        report_calls = full_calls - 1 - goal
+        report_calls = registrant_calls - 1 - goal
         print("\nfull read (one cycle: registrant, then person)")
         print(f"  registrants read      {registrants:,}")
         print(f"  people read           {people:,}")
@@ -161,13 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  goal                  {goal:,} registrant listing calls "
               f"(⌈registrants/300⌉ per webinar, summed); read: 1 webinars listing + "
               f"{goal:,} + {report_calls:,} report/absentee calls "
-              f"(goal met: {'yes' if full_calls - report_calls - 1 <= goal else 'NO'})")
+              f"(goal met: {'yes' if registrant_calls - report_calls - 1 <= goal else 'NO'})")
         print(f"  wall time             {full_wall:.1f} s")
         print(f"  records/hour          {(registrants + people) / full_wall * 3600:,.0f}")
 
         before = connector.api_calls
         started = time.perf_counter()
         idle_registrants, _ = drain(connector, "registrant", registrant_cursor)
+        idle_registrant_calls = connector.api_calls - before
         idle_people, _ = drain(connector, "person", person_cursor)
         idle_wall = time.perf_counter() - started
         idle_calls = connector.api_calls - before
@@ -176,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             + len(seeded.waiting)
         print("\nidle cycle (incremental: registrant, then person)")
         print(f"  records read          {idle_registrants + idle_people:,}")
-        print(f"  API calls             {idle_calls:,} (formula: 1 listing + "
+        print(f"  API calls             {idle_calls:,} (registrant {idle_registrant_calls:,}, "
+              f"person {idle_calls - idle_registrant_calls:,}; formula: 1 listing + "
               f"⌈registrants/300⌉ per upcoming webinar + 1 per report awaited = {formula:,}; "
               f"{'met' if idle_calls <= formula else 'MISSED'})")
         print(f"  wall time             {idle_wall:.1f} s")

@@ -1,10 +1,11 @@
 """A small process-level cache of Zoom listings, so objects read in one cycle pay once.
 
-The ``registrant`` and ``person`` objects (and ``webinar``) read the same listings: the webinars,
-each webinar's registrants and its report. An entry is kept ``TTL`` seconds and serves each
-reader once: the first read of an object fetches, a read of another object in the same cycle
-takes the entry, and the next read of the first object (the next cycle, or a test reading
-twice) fetches again, so a read never misses what changed since that object's last read.
+The ``registrant`` and ``person`` objects (and ``webinar``) read the same listings: the
+webinars, each webinar's registrants and its report. An entry is kept ``TTL`` seconds after the
+read that used it ended, and serves each reader once: the first read of an object fetches, a
+read of another object in the same cycle takes the entry, and the next read of the first
+object (the next cycle, or a test reading twice) fetches again, so a read never misses what
+changed since that object's last read.
 Keyed by the connection's identity (API address, account, app, user: never a secret).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,20 @@ class ListingCache:
                         :MAX_ENTRIES // 10]:
                     del self._entries[old]
             self._entries[key] = _Entry(self.clock(), value, {reader} if reader else set())
+
+    def touch(self, keys: Iterable[Hashable]) -> None:
+        """Restart the TTL of these entries: a long read keeps what it read for the next object.
+
+        Called when a read ends, so the entries it fetched early (a read of 100,000
+        registrants takes minutes at Zoom's latency) are still there for the other objects
+        read right after it in the same cycle.
+        """
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is not None:
+                    entry.at = now
 
     def forget(self, match: Callable[[Hashable], bool]) -> None:
         """Drop the entries whose key ``match``es (after a write changed them)."""

@@ -70,13 +70,23 @@ class Reader:
         self.page_size = page_size
         self.clock = clock or (lambda: datetime.now(UTC))
         self.cache = cache
+        self._read_keys: list[tuple] = []
 
     # -- listings (cached) --------------------------------------------------------------------
 
+    def _cached(self, key: tuple, reader: str | None, fetch: Callable[[], Any]) -> Any:
+        self._read_keys.append(key)
+        return self.cache.get(key, reader, fetch)
+
+    def _read_ended(self) -> None:
+        """A read is over: what it read stays cached TTL seconds from now."""
+        self.cache.touch(self._read_keys)
+        self._read_keys = []
+
     def webinars(self, reader: str | None) -> list[dict]:
         """The user's scheduled webinars (Zoom keeps ended ones listed until they expire)."""
-        return self.cache.get((self.identity, "webinars"), reader,
-                              lambda: list(self.api.webinars(self.user, "scheduled")))
+        return self._cached((self.identity, "webinars"), reader,
+                            lambda: list(self.api.webinars(self.user, "scheduled")))
 
     def registrants(self, webinar_id: str, reader: str | None) -> list[dict] | None:
         """A webinar's approved registrants; None when Zoom no longer knows the webinar."""
@@ -88,7 +98,7 @@ class Reader:
                 if exc.kind is ErrorKind.NOT_FOUND or exc.code == NO_REGISTRATION:
                     return None
                 raise
-        return self.cache.get((self.identity, "registrants", webinar_id), reader, fetch)
+        return self._cached((self.identity, "registrants", webinar_id), reader, fetch)
 
     def report(self, webinar: Mapping[str, Any], reader: str | None) -> Report | None:
         """The ended instance's participant rows and absentees; None while Zoom has no report."""
@@ -98,7 +108,7 @@ class Reader:
             if rows is None:
                 return None
             return rows, self.api.absentees(str(instance))
-        return self.cache.get((self.identity, "report", str(webinar["id"])), reader, fetch)
+        return self._cached((self.identity, "report", str(webinar["id"])), reader, fetch)
 
     def forget(self, webinar_id: str) -> None:
         """Drop a webinar's cached registrants (after a write; a lookup reads them live).
@@ -111,9 +121,11 @@ class Reader:
 
     def read_webinars(self, fields: Sequence[str] | None) -> Iterator[Page]:
         """Every listed webinar, every time: its version tells the engine what changed."""
+        self._read_keys = []
         now = self.clock()
         changes = [_cut(webinar_change(row, now), fields, "id")
                    for row in self.webinars(WEBINAR)]
+        self._read_ended()
         yield from self._paged(changes, iso(now) or "")
 
     # -- registrant ---------------------------------------------------------------------------
@@ -121,6 +133,7 @@ class Reader:
     def read_registrants(self, since: str | None, fields: Sequence[str] | None
                          ) -> Iterator[Page]:
         """The registrants of webinars that changed since the cursor (module docstring)."""
+        self._read_keys = []
         state = ReadState.decode(since)
         now = self.clock()
         after = ReadState(time=now)
@@ -132,6 +145,7 @@ class Reader:
                 if len(pending) >= self.page_size:
                     yield Page(pending, None)
                     pending = []
+        self._read_ended()
         yield Page(pending, after.encode())
 
     def _webinar_registrants(self, webinar: Mapping[str, Any], state: ReadState,
@@ -191,6 +205,7 @@ class Reader:
         the registrant read of the same cycle filled). Zoom edits no registration, so a
         person's values change only with a new one.
         """
+        self._read_keys = []
         state = ReadState.decode(since)
         now = self.clock()
         registrations: list[Mapping[str, Any]] = []
@@ -213,6 +228,7 @@ class Reader:
                              or again and _created(r) == second]
         changes = [_cut(person_change(person_fields(r)), fields, "email")
                    for r in latest_registrations(registrations).values()]
+        self._read_ended()
         yield from self._paged(changes, after.encode())
 
     def people(self, reader: str | None) -> dict[str, Change]:
