@@ -186,13 +186,14 @@ class Reader:
             return None
         participants, absentees = report if report is not None else (None, None)
         statuses, came = outcomes(rows, participants, absentees)
+        settled_at = webinar_end(webinar) if report is not None else None
         changes = []
         for row in rows:
             fields = registrant_fields(webinar_id, row)
             email = fields["person"]
             if email is not None:
                 fields = registrant_fields(webinar_id, row, statuses[email], came.get(email))
-            changes.append(registrant_change(fields))
+            changes.append(registrant_change(fields, settled_at))
         return changes
 
     # -- person -------------------------------------------------------------------------------

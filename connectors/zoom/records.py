@@ -123,10 +123,16 @@ def registrant_fields(webinar_id: str, row: Mapping[str, Any], attendance: str =
     return fields
 
 
-def registrant_change(fields: Mapping[str, Any]) -> Change:
-    """A registrant's fields as a Change."""
-    return Change(str(fields["key"]), Op.UPSERT, dict(fields),
-                  parse_time(fields.get("create_time")), version_of(fields))
+def registrant_change(fields: Mapping[str, Any], settled_at: datetime | None = None) -> Change:
+    """A registrant's fields as a Change.
+
+    Its ``modified_at`` is when its values last changed in Zoom: the registration, or the
+    webinar's end once the report gave its attendance (``settled_at``), which the engine
+    weighs against the hub's own changes.
+    """
+    created = parse_time(fields.get("create_time"))
+    changed = max(created, settled_at) if created and settled_at else created or settled_at
+    return Change(str(fields["key"]), Op.UPSERT, dict(fields), changed, version_of(fields))
 
 
 def person_fields(registration: Mapping[str, Any]) -> dict[str, Any]:
