@@ -58,13 +58,14 @@ class ZoomConnector(Connector):
     # Registrants are read per webinar, not in change order; a Change's version is a hash of
     # its fields, new whenever a field is. Zoom cannot edit a registration (``update``), has
     # no upsert on an external id, and a cancelled registration leaves the listing silently.
+    # Creates cost one call per person (Zoom registers one at a time): ``max_batch_size`` 1
+    # says so to the planner; ``write`` still takes any number (cancels go 30 to a call).
     capabilities = Capabilities(deletes_in_feed=False, hard_deletes=False, sorted_changes=False,
                                 external_id_upsert=False, row_versions=True, update=False,
                                 max_batch_size=1, lookup_batch_size=200)
     settings_model = ZoomConnection
     secret_keys = SECRET_KEYS
-    #: Creates cost one call per person (Zoom registers one at a time): ``max_batch_size`` 1
-    #: says so to the planner; ``write`` still takes any number of records.
+    #: What ``describe`` answers (Zoom has no metadata API).
     objects: ClassVar[dict[str, ObjectInfo]] = OBJECTS
 
     def __init__(self, name: str, config: Mapping[str, Any], *,
