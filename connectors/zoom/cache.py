@@ -22,9 +22,6 @@ TTL = 20.0
 #: Entries at most; past it the oldest go first (a bench with thousands of webinars).
 MAX_ENTRIES = 20_000
 
-_MISSING = object()
-
-
 @dataclass(slots=True)
 class _Entry:
     at: float
@@ -53,14 +50,6 @@ class ListingCache:
         value = fetch()
         self.put(key, value, reader)
         return value
-
-    def peek(self, key: Hashable) -> Any:
-        """The live value whoever used it, or ``MISSING``."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or self.clock() - entry.at >= TTL:
-                return _MISSING
-            return entry.value
 
     def put(self, key: Hashable, value: Any, reader: str | None = None) -> None:
         """Store a freshly fetched value (already used by ``reader``)."""
@@ -99,4 +88,3 @@ class ListingCache:
 
 #: The process's cache, shared by every Zoom connector instance.
 LISTINGS = ListingCache()
-MISSING = _MISSING

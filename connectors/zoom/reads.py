@@ -167,6 +167,8 @@ class Reader:
             return []
         changes = self.registrant_changes(webinar, REGISTRANT, report)
         if changes is None:
+            if report is not None and recent:
+                after.final.add(webinar_id)  # nobody to read: never ask for its report again
             return []
         if report is not None or not recent:
             if recent:

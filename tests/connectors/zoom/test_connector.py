@@ -337,3 +337,15 @@ def test_settings_are_checked_and_the_type_is_registered(sandbox: ZoomSandbox) -
     with pytest.raises(ConnectorError) as info:
         build_connector("zoom", sandbox_settings(sandbox, page_size=301))
     assert "page_size" in info.value.message
+
+
+def test_an_ended_webinar_without_registration_is_not_asked_for_its_report_again(
+    sandbox: ZoomSandbox, zoom: ZoomConnector,
+) -> None:
+    webinar = ended_webinar(sandbox, approval_type=2)
+    end(sandbox, webinar, [("guest@acme.com", 0, 30)])
+    first = read_all(zoom, "registrant")
+    assert changes_of(first) == []
+    before = zoom.api_calls
+    assert changes_of(read_all(zoom, "registrant", first[-1].cursor)) == []
+    assert zoom.api_calls - before == 1, "the listing alone"
