@@ -191,6 +191,10 @@ class Capabilities:
     hard_deletes: bool = False     # read_hard_deletes lists deletes the feed may never show
     sorted_changes: bool = True    # cursors ascend within and across pages
     write: bool = True
+    #: An existing record can be changed (by ``write`` with a key, and by the remote's users).
+    #: False where a record, once made, stays as made (a Zoom registration): an update that
+    #: changes a value is a FAILED VALIDATION result, one repeating the values UNCHANGED.
+    update: bool = True
     delete: bool = True
     external_id_upsert: bool = True
     max_batch_size: int = 200      # records per write call (the connector chunks for us)

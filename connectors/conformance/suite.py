@@ -201,6 +201,8 @@ class ConnectorConformance:
     def test_incremental_read_from_last_cursor(
         self, connector: Connector, remote: RemoteControl
     ) -> None:
+        if not connector.capabilities.update:
+            pytest.skip("records cannot be changed once made")
         keys = self.seed(remote, 3)
         first = read_all(connector, self.object_name)
         cursor, last_key = first[-1].cursor, first[-1].changes[-1].key
@@ -337,6 +339,8 @@ class ConnectorConformance:
         assert all(r.ok for r in results)
 
     def test_stale_if_match_is_conflict(self, connector: Connector, remote: RemoteControl) -> None:
+        if not connector.capabilities.update:
+            pytest.skip("records cannot be changed once made")
         created = self.create(connector, 0)
         if created.version is None:
             pytest.skip("connector reports no versions")
@@ -362,6 +366,9 @@ class ConnectorConformance:
     def test_an_update_based_on_the_version_read_goes_through(
         self, connector: Connector, remote: RemoteControl
     ) -> None:
+        if not connector.capabilities.update:
+            self.check_update_refused(connector, remote)
+            return
         # Made by a user of the remote, not by us: only the values say that nobody changed it
         # since, where versions are timestamps that the read shares with the change.
         [key] = self.seed(remote, 1)
@@ -370,9 +377,22 @@ class ConnectorConformance:
         assert result.ok, result.error
         assert self.read_one(connector, key).fields[self.required_field] == "Ours"
 
+    def check_update_refused(self, connector: Connector, remote: RemoteControl) -> None:
+        """``update`` False: repeating the values is UNCHANGED, a new value a FAILED result."""
+        [key] = self.seed(remote, 1)
+        read = self.read_one(connector, key)
+        same = read.fields[self.required_field]
+        results = connector.write(self.object_name, [
+            self.based_on(read, same), self.based_on(read, self.sample(5)[self.required_field])])
+        assert [r.status for r in results] == [WriteStatus.UNCHANGED, WriteStatus.FAILED]
+        assert results[1].error is not None and results[1].error.kind is ErrorKind.VALIDATION
+        assert self.read_one(connector, key).fields[self.required_field] == same
+
     def test_a_change_since_the_version_read_is_never_overwritten(
         self, connector: Connector, remote: RemoteControl
     ) -> None:
+        if not connector.capabilities.update:
+            pytest.skip("records cannot be changed once made")
         # The change may share the version read (a timestamp in the same second): CONFLICT all
         # the same, and their value stays.
         [key] = self.seed(remote, 1)
@@ -385,6 +405,8 @@ class ConnectorConformance:
         assert self.read_one(connector, key).fields[self.required_field] == theirs
 
     def test_row_versions_change_on_every_write(self, connector: Connector) -> None:
+        if not connector.capabilities.update:
+            pytest.skip("records cannot be changed once made")
         if not connector.capabilities.row_versions:
             pytest.skip("versions are timestamps: the engine compares values")
         created = self.create(connector, 0)

@@ -1,1 +1,5 @@
-"""Zoom (API v2, webinars): a thin client; the connector over it comes with its mappings."""
+"""Zoom (API v2, webinars): the ``type: zoom`` connector and its thin client."""
+
+from connectors.zoom.connector import ZoomConnector
+
+__all__ = ["ZoomConnector"]

@@ -34,19 +34,20 @@ def path_id(webinar: str | int) -> str:
 class ZoomApi:
     """The webinar calls, over an authenticated :class:`HttpClient` rooted at ``/v2``."""
 
-    def __init__(self, http: HttpClient) -> None:
+    def __init__(self, http: HttpClient, page_size: int = MAX_PAGE_SIZE) -> None:
         self.http = http
+        self.page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
 
     def _pages(self, path: str, key: str, params: Mapping[str, Any]) -> Iterator[list[dict]]:
         """Every page of a listing, following ``next_page_token`` until it is empty."""
-        query = {**params, "page_size": MAX_PAGE_SIZE}
+        query = {**params, "page_size": self.page_size}
         while True:
             body = self.http.get(path, params=query).json()
             yield list(body.get(key) or [])
             token = body.get("next_page_token") or ""
             if not token:
                 return
-            query = {**params, "page_size": MAX_PAGE_SIZE, "next_page_token": token}
+            query = {**params, "page_size": self.page_size, "next_page_token": token}
 
     def webinars(self, user: str = "me", kind: str = "scheduled") -> Iterator[dict]:
         """The user's webinars (``scheduled``: every unexpired one; ``upcoming``)."""

@@ -8,9 +8,10 @@ answers 124 (the HttpClient's one refresh per request).
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 
@@ -28,7 +29,17 @@ class AppCredentials:
     token_url: str
     account_id: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
+
+
+def basic_auth(client_id: str, client_secret: str) -> str:
+    """HTTP Basic of the app's id and secret, UTF-8 encoded.
+
+    requests encodes a ``(user, password)`` pair as Latin-1 and fails on any other character;
+    a secret may hold any (RFC 7617 names UTF-8).
+    """
+    pair = f"{client_id}:{client_secret}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 class ZoomTokenAuth(CachedToken):
@@ -46,7 +57,7 @@ class ZoomTokenAuth(CachedToken):
         response = self._post(
             app.token_url,
             params={"grant_type": "account_credentials", "account_id": app.account_id},
-            auth=(app.client_id, app.client_secret),
+            headers={"Authorization": basic_auth(app.client_id, app.client_secret)},
         )
         if response.status_code != 200:
             error = classify_zoom(response)

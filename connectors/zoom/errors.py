@@ -11,6 +11,7 @@ developer-forum reports (124 "Invalid access token.", 4711 for a token without a
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -21,6 +22,8 @@ from connectors.http import error_details, parse_retry_after
 #: The code of "webinar not found or expired", which is also how a report not ready yet is
 #: answered: callers reading a report treat it as "later", not as an error.
 NOT_FOUND_OR_NOT_READY = "3001"
+#: "This webinar does not have registration as required."
+NO_REGISTRATION = "3000"
 
 ERROR_TABLE: dict[str, ErrorRule] = {
     "124": ErrorRule(ErrorKind.AUTH, "the access token is invalid or expired; check the app's "
@@ -73,9 +76,29 @@ def classify_zoom(response: requests.Response) -> ConnectorError:
 
 def _rate_limit_wait(response: requests.Response) -> float:
     """Seconds until the limit lifts: the daily limit's Retry-After, else one second."""
-    waited = parse_retry_after(response.headers.get("Retry-After"))
+    header = response.headers.get("Retry-After")
+    waited = parse_retry_after(header)
+    if waited is None and header:
+        # Zoom's daily limit names the next 00:00 UTC as an ISO time, not an HTTP-date.
+        waited = _seconds_until_iso(header)
     # The per-second limits send no Retry-After: the next second is the next window.
     return waited if waited is not None else 1.0
+
+
+def _seconds_until_iso(value: str) -> float | None:
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def is_daily_limit(response: requests.Response) -> bool:
+    """Whether a 429 is the daily limit (wait for 00:00 UTC), not a per-second one."""
+    return (response.status_code == 429
+            and response.headers.get("X-RateLimit-Type", "").lower() == "daily-limit")
 
 
 def _rate_limit_hint(response: requests.Response) -> str:
