@@ -176,7 +176,9 @@ class PullPhase:
                 continue
             remote_ids = [str(c.fields[row.remote]) for c in changes if c.fields.get(row.remote)]
             hub_ids = [str(getattr(h, row.hub)) for h in records if getattr(h, row.hub, None)]
-            page.refs_to_hub[row.remote] = resolver.to_hub(row.ref, remote_ids)
+            # A row that only pushes (a registrant's person.first_name) names nobody here.
+            pulls = row.pulls(self.mapping.direction)
+            page.refs_to_hub[row.remote] = resolver.to_hub(row.ref, remote_ids) if pulls else {}
             page.refs_to_remote[row.remote] = resolver.to_remote(row.ref, hub_ids)
         return page
 

@@ -55,7 +55,8 @@ class PushPhase:
         self.model = HUB_MODELS[self.mapping.hub_object]
         self.brake: Brake | None = None
         self.handled = 0
-        self.planner = PushPlanner(self.mapping, cycle.schema, cycle.mappings)
+        self.planner = PushPlanner(self.mapping, cycle.schema, cycle.mappings,
+                                   updates=cycle.connector.capabilities.update)
         #: Made on the first page with a ``lookup:`` row; its hits last the cycle.
         self.lookups: RemoteLookups | None = None
 

@@ -21,8 +21,8 @@ UPCOMING, ENDED = "upcoming", "ended"
 
 #: What a person typed at registration besides email and names (Zoom's registrant fields).
 PROFILE_FIELDS = ("org", "job_title", "phone", "country", "city", "industry")
-WEBINAR_FIELDS = ("id", "uuid", "topic", "agenda", "start_time", "duration", "timezone",
-                  "join_url", "created_at", "status")
+WEBINAR_FIELDS = ("id", "uuid", "topic", "type", "agenda", "start_time", "duration",
+                  "timezone", "join_url", "created_at", "status")
 REGISTRANT_FIELDS = ("key", "webinar_id", "registrant_id", "email", "person", "first_name",
                      "last_name", *PROFILE_FIELDS, "create_time", "approval", "join_url",
                      "attendance", "first_join_time", "minutes_attended", "joins")
@@ -86,6 +86,8 @@ def webinar_change(row: Mapping[str, Any], now: datetime) -> Change:
         "id": str(row.get("id")),
         "uuid": row.get("uuid"),
         "topic": row.get("topic"),
+        # Zoom's webinar types: 5 a webinar, 6 recurring with no fixed time, 9 recurring.
+        "type": int(row["type"]) if row.get("type") is not None else None,
         "agenda": row.get("agenda") or None,
         "start_time": iso(parse_time(row.get("start_time"))),
         "duration": int(row.get("duration") or 0),

@@ -32,7 +32,9 @@ def _form(name: str, kind: str = "string", length: int | None = None, **more: ob
 def _webinar() -> ObjectInfo:
     fields = [
         _read_only("id", "id", nillable=False, unique=True),
-        _read_only("uuid"), _read_only("topic", length=200), _read_only("agenda", "text"),
+        _read_only("uuid"), _read_only("topic", length=200),
+        _read_only("type", "integer"),
+        _read_only("agenda", "text"),
         _read_only("start_time", "datetime"), _read_only("duration", "integer"),
         _read_only("timezone"), _read_only("join_url", "url"),
         _read_only("created_at", "datetime"),

@@ -300,7 +300,7 @@ class PullPlanner:
             to_hub = page.refs_to_hub[row.remote]
             to_remote = page.refs_to_remote[row.remote]
             ref_id = to_hub.get(str(remote_now)) if remote_now else None
-            if remote_now and ref_id is None:
+            if remote_now and ref_id is None and row.pulls(self.mapping.direction):
                 merge.waiting.setdefault(row.hub or "", row.remote)
                 # Never synced: as if it last agreed on blank, so the re-read once the named
                 # record links sees the remote's value as news and takes it.

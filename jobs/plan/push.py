@@ -68,9 +68,13 @@ class PushPlanner:
     """Plans hub records against their remote records: pure."""
 
     def __init__(
-        self, mapping: Mapping, schema: HubSchema, mappings: MappingABC[str, Mapping]
+        self, mapping: Mapping, schema: HubSchema, mappings: MappingABC[str, Mapping],
+        *, updates: bool = True,
     ) -> None:
         self.mapping = mapping
+        #: Can the remote change a record once made? (Zoom keeps a registration as typed.)
+        #: When not, a linked record has nothing to push: only creates and deletes go.
+        self.updates = updates
         self.schema = schema
         self.mappings = mappings
         self.rows = [r for r in mapping.fields if r.pushes(mapping.direction)]
@@ -162,6 +166,8 @@ class PushPlanner:
 
     def _plan_live(self, page: PushPage, hub: HubRecord, claimed: dict[str, str]) -> act.Action:
         link = page.links.get(hub.id)
+        if link is not None and not self.updates:
+            return act.Skip(hub.id, counted=False, hub=hub)
         if link is not None:
             return self._plan_fields(page, hub, link, None)
         if hub.id in page.taken_over or not self.needs_lookup():
