@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "memory": "connectors.memory:MemoryConnector",
     "salesforce": "connectors.salesforce:SalesforceConnector",
     "dynamics": "connectors.dynamics:DynamicsConnector",
+    "webhook": "connectors.webhook:WebhookConnector",
 }
 
 

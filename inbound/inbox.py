@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -67,8 +67,13 @@ def store(
 
 
 def purge(session: Session, now: datetime, keep_days: int = KEEP_DAYS) -> int:
-    """Delete processed events older than ``keep_days``; failed ones stay for their replay."""
+    """Delete events processed more than ``keep_days`` ago; failed and waiting ones stay.
+
+    ``status`` is written by :func:`inbound.progress.settle` (the retention job settles
+    first). An event with no ``processed_at`` counts from when it was received.
+    """
     table = InboundEvent.__table__  # type: ignore[attr-defined]
+    since = func.coalesce(table.c.processed_at, table.c.received_at)
     result = session.execute(delete(table).where(
-        table.c.status == "processed", table.c.received_at < now - timedelta(days=keep_days)))
+        table.c.status == "processed", since < now - timedelta(days=keep_days)))
     return int(result.rowcount or 0)
