@@ -18,8 +18,8 @@ from core.hubschema import HubSchema
 from core.models import SyncError
 from core.redaction import redact
 from jobs.engine import run_mapping
-from mappings.loader import load_mappings
 from mappings.check import check_against_remote
+from mappings.loader import load_mappings
 from tests.inbound.forms import (
     FORMS_MAPPING,
     OTHER_SECRET,
