@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
@@ -15,6 +17,7 @@ from connectors.config import Connections
 from core.clock import utcnow
 from core.hubschema import HubSchema
 from inbound.inbox import event_id_for, store
+from inbound.signatures import sign
 from jobs.engine import SyncContext
 from mappings.loader import load_mappings
 
@@ -22,6 +25,8 @@ SOURCE = "website-forms"
 #: A Standard Webhooks secret (whsec_ + base64 of the key bytes) and a second one (rotation).
 SECRET = "whsec_" + base64.b64encode(b"forms-test-key-number-one-32byte").decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"forms-test-key-number-two-32byte").decode()
+STRIPE_SECRET = "whsec_stripe-test-secret"
+HMAC_SECRET = "hmac-test-secret"
 
 FORMS_MAPPING: dict[str, Any] = {
     "name": "website-forms-person",
@@ -78,3 +83,15 @@ def people(engine: Engine) -> dict[str, tuple[Any, ...]]:
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT email, first_name, last_name FROM person"))
         return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def post(
+    client: FlaskClient, body: dict[str, Any] | bytes, *, source: str = SOURCE,
+    scheme: str = "standard", secret: str = SECRET, event_id: str = "msg_1",
+    stamp: int | None = None, content_type: str = "application/json",
+    header: str = "X-Signature",
+) -> Any:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = sign(scheme, secret, raw, event_id=event_id,  # type: ignore[arg-type]
+                   timestamp=int(time.time()) if stamp is None else stamp, header=header)
+    return client.post(f"/hooks/{source}", data=raw, headers=headers, content_type=content_type)

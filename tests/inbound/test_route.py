@@ -4,63 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import pytest
-import yaml
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
-from app import create_app
-from inbound.signatures import sign
-from tests.inbound.forms import OTHER_SECRET, SECRET, SOURCE, people, source_settings, write_mapping
+from tests.inbound.forms import (
+    HMAC_SECRET,
+    OTHER_SECRET,
+    SECRET,
+    SOURCE,
+    STRIPE_SECRET,
+    people,
+    post,
+)
 from tests.processes import wait_until
-
-STRIPE_SECRET = "whsec_stripe-test-secret"
-HMAC_SECRET = "hmac-test-secret"
-
-
-@pytest.fixture
-def app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
-    connections = {
-        SOURCE: source_settings(),
-        "rotating": {"type": "webhook", "scheme": "standard", "secrets": [SECRET, OTHER_SECRET]},
-        "payments": {"type": "webhook", "scheme": "stripe", "secret": STRIPE_SECRET},
-        "plain": {"type": "webhook", "scheme": "hmac_sha256", "secret": HMAC_SECRET,
-                  "header": "X-Hub-Signature", "rate_per_minute": 2},
-        "crm": {"type": "memory"},
-    }
-    (tmp_path / "connections.yaml").write_text(yaml.safe_dump(connections))
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "CONNECTIONS": str(tmp_path / "connections.yaml"),
-        "MAPPINGS_DIR": str(write_mapping(tmp_path / "mappings")),
-    })
-    app.extensions["syncline.engine"].dispose()
-    app.extensions["syncline.engine"] = engine
-    yield app
-    app.extensions["syncline.inbound"].processor.stop()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def post(
-    client: FlaskClient, body: dict[str, Any] | bytes, *, source: str = SOURCE,
-    scheme: str = "standard", secret: str = SECRET, event_id: str = "msg_1",
-    stamp: int | None = None, content_type: str = "application/json",
-    header: str = "X-Signature",
-) -> Any:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = sign(scheme, secret, raw, event_id=event_id,  # type: ignore[arg-type]
-                   timestamp=int(time.time()) if stamp is None else stamp, header=header)
-    return client.post(f"/hooks/{source}", data=raw, headers=headers, content_type=content_type)
 
 
 def tallies(engine: Engine) -> dict[tuple[str, str], int]:
