@@ -69,6 +69,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # app. 0: the headers are ignored, since anyone can send them and would otherwise
         # choose their own address for the login rate limit.
         TRUSTED_PROXIES=0,
+        # Run the webhook sources' mappings once at start, for requests stored by a process
+        # that died before processing them (``syncline web`` sets it).
+        INBOUND_LEFTOVERS=False,
     )
     app.config.from_pyfile("config.py", silent=True)
     if test_config is not None:
@@ -84,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["syncline.engine"] = make_engine(app.config["DATABASE_URL"])
 
     import dashboard
+    from inbound import route as inbound_route
 
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies > 0:
@@ -99,6 +103,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # with credentials in it.
     app.logger.addFilter(redacting_filter)
     dashboard.register(app)
+    # Webhooks: signed, not logged in, so no CSRF token either (inbound.route).
+    inbound_route.install(app, leftovers=bool(app.config["INBOUND_LEFTOVERS"]))
+    csrf.exempt(inbound_route.bp)
     app.after_request(_security_headers)
     return app
 

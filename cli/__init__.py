@@ -66,6 +66,7 @@ def _register() -> None:
         demo,
         explain,
         history,
+        hooks,
         people,
         sandbox,
         sync,
@@ -77,7 +78,7 @@ def _register() -> None:
 
     for module in (
         admin, web, sync, troubleshoot, explain, history, people, touches, demo, sandbox, users,
-        alerts, attribution,
+        alerts, attribution, hooks,
     ):
         module.register(main)
 

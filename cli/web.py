@@ -75,7 +75,8 @@ def web(
         connections = str(app.resolve_config())
     except InputError:
         connections = CONFIG_CANDIDATES[0]  # the Connections page explains how to make it
-    config = {"MAPPINGS_DIR": str(app.mappings_dir), "CONNECTIONS": connections}
+    config = {"MAPPINGS_DIR": str(app.mappings_dir), "CONNECTIONS": connections,
+              "INBOUND_LEFTOVERS": True}
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,

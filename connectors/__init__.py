@@ -16,6 +16,7 @@ REGISTRY: dict[str, str] = {
     "salesforce": "connectors.salesforce:SalesforceConnector",
     "dynamics": "connectors.dynamics:DynamicsConnector",
     "zoom": "connectors.zoom:ZoomConnector",
+    "webhook": "connectors.webhook:WebhookConnector",
 }
 
 

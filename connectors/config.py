@@ -215,7 +215,8 @@ def register_secrets(settings: Mapping[str, Any], declared: frozenset[str]) -> N
         if isinstance(value, Mapping):
             register_secrets(value, frozenset())
         elif isinstance(key, str) and is_secret_key(key, declared) and value is not None:
-            found.append(str(value))
+            # A list of secrets (a webhook source's, while one is rotated): each one.
+            found += [str(v) for v in value] if isinstance(value, list) else [str(value)]
     redact.add(found)
     for key in IDENTITY_KEYS:
         if settings.get(key):

@@ -17,6 +17,7 @@ PAGE_MODULES = (
     "dashboard.mappings.views",
     "dashboard.mappings.resync",
     "dashboard.connections",
+    "dashboard.inbound",
     "dashboard.records",
     "dashboard.record_history",
     "dashboard.health",

@@ -152,6 +152,7 @@ SECTIONS = (
     ("dashboard.errors", "Errors"),
     ("dashboard.mappings", "Mappings"),
     ("dashboard.connections", "Connections"),
+    ("dashboard.inbound", "Inbound"),
     ("dashboard.attribution", "Attribution"),
 )
 

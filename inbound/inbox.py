@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -48,7 +48,12 @@ def store(
     content_type: str | None,
     received_at: datetime,
 ) -> Stored:
-    """Insert the request unless (source, event id) is stored already; commits nothing."""
+    """Insert the request unless (source, event id) is stored already; commits nothing.
+
+    Holds the source's insert lock until the caller's commit (keep that short): see
+    :func:`_in_id_order`.
+    """
+    _in_id_order(session, source)
     values = {"source": source, "event_id": event_id, "body": body, "status": "received",
               "content_type": (content_type or None) and content_type[:120],
               "received_at": received_at}
@@ -66,9 +71,28 @@ def store(
     return Stored(int(existing), duplicate=True)
 
 
+def _in_id_order(session: Session, source: str) -> None:
+    """Make one source's rows commit in id order (PostgreSQL; SQLite writes one at a time).
+
+    The webhook connector reads a source from a cursor (an id): if request 100 committed
+    after 101 had been read, a cursor at 101 would pass it by for ever. A transaction-scoped
+    advisory lock per source orders the inserts, and so the ids, with the commits.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"inbound_event:{source}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def purge(session: Session, now: datetime, keep_days: int = KEEP_DAYS) -> int:
-    """Delete processed events older than ``keep_days``; failed ones stay for their replay."""
+    """Delete events processed more than ``keep_days`` ago; failed and waiting ones stay.
+
+    ``status`` is written by :func:`inbound.progress.settle` (the retention job settles
+    first). An event with no ``processed_at`` counts from when it was received.
+    """
     table = InboundEvent.__table__  # type: ignore[attr-defined]
+    since = func.coalesce(table.c.processed_at, table.c.received_at)
     result = session.execute(delete(table).where(
-        table.c.status == "processed", table.c.received_at < now - timedelta(days=keep_days)))
+        table.c.status == "processed", since < now - timedelta(days=keep_days)))
     return int(result.rowcount or 0)

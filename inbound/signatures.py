@@ -40,6 +40,10 @@ class SignatureError(ValueError):
     """The request's signature is missing, malformed, stale or matches no secret."""
 
 
+class StaleSignatureError(SignatureError):
+    """The signed time is outside the tolerance: an old request replayed, or a wrong clock."""
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     """What a verified request's headers say: its event id and signed time, where given."""
@@ -109,9 +113,9 @@ def _fresh(value: str | None, now: float, name: str) -> int:
         raise SignatureError(f"{name} is missing or not a Unix time in seconds")
     stamp = int(value.strip())
     if stamp < now - TOLERANCE_SECONDS:
-        raise SignatureError(f"{name} is more than {TOLERANCE_SECONDS} s old")
+        raise StaleSignatureError(f"{name} is more than {TOLERANCE_SECONDS} s old")
     if stamp > now + TOLERANCE_SECONDS:
-        raise SignatureError(f"{name} is more than {TOLERANCE_SECONDS} s ahead")
+        raise StaleSignatureError(f"{name} is more than {TOLERANCE_SECONDS} s ahead")
     return stamp
 
 

@@ -6,6 +6,7 @@ environment variable, which the dashboard reads too (as RETENTION_DAYS) to say w
 
 from __future__ import annotations
 
+from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +18,9 @@ from core.clock import utcnow
 from core.db import session
 from core.errors import InputError
 from core.models import FieldHistory, SyncError, SyncRun
+from inbound import inbox, progress
 from jobs import causes
+from mappings.spec import Mapping
 
 #: Marketo keeps five days of sync errors; admins asked for months.
 DEFAULT_RETENTION_DAYS = 90
@@ -41,12 +44,19 @@ class Purged:
     errors: int
     runs: int
     history: int = 0  # field history rows
+    inbound: int = 0  # webhook requests processed more than a week ago
 
 
-def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
+def purge(
+    engine: Engine,
+    days: int = DEFAULT_RETENTION_DAYS,
+    mappings: MappingABC[str, Mapping] | None = None,
+) -> Purged:
     """Delete resolved and ignored errors, runs and field history older than ``days``.
 
-    Open errors are never purged: they still need someone's attention, however old.
+    Open errors are never purged: they still need someone's attention, however old. With
+    ``mappings``, the webhook inbox's events are settled (inbound.progress) and the ones
+    processed more than a week ago purged; failed and waiting ones stay.
     """
     cutoff = utcnow() - timedelta(days=check_days(days, "retention days"))
     with session(engine) as db:
@@ -69,7 +79,15 @@ def purge(engine: Engine, days: int = DEFAULT_RETENTION_DAYS) -> Purged:
         ).rowcount
         if errors:
             causes.rebuild(db)  # the purged rows leave their causes' counts
-    return Purged(errors=int(errors or 0), runs=int(runs or 0), history=int(history or 0))
+    inbound = 0
+    if mappings is not None:
+        now = utcnow()
+        with session(engine) as db:
+            progress.settle_all(db, mappings, now)
+        with session(engine) as db:
+            inbound = inbox.purge(db, now)
+    return Purged(errors=int(errors or 0), runs=int(runs or 0), history=int(history or 0),
+                  inbound=inbound)
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -106,11 +106,11 @@ def sweep_retries(source: Source) -> list[str]:
 def purge_job(source: Source, days: int) -> None:
     """The daily retention purge."""
     ctx = current(source)
-    purged = retention.purge(ctx.engine, days)
+    purged = retention.purge(ctx.engine, days, ctx.mappings)
     retention.refresh_statistics(ctx.engine)
     event(
         log, "retention.purged", errors=purged.errors, runs=purged.runs,
-        history=purged.history, days=days,
+        history=purged.history, inbound=purged.inbound, days=days,
     )
 
 

@@ -22,7 +22,7 @@ from core.models.hub import (
     Touch,
     new_id,
 )
-from core.models.inbound import InboundEvent
+from core.models.inbound import InboundEvent, InboundTally
 from core.models.sync import (
     Audit,
     ConnectionStatus,
@@ -52,6 +52,7 @@ __all__ = [
     "HUB_MODELS",
     "Account",
     "InboundEvent",
+    "InboundTally",
     "AlertState",
     "AttributionCredit",
     "AttributionCursor",

@@ -29,3 +29,19 @@ class InboundEvent(SQLModel, table=True):
     status: str = Field(default="received", max_length=20, index=True)
     processed_at: datetime | None = None
     error: str | None = Field(default=None, max_length=2000)
+
+
+class InboundTally(SQLModel, table=True):
+    """How many requests a source sent in one hour, by outcome (the dashboard's Inbound page).
+
+    Outcomes: ``accepted``, ``duplicate``, ``bad_signature``, ``stale``, ``bad_body``,
+    ``too_large``, ``rate_limited``. Requests to an unknown source are not counted: they have
+    no source to count under, and anyone may send them.
+    """
+
+    __tablename__ = "inbound_tally"
+
+    source: str = Field(primary_key=True, max_length=80)
+    hour: datetime = Field(primary_key=True)
+    outcome: str = Field(primary_key=True, max_length=20)
+    count: int = 0

@@ -23,9 +23,11 @@ from core.models import User
 from dashboard.auth.ratelimit import client_address
 from dashboard.blueprint import bp, db, engine
 
-#: Endpoints anyone may reach: the login form itself, the stylesheet and the health check.
+#: Endpoints anyone may reach: the login form itself, the stylesheet, the health check, and
+#: the webhook receiver (its requests are signed: inbound.route).
 PUBLIC_ENDPOINTS = frozenset(
-    {"dashboard.login", "dashboard.static", "dashboard.healthz", "dashboard.readyz"}
+    {"dashboard.login", "dashboard.static", "dashboard.healthz", "dashboard.readyz",
+     "inbound.receive"}
 )
 #: The cookie's key for the session token.
 TOKEN_KEY = "sid"

@@ -33,6 +33,7 @@ from dashboard.errors.queries import (
     parse,
     unchecked,
 )
+from dashboard.inbound import request_for
 from dashboard.members import error_members
 from jobs import retention, triage
 from jobs.failures import ERROR_STATUSES
@@ -110,6 +111,8 @@ def error_detail(error_id: int) -> str:
         hub_url=hub_url(sides.hub_object, sides.hub_id) if sides else None,
         crm_url=crm_url(files, sides),
         actions=triage.possible_actions((error.status,), (error.level,)) if _can_act() else [],
+        inbound_request=request_for(error, files),
+        can_replay=_can_act(),
     )
 
 

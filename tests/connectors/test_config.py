@@ -110,7 +110,7 @@ def test_file_errors_name_the_line(tmp_path: Path, text: str, where: str, messag
 def test_unknown_type_lists_known_types(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_connections(write(tmp_path, "crm:\n  type: nope\n"))
-    assert "(known: dynamics, memory, salesforce, zoom)" in info.value.message
+    assert "(known: dynamics, memory, salesforce, webhook, zoom)" in info.value.message
 
 
 def test_missing_file(tmp_path: Path) -> None:

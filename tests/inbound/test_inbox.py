@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -70,3 +72,29 @@ def test_purge_keeps_a_week_of_processed_events_and_every_failed_one(engine: Eng
         assert purge(session, NOW) == 1
         session.commit()
     assert [r.event_id for r in stored(engine)] == ["msg_1", "msg_2", "msg_3"]
+
+
+@pytest.mark.postgres
+def test_a_sources_rows_commit_in_id_order(postgres_engine: Engine) -> None:
+    """A request stored while an earlier one is uncommitted waits for it: a cursor at the
+    later id can never pass the earlier one by."""
+    first = Session(postgres_engine)
+    earlier = store(first, "website-forms", "msg_a", BODY, None, NOW)
+    done = threading.Event()
+    later: list[int] = []
+
+    def second() -> None:
+        with Session(postgres_engine) as session:
+            later.append(store(session, "website-forms", "msg_b", BODY, None, NOW).id)
+            session.commit()
+        done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        assert not done.wait(0.5), "the second store went ahead of an uncommitted first"
+    finally:
+        first.commit()
+        first.close()
+        thread.join(timeout=10)
+    assert later and later[0] > earlier.id
