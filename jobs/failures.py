@@ -211,6 +211,10 @@ def pending_reference(mapping: Any, field: str, why: str) -> Failure:
     )
 
 
+#: What ``sync_error.email`` holds.
+EMAIL_LIMIT = 255
+
+
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     """Delay before automatic retry number ``attempts`` (1-based); honours Retry-After."""
     delay = min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
@@ -283,6 +287,9 @@ class FailureLog:
         level: str = "record",
     ) -> SyncError:
         """Insert or update the row for this record + cause; schedule a retry when it may pass."""
+        # An address as read from the remote, which may be anything (a form's 300 characters):
+        # the error must still be recorded, so it keeps what the column holds.
+        email = email[:EMAIL_LIMIT] if email else email
         record_key = hub_id if self.direction == "to_remote" else remote_id
         if level == "record" and record_key is None:
             record_key = hub_id or remote_id

@@ -119,10 +119,41 @@ class PullPhase:
 
     def apply(self, session: Session, changes: Sequence[Change]) -> None:
         """Plan a page of changes, check the brake on the whole plan, then write the page."""
+        if self.mapping.identity.events:
+            for run in self._event_runs(changes):
+                self._apply_once(session, run)
+            return
+        self._apply_once(session, changes)
+
+    def _apply_once(self, session: Session, changes: Sequence[Change]) -> None:
         plan = self._plan_page(session, changes)
         assert self.brake is not None
         self.brake.check(act.destructive_count(plan.actions), DIRECTION)
         self._apply(session, plan)
+        if self.mapping.identity.events:
+            # An event is applied once and kept by nobody: the next one names its hub record
+            # by its match key again, and a retry reads the event again by its key.
+            for action in plan.actions:
+                if isinstance(action, act.Write) and action.link is not None:
+                    session.delete(action.link)
+            session.flush()
+
+    def _event_runs(self, changes: Sequence[Change]) -> list[list[Change]]:
+        """Events cut where one names the same hub record as an earlier one of its run.
+
+        Each run is planned once its predecessor is written, so a person's second submission
+        in a page finds the person the first one made.
+        """
+        runs: list[list[Change]] = [[]]
+        seen: set[tuple[str, str]] = set()
+        for change in changes:
+            keys = set(remote_match_keys(self.mapping, change.fields))
+            if keys & seen:
+                runs.append([])
+                seen = set()
+            runs[-1].append(change)
+            seen |= keys
+        return [run for run in runs if run]
 
     # -- fetch and plan ---------------------------------------------------------------------
 

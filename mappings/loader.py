@@ -23,7 +23,7 @@ from core.hubschema import SYSTEM_FIELDS, HubField, HubSchema
 from core.validation import problems
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 from mappings.expressions import Expression, ExpressionError
-from mappings.rules import FieldRule
+from mappings.rules import Direction, FieldRule
 from mappings.schedule import parse_schedule
 from mappings.spec import FieldMap, Mapping
 from mappings.transforms import compile_row, make_transform
@@ -405,6 +405,13 @@ def _check_file(
         _check_row(f, i, row, m, hub_fields)
     _check_sources(f, m)
     _check_push_only_linked(f, m)
+    if m.identity.events:
+        if m.direction is not Direction.TO_HUB:
+            f.error(("identity", "events"), "events only come in: give the mapping direction: "
+                    "to_hub")
+        if not m.identity.match:
+            f.error(("identity", "match"), "events name their hub record by a match field "
+                    "(such as email): list it")
     if m.activity is not None:
         _check_activity(f, m)
     # A misspelt field row (``hub: emial``) would also leave identity.match without its row;

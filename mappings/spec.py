@@ -127,6 +127,10 @@ class Identity(_Strict):
     external_id: str | None = None
     #: Hub fields matched against their mapped remote fields before creating anything.
     match: list[str] = Field(default_factory=lambda: ["email"])
+    #: Each remote record is an event of a hub record (a form submission of a person): many
+    #: of them name the same one through ``match``, each is applied once, and none stays
+    #: linked (a second submission is news about the person, not a duplicate of the first).
+    events: bool = False
 
 
 class CreatePolicy(_Strict):

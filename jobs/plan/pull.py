@@ -132,6 +132,8 @@ class PullPlanner:
                 page, change, link, page.hubs.get(link.hub_id), fresh=change.key in page.moved
             )
         keys = page.match_keys.get(change.key, [])
+        if self.mapping.identity.events and not keys:
+            return act.Fail(change.key, self.nameless(change))
         hub = page.own.get(change.key)
         adopted = hub is not None
         if hub is None:
@@ -188,6 +190,20 @@ class PullPlanner:
             return act.Unlink(change.key, link, hub)
         return act.Delete(
             change.key, link, hub, destructive=hub is not None and hub.deleted_at is None
+        )
+
+    def nameless(self, change: Change) -> Failure:
+        """An event naming no hub record: none of its match fields holds a value."""
+        obj, fields = self.mapping.remote_object, self.mapping.match_fields()
+        names = " or ".join(row.remote for _, row in fields)
+        unreadable = change.fields.get("_error")
+        return Failure(
+            ErrorKind.VALIDATION,
+            f"{obj} {change.key} has no {names}, so it names nobody"
+            + (f" ({unreadable})" if unreadable else ""),
+            code="MISSING_MATCH_KEY",
+            field=fields[0][1].remote if fields else None,
+            hint=f"the sender must include {names}; fix the source, then replay it",
         )
 
     def duplicate(self, key: str, same_as: str, other: str) -> Failure:
