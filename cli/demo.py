@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from cli.context import App, pass_app
 from cli.output import print_json_lines, print_summary, progress
 from core import accounts
-from core.db import init_db
+from core.db import database_url, init_db
 from core.errors import InputError
 from jobs.engine import run_all
 from sandboxes.persistence import StateError
@@ -78,6 +78,7 @@ def demo_command(app: App, once: bool, as_json: bool, port: int) -> None:
                 "seeded " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()),
                 err=True,
             )
+            _post_forms(app)
         ctx = app.sync_context()
         with progress(app.interactive and not as_json, "demo") as tick:
             reports = run_all(ctx, trigger="demo", progress=tick)
@@ -170,6 +171,19 @@ def _serve(app: App, port: int) -> None:
             scheduler.kill()
             scheduler.wait()
         click.echo("demo stopped", err=True)
+
+
+def _post_forms(app: App) -> None:
+    """The website's demo form posts, signed, through POST /hooks/website-forms."""
+    from demo.forms import SOURCE, post_submissions
+
+    source = app.connections.get(SOURCE)
+    secrets_ = source.get("secrets") or [source.get("secret")]
+    statuses = post_submissions(database_url(), Path(app.mappings_dir),
+                                Path(str(app.config_path)), str(secrets_[0]))
+    accepted = sum(status == 202 for status in statuses)
+    click.echo(f"posted {len(statuses)} signed form submissions to /hooks/{SOURCE} "
+               f"({accepted} accepted)", err=True)
 
 
 def _stop_on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from faker import Faker
@@ -183,7 +183,11 @@ def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
         db.flush()
         for email in rnd.sample(emails, 8):
             status = rnd.choice(["registered", "attended", "attended", "no_show"])
+            # An attendee responded, as Salesforce says of an Attended member.
+            came = status == "attended"
+            joined = datetime.combine(campaign.start_date, time(16, rnd.randint(0, 9)), UTC)
             db.add(CampaignMember(person_id=people[email], campaign_id=campaign.id,
-                                  status=status))
+                                  status=status, responded=came,
+                                  first_responded_at=joined if came else None))
             count += 1
     return count

@@ -98,6 +98,11 @@ def ordered(mappings: dict[str, Mapping], names: Iterable[str] | None = None) ->
     wanted = list(names) if names is not None else sorted(mappings)
     done: list[str] = []
 
+    # A mapping whose records join campaigns by name (a form naming its webinar) runs after
+    # the mappings bringing campaigns in, so a campaign new in this run is known to it.
+    campaigns = [n for n in wanted if mappings[n].hub_object == "campaign"
+                 and mappings[n].direction.pulls]
+
     def visit(name: str, path: tuple[str, ...]) -> None:
         if name in done or name in path:
             return
@@ -105,11 +110,22 @@ def ordered(mappings: dict[str, Mapping], names: Iterable[str] | None = None) ->
             for ref in row.refs:
                 if ref in mappings and ref in wanted:
                     visit(ref, (*path, name))
+        if _joins_campaigns(mappings[name]):
+            for other in campaigns:
+                visit(other, (*path, name))
         done.append(name)
 
     for name in wanted:
         visit(name, ())
     return done
+
+
+def _joins_campaigns(mapping: Mapping) -> bool:
+    """Does the mapping's activity name campaigns by a value of its records?"""
+    activity = mapping.activity
+    if activity is None:
+        return False
+    return activity.membership is not None or any(t.campaign for t in activity.touches)
 
 
 def run_all(

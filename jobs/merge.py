@@ -150,6 +150,10 @@ def judge(
             if state.empty(state.hub):
                 return Verdict(Winner.REMOTE, f"{named}: the hub is blank, so {{remote}}'s stands")
             return Verdict(Winner.HUB, f"{named}: the hub holds a value, so it stands")
+        case FieldRule.TO_HUB_IF_BLANK:
+            if state.empty(state.hub):
+                return Verdict(Winner.REMOTE, f"{named}: the hub was blank")
+            return Verdict(Winner.NONE, f"{named}: the hub holds a value, which stays")
         case FieldRule.FILL_BLANK:
             if state.empty(state.hub):
                 return Verdict(Winner.REMOTE, f"{named}: the hub was blank")

@@ -21,6 +21,7 @@ from connectors.base import Change, Connector
 from connectors.errors import ErrorKind
 from core.hubschema import HubSchema
 from core.models import HUB_MODELS, Link
+from core.sequence import touch
 from jobs.failures import REFERENCE_EXCLUDED, Failure, FailureLog
 from jobs.matching import find_hub_matches, remote_match_keys
 from mappings.expressions import ExpressionError
@@ -273,6 +274,27 @@ def wake_waiting(
             fields = {row.hub for row in mapping.fields if row.hub and names & set(row.refs)}
             if fields and mapping.direction.pushes:
                 _wake(session, mapping, fields, ids, now)
+                scoped = fields & set(mapping.push_only_linked)
+                if scoped:
+                    _bring_in_scope(session, mapping, scoped, ids)
+
+
+def _bring_in_scope(
+    session: Session, mapping: Mapping, fields: set[str], parent_ids: list[str]
+) -> None:
+    """Records ``push_only_linked`` skipped for want of these parents go out with the next push.
+
+    They were skipped, not failed: no error waits to be woken, and their own data did not
+    change, so a new change sequence is what shows the push they are due (a member of a
+    person who just became a Lead follows them to Salesforce).
+    """
+    model = HUB_MODELS[mapping.hub_object]
+    children = session.exec(select(model).where(
+        or_(*(col(getattr(model, name)).in_(parent_ids) for name in sorted(fields))),
+        col(model.deleted_at).is_(None),
+    ))
+    for child in children:
+        touch(session, child)
 
 
 def _wake(

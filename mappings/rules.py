@@ -19,9 +19,14 @@ class FieldRule(StrEnum):
     to_remote                    yes (enforced)   no               hub
     to_hub                       no               yes              remote
     fill_blank                   into blank only  into blank only  neither
+    to_hub_if_blank              no               into blank only  neither
     forward                      no               to a later value remote if later
     none                         no               no               n/a
     ============================ ================ ================ ==================
+
+    ``to_hub_if_blank`` takes a remote value the hub lacks and never replaces one: Salesforce's
+    FirstRespondedDate (the day a member was marked responded) fills a member's blank
+    response time, never the exact time a webinar's report gave.
 
     ``forward`` is for statuses that only move on (Registered → No Show → Attended): the
     remote's value is taken when it comes later in the row's ``value_map`` order than the
@@ -36,12 +41,14 @@ class FieldRule(StrEnum):
     TO_REMOTE = "to_remote"
     TO_HUB = "to_hub"
     FILL_BLANK = "fill_blank"
+    TO_HUB_IF_BLANK = "to_hub_if_blank"
     FORWARD = "forward"
     NONE = "none"
 
 
 #: Rules under which a hub value may be written to the remote.
-PUSH_RULES = frozenset(set(FieldRule) - {FieldRule.TO_HUB, FieldRule.FORWARD, FieldRule.NONE})
+PULL_ONLY = {FieldRule.TO_HUB, FieldRule.TO_HUB_IF_BLANK, FieldRule.FORWARD}
+PUSH_RULES = frozenset(set(FieldRule) - PULL_ONLY - {FieldRule.NONE})
 #: Rules under which a remote value may be written to the hub.
 PULL_RULES = frozenset(set(FieldRule) - {FieldRule.TO_REMOTE, FieldRule.NONE})
 #: Rules that are one-way by definition (computed fields must use one of these).

@@ -164,12 +164,14 @@ def _membership_campaign(
 
 
 def _unknown(field: str, named: str) -> Failure:
+    # Retried like a reference not synced yet: the campaign may be on its way from a CRM or
+    # from Zoom, and the submission then goes through by itself.
     return Failure(
-        ErrorKind.VALIDATION,
+        ErrorKind.TRANSIENT,
         f"{field}: no campaign in the hub has the id or name {named!r}",
         code=CAMPAIGN_UNKNOWN, field=field,
         hint="create the campaign (or sync it from the CRM), or correct the name the form "
-        "sends; then replay this submission",
+        "sends; it is retried by itself, or replay it at once",
     )
 
 
@@ -186,7 +188,7 @@ def advance_member(
     success = reached is not None and reached.success
     if member is None:
         member = CampaignMember(person_id=person_id, campaign_id=campaign.id, status=status,
-                                first_responded_at=at if success else None)
+                                responded=success, first_responded_at=at if success else None)
         session.add(member)
         return member
     changed = member.deleted_at is not None
@@ -196,6 +198,9 @@ def advance_member(
         changed = True
     if success and member.first_responded_at is None:
         member.first_responded_at = at
+        changed = True
+    if success and not member.responded:
+        member.responded = True  # a CRM marks a success status a response too
         changed = True
     if changed:
         session.add(member)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Change, Op
-from connectors.zoom.attendance import REGISTERED, Attendance
+from connectors.zoom.attendance import ATTENDED, REGISTERED, Attendance
 from core.values import normalise_email
 
 WEBINAR, REGISTRANT, PERSON = "webinar", "registrant", "person"
@@ -25,7 +25,7 @@ WEBINAR_FIELDS = ("id", "uuid", "topic", "type", "agenda", "start_time", "durati
                   "timezone", "join_url", "created_at", "status")
 REGISTRANT_FIELDS = ("key", "webinar_id", "registrant_id", "email", "person", "first_name",
                      "last_name", *PROFILE_FIELDS, "create_time", "approval", "join_url",
-                     "attendance", "first_join_time", "minutes_attended", "joins")
+                     "attendance", "attended", "first_join_time", "minutes_attended", "joins")
 PERSON_FIELDS = ("email", "first_name", "last_name", *PROFILE_FIELDS, "last_registered_at")
 
 
@@ -118,6 +118,8 @@ def registrant_fields(webinar_id: str, row: Mapping[str, Any], attendance: str =
         "approval": row.get("status") or "approved",
         "join_url": row.get("join_url") or None,
         "attendance": attendance,
+        # Whether they came, as a yes/no a CRM's "responded" takes.
+        "attended": attendance == ATTENDED,
         "first_join_time": iso(attended.first_join) if attended else None,
         "minutes_attended": attended.minutes if attended else None,
         "joins": attended.joins if attended else None,

@@ -63,6 +63,7 @@ def _registrant() -> ObjectInfo:
         _read_only("join_url", "url"),
         _read_only("attendance", "picklist", picklist_values=(REGISTERED, NO_SHOW, ATTENDED),
                    restricted_picklist=True),
+        _read_only("attended", "boolean", nillable=False),
         _read_only("first_join_time", "datetime"),
         _read_only("minutes_attended", "integer"),
         _read_only("joins", "integer"),

@@ -18,11 +18,11 @@ MAPPINGS = [
     "dynamics-account", "dynamics-attribution", "dynamics-campaign",
     "dynamics-campaign-response", "dynamics-contact", "dynamics-lead",
     "dynamics-list", "dynamics-list-member", "dynamics-opportunity",
-    "dynamics-opportunity-stakeholder",
+    "dynamics-opportunity-stakeholder", "forms-website",
     "salesforce-account", "salesforce-campaign", "salesforce-campaign-influence",
     "salesforce-campaign-member",
     "salesforce-contact", "salesforce-lead", "salesforce-opportunity",
-    "salesforce-opportunity-contact-role", "webinar-registrant",
+    "salesforce-opportunity-contact-role", "zoom-person", "zoom-registrant", "zoom-webinar",
 ]  # fmt: skip
 
 
@@ -36,6 +36,9 @@ def _sandbox_port(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         monkeypatch.setenv("DEMO_DYNAMICS_URL", f"http://127.0.0.1:{probe.getsockname()[1]}")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("DEMO_ZOOM_URL", f"http://127.0.0.1:{probe.getsockname()[1]}")
     for name in ("DEMO_SALESFORCE_PASSWORD", "DEMO_SALESFORCE_CLIENT_SECRET",
                  "DEMO_DYNAMICS_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
@@ -68,7 +71,13 @@ def test_demo_once_three_times_then_errors_list(
     assert reports["salesforce-opportunity-contact-role"]["created_hub"] > 0
     assert reports["salesforce-campaign-influence"]["created_remote"] > 0
     assert reports["salesforce-campaign-influence"]["failed"] == 0
-    assert reports["webinar-registrant"]["created_hub"] > 0
+    # Zoom: three webinars as campaigns, their registrants as members and (new ones) people.
+    assert reports["zoom-webinar"]["created_hub"] == 3
+    assert reports["zoom-registrant"]["created_hub"] > 0
+    assert reports["zoom-person"]["created_hub"] > 0
+    # The website's signed form posts: people, touches and memberships.
+    assert "posted 4 signed form submissions to /hooks/website-forms (4 accepted)" in first.stderr
+    assert reports["forms-website"]["created_hub"] + reports["forms-website"]["updated_hub"] > 0
 
     # Dynamics deals, their contact and stakeholders: their credit goes to syncline_attribution.
     assert reports["dynamics-opportunity"]["created_hub"] == 3

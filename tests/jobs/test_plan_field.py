@@ -135,6 +135,8 @@ def test_the_whole_space_keeps_the_rule_tables_promises() -> None:
             target = {TO_REMOTE: remote, TO_HUB: hub}.get(move, "")
             if rule is R.FILL_BLANK and not blank(target):
                 broken.append(f"{case}: fill_blank wrote over a value")
+            if rule is R.TO_HUB_IF_BLANK and (move is TO_REMOTE or not blank(target)):
+                broken.append(f"{case}: to_hub_if_blank pushed or wrote over a value")
             if move is CONFLICT and policy is not C.MANUAL:
                 broken.append(f"{case}: a conflict without the manual policy")
         elif move is CONFLICT:
@@ -148,6 +150,8 @@ def test_the_whole_space_is_its_own_mirror_image() -> None:
     for rule, policy, base, hub, remote, newer, held, pulls, pushes in CASES:
         if held is not M or policy is C.NEWEST_WINS and hub != base and remote != base:
             continue  # a held value is the hub's; newest_wins ties look at one side's clock
+        if rule is R.TO_HUB_IF_BLANK:
+            continue  # one-sided by design: no rule fills a blank remote without pulling
         plan = decide(rule, base, hub, remote, conflicts=policy, newer=newer,
                       pulls=pulls, pushes=pushes)
         mirrored = decide(MIRROR_RULE.get(rule, rule), base, remote, hub,

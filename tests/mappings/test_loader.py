@@ -52,7 +52,7 @@ fields:
   - {hub: company, remote: Company, rule: two-way}
 """, ["mappings/m.yaml:7 fields.company.rule: 'two-way' is not a rule (allowed: two_way, "
       "hub_wins, remote_wins, prefer_remote_unless_blank, prefer_hub_unless_blank, to_remote, "
-      "to_hub, fill_blank, forward, none)"]),
+      "to_hub, fill_blank, to_hub_if_blank, forward, none)"]),
     ("bad direction", HEAD + """\
 direction: sideways
 fields: [{hub: email, remote: Email}]
