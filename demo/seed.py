@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from faker import Faker
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.clock import utcnow
 from core.db import session
 from core.logs import event, get_logger
-from core.models import Account, Audit, Campaign, CampaignMember, Person
+from core.models import Account, Audit, Campaign, CampaignMember, Person, Touch
 from demo.journeys import seed_dynamics_journeys, seed_influence_models, seed_journeys
 from demo.webinars import seed_zoom
 from sandboxes.dynamics.seed import seed_environment
@@ -164,14 +164,28 @@ def seed(
 
     if zoom is not None:
         # Its own random stream too: the CRM halves of the demo stay as they were.
-        counts.update(seed_zoom(zoom, people[:150], random.Random(SEED + 2), fake))
+        # People on the Salesforce deals (their journeys are in the hub): the webinars they
+        # attended become part of the credit those deals' attribution hands out.
+        contacts = {str(row.get("Email")).lower() for row in org.rows("Contact")} if org else set()
+        with session(engine) as db:
+            on_deals = [{"email": p.email, "first_name": p.first_name, "last_name": p.last_name,
+                         "company": p.company}
+                        for p in db.exec(select(Person).where(col(Person.id).in_(
+                            select(Touch.person_id)))).all() if p.email in contacts]
+        counts.update(seed_zoom(zoom, people[:150], random.Random(SEED + 2), fake,
+                                on_deals=on_deals))
     event(log, "demo.seeded", **counts)
     return counts
 
 
 def _seed_campaigns(db: Session, rnd: random.Random, emails: list[str]) -> int:
-    """Marketing's webinars as hub campaigns, with registrants who attended or did not."""
+    """Marketing's webinars as hub campaigns, with registrants who attended or did not.
+
+    And the website's demo-request program, which the pricing form's submissions join.
+    """
     people = {p.email: p.id for p in db.exec(select(Person))}
+    db.add(Campaign(name="Website Demo Requests", type="Web Form", channel="Web",
+                    status="Active", start_date=date(2026, 1, 1)))
     count = 0
     for index, name in enumerate(WEBINARS):
         campaign = Campaign(

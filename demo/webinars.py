@@ -43,8 +43,12 @@ def new_registrant(fake: Faker) -> dict[str, Any]:
 
 
 def seed_zoom(account: Account, known: Sequence[dict[str, Any]], rnd: random.Random,
-              fake: Faker) -> dict[str, int]:
-    """Schedule the webinars, register people, and end the past ones with their report."""
+              fake: Faker, *, on_deals: Sequence[dict[str, Any]] = ()) -> dict[str, int]:
+    """Schedule the webinars, register people, and end the past ones with their report.
+
+    ``on_deals``: people on open deals; a few register for each past webinar and come, so
+    their attendance is credited on those deals.
+    """
     counts = {"zoom_webinars": 0, "zoom_registrants": 0, "zoom_joins": 0}
     for index, (topic, start, minutes, over) in enumerate(WEBINARS):
         webinar = account.create_webinar({"topic": topic, "start_time": start.isoformat(),
@@ -55,6 +59,12 @@ def seed_zoom(account: Account, known: Sequence[dict[str, Any]], rnd: random.Ran
              "org": p.get("company") or ""}
             for p in rnd.sample(list(known), 9)
         ] + [new_registrant(fake) for _ in range(5)]
+        deal_people = [
+            {"email": p["email"], "first_name": p["first_name"] or "", "last_name":
+             p["last_name"] or "", "org": p.get("company") or ""}
+            for p in rnd.sample(list(on_deals), min(3, len(on_deals))) if p["first_name"]
+        ] if over else []
+        people += [p for p in deal_people if p["email"] not in {q["email"] for q in people}]
         if index == 0:
             people.append({"email": "li.wei@example.cn", "first_name": "Li", "last_name": "Wei",
                            "org": LONG_COMPANY})
@@ -66,6 +76,7 @@ def seed_zoom(account: Account, known: Sequence[dict[str, Any]], rnd: random.Ran
         if not over:
             continue
         came = rnd.sample(people, max(1, round(len(people) * 0.6)))
+        came += [p for p in deal_people if p not in came]
         joins: list[dict[str, Any]] = []
         for person in came:
             joined = start + timedelta(minutes=rnd.randint(0, 10), seconds=rnd.randint(0, 59))

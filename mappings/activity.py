@@ -85,6 +85,13 @@ class MembershipSpec(_Strict):
     campaigns: dict[str, str] = Field(default_factory=dict)
     #: The hub status code the member reaches (moves forward only, in its channel's order).
     status: str = Field(min_length=1)
+    #: Another status for campaigns of these channels: a webinar's sign-up form registers
+    #: (``{Webinar: registered}``), which the webinar's own mapping then sends to Zoom.
+    status_by_channel: dict[str, str] = Field(default_factory=dict)
+
+    def status_for(self, channel: str | None) -> str:
+        """The status a member of a campaign of ``channel`` reaches."""
+        return self.status_by_channel.get(channel or "", self.status)
 
     def remote_fields(self) -> list[str]:
         """Every remote field the membership reads."""

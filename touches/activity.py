@@ -94,8 +94,9 @@ def record_activity(
                 "block), then replay",
             ))
     if joined is not None and activity.membership is not None:
-        advance_member(session, person_id, joined, activity.membership.status,
-                       first_time or read_at, programs)
+        channel = programs.channel_of(joined) if programs is not None else None
+        status = activity.membership.status_for(channel.name if channel else joined.channel)
+        advance_member(session, person_id, joined, status, first_time or read_at, programs)
     return failures
 
 

@@ -138,4 +138,20 @@ def test_an_unknown_campaign_waits_for_its_replay(ctx: SyncContext, engine: Engi
     (touch,) = _touches(engine)
     with Session(engine) as db:
         member = db.exec(select(CampaignMember)).one()
-    assert member.status == "filled_out" and touch.campaign_id == member.campaign_id
+    # A webinar's sign-up: registered (status_by_channel), not just filled out.
+    assert member.status == "registered" and touch.campaign_id == member.campaign_id
+
+
+def test_a_webinar_sign_up_form_registers(ctx: SyncContext, engine: Engine) -> None:
+    """The membership of a Webinar campaign is Registered (what the Zoom mapping sends on)."""
+    with Session(engine) as db:
+        db.add(Campaign(name="Scoring in the Open", type="Webinar"))
+        db.commit()
+    submit(engine, form(form_id="webinar-signup", campaign="scoring in the  open"),
+           event_id="signup")
+    assert run_mapping(ctx, "forms-website").status == "success"
+    with Session(engine) as db:
+        member = db.exec(select(CampaignMember)).one()
+    assert (member.status, member.responded) == ("registered", False)
+    (touch,) = _touches(engine)
+    assert touch.touch_type == "form_fill" and touch.campaign_id == member.campaign_id
