@@ -14,7 +14,6 @@ from connectors.base import (
     ApiUsage,
     Capabilities,
     Change,
-    Connector,
     Cursor,
     ObjectInfo,
     Op,
@@ -44,7 +43,7 @@ from connectors.dynamics.writes import Writer
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.filters import Filter
 from connectors.http import HttpClient
-from connectors.retry import RetryPolicy
+from connectors.over_http import HttpConnector
 from core.logs import event, get_logger
 
 _log = get_logger("dynamics")
@@ -79,7 +78,7 @@ def forget_describes() -> None:
     _DESCRIBE_CACHE.clear()
 
 
-class DynamicsConnector(Connector):
+class DynamicsConnector(HttpConnector[HttpClient]):
     """Microsoft Dataverse (Dynamics 365) through its Web API, with our own thin client.
 
     Reads use change tracking: the cursor is the ``@odata.deltaLink`` Dataverse hands out
@@ -126,31 +125,6 @@ class DynamicsConnector(Connector):
         self.writer = Writer(self)
 
     # -- plumbing ---------------------------------------------------------------------------
-
-    @property
-    def http(self) -> HttpClient:
-        """The Web API client (base URL ``<url>/api/data/v9.2/``)."""
-        assert self._http is not None
-        return self._http
-
-    @property
-    def api_calls(self) -> int:  # type: ignore[override]
-        """Web API requests made (retries and replays included; token requests are not)."""
-        return self._http.api_calls if self._http is not None else 0
-
-    @api_calls.setter
-    def api_calls(self, value: int) -> None:
-        if self._http is not None:
-            self._http.api_calls = value
-
-    @property
-    def retry(self) -> RetryPolicy:
-        """The retry policy of every call (tests replace it to record waits instead of sleeping)."""
-        return self.http.retry
-
-    @retry.setter
-    def retry(self, policy: RetryPolicy) -> None:
-        self.http.retry = policy
 
     def _observe(self, response: requests.Response) -> None:
         burst = response.headers.get("x-ms-ratelimit-burst-remaining-xrm-requests")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from connectors.zoom.times import parse_time
 from core.values import normalise_email
 
 INVITED, REGISTERED, NO_SHOW, ATTENDED = "Invited", "Registered", "No Show", "Attended"
@@ -42,16 +43,6 @@ class Attendance:
     joins: int
 
 
-def _when(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def attendance(
     participants: Iterable[Mapping[str, Any]], registrant_emails: Mapping[str, str]
 ) -> dict[str, Attendance]:
@@ -67,7 +58,7 @@ def attendance(
     for row in participants:
         email = normalise_email(row.get("user_email")) or normalise_email(
             registrant_emails.get(str(row.get("registrant_id") or "")))
-        joined = _when(row.get("join_time"))
+        joined = parse_time(row.get("join_time"))
         if email is None or joined is None:
             continue
         first[email] = min(first.get(email, joined), joined)

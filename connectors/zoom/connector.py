@@ -14,7 +14,6 @@ from connectors.base import (
     ApiUsage,
     Capabilities,
     Change,
-    Connector,
     Cursor,
     ObjectInfo,
     OutboundRecord,
@@ -25,7 +24,7 @@ from connectors.base import (
 from connectors.config import register_secrets
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.filters import Filter
-from connectors.retry import RetryPolicy
+from connectors.over_http import HttpConnector
 from connectors.zoom.api import ZoomApi
 from connectors.zoom.auth import ZoomTokenAuth
 from connectors.zoom.errors import classify_zoom
@@ -45,7 +44,7 @@ from connectors.zoom.writes import RegistrantWriter, refuse_read_only
 from core.values import normalise_email
 
 
-class ZoomConnector(Connector):
+class ZoomConnector(HttpConnector[ZoomHttp]):
     """Zoom API v2 webinars through a Server-to-Server OAuth app.
 
     Objects: ``webinar`` (read-only), ``registrant`` (read, register, cancel) and ``person``
@@ -85,33 +84,6 @@ class ZoomConnector(Connector):
                              self.settings.recent_days, self.settings.page_size, clock)
         self.writer = RegistrantWriter(self.api, self.reader)
         self._checked = False
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    @property
-    def http(self) -> ZoomHttp:
-        """The API client (base URL ``…/v2/``)."""
-        assert self._http is not None
-        return self._http
-
-    @property
-    def api_calls(self) -> int:  # type: ignore[override]
-        """API requests made (retries included; token requests are not)."""
-        return self._http.api_calls if self._http is not None else 0
-
-    @api_calls.setter
-    def api_calls(self, value: int) -> None:
-        if self._http is not None:
-            self._http.api_calls = value
-
-    @property
-    def retry(self) -> RetryPolicy:
-        """The retry policy of every call (tests replace it to record waits instead of sleeping)."""
-        return self.http.retry
-
-    @retry.setter
-    def retry(self, policy: RetryPolicy) -> None:
-        self.http.retry = policy
 
     # -- the interface ----------------------------------------------------------------------
 

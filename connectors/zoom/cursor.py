@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from connectors.errors import ConnectorError, ErrorKind
-from connectors.zoom.records import iso, parse_time
+from connectors.zoom.times import iso, parse_time
 
 VERSION = 1
 

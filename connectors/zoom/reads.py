@@ -33,10 +33,8 @@ from connectors.zoom.records import (
     PERSON,
     REGISTRANT,
     WEBINAR,
-    iso,
     latest_registrations,
     only,
-    parse_time,
     person_change,
     person_fields,
     registrant_change,
@@ -44,6 +42,7 @@ from connectors.zoom.records import (
     webinar_change,
     webinar_end,
 )
+from connectors.zoom.times import iso, parse_time
 
 #: A person cursor's time before any registration was seen.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import Change, Op
 from connectors.zoom.attendance import ATTENDED, REGISTERED, Attendance
+from connectors.zoom.times import iso, parse_time
 from core.values import normalise_email
 
 WEBINAR, REGISTRANT, PERSON = "webinar", "registrant", "person"
@@ -27,24 +28,6 @@ REGISTRANT_FIELDS = ("key", "webinar_id", "registrant_id", "email", "person", "f
                      "last_name", *PROFILE_FIELDS, "create_time", "approval", "join_url",
                      "attendance", "attended", "first_join_time", "minutes_attended", "joins")
 PERSON_FIELDS = ("email", "first_name", "last_name", *PROFILE_FIELDS, "last_registered_at")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A Zoom timestamp (``…Z`` or with an offset) as an aware datetime; None when blank."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC, whole seconds, ``Z``: how every time field of these objects reads."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def version_of(fields: Mapping[str, Any]) -> str:
