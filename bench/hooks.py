@@ -5,11 +5,13 @@ Run: ``.venv/bin/python -m bench.hooks [--seconds 20] [--threads 8] [--workers 2
 
 It makes a throwaway database on the server (dropped at the end), initialises it, writes a
 connections file with one Standard Webhooks source (a random secret, a rate limit out of the
-way) and the forms mapping, and starts ``syncline web`` as a child process on a free loopback
-port. Client threads then post signed submissions, each with a new email, for ``--seconds``.
+way) and the shipped forms mapping (forms-website.yaml), and starts ``syncline web`` as a
+child process on a free loopback port. Client threads then post signed submissions, each
+with a new email, for ``--seconds``.
 Printed: requests per second answered 202, p50/p99 latency to the 202, the answers by status,
-and the processing lag: from the last 202 until every accepted submission's person exists
-in the hub (the web process's worker runs the forms mapping after each 202, coalescing). No
+and the processing lag: from the last 202 until every accepted submission is processed, its
+person upserted and its form_fill touch recorded (the web process's worker runs the forms
+mapping after each 202, coalescing). No
 assertion: the figures are for reading. ``--small`` is the smoke run (2 s, 2 threads).
 """
 
@@ -20,6 +22,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -41,14 +44,8 @@ from inbound.signatures import sign
 REPO = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SOURCE = "website-forms"
-MAPPING: dict[str, Any] = {
-    "name": "website-forms-person", "connection": SOURCE, "hub_object": "person",
-    "remote_object": "submission", "direction": "to_hub", "schedule": "1h",
-    "identity": {"match": ["email"]}, "create": {"hub": True, "remote": False},
-    "fields": [{"hub": "email", "remote": "email", "transform": ["strip", "lower"]},
-               {"hub": "first_name", "remote": "first_name"},
-               {"hub": "last_name", "remote": "last_name"}],
-}
+#: The shipped forms mapping (people, a form_fill touch each) and the files it needs.
+SHIPPED = ("forms-website.yaml", "programs.yaml", "hub.yaml")
 
 
 def _free_port() -> int:
@@ -77,7 +74,8 @@ class Web:
         self.port = _free_port()
         self.url = url
         (folder / "mappings").mkdir()
-        (folder / "mappings" / "website-forms-person.yaml").write_text(yaml.safe_dump(MAPPING))
+        for name in SHIPPED:
+            shutil.copyfile(REPO / "mappings" / name, folder / "mappings" / name)
         (folder / "connections.yaml").write_text(yaml.safe_dump({SOURCE: {
             "type": "webhook", "scheme": "standard", "secret": "${BENCH_FORMS_SECRET}",
             "rate_per_minute": 10_000_000}}))
@@ -121,7 +119,8 @@ def _client(base: str, secret: str, until: float, n: int, out: list[tuple[int, f
     while time.monotonic() < until:
         email = f"bench{n}x{i}@example.com"
         body = json.dumps({"email": email, "first_name": "Bench", "last_name": f"T{n}",
-                           "utm": {"source": "bench"}}).encode()
+                           "form_id": "newsletter", "page_url": "https://www.example.com/news",
+                           "utm": {"source": "bench", "medium": "email"}}).encode()
         headers = sign("standard", secret, body, event_id=f"msg_{n}_{i}",
                        timestamp=int(time.time()))
         started = time.perf_counter()
@@ -164,12 +163,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             last_answer = time.monotonic()
             answers = [a for out in results for a in out]
             accepted = sum(1 for status, _ in answers if status == 202)
-            while _count(url, "SELECT count(*) FROM person") < accepted:
+            # Processed: its person upserted and its form_fill touch recorded.
+            while _count(url, "SELECT count(*) FROM touch") < accepted:
                 if time.monotonic() - last_answer > args.lag_limit:
                     break
                 time.sleep(0.1)
             lag = time.monotonic() - last_answer
-            people = _count(url, "SELECT count(*) FROM person")
+            processed = _count(url, "SELECT count(*) FROM touch")
             runs = _count(url, "SELECT count(*) FROM sync_run WHERE trigger = 'webhook'")
     finally:
         if web is not None:
@@ -187,8 +187,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "p99_ms": round(_percentile(latencies, 0.99), 1),
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
         "by_status": dict(sorted(Counter(status for status, _ in answers).items())),
-        "people": people, "processing_lag_s": round(lag, 2), "webhook_runs": runs,
-        "all_processed": people >= accepted,
+        "processed": processed, "processing_lag_s": round(lag, 2), "webhook_runs": runs,
+        "all_processed": processed >= accepted,
     }
     print(f"hooks: {figures['requests']:,} requests in {figures['seconds']} s from "
           f"{args.threads} client threads into syncline web ({args.workers} workers, "
@@ -197,7 +197,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"  latency to 202:   p50 {figures['p50_ms']} ms · p99 {figures['p99_ms']} ms · "
           f"mean {figures['mean_ms']} ms")
     print(f"  answers:          {figures['by_status']}")
-    done = "every one" if figures["all_processed"] else f"only {people:,} of {accepted:,}"
+    done = "every one" if figures["all_processed"] else f"only {processed:,} of {accepted:,}"
     print(f"  processing lag:   {figures['processing_lag_s']} s after the last 202 until "
           f"{done} had its person in the hub ({runs} webhook-triggered runs)")
     return figures

@@ -25,6 +25,7 @@ class Reason:
     """One fact behind a verdict, as a sentence; a rule's reason carries its failing clauses."""
 
     code: str  # direction | disabled | deleted | sync_rule | pull_rule | linked | taken_over |
+    #            out_of_scope |
     #            create_policy | not_linked | unchanged | pending | up_to_date | open_error |
     #            refused_field | cycle_error
     text: str
@@ -185,6 +186,9 @@ class MappingFacts:
     link: LinkFacts | None = None
     #: Links to the remote objects the mapping's ``create.unless_linked_to`` names.
     taken_over: tuple[LinkFacts, ...] = ()
+    #: ``push_only_linked`` fields whose record is not linked there: the record is out of
+    #: the mapping's scope (a member of a campaign that is no Zoom webinar).
+    unlinked_refs: tuple[str, ...] = ()
     #: The last change_seq the mapping pushed (None: it never pushed).
     push_cursor: int | None = None
     errors: tuple[ErrorFacts, ...] = ()

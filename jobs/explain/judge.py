@@ -118,6 +118,12 @@ def _outbound_live(
                 Reason("linked", f"{link.label} stays linked and keeps the values last sent")
             )
         return Verdict.NO, reasons
+    if facts.unlinked_refs:
+        named = ", ".join(facts.unlinked_refs)
+        text = (f"the record its {named} names is not synced to {mapping.connection}, and "
+                f"push_only_linked lists {named}: it is none of this mapping's business until "
+                "that record is")
+        return Verdict.NO, [Reason("out_of_scope", text)]
     if link is not None:
         return Verdict.YES, [Reason("linked", f"linked to {link.label}: its changes go out as "
                                                "updates")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import or_
@@ -20,6 +21,7 @@ from jobs.explain.facts import (
 )
 from jobs.explain.judge import judge
 from jobs.failures import OPEN_STATUSES
+from jobs.links import RefResolver
 from jobs.push import DIRECTION as PUSH_DIRECTION
 from mappings.spec import Mapping
 
@@ -57,6 +59,7 @@ def explain_record(
     verdicts = []
     for mapping in chosen:
         facts = _mapping_facts(session, mapping, links, errors.get(mapping.name, []))
+        facts = replace(facts, unlinked_refs=_unlinked_refs(session, mappings, mapping, hub))
         verdicts.append(judge(mapping, hub, facts))
     return RecordExplanation(hub, tuple(verdicts))
 
@@ -85,6 +88,20 @@ def _mapping_facts(
         push_cursor=int(cursor) if cursor is not None else None,
         errors=tuple(ErrorFacts.of(e) for e in errors[:ERRORS_SHOWN]),
     )
+
+
+def _unlinked_refs(
+    session: Session, mappings: dict[str, Mapping], mapping: Mapping, hub: HubFacts
+) -> tuple[str, ...]:
+    """The ``push_only_linked`` fields whose record is not linked there (none: in scope)."""
+    resolver = RefResolver(session, mappings)
+    missing = []
+    for name in mapping.push_only_linked:
+        value = hub.values.get(name)
+        refs = [ref for row in mapping.fields if row.hub == name for ref in row.refs]
+        if not value or not resolver.to_remote(refs, [str(value)]):
+            missing.append(name)
+    return tuple(missing)
 
 
 def about_record(record: HubRecord, links: Sequence[Link]) -> list[Any]:

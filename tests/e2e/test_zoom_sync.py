@@ -17,6 +17,8 @@ from sqlmodel import Session, select
 
 from core.clock import utcnow
 from core.models import Campaign, CampaignMember
+from jobs.explain.facts import Verdict
+from jobs.explain.load import explain_record
 from sandboxes.zoom.sandbox import ZoomSandbox
 from tests.e2e.zoom_harness import ZoomHub
 
@@ -134,8 +136,16 @@ def test_a_hub_sign_up_is_registered_in_zoom(hub: ZoomHub) -> None:
     (registrant,) = hub.registrants(webinar)
     assert (registrant["email"], registrant["first_name"], registrant["last_name"]) == (
         "dee@delta.example", "Dee", "Diaz")
-    # The trade show is no Zoom webinar: not registered anywhere, and no error about it.
+    # The trade show is no Zoom webinar: not registered anywhere, and no error about it; its
+    # page says why.
     assert [e for e in hub.errors() if e.status != "resolved"] == []
+    with Session(hub.engine) as db:
+        member = db.exec(select(CampaignMember).where(CampaignMember.campaign_id == other)).one()
+        explained = explain_record(db, hub.mappings, hub.ctx.schema, "campaign_member", member)
+    (verdict,) = [v for v in explained.mappings if v.mapping == "zoom-registrant"]
+    assert verdict.outbound.verdict is Verdict.NO
+    assert verdict.outbound.reasons[0].code == "out_of_scope"
+    assert "campaign_id" in verdict.outbound.reasons[0].text
     # Registered once: the next cycles read the registration back and link it, nothing new.
     hub.cycle()
     assert len(hub.registrants(webinar)) == 1
