@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from jobs.compare import MISSING, blank, same
-from mappings.rules import Conflicts, FieldRule
+from mappings.rules import PULL_ONLY, Conflicts, FieldRule
 
 
 class Winner(StrEnum):
@@ -126,7 +126,7 @@ def judge(
                 return Verdict(Winner.NONE, f"first link, {named}: the hub is blank")
             return Verdict(Winner.REMOTE, "first link: the hub was blank, {remote} was not")
         if state.empty(state.remote):
-            if rule is FieldRule.TO_HUB:
+            if rule in PULL_ONLY:
                 return Verdict(Winner.NONE, f"first link, {named}: {{remote}} is blank")
             return Verdict(Winner.HUB, "first link: {remote} was blank, the hub was not")
     if rule is FieldRule.FORWARD:

@@ -47,7 +47,8 @@ class FieldRule(StrEnum):
 
 
 #: Rules under which a hub value may be written to the remote.
-PULL_ONLY = {FieldRule.TO_HUB, FieldRule.TO_HUB_IF_BLANK, FieldRule.FORWARD}
+#: Rules that never write a hub value to the remote.
+PULL_ONLY = frozenset({FieldRule.TO_HUB, FieldRule.TO_HUB_IF_BLANK, FieldRule.FORWARD})
 PUSH_RULES = frozenset(set(FieldRule) - PULL_ONLY - {FieldRule.NONE})
 #: Rules under which a remote value may be written to the hub.
 PULL_RULES = frozenset(set(FieldRule) - {FieldRule.TO_REMOTE, FieldRule.NONE})

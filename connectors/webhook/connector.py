@@ -121,12 +121,18 @@ class WebhookConnector(Connector):
         """``submission``: the special fields, the usual form fields and every field seen lately."""
         for name in objects or ():
             self._known(name)
-        rows = self._query(
-            select(InboundEvent.body, InboundEvent.content_type)
-            .where(InboundEvent.source == self.name)
-            .order_by(InboundEvent.id.desc())  # type: ignore[union-attr]
-            .limit(DESCRIBE_SAMPLE)
-        )
+        try:
+            rows = self._query(
+                select(InboundEvent.body, InboundEvent.content_type)
+                .where(InboundEvent.source == self.name)
+                .order_by(InboundEvent.id.desc())  # type: ignore[union-attr]
+                .limit(DESCRIBE_SAMPLE)
+            )
+        except ConnectorError:
+            # A sender names its fields freely: the usual ones are enough to check a mapping
+            # before the hub's database exists (`mappings check` ahead of `syncline init`);
+            # check() is what says the inbox cannot be read.
+            rows = []
         seen: dict[str, None] = dict.fromkeys(DEFAULT_FIELDS)
         for body, content_type in rows:
             try:

@@ -10,6 +10,7 @@ import requests
 from attribution.engine import settings_in
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from sandboxes.salesforce.sandbox import SalesforceSandbox
+from sandboxes.zoom.sandbox import ZoomSandbox
 from tests.cli.conftest import Invoke
 from tests.cli.helpers import CONNECTIONS, SHIPPED_MAPPINGS, error_lines, write
 
@@ -120,10 +121,14 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
     shutil.rmtree(project / "mappings")
     shutil.copytree(SHIPPED_MAPPINGS, project / "mappings", ignore=shutil.ignore_patterns("*.py"))
     models = [m.name for m in settings_in(project / "mappings").models]
-    with SalesforceSandbox() as sandbox, DynamicsSandbox() as dataverse:
+    with SalesforceSandbox() as sandbox, DynamicsSandbox() as dataverse, ZoomSandbox() as zoom:
         write(
             project / "connections.yaml",
-            "webinar:\n  type: memory\n  path: webinar.json\n"
+            "website-forms:\n  type: webhook\n  scheme: standard\n"
+            "  secret: whsec_c3luY2xpbmUtdGVzdC1mb3Jtcy1rZXk=\n"
+            f"zoom:\n  type: zoom\n  account_id: {zoom.account_id}\n"
+            f"  client_id: {zoom.client_id}\n  client_secret: {zoom.client_secret}\n"
+            f"  api_url: {zoom.api_url}\n  token_url: {zoom.token_url}\n"
             f"salesforce:\n  type: salesforce\n  login_url: {sandbox.url}\n"
             f"  client_id: {sandbox.client_id}\n  client_secret: {sandbox.client_secret}\n"
             f"  username: {sandbox.username}\n  password: {sandbox.password}\n"
@@ -150,7 +155,13 @@ def test_check_of_the_shipped_mappings_on_the_demo_connections(
         f"CampaignInfluenceModel has DeveloperName {models[-1]!r}: create it (for Campaign "
         f"Influence models: Setup > Campaign Influence > Models, API name {models[-1]}"), line
     assert result.exit_code == 0, result.output
-    assert "19 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
+    assert "22 mapping(s) checked, 0 warning(s)" in result.stdout, result.stdout
+    assert "ok       mappings/zoom-registrant.yaml (zoom-registrant ↔ zoom.registrant)" in (
+        result.stdout
+    )
+    assert "ok       mappings/forms-website.yaml (forms-website ↔ website-forms.submission)" in (
+        result.stdout
+    )
     assert "ok       mappings/salesforce-lead.yaml (salesforce-lead ↔ salesforce.Lead)" in (
         result.stdout
     )

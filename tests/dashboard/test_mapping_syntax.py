@@ -142,8 +142,9 @@ def test_a_wrapped_flow_map_stays_wrapped() -> None:
     index = next(i for i, row in enumerate(data["fields"]) if row.get("hub") == "status")
     value_map = {**data["fields"][index]["value_map"], "bounced": "Bounced"}
     after = apply_edit(text, FileEdit(rows=[RowEdit(index, set={"value_map": value_map})]))
-    assert ("    value_map: {sent: Sent, responded: Responded, registered: Registered, "
-            "attended: Attended,\n                no_show: No Show, bounced: Bounced}\n") in after
+    assert ("    value_map: {sent: Sent, responded: Responded, invited: Invited, registered: "
+            "Registered,\n                attended: Attended, no_show: No Show, filled_out: "
+            "Filled-out Form, bounced: Bounced}\n") in after
 
 
 def test_block_value_map_entries_change_one_line_each() -> None:
