@@ -96,7 +96,8 @@ def over_budget(
         f"{connection} has used {usage.used:,} of its {usage.limit:,} daily API calls "
         f"({usage.share:.0%}); cycles pause at {budget:.0%} so people and other "
         f"integrations keep the rest. Next check at {resume:%Y-%m-%d %H:%M} UTC; syncing "
-        "resumes by itself once usage is below the budget (the allowance is a rolling 24 hours).",
+        "resumes by itself once usage is below the budget again, as the remote frees its "
+        "allowance.",
         code=CODE,
         hint=f"raise api_budget for {connection} in the connections file, or reduce how often "
         "its mappings run (schedule:) if this happens every day",
