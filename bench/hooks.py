@@ -199,7 +199,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"  answers:          {figures['by_status']}")
     done = "every one" if figures["all_processed"] else f"only {processed:,} of {accepted:,}"
     print(f"  processing lag:   {figures['processing_lag_s']} s after the last 202 until "
-          f"{done} had its person in the hub ({runs} webhook-triggered runs)")
+          f"{done} was processed: its person and form_fill touch in the hub "
+          f"({runs} webhook-triggered runs)")
     return figures
 
 
