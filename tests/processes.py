@@ -27,6 +27,20 @@ ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (from /proc: gunicorn's workers, a demo's scheduler)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                found.append(int(entry.name))
+    return found
+
+
 def wait_until(check: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
     """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -12,20 +12,7 @@ from pathlib import Path
 import requests
 
 from tests.cli.test_demo_process import alive
-from tests.processes import ROOT, Running, wait_until
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
-                found.append(int(entry.name))
-    return found
+from tests.processes import ROOT, Running, children, wait_until
 
 
 def test_web_runs_gunicorn_workers_and_stops_gracefully(tmp_path: Path) -> None:
@@ -51,7 +38,7 @@ def test_web_runs_gunicorn_workers_and_stops_gracefully(tmp_path: Path) -> None:
         wait_until(healthy, 60, "the dashboard to answer")
         login = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
         assert login.status_code == 200 and "Log in" in login.text
-        workers = wait_until(lambda: len(_children(process.pid)) == 3 and _children(process.pid),
+        workers = wait_until(lambda: len(children(process.pid)) == 3 and children(process.pid),
                              30, "three worker processes")
         web.signal(signal.SIGTERM)
         code = web.wait(timeout=30)

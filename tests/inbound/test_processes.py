@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from core.db import make_engine
 from inbound.signatures import sign
 from tests.inbound.forms import FORMS_MAPPING, SECRET, SOURCE, source_settings, submit
-from tests.processes import Installation, Running, wait_until
+from tests.processes import Installation, Running, children, wait_until
 
 MAPPING = str(FORMS_MAPPING["name"])
 
@@ -29,19 +29,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
-                found.append(int(entry.name))
-    return found
 
 
 def installation(tmp_path: Path, url: str, **source: Any) -> Installation:
