@@ -19,4 +19,4 @@ def test_small_run_prints_throughput_latency_and_lag(
     out = capsys.readouterr().out
     assert re.search(r"accepted \(202\): +[\d,]+ += [\d,.]+ requests/s", out), out
     assert re.search(r"latency to 202: +p50 [\d.]+ ms · p99 [\d.]+ ms", out), out
-    assert "until every one had its person in the hub" in out, out
+    assert "until every one was processed: its person and form_fill touch in the hub" in out, out
