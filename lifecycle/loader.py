@@ -85,7 +85,7 @@ def _wording(error: Mapping[str, Any], path: KeyPath) -> str | None:
     if error["type"] == "too_short" and path in (("stages",), ("aql", "titles"),
                                                  ("aql", "complete")):
         return "needs at least one entry"
-    if error["type"] == "literal_error" and len(path) == 3 and path[2] == "from":
+    if len(path) == 3 and path[2] == "from" and error["type"] in ("literal_error", "list_type"):
         return "expected a list of stages, or any"
     return None
 
