@@ -1,4 +1,4 @@
-"""Read and check the lifecycle file; every problem is reported at once as ``file:line path: ...``."""
+"""Read and check the lifecycle file; every problem is reported at once, ``file:line path: ...``."""
 
 from __future__ import annotations
 
