@@ -134,6 +134,10 @@ def _transition(
                              "may move a person there")
         ok = False
     sources: frozenset[str] | str | None = None
+    if entry.sources == []:
+        error((*here, "from"), "needs at least one stage (or from: any; leave it out for any "
+                               "main-path stage)")
+        ok = False
     if isinstance(entry.sources, list):
         picked: set[str] = set()
         for j, name in enumerate(entry.sources):

@@ -50,6 +50,7 @@ transitions:
   - {to: Recycled, crm: {lead_status: [Recycled]}}
   - {to: SQL, when: "score >=", crm: {lead_status: [Qualified]}}
   - {to: SQL, from: [Nowhere], when: "score >= ("}
+  - {to: SQL, from: [], opportunity: won}
 aql:
   titles: [VP, "/([/"]
   complete: [first_name, []]
@@ -70,9 +71,11 @@ aql:
         f"{source}:13 transitions[5].from[0]: no stage named 'Nowhere' (stages: Known, MQL, SQL, "
         "Recycled)",
         f"{source}:13 transitions[5].when: syntax error: unexpected 'end of template'",
-        f"{source}:15 aql.titles[1]: not a valid regex: unterminated character set at "
+        f"{source}:14 transitions[6].from: needs at least one stage (or from: any; leave it "
+        "out for any main-path stage)",
+        f"{source}:16 aql.titles[1]: not a valid regex: unterminated character set at "
         "position 1",
-        f"{source}:16 aql.complete[1]: expected a field name, or a list of fields of which one "
+        f"{source}:17 aql.complete[1]: expected a field name, or a list of fields of which one "
         "must be filled",
     ]
 
