@@ -23,6 +23,7 @@ from core.models.hub import (
     new_id,
 )
 from core.models.inbound import InboundEvent, InboundTally
+from core.models.lifecycle import LifecycleHistory
 from core.models.sync import (
     Audit,
     ConnectionStatus,
@@ -68,6 +69,7 @@ __all__ = [
     "DashboardSession",
     "HubRecord",
     "HubSequence",
+    "LifecycleHistory",
     "Link",
     "LoginCounter",
     "MappingField",

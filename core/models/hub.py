@@ -61,7 +61,13 @@ class Person(HubRecord, table=True):
     country: str | None = Field(default=None, max_length=80)
     lead_source: str | None = Field(default=None, max_length=80)
     lifecycle_stage: str | None = Field(default=None, max_length=40)
+    #: Stage name → when the person first entered it (ISO date-time text), kept by the
+    #: lifecycle engine's caller; idle timers and funnel reports read it.
+    stage_entered_at: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     score: int | None = None
+    #: Passed the automatic qualification rule (lifecycle.yaml ``aql``), and since when.
+    aql: bool = False
+    aql_at: datetime | None = None
     unsubscribed: bool = False
     attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
