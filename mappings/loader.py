@@ -459,9 +459,11 @@ def load_mapping(
 
 
 #: Files of the mappings folder that configure something else than a mapping (the hub schema,
-#: the alert rules, the attribution models, the programs), spelled ``.yaml``; their ``.yml``
-#: twins are reserved too.
-RESERVED_FILES = frozenset({"hub.yaml", "alerts.yaml", "attribution.yaml", "programs.yaml"})
+#: the alert rules, the attribution models, the programs, the scoring rules), spelled ``.yaml``;
+#: their ``.yml`` twins are reserved too.
+RESERVED_FILES = frozenset(
+    {"hub.yaml", "alerts.yaml", "attribution.yaml", "programs.yaml", "scoring.yaml"}
+)
 
 
 def is_reserved(path: Path) -> bool:
