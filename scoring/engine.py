@@ -228,8 +228,8 @@ def score_person(
         ok = isinstance(result, int | float) and not isinstance(result, bool)
         values[score] = round_half_up(result) if ok else None
     order = {name: i for i, name in enumerate(rules.fed)}
-    contributions.sort(key=lambda c: (order[c.score], c.kind != "demographic",
-                                      c.at or now, c.touch_id or "", c.rule))
+    # Stable: demographic ones stay in file order, behavioural ones in touch order.
+    contributions.sort(key=lambda c: (order[c.score], c.kind != "demographic"))
     return PersonScores(values, tuple(contributions), tuple(problems))
 
 

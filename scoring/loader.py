@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, TemplateSyntaxError
+from jinja2.lexer import ignored_tokens
+from jinja2.parser import Parser
 from pydantic import ValidationError
 
 from core.errors import InputError, InputErrors
@@ -47,6 +51,9 @@ TOUCH_NAMES = frozenset({
 })  # fmt: skip
 
 Error = Callable[[KeyPath, str], None]
+
+#: Only to locate a syntax error in an expression: Jinja reports the line, not the column.
+_LEXER_ENV = Environment()
 
 
 def scoring_path(mappings_dir: str | Path) -> Path:
@@ -248,12 +255,32 @@ def _expression(path: KeyPath, text: str, names: set[str] | frozenset[str], what
     try:
         expr = Expression(text)
     except ExpressionError as exc:
-        error(path, exc.reason)
+        column = _column(text) if "unexpected" in exc.reason else None
+        error(path, f"{exc.reason} (at character {column})" if column else exc.reason)
         return None
     unknown = sorted(expr.names - set(names))
     for name in unknown:
         error(path, f"{name!r} is not {what}")
     return None if unknown else expr
+
+
+def _column(source: str) -> int | None:
+    """Where (1-based) the parser stopped in an expression that does not parse, if it can say."""
+    offsets: list[int] = []
+    position = 0
+    try:
+        for _, kind, value in _LEXER_ENV.lexer.tokeniter(source, None, state="variable"):
+            if kind not in ignored_tokens:
+                offsets.append(position)
+            position += len(value)
+        parser = Parser(_LEXER_ENV, source, state="variable")
+        with contextlib.suppress(TemplateSyntaxError):  # the stream stays where it choked
+            parser.parse_expression()
+        rest = list(parser.stream)  # that token and the ones after it
+    except TemplateSyntaxError:
+        return None  # the lexer's own error (an unclosed quote): no token to point at
+    index = len(offsets) - len(rest)
+    return offsets[index] + 1 if index < len(offsets) else len(source) + 1
 
 
 def _match(path: KeyPath, raw: Mapping[str, Any], error: Error) -> TouchMatch:
