@@ -34,15 +34,16 @@ def _steps(since: datetime | None, now: datetime, every_days: float) -> int:
 def apply(
     decay: Decay | None,
     contributions: Sequence[Contribution],
-    last_touch: datetime | None,
+    touch_times: Sequence[datetime],
     now: datetime,
 ) -> list[Contribution]:
-    """The behavioural contributions of one score with ``after`` set for ``now``.
+    """The behavioural contributions of one score (in touch order) with ``after`` at ``now``.
 
     Cancelled contributions (by a later ``=N``) count nothing. Half-life and per-contribution
-    ``minus`` fade each contribution towards 0 (penalties too) by its own age;
-    ``without_touch`` removes ``minus`` per whole ``every_days`` since the person's last touch
-    from the positive contributions, oldest first, none below 0.
+    ``minus`` fade each contribution towards 0 (penalties too) by its own age.
+    ``without_touch`` takes ``minus`` per whole ``every_days`` of each gap between the
+    person's touches (and from the last one to ``now``) from the positive contributions
+    standing at the start of the gap, oldest first, none below 0.
     """
     out: list[Contribution] = []
     for c in contributions:
@@ -58,24 +59,36 @@ def apply(
             steps = _steps(c.at, now, decay.every_days)
             cut = min(abs(c.points), decay.minus * steps)
             out.append(replace(c, after=math.copysign(abs(c.points) - cut, c.points)))
-    if decay is not None and decay.without_touch and last_touch is not None:
-        assert decay.minus is not None and decay.every_days is not None
-        left = decay.minus * _steps(last_touch, now, decay.every_days)
-        for i, c in enumerate(out):  # already in touch order: oldest first
-            if left <= 0:
-                break
-            if c.after > 0:
-                cut = min(c.after, left)
-                out[i] = replace(c, after=c.after - cut)
-                left -= cut
+    if decay is not None and decay.without_touch:
+        _without_touch(decay, out, touch_times, now)
     return out
+
+
+def _without_touch(decay: Decay, out: list[Contribution], touch_times: Sequence[datetime],
+                   now: datetime) -> None:
+    assert decay.minus is not None and decay.every_days is not None
+    left = [c.points for c in out]  # what each still counts as the gaps go by
+    for k, start in enumerate(touch_times):
+        end = touch_times[k + 1] if k + 1 < len(touch_times) else now
+        loss = decay.minus * _steps(start, end, decay.every_days)
+        for i, c in enumerate(out):
+            if loss <= 0 or c.at is None or c.at > start:
+                break
+            standing = c.reset_at is None or c.reset_at > start
+            if standing and left[i] > 0:
+                cut = min(left[i], loss)
+                left[i] -= cut
+                loss -= cut
+    for i, c in enumerate(out):
+        if c.reset_by is None:
+            out[i] = replace(c, after=left[i])
 
 
 def next_change(
     decay: Decay,
     fixed: float,
     contributions: Sequence[Contribution],
-    last_touch: datetime | None,
+    touch_times: Sequence[datetime],
     now: datetime,
 ) -> datetime | None:
     """When ``round(fixed + decayed points)`` first differs from its value at ``now``.
@@ -86,11 +99,11 @@ def next_change(
 
     def rounded(at: datetime) -> int:
         return round_half_up(fixed + sum(c.after for c in apply(decay, contributions,
-                                                                 last_touch, at)))
+                                                                 touch_times, at)))
 
     current = rounded(now)
     if decay.half_life_days is not None:
-        moving = sum(c.after for c in apply(decay, contributions, last_touch, now))
+        moving = sum(c.after for c in apply(decay, contributions, touch_times, now))
         if moving == 0:
             return None
         # The decayed sum is moving·2^(−Δ/h): solve fixed + moving·f = the rounding boundary.
@@ -109,10 +122,10 @@ def next_change(
     every = timedelta(days=decay.every_days)
     at = now
     for _ in range(_MAX_STEPS):
-        starts = ([last_touch] if decay.without_touch and last_touch is not None
+        starts = (list(touch_times[-1:]) if decay.without_touch
                   else [c.at for c in contributions if c.at is not None and c.reset_by is None])
         nexts = [s + every * (_steps(s, at, decay.every_days) + 1) for s in starts]
-        after = [c.after for c in apply(decay, contributions, last_touch, at)]
+        after = [c.after for c in apply(decay, contributions, touch_times, at)]
         live = [a for a in after if (a > 0 if decay.without_touch else a != 0)]
         if not nexts or not live:
             return None

@@ -122,7 +122,8 @@ class _Awards:
     fixed: dict[str, float]
     demographic: list[Contribution]
     behavioral: dict[str, list[Contribution]]
-    last_touch: datetime | None
+    #: When the person's touches (of any kind) happened, by ``now``, in order.
+    touch_times: tuple[datetime, ...]
     problems: list[str]
 
 
@@ -177,7 +178,8 @@ def _behavioral(rules: Scoring, touches: list[TouchFacts], awards: _Awards) -> N
             earlier = awards.behavioral[rule.score]
             if rule.points.reset:
                 cancel = f"{rule.name} at touch {touch.id}"
-                earlier[:] = [c if c.reset_by else replace(c, reset_by=cancel, after=0.0)
+                earlier[:] = [c if c.reset_by else replace(c, reset_by=cancel, after=0.0,
+                                                           reset_at=touch.occurred_at)
                               for c in earlier]
             earlier.append(Contribution(
                 rule.name, "behavioral", rule.score, given, given, touch.id, touch.occurred_at,
@@ -189,7 +191,7 @@ def _awards(rules: Scoring, person: Mapping[str, Any], account: Mapping[str, Any
             touches: Sequence[TouchFacts], now: datetime) -> _Awards:
     ordered = _ordered(touches, now)
     awards = _Awards({s: 0.0 for s in rules.fed}, [], {s: [] for s in rules.fed},
-                     ordered[-1].occurred_at if ordered else None, [])
+                     tuple(t.occurred_at for t in ordered if t.occurred_at is not None), [])
     _demographic(rules, person, account, awards)
     _behavioral(rules, ordered, awards)
     return awards
@@ -214,7 +216,7 @@ def score_person(
     contributions = list(awards.demographic)
     for score in rules.fed:
         decayed = decays.apply(rules.decay.get(score), awards.behavioral[score],
-                               awards.last_touch, now)
+                               awards.touch_times, now)
         contributions.extend(decayed)
         values[score] = round_half_up(awards.fixed[score]
                                       + sum(c.after for c in decayed))
@@ -253,7 +255,7 @@ def next_decay_at(
         if decay is None:
             continue
         at = decays.next_change(decay, awards.fixed[score], awards.behavioral[score],
-                                awards.last_touch, now)
+                                awards.touch_times, now)
         if at is not None:
             found.append(at)
     return min(found, default=None)

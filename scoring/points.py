@@ -34,8 +34,9 @@ class Contribution:
     capped_by: str | None = None
     #: This contribution sets the score (``=N``).
     reset: bool = False
-    #: Cancelled by a later ``=N``: "<rule> at touch <id>".
+    #: Cancelled by a later ``=N``: "<rule> at touch <id>", and that touch's time.
     reset_by: str | None = None
+    reset_at: datetime | None = None
     #: Account breadth rules: the people counted.
     people: tuple[str, ...] = ()
 

@@ -59,8 +59,10 @@ def test_minus_every_days_per_touch_never_below_zero(days: float, expected: int)
     ("form_days", "last_days", "expected"),
     [
         (100, None, 0),  # 3 periods without a touch: 12 − 15, not below 0
-        (100, 40, 7),  # a later touch (any kind) restarts the clock: one period, 12 − 5
-        (100, 10, 12),
+        (25, 10, 12),  # no whole period between touches or since
+        (50, 40, 7),  # a later touch (any kind) restarts the count: one period since it
+        (70, 25, 7),  # a 45-day gap loses one period; 25 days since the last touch: none
+        (100, 40, 0),  # lost for good: two periods in the gap, one since (12 − 15 → 0)
     ],
 )
 def test_minus_every_days_without_touch(form_days: float, last_days: float | None,
@@ -96,3 +98,20 @@ def test_simulated_months_of_decay_only_go_down_and_stop() -> None:
     while (at := next_decay_at(HALF, {}, None, touches, at)) is not None:
         seen.append(score_person(HALF, {}, None, touches, at)["behavior_score"])
     assert seen == list(range(49, 9, -1))  # one step at a time, down to the fit points
+
+
+def test_without_touch_spares_points_cancelled_by_a_reset() -> None:
+    reset = rules("""
+    behavioral:
+      - {name: Form, score: behavior_score, points: 12, touch: {type: form_fill}}
+      - {name: Restart, score: behavior_score, points: "=4", touch: {type: event}}
+    decay:
+      - {score: behavior_score, minus: 5, every_days: 30, without_touch: true}
+    """)
+    touches = [touch("f", 100, "form_fill"), touch("e", 65, "event")]
+    result = score_person(reset, {}, None, touches, NOW)
+    # 35 days before the reset cost the form 5 (gone anyway); 65 days since cost the reset 4.
+    assert result["behavior_score"] == 0
+    assert [(c.rule, c.after) for c in result.contributions] == [("Form", 0.0), ("Restart", 0.0)]
+    assert score_person(reset, {}, None, touches, NOW - timedelta(days=30))["behavior_score"] == 0
+    assert score_person(reset, {}, None, touches, NOW - timedelta(days=40))["behavior_score"] == 4
