@@ -459,11 +459,12 @@ def load_mapping(
 
 
 #: Files of the mappings folder that configure something else than a mapping (the hub schema,
-#: the alert rules, the attribution models, the programs, the lifecycle), spelled ``.yaml``;
-#: their ``.yml`` twins are reserved too.
-RESERVED_FILES = frozenset(
-    {"hub.yaml", "alerts.yaml", "attribution.yaml", "programs.yaml", "lifecycle.yaml"}
-)
+#: the alert rules, the attribution models, the programs, the scoring rules, the lifecycle),
+#: spelled ``.yaml``; their ``.yml`` twins are reserved too.
+RESERVED_FILES = frozenset({
+    "hub.yaml", "alerts.yaml", "attribution.yaml", "programs.yaml", "scoring.yaml",
+    "lifecycle.yaml",
+})
 
 
 def is_reserved(path: Path) -> bool:
