@@ -69,6 +69,7 @@ def _register() -> None:
         hooks,
         people,
         sandbox,
+        score,
         sync,
         touches,
         troubleshoot,
@@ -78,7 +79,7 @@ def _register() -> None:
 
     for module in (
         admin, web, sync, troubleshoot, explain, history, people, touches, demo, sandbox, users,
-        alerts, attribution, hooks,
+        alerts, attribution, hooks, score,
     ):
         module.register(main)
 

@@ -24,6 +24,8 @@ from jobs.engine import SyncContext
 from jobs.live import LiveConfig
 from mappings.loader import load_mappings
 from mappings.spec import Mapping
+from scoring.loader import load_scoring, scoring_path
+from scoring.spec import Scoring
 from touches.programs import Programs, load_programs, programs_path
 
 #: Where the connections file is looked for when --config and SYNCLINE_CONFIG are not given.
@@ -94,6 +96,12 @@ class App:
         return settings_in(self.mappings_dir)
 
     @cached_property
+    def scoring(self) -> Scoring | None:
+        """The scoring rules (``<mappings>/scoring.yaml``; None when there is no such file)."""
+        path = scoring_path(self.mappings_dir)
+        return load_scoring(path, hub_schema=self.schema) if path.is_file() else None
+
+    @cached_property
     def connections(self) -> Connections:
         """The parsed connections file (``${VAR}`` substituted, secrets registered to redact)."""
         return load_connections(self.resolve_config())
@@ -124,7 +132,7 @@ class App:
             self.connect(name).close()
         return SyncContext(
             self.engine, loaded, self.schema, self.connect, self.stopping, self.programs,
-            self.attribution,
+            self.attribution, self.scoring,
         )
 
     def live_config(self) -> LiveConfig:

@@ -1,6 +1,7 @@
-"""Hub work that follows what the pulls brought: member touches, then attribution.
+"""Hub work that follows what the pulls brought: member touches, scores, then attribution.
 
-Campaign members become touches, then attribution recomputes the opportunities whose touches,
+Campaign members become touches, people whose fields or touches changed are scored again
+(scoring.yaml), then attribution recomputes the opportunities whose touches,
 people or amounts changed. It runs after the pulls of ``syncline sync`` (and the demo's
 cycles), before the pushes, so a response read from Salesforce is a touch, and its credit a
 Campaign Influence row, before anything is sent on; the scheduler runs it on its own job. It
@@ -19,6 +20,7 @@ from attribution import engine as attribution
 from core.db import UNREACHABLE
 from core.logs import event, get_logger
 from jobs.mapping_run import SyncContext
+from scoring.run import ScoreReport, run_scoring
 from touches.members import MemberTouchReport, member_touches
 
 log = get_logger("engine")
@@ -32,6 +34,7 @@ class HubStepsReport:
     """What each step did this time (None: it did not run, or failed and was logged)."""
 
     touches: MemberTouchReport | None = None
+    scoring: ScoreReport | None = None
     attribution: attribution.RunReport | None = None
 
 
@@ -49,6 +52,12 @@ def run_hub_steps(ctx: SyncContext) -> HubStepsReport:
         if touches is not None and (touches.created or touches.updated or touches.removed):
             event(log, "touches.from_members", members=touches.members,
                   created=touches.created, updated=touches.updated, removed=touches.removed)
+    rules = ctx.scoring
+    if rules is not None:
+        report.scoring = _step("scoring", lambda: run_scoring(ctx.engine, rules, ctx.schema))
+        scored = report.scoring
+        if scored is not None and (scored.people_changed or scored.accounts_changed):
+            event(log, "scoring.changed", **scored.as_json())
     if settings is not None:
         report.attribution = _step("attribution", lambda: attribution.run(ctx.engine, settings))
         done = report.attribution

@@ -25,10 +25,13 @@ from connectors.errors import ErrorKind
 from core.clock import utcnow
 from core.db import session
 from core.errors import InputError
+from core.hubschema import HubSchema
 from core.logs import event, get_logger
 from jobs.engine import SyncContext
 from jobs.failures import JOB_DIRECTION, Failure, FailureLog
 from mappings.workspace import Workspace, load_workspace, signature
+from scoring.loader import load_scoring, scoring_path
+from scoring.spec import Scoring
 from touches.programs import Programs, load_programs, programs_path
 
 log = get_logger("scheduler")
@@ -110,7 +113,7 @@ class LiveConfig:
 
         return SyncContext(
             self.engine, workspace.runnable, workspace.hub_schema, connect, self.stopping,
-            self._programs(), self._attribution(),
+            self._programs(), self._attribution(), self._scoring(workspace.hub_schema),
         )
 
     def _programs(self) -> Programs | None:
@@ -123,6 +126,13 @@ class LiveConfig:
         """The attribution file as it is now; None (attribution waits) while it does not load."""
         # The syncs go on; the credits already computed stay until the file is fixed.
         return _or_none("attribution.invalid", lambda: settings_in(self.mappings_dir))
+
+    def _scoring(self, schema: HubSchema) -> Scoring | None:
+        """The scoring rules as they are now; None (scores stay) while they do not load."""
+        path = scoring_path(self.mappings_dir)
+        if not path.is_file():
+            return None
+        return _or_none("scoring.invalid", lambda: load_scoring(path, hub_schema=schema))
 
     def _record_problems(self, workspace: Workspace) -> None:
         """One job-level error per stopped mapping; resolve it for mappings that load again."""

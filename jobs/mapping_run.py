@@ -43,6 +43,7 @@ from jobs.push import PushPhase
 from jobs.report import RunReport
 from jobs.runs import close_run, open_run
 from mappings.spec import Mapping
+from scoring.spec import Scoring
 from touches.programs import Programs
 
 log = get_logger("engine")
@@ -68,6 +69,9 @@ class SyncContext:
     #: The attribution models (attribution.yaml), recomputed after the member touches so the
     #: pushes send fresh Campaign Influence; None: attribution waits (a file that does not load).
     attribution: AttributionSettings | None = None
+    #: The scoring rules (scoring.yaml), run after the member touches so a new touch's points
+    #: are in the scores the pushes send; None: scores stay as they are.
+    scoring: Scoring | None = None
 
 
 @dataclass(slots=True)
