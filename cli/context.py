@@ -22,6 +22,8 @@ from core.errors import InputError, InputErrors
 from core.hubschema import HubSchema
 from jobs.engine import SyncContext
 from jobs.live import LiveConfig
+from lifecycle.loader import lifecycle_path, load_lifecycle
+from lifecycle.spec import Lifecycle
 from mappings.loader import load_mappings
 from mappings.spec import Mapping
 from scoring.loader import load_scoring, scoring_path
@@ -102,6 +104,11 @@ class App:
         return load_scoring(path, hub_schema=self.schema) if path.is_file() else None
 
     @cached_property
+    def lifecycle(self) -> Lifecycle | None:
+        """Stages and the AQL rule (``<mappings>/lifecycle.yaml``; None when there is none)."""
+        return load_lifecycle(lifecycle_path(self.mappings_dir))
+
+    @cached_property
     def connections(self) -> Connections:
         """The parsed connections file (``${VAR}`` substituted, secrets registered to redact)."""
         return load_connections(self.resolve_config())
@@ -132,7 +139,7 @@ class App:
             self.connect(name).close()
         return SyncContext(
             self.engine, loaded, self.schema, self.connect, self.stopping, self.programs,
-            self.attribution, self.scoring,
+            self.attribution, self.scoring, self.lifecycle,
         )
 
     def live_config(self) -> LiveConfig:

@@ -1,7 +1,8 @@
 """Hub work that follows what the pulls brought: member touches, scores, then attribution.
 
 Campaign members become touches, people whose fields or touches changed are scored again
-(scoring.yaml), then attribution recomputes the opportunities whose touches,
+(scoring.yaml) and moved through their lifecycle stages (lifecycle.yaml), then attribution
+recomputes the opportunities whose touches,
 people or amounts changed. It runs after the pulls of ``syncline sync`` (and the demo's
 cycles), before the pushes, so a response read from Salesforce is a touch, and its credit a
 Campaign Influence row, before anything is sent on; the scheduler runs it on its own job. It
@@ -20,6 +21,7 @@ from attribution import engine as attribution
 from core.db import UNREACHABLE
 from core.logs import event, get_logger
 from jobs.mapping_run import SyncContext
+from lifecycle.run import LifecycleReport, run_lifecycle
 from scoring.run import ScoreReport, run_scoring
 from touches.members import MemberTouchReport, member_touches
 
@@ -35,6 +37,7 @@ class HubStepsReport:
 
     touches: MemberTouchReport | None = None
     scoring: ScoreReport | None = None
+    lifecycle: LifecycleReport | None = None
     attribution: attribution.RunReport | None = None
 
 
@@ -58,6 +61,13 @@ def run_hub_steps(ctx: SyncContext) -> HubStepsReport:
         scored = report.scoring
         if scored is not None and (scored.people_changed or scored.accounts_changed):
             event(log, "scoring.changed", **scored.as_json())
+    stages = ctx.lifecycle
+    if stages is not None:
+        report.lifecycle = _step("lifecycle",
+                                 lambda: run_lifecycle(ctx.engine, stages, ctx.schema))
+        done = report.lifecycle
+        if done is not None and (done.moved or done.aql_changed):
+            event(log, "lifecycle.changed", **done.as_json())
     if settings is not None:
         report.attribution = _step("attribution", lambda: attribution.run(ctx.engine, settings))
         done = report.attribution

@@ -29,6 +29,7 @@ from core.hubschema import HubSchema
 from core.logs import event, get_logger
 from jobs.engine import SyncContext
 from jobs.failures import JOB_DIRECTION, Failure, FailureLog
+from lifecycle.loader import lifecycle_path, load_lifecycle
 from mappings.workspace import Workspace, load_workspace, signature
 from scoring.loader import load_scoring, scoring_path
 from scoring.spec import Scoring
@@ -114,6 +115,8 @@ class LiveConfig:
         return SyncContext(
             self.engine, workspace.runnable, workspace.hub_schema, connect, self.stopping,
             self._programs(), self._attribution(), self._scoring(workspace.hub_schema),
+            _or_none("lifecycle.invalid",
+                     lambda: load_lifecycle(lifecycle_path(self.mappings_dir))),
         )
 
     def _programs(self) -> Programs | None:

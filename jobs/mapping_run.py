@@ -42,6 +42,7 @@ from jobs.pull import PullPhase
 from jobs.push import PushPhase
 from jobs.report import RunReport
 from jobs.runs import close_run, open_run
+from lifecycle.spec import Lifecycle
 from mappings.spec import Mapping
 from scoring.spec import Scoring
 from touches.programs import Programs
@@ -72,6 +73,9 @@ class SyncContext:
     #: The scoring rules (scoring.yaml), run after the member touches so a new touch's points
     #: are in the scores the pushes send; None: scores stay as they are.
     scoring: Scoring | None = None
+    #: The lifecycle stages and AQL rule (lifecycle.yaml), run after scoring (its thresholds
+    #: read the scores); None: stages stay as they are.
+    lifecycle: Lifecycle | None = None
 
 
 @dataclass(slots=True)

@@ -1,0 +1,78 @@
+"""Lifecycle stages on real hub rows: moves with history, AQL kept, quiet runs write nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from core.hubschema import HubSchema
+from core.models import Account, LifecycleHistory, Opportunity, OpportunityContactRole, Person
+from lifecycle.loader import load_lifecycle
+from lifecycle.run import run_lifecycle
+from lifecycle.spec import Lifecycle
+from tests.touches.helpers import add
+
+SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def schema() -> HubSchema:
+    return HubSchema.load(SHIPPED / "hub.yaml")
+
+
+@pytest.fixture
+def lifecycle() -> Lifecycle:
+    loaded = load_lifecycle(SHIPPED / "lifecycle.yaml")
+    assert loaded is not None
+    return loaded
+
+
+def _person(engine: Engine, person_id: str) -> Person:
+    with Session(engine) as db:
+        found = db.get(Person, person_id)
+        assert found is not None
+        return found
+
+
+def test_people_move_forward_with_history_and_aql(
+    engine: Engine, schema: HubSchema, lifecycle: Lifecycle
+) -> None:
+    acme = Account(name="Acme", attributes={"account_score": 55})
+    ann = Person(email="ann@acme.example", first_name="Ann", last_name="Archer",
+                 company="Acme", title="VP Marketing", score=70, account_id=acme.id,
+                 attributes={"fit_score": 30, "behavior_score": 40})
+    bo = Person(email="bo@beta.example", title="Analyst", score=5,
+                attributes={"fit_score": 5, "behavior_score": 0})
+    add(engine, acme, ann, bo)
+
+    report = run_lifecycle(engine, lifecycle, schema, now=NOW)
+    # Ann: the furthest stage her rules reach from none (Engaged), then MQL, in one run;
+    # Bo: Known.
+    assert (report.mode, report.people, report.moved, report.aql_changed) == ("full", 2, 3, 1)
+    moved = _person(engine, ann.id)
+    assert moved.lifecycle_stage == "MQL"
+    assert set(moved.stage_entered_at) == {"Engaged", "MQL"}
+    assert (moved.aql, moved.aql_at.replace(tzinfo=UTC)) == (True, NOW)
+    assert _person(engine, bo.id).lifecycle_stage == "Known"
+    with Session(engine) as db:
+        history = list(db.exec(select(LifecycleHistory).where(
+            LifecycleHistory.person_id == ann.id).order_by(LifecycleHistory.id)))
+    assert [(h.from_stage, h.to_stage) for h in history] == [
+        (None, "Engaged"), ("Engaged", "MQL")]
+    assert all(h.rule.startswith("transitions") and h.reason for h in history)
+
+    quiet = run_lifecycle(engine, lifecycle, schema, now=NOW)
+    assert (quiet.mode, quiet.moved, quiet.aql_changed) == ("incremental", 0, 0)
+
+    # A deal with Ann on it: she is an Opportunity now; never back to MQL.
+    deal = Opportunity(name="Platform deal", created_on=NOW - timedelta(hours=1))
+    add(engine, deal, OpportunityContactRole(opportunity_id=deal.id, person_id=ann.id))
+    later = run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(hours=1))
+    assert later.people == 1 and later.moved == 1
+    assert _person(engine, ann.id).lifecycle_stage == "Opportunity"
+    assert set(_person(engine, ann.id).stage_entered_at) == {"Engaged", "MQL", "Opportunity"}
