@@ -58,6 +58,13 @@ def test_people_from_before_the_upgrade_get_the_defaults(db_url: str) -> None:
             connection.execute(text(
                 "INSERT INTO person (id, change_seq, unsubscribed, attributes) "
                 "VALUES ('p1', 1, false, '{}')"))
+            # Rows that name the person: an upgrade that rebuilt the person table would trip
+            # over them (SQLite checks foreign keys on the drop).
+            connection.execute(text(
+                "INSERT INTO campaign (id, change_seq, attributes) VALUES ('c1', 2, '{}')"))
+            connection.execute(text(
+                "INSERT INTO campaign_member (id, change_seq, person_id, campaign_id, responded)"
+                " VALUES ('m1', 3, 'p1', 'c1', false)"))
         db.init_db(engine)
         with db.session(engine) as s:
             stored = s.get(Person, "p1")

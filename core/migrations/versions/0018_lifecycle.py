@@ -21,12 +21,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Server defaults fill the rows already there (not null); the models set values themselves.
-    with op.batch_alter_table("person") as batch:
-        batch.add_column(sa.Column("stage_entered_at", sa.JSON(), nullable=False,
-                                   server_default=sa.text("'{}'")))
-        batch.add_column(sa.Column("aql", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-        batch.add_column(sa.Column("aql_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN, which SQLite takes as it is: batch mode would rebuild the person table,
+    # and dropping the old one fails while campaign members and touches name its rows.
+    op.add_column("person", sa.Column("stage_entered_at", sa.JSON(), nullable=False,
+                                      server_default=sa.text("'{}'")))
+    op.add_column("person", sa.Column("aql", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+    op.add_column("person", sa.Column("aql_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "lifecycle_history",
         sa.Column("id", sa.Integer(), nullable=False),
