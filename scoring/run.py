@@ -133,8 +133,8 @@ def facts_of(db: Session, person_ids: Iterable[str]) -> dict[str, list[TouchFact
     touches = list(db.exec(select(Touch).where(
         col(Touch.person_id).in_(ids), col(Touch.deleted_at).is_(None))))
     campaign_ids = list({t.campaign_id for t in touches if t.campaign_id})
-    names = dict(db.exec(select(Campaign.id, Campaign.name).where(
-        col(Campaign.id).in_(campaign_ids)))) if campaign_ids else {}
+    named = select(Campaign.id, Campaign.name).where(col(Campaign.id).in_(campaign_ids))
+    names = {cid: name for cid, name in db.exec(named).all()} if campaign_ids else {}
     found: dict[str, list[TouchFacts]] = {pid: [] for pid in ids}
     for touch in touches:
         found[touch.person_id].append(TouchFacts.of(touch, names.get(touch.campaign_id or "")))
@@ -180,7 +180,7 @@ def _score_accounts(
     accounts = list(db.exec(select(Account).where(col(Account.id).in_(ids))))
     members: dict[str, list[str]] = {}
     for person_id, account_id in db.exec(select(Person.id, Person.account_id).where(
-            col(Person.account_id).in_(ids), col(Person.deleted_at).is_(None))):
+            col(Person.account_id).in_(ids), col(Person.deleted_at).is_(None))).all():
         members.setdefault(account_id or "", []).append(person_id)
     touches = facts_of(db, [p for people in members.values() for p in people])
     changed = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 from pathlib import Path
@@ -42,6 +43,11 @@ def _sandbox_port(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DEMO_SALESFORCE_PASSWORD", "DEMO_SALESFORCE_CLIENT_SECRET",
                  "DEMO_DYNAMICS_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
+def json_value(value: object) -> dict:
+    """A JSON column as a dict (SQLite hands back text, PostgreSQL a dict)."""
+    return json.loads(value) if isinstance(value, str) else dict(value or {})  # type: ignore[arg-type]
+
+
 WRITES = ("created_hub", "updated_hub", "created_remote", "updated_remote")
 
 
@@ -78,6 +84,13 @@ def test_demo_once_three_times_then_errors_list(
     # The website's signed form posts: people, touches and memberships.
     assert "posted 4 signed form submissions to /hooks/website-forms (4 accepted)" in first.stderr
     assert reports["forms-website"]["created_hub"] + reports["forms-website"]["updated_hub"] > 0
+
+    # Scoring and the lifecycle ran as hub steps: scores from the rules, stage histories.
+    people_rows = rows(hub, "person")
+    scored = [p for p in people_rows if "fit_score" in json_value(p["attributes"])]
+    assert len(scored) == len(people_rows), "every person scored by mappings/scoring.yaml"
+    assert count(hub, "lifecycle_history") > 0
+    assert "hub_step.failed" not in first.stderr, first.stderr
 
     # Dynamics deals, their contact and stakeholders: their credit goes to syncline_attribution.
     assert reports["dynamics-opportunity"]["created_hub"] == 3

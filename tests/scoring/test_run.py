@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from core.hubschema import HubSchema
-from core.models import Account, Person
+from core.models import Account, Campaign, Person
 from jobs.engine import SyncContext
 from jobs.hub_steps import run_hub_steps
 from scoring.loader import load_scoring
@@ -37,6 +37,7 @@ def rules(schema: HubSchema) -> Scoring:
 
 
 def _touch(engine: Engine, person: Person, kind: str, at: datetime, **more: str) -> None:
+    """A touch recorded as every source records one (``campaign_id``, ``channel``...)."""
     with Session(engine) as db:
         record_touch(db, TouchInput(person_id=person.id, occurred_at=at, touch_type=kind,
                                     origin="import", **more))
@@ -57,8 +58,10 @@ def test_a_run_scores_what_changed_and_writes_only_what_moved(
     ann = Person(email="ann@acme.example", title="VP Marketing", country="US",
                  account_id=acme.id)
     bo = Person(email="bo@gmail.com", title="Student")
-    add(engine, acme, ann, bo)
-    _touch(engine, ann, "webinar_attended", NOW - timedelta(days=1), channel="Webinar")
+    webinar = Campaign(name="Pipeline Math Live", type="Webinar", channel="Webinar")
+    add(engine, acme, ann, bo, webinar)
+    _touch(engine, ann, "webinar_attended", NOW - timedelta(days=1), channel="Webinar",
+           campaign_id=webinar.id)
 
     first = run_scoring(engine, rules, schema, now=NOW)
     assert (first.mode, first.people, first.people_changed) == ("full", 2, 2)
