@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from core import sequence
 from core.clock import as_utc, utcnow
 from core.db import session as db_session
+from core.hub_cursor import read_cursor, write_cursor
 from core.hubschema import HubSchema
 from core.models import (
     Account,
@@ -31,13 +32,14 @@ from core.models import (
     Opportunity,
     OpportunityContactRole,
     Person,
-    SyncState,
     Touch,
 )
+from core.people_changes import changed_people
 from lifecycle.engine import Facts, next_stage, qualify
 from lifecycle.spec import Lifecycle
 
-CURSOR_KEY = ("lifecycle:people", "hub")
+#: The run's cursor (core.hub_cursor): the change sequence seen, the file's fingerprint.
+CURSOR_NAME = "lifecycle:people"
 PAGE_SIZE = 500
 
 
@@ -70,8 +72,7 @@ def run_lifecycle(
     mark = fingerprint(lifecycle)
     with db_session(engine) as db:
         sequence.hold(db)
-        state = db.get(SyncState, CURSOR_KEY)
-        cursor = json.loads(state.cursor) if state is not None and state.cursor else {}
+        cursor = read_cursor(db, CURSOR_NAME)
         full = full or cursor.get("fingerprint") != mark
         top = sequence.current_seq(db)
         if full:
@@ -87,27 +88,19 @@ def run_lifecycle(
             report.moved += moved
             report.aql_changed += aql
     with db_session(engine) as db:
-        state = db.get(SyncState, CURSOR_KEY) or SyncState(
-            mapping=CURSOR_KEY[0], direction=CURSOR_KEY[1])
-        state.cursor = json.dumps({"seq": top, "fingerprint": mark})
-        state.updated_at = now
-        db.add(state)
+        write_cursor(db, CURSOR_NAME, {"seq": top, "fingerprint": mark})
     return report
 
 
 def _dirty(db: Session, seq: int) -> list[str]:
     """People whose fields, touches, account or deals changed after ``seq``."""
-    people = set(db.exec(select(Person.id).where(col(Person.change_seq) > seq)))
-    people |= set(db.exec(select(Touch.person_id).where(col(Touch.change_seq) > seq)))
+    people = changed_people(db, seq)
     people |= set(db.exec(select(OpportunityContactRole.person_id).where(
         col(OpportunityContactRole.change_seq) > seq)))
     deals = list(db.exec(select(Opportunity.id).where(col(Opportunity.change_seq) > seq)))
     if deals:
         people |= set(db.exec(select(OpportunityContactRole.person_id).where(
             col(OpportunityContactRole.opportunity_id).in_(deals))))
-    accounts = list(db.exec(select(Account.id).where(col(Account.change_seq) > seq)))
-    if accounts:
-        people |= set(db.exec(select(Person.id).where(col(Person.account_id).in_(accounts))))
     return sorted(people)
 
 

@@ -14,7 +14,6 @@ brings decayed scores up to date.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -25,13 +24,15 @@ from sqlmodel import Session, col, select
 from core import sequence
 from core.clock import utcnow
 from core.db import session as db_session
+from core.hub_cursor import read_cursor, write_cursor
 from core.hubschema import HubSchema
-from core.models import Account, Campaign, Person, SyncState, Touch
+from core.models import Account, Campaign, Person, Touch
+from core.people_changes import changed_people
 from scoring.engine import PersonScores, TouchFacts, score_account, score_person
 from scoring.spec import Scoring
 
-#: Where the run keeps its cursor: a SyncState row no mapping can have (names are kebab-case).
-CURSOR_KEY = ("scoring:people", "hub")
+#: The run's cursor (core.hub_cursor): the change sequence it has seen, the file's fingerprint.
+CURSOR_NAME = "scoring:people"
 PAGE_SIZE = 500
 
 
@@ -50,32 +51,6 @@ class ScoreReport:
         return asdict(self)
 
 
-@dataclass
-class _Cursor:
-    person: int = 0
-    touch: int = 0
-    account: int = 0
-    fingerprint: str = ""
-
-
-def _read_cursor(db: Session) -> _Cursor:
-    state = db.get(SyncState, CURSOR_KEY)
-    if state is None or not state.cursor:
-        return _Cursor()
-    data = json.loads(state.cursor)
-    return _Cursor(int(data["person"]), int(data["touch"]), int(data["account"]),
-                   str(data["fingerprint"]))
-
-
-def _write_cursor(db: Session, cursor: _Cursor) -> None:
-    state = db.get(SyncState, CURSOR_KEY) or SyncState(
-        mapping=CURSOR_KEY[0], direction=CURSOR_KEY[1]
-    )
-    state.cursor = json.dumps(asdict(cursor))
-    state.updated_at = utcnow()
-    db.add(state)
-
-
 def run_scoring(
     engine: Engine, rules: Scoring, schema: HubSchema, *, full: bool = False,
     now: datetime | None = None, page_size: int = PAGE_SIZE,
@@ -84,14 +59,14 @@ def run_scoring(
     now = now or utcnow()
     with db_session(engine) as db:
         sequence.hold(db)
-        cursor = _read_cursor(db)
-        full = full or cursor.fingerprint != rules.fingerprint
+        cursor = read_cursor(db, CURSOR_NAME)
+        full = full or cursor.get("fingerprint") != rules.fingerprint
         top = sequence.current_seq(db)
         if full:
             people = list(db.exec(select(Person.id).where(col(Person.deleted_at).is_(None))))
             accounts = list(db.exec(select(Account.id).where(col(Account.deleted_at).is_(None))))
         else:
-            people, accounts = _dirty(db, cursor)
+            people, accounts = _dirty(db, int(cursor.get("seq", 0)))
     report = ScoreReport(mode="full" if full else "incremental")
     for start in range(0, len(accounts), page_size):
         with db_session(engine) as db:
@@ -105,25 +80,22 @@ def run_scoring(
             report.people_changed += _score_people(
                 db, rules, schema, people[start:start + page_size], now)
     with db_session(engine) as db:
-        _write_cursor(db, _Cursor(top, top, top, rules.fingerprint))
+        write_cursor(db, CURSOR_NAME, {"seq": top, "fingerprint": rules.fingerprint})
     return report
 
 
-def _dirty(db: Session, cursor: _Cursor) -> tuple[list[str], list[str]]:
-    """People and accounts to score again: changed, touched, or of a changed account."""
-    people: set[str] = set(db.exec(select(Person.id).where(
-        col(Person.change_seq) > cursor.person, col(Person.deleted_at).is_(None))))
-    touched = set(db.exec(select(Touch.person_id).where(col(Touch.change_seq) > cursor.touch)))
-    people |= touched
-    changed_accounts = set(db.exec(select(Account.id).where(
-        col(Account.change_seq) > cursor.account)))
-    if changed_accounts:
-        people |= set(db.exec(select(Person.id).where(
-            col(Person.account_id).in_(list(changed_accounts)))))
-    accounts = set(changed_accounts)
+def _dirty(db: Session, seq: int) -> tuple[list[str], list[str]]:
+    """People to score again, and accounts whose people touched something or that changed.
+
+    The people are core.people_changes': their row, a touch or their account changed after
+    ``seq``.
+    """
+    people = changed_people(db, seq)
+    accounts = set(db.exec(select(Account.id).where(col(Account.change_seq) > seq)))
+    touched = list(db.exec(select(Touch.person_id).where(col(Touch.change_seq) > seq)))
     if touched:
         accounts |= {a for a in db.exec(select(Person.account_id).where(
-            col(Person.id).in_(list(touched)))) if a}
+            col(Person.id).in_(touched))) if a}
     return sorted(people), sorted(accounts)
 
 

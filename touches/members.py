@@ -17,7 +17,6 @@ programs file starts it over from the first member. It runs in the hub only, aft
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,8 @@ from sqlmodel import Session, col, select
 from core import sequence
 from core.clock import utcnow
 from core.db import session as db_session
-from core.models import Campaign, CampaignMember, SyncState, Touch
+from core.hub_cursor import forget_cursor, read_cursor, write_cursor
+from core.models import Campaign, CampaignMember, Touch
 from touches.programs import Channel, Programs, Status
 from touches.record import (
     Outcome,
@@ -40,8 +40,8 @@ from touches.record import (
 )
 from touches.types import Origin, TouchType
 
-#: Where the step keeps its cursor: a SyncState row no mapping can have (names are kebab-case).
-CURSOR_KEY = ("touches:campaign-members", "hub")
+#: The step's cursor (core.hub_cursor).
+CURSOR_NAME = "touches:campaign-members"
 PAGE_SIZE = 500
 #: What a member's touch sets besides its key fields; UTM values someone imported stay.
 MEMBER_FIELDS = ("channel", "origin", "member_id")
@@ -73,22 +73,15 @@ class _Cursor:
 
 
 def _read_cursor(db: Session) -> _Cursor:
-    state = db.get(SyncState, CURSOR_KEY)
-    if state is None or not state.cursor:
+    data = read_cursor(db, CURSOR_NAME)
+    if not data:
         return _Cursor()
-    data = json.loads(state.cursor)
     return _Cursor(int(data["member"]), int(data["campaign"]), str(data["programs"]))
 
 
 def _write_cursor(db: Session, cursor: _Cursor) -> None:
-    state = db.get(SyncState, CURSOR_KEY) or SyncState(
-        mapping=CURSOR_KEY[0], direction=CURSOR_KEY[1]
-    )
-    state.cursor = json.dumps(
-        {"member": cursor.member, "campaign": cursor.campaign, "programs": cursor.programs}
-    )
-    state.updated_at = utcnow()
-    db.add(state)
+    write_cursor(db, CURSOR_NAME, {"member": cursor.member, "campaign": cursor.campaign,
+                                   "programs": cursor.programs})
 
 
 def member_status(programs: Programs, channel: Channel | None, code: str | None) -> Status | None:
@@ -276,6 +269,4 @@ def _sync_campaigns(
 def reset(engine: Engine) -> None:
     """Forget the cursor: the next run looks at every campaign member again."""
     with db_session(engine) as db:
-        state = db.get(SyncState, CURSOR_KEY)
-        if state is not None:
-            db.delete(state)
+        forget_cursor(db, CURSOR_NAME)
