@@ -17,6 +17,7 @@ statement bypasses it, so one may write hub rows only with numbers taken from :f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
@@ -129,3 +130,15 @@ def changes_since(session: Session, model: type[R], seq: int, limit: int | None 
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query).all())
+
+
+def changed_after(session: Session, models: Iterable[type[HubRecord]], seq: int) -> bool:
+    """Whether a row of any of ``models`` was written after ``seq`` (one indexed read each).
+
+    What an idle step asks before anything else: no lock on the counter, no write.
+    """
+    for model in models:
+        newer = select(model.id).where(col(model.change_seq) > seq).limit(1)
+        if session.exec(newer).first() is not None:
+            return True
+    return False

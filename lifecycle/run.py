@@ -40,6 +40,8 @@ from lifecycle.spec import Lifecycle
 
 #: The run's cursor (core.hub_cursor): the change sequence seen, the file's fingerprint.
 CURSOR_NAME = "lifecycle:people"
+#: What a stage or AQL depends on: a change to any of these may move one.
+WATCHED = (Person, Touch, Account, Opportunity, OpportunityContactRole)
 PAGE_SIZE = 500
 
 
@@ -70,6 +72,11 @@ def run_lifecycle(
     """Move the people whose facts changed (everyone with ``full``), and set their AQL."""
     now = now or utcnow()
     mark = fingerprint(lifecycle)
+    with db_session(engine) as db:
+        cursor = read_cursor(db, CURSOR_NAME)
+        if (not full and cursor.get("fingerprint") == mark
+                and not sequence.changed_after(db, WATCHED, int(cursor.get("seq", 0)))):
+            return LifecycleReport()  # idle: a few indexed reads, no lock and no write
     with db_session(engine) as db:
         sequence.hold(db)
         cursor = read_cursor(db, CURSOR_NAME)

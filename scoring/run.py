@@ -33,6 +33,8 @@ from scoring.spec import Scoring
 
 #: The run's cursor (core.hub_cursor): the change sequence it has seen, the file's fingerprint.
 CURSOR_NAME = "scoring:people"
+#: What a score depends on: a change to any of these may move one.
+WATCHED = (Person, Touch, Account)
 PAGE_SIZE = 500
 
 
@@ -57,6 +59,11 @@ def run_scoring(
 ) -> ScoreReport:
     """Score what changed since the last run (everyone with ``full`` or a changed file)."""
     now = now or utcnow()
+    with db_session(engine) as db:
+        cursor = read_cursor(db, CURSOR_NAME)
+        if (not full and cursor.get("fingerprint") == rules.fingerprint
+                and not sequence.changed_after(db, WATCHED, int(cursor.get("seq", 0)))):
+            return ScoreReport()  # idle: a few indexed reads, no lock and no write
     with db_session(engine) as db:
         sequence.hold(db)
         cursor = read_cursor(db, CURSOR_NAME)

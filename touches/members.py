@@ -246,11 +246,8 @@ def _pending(db: Session, cursor: _Cursor, programs: Programs) -> bool:
     """Whether a member or campaign changed since the cursor, or the programs file did."""
     if cursor.programs != programs.fingerprint:
         return True
-    for model, seq in ((CampaignMember, cursor.member), (Campaign, cursor.campaign)):
-        newer = select(model.id).where(col(model.change_seq) > seq).limit(1)
-        if db.exec(newer).first() is not None:
-            return True
-    return False
+    return (sequence.changed_after(db, [CampaignMember], cursor.member)
+            or sequence.changed_after(db, [Campaign], cursor.campaign))
 
 
 def _sync_campaigns(
