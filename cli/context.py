@@ -106,7 +106,7 @@ class App:
     @cached_property
     def lifecycle(self) -> Lifecycle | None:
         """Stages and the AQL rule (``<mappings>/lifecycle.yaml``; None when there is none)."""
-        return load_lifecycle(lifecycle_path(self.mappings_dir))
+        return load_lifecycle(lifecycle_path(self.mappings_dir), hub_schema=self.schema)
 
     @cached_property
     def connections(self) -> Connections:

@@ -116,7 +116,8 @@ class LiveConfig:
             self.engine, workspace.runnable, workspace.hub_schema, connect, self.stopping,
             self._programs(), self._attribution(), self._scoring(workspace.hub_schema),
             _or_none("lifecycle.invalid",
-                     lambda: load_lifecycle(lifecycle_path(self.mappings_dir))),
+                     lambda: load_lifecycle(lifecycle_path(self.mappings_dir),
+                                            hub_schema=workspace.hub_schema)),
         )
 
     def _programs(self) -> Programs | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.values import blank
 from lifecycle.spec import AqlRule, Lifecycle, Stage, Transition
 from mappings.expressions import ExpressionError
 
@@ -42,6 +43,8 @@ class Facts:
     opportunity_created_at: datetime | None = None
     opportunity_won_at: datetime | None = None
     last_touch_at: datetime | None = None
+    #: When the person last entered its current stage (None: unknown, or no stage yet).
+    stage_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,9 @@ class Move:
     to_stage: str
     rule: str  # the rule's place in the file, e.g. transitions[3]
     reason: str
+    #: Moved by the CRM's own data (a ``crm:`` trigger): the stage's ``sets`` are not applied,
+    #: since sales's value is the one that moved it.
+    from_crm: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,8 @@ def next_stage(lifecycle: Lifecycle, facts: Facts, now: datetime) -> Move | None
             continue
         reason = _fires(rule, facts, current, variables, now)
         if reason is not None:
-            return Move(current.name if current else None, rule.to, rule.label, reason)
+            return Move(current.name if current else None, rule.to, rule.label, reason,
+                        rule.crm is not None)
     best: tuple[int, Transition, str] | None = None
     for rule in lifecycle.transitions:
         if rule.recycle or not _applies_from(rule, current):
@@ -98,7 +105,8 @@ def next_stage(lifecycle: Lifecycle, facts: Facts, now: datetime) -> Move | None
     if best is None:
         return None
     _, rule, reason = best
-    return Move(current.name if current else None, rule.to, rule.label, reason)
+    return Move(current.name if current else None, rule.to, rule.label, reason,
+                rule.crm is not None)
 
 
 def qualify(rule: AqlRule, facts: Facts) -> AqlResult:
@@ -110,7 +118,7 @@ def qualify(rule: AqlRule, facts: Facts) -> AqlResult:
                      else f"title {title!r} matches none of the qualifying titles" if title
                      else "no title")]
     missing = [" or ".join(group) for group in rule.complete
-               if all(_blank(facts.fields.get(name)) for name in group)]
+               if all(blank(facts.fields.get(name)) for name in group)]
     parts.append(AqlPart("complete", not missing,
                          f"blank: {', '.join(missing)}" if missing else "all filled"))
     parts.append(_score("behavior_score", rule.behavior_score.field, rule.behavior_score.min,
@@ -146,14 +154,14 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _variables(facts: Facts) -> dict[str, Any]:
     variables = dict(facts.fields)
     variables["account"] = dict(facts.account)
     variables["stage"] = facts.stage
+    # A lead sales handed back qualifies again on new engagement only, not on the scores it
+    # was handed back with (that would bounce it straight back to sales).
+    variables["touched_since_stage"] = facts.last_touch_at is not None and (
+        facts.stage_since is None or facts.last_touch_at > facts.stage_since)
     return variables
 
 

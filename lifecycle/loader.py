@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.errors import InputError, InputErrors
+from core.hubschema import HubField, HubSchema
 from core.validation import problems
 from core.yamlsource import KeyPath, display_path, format_path, line_of, load_yaml_file
 from lifecycle.spec import (
@@ -38,17 +39,30 @@ def lifecycle_path(mappings_dir: str | Path) -> Path:
     return Path(mappings_dir) / LIFECYCLE_FILE
 
 
-def load_lifecycle(path: str | Path, *, missing_ok: bool = True) -> Lifecycle | None:
-    """Read and check the lifecycle file; None when it is absent and ``missing_ok``."""
+def load_lifecycle(
+    path: str | Path, *, missing_ok: bool = True, hub_schema: HubSchema | None = None
+) -> Lifecycle | None:
+    """Read and check the lifecycle file; None when it is absent and ``missing_ok``.
+
+    Field names (``crm:`` triggers, a stage's ``sets:``) are held to the hub schema:
+    ``hub_schema`` or else the ``hub.yaml`` beside the file.
+    """
     path = Path(path)
     if missing_ok and not path.exists():
         return None
+    if hub_schema is None:
+        hub_schema = HubSchema.load(path.parent / "hub.yaml")
     data, lines = load_yaml_file(path)
-    return parse_lifecycle(data, lines, display_path(path))
+    return parse_lifecycle(data, lines, display_path(path), hub_schema)
 
 
-def parse_lifecycle(data: Any, lines: Mapping[KeyPath, int], source: str) -> Lifecycle:
-    """Check the parsed file and build :class:`Lifecycle`; InputErrors lists every problem."""
+def parse_lifecycle(
+    data: Any, lines: Mapping[KeyPath, int], source: str, hub_schema: HubSchema | None = None
+) -> Lifecycle:
+    """Check the parsed file and build :class:`Lifecycle`; InputErrors lists every problem.
+
+    Without ``hub_schema`` field names are not checked (the engine's own tests).
+    """
     found: list[tuple[int, InputError]] = []
 
     def error(path: KeyPath, message: str) -> None:
@@ -69,11 +83,12 @@ def parse_lifecycle(data: Any, lines: Mapping[KeyPath, int], source: str) -> Lif
             error(key_path, message)
         done()
         raise AssertionError("unreachable") from None
-    stages = _stages(spec, error)
+    person = hub_schema.fields("person") if hub_schema is not None else None
+    stages = _stages(spec, person, error)
     names = {s.name.casefold(): s for s in stages}
     transitions = tuple(
         t for i, entry in enumerate(spec.transitions)
-        if (t := _transition(i, entry, names, error)) is not None
+        if (t := _transition(i, entry, names, person, error)) is not None
     )
     aql = _aql(spec.aql, error) if spec.aql is not None else None
     done()
@@ -90,7 +105,9 @@ def _wording(error: Mapping[str, Any], path: KeyPath) -> str | None:
     return None
 
 
-def _stages(spec: LifecycleSpec, error: _Report) -> list[Stage]:
+def _stages(
+    spec: LifecycleSpec, person: Mapping[str, HubField] | None, error: _Report
+) -> list[Stage]:
     stages: list[Stage] = []
     seen: set[str] = set()
     rank = 0
@@ -108,14 +125,37 @@ def _stages(spec: LifecycleSpec, error: _Report) -> list[Stage]:
                                  "case)")
             continue
         seen.add(name.casefold())
-        stages.append(Stage(name, None if item.detour else rank))
+        sets: dict[str, Any] = {}
+        for field_name, value in item.sets.items():
+            at: KeyPath = ("stages", i, "sets", field_name)
+            hub_field = _person_field(person, field_name, at, error)
+            if hub_field is None:
+                continue
+            try:
+                sets[field_name] = hub_field.coerce(value)
+            except ValueError as exc:
+                error(at, str(exc))
+        stages.append(Stage(name, None if item.detour else rank, sets))
         if not item.detour:
             rank += 1
     return stages
 
 
+def _person_field(
+    person: Mapping[str, HubField] | None, name: str, at: KeyPath, error: _Report
+) -> HubField | None:
+    """The hub person field ``name``, or an error naming the fields there are."""
+    if person is None:
+        return HubField(name)
+    found = person.get(name)
+    if found is None:
+        error(at, f"the hub has no person field {name!r} (declare custom fields in hub.yaml)")
+    return found
+
+
 def _transition(
-    i: int, entry: TransitionSpec, names: Mapping[str, Stage], error: _Report
+    i: int, entry: TransitionSpec, names: Mapping[str, Stage],
+    person: Mapping[str, HubField] | None, error: _Report,
 ) -> Transition | None:
     here: KeyPath = ("transitions", i)
     ok = True
@@ -170,6 +210,8 @@ def _transition(
                                   "[Working]}")
             ok = False
         for field_name, values in entry.crm.items():
+            if _person_field(person, field_name, (*here, "crm", field_name), error) is None:
+                ok = False
             if not values or any(not v.strip() for v in values):
                 error((*here, "crm", field_name), "needs at least one value, none blank")
                 ok = False

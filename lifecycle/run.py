@@ -144,18 +144,34 @@ def _run_page(
               .group_by(Touch.person_id))
     last_touch = {person_id: at for person_id, at in db.execute(latest).all()}
     deals = _deals(db, ids)
+    # The last move of each person is the one into its current stage.
+    since = {person_id: at for person_id, at in db.execute(
+        select(LifecycleHistory.person_id, func.max(LifecycleHistory.at))
+        .where(col(LifecycleHistory.person_id).in_(ids))
+        .group_by(LifecycleHistory.person_id)).all()}
     moved = aql_changed = 0
     for person in people:
         account = accounts.get(person.account_id or "")
+        account_values = schema.values(account) if account is not None else {}
+        changed = False
+        # AQL first: a stage rule may read it (an automatically qualified lead is an MQL).
+        if lifecycle.aql is not None:
+            passed = qualify(lifecycle.aql, Facts(fields=schema.values(person),
+                                                   account=account_values)).passed
+            if passed != bool(person.aql):
+                person.aql = passed
+                person.aql_at = now if passed else None
+                aql_changed += 1
+                changed = True
         entered = {k: datetime.fromisoformat(v) for k, v in (person.stage_entered_at or {}).items()}
         created, won = deals.get(person.id, (None, None))
         touched = last_touch.get(person.id)
         facts = Facts(fields=schema.values(person),
-                      account=schema.values(account) if account is not None else {},
+                      account=account_values,
                       stage=person.lifecycle_stage, stage_entered_at=entered,
                       opportunity_created_at=created, opportunity_won_at=won,
-                      last_touch_at=as_utc(touched) if touched else None)
-        changed = False
+                      last_touch_at=as_utc(touched) if touched else None,
+                      stage_since=as_utc(since[person.id]) if person.id in since else None)
         # Step by step, each a history row: someone new is Known, then Engaged, then MQL in
         # one run, as a funnel report expects to count them (bounded: a rule cycle stops).
         for _ in range(len(lifecycle.stages)):
@@ -166,21 +182,18 @@ def _run_page(
             stages: dict[str, Any] = dict(person.stage_entered_at or {})
             stages.setdefault(move.to_stage, now.isoformat())
             person.stage_entered_at = stages
+            target = lifecycle.stage(move.to_stage)
+            if target is not None and not move.from_crm:
+                for name, value in target.sets.items():
+                    schema.set(person, name, value)
             db.add(LifecycleHistory(person_id=person.id, from_stage=move.from_stage,
                                     to_stage=move.to_stage, at=now, rule=move.rule,
                                     reason=move.reason[:2000]))
-            facts = replace(facts, stage=move.to_stage,
-                            stage_entered_at={**facts.stage_entered_at, move.to_stage: now})
+            facts = replace(facts, stage=move.to_stage, fields=schema.values(person),
+                            stage_entered_at={**facts.stage_entered_at, move.to_stage: now},
+                            stage_since=now)
             moved += 1
             changed = True
-        if lifecycle.aql is not None:
-            passed = qualify(lifecycle.aql, Facts(fields=schema.values(person),
-                                                   account=facts.account)).passed
-            if passed != bool(person.aql):
-                person.aql = passed
-                person.aql_at = now if passed else None
-                aql_changed += 1
-                changed = True
         if changed:
             db.add(person)
     return moved, aql_changed

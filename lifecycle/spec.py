@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,9 @@ class StageSpec(_Strict):
 
     name: str = Field(min_length=1, description="the stage's name, e.g. name: MQL")
     detour: bool = False
+    #: Person fields written when someone enters the stage by a hub rule (not by the CRM's
+    #: own status): an MQL's Lead Status, which the lead mappings send to the CRM.
+    sets: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
 class TransitionSpec(_Strict):
@@ -88,6 +91,8 @@ class Stage:
 
     name: str
     rank: int | None  # 0, 1, 2... along the main path; detours have none
+    #: Person fields set on entering the stage by a rule that is not a ``crm:`` trigger.
+    sets: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def detour(self) -> bool:

@@ -54,7 +54,7 @@ def server(sf: SalesforceHub, tmp_path: Path) -> Iterator[LiveServer]:
 
 def person(sf: SalesforceHub, n: int, **values: Any) -> str:
     fields = {"email": f"person{n}@example.com", "first_name": f"P{n}", "last_name": "Lee",
-              "company": "Acme", "lead_source": "Webinar", "score": 70}
+              "company": "Acme", "lead_source": "Webinar", "score": 70, "aql": True}
     return sf.add_person(**{**fields, **values})
 
 

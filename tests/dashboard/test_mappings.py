@@ -108,7 +108,7 @@ def test_a_broken_file_is_listed_with_its_error(client: FlaskClient, folder: Pat
 
 def test_view_shows_settings_rows_and_raw_yaml(client: FlaskClient, folder: Path) -> None:
     html = get(client, "/mappings/salesforce-lead")
-    assert "email and not unsubscribed and (score &gt;= 40" in html
+    assert "email and not unsubscribed and (aql or lifecycle_stage in" in html
     assert "LeadSource != &#39;Partner Referral&#39;" in html
     assert "match on email; external id Syncline_Id__c" in html
     rows = html[html.index('id="field-rows"'):html.index("</table>", html.index('id="field-rows"'))]
@@ -261,8 +261,8 @@ def test_edits_keep_comments_and_every_other_line(client: FlaskClient, folder: P
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True)
                if a != b]
     assert changed == [
-        ('sync_rule: "email and not unsubscribed and (score >= 40 or lifecycle_stage in '
-         "['MQL', 'SQL'])\"", 'sync_rule: "email and score >= 50"'),
+        ('sync_rule: "email and not unsubscribed and (aql or lifecycle_stage in '
+         "['MQL', 'SAL', 'SQL'])\"", 'sync_rule: "email and score >= 50"'),
         ("  - {hub: email, remote: Email, transform: [strip, lower, {truncate: 80}]}",
          "  - {hub: email, remote: Email, transform: [strip, lower, {truncate: 60}]}"),
         ("  - {hub: title, remote: Title}",

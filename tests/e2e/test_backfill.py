@@ -84,7 +84,7 @@ def _link_people(sf: SalesforceHub) -> dict[str, int]:
     scores = {}
     for n in range(LEADS):
         person_id = sf.add_person(email=f"p{n}@acme.com", first_name="P", last_name=f"N{n}",
-                                  company="Acme", score=50 + n)
+                                  company="Acme", score=50 + n, aql=True)
         scores[person_id] = 50 + n
     first = sf.run()
     assert first.created_remote == LEADS, first
@@ -122,7 +122,7 @@ def test_a_changed_value_map_is_sent_to_every_linked_lead(
     sf: SalesforceHub, clock: Clock,
 ) -> None:
     for n in range(3):
-        sf.add_person(email=f"w{n}@acme.com", last_name="W", company="Acme", score=70,
+        sf.add_person(email=f"w{n}@acme.com", last_name="W", company="Acme", score=70, aql=True,
                       lead_source="Organic Search")
     sf.run()
     _settle(sf, clock)
@@ -142,9 +142,9 @@ def test_a_two_way_row_added_pulls_where_the_hub_is_blank_and_sends_where_the_cr
     sf: SalesforceHub, clock: Clock,
 ) -> None:
     city_row = _without(sf, "city")
-    with_city = sf.add_person(email="hub@acme.com", last_name="H", company="Acme", score=70,
+    with_city = sf.add_person(email="hub@acme.com", last_name="H", company="Acme", score=70, aql=True,
                               city="Leeds")
-    without_city = sf.add_person(email="crm@acme.com", last_name="C", company="Acme", score=70)
+    without_city = sf.add_person(email="crm@acme.com", last_name="C", company="Acme", score=70, aql=True)
     sf.run()
     crm_lead = sf.lead_by_email("crm@acme.com")
     sf.update("Lead", crm_lead["Id"], {"City": "Oakland"})
@@ -164,7 +164,7 @@ def test_a_two_way_row_added_pulls_where_the_hub_is_blank_and_sends_where_the_cr
 
 
 def test_the_first_cycle_of_a_mapping_never_seen_backfills_nothing(sf: SalesforceHub) -> None:
-    sf.add_person(email="a@acme.com", last_name="A", company="Acme", score=70)
+    sf.add_person(email="a@acme.com", last_name="A", company="Acme", score=70, aql=True)
 
     report = sf.run()
 
@@ -186,7 +186,7 @@ def _drift(sf: SalesforceHub, person_id: str, *, score: int, title: str, at: Any
 def test_a_resync_of_some_fields_since_a_date_repairs_only_those(
     sf: SalesforceHub, clock: Clock,
 ) -> None:
-    ids = [sf.add_person(email=f"r{n}@acme.com", last_name="R", company="Acme", score=60,
+    ids = [sf.add_person(email=f"r{n}@acme.com", last_name="R", company="Acme", score=60, aql=True,
                          title="Analyst") for n in range(4)]
     sf.run()
     _settle(sf, clock)

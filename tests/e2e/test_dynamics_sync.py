@@ -89,7 +89,7 @@ def ann(crm: DynamicsHub, **values: Any) -> str:
     """A marketing-qualified hub person (the shipped lead mapping's sync_rule lets her out)."""
     fields: dict[str, Any] = {
         "email": "ann@acme.com", "first_name": "Ann", "last_name": "Lee", "company": "Acme",
-        "phone": "(415) 555-0100", "lead_source": "Webinar", "score": 70,
+        "phone": "(415) 555-0100", "lead_source": "Webinar", "score": 70, "aql": True,
     }
     return crm.add_person(**{**fields, **values})
 
@@ -406,7 +406,7 @@ def test_a_storm_of_429s_still_converges_with_every_record_synced_once(
 ) -> None:
     hub_ids = {
         crm.add_person(email=f"hub{i}@acme.com", first_name=f"Hub{i}", last_name="Person",
-                       company="Acme", score=50 + i % 40, title=f"Title {i}"): f"hub{i}@acme.com"
+                       company="Acme", score=50 + i % 40, aql=True, title=f"Title {i}"): f"hub{i}@acme.com"
         for i in range(HUB_PEOPLE)
     }
     lead_ids = {

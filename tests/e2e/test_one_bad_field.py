@@ -48,7 +48,7 @@ def test_a_value_the_crm_refuses_is_left_out_and_the_lead_is_still_created(
     sf: SalesforceHub,
 ) -> None:
     person_id = sf.add_person(
-        email="bo@acme.com", first_name="Bo", last_name="Ng", company="Acme", score=70,
+        email="bo@acme.com", first_name="Bo", last_name="Ng", company="Acme", score=70, aql=True,
         lead_source="Podcast",  # no value_map entry, and not in the restricted picklist
     )
 

@@ -41,7 +41,7 @@ def _converged(sf: SalesforceHub, report: RunReport) -> bool:
 def test_faults_and_expiring_tokens_still_converge_without_duplicates(sf: SalesforceHub) -> None:
     hub_ids = {
         sf.add_person(email=f"hub{i}@acme.com", first_name=f"Hub{i}", last_name="Person",
-                      company="Acme", score=50 + i % 40, title=f"Title {i}",
+                      company="Acme", score=50 + i % 40, aql=True, title=f"Title {i}",
                       # Half with a stage, half getting Salesforce's default Status.
                       lifecycle_stage="Lead" if i % 2 else None): f"hub{i}@acme.com"
         for i in range(HUB_PEOPLE)

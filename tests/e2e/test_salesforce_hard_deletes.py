@@ -47,7 +47,7 @@ def clock(sf: SalesforceHub, monkeypatch: pytest.MonkeyPatch) -> Shifted:
 def qualified(sf: SalesforceHub, n: int) -> list[str]:
     """People the shipped lead mapping lets out, pushed as Leads and linked by one cycle."""
     people = [sf.add_person(email=f"p{i}@acme.com", first_name=f"P{i}", last_name="Lee",
-                            company="Acme", score=70) for i in range(n)]
+                            company="Acme", score=70, aql=True) for i in range(n)]
     assert sf.run().created_remote == n
     return people
 

@@ -22,7 +22,7 @@ def ann(sf: SalesforceHub, **values: Any) -> str:
     """A marketing-qualified hub person (the shipped lead mapping's sync_rule lets her out)."""
     fields: dict[str, Any] = {
         "email": "ann@acme.com", "first_name": "Ann", "last_name": "Lee", "company": "Acme",
-        "phone": "(415) 555-0100", "lead_source": "Webinar", "score": 70,
+        "phone": "(415) 555-0100", "lead_source": "Webinar", "score": 70, "aql": True,
     }
     return sf.add_person(**{**fields, **values})
 
@@ -68,10 +68,10 @@ def test_field_rules_of_the_shipped_lead_mapping(sf: SalesforceHub) -> None:
     assert source_rule in ("to_remote", "prefer_hub_unless_blank")
     webinar = sf.mapped("salesforce-lead", "lead_source", "Webinar")
     assert webinar != "Other", "the test needs sales' value to differ from marketing's"
-    person_id = ann(sf, lifecycle_stage="Lead")
+    person_id = ann(sf, attributes={"lead_status": "MQL"})
     sf.run()
     lead_id = sf.remote_ids(person_id)["Lead"]
-    assert sf.get("Lead", lead_id)["Status"] == "Open - Not Contacted", "value_map: Lead"
+    assert sf.get("Lead", lead_id)["Status"] == "Marketing Qualified", "value_map: MQL"
 
     # Sales works the lead: a new status, a tidier company, and fiddles with two fields that
     # marketing owns (to_remote): the score and the lead source.
@@ -80,7 +80,7 @@ def test_field_rules_of_the_shipped_lead_mapping(sf: SalesforceHub) -> None:
     sf.run()
 
     person = sf.person(person_id)
-    assert person.lifecycle_stage == "MQL", "remote_wins: Status comes back through the value_map"
+    assert person.attributes["lead_status"] == "Working", "Status comes back, value_map'd"
     assert person.company == "Acme Inc.", "prefer_remote_unless_blank: sales' company wins"
     assert (person.score, person.lead_source) == (70, "Webinar"), "marketing's fields stay"
     lead = sf.get("Lead", lead_id)
@@ -193,8 +193,9 @@ def test_following_the_picklist_hint_passes_mappings_check_and_the_record_goes_t
 
 
 def test_a_salesforce_validation_rule_refusal_names_the_rule_message(sf: SalesforceHub) -> None:
-    # MQL goes out as "Working - Contacted", and the org's rule wants a phone for that.
-    person_id = ann(sf, phone=None, lifecycle_stage="MQL")
+    # A lead sales works (in the other CRM) goes out as "Working - Contacted", and the org's
+    # rule wants a phone for that.
+    person_id = ann(sf, phone=None, attributes={"lead_status": "Working"})
 
     report = sf.run()
 
@@ -400,7 +401,7 @@ def test_a_crash_after_salesforce_saved_the_leads_makes_no_duplicates(sf: Salesf
 def test_a_crash_does_not_make_the_next_cycle_blank_salesforce_defaults(
     sf: SalesforceHub,
 ) -> None:
-    person_id = ann(sf)  # no lifecycle_stage: Salesforce gives the Lead its default Status
+    person_id = ann(sf)  # no lead_status: Salesforce gives the Lead its default Status
 
     def crash_after_write(connector: SalesforceConnector) -> None:
         real_write = connector.write
@@ -421,7 +422,7 @@ def test_a_crash_does_not_make_the_next_cycle_blank_salesforce_defaults(
     sf.run()
 
     assert sf.get("Lead", lead["Id"])["Status"] == "Open - Not Contacted"
-    assert sf.person(person_id).lifecycle_stage == "Lead", "remote_wins: the default comes in"
+    assert sf.person(person_id).attributes["lead_status"] == "Open", "the default comes in"
 
 def test_api_budget_pauses_the_next_cycle_with_the_usage(sf: SalesforceHub) -> None:
     ann(sf)

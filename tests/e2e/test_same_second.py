@@ -21,7 +21,8 @@ from tests.e2e.harness import SalesforceHub
 def ann(sf: SalesforceHub, **values: Any) -> str:
     """A marketing-qualified hub person (the shipped lead mapping's sync_rule lets her out)."""
     fields: dict[str, Any] = {"email": "ann@acme.com", "first_name": "Ann", "last_name": "Lee",
-                              "company": "Acme", "lead_source": "Webinar", "score": 70}
+                              "company": "Acme", "lead_source": "Webinar", "score": 70,
+                              "aql": True}
     return sf.add_person(**{**fields, **values})
 
 

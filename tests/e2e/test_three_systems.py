@@ -11,12 +11,14 @@ from sqlmodel import Session, col, select
 
 from core.field_history import line
 from core.models import FieldHistory
+from lifecycle.loader import load_lifecycle
 from sandboxes.dynamics.sandbox import DynamicsSandbox
 from sandboxes.salesforce.sandbox import SalesforceSandbox
 from tests.e2e.dynamics_harness import DynamicsHub
 
 #: The shipped files this sync loads, and the order a user would run them in.
 THREE_WAY = ("salesforce-lead", "dynamics-lead")
+SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +42,21 @@ def hub(engine: Engine, tmp_path: Path, sandbox: SalesforceSandbox,
 
     ``sandbox`` is the e2e package's Salesforce org, emptied for each test.
     """
-    return DynamicsHub(engine, tmp_path, dataverse, THREE_WAY, salesforce=sandbox)
+    hub = DynamicsHub(engine, tmp_path, dataverse, THREE_WAY, salesforce=sandbox)
+    # The shipped lifecycle stages run between a cycle's pulls and pushes, as in the scheduler.
+    hub.ctx.lifecycle = load_lifecycle(SHIPPED / "lifecycle.yaml", hub_schema=hub.ctx.schema)
+    return hub
 
 
 def test_a_salesforce_lead_reaches_dynamics_and_a_dynamics_edit_reaches_salesforce(
     hub: DynamicsHub,
 ) -> None:
-    # Sales in Salesforce works a lead: its status makes the person marketing-qualified, which
-    # is what the shipped dynamics-lead sync_rule lets out.
+    # Salesforce has a lead marked marketing qualified: the hub's lifecycle makes the person
+    # an MQL, which is what the shipped dynamics-lead sync_rule lets out.
     sf_lead = hub.sf_insert("Lead", {
         "FirstName": "Ann", "LastName": "Lee", "Company": "Acme", "Email": "ann@acme.com",
         "Phone": "+14155550100", "Title": "Manager",
-        "Status": hub.mapped("salesforce-lead", "lifecycle_stage", "MQL")})
+        "Status": hub.mapped("salesforce-lead", "lead_status", "MQL")})
 
     cycles = [hub.run_all(THREE_WAY)]
     if not hub.rows("lead"):
@@ -91,7 +96,7 @@ def test_a_company_edit_made_in_dynamics_that_salesforce_overrules_says_why(
     """Both shipped lead mappings prefer their own CRM's Company: the history tells the story."""
     sf_lead = hub.sf_insert("Lead", {
         "FirstName": "Ann", "LastName": "Lee", "Company": "Acme", "Email": "ann@acme.com",
-        "Phone": "+14155550100", "Status": hub.mapped("salesforce-lead", "lifecycle_stage", "MQL")})
+        "Phone": "+14155550100", "Status": hub.mapped("salesforce-lead", "lead_status", "MQL")})
     for _ in range(2):
         hub.run_all(THREE_WAY)
     person = hub.person_by_email("ann@acme.com")

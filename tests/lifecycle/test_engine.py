@@ -33,7 +33,7 @@ def test_the_furthest_stage_whose_rule_fires_wins(rules: Lifecycle) -> None:
     fields = {"email": "ann@example.com", "behavior_score": 40, "score": 70, "fit_score": 25}
     move = _move(rules, fields=fields, stage="Known")
     assert move is not None and (move.to_stage, move.rule) == ("MQL", "transitions[2]")
-    assert move.reason == "score >= 60 and fit_score >= 20 holds"
+    assert move.reason == "aql or (score >= 60 and fit_score >= 20) holds"
 
 
 def test_forward_only_a_lower_score_never_moves_a_person_back(rules: Lifecycle) -> None:
@@ -64,7 +64,8 @@ def test_sales_rejecting_a_lead_in_the_crm_recycles_it(rules: Lifecycle) -> None
     fields = {"email": "ann@example.com", "score": 70, "fit_score": 25,
               "lead_status": "recycled"}
     move = _move(rules, fields=fields, stage="SAL")
-    assert move == Move("SAL", "Recycled", "transitions[7]", "CRM: lead_status is 'recycled'")
+    assert move == Move("SAL", "Recycled", "transitions[9]", "CRM: lead_status is 'recycled'",
+                        from_crm=True)
     # A sales decision outranks scoring: a Known lead with MQL scores is still disqualified.
     fields["lead_status"] = "Disqualified"
     move = _move(rules, fields=fields, stage="Known")
@@ -73,7 +74,8 @@ def test_sales_rejecting_a_lead_in_the_crm_recycles_it(rules: Lifecycle) -> None
 
 def test_a_crm_status_moves_a_lead_forward(rules: Lifecycle) -> None:
     move = _move(rules, fields={"lead_status": "Working"}, stage="MQL")
-    assert move == Move("MQL", "SAL", "transitions[3]", "CRM: lead_status is 'Working'")
+    assert move == Move("MQL", "SAL", "transitions[5]", "CRM: lead_status is 'Working'",
+                        from_crm=True)
     # The rule lists from: [MQL]; a Known lead does not skip ahead on a CRM status.
     assert _move(rules, fields={"lead_status": "Working"}, stage="Known") is None
 
@@ -82,19 +84,25 @@ def test_a_recycled_lead_stays_until_a_rule_names_its_detour(rules: Lifecycle) -
     fields = {"email": "ann@example.com", "behavior_score": 40, "lead_status": "Recycled"}
     assert _move(rules, fields=fields, stage="Recycled") is None  # Known/Engaged: not from here
     fields |= {"score": 80, "fit_score": 30}
-    move = _move(rules, fields=fields, stage="Recycled")
+    handed_back = NOW - timedelta(days=3)
+    # The scores sales handed it back with do not qualify it again: a new touch must come.
+    assert _move(rules, fields=fields, stage="Recycled", stage_since=handed_back,
+                 last_touch_at=handed_back - timedelta(days=1)) is None
+    move = _move(rules, fields=fields, stage="Recycled", stage_since=handed_back,
+                 last_touch_at=NOW - timedelta(days=1))
     assert move is not None and (move.from_stage, move.to_stage) == ("Recycled", "MQL")
+    assert move.rule == "transitions[3]" and move.reason.startswith("touched_since_stage and")
 
 
 def test_opportunity_created_then_won(rules: Lifecycle) -> None:
     created = datetime(2026, 11, 2, tzinfo=UTC)
     move = _move(rules, stage="SQL", opportunity_created_at=created)
-    assert move == Move("SQL", "Opportunity", "transitions[5]",
+    assert move == Move("SQL", "Opportunity", "transitions[7]",
                         "contact role on an opportunity created 2026-11-02")
     # From a detour too (from: any), and won goes past created.
     move = _move(rules, stage="Nurture", opportunity_created_at=created,
                  opportunity_won_at=NOW)
-    assert move == Move("Nurture", "Customer", "transitions[6]",
+    assert move == Move("Nurture", "Customer", "transitions[8]",
                         "contact role on an opportunity won 2026-12-07")
     assert _move(rules, stage="Customer", opportunity_created_at=created,
                  opportunity_won_at=NOW) is None
@@ -104,7 +112,7 @@ def test_idle_days_sends_a_quiet_lead_to_nurture(rules: Lifecycle) -> None:
     old = NOW - timedelta(days=120)
     move = _move(rules, stage="Engaged", last_touch_at=old,
                  stage_entered_at={"Engaged": NOW - timedelta(days=200)})
-    assert move == Move("Engaged", "Nurture", "transitions[9]",
+    assert move == Move("Engaged", "Nurture", "transitions[11]",
                         "no touch for 120 days (last touch 2026-08-09)")
     # A recent touch, or a recent arrival in the stage, keeps it.
     assert _move(rules, stage="Engaged", last_touch_at=NOW - timedelta(days=10)) is None

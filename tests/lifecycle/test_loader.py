@@ -12,6 +12,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 
 
 def _errors(tmp_path: Path, text: str) -> list[str]:
+    (tmp_path / "hub.yaml").write_text("person:\n  lead_status: {type: string}\n")
     path = tmp_path / "lifecycle.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputErrors) as caught:
@@ -33,6 +34,35 @@ def test_the_shipped_file_loads_clean_and_is_not_taken_for_a_mapping() -> None:
 
 def test_a_missing_file_means_no_lifecycle(tmp_path: Path) -> None:
     assert load_lifecycle(tmp_path / "lifecycle.yaml") is None
+
+
+def test_fields_are_held_to_the_hub_schema(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, """\
+stages:
+  - Known
+  - {name: MQL, sets: {lead_stage: MQL, lead_status: 7, email: null}}
+  - {name: Recycled, detour: true, sets: {aql: maybe}}
+transitions:
+  - {to: Recycled, from: [MQL], crm: {status: [Recycled]}, recycle: true}
+""")
+    source = str(tmp_path / "lifecycle.yaml")
+    assert errors == [
+        f"{source}:3 stages[1].sets.lead_stage: the hub has no person field 'lead_stage' "
+        "(declare custom fields in hub.yaml)",
+        f"{source}:4 stages[2].sets.aql: aql: 'maybe' is not true or false",
+        f"{source}:6 transitions[0].crm.status: the hub has no person field 'status' "
+        "(declare custom fields in hub.yaml)",
+    ]
+
+
+def test_a_stage_sets_fields_coerced_to_their_type(tmp_path: Path) -> None:
+    (tmp_path / "hub.yaml").write_text("person:\n  lead_status: {type: string}\n")
+    path = tmp_path / "lifecycle.yaml"
+    path.write_text("stages: [Known, {name: MQL, sets: {lead_status: 7, aql: 'true'}}]\n")
+    lifecycle = load_lifecycle(path)
+    assert lifecycle is not None
+    assert dict(lifecycle.stage("MQL").sets) == {"lead_status": "7", "aql": True}  # type: ignore[union-attr]
+    assert dict(lifecycle.stage("Known").sets) == {}  # type: ignore[union-attr]
 
 
 def test_every_problem_is_reported_with_file_line_and_path(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from core.hubschema import HubSchema
-from core.models import Account, LifecycleHistory, Opportunity, OpportunityContactRole, Person
+from core.models import Account, LifecycleHistory, Opportunity, OpportunityContactRole, Person, Touch
 from lifecycle.loader import load_lifecycle
 from lifecycle.run import run_lifecycle
 from lifecycle.spec import Lifecycle
@@ -76,3 +76,59 @@ def test_people_move_forward_with_history_and_aql(
     assert later.people == 1 and later.moved == 1
     assert _person(engine, ann.id).lifecycle_stage == "Opportunity"
     assert set(_person(engine, ann.id).stage_entered_at) == {"Engaged", "MQL", "Opportunity"}
+
+
+def test_entering_mql_sets_the_lead_status_and_sales_moves_the_stage_back(
+    engine: Engine, schema: HubSchema, lifecycle: Lifecycle
+) -> None:
+    # Qualified automatically (all four AQL parts) though the score alone is below 60.
+    acme = Account(name="Acme", attributes={"account_score": 60})
+    ann = Person(email="ann@acme.example", first_name="Ann", last_name="Archer",
+                 company="Acme", title="Director of IT", score=45, account_id=acme.id,
+                 attributes={"fit_score": 10, "behavior_score": 35, "lead_status": "Open"})
+    add(engine, acme, ann)
+    run_lifecycle(engine, lifecycle, schema, now=NOW)
+    ann_now = _person(engine, ann.id)
+    assert (ann_now.lifecycle_stage, ann_now.aql) == ("MQL", True)
+    assert schema.get(ann_now, "lead_status") == "MQL"
+    with Session(engine) as db:
+        mql = db.exec(select(LifecycleHistory).where(LifecycleHistory.person_id == ann.id,
+                                                     LifecycleHistory.to_stage == "MQL")).one()
+    assert mql.reason.startswith("aql or (score >= 60")
+
+    # Sales accepts the lead (Working): SAL, and the status stays sales's.
+    with Session(engine) as db:
+        row = db.get(Person, ann.id)
+        assert row is not None
+        schema.set(row, "lead_status", "Working")
+        db.add(row)
+        db.commit()
+    run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(hours=1))
+    ann_now = _person(engine, ann.id)
+    assert (ann_now.lifecycle_stage, schema.get(ann_now, "lead_status")) == ("SAL", "Working")
+
+    # Sales hands it back: Recycled, by the CRM's word; the stage sets nothing over it.
+    with Session(engine) as db:
+        row = db.get(Person, ann.id)
+        assert row is not None
+        schema.set(row, "lead_status", "Recycled")
+        db.add(row)
+        db.commit()
+    run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(hours=2))
+    ann_now = _person(engine, ann.id)
+    # Still AQL, but her old scores do not bounce her back to sales: she stays Recycled...
+    assert (ann_now.lifecycle_stage, schema.get(ann_now, "lead_status")) == (
+        "Recycled", "Recycled")
+    again = run_lifecycle(engine, lifecycle, schema, full=True, now=NOW + timedelta(days=2))
+    assert again.moved == 0
+    # ...until she engages again: a new touch qualifies her, and MQL sets the status again.
+    add(engine, Touch(person_id=ann.id, occurred_at=NOW + timedelta(days=3),
+                      touch_type="web_visit"))
+    run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(days=3, hours=1))
+    with Session(engine) as db:
+        moves = [(h.from_stage, h.to_stage) for h in db.exec(
+            select(LifecycleHistory).where(LifecycleHistory.person_id == ann.id)
+            .order_by(LifecycleHistory.id))]
+    assert moves[-2:] == [("SAL", "Recycled"), ("Recycled", "MQL")]
+    ann_now = _person(engine, ann.id)
+    assert (ann_now.lifecycle_stage, schema.get(ann_now, "lead_status")) == ("MQL", "MQL")

@@ -66,9 +66,10 @@ def test_lead_fields_types_and_requiredness(schema):
     assert fields["ConvertedContactId"]["relationshipName"] == "ConvertedContact"
     assert fields["OwnerId"]["relationshipName"] == "Owner"
     statuses = [entry["value"] for entry in fields["Status"]["picklistValues"]]
+    # The standard four, and the two the default org adds as marketing orgs do.
     assert statuses == [
-        "Open - Not Contacted", "Working - Contacted", "Closed - Converted",
-        "Closed - Not Converted",
+        "Open - Not Contacted", "Marketing Qualified", "Working - Contacted", "Recycled",
+        "Closed - Converted", "Closed - Not Converted",
     ]  # fmt: skip
     defaults = [
         entry["value"] for entry in fields["Status"]["picklistValues"] if entry["defaultValue"]
