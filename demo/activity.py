@@ -10,11 +10,14 @@ import requests
 from faker import Faker
 from sqlmodel import select
 
+from core.clock import utcnow
 from core.db import session
 from core.logs import event, get_logger
 from core.models import Campaign, CampaignMember, Person
+from demo.engagement import ACTIONS, engagement_touch
 from demo.sandboxes import dynamics_address, salesforce_address, zoom_address
 from demo.webinars import WEBINARS, new_registrant
+from touches.record import record_touch
 
 if TYPE_CHECKING:
     from cli.context import App
@@ -68,11 +71,13 @@ def activity_job(app: App) -> Callable[[], None]:
         except (requests.RequestException, ValueError, KeyError) as exc:
             event(log, "demo.activity_failed", error=str(exc))
         with session(app.engine) as db:
-            people = db.exec(select(Person).where(Person.deleted_at == None).limit(200)).all()  # noqa: E711
+            # Someone comes back to the site: the scoring step adds the points, and now and
+            # then that makes a new MQL whose Lead Status changes in Salesforce.
+            people = db.exec(select(Person.id).where(Person.deleted_at == None).limit(200)).all()  # noqa: E711
             if people:
-                person = rnd.choice(people)
-                person.score = min(100, (person.score or 0) + rnd.randint(5, 20))
-                db.add(person)
+                person_id = rnd.choice(people)
+                for _ in range(rnd.randint(1, 3)):
+                    record_touch(db, engagement_touch(person_id, utcnow(), rnd.choice(ACTIONS)))
         _webinar_signups(app, rnd, fake, runs)
         event(log, "demo.activity")
 

@@ -20,6 +20,7 @@ from core.clock import utcnow
 from core.db import session
 from core.logs import event, get_logger
 from core.models import Account, Audit, Campaign, CampaignMember, Person, Touch
+from demo.engagement import TARGET_TITLES, seed_engagement, seed_hot_lead
 from demo.journeys import seed_dynamics_journeys, seed_influence_models, seed_journeys
 from demo.webinars import seed_zoom
 from sandboxes.dynamics.seed import seed_environment
@@ -35,8 +36,9 @@ log = get_logger("demo")
 SEED = 2026
 INDUSTRIES = ["Software", "Banking", "Pharma", "Retail", "Manufacturing"]
 COUNTRIES = ["US", "United Kingdom", "Germany", "France", "Canada", "Australia"]
+#: Head counts of the demo's accounts: the scoring file's "Large company" starts at 1,000.
+EMPLOYEES = [40, 180, 650, 1200, 4500, 25000]
 SOURCES = ["Organic Search", "Paid Social", "Event", "Webinar"]
-STAGES = ["Lead", "Lead", "MQL", "MQL", "SQL"]
 WEBINARS = ["Pipeline Math 101", "Attribution Without Tears", "The Clean CRM Playbook"]
 
 
@@ -63,33 +65,38 @@ def seed(
     rnd = random.Random(SEED)
     companies = sorted({fake.unique.company() for _ in range(18)})
     people: list[dict[str, Any]] = []
+    accounts: dict[str, str] = {}
     with session(engine) as db:
         for name in companies[:14]:
             domain = domain_for(name)
-            db.add(
-                Account(
-                    name=name,
-                    domain=domain,
-                    website=f"https://www.{domain}",
-                    industry=rnd.choice(INDUSTRIES),
-                    country=rnd.choice(COUNTRIES),
-                    attributes={"tier": rnd.choice(["Gold", "Silver", "Bronze"])},
-                )
+            account = Account(
+                name=name,
+                domain=domain,
+                website=f"https://www.{domain}",
+                industry=rnd.choice(INDUSTRIES),
+                country=rnd.choice(COUNTRIES),
+                employees=rnd.choice(EMPLOYEES),
+                attributes={"tier": rnd.choice(["Gold", "Silver", "Bronze"])},
             )
+            db.add(account)
+            accounts[name] = account.id
+        # No scores or stages here: the hub steps compute them from what people did
+        # (demo.engagement), as they do for every touch the connectors bring in.
         for _ in range(150):
             first, last = fake.first_name(), fake.last_name()
             company = rnd.choice(companies)
+            # A quarter hold the titles the AQL rule targets; the rest whatever Faker says.
+            title = rnd.choice(TARGET_TITLES) if rnd.random() < 0.25 else fake.job()[:100]
             person = {
                 "email": f"{ascii_slug(first)}.{ascii_slug(last)}@{domain_for(company)}".lower(),
                 "first_name": first,
                 "last_name": last,
                 "company": company,
-                "title": fake.job()[:100],
+                "account_id": accounts.get(company),
+                "title": title,
                 "phone": f"+1 {rnd.randint(201, 989)} 555 {rnd.randint(1000, 9999)}",
                 "country": rnd.choice(COUNTRIES),
                 "lead_source": rnd.choice(SOURCES),
-                "lifecycle_stage": rnd.choice(STAGES),
-                "score": rnd.randint(0, 100),
             }
             people.append(person)
         # Records that fail on purpose, each for a reason an admin can fix from the dashboard.
@@ -101,25 +108,25 @@ def seed(
                 "company": "Podcast Nation",
                 "phone": "+1 415 555 0199",
                 "lead_source": "Podcast",
-                "score": 92,
-                "lifecycle_stage": "MQL",
+                "title": "VP Marketing",
+                "country": "US",
             },  # no value_map entry: Salesforce's restricted Lead Source picklist refuses it
             {
                 "email": "hans.mueller@example.de",
                 "first_name": "Hans",
                 "last_name": "Müller",
                 "company": "Maschinenbau Müller",
-                "score": 88,
-                "lifecycle_stage": "MQL",
-            },  # worked (MQL) but no phone: the org's validation rule refuses the Lead
+                "title": "Director of Marketing",
+                "country": "Germany",
+            },  # an MQL without a phone: the org's validation rule refuses the Lead
             {
                 "email": "sam.okafor@brightpath.co",
                 "first_name": "Sam",
                 "last_name": "Okafor",
                 "company": "BrightPath",
                 "phone": "call after 5pm",
-                "score": 75,
-                "lifecycle_stage": "MQL",
+                "title": "Director of Operations",
+                "country": "US",
             },  # not a phone number: the phone_e164 transform fails
         ]
         seen: set[str] = set()
@@ -136,15 +143,24 @@ def seed(
                 )
             )
         db.flush()
-        # Members are people the lead mapping sends to Salesforce (its sync_rule), so their
-        # memberships can follow them there.
-        synced = [
-            p["email"] for p in people[:150]
-            if p["score"] >= 40 or p["lifecycle_stage"] in ("MQL", "SQL")
-        ]
-        members = _seed_campaigns(db, rnd, synced)
+        ids = {p.email: p.id for p in db.exec(select(Person))}
+        now = utcnow()
+        touches = seed_engagement(db, rnd, [ids[p["email"]] for p in people[:150]], now)
+        # The three that fail on purpose must reach Salesforce to fail there: engaged enough
+        # to be MQLs. So are a few of the people with a target title: some of those are AQLs
+        # too, where their account scores high enough.
+        hot = [p["email"] for p in people[150:]]
+        large = {a.id for a in db.exec(select(Account).where(col(Account.employees) >= 1000))}
+        hot += [p["email"] for p in people[:150]
+                if p["title"] in TARGET_TITLES and p["account_id"] in large][:8]
+        for email in hot:
+            touches += seed_hot_lead(db, ids[email], now)
+        # Webinar registrants and attendees among everyone: a member whose person is not in
+        # Salesforce stays out of the campaign member mapping's scope.
+        members = _seed_campaigns(db, rnd, [p["email"] for p in people[:150]])
         db.add(Audit(at=utcnow(), actor="demo", action="demo.seeded", detail={"seed": SEED}))
-    counts = {"hub_people": len(seen), "hub_accounts": 14, "hub_campaign_members": members}
+    counts = {"hub_people": len(seen), "hub_accounts": 14, "hub_campaign_members": members,
+              "hub_engagement_touches": touches}
     if org is not None:
         shared = [p for p in rnd.sample(people[:150], 12) if p.get("phone")]
         for name, count in seed_org(org, shared, seed=SEED).items():

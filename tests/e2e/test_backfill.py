@@ -142,9 +142,10 @@ def test_a_two_way_row_added_pulls_where_the_hub_is_blank_and_sends_where_the_cr
     sf: SalesforceHub, clock: Clock,
 ) -> None:
     city_row = _without(sf, "city")
-    with_city = sf.add_person(email="hub@acme.com", last_name="H", company="Acme", score=70, aql=True,
-                              city="Leeds")
-    without_city = sf.add_person(email="crm@acme.com", last_name="C", company="Acme", score=70, aql=True)
+    with_city = sf.add_person(email="hub@acme.com", last_name="H", company="Acme", score=70,
+                              aql=True, city="Leeds")
+    without_city = sf.add_person(email="crm@acme.com", last_name="C", company="Acme", score=70,
+                                 aql=True)
     sf.run()
     crm_lead = sf.lead_by_email("crm@acme.com")
     sf.update("Lead", crm_lead["Id"], {"City": "Oakland"})

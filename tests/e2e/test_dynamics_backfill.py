@@ -43,8 +43,8 @@ def test_a_two_way_row_put_back_is_sent_and_read_for_every_linked_lead(
         data["fields"] = [r for r in data["fields"] if r.get("hub") != "title"]
 
     crm.edit_mapping("dynamics-lead", without_title)
-    people = [crm.add_person(email=f"p{n}@acme.com", last_name="P", company="Acme", score=70, aql=True,
-                             title=f"Engineer {n}") for n in range(5)]
+    people = [crm.add_person(email=f"p{n}@acme.com", last_name="P", company="Acme", score=70,
+                             aql=True, title=f"Engineer {n}") for n in range(5)]
     crm.create("lead", {"lastname": "Rep", "companyname": "Beta",
                         "emailaddress1": "rep@beta.io", "jobtitle": "Buyer"})
     first = crm.run()

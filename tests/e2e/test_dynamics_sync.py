@@ -406,7 +406,8 @@ def test_a_storm_of_429s_still_converges_with_every_record_synced_once(
 ) -> None:
     hub_ids = {
         crm.add_person(email=f"hub{i}@acme.com", first_name=f"Hub{i}", last_name="Person",
-                       company="Acme", score=50 + i % 40, aql=True, title=f"Title {i}"): f"hub{i}@acme.com"
+                       company="Acme", score=50 + i % 40, aql=True,
+                       title=f"Title {i}"): f"hub{i}@acme.com"
         for i in range(HUB_PEOPLE)
     }
     lead_ids = {

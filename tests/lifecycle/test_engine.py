@@ -146,8 +146,8 @@ GOOD = {"title": "VP Marketing", "first_name": "Ann", "last_name": "Lee",
     ({"behavior_score": 29}, {"account_score": 60}, "behavior_score", "behavior_score 29 < 30"),
     ({"behavior_score": None}, {"account_score": 60}, "behavior_score",
      "behavior_score has no value (needs at least 30)"),
-    ({}, {"account_score": 49.5}, "account_score", "account_score 49.5 < 50"),
-    ({}, {}, "account_score", "account_score has no value (needs at least 50)"),
+    ({}, {"account_score": 39.5}, "account_score", "account_score 39.5 < 40"),
+    ({}, {}, "account_score", "account_score has no value (needs at least 40)"),
 ])
 def test_each_aql_part_failing_alone_fails_the_rule(
     rules: Lifecycle, change: dict[str, object], account: dict[str, object], part: str,
@@ -162,13 +162,13 @@ def test_each_aql_part_failing_alone_fails_the_rule(
 
 def test_aql_passes_with_all_four_parts(rules: Lifecycle) -> None:
     assert rules.aql is not None
-    result = qualify(rules.aql, Facts(fields=GOOD, account={"account_score": 50}))
+    result = qualify(rules.aql, Facts(fields=GOOD, account={"account_score": 40}))
     assert result.passed
     assert [(p.name, p.detail) for p in result.parts] == [
         ("titles", "title 'VP Marketing' matches VP"),
         ("complete", "all filled"),
         ("behavior_score", "behavior_score 45 >= 30"),
-        ("account_score", "account_score 50 >= 50"),
+        ("account_score", "account_score 40 >= 40"),
     ]
 
 

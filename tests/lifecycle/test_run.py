@@ -10,7 +10,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from core.hubschema import HubSchema
-from core.models import Account, LifecycleHistory, Opportunity, OpportunityContactRole, Person, Touch
+from core.models import (
+    Account,
+    LifecycleHistory,
+    Opportunity,
+    OpportunityContactRole,
+    Person,
+    Touch,
+)
 from lifecycle.loader import load_lifecycle
 from lifecycle.run import run_lifecycle
 from lifecycle.spec import Lifecycle
