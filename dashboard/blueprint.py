@@ -154,6 +154,7 @@ SECTIONS = (
     ("dashboard.connections", "Connections"),
     ("dashboard.inbound", "Inbound"),
     ("dashboard.attribution", "Attribution"),
+    ("dashboard.scoring", "Scoring"),
 )
 
 

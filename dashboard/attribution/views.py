@@ -108,7 +108,8 @@ def _settings() -> tuple[AttributionSettings | None, str | None]:
         return None, str(exc)
 
 
-def _day(name: str, problems: list[str]) -> date | None:
+def day_arg(name: str, problems: list[str]) -> date | None:
+    """The ``?name=`` date (YYYY-MM-DD), or None; a bad one is noted in ``problems``."""
     text = request.args.get(name, "").strip()
     if not text:
         return None
@@ -123,7 +124,7 @@ def _filters(settings: AttributionSettings | None) -> Filters:
     problems: list[str] = []
     by = request.args.get("by", "campaign")
     by = by if by in GROUPINGS else "campaign"
-    start, end = _day("from", problems), _day("to", problems)
+    start, end = day_arg("from", problems), day_arg("to", problems)
     if start and end and start > end:
         problems.append(f"from {start} is after to {end}: showing the range from {end} to {start}")
         start, end = end, start

@@ -1,0 +1,204 @@
+"""The Scoring page: the rules files as read, score histograms, the funnel and AQL per week.
+
+Numbers are worked out by hand from the people, accounts and stage history seeded here, as a
+user reads them on the page (bar tooltips, table cells).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from app import create_app
+from core.db import session
+from core.models import Account, LifecycleHistory, Person
+from tests.clock import frozen_clock
+from tests.dashboard.attribution_hub import table
+from tests.dashboard.conftest import unwrapped
+
+SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture(autouse=True)
+def _now(monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen_clock(monkeypatch).now = NOW
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    for name in ("hub.yaml", "scoring.yaml", "lifecycle.yaml"):
+        shutil.copy(SHIPPED / name, mappings / name)
+    return mappings
+
+
+@pytest.fixture
+def app(engine: Engine, folder: Path) -> Iterator[Flask]:
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key",
+                      "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                      "MAPPINGS_DIR": str(folder)})
+    app.extensions["syncline.engine"].dispose()
+    app.extensions["syncline.engine"] = engine
+    yield app
+
+
+def _page(client: FlaskClient, url: str = "/scoring") -> str:
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return unwrapped(response.get_data(as_text=True))
+
+
+def _bars(html: str, figure: str) -> dict[str, str]:
+    """Bar tooltips of one histogram: ``{"10–14": "2 people"}``."""
+    part = html.split(f'id="{figure}"', 1)[1].split("</figure>", 1)[0]
+    found = re.findall(r'<g class="chart-slot"><title>\S+ ([^:]+): ([^<]+)</title>', part)
+    return dict(found)
+
+
+def _funnel(html: str) -> dict[str, list[str]]:
+    """Stage → entered, went on, conversion, median days (the meter's text left out)."""
+    return {r[0]: [r[1], *r[3:]] for r in table(html, "funnel-table")[1:]}
+
+
+def _person(n: int, **fields: object) -> Person:
+    return Person(email=f"p{n}@example.com", **fields)  # type: ignore[arg-type]
+
+
+def test_histograms_count_the_seeded_people_and_accounts(
+    client: FlaskClient, engine: Engine
+) -> None:
+    with session(engine) as db:
+        for n, fit in enumerate([0, 5, 10, 10, 25, 45]):
+            db.add(_person(n, attributes={"fit_score": fit}, score=fit * 2))
+        # Not counted: a deleted person, one without a score, a hand-edited text value.
+        db.add(_person(10, attributes={"fit_score": 45}, deleted_at=NOW))
+        db.add(_person(11))
+        db.add(_person(12, attributes={"fit_score": "lots"}))
+        db.add(Account(name="Big", attributes={"account_score": 70}))
+        db.add(Account(name="Small", attributes={"account_score": 10}))
+    html = _page(client)
+    # 0 to 45 in bins of 5 (at most 20 bars): 0–4, 5–9, 10–14 ... 45–49.
+    fit = _bars(html, "histogram-person-fit_score")
+    assert fit["0–4"] == "1 people" and fit["5–9"] == "1 people"
+    assert fit["10–14"] == "2 people" and fit["25–29"] == "1 people"
+    assert fit["45–49"] == "1 people" and fit["40–44"] == "0 people"
+    assert list(fit)[0] == "0–4" and list(fit)[-1] == "45–49"
+    assert sum(int(v.split()[0]) for v in fit.values()) == 6
+    assert 'data-scored="6"' in html.split('id="histogram-person-fit_score"')[1][:80]
+    # score (a standard column) 0 to 90: bins of 5 as well.
+    score = _bars(html, "histogram-person-score")
+    assert score["20–24"] == "2 people" and score["90–94"] == "1 people"
+    accounts = _bars(html, "histogram-account-account_score")
+    assert accounts["10–14"] == "1 accounts" and accounts["70–74"] == "1 accounts"
+    assert "Nobody has a behavior_score yet." in html
+
+
+def _move(db: object, person: Person, to: str, days_ago: float, before: str | None) -> None:
+    db.add(LifecycleHistory(person_id=person.id, from_stage=before, to_stage=to,  # type: ignore[attr-defined]
+                            at=NOW - timedelta(days=days_ago), rule="transitions[0]", reason="x"))
+
+
+def test_funnel_counts_entries_in_the_range_conversion_and_median_days(
+    client: FlaskClient, engine: Engine
+) -> None:
+    with session(engine) as db:
+        people = [_person(n) for n in range(5)]
+        db.add_all(people)
+        db.flush()
+        p1, p2, p3, p4, p5 = people
+        # p1 skips Engaged and SAL; p2 goes step by step; p4 became Known before the range.
+        for person, moves in ((p1, [("Known", 50), ("MQL", 40), ("SQL", 30)]),
+                              (p2, [("Known", 50), ("Engaged", 45), ("MQL", 35)]),
+                              (p3, [("Known", 20)]),
+                              (p4, [("Known", 200), ("Engaged", 10)]),
+                              (p5, [("Known", 60), ("Engaged", 52)])):
+            before = None
+            for stage, days in moves:
+                _move(db, person, stage, days, before)
+                before = stage
+    rows = _funnel(_page(client))
+    # Known: p1, p2, p3, p5 in the last 90 days; p1, p2 and p5 went on (p1 straight to MQL).
+    # Median days to Engaged: p2 5, p5 8 → 6.5.
+    assert rows["Known"] == ["4", "3", "75.0 %", "6.5 to Engaged"]
+    # Engaged: p2, p4, p5; only p2 went on, 10 days later, to MQL.
+    assert rows["Engaged"] == ["3", "1", "33.3 %", "10.0 to MQL"]
+    # MQL: p1 (on to SQL, skipping SAL, so no days to SAL) and p2.
+    assert rows["MQL"] == ["2", "1", "50.0 %", "—"]
+    assert rows["SAL"] == ["0", "0", "—", "—"]
+    assert rows["SQL"][0] == "1" and rows["Customer"] == ["0", "—", "—", "—"]
+    # A range of the last 25 days: p3 became Known, p4 Engaged; nobody went on since.
+    start = (NOW - timedelta(days=25)).date().isoformat()
+    rows = _funnel(_page(client, f"/scoring?from={start}"))
+    assert rows["Known"][:3] == ["1", "0", "0.0 %"] and rows["Engaged"][0] == "1"
+    assert rows["MQL"][0] == "0"
+
+
+def test_aql_per_week_counts_people_by_the_week_they_qualified(
+    client: FlaskClient, engine: Engine
+) -> None:
+    with session(engine) as db:
+        for n, days in enumerate([0, 1, 8, 8, 9, 400]):
+            db.add(_person(n, aql=True, aql_at=NOW - timedelta(days=days)))
+        db.add(_person(20, aql=False, aql_at=None))
+    html = _page(client)
+    weeks = dict(re.findall(r"<title>week of (\S+): (\d+) qualified</title>", html))
+    # NOW is Monday 15 June: day 0 is its week; days 1, 8 and 9 the two weeks before.
+    assert weeks["2026-06-15"] == "1" and weeks["2026-06-08"] == "1"
+    assert weeks["2026-06-01"] == "3" and weeks["2026-05-25"] == "0"
+    assert "5 people qualified from" in html
+
+
+def test_rules_are_listed_from_the_files(client: FlaskClient) -> None:
+    html = _page(client)
+    assert 'id="scoring-ok"' in html and 'id="lifecycle-ok"' in html
+    demographic = table(html, "demographic-rules")
+    assert ["Decision maker", "fit_score", "20"] == demographic[1][:3]
+    behavioral = {r[0]: r for r in table(html, "behavioral-rules")[1:]}
+    assert behavioral["Filled in a form"][2:] == ["@form_fill", "type: form_fill", "—",
+                                                 "30 a day, 90 in all"]
+    tokens = {r[0]: r[1:] for r in table(html, "score-tokens")[1:]}
+    assert tokens["@webinar_attended"] == [
+        "30", "40 for channel Webinar; 50 for campaign Product A Launch Webinar"]
+    fields = {r[0]: r[1:] for r in table(html, "score-fields")[1:]}
+    assert fields["behavior_score"] == ["rules", "half-life 90 days"]
+    assert fields["score"] == ["fit_score + behavior_score", "—"]
+    transitions = {r[0]: r[1:] for r in table(html, "transitions")[1:]}
+    assert transitions["transitions[2]"] == [
+        "Engaged, Known, Nurture, Recycled", "MQL", "when score >= 60 and fit_score >= 20", "no"]
+    assert "Anonymous → Known → Engaged → MQL" in html
+
+
+def test_a_broken_scoring_file_shows_its_file_and_line_and_the_page_still_works(
+    client: FlaskClient, engine: Engine, folder: Path
+) -> None:
+    text = (folder / "scoring.yaml").read_text(encoding="utf-8")
+    broken = text.replace("  form_fill: 15\n", "  form_fill: 15\n  bogus_token: lots\n")
+    (folder / "scoring.yaml").write_text(broken, encoding="utf-8")
+    (folder / "lifecycle.yaml").write_text("stages: [A, A]\n", encoding="utf-8")
+    line = broken.splitlines().index("  bogus_token: lots") + 1
+    with session(engine) as db:
+        db.add(_person(1, score=12))
+    html = _page(client)
+    problems = html.split('id="scoring-problems"', 1)[1].split("</section>", 1)[0]
+    assert f"scoring.yaml:{line} tokens.bogus_token" in problems
+    lifecycle = html.split('id="lifecycle-problems"', 1)[1].split("</section>", 1)[0]
+    assert "lifecycle.yaml:1" in lifecycle
+    # The file's text with line numbers, and the score column still charted.
+    assert f'<td class="num muted">{line}</td><td><code>  bogus_token: lots</code>' in html
+    assert _bars(html, "histogram-person-score")["12"] == "1 people"
+    assert 'id="funnel-unavailable"' in html
+
+
+def test_scoring_is_in_the_navigation(client: FlaskClient) -> None:
+    html = _page(client, "/")
+    assert '<a href="/scoring"' in html
