@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -138,6 +138,18 @@ def page_link(endpoint: str) -> Callable[[int], str]:
     """Build links to other pages of this list that keep the current filters."""
     args = {k: v for k, v in request.args.items() if k != "page"}
     return lambda number: url_for(endpoint, **args, page=number)
+
+
+def day_arg(name: str, problems: list[str]) -> date | None:
+    """The ``?name=`` date (YYYY-MM-DD), or None; a bad one is noted in ``problems``."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(f"{name}: {text!r} is not a date (YYYY-MM-DD); the range ignores it")
+        return None
 
 
 def known_mappings() -> list[str]:

@@ -23,8 +23,7 @@ from core.errors import InputError
 from core.hubschema import HubSchema
 from core.models import HubRecord, Person
 from dashboard import workspace
-from dashboard.attribution.views import day_arg
-from dashboard.blueprint import bp, db
+from dashboard.blueprint import bp, day_arg, db
 from dashboard.charts import Bar, BarChart, format_number, render_bar_chart, render_meter
 from dashboard.score_stats import Histogram, aql_weeks, funnel, histograms
 from lifecycle.loader import lifecycle_path, load_lifecycle

@@ -1,4 +1,4 @@
-"""The Scoring page: the rules files as read, score histograms, the funnel and AQL per week.
+"""The Scoring page (rules files, score histograms, funnel, AQL per week) and a person's panels.
 
 Numbers are worked out by hand from the people, accounts and stage history seeded here, as a
 user reads them on the page (bar tooltips, table cells).
@@ -19,10 +19,16 @@ from sqlalchemy import Engine
 
 from app import create_app
 from core.db import session
+from core.hubschema import HubSchema
 from core.models import Account, LifecycleHistory, Person
+from lifecycle.loader import load_lifecycle
+from lifecycle.run import run_lifecycle
+from scoring.loader import load_scoring
+from scoring.run import run_scoring
 from tests.clock import frozen_clock
 from tests.dashboard.attribution_hub import table
 from tests.dashboard.conftest import unwrapped
+from touches.record import TouchInput, record_touch
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)  # a Monday
@@ -202,3 +208,59 @@ def test_a_broken_scoring_file_shows_its_file_and_line_and_the_page_still_works(
 def test_scoring_is_in_the_navigation(client: FlaskClient) -> None:
     html = _page(client, "/")
     assert '<a href="/scoring"' in html
+
+
+def test_a_persons_page_shows_score_breakdown_stage_history_and_aql_parts(
+    client: FlaskClient, engine: Engine, folder: Path
+) -> None:
+    schema = HubSchema.load(folder / "hub.yaml")
+    with session(engine) as db:
+        bea = Person(email="bea@bigco.example", first_name="Bea", last_name="Stone",
+                     title="Director of Sales", country="US",
+                     attributes={"industry_segment": "Enterprise"})
+        db.add(bea)
+        db.flush()
+        for days, kind in ((90, "form_fill"), (3, "webinar_attended"), (2, "form_fill")):
+            record_touch(db, TouchInput(person_id=bea.id, occurred_at=NOW - timedelta(days=days),
+                                        touch_type=kind, origin="import"))
+    run_scoring(engine, load_scoring(folder / "scoring.yaml", hub_schema=schema), schema, now=NOW)
+    lifecycle = load_lifecycle(folder / "lifecycle.yaml")
+    assert lifecycle is not None
+    run_lifecycle(engine, lifecycle, schema, now=NOW)
+
+    html = _page(client, f"/records/person/{bea.id}")
+    fit = html.split('id="score-fit_score"', 1)[1].split("</section>", 1)[0]
+    assert "= 45" in fit and "(stored)" in fit
+    lines = re.findall(r"<td>([^<]+) <span class=\"muted\">demographic", fit)
+    assert lines == ["Decision maker", "Target country", "Enterprise account"]
+    behavior = html.split('id="score-behavior_score"', 1)[1].split("</section>", 1)[0]
+    # The 90-day-old form fill is worth half its 15 points (a 90-day half-life).
+    assert "<td class=\"num\">+15</td>\n                    <td class=\"num\">7.5</td>" in behavior
+    assert "decay -7.5" in behavior
+    history = table(html, "stage-history")
+    assert history[0] == ["When", "From", "To", "Rule", "Why"]
+    assert [row[1:4] for row in history[1:]] == [["Engaged", "MQL", "transitions[2]"],
+                                                 ["—", "Engaged", "transitions[1]"]]
+    assert history[1][4] == "score >= 60 and fit_score >= 20 holds"
+    assert "<span class=\"subtitle\">MQL</span>" in html
+    marks = {name: kind for kind, name in re.findall(
+        r'<li class="(pass|fail)" data-part="(\w+)"', html)}
+    assert marks == {"titles": "pass", "complete": "fail",
+                               "behavior_score": "pass", "account_score": "fail"}
+    assert "✗</span> <span class=\"visually-hidden\">fails:</span> <strong>complete</strong>: " \
+           "blank: company" in html
+    assert "not qualified" in html
+
+
+def test_a_person_page_says_when_the_stored_score_is_behind(
+    client: FlaskClient, engine: Engine
+) -> None:
+    with session(engine) as db:
+        ann = Person(email="ann@example.com", title="VP Marketing", score=3,
+                     attributes={"fit_score": 3})
+        db.add(ann)
+    html = _page(client, f"/records/person/{ann.id}")
+    fit = html.split('id="score-fit_score"', 1)[1].split("</section>", 1)[0]
+    assert "= 20" in fit and "stored 3" in fit
+    assert "No stage change recorded for this person." in html
+    assert "<span class=\"subtitle\">none yet</span>" in html
