@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, exists, func, literal
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, select
 
 from attribution.report import DateRange
@@ -63,16 +62,28 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def score_value(session: Session, model: Any, field: str, custom: bool) -> ColumnElement[Any]:
-    """The numeric value of a score field in SQL: its column, or its number in ``attributes``."""
+def _raw_value(session: Session, model: Any, field: str, custom: bool) -> ColumnElement[Any]:
+    """A score field as SQL reads it: its column, or its JSON value in ``attributes``.
+
+    One JSON extraction per row: grouping on it and reading the numbers in Python (a few
+    hundred distinct scores) is cheaper than testing the JSON type in SQL first.
+    """
     if not custom:
-        return cast(getattr(model, field), Float)
-    item = model.attributes[field]
+        return getattr(model, field)  # type: ignore[no-any-return]
     if _dialect(session) == "postgresql":
-        return case((func.json_typeof(item) == "number", item.as_float()), else_=None)
-    path = '$."' + field.replace('"', "") + '"'
-    kind = func.json_type(model.attributes, path)
-    return case((kind.in_(("integer", "real")), item.as_float()), else_=None)
+        return model.attributes[field].as_string()  # type: ignore[no-any-return]
+    return func.json_extract(model.attributes, '$."' + field.replace('"', "") + '"')
+
+
+def _number(value: Any) -> float | None:
+    """A stored score as a number; None for no value, a boolean or a text that is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _step(span: float) -> float:
@@ -87,42 +98,39 @@ def _step(span: float) -> float:
 def histograms(
     session: Session, schema: HubSchema, hub_object: str, fields: Sequence[str]
 ) -> list[Histogram]:
-    """The distribution of each numeric ``fields`` of ``hub_object``: two scans per field."""
+    """The distribution of each numeric ``fields`` of ``hub_object``: one scan per field.
+
+    Each scan groups the live records by the field's value (scores are whole numbers, so a
+    few hundred groups at most); the bins are made from those counts.
+    """
     model = Person if hub_object == "person" else Account
     known = schema.fields(hub_object)
-    fields = [f for f in fields if f in known]
-    live = col(model.deleted_at).is_(None)
-    values = {f: score_value(session, model, f, known[f].custom) for f in fields}
-    # One scan for every field's count and range: the bins need the range first.
-    columns: list[Any] = [func.count()]
-    for value in values.values():
-        columns += [func.count(value), func.min(value), func.max(value)]
-    row = session.execute(select(*columns).where(live)).one()
-    records, found = int(row[0]), []
-    for index, field in enumerate(fields):
-        scored, low, high = row[1 + 3 * index:4 + 3 * index]
-        bins: tuple[Bin, ...] = ()
-        if scored:
-            bins = _bins(session, model, values[field], float(low), float(high))
-        found.append(Histogram(field, hub_object, records, int(scored),
-                               None if low is None else float(low),
-                               None if high is None else float(high), bins))
+    found = []
+    for field in (f for f in fields if f in known):
+        raw = _raw_value(session, model, field, known[field].custom)
+        rows = session.execute(select(raw, func.count()).where(
+            col(model.deleted_at).is_(None)).group_by(raw)).all()
+        records = sum(int(n) for _, n in rows)
+        counts: dict[float, int] = {}
+        for value, n in rows:
+            number = _number(value)
+            if number is not None:
+                counts[number] = counts.get(number, 0) + int(n)
+        low, high = (min(counts), max(counts)) if counts else (None, None)
+        bins = _bins(counts, low, high) if low is not None and high is not None else ()
+        found.append(Histogram(field, hub_object, records, sum(counts.values()), low, high,
+                               bins))
     return found
 
 
-def _bins(session: Session, model: Any, value: ColumnElement[Any], low: float,
-          high: float) -> tuple[Bin, ...]:
+def _bins(counts: dict[float, int], low: float, high: float) -> tuple[Bin, ...]:
     width = _step(high - low + 1)
     start = math.floor(low / width) * width
-    offset = (value - literal(start)) / literal(width)
-    # (value - start) >= 0, so truncation is floor; PostgreSQL's cast would round instead.
-    index = (cast(func.floor(offset), Integer) if _dialect(session) == "postgresql"
-             else cast(offset, Integer))
-    rows = session.execute(select(index, func.count()).where(
-        col(model.deleted_at).is_(None), value.is_not(None)).group_by(index)).all()
-    counts = {int(i): int(n) for i, n in rows}
     last = int((high - start) // width)
-    return tuple(Bin(start + i * width, width, counts.get(i, 0)) for i in range(last + 1))
+    per_bin = [0] * (last + 1)
+    for value, n in counts.items():
+        per_bin[int((value - start) // width)] += n
+    return tuple(Bin(start + i * width, width, n) for i, n in enumerate(per_bin))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,53 +158,64 @@ def _days(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
 
 
 def funnel(session: Session, stages: Sequence[str], dates: DateRange) -> list[FunnelStep]:
-    """Per main-path stage, in order: entries in the range, conversion onwards, median days."""
+    """Per main-path stage, in order: first entries in the range, conversion, median days.
+
+    One query: each person's first entry into each stage (``stage_entered_at``'s meaning,
+    from ``lifecycle_history``), of the people with a move in the range; window functions
+    then tell, per entry, the stage entered next and the furthest stage entered afterwards.
+    Moves of one run share a time, so ties go by stage order.
+    """
     if not stages:
         return []
     rank = {name: i for i, name in enumerate(stages)}
     history = LifecycleHistory
-    # A person's first entry into each stage within the range (a recycled lead re-enters).
-    entries = (select(col(history.person_id).label("person_id"),
-                      col(history.to_stage).label("stage"),
-                      func.min(history.at).label("at"))
-               .where(dates.created(col(history.at)), col(history.to_stage).in_(list(stages)))
-               .group_by(history.person_id, history.to_stage).subquery("entries"))
-    later = aliased(history)
-    entry_rank = case(rank, value=entries.c.stage, else_=-1)
-    went_on = exists().where(
-        later.person_id == entries.c.person_id, later.at >= entries.c.at,
-        case(rank, value=later.to_stage, else_=-1) > entry_rank)
+    moved = select(history.person_id).where(dates.created(col(history.at)))
+    firsts = (
+        select(col(history.person_id).label("person_id"), col(history.to_stage).label("stage"),
+               func.min(history.at).label("at"))
+        .where(col(history.to_stage).in_(list(stages)), col(history.person_id).in_(moved))
+        .group_by(history.person_id, history.to_stage).subquery("firsts"))
+    order = (firsts.c.at, case(rank, value=firsts.c.stage))
+    by_person: dict[str, Any] = {"partition_by": firsts.c.person_id, "order_by": order}
+    ranked = select(
+        firsts.c.stage, firsts.c.at, case(rank, value=firsts.c.stage).label("rank"),
+        func.max(case(rank, value=firsts.c.stage)).over(rows=(1, None), **by_person)
+        .label("furthest_after"),
+        func.lead(firsts.c.stage).over(**by_person).label("next_stage"),
+        func.lead(firsts.c.at).over(**by_person).label("next_at"),
+    ).subquery("ranked")
+    following = {stage: stages[i + 1] for i, stage in enumerate(stages[:-1])}
+    # Days to the next main-path stage, for those who entered it next (to 0.01 day).
+    days = case((ranked.c.next_stage == case(following, value=ranked.c.stage, else_=None),
+                 func.round(_days(session, ranked.c.next_at, ranked.c.at), 2)), else_=None)
+    went_on = case((ranked.c.furthest_after > ranked.c.rank, 1), else_=0)
     rows = session.execute(
-        select(entries.c.stage, func.count(), func.sum(case((went_on, 1), else_=0)))
-        .group_by(entries.c.stage)).all()
-    counts = {stage: (int(n), int(on or 0)) for stage, n, on in rows}
-    steps = []
-    for index, stage in enumerate(stages):
-        entered, on = counts.get(stage, (0, 0))
-        following = stages[index + 1] if index + 1 < len(stages) else None
-        median = (_median_days(session, entries, stage, following)
-                  if following and on else None)
-        steps.append(FunnelStep(stage, entered, on, following, median))
-    return steps
+        select(ranked.c.stage, days, func.count(), func.sum(went_on))
+        .where(dates.created(ranked.c.at)).group_by(ranked.c.stage, days)).all()
+    entered: dict[str, int] = {}
+    on: dict[str, int] = {}
+    gaps: dict[str, list[tuple[float, int]]] = {}
+    for stage, gap, n, went in rows:
+        entered[stage] = entered.get(stage, 0) + int(n)
+        on[stage] = on.get(stage, 0) + int(went or 0)
+        if gap is not None:
+            gaps.setdefault(stage, []).append((float(gap), int(n)))
+    return [FunnelStep(stage, entered.get(stage, 0), on.get(stage, 0), following.get(stage),
+                       _median(gaps.get(stage, [])))
+            for stage in stages]
 
 
-def _median_days(session: Session, entries: Any, stage: str, following: str) -> float | None:
-    """The median days from entering ``stage`` (in the range) to next entering ``following``."""
-    nxt = aliased(LifecycleHistory)
-    reached = (select(func.min(nxt.at)).where(nxt.person_id == entries.c.person_id,
-                                              nxt.to_stage == following,
-                                              nxt.at >= entries.c.at)
-               .scalar_subquery())
-    gaps = (select(_days(session, reached, entries.c.at).label("days"))
-            .where(entries.c.stage == stage).subquery("gaps"))
-    days = gaps.c.days
-    total = session.execute(select(func.count(days))).scalar_one()
+def _median(counted: list[tuple[float, int]]) -> float | None:
+    """The median of values given with their counts: the middle one, or the middle two's mean."""
+    total = sum(n for _, n in counted)
     if not total:
         return None
-    # Median without percentile functions (SQLite has none): the middle one or two, sorted.
-    middle = session.execute(select(days).where(days.is_not(None)).order_by(days)
-                             .offset((total - 1) // 2).limit(2 - total % 2)).scalars().all()
-    return sum(float(d) for d in middle) / len(middle)
+    wanted = {(total - 1) // 2, total // 2}
+    picked, seen = [], 0
+    for value, n in sorted(counted):
+        picked.extend(value for position in wanted if seen <= position < seen + n)
+        seen += n
+    return sum(picked) / len(picked)
 
 
 def aql_weeks(session: Session, dates: DateRange) -> list[tuple[date, int]]:
