@@ -4,12 +4,20 @@ Nothing loads people into Python: over a million people, the page costs a few sc
 score fields live in the ``attributes`` JSON column, read with the dialect's JSON functions
 (SQLite ``json_extract``, PostgreSQL ``->>``); a value that is not a number (a hand-edited
 string) counts as no value rather than failing the query.
+
+Those scans take seconds at a million people (``bench.score_page``), so each result is kept
+until its data changes: every write to a person or account gives it a new ``change_seq``, and
+``lifecycle_history`` only grows, so the largest ``change_seq`` and id (read from their
+indexes) tell whether anything changed. The largest random hub id tells one database's data
+from another's at the same URL.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +32,42 @@ from core.models import Account, LifecycleHistory, Person
 #: Most bars in a histogram: the bin width is the roundest step that keeps within it.
 MAX_BINS = 20
 SECONDS_PER_DAY = 86_400
+#: Results kept (a few dozen date ranges and field lists, each a small list).
+CACHE_SIZE = 64
+
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def forget() -> None:
+    """Drop every kept result (a benchmark's cold runs; nothing else needs it)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _version(session: Session, *columns: Any) -> tuple[Any, ...]:
+    """The largest value of each column, one index lookup each.
+
+    Scalar subqueries, as SQLite reads several min/max aggregates of one SELECT by a scan.
+    """
+    parts = [select(func.max(column)).scalar_subquery() for column in columns]
+    return tuple(session.execute(select(*parts)).one())
+
+
+def _cached(session: Session, key: tuple[Any, ...], version: tuple[Any, ...],
+            compute: Callable[[], Any]) -> Any:
+    """``compute()``, or what it gave for the same key while the data was at ``version``."""
+    full = (session.get_bind().url.render_as_string(hide_password=True), *key, version)
+    with _cache_lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            return _cache[full]
+    value = compute()
+    with _cache_lock:
+        _cache[full] = value
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +149,19 @@ def histograms(
     """
     model = Person if hub_object == "person" else Account
     known = schema.fields(hub_object)
+    wanted = tuple((f, known[f].custom) for f in fields if f in known)
+    return list(_cached(session, ("histograms", hub_object, wanted),
+                        _version(session, model.change_seq, model.id),
+                        lambda: _histograms(session, model, wanted)))
+
+
+def _histograms(
+    session: Session, model: Any, fields: tuple[tuple[str, bool], ...]
+) -> list[Histogram]:
+    hub_object = "person" if model is Person else "account"
     found = []
-    for field in (f for f in fields if f in known):
-        raw = _raw_value(session, model, field, known[field].custom)
+    for field, custom in fields:
+        raw = _raw_value(session, model, field, custom)
         rows = session.execute(select(raw, func.count()).where(
             col(model.deleted_at).is_(None)).group_by(raw)).all()
         records = sum(int(n) for _, n in rows)
@@ -135,11 +189,11 @@ def _bins(counts: dict[float, int], low: float, high: float) -> tuple[Bin, ...]:
 
 @dataclass(frozen=True, slots=True)
 class FunnelStep:
-    """A main-path stage: people who entered it in the range, and how they went on."""
+    """A main-path stage: moves into it in the range, and how those people went on."""
 
     stage: str
     entered: int
-    #: Of them, how many reached a later main-path stage afterwards (by now).
+    #: Of those entries, how many were followed by a move to a later main-path stage (by now).
     went_on: int
     #: The next main-path stage, and the median days to it of those who went there next.
     next_stage: str | None
@@ -158,40 +212,40 @@ def _days(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
 
 
 def funnel(session: Session, stages: Sequence[str], dates: DateRange) -> list[FunnelStep]:
-    """Per main-path stage, in order: first entries in the range, conversion, median days.
+    """Per main-path stage, in order: moves into it in the range, conversion, median days.
 
-    One query: each person's first entry into each stage (``stage_entered_at``'s meaning,
-    from ``lifecycle_history``), of the people with a move in the range; window functions
-    then tell, per entry, the stage entered next and the furthest stage entered afterwards.
-    Moves of one run share a time, so ties go by stage order.
+    One query over the moves since the range's start (``lifecycle_history``, so its cost
+    follows the range, not the hub's age): a window function gives each move the person's
+    next one, which says whether they went further and how many days it took. A person who
+    enters a stage twice in the range (back from a detour) counts twice, as two entries.
+    Moves of one run share a time: the row id (insertion order) breaks the tie.
     """
     if not stages:
         return []
+    history = LifecycleHistory
+    return list(_cached(session, ("funnel", tuple(stages), dates),
+                        _version(session, history.id, history.person_id),
+                        lambda: _funnel(session, list(stages), dates)))
+
+
+def _funnel(session: Session, stages: list[str], dates: DateRange) -> list[FunnelStep]:
     rank = {name: i for i, name in enumerate(stages)}
     history = LifecycleHistory
-    moved = select(history.person_id).where(dates.created(col(history.at)))
-    firsts = (
-        select(col(history.person_id).label("person_id"), col(history.to_stage).label("stage"),
-               func.min(history.at).label("at"))
-        .where(col(history.to_stage).in_(list(stages)), col(history.person_id).in_(moved))
-        .group_by(history.person_id, history.to_stage).subquery("firsts"))
-    order = (firsts.c.at, case(rank, value=firsts.c.stage))
-    by_person: dict[str, Any] = {"partition_by": firsts.c.person_id, "order_by": order}
-    ranked = select(
-        firsts.c.stage, firsts.c.at, case(rank, value=firsts.c.stage).label("rank"),
-        func.max(case(rank, value=firsts.c.stage)).over(rows=(1, None), **by_person)
-        .label("furthest_after"),
-        func.lead(firsts.c.stage).over(**by_person).label("next_stage"),
-        func.lead(firsts.c.at).over(**by_person).label("next_at"),
-    ).subquery("ranked")
+    by_person: dict[str, Any] = {"partition_by": history.person_id,
+                                 "order_by": (history.at, history.id)}
+    moves = (select(col(history.to_stage).label("stage"), col(history.at).label("at"),
+                    func.lead(history.to_stage).over(**by_person).label("next_stage"),
+                    func.lead(history.at).over(**by_person).label("next_at"))
+             .where(*_since(dates, col(history.at))).subquery("moves"))
     following = {stage: stages[i + 1] for i, stage in enumerate(stages[:-1])}
     # Days to the next main-path stage, for those who entered it next (to 0.01 day).
-    days = case((ranked.c.next_stage == case(following, value=ranked.c.stage, else_=None),
-                 func.round(_days(session, ranked.c.next_at, ranked.c.at), 2)), else_=None)
-    went_on = case((ranked.c.furthest_after > ranked.c.rank, 1), else_=0)
+    days = case((moves.c.next_stage == case(following, value=moves.c.stage, else_=None),
+                 func.round(_days(session, moves.c.next_at, moves.c.at), 2)), else_=None)
+    further = case(rank, value=moves.c.next_stage, else_=-1) > case(rank, value=moves.c.stage)
     rows = session.execute(
-        select(ranked.c.stage, days, func.count(), func.sum(went_on))
-        .where(dates.created(ranked.c.at)).group_by(ranked.c.stage, days)).all()
+        select(moves.c.stage, days, func.count(), func.sum(case((further, 1), else_=0)))
+        .where(col(moves.c.stage).in_(list(stages)), dates.created(moves.c.at))
+        .group_by(moves.c.stage, days)).all()
     entered: dict[str, int] = {}
     on: dict[str, int] = {}
     gaps: dict[str, list[tuple[float, int]]] = {}
@@ -203,6 +257,11 @@ def funnel(session: Session, stages: Sequence[str], dates: DateRange) -> list[Fu
     return [FunnelStep(stage, entered.get(stage, 0), on.get(stage, 0), following.get(stage),
                        _median(gaps.get(stage, [])))
             for stage in stages]
+
+
+def _since(dates: DateRange, column: Any) -> list[ColumnElement[bool]]:
+    """Moves from the range's first day on: the entries in it and the moves that follow them."""
+    return [] if dates.start is None else [DateRange(dates.start, None).created(column)]
 
 
 def _median(counted: list[tuple[float, int]]) -> float | None:
@@ -220,6 +279,11 @@ def _median(counted: list[tuple[float, int]]) -> float | None:
 
 def aql_weeks(session: Session, dates: DateRange) -> list[tuple[date, int]]:
     """People qualified (``aql``) per week of ``aql_at`` (weeks start on Monday), gaps as 0."""
+    return list(_cached(session, ("aql", dates), _version(session, Person.change_seq, Person.id),
+                        lambda: _aql_weeks(session, dates)))
+
+
+def _aql_weeks(session: Session, dates: DateRange) -> list[tuple[date, int]]:
     at = col(Person.aql_at)
     if _dialect(session) == "postgresql":
         week: ColumnElement[Any] = func.to_char(func.date_trunc("week", at), "YYYY-MM-DD")

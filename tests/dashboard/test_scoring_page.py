@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app import create_app
 from core.db import session
@@ -109,8 +110,8 @@ def test_histograms_count_the_seeded_people_and_accounts(
     assert "Nobody has a behavior_score yet." in html
 
 
-def _move(db: object, person: Person, to: str, days_ago: float, before: str | None) -> None:
-    db.add(LifecycleHistory(person_id=person.id, from_stage=before, to_stage=to,  # type: ignore[attr-defined]
+def _move(db: Session, person: Person, to: str, days_ago: float, before: str | None) -> None:
+    db.add(LifecycleHistory(person_id=person.id, from_stage=before, to_stage=to,
                             at=NOW - timedelta(days=days_ago), rule="transitions[0]", reason="x"))
 
 
@@ -118,28 +119,32 @@ def test_funnel_counts_entries_in_the_range_conversion_and_median_days(
     client: FlaskClient, engine: Engine
 ) -> None:
     with session(engine) as db:
-        people = [_person(n) for n in range(5)]
+        people = [_person(n) for n in range(6)]
         db.add_all(people)
         db.flush()
-        p1, p2, p3, p4, p5 = people
+        p1, p2, p3, p4, p5, p6 = people
         # p1 skips Engaged and SAL; p2 goes step by step; p4 became Known before the range.
         for person, moves in ((p1, [("Known", 50), ("MQL", 40), ("SQL", 30)]),
                               (p2, [("Known", 50), ("Engaged", 45), ("MQL", 35)]),
                               (p3, [("Known", 20)]),
                               (p4, [("Known", 200), ("Engaged", 10)]),
-                              (p5, [("Known", 60), ("Engaged", 52)])):
+                              (p5, [("Known", 60), ("Engaged", 52)]),
+                              # Recycled and qualified again: two entries into MQL.
+                              (p6, [("Known", 80), ("MQL", 70), ("Recycled", 60),
+                                    ("MQL", 40)])):
             before = None
             for stage, days in moves:
                 _move(db, person, stage, days, before)
                 before = stage
     rows = _funnel(_page(client))
-    # Known: p1, p2, p3, p5 in the last 90 days; p1, p2 and p5 went on (p1 straight to MQL).
-    # Median days to Engaged: p2 5, p5 8 → 6.5.
-    assert rows["Known"] == ["4", "3", "75.0 %", "6.5 to Engaged"]
+    # Known: p1, p2, p3, p5, p6 in the last 90 days; all but p3 went on (p1 and p6 straight
+    # to MQL). Median days to Engaged: p2 5, p5 8 → 6.5.
+    assert rows["Known"] == ["5", "4", "80.0 %", "6.5 to Engaged"]
     # Engaged: p2, p4, p5; only p2 went on, 10 days later, to MQL.
     assert rows["Engaged"] == ["3", "1", "33.3 %", "10.0 to MQL"]
-    # MQL: p1 (on to SQL, skipping SAL, so no days to SAL) and p2.
-    assert rows["MQL"] == ["2", "1", "50.0 %", "—"]
+    # MQL: p1 (on to SQL, skipping SAL, so no days to SAL), p2, and p6 twice (recycled next,
+    # which is not further on, then nothing yet).
+    assert rows["MQL"] == ["4", "1", "25.0 %", "—"]
     assert rows["SAL"] == ["0", "0", "—", "—"]
     assert rows["SQL"][0] == "1" and rows["Customer"] == ["0", "—", "—", "—"]
     # A range of the last 25 days: p3 became Known, p4 Engaged; nobody went on since.
@@ -168,7 +173,7 @@ def test_rules_are_listed_from_the_files(client: FlaskClient) -> None:
     html = _page(client)
     assert 'id="scoring-ok"' in html and 'id="lifecycle-ok"' in html
     demographic = table(html, "demographic-rules")
-    assert ["Decision maker", "fit_score", "20"] == demographic[1][:3]
+    assert demographic[1][:3] == ["Decision maker", "fit_score", "20"]
     behavioral = {r[0]: r for r in table(html, "behavioral-rules")[1:]}
     assert behavioral["Filled in a form"][2:] == ["@form_fill", "type: form_fill", "—",
                                                  "30 a day, 90 in all"]
@@ -264,3 +269,27 @@ def test_a_person_page_says_when_the_stored_score_is_behind(
     assert "= 20" in fit and "stored 3" in fit
     assert "No stage change recorded for this person." in html
     assert "<span class=\"subtitle\">none yet</span>" in html
+
+
+def test_the_page_counts_again_once_people_or_stages_change(
+    client: FlaskClient, engine: Engine
+) -> None:
+    with session(engine) as db:
+        ann = _person(1, attributes={"fit_score": 10})
+        db.add(ann)
+    assert _bars(_page(client), "histogram-person-fit_score") == {"10": "1 people"}
+    with session(engine) as db:
+        db.add(_person(2, attributes={"fit_score": 12}))
+    assert _bars(_page(client), "histogram-person-fit_score") == {
+        "10": "1 people", "11": "0 people", "12": "1 people"}
+    with session(engine) as db:  # a score written in place, as a scoring run does
+        found = db.get(Person, ann.id)
+        assert found is not None
+        found.attributes = {"fit_score": 11}
+        db.add(found)
+    assert _bars(_page(client), "histogram-person-fit_score") == {
+        "11": "1 people", "12": "1 people"}
+    assert _funnel(_page(client))["Known"][0] == "0"
+    with session(engine) as db:
+        _move(db, ann, "Known", 1, None)
+    assert _funnel(_page(client))["Known"][0] == "1"
