@@ -19,8 +19,8 @@ from cli.explain import find_records
 from core.clock import utcnow
 from core.errors import InputError
 from core.models import Person
-from scoring.loader import load_scoring, scoring_path
 from scoring.explain import explain_person, lifecycle_rules
+from scoring.loader import load_scoring, scoring_path
 from scoring.run import run_scoring
 from scoring.spec import Scoring
 
