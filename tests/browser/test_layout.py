@@ -352,7 +352,7 @@ def _seed_scoring(engine: Engine) -> str:
     """People with scores, long stage histories and AQL, for the Scoring and person pages;
     returns the id of a person with every panel filled."""
     with session(engine) as db:
-        people = [Person(email=f"{n}.{LONG_EMAIL}", title="Vice President, Global Demand "
+        people = [Person(email=f"scored-{n}.{LONG_EMAIL}", title="Vice President, Global Demand "
                          "Generation and Marketing Operations", score=n * 7 % 120,
                          lifecycle_stage="MQL", aql=n % 3 == 0,
                          aql_at=NOW - timedelta(days=n % 80) if n % 3 == 0 else None,
