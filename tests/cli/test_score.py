@@ -97,3 +97,17 @@ def test_score_explain_shows_stage_history_and_aql_parts(
     assert {p["name"]: p["passed"] for p in data["aql_parts"]} == {
         "titles": True, "complete": False, "behavior_score": True, "account_score": False}
     assert data["aql"] is False and data["aql_at"] is None
+
+
+def test_score_explain_still_explains_scores_when_the_lifecycle_file_is_broken(
+    syncline: Invoke, project: Path, ready: Engine
+) -> None:
+    shutil.copy(SHIPPED_MAPPINGS / "scoring.yaml", project / "mappings" / "scoring.yaml")
+    (project / "mappings" / "lifecycle.yaml").write_text("stages: [A, A]\n", encoding="utf-8")
+    add(ready, Person(email="cy@acme.example", title="VP Sales", country="FR"))
+    out = syncline("score", "explain", "cy@acme.example")
+    assert out.exit_code == 0, out.output
+    assert "fit_score = 30" in out.stdout and "stage (none)" in out.stdout
+    assert "stage history: no stage change recorded" in out.stdout
+    assert "aql no" in out.stdout and "pass  titles" not in out.stdout
+    assert "note: mappings/lifecycle.yaml:1" in out.stderr

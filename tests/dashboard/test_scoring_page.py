@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import create_app
 from core.db import session
@@ -208,6 +208,14 @@ def test_a_broken_scoring_file_shows_its_file_and_line_and_the_page_still_works(
     assert f'<td class="num muted">{line}</td><td><code>  bogus_token: lots</code>' in html
     assert _bars(html, "histogram-person-score")["12"] == "1 people"
     assert 'id="funnel-unavailable"' in html
+    # A person's page says why it has no breakdown, and lists the same problems.
+    with session(engine) as db:
+        person = db.exec(select(Person)).first()
+        assert person is not None
+    page = _page(client, f"/records/person/{person.id}")
+    assert "No scoring file loads" in page
+    problems = page.split('id="scoring-problems"', 1)[1].split("</ul>", 1)[0]
+    assert f"scoring.yaml:{line} tokens.bogus_token" in problems
 
 
 def test_scoring_is_in_the_navigation(client: FlaskClient) -> None:
