@@ -95,6 +95,8 @@ class ScoreValue:
     value: int | None
     stored: Any
     lines: tuple[Line, ...]
+    #: A combined score's formula (``fit_score + behavior_score``); None for a rule-fed one.
+    formula: str | None = None
 
     @property
     def stale(self) -> bool:
@@ -162,6 +164,7 @@ class Explanation:
         return {
             "person": self.person_id, "email": self.email,
             "scores": {s.name: s.value for s in scores},
+            "formulas": {s.name: s.formula for s in scores if s.formula},
             "stored": {s.name: s.stored for s in scores},
             "contributions": [line.as_json() for s in scores for line in s.lines],
             "stage": self.stage, "stage_entered_at": self.stage_entered_at,
@@ -177,7 +180,8 @@ class Explanation:
         out = [f"person {self.person_id} {self.email or ''}".rstrip()]
         for score in self.scores or []:
             note = (f" (stored {score.stored}: run `syncline score run`)" if score.stale else "")
-            out.append(f"  {score.name} = {score.value}{note}")
+            made = f"  [{score.formula}]" if score.formula else ""
+            out.append(f"  {score.name} = {score.value}{made}{note}")
         out.extend(f"  {line.text()}" for score in self.scores or [] for line in score.lines)
         out.append(f"stage {self.stage or '(none)'}")
         for name, when in self.stage_entered_at.items():
@@ -214,7 +218,8 @@ def explain_person(
         lines = [Line.of(c) for c in scored.contributions]
         found.scores = [
             ScoreValue(name, value, schema.get(person, name),
-                       tuple(line for line in lines if line.score == name))
+                       tuple(line for line in lines if line.score == name),
+                       rules.formulas[name].source if name in rules.formulas else None)
             for name, value in scored.values.items()
         ]
         found.problems.extend(scored.problems)

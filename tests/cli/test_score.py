@@ -78,6 +78,7 @@ def test_score_explain_shows_stage_history_and_aql_parts(
     out = syncline("score", "explain", "bea@bigco.example")
     assert out.exit_code == 0, out.output
     lines = [line.strip() for line in out.stdout.splitlines()]
+    assert "score = 89  [fit_score + behavior_score]" in lines
     assert "stage MQL" in lines
     moves = [line for line in lines if "→ Engaged" in line or "→ MQL" in line]
     assert moves[0].startswith("(none) → Engaged ")
@@ -91,6 +92,7 @@ def test_score_explain_shows_stage_history_and_aql_parts(
     assert "FAIL  account_score: account_score has no value (needs at least 50)" in lines
 
     data = json.loads(syncline("score", "explain", "bea@bigco.example", "--json").stdout)
+    assert data["formulas"] == {"score": "fit_score + behavior_score"}
     assert data["stage"] == "MQL" and set(data["stage_entered_at"]) == {"Engaged", "MQL"}
     assert [(m["from"], m["to"], m["rule"]) for m in data["history"]] == [
         (None, "Engaged", "transitions[1]"), ("Engaged", "MQL", "transitions[2]")]

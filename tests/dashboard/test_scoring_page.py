@@ -250,6 +250,8 @@ def test_a_persons_page_shows_score_breakdown_stage_history_and_aql_parts(
     # The 90-day-old form fill is worth half its 15 points (a 90-day half-life).
     assert "<td class=\"num\">+15</td>\n                    <td class=\"num\">7.5</td>" in behavior
     assert "decay -7.5" in behavior
+    combined = html.split('id="score-score"', 1)[1].split("</section>", 1)[0]
+    assert "Combined from the scores above: <code>fit_score + behavior_score</code>" in combined
     history = table(html, "stage-history")
     assert history[0] == ["When", "From", "To", "Rule", "Why"]
     assert [row[1:4] for row in history[1:]] == [["Engaged", "MQL", "transitions[2]"],
@@ -301,3 +303,19 @@ def test_the_page_counts_again_once_people_or_stages_change(
     with session(engine) as db:
         _move(db, ann, "Known", 1, None)
     assert _funnel(_page(client))["Known"][0] == "1"
+
+
+def test_without_the_files_the_page_says_so_and_still_charts_score(
+    client: FlaskClient, engine: Engine, folder: Path
+) -> None:
+    (folder / "scoring.yaml").unlink()
+    (folder / "lifecycle.yaml").unlink()
+    with session(engine) as db:
+        db.add(_person(1, score=7))
+    html = _page(client, "/scoring?from=soon&to=2026-06-01")
+    assert 'id="scoring-missing"' in html and 'id="lifecycle-missing"' in html
+    assert _bars(html, "histogram-person-score") == {"7": "1 people"}
+    assert "which is missing" in html and "funnel-table" not in html
+    assert "from: &#39;soon&#39; is not a date (YYYY-MM-DD); the range ignores it" in html
+    # The range ends on the day asked and starts 90 days before it.
+    assert 'id="aql-none">Nobody qualified from 2026-03-03 to 2026-06-01' in html
