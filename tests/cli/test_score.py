@@ -84,12 +84,12 @@ def test_score_explain_shows_stage_history_and_aql_parts(
     assert moves[0].startswith("(none) → Engaged ")
     assert "transitions[1]: behavior_score >= 15 holds" in moves[0]
     assert moves[1].startswith("Engaged → MQL ")
-    assert "transitions[2]: score >= 60 and fit_score >= 20 holds" in moves[1]
+    assert "transitions[2]: aql or (score >= 60 and fit_score >= 20) holds" in moves[1]
     assert "aql no" in lines
     assert "pass  titles: title 'Director of Sales' matches Director" in lines
     assert "FAIL  complete: blank: company" in lines
     assert "pass  behavior_score: behavior_score 44 >= 30" in lines
-    assert "FAIL  account_score: account_score has no value (needs at least 50)" in lines
+    assert "FAIL  account_score: account_score has no value (needs at least 40)" in lines
 
     data = json.loads(syncline("score", "explain", "bea@bigco.example", "--json").stdout)
     assert data["formulas"] == {"score": "fit_score + behavior_score"}

@@ -185,7 +185,7 @@ def test_rules_are_listed_from_the_files(client: FlaskClient) -> None:
     assert fields["score"] == ["fit_score + behavior_score", "—"]
     transitions = {r[0]: r[1:] for r in table(html, "transitions")[1:]}
     assert transitions["transitions[2]"] == [
-        "Engaged, Known, Nurture, Recycled", "MQL", "when score >= 60 and fit_score >= 20", "no"]
+        "Engaged, Known", "MQL", "when aql or (score >= 60 and fit_score >= 20)", "no"]
     assert "Anonymous → Known → Engaged → MQL" in html
 
 
@@ -256,7 +256,7 @@ def test_a_persons_page_shows_score_breakdown_stage_history_and_aql_parts(
     assert history[0] == ["When", "From", "To", "Rule", "Why"]
     assert [row[1:4] for row in history[1:]] == [["Engaged", "MQL", "transitions[2]"],
                                                  ["—", "Engaged", "transitions[1]"]]
-    assert history[1][4] == "score >= 60 and fit_score >= 20 holds"
+    assert history[1][4] == "aql or (score >= 60 and fit_score >= 20) holds"
     assert "<span class=\"subtitle\">MQL</span>" in html
     marks = {name: kind for kind, name in re.findall(
         r'<li class="(pass|fail)" data-part="(\w+)"', html)}
