@@ -2,7 +2,9 @@
 
 ``run`` scores the people and accounts whose fields, touches or account changed since the last
 run (``--full``: all, which also brings decay up to date); ``explain`` lists every rule that
-gave a person points, when, and what decay took. Rules come from ``<mappings>/scoring.yaml``.
+gave a person points, when, and what decay took, then its stage history and AQL parts
+(``scoring.explain``, as the person's dashboard page shows them). Rules come from
+``<mappings>/scoring.yaml`` and ``lifecycle.yaml``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from cli.explain import find_records
 from core.clock import utcnow
 from core.errors import InputError
 from core.models import Person
+from scoring.explain import explain_person, lifecycle_rules
 from scoring.loader import load_scoring, scoring_path
-from scoring.run import person_scores, run_scoring
+from scoring.run import run_scoring
 from scoring.spec import Scoring
 
 
@@ -52,8 +55,9 @@ def run_command(app: App, full: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @pass_app
 def explain_command(app: App, record: str, as_json: bool) -> None:
-    """Every rule that gave this person points, when, and the decay applied."""
+    """Every rule that gave this person points (when, decay, caps), its stages and AQL parts."""
     rules, schema, now = _rules(app), app.schema, utcnow()
+    lifecycle, lifecycle_problems = lifecycle_rules(app.mappings_dir)
     with Session(app.engine) as session:
         people = [r for kind, r in find_records(session, record, "score explain")
                   if kind == "person"]
@@ -61,40 +65,14 @@ def explain_command(app: App, record: str, as_json: bool) -> None:
             raise InputError("score explain", f"{record!r} is not a person")
         person = people[0]
         assert isinstance(person, Person)
-        scores = person_scores(session, rules, schema, person, now)
-        stored = {name: schema.get(person, name) for name in scores.values}
-    lines = [
-        {"rule": c.rule, "kind": c.kind, "score": c.score, "points": c.points,
-         "now": round(c.after, 2), "decayed": round(c.decayed, 2),
-         "at": c.at.isoformat() if c.at else None, "touch": c.touch_id,
-         "capped_by": c.capped_by, "reset": c.reset, "reset_by": c.reset_by}
-        for c in scores.contributions
-    ]
+        explanation = explain_person(session, person, schema, rules, lifecycle, now)
+    explanation.problems.extend(lifecycle_problems)
     if as_json:
-        click.echo(json.dumps({"person": person.id, "email": person.email,
-                               "scores": dict(scores.values), "stored": stored,
-                               "contributions": lines, "problems": list(scores.problems)},
-                              default=str))
+        click.echo(json.dumps(explanation.as_json(), default=str))
         return
-    click.echo(f"person {person.id} {person.email or ''}")
-    for name, value in scores.values.items():
-        note = "" if stored.get(name) == value else f" (stored {stored.get(name)}: run "
-        note += "`syncline score run`)" if note else ""
-        click.echo(f"  {name} = {value}{note}")
-    for line in lines:
-        when = f" at {str(line['at'])[:19].replace('T', ' ')}" if line["at"] else ""
-        extra = []
-        if line["decayed"]:
-            extra.append(f"decay -{line['decayed']:g}")
-        if line["capped_by"]:
-            extra.append(f"capped ({line['capped_by']})")
-        if line["reset_by"]:
-            extra.append(f"cancelled by {line['reset_by']}")
-        tail = f" [{', '.join(extra)}]" if extra else ""
-        sign = "=" if line["reset"] else ("+" if float(line["points"]) >= 0 else "")
-        click.echo(f"  {line['score']:<16} {sign}{line['points']:g} → {line['now']:g}  "
-                   f"{line['rule']} ({line['kind']}){when}{tail}")
-    for problem in scores.problems:
+    for line in explanation.text_lines():
+        click.echo(line)
+    for problem in explanation.problems:
         click.echo(f"note: {problem}", err=True)
 
 

@@ -22,6 +22,7 @@ PAGE_MODULES = (
     "dashboard.record_history",
     "dashboard.health",
     "dashboard.attribution.views",
+    "dashboard.scoring",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,6 +140,18 @@ def page_link(endpoint: str) -> Callable[[int], str]:
     return lambda number: url_for(endpoint, **args, page=number)
 
 
+def day_arg(name: str, problems: list[str]) -> date | None:
+    """The ``?name=`` date (YYYY-MM-DD), or None; a bad one is noted in ``problems``."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(f"{name}: {text!r} is not a date (YYYY-MM-DD); the range ignores it")
+        return None
+
+
 def known_mappings() -> list[str]:
     """List mapping names for filter menus: every mapping that has run (index-only scan)."""
     return list(db().exec(select(SyncRun.mapping).distinct().order_by(SyncRun.mapping)))
@@ -154,6 +166,7 @@ SECTIONS = (
     ("dashboard.connections", "Connections"),
     ("dashboard.inbound", "Inbound"),
     ("dashboard.attribution", "Attribution"),
+    ("dashboard.scoring", "Scoring"),
 )
 
 

@@ -32,6 +32,7 @@ from dashboard.auth import admin_required, current_user
 from dashboard.blueprint import bp, db, format_when, log
 from dashboard.members import HUB_OBJECT as MEMBER
 from dashboard.members import member_labels
+from dashboard.scoring import person_explanation
 from dashboard.workspace import Workspace
 from jobs.explain import about_record, explain_record
 
@@ -224,6 +225,7 @@ def _render(
         posted=posted or {},
         edit_message=message,
         attribution=record_attribution(db(), hub_object, found),
+        scoring=person_explanation(hub_object, found),
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -43,7 +42,7 @@ from core.models import (
 )
 from dashboard import workspace
 from dashboard.attribution.sides import METRICS, compare
-from dashboard.blueprint import bp, db
+from dashboard.blueprint import bp, day_arg, db
 from dashboard.charts import render_grouped_bars
 from dashboard.records import HUB_ID_LENGTH, find_record, page_title
 
@@ -108,22 +107,11 @@ def _settings() -> tuple[AttributionSettings | None, str | None]:
         return None, str(exc)
 
 
-def _day(name: str, problems: list[str]) -> date | None:
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.append(f"{name}: {text!r} is not a date (YYYY-MM-DD); the range ignores it")
-        return None
-
-
 def _filters(settings: AttributionSettings | None) -> Filters:
     problems: list[str] = []
     by = request.args.get("by", "campaign")
     by = by if by in GROUPINGS else "campaign"
-    start, end = _day("from", problems), _day("to", problems)
+    start, end = day_arg("from", problems), day_arg("to", problems)
     if start and end and start > end:
         problems.append(f"from {start} is after to {end}: showing the range from {end} to {start}")
         start, end = end, start

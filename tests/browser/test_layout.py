@@ -27,6 +27,7 @@ from core.models import (
     Campaign,
     CampaignMember,
     FieldHistory,
+    LifecycleHistory,
     Opportunity,
     OpportunityContactRole,
     Person,
@@ -344,4 +345,60 @@ def test_the_attribution_and_opportunity_pages_fit_a_1366_window(
     page.goto(live.url + "/attribution")
     assert page.locator("svg.chart-grouped rect.chart-series-0").count() >= 6
     assert page.locator("#attribution-table tbody tr").count() >= 6
+    page.close()
+
+
+def _seed_scoring(engine: Engine) -> str:
+    """People with scores, long stage histories and AQL, for the Scoring and person pages;
+    returns the id of a person with every panel filled."""
+    with session(engine) as db:
+        people = [Person(email=f"scored-{n}.{LONG_EMAIL}", title="Vice President, Global Demand "
+                         "Generation and Marketing Operations", score=n * 7 % 120,
+                         lifecycle_stage="MQL", aql=n % 3 == 0,
+                         aql_at=NOW - timedelta(days=n % 80) if n % 3 == 0 else None,
+                         attributes={"fit_score": n * 3 % 60, "behavior_score": n * 5 % 90,
+                                     "score_product_a": n % 40})
+                  for n in range(60)]
+        db.add_all(people)
+        db.flush()
+        for n, who in enumerate(people):
+            stages = ["Known", "Engaged", "MQL"][: 1 + n % 3]
+            before = None
+            for step, stage in enumerate(stages):
+                db.add(LifecycleHistory(
+                    person_id=who.id, from_stage=before, to_stage=stage,
+                    at=NOW - timedelta(days=60 - n % 50 - step * 4), rule=f"transitions[{step}]",
+                    reason="score >= 60 and fit_score >= 20 and account.employees >= 1000 "
+                    "and lifecycle_stage in ['Known', 'Engaged', 'Recycled', 'Nurture'] holds"))
+                before = stage
+        for n, kind in enumerate(["form_fill", "webinar_attended", "web_visit", "email_click"]):
+            db.add(Touch(person_id=people[2].id, occurred_at=NOW - timedelta(days=5 + n),
+                         touch_type=kind, landing_page="/pricing", origin="import"))
+        return people[2].id
+
+
+def test_the_scoring_page_and_a_persons_score_panels_fit_a_1366_window(
+    browser: Any, server: tuple[LiveServer, int], sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    live, _ = server
+    person_id = _seed_scoring(sqlite_engine)
+    shots = _shots(tmp_path)
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    _log_in(page, live.url, "admin@example.com")
+    for name, url in [("scoring", f"/scoring?from={(NOW - timedelta(days=90)).date()}"
+                                  f"&to={NOW.date()}"),
+                      ("person-scores", f"/records/person/{person_id}")]:
+        page.goto(live.url + url)
+        _fits(page, shots, name)
+        for table in page.locator("main table:visible").all():
+            box, holder = table.bounding_box(), page.locator("main").bounding_box()
+            assert box is not None and holder is not None
+            assert box["x"] + box["width"] <= holder["x"] + holder["width"] + 1, (
+                f"{name}: a table ({box}) is wider than the page ({holder})")
+    page.goto(live.url + f"/scoring?from={(NOW - timedelta(days=90)).date()}&to={NOW.date()}")
+    assert page.locator("svg.chart rect.chart-bar").count() >= 20
+    assert page.locator("#funnel-table tbody tr").count() == 8
+    page.goto(live.url + f"/records/person/{person_id}")
+    assert page.locator("#stage-history tbody tr").count() == 3
+    assert page.locator("#aql-parts li").count() == 4
     page.close()
