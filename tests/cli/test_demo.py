@@ -90,6 +90,14 @@ def test_demo_once_three_times_then_errors_list(
     scored = [p for p in people_rows if "fit_score" in json_value(p["attributes"])]
     assert len(scored) == len(people_rows), "every person scored by mappings/scoring.yaml"
     assert count(hub, "lifecycle_history") > 0
+    # Seeded engagement, not seeded numbers: some people are MQLs, some qualified by AQL,
+    # and their Leads say so in Salesforce.
+    assert sum(p["lifecycle_stage"] == "MQL" for p in people_rows) >= 5
+    assert sum(bool(p["aql"]) for p in people_rows) >= 1
+    org = json.loads((tmp_path / "instance" / "demo" / "salesforce.json").read_text())
+    leads = org["tables"]["Lead"]
+    leads = leads.values() if isinstance(leads, dict) else leads
+    assert sum(lead.get("Status") == "Marketing Qualified" for lead in leads) >= 5
     assert "hub_step.failed" not in first.stderr, first.stderr
 
     # Dynamics deals, their contact and stakeholders: their credit goes to syncline_attribution.
