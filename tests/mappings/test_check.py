@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from connectors.base import FieldInfo, ObjectInfo
-from core.hubschema import HubSchema
+from core.hubschema import HubField, HubSchema
 from mappings.check import Problem, check_against_remote
 from mappings.loader import load_mapping
 from mappings.spec import Mapping
@@ -160,6 +160,23 @@ fields:
         "mappings/m.yaml:8 fields.lead_source.remote: warning: LeadSource is a restricted "
         "picklist and this row has no value_map: hub values outside it will fail; allowed: "
         "'Web', 'Event'",
+    ]
+
+
+def test_a_value_an_open_picklist_does_not_list_is_a_warning(write: Write) -> None:
+    # Salesforce stores it, but nobody can pick it or report on it: the org lacks the value.
+    text = HEAD + """\
+fields:
+  - {hub: email, remote: Email}
+  - {hub: lead_status, remote: Status, value_map: {Open: Open, MQL: Marketing Qualified}}
+"""
+    hub = HubSchema.standard()
+    hub.objects["person"]["lead_status"] = HubField("lead_status", custom=True)
+    objects = _lead(EMAIL, FieldInfo("Status", "picklist", picklist_values=("Open", "Closed")))
+    assert _check(write, text, objects, hub) == [
+        "mappings/m.yaml:7 fields.lead_status.value_map: warning: 'Marketing Qualified' is not "
+        "among the values of the picklist Status; add it there, or map to one of: 'Open', "
+        "'Closed'",
     ]
 
 
