@@ -6,9 +6,10 @@ in is documented in ``lifecycle/DESIGN.md`` ("Which rule wins"), in short:
 
 1. ``recycle: true`` rules, in file order: the first that fires and changes the stage wins
    (a sales decision or an idle timer outranks scoring);
-2. otherwise the forward rules that fire: the furthest main-path stage wins (file order breaks
-   a tie), and only if it is ahead of the current stage: the engine never moves backwards
-   without ``recycle: true``.
+2. otherwise the forward rules that fire: the nearest main-path stage ahead of the current
+   one wins (file order breaks a tie): the engine never moves backwards without
+   ``recycle: true``, and a caller that asks again after each move walks the person through
+   every stage whose rule holds (Known, Engaged, then MQL), as a funnel counts them.
 
 A rule applies from the stages its ``from`` lists; without ``from``, from any main-path stage
 (or from no stage yet); ``from: any`` also from detours. A detour is left only by a rule that
@@ -97,8 +98,8 @@ def next_stage(lifecycle: Lifecycle, facts: Facts, now: datetime) -> Move | None
         target = lifecycle.stage(rule.to)
         if target is None or target.rank is None or not _ahead(target, current):
             continue  # forward only: never back, never sideways
-        if best is not None and target.rank <= best[0]:
-            continue  # only a further stage beats the best so far
+        if best is not None and target.rank >= best[0]:
+            continue  # only a nearer stage beats the best so far
         reason = _fires(rule, facts, current, variables, now)
         if reason is not None:
             best = (target.rank, rule, reason)

@@ -80,11 +80,13 @@ def test_score_explain_shows_stage_history_and_aql_parts(
     lines = [line.strip() for line in out.stdout.splitlines()]
     assert "score = 89  [fit_score + behavior_score]" in lines
     assert "stage MQL" in lines
-    moves = [line for line in lines if "→ Engaged" in line or "→ MQL" in line]
-    assert moves[0].startswith("(none) → Engaged ")
-    assert "transitions[1]: behavior_score >= 15 holds" in moves[0]
-    assert moves[1].startswith("Engaged → MQL ")
-    assert "transitions[2]: aql or (score >= 60 and fit_score >= 20) holds" in moves[1]
+    moves = [line for line in lines if "→ Known" in line or "→ Engaged" in line
+             or "→ MQL" in line]
+    assert moves[0].startswith("(none) → Known ")
+    assert moves[1].startswith("Known → Engaged ")
+    assert "transitions[1]: behavior_score >= 15 holds" in moves[1]
+    assert moves[2].startswith("Engaged → MQL ")
+    assert "transitions[2]: aql or (score >= 60 and fit_score >= 20) holds" in moves[2]
     assert "aql no" in lines
     assert "pass  titles: title 'Director of Sales' matches Director" in lines
     assert "FAIL  complete: blank: company" in lines
@@ -93,9 +95,11 @@ def test_score_explain_shows_stage_history_and_aql_parts(
 
     data = json.loads(syncline("score", "explain", "bea@bigco.example", "--json").stdout)
     assert data["formulas"] == {"score": "fit_score + behavior_score"}
-    assert data["stage"] == "MQL" and set(data["stage_entered_at"]) == {"Engaged", "MQL"}
+    assert data["stage"] == "MQL"
+    assert set(data["stage_entered_at"]) == {"Known", "Engaged", "MQL"}
     assert [(m["from"], m["to"], m["rule"]) for m in data["history"]] == [
-        (None, "Engaged", "transitions[1]"), ("Engaged", "MQL", "transitions[2]")]
+        (None, "Known", "transitions[0]"), ("Known", "Engaged", "transitions[1]"),
+        ("Engaged", "MQL", "transitions[2]")]
     assert {p["name"]: p["passed"] for p in data["aql_parts"]} == {
         "titles": True, "complete": False, "behavior_score": True, "account_score": False}
     assert data["aql"] is False and data["aql_at"] is None

@@ -255,7 +255,8 @@ def test_a_persons_page_shows_score_breakdown_stage_history_and_aql_parts(
     history = table(html, "stage-history")
     assert history[0] == ["When", "From", "To", "Rule", "Why"]
     assert [row[1:4] for row in history[1:]] == [["Engaged", "MQL", "transitions[2]"],
-                                                 ["—", "Engaged", "transitions[1]"]]
+                                                 ["Known", "Engaged", "transitions[1]"],
+                                                 ["—", "Known", "transitions[0]"]]
     assert history[1][4] == "aql or (score >= 60 and fit_score >= 20) holds"
     assert "<span class=\"subtitle\">MQL</span>" in html
     marks = {name: kind for kind, name in re.findall(

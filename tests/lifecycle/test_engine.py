@@ -29,11 +29,21 @@ def test_a_new_person_with_an_email_becomes_known(rules: Lifecycle) -> None:
     assert move == Move(None, "Known", "transitions[0]", "email holds")
 
 
-def test_the_furthest_stage_whose_rule_fires_wins(rules: Lifecycle) -> None:
+def test_the_nearest_stage_ahead_whose_rule_fires_wins_one_step_at_a_time(
+    rules: Lifecycle,
+) -> None:
     fields = {"email": "ann@example.com", "behavior_score": 40, "score": 70, "fit_score": 25}
+    assert _move(rules, fields=fields) == Move(None, "Known", "transitions[0]", "email holds")
     move = _move(rules, fields=fields, stage="Known")
+    assert move == Move("Known", "Engaged", "transitions[1]", "behavior_score >= 15 holds")
+    move = _move(rules, fields=fields, stage="Engaged")
     assert move is not None and (move.to_stage, move.rule) == ("MQL", "transitions[2]")
     assert move.reason == "aql or (score >= 60 and fit_score >= 20) holds"
+    # A stage whose rule does not hold is skipped: not engaged, but on a new deal.
+    deal = datetime(2026, 11, 2, tzinfo=UTC)
+    move = _move(rules, fields={"email": "bo@example.com"}, stage="Known",
+                 opportunity_created_at=deal)
+    assert move is not None and move.to_stage == "Opportunity"
 
 
 def test_forward_only_a_lower_score_never_moves_a_person_back(rules: Lifecycle) -> None:
@@ -99,10 +109,13 @@ def test_opportunity_created_then_won(rules: Lifecycle) -> None:
     move = _move(rules, stage="SQL", opportunity_created_at=created)
     assert move == Move("SQL", "Opportunity", "transitions[7]",
                         "contact role on an opportunity created 2026-11-02")
-    # From a detour too (from: any), and won goes past created.
+    # From a detour too (from: any), through Opportunity to Customer when the deal is won.
     move = _move(rules, stage="Nurture", opportunity_created_at=created,
                  opportunity_won_at=NOW)
-    assert move == Move("Nurture", "Customer", "transitions[8]",
+    assert move is not None and (move.from_stage, move.to_stage) == ("Nurture", "Opportunity")
+    move = _move(rules, stage="Opportunity", opportunity_created_at=created,
+                 opportunity_won_at=NOW)
+    assert move == Move("Opportunity", "Customer", "transitions[8]",
                         "contact role on an opportunity won 2026-12-07")
     assert _move(rules, stage="Customer", opportunity_created_at=created,
                  opportunity_won_at=NOW) is None

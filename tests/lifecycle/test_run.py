@@ -58,19 +58,19 @@ def test_people_move_forward_with_history_and_aql(
     add(engine, acme, ann, bo)
 
     report = run_lifecycle(engine, lifecycle, schema, now=NOW)
-    # Ann: the furthest stage her rules reach from none (Engaged), then MQL, in one run;
+    # Ann: through every stage her rules reach, Known, Engaged, then MQL, in one run;
     # Bo: Known.
-    assert (report.mode, report.people, report.moved, report.aql_changed) == ("full", 2, 3, 1)
+    assert (report.mode, report.people, report.moved, report.aql_changed) == ("full", 2, 4, 1)
     moved = _person(engine, ann.id)
     assert moved.lifecycle_stage == "MQL"
-    assert set(moved.stage_entered_at) == {"Engaged", "MQL"}
+    assert set(moved.stage_entered_at) == {"Known", "Engaged", "MQL"}
     assert (moved.aql, moved.aql_at.replace(tzinfo=UTC)) == (True, NOW)
     assert _person(engine, bo.id).lifecycle_stage == "Known"
     with Session(engine) as db:
         history = list(db.exec(select(LifecycleHistory).where(
             LifecycleHistory.person_id == ann.id).order_by(LifecycleHistory.id)))
     assert [(h.from_stage, h.to_stage) for h in history] == [
-        (None, "Engaged"), ("Engaged", "MQL")]
+        (None, "Known"), ("Known", "Engaged"), ("Engaged", "MQL")]
     assert all(h.rule.startswith("transitions") and h.reason for h in history)
 
     quiet = run_lifecycle(engine, lifecycle, schema, now=NOW)
@@ -82,7 +82,8 @@ def test_people_move_forward_with_history_and_aql(
     later = run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(hours=1))
     assert later.people == 1 and later.moved == 1
     assert _person(engine, ann.id).lifecycle_stage == "Opportunity"
-    assert set(_person(engine, ann.id).stage_entered_at) == {"Engaged", "MQL", "Opportunity"}
+    assert set(_person(engine, ann.id).stage_entered_at) == {
+        "Known", "Engaged", "MQL", "Opportunity"}
 
 
 def test_entering_mql_sets_the_lead_status_and_sales_moves_the_stage_back(
