@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scoring.engine import score_person
-from tests.scoring.helpers import NOW, rules
+from scoring.loader import load_scoring
+from tests.scoring.helpers import NOW, ROOT, rules
 
 RULES = rules("""
 tokens: {decision_maker: 20}
@@ -62,3 +63,14 @@ def test_a_condition_that_fails_to_evaluate_counts_as_false_and_is_reported() ->
     result = score_person(broken, {"title": "VP"}, None, [], NOW)
     assert result["fit_score"] == 0
     assert len(result.problems) == 1 and result.problems[0].startswith("demographic 'Odd':")
+
+
+@pytest.mark.parametrize(("title", "points"), [
+    ("VP Sales", 20), ("Director of IT", 20), ("Chief of Staff", 20), ("Head of Growth", 20),
+    ("CMO", 20), ("CFO, EMEA", 20), ("Cook", 0), ("Coordinator", 0), ("Engineer", 0), (None, 0),
+])
+def test_the_shipped_decision_maker_rule(title: str | None, points: int) -> None:
+    shipped = load_scoring(ROOT / "mappings" / "scoring.yaml")
+    scores = score_person(shipped, {"title": title}, None, [], NOW)
+    assert scores.values["fit_score"] == points
+    assert scores.problems == ()
