@@ -116,10 +116,10 @@ def _dirty(db: Session, seq: int) -> list[str]:
     people = changed_people(db, seq)
     people |= set(db.exec(select(OpportunityContactRole.person_id).where(
         col(OpportunityContactRole.change_seq) > seq)))
-    deals = list(db.exec(select(Opportunity.id).where(col(Opportunity.change_seq) > seq)))
-    if deals:
-        people |= set(db.exec(select(OpportunityContactRole.person_id).where(
-            col(OpportunityContactRole.opportunity_id).in_(deals))))
+    # A join, not a list of ids: a list may pass the driver's parameter limit.
+    people |= set(db.exec(select(OpportunityContactRole.person_id).join(
+        Opportunity, col(Opportunity.id) == OpportunityContactRole.opportunity_id).where(
+        col(Opportunity.change_seq) > seq)))
     return sorted(people)
 
 

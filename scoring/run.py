@@ -121,10 +121,9 @@ def _dirty(db: Session, seq: int) -> tuple[list[str], list[str]]:
     """
     people = changed_people(db, seq)
     accounts = set(db.exec(select(Account.id).where(col(Account.change_seq) > seq)))
-    touched = list(db.exec(select(Touch.person_id).where(col(Touch.change_seq) > seq)))
-    if touched:
-        accounts |= {a for a in db.exec(select(Person.account_id).where(
-            col(Person.id).in_(touched))) if a}
+    # A join, not a list of ids: a list may pass the driver's parameter limit.
+    accounts |= {a for a in db.exec(select(Person.account_id).join(
+        Touch, col(Touch.person_id) == Person.id).where(col(Touch.change_seq) > seq)) if a}
     return sorted(people), sorted(accounts)
 
 
