@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -130,16 +131,26 @@ def _dirty(db: Session, seq: int) -> tuple[list[str], list[str]]:
 def facts_of(db: Session, person_ids: Iterable[str]) -> dict[str, list[TouchFacts]]:
     """Each person's live touches as scoring reads them (with their campaign's name)."""
     ids = list(person_ids)
-    # Plain rows of the columns TouchFacts.of reads (a Row has them as attributes): a page's
-    # few thousand touches as ORM objects cost more to build than to score.
-    touches = list(db.execute(select(*_TOUCH_FACTS).where(
-        col(Touch.person_id).in_(ids), col(Touch.deleted_at).is_(None))))
-    campaign_ids = list({t.campaign_id for t in touches if t.campaign_id})
+    found: dict[str, list[TouchFacts]] = {pid: [] for pid in ids}
+    rows = db.execute(select(*_TOUCH_FACTS).where(
+        col(Touch.person_id).in_(ids), col(Touch.deleted_at).is_(None)))
+    for person_id, touches in _facts(db, list(rows)).items():
+        found[person_id] = touches
+    return found
+
+
+def _facts(db: Session, rows: list[Any]) -> dict[str, list[TouchFacts]]:
+    """Touch rows (plain rows of the columns TouchFacts.of reads) by person, with campaign names.
+
+    Plain rows, not ORM objects: a page's few thousand touches cost more to build as objects
+    than to score.
+    """
+    campaign_ids = list({t.campaign_id for t in rows if t.campaign_id})
     named = select(Campaign.id, Campaign.name).where(col(Campaign.id).in_(campaign_ids))
     names = {cid: name for cid, name in db.exec(named).all()} if campaign_ids else {}
-    found: dict[str, list[TouchFacts]] = {pid: [] for pid in ids}
-    for touch in touches:
-        found[touch.person_id].append(
+    found: dict[str, list[TouchFacts]] = {}
+    for touch in rows:  # a Row has the attributes TouchFacts.of reads
+        found.setdefault(touch.person_id, []).append(
             TouchFacts.of(touch, names.get(touch.campaign_id or "")))  # type: ignore[arg-type]
     return found
 
@@ -208,10 +219,20 @@ def _score_accounts(
         return 0
     accounts = list(db.exec(select(Account).where(col(Account.id).in_(ids))))
     members: dict[str, list[str]] = {}
-    for person_id, account_id in db.exec(select(Person.id, Person.account_id).where(
-            col(Person.account_id).in_(ids), col(Person.deleted_at).is_(None))).all():
+    live = (col(Person.account_id).in_(ids), col(Person.deleted_at).is_(None))
+    for person_id, account_id in db.exec(select(Person.id, Person.account_id).where(*live)):
         members.setdefault(account_id or "", []).append(person_id)
-    touches = facts_of(db, [p for people in members.values() for p in people])
+    # Only breadth rules read touches, and only those of their window: the rest of a big
+    # account's history is not read at all (a join, not a list of the members' ids).
+    windows = [r.touched_within_days for r in rules.account
+               if r.min_people is not None and r.touched_within_days is not None]
+    touches: dict[str, list[TouchFacts]] = {}
+    if windows:
+        since = now - timedelta(days=max(windows))
+        touches = _facts(db, list(db.execute(
+            select(*_TOUCH_FACTS).join(Person, col(Person.id) == Touch.person_id)
+            .where(*live, col(Touch.deleted_at).is_(None),
+                   col(Touch.occurred_at).between(since, now)))))
     changed = 0
     for account in accounts:
         if account.deleted_at is not None:

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from core.clock import as_utc
 from core.hubschema import HubSchema
-from core.models import Person
+from core.models import Account, Person
 from core.sequence import current_seq
 from scoring.loader import load_scoring
 from scoring.run import run_scoring
@@ -119,3 +119,22 @@ def test_a_touch_dated_later_is_scored_at_its_time(
     later = run_scoring(engine, rules, schema, now=NOW + timedelta(days=2))
     assert (later.people, later.people_changed) == (1, 1)
     assert schema.get(_person(engine, dee.id), "behavior_score") == 40
+
+
+def test_an_accounts_breadth_counts_the_people_touched_in_its_window(
+    engine: Engine, schema: HubSchema, rules: Scoring
+) -> None:
+    """A run reads an account's touches of the last 90 days only; the rules see the same."""
+    recent, stale = Account(name="Recent", employees=10), Account(name="Stale", employees=10)
+    people = [
+        Person(email=f"p{i}@x.example", account_id=a.id)
+        for i, a in enumerate((recent, recent, stale, stale))
+    ]
+    add(engine, recent, stale, *people)
+    for person, days in zip(people, (10, 29, 31, 200), strict=True):
+        _touch(engine, person, "email_click", NOW - timedelta(days=days))
+    run_scoring(engine, rules, schema, now=NOW)
+    with Session(engine) as db:
+        # Two people within 30 days: "Several people engaged" (15); one only at Stale.
+        assert schema.get(db.get(Account, recent.id), "account_score") == 15  # type: ignore[arg-type]
+        assert schema.get(db.get(Account, stale.id), "account_score") == 0  # type: ignore[arg-type]
