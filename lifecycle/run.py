@@ -126,15 +126,16 @@ def _dirty(db: Session, seq: int) -> list[str]:
 def idle_due_at(lifecycle: Lifecycle, facts: Facts, now: datetime) -> datetime | None:
     """When an ``idle_days`` rule can next move this person (after ``now``), or None.
 
-    An idle timer runs from the last touch or from entering the current stage, so it can only
-    run out at one of those plus a rule's ``idle_days``; the engine itself says which of those
-    moments moves the person (its other rules do not read the clock, and called for no move
-    at ``now``). A rule that fires but moves no one (its stage is the current one) is no due
-    time, so nobody is picked up again at every run.
+    An idle timer runs from the last touch or from entering the current stage (first or last
+    time), so it can only run out at one of those plus a rule's ``idle_days``; the engine
+    itself says which of those moments moves the person (its other rules do not read the
+    clock, and called for no move at ``now``). A rule that fires but moves no one (its stage
+    is the current one) is no due time, so nobody is picked up again at every run.
     """
     days = sorted({rule.idle_days for rule in lifecycle.transitions if rule.idle_days})
     current = lifecycle.stage(facts.stage)
-    starts = {facts.last_touch_at, facts.stage_entered_at.get(current.name) if current else None}
+    starts = {facts.last_touch_at, facts.stage_since,
+              facts.stage_entered_at.get(current.name) if current else None}
     moments = sorted(start + timedelta(days=n) for start in starts if start for n in days)
     return next((at for at in moments if at > now and next_stage(lifecycle, facts, at) is not None),
                 None)
