@@ -25,7 +25,9 @@ from core.yamlsource import display_path, line_of, load_yaml_file
 
 #: Columns the sync engine manages itself: never mapped, never written by a sync.
 SYSTEM_FIELDS = frozenset(
-    {"id", "change_seq", "created_at", "updated_at", "deleted_at", "attributes"}
+    {"id", "change_seq", "created_at", "updated_at", "deleted_at", "attributes",
+     # The hub steps' due times (scoring's decay, the lifecycle's idle timers): bookkeeping.
+     "score_due_at", "stage_due_at"}
 )
 
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "json", "ref")

@@ -2,11 +2,13 @@
 
 Runs after scoring (its thresholds read the scores): the people whose fields, touches,
 account or deals changed since its cursor (change sequence), or everyone with ``full`` or a
-changed file, which is also how time-triggered rules (``idle_days``) are caught. Each stage
-change sets ``lifecycle_stage``, records when the person first entered that stage
-(``stage_entered_at``) and writes a ``lifecycle_history`` row with the rule and the reason. AQL
-is the rule's four parts: ``aql`` says whether all pass, ``aql_at`` since when. Only what
-moves is written, so a quiet run writes nothing; every write is an ordinary hub change.
+changed file. Time-triggered rules (``idle_days``) need no change: each run keeps in
+``stage_due_at`` when such a rule can next move the person (core.due_times: bookkeeping, no
+change_seq) and adds the people whose time has come. Each stage change sets
+``lifecycle_stage``, records when the person first entered that stage (``stage_entered_at``)
+and writes a ``lifecycle_history`` row with the rule and the reason. AQL is the rule's four
+parts: ``aql`` says whether all pass, ``aql_at`` since when. Only what moves is written, so a
+quiet run writes nothing; every write is an ordinary hub change.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from core import sequence
+from core import due_times, sequence
 from core.clock import as_utc, utcnow
 from core.db import session as db_session
 from core.hub_cursor import read_cursor, write_cursor
@@ -40,6 +42,8 @@ from lifecycle.spec import Lifecycle
 
 #: The run's cursor (core.hub_cursor): the change sequence seen, the file's fingerprint.
 CURSOR_NAME = "lifecycle:people"
+#: Where each person's next idle timer is kept (core.due_times).
+DUE = "stage_due_at"
 #: What a stage or AQL depends on: a change to any of these may move one.
 WATCHED = (Person, Touch, Account, Opportunity, OpportunityContactRole)
 PAGE_SIZE = 500
@@ -53,6 +57,8 @@ class LifecycleReport:
     people: int = 0
     moved: int = 0
     aql_changed: int = 0
+    #: Of ``people``, those looked at because an idle timer of theirs had run out.
+    people_due: int = 0
 
     def as_json(self) -> dict[str, object]:
         """The report for ``--json``."""
@@ -69,14 +75,19 @@ def run_lifecycle(
     engine: Engine, lifecycle: Lifecycle, schema: HubSchema, *, full: bool = False,
     now: datetime | None = None, page_size: int = PAGE_SIZE,
 ) -> LifecycleReport:
-    """Move the people whose facts changed (everyone with ``full``), and set their AQL."""
-    now = now or utcnow()
+    """Move the people whose facts changed or whose idle timer ran out, and set their AQL.
+
+    Everyone with ``full`` or a changed file.
+    """
+    now = as_utc(now or utcnow())
     mark = fingerprint(lifecycle)
     with db_session(engine) as db:
         cursor = read_cursor(db, CURSOR_NAME)
         if (not full and cursor.get("fingerprint") == mark
-                and not sequence.changed_after(db, WATCHED, int(cursor.get("seq", 0)))):
+                and not sequence.changed_after(db, WATCHED, int(cursor.get("seq", 0)))
+                and not due_times.any_due(db, DUE, now)):
             return LifecycleReport()  # idle: a few indexed reads, no lock and no write
+    due: set[str] = set()
     with db_session(engine) as db:
         sequence.hold(db)
         cursor = read_cursor(db, CURSOR_NAME)
@@ -85,8 +96,9 @@ def run_lifecycle(
         if full:
             people = sorted(db.exec(select(Person.id).where(col(Person.deleted_at).is_(None))))
         else:
-            people = _dirty(db, int(cursor.get("seq", 0)))
-    report = LifecycleReport(mode="full" if full else "incremental")
+            due = due_times.due_people(db, DUE, now)
+            people = sorted(set(_dirty(db, int(cursor.get("seq", 0)))) | due)
+    report = LifecycleReport(mode="full" if full else "incremental", people_due=len(due))
     for start in range(0, len(people), page_size):
         with db_session(engine) as db:
             batch = people[start:start + page_size]
@@ -104,11 +116,39 @@ def _dirty(db: Session, seq: int) -> list[str]:
     people = changed_people(db, seq)
     people |= set(db.exec(select(OpportunityContactRole.person_id).where(
         col(OpportunityContactRole.change_seq) > seq)))
-    deals = list(db.exec(select(Opportunity.id).where(col(Opportunity.change_seq) > seq)))
-    if deals:
-        people |= set(db.exec(select(OpportunityContactRole.person_id).where(
-            col(OpportunityContactRole.opportunity_id).in_(deals))))
+    # A join, not a list of ids: a list may pass the driver's parameter limit.
+    people |= set(db.exec(select(OpportunityContactRole.person_id).join(
+        Opportunity, col(Opportunity.id) == OpportunityContactRole.opportunity_id).where(
+        col(Opportunity.change_seq) > seq)))
     return sorted(people)
+
+
+def idle_due_at(lifecycle: Lifecycle, facts: Facts, now: datetime) -> datetime | None:
+    """When an ``idle_days`` rule can next move this person (after ``now``), or None.
+
+    An idle timer runs from the last touch or from entering the current stage (first or last
+    time), so it can only run out at one of those plus a rule's ``idle_days``; the engine
+    itself says which of those moments moves the person (its other rules do not read the
+    clock, and called for no move at ``now``). A rule that fires but moves no one (its stage
+    is the current one) is no due time, so nobody is picked up again at every run.
+    """
+    days = sorted({rule.idle_days for rule in lifecycle.transitions if rule.idle_days})
+    current = lifecycle.stage(facts.stage)
+    starts = {facts.last_touch_at, facts.stage_since,
+              facts.stage_entered_at.get(current.name) if current else None}
+    moments = sorted(start + timedelta(days=n) for start in starts if start for n in days)
+    return next((at for at in moments if at > now and next_stage(lifecycle, facts, at) is not None),
+                None)
+
+
+def _store_idle_due(
+    db: Session, people: list[Person], due: dict[str, datetime | None]
+) -> None:
+    """Write the due times that moved, after the page's hub writes (core.due_times)."""
+    moved = {p.id: due[p.id] for p in people
+             if due[p.id] != (as_utc(p.stage_due_at) if p.stage_due_at else None)}
+    db.flush()
+    due_times.store_due(db, DUE, moved)
 
 
 def _deals(db: Session, ids: Iterable[str]) -> dict[str, tuple[datetime | None, datetime | None]]:
@@ -150,6 +190,7 @@ def _run_page(
         .where(col(LifecycleHistory.person_id).in_(ids))
         .group_by(LifecycleHistory.person_id)).all()}
     moved = aql_changed = 0
+    due: dict[str, datetime | None] = {}
     for person in people:
         account = accounts.get(person.account_id or "")
         account_values = schema.values(account) if account is not None else {}
@@ -196,4 +237,6 @@ def _run_page(
             changed = True
         if changed:
             db.add(person)
+        due[person.id] = idle_due_at(lifecycle, facts, now)
+    _store_idle_due(db, people, due)
     return moved, aql_changed

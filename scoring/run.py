@@ -1,41 +1,58 @@
-"""Scoring the hub's people and accounts: what changed since the last run, or everyone.
+"""Scoring the hub's people and accounts: what changed, whose decay is due, or everyone.
 
 A person is scored again when their fields, their touches or their account changed since the
-run's cursor (change sequence), or everyone when the scoring file changed or ``full`` is asked.
-An account is scored again when it or one of its people's touches changed. A score is written
-only where it moves, so a quiet run writes nothing, and every write is an ordinary hub change
-(the mappings send it on). Runs commit a page at a time with the cursor: a run stopped half-way
-redoes at most one page. Writing scores gives those people a new change sequence, which the
-next run reads as news and finds unchanged: nothing is written twice.
+run's cursor (change sequence), when their ``score_due_at`` has come, or everyone when the
+scoring file changed or ``full`` is asked. An account is scored again when it or one of its
+people's touches changed. A score is written only where it moves, so a quiet run writes
+nothing, and every write is an ordinary hub change (the mappings send it on). Runs commit a
+page at a time with the cursor: a run stopped half-way redoes at most one page. Writing scores
+gives those people a new change sequence, which the next run reads as news and finds unchanged:
+nothing is written twice.
 
-Decay is time, not change: a full run (``syncline score run --full``, or a scheduled one)
-brings decayed scores up to date.
+Decay is time, not change: each person scored keeps in ``score_due_at`` the moment decay alone
+next moves one of their rounded scores (``next_decay_at``), or the time of a touch dated in the
+future if sooner. That column is bookkeeping, written without a change_seq (core.due_times), so
+an idle cycle stays a few indexed reads, and a daily decay pass rescans only the people whose
+time came.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from core import sequence
-from core.clock import utcnow
+from core import due_times, sequence
+from core.clock import as_utc, utcnow
 from core.db import session as db_session
 from core.hub_cursor import read_cursor, write_cursor
 from core.hubschema import HubSchema
 from core.models import Account, Campaign, Person, Touch
 from core.people_changes import changed_people
-from scoring.engine import PersonScores, TouchFacts, score_account, score_person
+from scoring.engine import (
+    PersonScores,
+    TouchFacts,
+    next_decay_of,
+    score_account,
+    score_person,
+)
 from scoring.spec import Scoring
 
 #: The run's cursor (core.hub_cursor): the change sequence it has seen, the file's fingerprint.
 CURSOR_NAME = "scoring:people"
+#: Where each person's next decay step is kept (core.due_times).
+DUE = "score_due_at"
 #: What a score depends on: a change to any of these may move one.
 WATCHED = (Person, Touch, Account)
 PAGE_SIZE = 500
+#: What scoring reads of a touch (TouchFacts.of).
+_TOUCH_FACTS = (Touch.id, Touch.person_id, Touch.occurred_at, Touch.touch_type, Touch.channel,
+                Touch.campaign_id, Touch.source, Touch.medium, Touch.utm_campaign,
+                Touch.utm_content, Touch.utm_term, Touch.landing_page, Touch.origin, Touch.detail)
 
 
 @dataclass
@@ -45,6 +62,8 @@ class ScoreReport:
     mode: str = "incremental"
     people: int = 0
     people_changed: int = 0
+    #: Of ``people``, those scored because their decay time had come (incremental runs).
+    people_due: int = 0
     accounts: int = 0
     accounts_changed: int = 0
 
@@ -57,13 +76,15 @@ def run_scoring(
     engine: Engine, rules: Scoring, schema: HubSchema, *, full: bool = False,
     now: datetime | None = None, page_size: int = PAGE_SIZE,
 ) -> ScoreReport:
-    """Score what changed since the last run (everyone with ``full`` or a changed file)."""
-    now = now or utcnow()
+    """Score what changed since the last run or is due (everyone with ``full`` or a new file)."""
+    now = as_utc(now or utcnow())
     with db_session(engine) as db:
         cursor = read_cursor(db, CURSOR_NAME)
         if (not full and cursor.get("fingerprint") == rules.fingerprint
-                and not sequence.changed_after(db, WATCHED, int(cursor.get("seq", 0)))):
+                and not sequence.changed_after(db, WATCHED, int(cursor.get("seq", 0)))
+                and not due_times.any_due(db, DUE, now)):
             return ScoreReport()  # idle: a few indexed reads, no lock and no write
+    due: set[str] = set()
     with db_session(engine) as db:
         sequence.hold(db)
         cursor = read_cursor(db, CURSOR_NAME)
@@ -74,7 +95,9 @@ def run_scoring(
             accounts = list(db.exec(select(Account.id).where(col(Account.deleted_at).is_(None))))
         else:
             people, accounts = _dirty(db, int(cursor.get("seq", 0)))
-    report = ScoreReport(mode="full" if full else "incremental")
+            due = due_times.due_people(db, DUE, now)
+            people = sorted(set(people) | due)
+    report = ScoreReport(mode="full" if full else "incremental", people_due=len(due))
     for start in range(0, len(accounts), page_size):
         with db_session(engine) as db:
             report.accounts += len(accounts[start:start + page_size])
@@ -99,24 +122,36 @@ def _dirty(db: Session, seq: int) -> tuple[list[str], list[str]]:
     """
     people = changed_people(db, seq)
     accounts = set(db.exec(select(Account.id).where(col(Account.change_seq) > seq)))
-    touched = list(db.exec(select(Touch.person_id).where(col(Touch.change_seq) > seq)))
-    if touched:
-        accounts |= {a for a in db.exec(select(Person.account_id).where(
-            col(Person.id).in_(touched))) if a}
+    # A join, not a list of ids: a list may pass the driver's parameter limit.
+    accounts |= {a for a in db.exec(select(Person.account_id).join(
+        Touch, col(Touch.person_id) == Person.id).where(col(Touch.change_seq) > seq)) if a}
     return sorted(people), sorted(accounts)
 
 
 def facts_of(db: Session, person_ids: Iterable[str]) -> dict[str, list[TouchFacts]]:
     """Each person's live touches as scoring reads them (with their campaign's name)."""
     ids = list(person_ids)
-    touches = list(db.exec(select(Touch).where(
-        col(Touch.person_id).in_(ids), col(Touch.deleted_at).is_(None))))
-    campaign_ids = list({t.campaign_id for t in touches if t.campaign_id})
+    found: dict[str, list[TouchFacts]] = {pid: [] for pid in ids}
+    rows = db.execute(select(*_TOUCH_FACTS).where(
+        col(Touch.person_id).in_(ids), col(Touch.deleted_at).is_(None)))
+    for person_id, touches in _facts(db, list(rows)).items():
+        found[person_id] = touches
+    return found
+
+
+def _facts(db: Session, rows: list[Any]) -> dict[str, list[TouchFacts]]:
+    """Touch rows (plain rows of the columns TouchFacts.of reads) by person, with campaign names.
+
+    Plain rows, not ORM objects: a page's few thousand touches cost more to build as objects
+    than to score.
+    """
+    campaign_ids = list({t.campaign_id for t in rows if t.campaign_id})
     named = select(Campaign.id, Campaign.name).where(col(Campaign.id).in_(campaign_ids))
     names = {cid: name for cid, name in db.exec(named).all()} if campaign_ids else {}
-    found: dict[str, list[TouchFacts]] = {pid: [] for pid in ids}
-    for touch in touches:
-        found[touch.person_id].append(TouchFacts.of(touch, names.get(touch.campaign_id or "")))
+    found: dict[str, list[TouchFacts]] = {}
+    for touch in rows:  # a Row has the attributes TouchFacts.of reads
+        found.setdefault(touch.person_id, []).append(
+            TouchFacts.of(touch, names.get(touch.campaign_id or "")))  # type: ignore[arg-type]
     return found
 
 
@@ -132,22 +167,48 @@ def person_scores(
                         schema.values(account) if account is not None else None, touches, now)
 
 
+def due_at(
+    rules: Scoring, scores: PersonScores, touches: Sequence[TouchFacts], now: datetime
+) -> datetime | None:
+    """When this person, just scored, must be scored again though nothing changes, or None.
+
+    Decay's next step, or a touch dated after ``now`` (it counts from its time on), whichever
+    comes first.
+    """
+    found = [at for at in (as_utc(t.occurred_at) for t in touches if t.occurred_at is not None)
+             if at > now]
+    decays = next_decay_of(rules, scores, touches, now)
+    return min([*found, *([decays] if decays is not None else [])], default=None)
+
+
 def _score_people(
     db: Session, rules: Scoring, schema: HubSchema, ids: list[str], now: datetime
 ) -> int:
-    people = list(db.exec(select(Person).where(col(Person.id).in_(ids))))
+    people = [p for p in db.exec(select(Person).where(col(Person.id).in_(ids)))
+              if p.deleted_at is None]
+    # One read for the page's accounts and one for its touches: no query per person.
+    account_ids = list({p.account_id for p in people if p.account_id})
+    accounts = ({a.id: schema.values(a) for a in db.exec(
+        select(Account).where(col(Account.id).in_(account_ids)))} if account_ids else {})
     touches = facts_of(db, ids)
     changed = 0
+    moved_due: dict[str, datetime | None] = {}
     for person in people:
-        if person.deleted_at is not None:
-            continue
-        scores = person_scores(db, rules, schema, person, now, touches.get(person.id, []))
+        facts = touches.get(person.id, [])
+        scores = score_person(rules, schema.values(person),
+                              accounts.get(person.account_id or ""), facts, now)
         moved = False
         for name, value in scores.values.items():
             moved |= schema.set(person, name, value)
         if moved:
             db.add(person)
             changed += 1
+        due = due_at(rules, scores, facts, now)
+        before = as_utc(person.score_due_at) if person.score_due_at is not None else None
+        if due != before:
+            moved_due[person.id] = due
+    db.flush()  # the scores first (change counter, then rows), then the due times
+    due_times.store_due(db, DUE, moved_due)
     return changed
 
 
@@ -158,10 +219,20 @@ def _score_accounts(
         return 0
     accounts = list(db.exec(select(Account).where(col(Account.id).in_(ids))))
     members: dict[str, list[str]] = {}
-    for person_id, account_id in db.exec(select(Person.id, Person.account_id).where(
-            col(Person.account_id).in_(ids), col(Person.deleted_at).is_(None))).all():
+    live = (col(Person.account_id).in_(ids), col(Person.deleted_at).is_(None))
+    for person_id, account_id in db.exec(select(Person.id, Person.account_id).where(*live)):
         members.setdefault(account_id or "", []).append(person_id)
-    touches = facts_of(db, [p for people in members.values() for p in people])
+    # Only breadth rules read touches, and only those of their window: the rest of a big
+    # account's history is not read at all (a join, not a list of the members' ids).
+    windows = [r.touched_within_days for r in rules.account
+               if r.min_people is not None and r.touched_within_days is not None]
+    touches: dict[str, list[TouchFacts]] = {}
+    if windows:
+        since = now - timedelta(days=max(windows))
+        touches = _facts(db, list(db.execute(
+            select(*_TOUCH_FACTS).join(Person, col(Person.id) == Touch.person_id)
+            .where(*live, col(Touch.deleted_at).is_(None),
+                   col(Touch.occurred_at).between(since, now)))))
     changed = 0
     for account in accounts:
         if account.deleted_at is not None:

@@ -70,6 +70,11 @@ class Person(HubRecord, table=True):
     aql_at: datetime | None = None
     unsubscribed: bool = False
     attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    #: When decay alone next moves a rounded score (scoring/run.py), and when an ``idle_days``
+    #: rule can next fire (lifecycle/run.py): the hub steps pick the person up then, though
+    #: nothing changed. Bookkeeping, not data: written without a change_seq, never synced.
+    score_due_at: datetime | None = Field(default=None, index=True)
+    stage_due_at: datetime | None = Field(default=None, index=True)
 
 
 class Campaign(HubRecord, table=True):
