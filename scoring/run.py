@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
 from core import due_times, sequence
@@ -122,6 +122,11 @@ def _dirty(db: Session, seq: int) -> tuple[list[str], list[str]]:
     """
     people = changed_people(db, seq)
     accounts = set(db.exec(select(Account.id).where(col(Account.change_seq) > seq)))
+    # A person whose row changed may have joined an account, or left (or been deleted from)
+    # the one they were counted in: both accounts' breadth rules count again.
+    for now_in, counted_in in db.exec(select(Person.account_id, Person.scored_account_id)
+                                      .where(col(Person.change_seq) > seq)):
+        accounts |= {a for a in (now_in, counted_in) if a}
     # A join, not a list of ids: a list may pass the driver's parameter limit.
     accounts |= {a for a in db.exec(select(Person.account_id).join(
         Touch, col(Touch.person_id) == Person.id).where(col(Touch.change_seq) > seq)) if a}
@@ -209,7 +214,23 @@ def _score_people(
             moved_due[person.id] = due
     db.flush()  # the scores first (change counter, then rows), then the due times
     due_times.store_due(db, DUE, moved_due)
+    _store_counted_in(db, {p.id: p.account_id for p in people
+                           if p.account_id != p.scored_account_id})
     return changed
+
+
+def _store_counted_in(db: Session, accounts: dict[str, str | None]) -> None:
+    """Remember the account each person was counted in, without a change_seq.
+
+    Bookkeeping like the due times (core.due_times says why it takes no change_seq).
+    """
+    if not accounts:
+        return
+    table = Person.__table__  # type: ignore[attr-defined]
+    statement = (update(table).where(table.c.id == bindparam("person_id"))
+                 .values(scored_account_id=bindparam("counted_in")))
+    db.connection().execute(statement, [{"person_id": person_id, "counted_in": account_id}
+                                        for person_id, account_id in accounts.items()])
 
 
 def _score_accounts(

@@ -75,6 +75,9 @@ class Person(HubRecord, table=True):
     #: nothing changed. Bookkeeping, not data: written without a change_seq, never synced.
     score_due_at: datetime | None = Field(default=None, index=True)
     stage_due_at: datetime | None = Field(default=None, index=True)
+    #: The account scoring last counted the person in (bookkeeping, as the due times): when
+    #: they leave it, that account's breadth rules must count again without them.
+    scored_account_id: str | None = Field(default=None, max_length=32)
 
 
 class Campaign(HubRecord, table=True):

@@ -1,5 +1,6 @@
 """Due times on Person: ``score_due_at`` (decay next moves a rounded score) and
-``stage_due_at`` (an ``idle_days`` lifecycle rule can next fire), each indexed.
+``stage_due_at`` (an ``idle_days`` lifecycle rule can next fire), each indexed; and
+``scored_account_id``, the account scoring last counted the person in.
 
 The scoring and lifecycle hub steps add the people whose time has come to the people whose
 facts changed, so time-driven changes need no full run.
@@ -27,6 +28,7 @@ def upgrade() -> None:
     # refuses while campaign members and touches name its rows.
     op.add_column("person", sa.Column("score_due_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("person", sa.Column("stage_due_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("person", sa.Column("scored_account_id", sa.String(length=32), nullable=True))
     op.create_index("ix_person_score_due_at", "person", ["score_due_at"])
     op.create_index("ix_person_stage_due_at", "person", ["stage_due_at"])
     # The people already there have no due time yet: forgetting the two steps' cursors makes
@@ -41,5 +43,6 @@ def downgrade() -> None:
     op.drop_index("ix_person_stage_due_at", table_name="person")
     op.drop_index("ix_person_score_due_at", table_name="person")
     with op.batch_alter_table("person") as batch:
+        batch.drop_column("scored_account_id")
         batch.drop_column("stage_due_at")
         batch.drop_column("score_due_at")
