@@ -19,6 +19,7 @@ from cli.explain import find_records
 from core.clock import utcnow
 from core.errors import InputError
 from core.models import Person
+from lifecycle.run import run_lifecycle
 from scoring.explain import explain_person, lifecycle_rules
 from scoring.loader import load_scoring, scoring_path
 from scoring.run import run_scoring
@@ -43,11 +44,25 @@ def _rules(app: App) -> Scoring:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with the counts.")
 @pass_app
 def run_command(app: App, full: bool, as_json: bool) -> None:
-    """Score the people and accounts that changed since the last run; write only what moved."""
+    """Score what changed since the last run, then move stages; write only what moved.
+
+    The lifecycle runs after the scores, as in the hub steps, since its rules read them
+    (skipped without a lifecycle file).
+    """
     report = run_scoring(app.engine, _rules(app), app.schema, full=full)
-    counts = report.as_json()
-    click.echo(json.dumps(counts) if as_json
-               else " ".join(f"{key}={value}" for key, value in counts.items()))
+    counts: dict[str, object] = dict(report.as_json())
+    lifecycle = app.lifecycle
+    if lifecycle is not None:
+        stages = run_lifecycle(app.engine, lifecycle, app.schema, full=full)
+        counts["lifecycle"] = stages.as_json()
+    if as_json:
+        click.echo(json.dumps(counts))
+        return
+    click.echo(" ".join(f"{key}={value}" for key, value in counts.items()
+                        if key != "lifecycle"))
+    if lifecycle is not None:
+        click.echo("lifecycle: " + " ".join(f"{key}={value}"
+                                             for key, value in stages.as_json().items()))
 
 
 @score_group.command("explain")

@@ -26,6 +26,7 @@ def test_score_explain_lists_each_rule_its_points_and_decay(
     syncline: Invoke, project: Path, ready: Engine
 ) -> None:
     shutil.copy(SHIPPED_MAPPINGS / "scoring.yaml", project / "mappings" / "scoring.yaml")
+    shutil.copy(SHIPPED_MAPPINGS / "lifecycle.yaml", project / "mappings" / "lifecycle.yaml")
     hub = ready
     ann = Person(email="ann@acme.example", title="Director of Marketing", country="GB")
     add(hub, ann)
@@ -35,7 +36,10 @@ def test_score_explain_lists_each_rule_its_points_and_decay(
         db.commit()
     ran = syncline("score", "run", "--json")
     assert ran.exit_code == 0, ran.output
-    assert json.loads(ran.stdout)["people_changed"] == 1
+    report = json.loads(ran.stdout)
+    assert report["people_changed"] == 1
+    # The stages move after the scores, as in the hub steps: Ann is Known now.
+    assert report["lifecycle"]["moved"] >= 1
     out = syncline("score", "explain", "ann@acme.example")
     assert out.exit_code == 0, out.output
     assert "fit_score = 30" in out.stdout
