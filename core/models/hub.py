@@ -54,7 +54,10 @@ class Person(HubRecord, table=True):
     last_name: str | None = Field(default=None, max_length=80)
     title: str | None = Field(default=None, max_length=128)
     company: str | None = Field(default=None, max_length=255)
-    account_id: str | None = Field(default=None, foreign_key="account.id", max_length=32)
+    #: Indexed: scoring reads an account's people (its breadth rules) a page of accounts at a time.
+    account_id: str | None = Field(
+        default=None, foreign_key="account.id", max_length=32, index=True
+    )
     phone: str | None = Field(default=None, max_length=40)
     city: str | None = Field(default=None, max_length=120)
     state: str | None = Field(default=None, max_length=80)

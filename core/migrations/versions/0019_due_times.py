@@ -1,5 +1,7 @@
 """Due times on Person: ``score_due_at`` (decay next moves a rounded score) and
-``stage_due_at`` (an ``idle_days`` lifecycle rule can next fire), each indexed.
+``stage_due_at`` (an ``idle_days`` lifecycle rule can next fire), each indexed; and an index on
+``person.account_id`` (scoring reads the people of a page of accounts: without it, a scan of
+every person per page).
 
 The scoring and lifecycle hub steps add the people whose time has come to the people whose
 facts changed, so time-driven changes need no full run.
@@ -29,6 +31,7 @@ def upgrade() -> None:
     op.add_column("person", sa.Column("stage_due_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_person_score_due_at", "person", ["score_due_at"])
     op.create_index("ix_person_stage_due_at", "person", ["stage_due_at"])
+    op.create_index("ix_person_account_id", "person", ["account_id"])
     # The people already there have no due time yet: forgetting the two steps' cursors makes
     # their next run a full one, which sets everyone's.
     op.execute(
@@ -38,6 +41,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_person_account_id", table_name="person")
     op.drop_index("ix_person_stage_due_at", table_name="person")
     op.drop_index("ix_person_score_due_at", table_name="person")
     with op.batch_alter_table("person") as batch:
