@@ -27,7 +27,7 @@ from core.yamlsource import display_path, line_of, load_yaml_file
 SYSTEM_FIELDS = frozenset(
     {"id", "change_seq", "created_at", "updated_at", "deleted_at", "attributes",
      # The hub steps' due times (scoring's decay, the lifecycle's idle timers): bookkeeping.
-     "score_due_at", "stage_due_at", "scored_account_id"}
+     "score_due_at", "stage_due_at", "scored_account_id", "scored_seq"}
 )
 
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "json", "ref")

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from core import due_times, sequence
@@ -120,12 +120,16 @@ def _dirty(db: Session, seq: int) -> tuple[list[str], list[str]]:
     The people are core.people_changes': their row, a touch or their account changed after
     ``seq``.
     """
-    people = changed_people(db, seq)
+    own = col(Person.scored_seq)
+    people = changed_people(db, seq, own_writes=own)
     accounts = set(db.exec(select(Account.id).where(col(Account.change_seq) > seq)))
     # A person whose row changed may have joined an account, or left (or been deleted from)
-    # the one they were counted in: both accounts' breadth rules count again.
-    for now_in, counted_in in db.exec(select(Person.account_id, Person.scored_account_id)
-                                      .where(col(Person.change_seq) > seq)):
+    # the one they were counted in: both accounts' breadth rules count again. Our own score
+    # writes moved neither.
+    for now_in, counted_in in db.exec(
+            select(Person.account_id, Person.scored_account_id)
+            .where(col(Person.change_seq) > seq,
+                   or_(own.is_(None), own != Person.change_seq))):
         accounts |= {a for a in (now_in, counted_in) if a}
     # A join, not a list of ids: a list may pass the driver's parameter limit.
     accounts |= {a for a in db.exec(select(Person.account_id).join(
@@ -197,6 +201,7 @@ def _score_people(
         select(Account).where(col(Account.id).in_(account_ids)))} if account_ids else {})
     touches = facts_of(db, ids)
     changed = 0
+    written: list[Person] = []
     moved_due: dict[str, datetime | None] = {}
     for person in people:
         facts = touches.get(person.id, [])
@@ -207,6 +212,7 @@ def _score_people(
             moved |= schema.set(person, name, value)
         if moved:
             db.add(person)
+            written.append(person)
             changed += 1
         due = due_at(rules, scores, facts, now)
         before = as_utc(person.score_due_at) if person.score_due_at is not None else None
@@ -214,9 +220,25 @@ def _score_people(
             moved_due[person.id] = due
     db.flush()  # the scores first (change counter, then rows), then the due times
     due_times.store_due(db, DUE, moved_due)
+    _store_own_writes(db, {p.id: p.change_seq for p in written})
     _store_counted_in(db, {p.id: p.account_id for p in people
                            if p.account_id != p.scored_account_id})
     return changed
+
+
+def _store_own_writes(db: Session, seqs: dict[str, int]) -> None:
+    """Remember the change_seq our score writes took (bookkeeping, no change_seq of its own).
+
+    The next run then skips a row whose last change is that write: the mappings still see it
+    (their cursors are theirs), but scoring has nothing new to learn from it.
+    """
+    if not seqs:
+        return
+    table = Person.__table__  # type: ignore[attr-defined]
+    statement = (update(table).where(table.c.id == bindparam("person_id"))
+                 .values(scored_seq=bindparam("written_seq")))
+    db.connection().execute(statement, [{"person_id": person_id, "written_seq": seq}
+                                        for person_id, seq in seqs.items()])
 
 
 def _store_counted_in(db: Session, accounts: dict[str, str | None]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -23,9 +24,18 @@ _TYPES: dict[str, str] = {
 }
 
 
+#: Picklists whose values belong to each parent record, not to the field: a campaign's own
+#: member statuses (CampaignMemberStatus), which the connector creates as members use them.
+#: Their describe lists only the org's defaults, which say nothing about what a campaign has.
+PER_RECORD_VALUES = frozenset({("CampaignMember", "Status")})
+
+
 def object_info(describe: Mapping[str, Any]) -> ObjectInfo:
     """One object's describe JSON as an ObjectInfo (key ``Id``, cursor ``SystemModstamp``)."""
     fields = {f["name"]: field_info(f) for f in describe.get("fields", [])}
+    for obj, name in PER_RECORD_VALUES:
+        if describe.get("name") == obj and name in fields:
+            fields[name] = replace(fields[name], picklist_values=())
     return ObjectInfo(
         name=describe["name"],
         key_field=KEY_FIELD,

@@ -54,7 +54,10 @@ class Person(HubRecord, table=True):
     last_name: str | None = Field(default=None, max_length=80)
     title: str | None = Field(default=None, max_length=128)
     company: str | None = Field(default=None, max_length=255)
-    account_id: str | None = Field(default=None, foreign_key="account.id", max_length=32)
+    #: Indexed: scoring reads an account's people (its breadth rules) a page of accounts at a time.
+    account_id: str | None = Field(
+        default=None, foreign_key="account.id", max_length=32, index=True
+    )
     phone: str | None = Field(default=None, max_length=40)
     city: str | None = Field(default=None, max_length=120)
     state: str | None = Field(default=None, max_length=80)
@@ -78,6 +81,9 @@ class Person(HubRecord, table=True):
     #: The account scoring last counted the person in (bookkeeping, as the due times): when
     #: they leave it, that account's breadth rules must count again without them.
     scored_account_id: str | None = Field(default=None, max_length=32)
+    #: The change_seq scoring's own last write gave the row: its next run does not take its
+    #: own write for news (after a full run of a million people, that re-read every one).
+    scored_seq: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Campaign(HubRecord, table=True):

@@ -92,6 +92,6 @@ def test_people_from_before_0019_have_nothing_due_and_get_a_full_run(db_url: str
             kept = connection.execute(text("SELECT mapping FROM sync_state")).scalars().all()
             assert kept == ["touches:campaign-members"]
         indexed = {tuple(i["column_names"]) for i in inspect(engine).get_indexes("person")}
-        assert {("score_due_at",), ("stage_due_at",)} <= indexed
+        assert {("score_due_at",), ("stage_due_at",), ("account_id",)} <= indexed
     finally:
         engine.dispose()

@@ -77,6 +77,9 @@ def test_a_run_scores_what_changed_and_writes_only_what_moved(
 
     quiet = run_scoring(engine, rules, schema, now=NOW)
     assert (quiet.mode, quiet.people_changed, quiet.accounts_changed) == ("incremental", 0, 0)
+    # Its own score writes are no news to it: Bo is not read again. Acme's new account score
+    # is (a person's rules may read it), so Acme and Ann are, and nothing moves.
+    assert (quiet.people, quiet.accounts) == (1, 1)
 
     _touch(engine, bo, "form_fill", NOW - timedelta(hours=2))
     later = run_scoring(engine, rules, schema, now=NOW)

@@ -1,6 +1,9 @@
 """Due times on Person: ``score_due_at`` (decay next moves a rounded score) and
-``stage_due_at`` (an ``idle_days`` lifecycle rule can next fire), each indexed; and
-``scored_account_id``, the account scoring last counted the person in.
+``stage_due_at`` (an ``idle_days`` lifecycle rule can next fire), each indexed; scoring's
+bookkeeping ``scored_account_id`` (the account it last counted the person in) and
+``scored_seq`` (the change sequence of its own last write); and an index on
+``person.account_id`` (scoring reads the people of a page of accounts: without it, a scan of
+every person per page).
 
 The scoring and lifecycle hub steps add the people whose time has come to the people whose
 facts changed, so time-driven changes need no full run.
@@ -29,8 +32,10 @@ def upgrade() -> None:
     op.add_column("person", sa.Column("score_due_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("person", sa.Column("stage_due_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("person", sa.Column("scored_account_id", sa.String(length=32), nullable=True))
+    op.add_column("person", sa.Column("scored_seq", sa.BigInteger(), nullable=True))
     op.create_index("ix_person_score_due_at", "person", ["score_due_at"])
     op.create_index("ix_person_stage_due_at", "person", ["stage_due_at"])
+    op.create_index("ix_person_account_id", "person", ["account_id"])
     # The people already there have no due time yet: forgetting the two steps' cursors makes
     # their next run a full one, which sets everyone's.
     op.execute(
@@ -40,9 +45,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_person_account_id", table_name="person")
     op.drop_index("ix_person_stage_due_at", table_name="person")
     op.drop_index("ix_person_score_due_at", table_name="person")
     with op.batch_alter_table("person") as batch:
+        batch.drop_column("scored_seq")
         batch.drop_column("scored_account_id")
         batch.drop_column("stage_due_at")
         batch.drop_column("score_due_at")
