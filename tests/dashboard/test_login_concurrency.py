@@ -97,7 +97,9 @@ def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
 def browser_with_form(url: str) -> tuple[requests.Session, str]:
     """A browser that loaded the login page: its session cookie and the form's CSRF token."""
     browser = requests.Session()
-    page = browser.get(f"{url}/login", timeout=30)
+    # Not kept alive: gunicorn drops an idle connection after 2 s, and a POST sent on one it
+    # is dropping that moment fails with "connection reset" (requests retries no POST).
+    page = browser.get(f"{url}/login", timeout=30, headers={"Connection": "close"})
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert match, page.text
     return browser, match.group(1)
