@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +28,7 @@ from core.models import (
 )
 from tests.attribution.hub import campaign, opportunity, person, role, story, touch, when
 from tests.clock import Clock
+from tests.fresh_hub import fresh_hub
 
 PEOPLE = ["p0", "p1", "p2", "p3"]
 DEALS = ["d0", "d1", "d2"]
@@ -39,17 +36,6 @@ CAMPAIGNS = ["c0", "c1"]
 KINDS = ["web_visit", "form_fill", "email_click", "event"]
 DAYS = st.integers(min_value=0, max_value=90)
 
-
-@contextmanager
-def fresh_hub(template: Path) -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "syncline.db"
-        shutil.copyfile(template, path)
-        engine = db.make_engine(f"sqlite:///{path}")
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _day(n: int) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -18,32 +17,15 @@ from core.models import (
     Person,
     Touch,
 )
-from lifecycle.loader import load_lifecycle
 from lifecycle.run import run_lifecycle
 from lifecycle.spec import Lifecycle
-from tests.touches.helpers import add
+from tests.touches.helpers import add, stored
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def schema() -> HubSchema:
-    return HubSchema.load(SHIPPED / "hub.yaml")
 
-
-@pytest.fixture
-def lifecycle() -> Lifecycle:
-    loaded = load_lifecycle(SHIPPED / "lifecycle.yaml")
-    assert loaded is not None
-    return loaded
-
-
-def _person(engine: Engine, person_id: str) -> Person:
-    with Session(engine) as db:
-        found = db.get(Person, person_id)
-        assert found is not None
-        return found
 
 
 def test_people_move_forward_with_history_and_aql(
@@ -61,11 +43,11 @@ def test_people_move_forward_with_history_and_aql(
     # Ann: through every stage her rules reach, Known, Engaged, then MQL, in one run;
     # Bo: Known.
     assert (report.mode, report.people, report.moved, report.aql_changed) == ("full", 2, 4, 1)
-    moved = _person(engine, ann.id)
+    moved = stored(engine, Person, ann.id)
     assert moved.lifecycle_stage == "MQL"
     assert set(moved.stage_entered_at) == {"Known", "Engaged", "MQL"}
     assert (moved.aql, moved.aql_at.replace(tzinfo=UTC)) == (True, NOW)
-    assert _person(engine, bo.id).lifecycle_stage == "Known"
+    assert stored(engine, Person, bo.id).lifecycle_stage == "Known"
     with Session(engine) as db:
         history = list(db.exec(select(LifecycleHistory).where(
             LifecycleHistory.person_id == ann.id).order_by(LifecycleHistory.id)))
@@ -81,8 +63,8 @@ def test_people_move_forward_with_history_and_aql(
     add(engine, deal, OpportunityContactRole(opportunity_id=deal.id, person_id=ann.id))
     later = run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(hours=1))
     assert later.people == 1 and later.moved == 1
-    assert _person(engine, ann.id).lifecycle_stage == "Opportunity"
-    assert set(_person(engine, ann.id).stage_entered_at) == {
+    assert stored(engine, Person, ann.id).lifecycle_stage == "Opportunity"
+    assert set(stored(engine, Person, ann.id).stage_entered_at) == {
         "Known", "Engaged", "MQL", "Opportunity"}
 
 
@@ -96,7 +78,7 @@ def test_entering_mql_sets_the_lead_status_and_sales_moves_the_stage_back(
                  attributes={"fit_score": 10, "behavior_score": 35, "lead_status": "Open"})
     add(engine, acme, ann)
     run_lifecycle(engine, lifecycle, schema, now=NOW)
-    ann_now = _person(engine, ann.id)
+    ann_now = stored(engine, Person, ann.id)
     assert (ann_now.lifecycle_stage, ann_now.aql) == ("MQL", True)
     assert schema.get(ann_now, "lead_status") == "MQL"
     with Session(engine) as db:
@@ -112,7 +94,7 @@ def test_entering_mql_sets_the_lead_status_and_sales_moves_the_stage_back(
         db.add(row)
         db.commit()
     run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(hours=1))
-    ann_now = _person(engine, ann.id)
+    ann_now = stored(engine, Person, ann.id)
     assert (ann_now.lifecycle_stage, schema.get(ann_now, "lead_status")) == ("SAL", "Working")
 
     # Sales hands it back: Recycled, by the CRM's word; the stage sets nothing over it.
@@ -123,7 +105,7 @@ def test_entering_mql_sets_the_lead_status_and_sales_moves_the_stage_back(
         db.add(row)
         db.commit()
     run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(hours=2))
-    ann_now = _person(engine, ann.id)
+    ann_now = stored(engine, Person, ann.id)
     # Still AQL, but her old scores do not bounce her back to sales: she stays Recycled...
     assert (ann_now.lifecycle_stage, schema.get(ann_now, "lead_status")) == (
         "Recycled", "Recycled")
@@ -138,5 +120,5 @@ def test_entering_mql_sets_the_lead_status_and_sales_moves_the_stage_back(
             select(LifecycleHistory).where(LifecycleHistory.person_id == ann.id)
             .order_by(LifecycleHistory.id))]
     assert moves[-2:] == [("SAL", "Recycled"), ("Recycled", "MQL")]
-    ann_now = _person(engine, ann.id)
+    ann_now = stored(engine, Person, ann.id)
     assert (ann_now.lifecycle_stage, schema.get(ann_now, "lead_status")) == ("MQL", "MQL")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -17,33 +16,16 @@ from core.clock import as_utc
 from core.hubschema import HubSchema
 from core.models import LifecycleHistory, Person
 from core.sequence import current_seq
-from lifecycle.loader import load_lifecycle
 from lifecycle.run import run_lifecycle
 from lifecycle.spec import Lifecycle
-from tests.touches.helpers import add
+from tests.touches.helpers import add, stored
 from touches.record import TouchInput, record_touch
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def schema() -> HubSchema:
-    return HubSchema.load(SHIPPED / "hub.yaml")
 
-
-@pytest.fixture
-def lifecycle() -> Lifecycle:
-    loaded = load_lifecycle(SHIPPED / "lifecycle.yaml")
-    assert loaded is not None
-    return loaded
-
-
-def _person(engine: Engine, person_id: str) -> Person:
-    with Session(engine) as db:
-        found = db.get(Person, person_id)
-        assert found is not None
-        return found
 
 
 def _seq(engine: Engine) -> int:
@@ -72,9 +54,9 @@ def test_an_idle_person_goes_to_nurture_when_the_timer_runs_out(
     first = run_lifecycle(engine, lifecycle, schema, now=NOW)
     assert (first.mode, first.people, first.moved) == ("full", 2, 2)
     # Both are Known since now: 90 days from now, later than Ann's touch + 90 days.
-    assert [_person(engine, p.id).lifecycle_stage for p in (ann, bo)] == ["Known", "Known"]
+    assert [stored(engine, Person, p.id).lifecycle_stage for p in (ann, bo)] == ["Known", "Known"]
     due = NOW + timedelta(days=90)
-    assert as_utc(_person(engine, ann.id).stage_due_at) == due  # type: ignore[arg-type]
+    assert as_utc(stored(engine, Person, ann.id).stage_due_at) == due  # type: ignore[arg-type]
     # Bo touches something 10 days later: his timer starts again from that touch.
     with Session(engine) as db:
         record_touch(
@@ -88,7 +70,7 @@ def test_an_idle_person_goes_to_nurture_when_the_timer_runs_out(
         )
         db.commit()
     assert run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(days=10)).moved == 0
-    assert as_utc(_person(engine, bo.id).stage_due_at) == due + timedelta(days=10)  # type: ignore[arg-type]
+    assert as_utc(stored(engine, Person, bo.id).stage_due_at) == due + timedelta(days=10)  # type: ignore[arg-type]
     assert run_lifecycle(engine, lifecycle, schema, now=NOW + timedelta(days=10)).people == 0
 
     seq = _seq(engine)
@@ -99,11 +81,11 @@ def test_an_idle_person_goes_to_nurture_when_the_timer_runs_out(
     ran = run_lifecycle(engine, lifecycle, schema, now=due)
     # Ann alone: nothing of hers changed, her timer ran out; Bo's runs ten days more.
     assert (ran.mode, ran.people, ran.people_due, ran.moved) == ("incremental", 1, 1, 1)
-    moved = _person(engine, ann.id)
+    moved = stored(engine, Person, ann.id)
     assert moved.lifecycle_stage == "Nurture"
     assert moved.stage_entered_at["Nurture"] == due.isoformat()
     assert moved.stage_due_at is None  # no idle rule leads out of Nurture
-    assert _person(engine, bo.id).lifecycle_stage == "Known"
+    assert stored(engine, Person, bo.id).lifecycle_stage == "Known"
     with Session(engine) as db:
         last = db.exec(
             select(LifecycleHistory)

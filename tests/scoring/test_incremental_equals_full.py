@@ -8,10 +8,6 @@ same scores.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +24,7 @@ from lifecycle.loader import load_lifecycle
 from lifecycle.run import run_lifecycle
 from scoring.loader import load_scoring
 from scoring.run import run_scoring
+from tests.fresh_hub import fresh_hub
 from touches.record import TouchInput, record_touch
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
@@ -54,17 +51,6 @@ CHANGE = st.one_of(
     st.tuples(st.just("employees"), st.sampled_from(ACCOUNTS), st.sampled_from([None, 50, 5000])),
 )
 
-
-@contextmanager
-def _fresh_hub(template: Path) -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "syncline.db"
-        shutil.copyfile(template, path)
-        engine = db.make_engine(f"sqlite:///{path}")
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _seed(engine: Engine) -> None:
@@ -120,7 +106,7 @@ def test_incremental_runs_end_where_a_full_run_ends(
     _sqlite_template: Path, batches: list[list[tuple[Any, ...]]]
 ) -> None:
     assert STAGES is not None
-    with _fresh_hub(_sqlite_template) as engine:
+    with fresh_hub(_sqlite_template) as engine:
         _seed(engine)
         n = 0
         for batch in batches:
@@ -138,7 +124,7 @@ def test_incremental_runs_end_where_a_full_run_ends(
         assert _state(engine) == incremental
 
     # The same final data scored from scratch, in one full run: the same scores.
-    with _fresh_hub(_sqlite_template) as engine:
+    with fresh_hub(_sqlite_template) as engine:
         _seed(engine)
         n = 0
         for batch in batches:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -16,24 +15,15 @@ from core.hubschema import HubSchema
 from core.models import Account, Campaign, Person
 from jobs.engine import SyncContext
 from jobs.hub_steps import run_hub_steps
-from scoring.loader import load_scoring
 from scoring.run import run_scoring
 from scoring.spec import Scoring
-from tests.touches.helpers import add
+from tests.touches.helpers import add, stored
 from touches.record import TouchInput, record_touch
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def schema() -> HubSchema:
-    return HubSchema.load(SHIPPED / "hub.yaml")
-
-
-@pytest.fixture
-def rules(schema: HubSchema) -> Scoring:
-    return load_scoring(SHIPPED / "scoring.yaml", hub_schema=schema)
 
 
 def _touch(engine: Engine, person: Person, kind: str, at: datetime, **more: str) -> None:
@@ -43,12 +33,6 @@ def _touch(engine: Engine, person: Person, kind: str, at: datetime, **more: str)
                                     origin="import", **more))
         db.commit()
 
-
-def _person(engine: Engine, person_id: str) -> Person:
-    with Session(engine) as db:
-        found = db.get(Person, person_id)
-        assert found is not None
-        return found
 
 
 def test_a_run_scores_what_changed_and_writes_only_what_moved(
@@ -65,13 +49,13 @@ def test_a_run_scores_what_changed_and_writes_only_what_moved(
 
     first = run_scoring(engine, rules, schema, now=NOW)
     assert (first.mode, first.people, first.people_changed) == ("full", 2, 2)
-    scored = _person(engine, ann.id)
+    scored = stored(engine, Person, ann.id)
     # Decision maker 20 + target country 10 + enterprise account 15; a webinar's 40 (the
     # Webinar channel's token), one day of a 90-day half-life: 39.7 → 40.
     assert schema.get(scored, "fit_score") == 45
     assert schema.get(scored, "behavior_score") == 40
     assert scored.score == 85
-    assert schema.get(_person(engine, bo.id), "fit_score") == -30  # student, free email
+    assert schema.get(stored(engine, Person, bo.id), "fit_score") == -30  # student, free email
     with Session(engine) as db:
         assert schema.get(db.get(Account, acme.id), "account_score") == 30
 
@@ -84,7 +68,7 @@ def test_a_run_scores_what_changed_and_writes_only_what_moved(
     _touch(engine, bo, "form_fill", NOW - timedelta(hours=2))
     later = run_scoring(engine, rules, schema, now=NOW)
     assert later.people == 1 and later.people_changed == 1, later
-    assert schema.get(_person(engine, bo.id), "behavior_score") == 15
+    assert schema.get(stored(engine, Person, bo.id), "behavior_score") == 15
 
 
 
@@ -97,5 +81,5 @@ def test_the_hub_steps_score_people_the_pulls_changed(
     ctx = SyncContext(engine, {}, schema, lambda name: None, scoring=rules)  # type: ignore[arg-type, return-value]
     report = run_hub_steps(ctx)
     assert report.scoring is not None and report.scoring.people_changed == 1
-    assert schema.get(_person(engine, cy.id), "fit_score") == 30
+    assert schema.get(stored(engine, Person, cy.id), "fit_score") == 30
     assert run_hub_steps(ctx).scoring.people_changed == 0  # type: ignore[union-attr]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -17,24 +16,15 @@ from core.clock import as_utc
 from core.hubschema import HubSchema
 from core.models import Account, Person
 from core.sequence import current_seq
-from scoring.loader import load_scoring
 from scoring.run import run_scoring
 from scoring.spec import Scoring
-from tests.touches.helpers import add
+from tests.touches.helpers import add, stored
 from touches.record import TouchInput, record_touch
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def schema() -> HubSchema:
-    return HubSchema.load(SHIPPED / "hub.yaml")
-
-
-@pytest.fixture
-def rules(schema: HubSchema) -> Scoring:
-    return load_scoring(SHIPPED / "scoring.yaml", hub_schema=schema)
 
 
 def _touch(engine: Engine, person: Person, kind: str, at: datetime, **more: str) -> None:
@@ -47,12 +37,6 @@ def _touch(engine: Engine, person: Person, kind: str, at: datetime, **more: str)
         )
         db.commit()
 
-
-def _person(engine: Engine, person_id: str) -> Person:
-    with Session(engine) as db:
-        found = db.get(Person, person_id)
-        assert found is not None
-        return found
 
 
 def _seq(engine: Engine) -> int:
@@ -74,13 +58,13 @@ def test_decay_is_written_by_an_incremental_run_when_it_is_due_and_not_before(
 
     first = run_scoring(engine, rules, schema, now=NOW)
     assert (first.mode, first.people) == ("full", 3)
-    assert schema.get(_person(engine, ann.id), "behavior_score") == 9
-    assert schema.get(_person(engine, cy.id), "behavior_score") == 14
-    assert _person(engine, bo.id).score_due_at is None
-    due = as_utc(_person(engine, ann.id).score_due_at)  # type: ignore[arg-type]
+    assert schema.get(stored(engine, Person, ann.id), "behavior_score") == 9
+    assert schema.get(stored(engine, Person, cy.id), "behavior_score") == 14
+    assert stored(engine, Person, bo.id).score_due_at is None
+    due = as_utc(stored(engine, Person, ann.id).score_due_at)  # type: ignore[arg-type]
     # 8.5 is reached at 90 × log2(40 / 8.5) ≈ 201.1 days: about a day from now.
     assert NOW + timedelta(hours=24) < due < NOW + timedelta(hours=30)
-    assert as_utc(_person(engine, cy.id).score_due_at) > due  # type: ignore[arg-type]
+    assert as_utc(stored(engine, Person, cy.id).score_due_at) > due  # type: ignore[arg-type]
     # The first run's own writes come back once as news and are found unchanged.
     assert run_scoring(engine, rules, schema, now=NOW).people_changed == 0
 
@@ -88,7 +72,7 @@ def test_decay_is_written_by_an_incremental_run_when_it_is_due_and_not_before(
     before = run_scoring(engine, rules, schema, now=due - timedelta(seconds=1))
     assert (before.people, before.people_changed) == (0, 0)
     assert _seq(engine) == seq  # nothing written, not even a due time
-    assert schema.get(_person(engine, ann.id), "behavior_score") == 9
+    assert schema.get(stored(engine, Person, ann.id), "behavior_score") == 9
 
     decayed = run_scoring(engine, rules, schema, now=due)
     # Ann alone is scored again: Bo and Cy have nothing due, nothing of theirs changed.
@@ -98,7 +82,7 @@ def test_decay_is_written_by_an_incremental_run_when_it_is_due_and_not_before(
         1,
         1,
     )
-    scored = _person(engine, ann.id)
+    scored = stored(engine, Person, ann.id)
     assert (schema.get(scored, "behavior_score"), scored.score) == (8, 8)
     assert as_utc(scored.score_due_at) > due  # type: ignore[arg-type]
     assert _seq(engine) == seq + 1  # the score's one hub write (the mappings push it)
@@ -114,11 +98,11 @@ def test_a_touch_dated_later_is_scored_at_its_time(
     add(engine, dee)
     _touch(engine, dee, "webinar_attended", NOW + timedelta(days=2), channel="Webinar")
     run_scoring(engine, rules, schema, now=NOW)
-    assert schema.get(_person(engine, dee.id), "behavior_score") == 0
-    assert as_utc(_person(engine, dee.id).score_due_at) == NOW + timedelta(days=2)  # type: ignore[arg-type]
+    assert schema.get(stored(engine, Person, dee.id), "behavior_score") == 0
+    assert as_utc(stored(engine, Person, dee.id).score_due_at) == NOW + timedelta(days=2)  # type: ignore[arg-type]
     later = run_scoring(engine, rules, schema, now=NOW + timedelta(days=2))
     assert (later.people, later.people_changed) == (1, 1)
-    assert schema.get(_person(engine, dee.id), "behavior_score") == 40
+    assert schema.get(stored(engine, Person, dee.id), "behavior_score") == 40
 
 
 def test_an_accounts_breadth_counts_the_people_touched_in_its_window(

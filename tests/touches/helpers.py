@@ -18,6 +18,14 @@ def add(engine: Engine, *records: Any) -> None:
         db.commit()
 
 
+def stored(engine: Engine, model: type[Any], record_id: str) -> Any:
+    """The row as the database holds it now (a fresh session: nothing cached)."""
+    with Session(engine) as db:
+        found = db.get(model, record_id)
+        assert found is not None, f"no {model.__name__} {record_id}"
+        return found
+
+
 def change(engine: Engine, record: Any, **values: Any) -> None:
     with Session(engine, expire_on_commit=False) as db:
         record = db.merge(record)
