@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from faker import Faker
 
+from core.clock import utcnow
 from sandboxes.salesforce.seed import ascii_slug
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def seed_zoom(account: Account, known: Sequence[dict[str, Any]], rnd: random.Ran
     their attendance is credited on those deals.
     """
     counts = {"zoom_webinars": 0, "zoom_registrants": 0, "zoom_joins": 0}
+    now = utcnow()
     for index, (topic, start, minutes, over) in enumerate(WEBINARS):
         webinar = account.create_webinar({"topic": topic, "start_time": start.isoformat(),
                                           "duration": minutes, "agenda": f"Demo webinar {index}"})
@@ -69,7 +71,10 @@ def seed_zoom(account: Account, known: Sequence[dict[str, Any]], rnd: random.Ran
             people.append({"email": "li.wei@example.cn", "first_name": "Li", "last_name": "Wei",
                            "org": LONG_COMPANY})
         for person in people:
-            registered = start - timedelta(days=rnd.randint(2, 20), hours=rnd.randint(0, 12))
+            # Before the webinar, and never in the future: a registration time later than the
+            # activity job's real ones would hide those from the person read's cursor.
+            registered = min(start - timedelta(days=rnd.randint(2, 20), hours=rnd.randint(0, 12)),
+                             now - timedelta(hours=rnd.randint(1, 72)))
             account.register(webinar["id"], person,
                              create_time=registered.isoformat())
             counts["zoom_registrants"] += 1
