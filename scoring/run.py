@@ -220,39 +220,27 @@ def _score_people(
             moved_due[person.id] = due
     db.flush()  # the scores first (change counter, then rows), then the due times
     due_times.store_due(db, DUE, moved_due)
-    _store_own_writes(db, {p.id: p.change_seq for p in written})
-    _store_counted_in(db, {p.id: p.account_id for p in people
-                           if p.account_id != p.scored_account_id})
+    _store_bookkeeping(db, "scored_seq", {p.id: p.change_seq for p in written})
+    moved_accounts = {p.id: p.account_id for p in people if p.account_id != p.scored_account_id}
+    _store_bookkeeping(db, "scored_account_id", moved_accounts)
     return changed
 
 
-def _store_own_writes(db: Session, seqs: dict[str, int]) -> None:
-    """Remember the change_seq our score writes took (bookkeeping, no change_seq of its own).
+def _store_bookkeeping(db: Session, column: str, values: dict[str, Any]) -> None:
+    """Set one bookkeeping column of these people, without a change_seq.
 
-    The next run then skips a row whose last change is that write: the mappings still see it
-    (their cursors are theirs), but scoring has nothing new to learn from it.
+    ``scored_seq``: the change_seq our score write took, so the next run skips a row whose
+    last change is that write (the mappings still see it: their cursors are theirs).
+    ``scored_account_id``: the account the person was counted in. Bookkeeping like the due
+    times (core.due_times says why it takes no change_seq).
     """
-    if not seqs:
+    if not values:
         return
     table = Person.__table__  # type: ignore[attr-defined]
     statement = (update(table).where(table.c.id == bindparam("person_id"))
-                 .values(scored_seq=bindparam("written_seq")))
-    db.connection().execute(statement, [{"person_id": person_id, "written_seq": seq}
-                                        for person_id, seq in seqs.items()])
-
-
-def _store_counted_in(db: Session, accounts: dict[str, str | None]) -> None:
-    """Remember the account each person was counted in, without a change_seq.
-
-    Bookkeeping like the due times (core.due_times says why it takes no change_seq).
-    """
-    if not accounts:
-        return
-    table = Person.__table__  # type: ignore[attr-defined]
-    statement = (update(table).where(table.c.id == bindparam("person_id"))
-                 .values(scored_account_id=bindparam("counted_in")))
-    db.connection().execute(statement, [{"person_id": person_id, "counted_in": account_id}
-                                        for person_id, account_id in accounts.items()])
+                 .values({column: bindparam("stored")}))
+    db.connection().execute(statement, [{"person_id": person_id, "stored": value}
+                                        for person_id, value in values.items()])
 
 
 def _score_accounts(
