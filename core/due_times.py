@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
@@ -26,6 +26,8 @@ from core.models import Person
 
 #: The due-time columns of ``person``: scoring's and the lifecycle's.
 DueColumn = Literal["score_due_at", "stage_due_at"]
+#: Every person column the hub steps keep for themselves: written without a change_seq.
+BookkeepingColumn = Literal["score_due_at", "stage_due_at", "scored_seq", "scored_account_id"]
 _PERSON = Person.__table__  # type: ignore[attr-defined]
 #: Ids per statement when clearing: well under SQLite's bound-parameter limit.
 _CHUNK = 1000
@@ -62,13 +64,22 @@ def store_due(db: Session, column: DueColumn, due: Mapping[str, datetime | None]
     before any person row, as every hub writer does, and this UPDATE must not hold a person
     row while waiting for the counter.
     """
-    if not due:
+    store_bookkeeping(db, column, due)
+
+
+def store_bookkeeping(db: Session, column: BookkeepingColumn, values: Mapping[str, Any]) -> None:
+    """Set one bookkeeping column of these people (id → value), without a change_seq.
+
+    The due times, and scoring's ``scored_seq`` (the change_seq its own score write took) and
+    ``scored_account_id`` (the account it counted the person in). Same ordering rule as
+    :func:`store_due`: after the page's hub writes are flushed.
+    """
+    if not values:
         return
     statement = (
         update(_PERSON)
         .where(_PERSON.c.id == bindparam("person_id"))
-        .values({column: bindparam("due_at")})
+        .values({column: bindparam("stored")})
     )
-    db.connection().execute(
-        statement, [{"person_id": person_id, "due_at": at} for person_id, at in due.items()]
-    )
+    rows = [{"person_id": person_id, "stored": value} for person_id, value in values.items()]
+    db.connection().execute(statement, rows)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, or_, update
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
 from core import due_times, sequence
@@ -220,27 +220,10 @@ def _score_people(
             moved_due[person.id] = due
     db.flush()  # the scores first (change counter, then rows), then the due times
     due_times.store_due(db, DUE, moved_due)
-    _store_bookkeeping(db, "scored_seq", {p.id: p.change_seq for p in written})
+    due_times.store_bookkeeping(db, "scored_seq", {p.id: p.change_seq for p in written})
     moved_accounts = {p.id: p.account_id for p in people if p.account_id != p.scored_account_id}
-    _store_bookkeeping(db, "scored_account_id", moved_accounts)
+    due_times.store_bookkeeping(db, "scored_account_id", moved_accounts)
     return changed
-
-
-def _store_bookkeeping(db: Session, column: str, values: dict[str, Any]) -> None:
-    """Set one bookkeeping column of these people, without a change_seq.
-
-    ``scored_seq``: the change_seq our score write took, so the next run skips a row whose
-    last change is that write (the mappings still see it: their cursors are theirs).
-    ``scored_account_id``: the account the person was counted in. Bookkeeping like the due
-    times (core.due_times says why it takes no change_seq).
-    """
-    if not values:
-        return
-    table = Person.__table__  # type: ignore[attr-defined]
-    statement = (update(table).where(table.c.id == bindparam("person_id"))
-                 .values({column: bindparam("stored")}))
-    db.connection().execute(statement, [{"person_id": person_id, "stored": value}
-                                        for person_id, value in values.items()])
 
 
 def _score_accounts(
