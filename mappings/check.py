@@ -156,30 +156,27 @@ class _Checker:
             )
 
     def check_picklist(self, i: int, row: FieldMap, info: FieldInfo) -> None:
-        if not info.restricted_picklist and info.picklist_values and row.value_map:
+        if not info.picklist_values:
+            return
+        allowed = set(info.picklist_values)
+        listed = _listing(info.picklist_values)
+        bad = [str(v) for _, v in row.value_map_pairs() if str(v) not in allowed]
+        if not info.restricted_picklist:
             # The CRM stores a value its open picklist lacks, but reports and list views only
             # offer the listed ones: a Lead Status nobody added is a status nobody can pick.
-            listed_values = set(info.picklist_values)
-            bad = [str(v) for _, v in row.value_map_pairs() if str(v) not in listed_values]
             if bad:
                 self.add("warning", ("fields", i, "value_map"),
                          f"{_listing(bad)} {_are(bad)} not among the values of the picklist "
                          f"{info.name}; add {'them' if len(bad) > 1 else 'it'} there, or map "
-                         f"to one of: {_listing(info.picklist_values)}")
+                         f"to one of: {listed}")
             return
-        if not info.restricted_picklist or not info.picklist_values:
-            return
-        allowed = set(info.picklist_values)
-        listed = _listing(info.picklist_values)
-        if row.value_map:
-            bad = [str(v) for _, v in row.value_map_pairs() if str(v) not in allowed]
-            if bad:
-                self.add(
-                    "error",
-                    ("fields", i, "value_map"),
-                    f"{_listing(bad)} {_are(bad)} not in the restricted picklist {info.name}; "
-                    f"allowed: {listed}",
-                )
+        if bad:
+            self.add(
+                "error",
+                ("fields", i, "value_map"),
+                f"{_listing(bad)} {_are(bad)} not in the restricted picklist {info.name}; "
+                f"allowed: {listed}",
+            )
         hub_field = self.hub_fields.get(row.hub or "")
         choices = hub_field.choices if hub_field is not None else ()
         constant = _string_literal(row.expr)
