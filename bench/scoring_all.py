@@ -32,7 +32,6 @@ import argparse
 import json
 import multiprocessing
 import random
-import resource
 import tempfile
 import time
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from bench.common import peak_rss_mb
 from core import clock, db
 from core.hubschema import HubSchema
 from core.models import Account, Campaign, Person, Touch
@@ -186,10 +186,6 @@ def scratch_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _scores(engine: Engine) -> dict[str, int | None]:
     """Every person's synced ``score`` (what the shipped Lead mapping pushes as Score__c)."""
     with db.session(engine) as session:
@@ -231,9 +227,9 @@ def measure(people: int, touches: int, database: str) -> dict[str, Any]:
         seeded = time.perf_counter() - started
         clock.clock = lambda: NOW  # the hub's own timestamps too
         try:
-            rss_before = _rss_mib()
+            rss_before = peak_rss_mb()
             full, full_s = _timed(engine, NOW, full=True)
-            rss_full = _rss_mib()
+            rss_full = peak_rss_mb()
             settle, settle_s = _timed(engine, NOW)
             add_touches(engine, people, touches)
             incremental, incremental_s = _timed(engine, NOW)
@@ -276,7 +272,7 @@ def measure(people: int, touches: int, database: str) -> dict[str, Any]:
         "d_crm_writes_per_due_person": round(moved / max(due, 1), 4),
         "people_with_a_due_time": due_later,
         "idle_seconds": round(idle_s, 4), "idle_people": idle.people,
-        "peak_rss_mib": round(_rss_mib(), 1),
+        "peak_rss_mib": round(peak_rss_mb(), 1),
     }
 
 
